@@ -1,0 +1,205 @@
+"""Opening a database: the async engine, per-connection settings, sessions,
+and the translation of driver errors into the store's vocabulary."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from store.config import mask_url
+from store.errors import Conflict, StoreError, StoreUnavailable
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+POSTGRES_CONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0)
+
+# Write transactions on SQLite start with BEGIN IMMEDIATE, so that a writer
+# takes the write lock up front (waiting up to busy_timeout) instead of
+# failing with "database is locked" when upgrading a read lock mid-way.
+_WRITE_OPTION = "projdeck_write"
+
+
+@dataclass
+class PoolOptions:
+    size: int = 5
+    overflow: int = 10
+    timeout: float = 30.0
+
+
+def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event, not the driver, decide how to begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(_WRITE_OPTION):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def create_engine_for(
+    url: URL, pool: PoolOptions | None = None, *, foreign_keys: bool = True
+) -> AsyncEngine:
+    """The async engine for ``url`` with projdeck's per-backend settings.
+
+    ``foreign_keys=False`` is for migrations only: SQLite's batch mode copies
+    and drops tables, which with foreign keys on would cascade deletes.
+    """
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        assert url.database is not None
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine, foreign_keys=foreign_keys)
+        return engine
+    pool = pool or PoolOptions()
+    return create_async_engine(
+        url,
+        pool_size=pool.size,
+        max_overflow=pool.overflow,
+        pool_timeout=pool.timeout,
+        pool_pre_ping=True,
+    )
+
+
+def translate(error: BaseException, url: URL) -> StoreError:
+    """A driver error as a message a person can act on (no password, no SQL)."""
+    if isinstance(error, StoreError):
+        return error
+    if isinstance(error, IntegrityError):
+        return Conflict(_integrity_message(error))
+    if isinstance(error, OperationalError | InterfaceError | OSError):
+        detail = _driver_detail(error)
+        if "locked" in detail or "busy" in detail:
+            return StoreUnavailable(f"the database {mask_url(url)} is busy; try again ({detail})")
+        return StoreUnavailable(f"cannot use the database {mask_url(url)}: {detail}")
+    if isinstance(error, DBAPIError):
+        return StoreUnavailable(f"database error on {mask_url(url)}: {_driver_detail(error)}")
+    return StoreUnavailable(f"database error on {mask_url(url)}: {type(error).__name__}")
+
+
+def _driver_detail(error: BaseException) -> str:
+    original = getattr(error, "orig", None) or error
+    text = str(original).strip().splitlines()
+    line = text[0] if text else type(original).__name__
+    # asyncpg prefixes its class; keep the human part.
+    return line.split(": ", 1)[-1] if line.startswith("<class") else line
+
+
+def _integrity_message(error: IntegrityError) -> str:
+    detail = _driver_detail(error).lower()
+    if "github_owner" in detail or "uq_projects_github_owner_github_repo" in detail:
+        return "another project already uses this GitHub repository"
+    if "uq_projects_name" in detail or "projects.name" in detail:
+        return "a project with this name already exists"
+    if "uq_templates_name" in detail or "templates.name" in detail:
+        return "a template with this name already exists"
+    if "key_name" in detail or "uq_project_secrets" in detail:
+        return "this project already has a secret with that name"
+    if "foreign key" in detail:
+        return "the record refers to something that does not exist"
+    return f"the change conflicts with existing data ({_driver_detail(error)})"
+
+
+@dataclass
+class Database:
+    """An open database: the engine, its URL, and sessions for reads and writes.
+
+    Services open one ``transaction()`` per user action; everything inside it
+    commits together or not at all.
+    """
+
+    url: URL
+    engine: AsyncEngine
+    _write_engine: AsyncEngine = field(init=False)
+    _read_sessions: async_sessionmaker[AsyncSession] = field(init=False)
+    _write_sessions: async_sessionmaker[AsyncSession] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
+
+    @property
+    def backend(self) -> str:
+        return self.url.get_backend_name()
+
+    @property
+    def masked_url(self) -> str:
+        return mask_url(self.url)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One write transaction: committed on success, rolled back on any error."""
+        try:
+            async with self._write_sessions() as session, session.begin():
+                yield session
+        except (DBAPIError, OSError) as error:
+            raise translate(error, self.url) from None
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A read-only unit of work (a deferred transaction, never committed)."""
+        try:
+            async with self._read_sessions() as session:
+                yield session
+        except (DBAPIError, OSError) as error:
+            raise translate(error, self.url) from None
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def open_database(
+    url: URL,
+    *,
+    pool: PoolOptions | None = None,
+    connect_delays: Sequence[float] = POSTGRES_CONNECT_DELAYS,
+) -> Database:
+    """Open ``url`` and check that the server answers.
+
+    PostgreSQL is tried again with exponential back-off (1 s, 2 s, 4 s by
+    default) before giving up with a message naming the masked URL.
+    """
+    engine = create_engine_for(url, pool)
+    database = Database(url=url, engine=engine)
+    attempts = 1 if database.backend == "sqlite" else len(connect_delays) + 1
+    last_error: BaseException | None = None
+    for attempt in range(attempts):
+        try:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+            return database
+        except (DBAPIError, OSError) as error:
+            last_error = error
+            if attempt < attempts - 1:
+                await asyncio.sleep(connect_delays[attempt])
+    await engine.dispose()
+    assert last_error is not None
+    detail = _driver_detail(last_error)
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    raise StoreUnavailable(f"cannot reach the database {mask_url(url)}{tries}: {detail}") from None

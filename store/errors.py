@@ -1,0 +1,49 @@
+"""The few errors a user of projdeck can meet.
+
+Every driver error is translated into one of these at the service boundary,
+so the CLI and the app only ever show a message, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base of every error the store raises on purpose."""
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class NotFound(StoreError):
+    """The thing asked for does not exist."""
+
+
+class Conflict(StoreError):
+    """The write collides with existing data: a duplicate or a stale version."""
+
+
+class ValidationError(StoreError):
+    """An input is not acceptable; names the field and the problem."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {problem}")
+
+
+class InvalidTransition(StoreError):
+    """A state change that is not allowed from the current state."""
+
+    def __init__(self, entity: str, current: str, wanted: str) -> None:
+        self.current = current
+        self.wanted = wanted
+        super().__init__(f"cannot {wanted} a {entity} that is {current}")
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or used (names the masked URL)."""
+
+
+class SchemaOutOfDate(StoreUnavailable):
+    """The database schema is behind the code and must be upgraded first."""

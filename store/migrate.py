@@ -1,0 +1,206 @@
+"""Schema migrations: the ``projdeck db ...`` commands over Alembic.
+
+Alembic is imported only inside these functions: it costs about 0.3 s and
+the everyday path (open a database already at head) never needs it.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from store.engine import Database, create_engine_for, translate
+from store.errors import SchemaOutOfDate
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# The newest revision in migrations/versions; a test keeps them in step.
+HEAD_REVISION = "0001"
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _locations() -> tuple[Path, Path]:
+    """alembic.ini and the migrations folder: inside the installed package
+    (wheel), else at the top of the source tree (editable install)."""
+    packaged = _PACKAGE_DIR / "migrations"
+    if packaged.is_dir():
+        return _PACKAGE_DIR / "alembic.ini", packaged
+    root = _PACKAGE_DIR.parent
+    return root / "alembic.ini", root / "migrations"
+
+
+def alembic_config(database: Database, stdout: io.StringIO | None = None) -> Config:
+    from alembic.config import Config
+
+    ini, scripts = _locations()
+    config = Config(str(ini), stdout=stdout or io.StringIO())
+    config.set_main_option("script_location", str(scripts))
+    config.set_main_option(
+        "sqlalchemy.url", database.url.render_as_string(hide_password=False).replace("%", "%%")
+    )
+    config.attributes["quiet_logging"] = True
+    return config
+
+
+async def _run(database: Database, work: Any) -> Any:
+    """Run ``work(sync_connection)`` in one transaction on a migration
+    connection (foreign keys off on SQLite, see create_engine_for)."""
+    engine = create_engine_for(database.url, foreign_keys=False)
+    try:
+        async with engine.begin() as connection:
+            return await connection.run_sync(work)
+    except DBAPIError as error:
+        raise translate(error, database.url) from None
+    finally:
+        await engine.dispose()
+
+
+async def current_revision(database: Database) -> str | None:
+    """The revision the database is at (None for an empty database)."""
+    try:
+        async with database.engine.connect() as connection:
+            has_table = await connection.run_sync(
+                lambda sync: sync.dialect.has_table(sync, "alembic_version")
+            )
+            if not has_table:
+                return None
+            result = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            return result.scalar_one_or_none()
+    except DBAPIError as error:
+        raise translate(error, database.url) from None
+
+
+async def upgrade(database: Database, revision: str = "head") -> str | None:
+    from alembic import command
+
+    def work(connection: Connection) -> None:
+        config = alembic_config(database)
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    await _run(database, work)
+    return await current_revision(database)
+
+
+async def downgrade(database: Database, revision: str) -> str | None:
+    from alembic import command
+
+    def work(connection: Connection) -> None:
+        config = alembic_config(database)
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+    await _run(database, work)
+    return await current_revision(database)
+
+
+async def stamp(database: Database, revision: str) -> str | None:
+    from alembic import command
+
+    def work(connection: Connection) -> None:
+        config = alembic_config(database)
+        config.attributes["connection"] = connection
+        command.stamp(config, revision)
+
+    await _run(database, work)
+    return await current_revision(database)
+
+
+async def check(database: Database) -> list[str]:
+    """Differences between the models and the database (empty when they agree)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from store.models import POSTGRES_GIN_INDEXES
+
+    def include_object(obj: Any, name: str | None, type_: str, *_: Any) -> bool:
+        return not (type_ == "index" and name in POSTGRES_GIN_INDEXES)
+
+    def work(connection: Connection) -> list[str]:
+        context = MigrationContext.configure(
+            connection,
+            opts={"include_object": include_object, "compare_type": True},
+        )
+        return [_describe_diff(diff) for diff in compare_metadata(context, SQLModel.metadata)]
+
+    result: list[str] = await _run(database, work)
+    return result
+
+
+def _describe_diff(diff: Any) -> str:
+    if isinstance(diff, list):
+        return "; ".join(_describe_diff(item) for item in diff)
+    kind, *rest = diff
+    names = [getattr(item, "name", None) or str(item) for item in rest[:3]]
+    return f"{kind} {' '.join(str(n) for n in names)}"
+
+
+@dataclass
+class RevisionInfo:
+    revision: str
+    down_revision: str | None
+    message: str
+    is_head: bool
+
+
+def history() -> list[RevisionInfo]:
+    from alembic.script import ScriptDirectory
+
+    _ini, scripts = _locations()
+    directory = ScriptDirectory(str(scripts))
+    heads = set(directory.get_heads())
+    revisions = []
+    for script in directory.walk_revisions():
+        down = script.down_revision
+        revisions.append(
+            RevisionInfo(
+                revision=script.revision,
+                down_revision=down if isinstance(down, str) or down is None else ",".join(down),
+                message=script.doc or "",
+                is_head=script.revision in heads,
+            )
+        )
+    return revisions
+
+
+def head_revisions() -> list[str]:
+    from alembic.script import ScriptDirectory
+
+    _ini, scripts = _locations()
+    return list(ScriptDirectory(str(scripts)).get_heads())
+
+
+async def ensure_schema(database: Database, *, auto_upgrade: bool) -> None:
+    """Make sure the schema is at head before the app or CLI uses it.
+
+    SQLite files are upgraded on the spot (a newcomer's first run just works);
+    PostgreSQL is never migrated behind a team's back: the error says what to run.
+    """
+    revision = await current_revision(database)
+    if revision == HEAD_REVISION:
+        return
+    if auto_upgrade:
+        from alembic.util.exc import CommandError
+
+        try:
+            await upgrade(database)
+        except CommandError as error:
+            raise SchemaOutOfDate(
+                f"cannot upgrade {database.masked_url} from revision {revision}: {error}; "
+                "is this database from a newer projdeck?"
+            ) from None
+        return
+    where = "empty" if revision is None else f"at revision {revision}"
+    raise SchemaOutOfDate(
+        f"the database {database.masked_url} is {where}, not at {HEAD_REVISION}; "
+        f"run: projdeck --db-url '{database.masked_url}' db upgrade"
+    )

@@ -1,0 +1,333 @@
+"""The schema: SQLModel table classes and the enumerations shared by the
+tables, the validation and the app.
+
+Every column is declared explicitly so that SQLite and PostgreSQL get the same
+schema from the models and from the Alembic revisions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+from store.types import JSONType, UTCDateTime, utcnow
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class ProjectType(StrEnum):
+    API = "api"
+    WEB_APP = "web_app"
+    CLI = "cli"
+    LIBRARY = "library"
+    DATA = "data"
+    MOBILE = "mobile"
+    MICROSERVICE = "microservice"
+    OTHER = "other"
+
+
+class ProjectStatus(StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+    DELETED = "deleted"
+
+
+class TemplateCategory(StrEnum):
+    API = "api"
+    WEB = "web"
+    MOBILE = "mobile"
+    DATA = "data"
+    MICROSERVICE = "microservice"
+
+
+class Complexity(StrEnum):
+    SIMPLE = "simple"
+    MEDIUM = "medium"
+    COMPLEX = "complex"
+
+
+class ModificationStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    APPLIED = "applied"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+
+class AuditCategory(StrEnum):
+    SECURITY = "security"
+    COMPLIANCE = "compliance"
+    ACCESS = "access"
+    SYSTEM = "system"
+    GENERAL = "general"
+
+
+class Severity(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+
+def _enum(enum_class: type[StrEnum], name: str) -> Enum:
+    """A portable enumerated column: VARCHAR plus a CHECK constraint."""
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        validate_strings=True,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+# GIN indexes exist on PostgreSQL only; they are created by the migrations and
+# by ``create_all`` there, and ignored by ``alembic check`` on both backends.
+POSTGRES_GIN_INDEXES: dict[str, tuple[str, str]] = {
+    "gin_projects_dependencies": ("projects", "dependencies"),
+    "gin_projects_state": ("projects", "state"),
+    "gin_templates_tags": ("templates", "tags"),
+    "gin_templates_tech_stack": ("templates", "tech_stack"),
+    "gin_modifications_affected_files": ("modifications", "affected_files"),
+    "gin_audit_log_metadata": ("audit_log", "metadata"),
+}
+
+
+class Project(SQLModel, table=True):
+    __tablename__ = "projects"
+    __table_args__ = (
+        UniqueConstraint("name"),
+        UniqueConstraint("github_owner", "github_repo"),
+        CheckConstraint(
+            "test_coverage IS NULL OR test_coverage BETWEEN 0 AND 100", name="test_coverage_range"
+        ),
+        CheckConstraint(
+            "security_score IS NULL OR security_score BETWEEN 0 AND 100",
+            name="security_score_range",
+        ),
+        CheckConstraint(
+            "performance_score IS NULL OR performance_score BETWEEN 0 AND 100",
+            name="performance_score_range",
+        ),
+        CheckConstraint(
+            "(github_owner IS NULL) = (github_repo IS NULL)", name="github_owner_and_repo_together"
+        ),
+        CheckConstraint("version >= 1", name="version_positive"),
+        Index("ix_projects_owner_status_updated", "owner_id", "status", "updated_at"),
+        Index("ix_projects_status_updated", "status", "updated_at"),
+        Index("ix_projects_type", "type"),
+        Index("ix_projects_updated_at", "updated_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    type: ProjectType = Field(sa_column=Column(_enum(ProjectType, "project_type"), nullable=False))
+    status: ProjectStatus = Field(
+        default=ProjectStatus.ACTIVE,
+        sa_column=Column(_enum(ProjectStatus, "project_status"), nullable=False),
+    )
+    owner_id: str = Field(sa_column=Column(String(255), nullable=False))
+    github_owner: str | None = Field(default=None, sa_column=Column(String(39)))
+    github_repo: str | None = Field(default=None, sa_column=Column(String(100)))
+    webhook_url: str | None = Field(default=None, sa_column=Column(String(2048)))
+    auto_merge_enabled: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    auto_confirm_plans: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    codebase: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+    dependencies: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False)
+    )
+    environment_vars: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+    deployment_config: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    test_coverage: float | None = Field(default=None)
+    security_score: float | None = Field(default=None)
+    performance_score: float | None = Field(default=None)
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    last_deployed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_active_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ProjectSettings(SQLModel, table=True):
+    __tablename__ = "project_settings"
+
+    project_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    )
+    planning_statement: str = Field(default="", sa_column=Column(Text, nullable=False))
+    repository_rules: str = Field(default="", sa_column=Column(Text, nullable=False))
+    setup_commands: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False)
+    )
+    branch_name: str = Field(default="main", sa_column=Column(String(255), nullable=False))
+    updated_at: datetime = _created()
+
+
+class ProjectSecret(SQLModel, table=True):
+    __tablename__ = "project_secrets"
+    __table_args__ = (UniqueConstraint("project_id", "key_name"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
+    project_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    )
+    key_name: str = Field(sa_column=Column(String(100), nullable=False))
+    nonce: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    key_id: str = Field(sa_column=Column(String(64), nullable=False))
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+    def __repr__(self) -> str:
+        # Never show what decryption needs, even encrypted.
+        return f"ProjectSecret(project_id={self.project_id}, key_name={self.key_name!r}, key_id={self.key_id!r})"
+
+
+class Template(SQLModel, table=True):
+    __tablename__ = "templates"
+    __table_args__ = (
+        UniqueConstraint("name"),
+        CheckConstraint(
+            "estimated_setup_time IS NULL OR estimated_setup_time >= 0", name="setup_time_positive"
+        ),
+        Index("ix_templates_category", "category"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    category: TemplateCategory = Field(
+        sa_column=Column(_enum(TemplateCategory, "template_category"), nullable=False)
+    )
+    files: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    required_vars: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False)
+    )
+    optional_vars: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+    tech_stack: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    estimated_setup_time: int | None = Field(default=None)
+    complexity: Complexity = Field(
+        default=Complexity.SIMPLE,
+        sa_column=Column(_enum(Complexity, "template_complexity"), nullable=False),
+    )
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Modification(SQLModel, table=True):
+    __tablename__ = "modifications"
+    __table_args__ = (
+        Index("ix_modifications_project_status", "project_id", "status"),
+        Index("ix_modifications_requested_at", "requested_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
+    project_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    )
+    request: str = Field(sa_column=Column(Text, nullable=False))
+    requested_by: str = Field(sa_column=Column(String(255), nullable=False))
+    requested_at: datetime = _created()
+    impact_analysis: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+    affected_files: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONType, nullable=False)
+    )
+    status: ModificationStatus = Field(
+        default=ModificationStatus.PENDING,
+        sa_column=Column(_enum(ModificationStatus, "modification_status"), nullable=False),
+    )
+    reviewed_by: str | None = Field(default=None, sa_column=Column(String(255)))
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    review_comment: str | None = Field(default=None, sa_column=Column(Text))
+    applied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    modified_files: dict[str, str | None] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+    base: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    test_results: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_project_at", "project_id", "at"),
+        Index("ix_audit_log_category_severity", "category", "severity"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    at: datetime = _created()
+    actor: str = Field(sa_column=Column(String(255), nullable=False))
+    event_type: str = Field(sa_column=Column(String(100), nullable=False))
+    category: AuditCategory = Field(
+        default=AuditCategory.GENERAL,
+        sa_column=Column(_enum(AuditCategory, "audit_category"), nullable=False),
+    )
+    severity: Severity = Field(
+        default=Severity.INFO, sa_column=Column(_enum(Severity, "audit_severity"), nullable=False)
+    )
+    project_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid))
+    entity_type: str | None = Field(default=None, sa_column=Column(String(50)))
+    entity_id: str | None = Field(default=None, sa_column=Column(String(64)))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # ``metadata`` is taken by SQLAlchemy's declarative base, hence the attribute name.
+    details: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column("metadata", JSONType, nullable=False)
+    )
+    prev_hash: str | None = Field(default=None, sa_column=Column(String(64)))
+    hash: str | None = Field(default=None, sa_column=Column(String(64)))

@@ -1,0 +1,22 @@
+"""Thin query objects, one per table: get, list (filters, sort, page), count.
+
+No business rules, no audit, no commits: the service owns the transaction
+and hands its session in.
+"""
+
+from store.repositories.audit import AuditRepository
+from store.repositories.modifications import ModificationRepository
+from store.repositories.projects import ProjectFilter, ProjectRepository
+from store.repositories.secrets import SecretRepository
+from store.repositories.settings import SettingsRepository
+from store.repositories.templates import TemplateRepository
+
+__all__ = [
+    "AuditRepository",
+    "ModificationRepository",
+    "ProjectFilter",
+    "ProjectRepository",
+    "SecretRepository",
+    "SettingsRepository",
+    "TemplateRepository",
+]

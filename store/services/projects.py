@@ -1,0 +1,551 @@
+"""Project and settings services: create, read, update, archive, delete,
+purge and list, each one transaction with its audit row."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store import audit, validation
+from store.config import current_actor
+from store.engine import Database
+from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from store.models import Project, ProjectSettings, ProjectStatus, ProjectType
+from store.repositories import (
+    ModificationRepository,
+    ProjectRepository,
+    SecretRepository,
+    SettingsRepository,
+)
+from store.repositories.base import Page
+from store.repositories.projects import ProjectFilter, ProjectSort
+from store.repositories.secrets import SecretName
+from store.types import utcnow
+
+MIN_ID_PREFIX = 6
+_HEX = re.compile(r"^[0-9a-f]+$")
+_BRANCH_FORBIDDEN = re.compile(r"[\s~^:?*\[\\]|\.\.|@\{|//")
+
+# Fields a person may change with update_project, and how each is checked.
+_PROJECT_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "name": lambda v: validation.name("name", v),
+    "type": lambda v: validation.enum_value("type", v, ProjectType),
+    "owner_id": lambda v: validation.name("owner_id", v),
+    "github_owner": lambda v: None if v is None else validation.github_owner(v),
+    "github_repo": lambda v: None if v is None else validation.github_repo(v),
+    "webhook_url": validation.webhook_url,
+    "auto_merge_enabled": lambda v: validation.boolean("auto_merge_enabled", v),
+    "auto_confirm_plans": lambda v: validation.boolean("auto_confirm_plans", v),
+    "codebase": validation.codebase,
+    "dependencies": lambda v: validation.string_list("dependencies", v),
+    "environment_vars": validation.environment,
+    "deployment_config": lambda v: validation.json_object("deployment_config", v),
+    "state": lambda v: validation.json_object("state", v),
+    "test_coverage": lambda v: validation.score("test_coverage", v),
+    "security_score": lambda v: validation.score("security_score", v),
+    "performance_score": lambda v: validation.score("performance_score", v),
+}
+# Changes to these are audited by what changed, never by value.
+_AUDIT_KEYS_ONLY = {"codebase", "environment_vars", "deployment_config", "state"}
+
+
+def _branch(value: Any) -> str:
+    branch = validation.name("branch_name", value)
+    if (
+        _BRANCH_FORBIDDEN.search(branch)
+        or branch.startswith(("-", "/", "."))
+        or branch.endswith(("/", ".", ".lock"))
+    ):
+        raise ValidationError("branch_name", f"{branch!r} is not a valid git branch name")
+    return branch
+
+
+_SETTINGS_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "planning_statement": lambda v: validation.text("planning_statement", v),
+    "repository_rules": lambda v: validation.text("repository_rules", v),
+    "setup_commands": lambda v: validation.string_list("setup_commands", v, item_limit=4096),
+    "branch_name": _branch,
+}
+
+
+@dataclass
+class ProjectCreate:
+    """What a new project needs; everything but name, type and owner is optional."""
+
+    name: str
+    type: ProjectType | str
+    owner_id: str
+    github_owner: str | None = None
+    github_repo: str | None = None
+    webhook_url: str | None = None
+    auto_merge_enabled: bool = False
+    auto_confirm_plans: bool = False
+    codebase: dict[str, str] = field(default_factory=dict)
+    dependencies: list[str] = field(default_factory=list)
+    environment_vars: dict[str, str] = field(default_factory=dict)
+    deployment_config: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    test_coverage: float | None = None
+    security_score: float | None = None
+    performance_score: float | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ProjectConfig:
+    """A project with its settings and the names (never values) of its secrets."""
+
+    project: Project
+    settings: ProjectSettings
+    secrets: list[SecretName]
+
+
+@dataclass
+class ProjectSummary:
+    """A row of the projects list: no codebase, no JSON blobs."""
+
+    id: uuid.UUID
+    name: str
+    type: ProjectType
+    status: ProjectStatus
+    owner_id: str
+    github: str | None
+    version: int
+    updated_at: datetime
+    pending_modifications: int
+
+
+def validate_fields(
+    changes: Mapping[str, Any], checks: Mapping[str, Callable[[Any], Any]], what: str
+) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for key, value in changes.items():
+        check = checks.get(key)
+        if check is None:
+            allowed = ", ".join(sorted(checks))
+            raise ValidationError(
+                key, f"is not a {what} field that can be set (allowed: {allowed})"
+            )
+        clean[key] = check(value)
+    return clean
+
+
+def _check_github_pair(owner: str | None, repo: str | None) -> None:
+    if (owner is None) != (repo is None):
+        raise ValidationError("github", "give both the GitHub owner and the repository, or neither")
+
+
+async def _ensure_unique(
+    projects: ProjectRepository,
+    *,
+    name: str | None,
+    github: tuple[str | None, str | None],
+    exclude: uuid.UUID | None = None,
+) -> None:
+    if name is not None:
+        existing = await projects.get_by_name(name)
+        if existing is not None and existing.id != exclude:
+            note = (
+                " (deleted; purge it to reuse the name)"
+                if existing.status == ProjectStatus.DELETED
+                else ""
+            )
+            raise Conflict(f"a project named {name!r} already exists{note}")
+    owner, repo = github
+    if owner is not None and repo is not None:
+        existing = await projects.get_by_repository(owner, repo)
+        if existing is not None and existing.id != exclude:
+            raise Conflict(
+                f"GitHub repository {owner}/{repo} is already used by project {existing.name!r}"
+            )
+
+
+async def resolve_project(session: AsyncSession, ref: str) -> Project:
+    """A project by full id, unique id prefix (6+ characters) or exact name."""
+    projects = ProjectRepository(session)
+    ref = ref.strip()
+    if not ref:
+        raise ValidationError("project", "give a project id, id prefix or name")
+    try:
+        project_id = uuid.UUID(ref)
+    except ValueError:
+        project_id = None
+    if project_id is not None:
+        project = await projects.get(project_id)
+        if project is None:
+            raise NotFound(f"no project with id {ref}")
+        return project
+    by_name = await projects.get_by_name(ref)
+    if by_name is not None:
+        return by_name
+    prefix = ref.lower().replace("-", "")
+    if len(prefix) >= MIN_ID_PREFIX and _HEX.fullmatch(prefix):
+        matches = await projects.find_by_id_prefix(prefix)
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise ValidationError(
+                "project", f"id prefix {ref!r} matches several projects; give more of it"
+            )
+    raise NotFound(
+        f"no project matches {ref!r} (give its id, an id prefix of at least {MIN_ID_PREFIX} characters, or its exact name)"
+    )
+
+
+async def create_project_with_settings(
+    db: Database, data: ProjectCreate, *, actor: str | None = None
+) -> ProjectConfig:
+    actor = actor or current_actor()
+    values = validate_fields(
+        {key: value for key, value in asdict(data).items() if key != "settings"},
+        _PROJECT_FIELDS,
+        "project",
+    )
+    settings_values = validate_fields(data.settings, _SETTINGS_FIELDS, "settings")
+    _check_github_pair(values["github_owner"], values["github_repo"])
+    async with db.transaction() as session:
+        projects = ProjectRepository(session)
+        await _ensure_unique(
+            projects, name=values["name"], github=(values["github_owner"], values["github_repo"])
+        )
+        now = utcnow()
+        project = Project(**values, created_at=now, updated_at=now, last_active_at=now)
+        projects.add(project)
+        await session.flush()
+        settings = ProjectSettings(project_id=project.id, updated_at=now, **settings_values)
+        SettingsRepository(session).add(settings)
+        audit.record(
+            session,
+            actor=actor,
+            event_type="project.created",
+            description=f"created project {project.name!r}",
+            project_id=project.id,
+            entity_type="project",
+            entity_id=project.id,
+            details={
+                "name": project.name,
+                "type": project.type,
+                "owner_id": project.owner_id,
+                "github": _github_label(project),
+                "files": len(project.codebase),
+            },
+        )
+    return ProjectConfig(project=project, settings=settings, secrets=[])
+
+
+async def get_project(db: Database, ref: str) -> Project:
+    async with db.reading() as session:
+        return await resolve_project(session, ref)
+
+
+async def get_project_full_config(db: Database, ref: str) -> ProjectConfig:
+    async with db.reading() as session:
+        project = await resolve_project(session, ref)
+        settings = await SettingsRepository(session).get(project.id)
+        if settings is None:
+            settings = ProjectSettings(project_id=project.id, updated_at=project.created_at)
+        secrets = await SecretRepository(session).list_names(project.id)
+    return ProjectConfig(project=project, settings=settings, secrets=secrets)
+
+
+async def update_project(
+    db: Database,
+    ref: str,
+    changes: Mapping[str, Any],
+    *,
+    expected_version: int,
+    actor: str | None = None,
+) -> Project:
+    """Change fields of a project read at ``expected_version``; if anyone
+    wrote it since, nothing is written and Conflict says so."""
+    actor = actor or current_actor()
+    if not changes:
+        raise ValidationError("changes", "nothing to change")
+    values = validate_fields(changes, _PROJECT_FIELDS, "project")
+    async with db.transaction() as session:
+        projects = ProjectRepository(session)
+        project = await resolve_project(session, ref)
+        if project.status == ProjectStatus.DELETED:
+            raise InvalidTransition("project", "deleted", "edit")
+        owner = values.get("github_owner", project.github_owner)
+        repo = values.get("github_repo", project.github_repo)
+        _check_github_pair(owner, repo)
+        github_changed = "github_owner" in values or "github_repo" in values
+        await _ensure_unique(
+            projects,
+            name=values.get("name") if values.get("name") != project.name else None,
+            github=(owner, repo) if github_changed else (None, None),
+            exclude=project.id,
+        )
+        before = {key: getattr(project, key) for key in values}
+        changed = {key: value for key, value in values.items() if before[key] != value}
+        if project.version != expected_version:
+            raise _stale(project, expected_version)
+        if not changed:
+            return project
+        now = utcnow()
+        if not await projects.update_versioned(
+            project.id, expected_version, {**changed, "updated_at": now, "last_active_at": now}
+        ):
+            raise _stale(project, expected_version)
+        audit.record(
+            session,
+            actor=actor,
+            event_type="project.updated",
+            description=f"updated {', '.join(sorted(changed))} of project {project.name!r}",
+            project_id=project.id,
+            entity_type="project",
+            entity_id=project.id,
+            details={
+                "version": expected_version + 1,
+                "changes": {
+                    key: _audit_change(key, before[key], value) for key, value in changed.items()
+                },
+            },
+        )
+        await projects.refresh(project)
+    return project
+
+
+def _stale(project: Project, expected_version: int) -> Conflict:
+    return Conflict(
+        f"project {project.name!r} was changed by someone else (you read version {expected_version}, "
+        f"it is now at {project.version}); reload it and try again"
+    )
+
+
+def _audit_change(key: str, before: Any, after: Any) -> Any:
+    if key == "codebase":
+        old, new = before or {}, after or {}
+        return {
+            "added": sorted(set(new) - set(old)),
+            "removed": sorted(set(old) - set(new)),
+            "changed": sorted(path for path in set(old) & set(new) if old[path] != new[path]),
+        }
+    if key in _AUDIT_KEYS_ONLY:
+        old_keys, new_keys = set(before or {}), set(after or {})
+        return {"keys": sorted(old_keys | new_keys)}
+    return {"from": before, "to": after}
+
+
+def _github_label(project: Project) -> str | None:
+    if project.github_owner and project.github_repo:
+        return f"{project.github_owner}/{project.github_repo}"
+    return None
+
+
+_TRANSITIONS: dict[str, tuple[set[ProjectStatus], ProjectStatus, str]] = {
+    "archive": ({ProjectStatus.ACTIVE}, ProjectStatus.ARCHIVED, "project.archived"),
+    "unarchive": ({ProjectStatus.ARCHIVED}, ProjectStatus.ACTIVE, "project.unarchived"),
+    "delete": (
+        {ProjectStatus.ACTIVE, ProjectStatus.ARCHIVED},
+        ProjectStatus.DELETED,
+        "project.deleted",
+    ),
+    "restore": ({ProjectStatus.DELETED}, ProjectStatus.ACTIVE, "project.restored"),
+}
+
+
+async def _change_status(db: Database, ref: str, action: str, actor: str | None) -> Project:
+    actor = actor or current_actor()
+    allowed, target, event_type = _TRANSITIONS[action]
+    async with db.transaction() as session:
+        projects = ProjectRepository(session)
+        project = await resolve_project(session, ref)
+        if project.status not in allowed:
+            raise InvalidTransition("project", project.status, action)
+        previous = project.status
+        if not await projects.update_versioned(
+            project.id, project.version, {"status": target, "updated_at": utcnow()}
+        ):
+            raise _stale(project, project.version)
+        audit.record(
+            session,
+            actor=actor,
+            event_type=event_type,
+            description=f"{action}d project {project.name!r}",
+            project_id=project.id,
+            entity_type="project",
+            entity_id=project.id,
+            details={"from": previous, "to": target},
+        )
+        await projects.refresh(project)
+    return project
+
+
+async def archive_project(db: Database, ref: str, *, actor: str | None = None) -> Project:
+    return await _change_status(db, ref, "archive", actor)
+
+
+async def unarchive_project(db: Database, ref: str, *, actor: str | None = None) -> Project:
+    return await _change_status(db, ref, "unarchive", actor)
+
+
+async def delete_project(db: Database, ref: str, *, actor: str | None = None) -> Project:
+    """Soft delete: the project is kept, marked deleted, and can be restored."""
+    return await _change_status(db, ref, "delete", actor)
+
+
+async def restore_project(db: Database, ref: str, *, actor: str | None = None) -> Project:
+    return await _change_status(db, ref, "restore", actor)
+
+
+async def purge_project(db: Database, ref: str, *, actor: str | None = None) -> uuid.UUID:
+    """Delete a project for good, with its settings, secrets and
+    modifications; its audit trail stays."""
+    actor = actor or current_actor()
+    async with db.transaction() as session:
+        project = await resolve_project(session, ref)
+        project_id, name = project.id, project.name
+        secrets = await SecretRepository(session).count(project_id)
+        modifications = await ModificationRepository(session).count(project_id=project_id)
+        session.expunge(project)
+        await ProjectRepository(session).delete(project_id)
+        audit.record(
+            session,
+            actor=actor,
+            event_type="project.purged",
+            description=f"purged project {name!r} and everything it held",
+            project_id=project_id,
+            entity_type="project",
+            entity_id=project_id,
+            details={"name": name, "secrets": secrets, "modifications": modifications},
+        )
+    return project_id
+
+
+async def update_settings(
+    db: Database, ref: str, changes: Mapping[str, Any], *, actor: str | None = None
+) -> ProjectSettings:
+    actor = actor or current_actor()
+    if not changes:
+        raise ValidationError("settings", "nothing to change")
+    values = validate_fields(changes, _SETTINGS_FIELDS, "settings")
+    async with db.transaction() as session:
+        project = await resolve_project(session, ref)
+        if project.status == ProjectStatus.DELETED:
+            raise InvalidTransition("project", "deleted", "change the settings of")
+        repository = SettingsRepository(session)
+        settings = await repository.get(project.id)
+        if settings is None:
+            settings = ProjectSettings(project_id=project.id)
+            repository.add(settings)
+        before = {key: getattr(settings, key) for key in values}
+        changed = {key: value for key, value in values.items() if before[key] != value}
+        if not changed:
+            return settings
+        for key, value in changed.items():
+            setattr(settings, key, value)
+        settings.updated_at = utcnow()
+        audit.record(
+            session,
+            actor=actor,
+            event_type="settings.updated",
+            description=f"updated {', '.join(sorted(changed))} in settings of {project.name!r}",
+            project_id=project.id,
+            entity_type="project_settings",
+            entity_id=project.id,
+            details={
+                "changes": {
+                    key: {"from": before[key], "to": value} for key, value in changed.items()
+                }
+            },
+        )
+    return settings
+
+
+async def list_projects(
+    db: Database,
+    filters: ProjectFilter | None = None,
+    *,
+    sort: ProjectSort = ProjectSort.UPDATED,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[ProjectSummary]:
+    """A page of project summaries with their pending-modification counts."""
+    filters = filters or ProjectFilter()
+    async with db.reading() as session:
+        projects = ProjectRepository(session)
+        rows = await projects.list(filters, sort=sort, limit=limit, offset=offset)
+        total = await projects.count(filters)
+        pending = await ModificationRepository(session).count_pending_by_project(
+            [p.id for p in rows]
+        )
+    items = [
+        ProjectSummary(
+            id=p.id,
+            name=p.name,
+            type=p.type,
+            status=p.status,
+            owner_id=p.owner_id,
+            github=_github_label(p),
+            version=p.version,
+            updated_at=p.updated_at,
+            pending_modifications=pending.get(p.id, 0),
+        )
+        for p in rows
+    ]
+    return Page(items=items, total=total, offset=offset, limit=limit)
+
+
+def parse_statuses(values: Sequence[str]) -> list[ProjectStatus]:
+    return [validation.enum_value("status", value, ProjectStatus) for value in values]
+
+
+def project_as_dict(project: Project, *, include_codebase: bool = False) -> dict[str, Any]:
+    """A project as plain JSON-ready data (for ``--json`` outputs)."""
+    data: dict[str, Any] = {
+        "id": str(project.id),
+        "name": project.name,
+        "type": str(project.type),
+        "status": str(project.status),
+        "owner_id": project.owner_id,
+        "github_owner": project.github_owner,
+        "github_repo": project.github_repo,
+        "webhook_url": project.webhook_url,
+        "auto_merge_enabled": project.auto_merge_enabled,
+        "auto_confirm_plans": project.auto_confirm_plans,
+        "dependencies": project.dependencies,
+        "environment_vars": project.environment_vars,
+        "deployment_config": project.deployment_config,
+        "state": project.state,
+        "test_coverage": project.test_coverage,
+        "security_score": project.security_score,
+        "performance_score": project.performance_score,
+        "version": project.version,
+        "created_at": project.created_at.isoformat(),
+        "updated_at": project.updated_at.isoformat(),
+        "last_deployed_at": project.last_deployed_at.isoformat()
+        if project.last_deployed_at
+        else None,
+        "last_active_at": project.last_active_at.isoformat() if project.last_active_at else None,
+        "files": sorted(project.codebase),
+    }
+    if include_codebase:
+        data["codebase"] = project.codebase
+    return data
+
+
+def settings_as_dict(settings: ProjectSettings) -> dict[str, Any]:
+    return {
+        "planning_statement": settings.planning_statement,
+        "repository_rules": settings.repository_rules,
+        "setup_commands": settings.setup_commands,
+        "branch_name": settings.branch_name,
+        "updated_at": settings.updated_at.isoformat(),
+    }
+
+
+def summary_as_dict(summary: ProjectSummary) -> dict[str, Any]:
+    data = asdict(summary)
+    data["id"] = str(summary.id)
+    data["type"] = str(summary.type)
+    data["status"] = str(summary.status)
+    data["updated_at"] = summary.updated_at.isoformat()
+    return data

@@ -1,0 +1,257 @@
+"""Checks on every input, each failing with a ValidationError that names the
+field and the problem. Limits are stated here and in the README."""
+
+from __future__ import annotations
+
+import json
+import math
+import posixpath
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from store.errors import ValidationError
+
+MAX_NAME = 255
+MAX_FILE_BYTES = 1024 * 1024
+MAX_CODEBASE_BYTES = 50 * 1024 * 1024
+MAX_CODEBASE_FILES = 10_000
+MAX_PATH = 1024
+MAX_JSON_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32
+MAX_TEXT = 100_000
+MAX_LIST_ITEMS = 1000
+MAX_URL = 2048
+
+_GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+_GITHUB_REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _has_control(value: str) -> bool:
+    return any(unicodedata.category(char) == "Cc" for char in value)
+
+
+def _check_encodable(field: str, value: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(field, "is not valid Unicode text (lone surrogate)") from None
+
+
+def name(field: str, value: Any, *, limit: int = MAX_NAME) -> str:
+    """A one-line name: 1..limit characters, no control characters.
+    Surrounding white space is dropped."""
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be text")
+    cleaned: str = value.strip()
+    if not cleaned:
+        raise ValidationError(field, "must not be empty")
+    if len(cleaned) > limit:
+        raise ValidationError(field, f"is {len(cleaned)} characters long; at most {limit} allowed")
+    if _has_control(cleaned):
+        raise ValidationError(field, "must not contain control characters (tabs, newlines, NUL)")
+    _check_encodable(field, cleaned)
+    return cleaned
+
+
+def text(field: str, value: Any, *, limit: int = MAX_TEXT) -> str:
+    """Free text (several lines allowed), no NUL, bounded."""
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be text")
+    if len(value) > limit:
+        raise ValidationError(field, f"is {len(value)} characters long; at most {limit} allowed")
+    if "\x00" in value:
+        raise ValidationError(field, "must not contain NUL characters")
+    _check_encodable(field, value)
+    return value
+
+
+def enum_value(field: str, value: Any, allowed: type[Any]) -> Any:
+    try:
+        return allowed(value)
+    except ValueError:
+        choices = ", ".join(member.value for member in allowed)
+        raise ValidationError(field, f"{value!r} is not one of: {choices}") from None
+
+
+def github_owner(value: str) -> str:
+    if not _GITHUB_OWNER.fullmatch(value):
+        raise ValidationError(
+            "github_owner",
+            f"{value!r} is not a GitHub user or organisation name "
+            "(1-39 letters, digits or single hyphens, not starting or ending with one)",
+        )
+    return value
+
+
+def github_repo(value: str) -> str:
+    if not _GITHUB_REPO.fullmatch(value) or value in {".", ".."}:
+        raise ValidationError(
+            "github_repo",
+            f"{value!r} is not a GitHub repository name (1-100 letters, digits, '.', '-', '_')",
+        )
+    return value
+
+
+def github_pair(value: str) -> tuple[str, str]:
+    """``OWNER/REPO`` as given on the command line."""
+    owner, slash, repo = value.partition("/")
+    if not slash or not owner or not repo:
+        raise ValidationError("github", f"{value!r} is not OWNER/REPO")
+    return github_owner(owner), github_repo(repo)
+
+
+def webhook_url(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValidationError("webhook_url", "must be text")
+    if len(value) > MAX_URL:
+        raise ValidationError("webhook_url", f"is longer than {MAX_URL} characters")
+    if _has_control(value) or any(char.isspace() for char in value):
+        raise ValidationError("webhook_url", "must not contain spaces or control characters")
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValidationError("webhook_url", f"{value!r} is not an http(s) URL with a host")
+    return value
+
+
+def score(field: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValidationError(field, "must be a number from 0 to 100")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValidationError(field, f"{value!r} is not a number") from None
+    if math.isnan(number) or not 0 <= number <= 100:
+        raise ValidationError(field, f"{value!r} is outside 0-100")
+    return number
+
+
+def codebase_path(value: Any, field: str = "codebase") -> str:
+    """A file path inside a codebase: relative, normalised, no ``..``."""
+    if not isinstance(value, str) or not value:
+        raise ValidationError(field, "a file path must be non-empty text")
+    if "\x00" in value:
+        raise ValidationError(field, f"path {value!r} contains a NUL character")
+    if _has_control(value):
+        raise ValidationError(field, f"path {value!r} contains control characters")
+    if "\\" in value:
+        raise ValidationError(field, f"path {value!r} uses '\\'; use '/' between folders")
+    if value.startswith("/") or re.match(r"^[A-Za-z]:", value):
+        raise ValidationError(
+            field, f"path {value!r} is absolute; paths are relative to the project"
+        )
+    if ".." in value.split("/"):
+        raise ValidationError(field, f"path {value!r} contains '..'")
+    normal = posixpath.normpath(value)
+    if normal in {".", ""} or value.endswith("/"):
+        raise ValidationError(field, f"path {value!r} does not name a file")
+    if len(normal) > MAX_PATH:
+        raise ValidationError(field, f"path is longer than {MAX_PATH} characters")
+    _check_encodable(field, normal)
+    return normal
+
+
+def codebase(value: Any, field: str = "codebase") -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise ValidationError(field, "must map file paths to contents")
+    if len(value) > MAX_CODEBASE_FILES:
+        raise ValidationError(
+            field, f"has {len(value)} files; at most {MAX_CODEBASE_FILES} allowed"
+        )
+    result: dict[str, str] = {}
+    total = 0
+    for raw_path, content in value.items():
+        path = codebase_path(raw_path, field)
+        if path in result:
+            raise ValidationError(field, f"path {raw_path!r} is the same file as another path")
+        result[path] = file_content(f"{field}[{path}]", content)
+        total += len(content.encode("utf-8"))
+        if total > MAX_CODEBASE_BYTES:
+            raise ValidationError(
+                field, f"is larger than {MAX_CODEBASE_BYTES // (1024 * 1024)} MiB"
+            )
+    return result
+
+
+def file_content(field: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(field, "file content must be text")
+    if "\x00" in value:
+        raise ValidationError(field, "contains a NUL byte; binary files are not stored")
+    _check_encodable(field, value)
+    size = len(value.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        raise ValidationError(field, f"is {size} bytes; at most {MAX_FILE_BYTES} (1 MiB) per file")
+    return value
+
+
+def string_list(field: str, value: Any, *, item_limit: int = 500) -> list[str]:
+    if not isinstance(value, list | tuple):
+        raise ValidationError(field, "must be a list of text items")
+    if len(value) > MAX_LIST_ITEMS:
+        raise ValidationError(field, f"has {len(value)} items; at most {MAX_LIST_ITEMS} allowed")
+    return [text(f"{field}[{index}]", item, limit=item_limit) for index, item in enumerate(value)]
+
+
+def environment(value: Any) -> dict[str, str]:
+    field = "environment_vars"
+    if not isinstance(value, Mapping):
+        raise ValidationError(field, "must map variable names to values")
+    if len(value) > MAX_LIST_ITEMS:
+        raise ValidationError(field, f"has {len(value)} variables; at most {MAX_LIST_ITEMS}")
+    result = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not _ENV_NAME.fullmatch(key) or len(key) > 255:
+            raise ValidationError(field, f"{key!r} is not a variable name (letters, digits, _)")
+        result[key] = text(f"{field}[{key}]", item, limit=32_768)
+    return result
+
+
+def json_object(field: str, value: Any) -> dict[str, Any]:
+    """A JSON object: bounded in size and depth, text free of NUL (PostgreSQL
+    refuses it in JSONB), numbers finite."""
+    if not isinstance(value, Mapping):
+        raise ValidationError(field, "must be a JSON object")
+    _check_json(field, value, 0)
+    try:
+        size = len(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise ValidationError(field, f"is not JSON ({error})") from None
+    if size > MAX_JSON_BYTES:
+        raise ValidationError(field, f"is {size} bytes as JSON; at most {MAX_JSON_BYTES}")
+    return dict(value)
+
+
+def _check_json(field: str, value: Any, depth: int) -> None:
+    if depth > MAX_JSON_DEPTH:
+        raise ValidationError(field, f"is nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValidationError(field, "contains a NUL character")
+        _check_encodable(field, value)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValidationError(field, "object keys must be text")
+            _check_json(field, key, depth + 1)
+            _check_json(field, item, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_json(field, item, depth + 1)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError(field, "numbers must be finite")
+    elif value is not None and not isinstance(value, bool | int | float):
+        raise ValidationError(field, f"holds a {type(value).__name__}, which is not JSON")
+
+
+def boolean(field: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValidationError(field, "must be true or false")

@@ -1,0 +1,176 @@
+"""Shared fixtures: one parametrized ``database`` fixture that gives every
+store test a fresh, migrated database on SQLite and, when
+``PROJDECK_TEST_POSTGRES_URL`` is set, on PostgreSQL too."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL, make_url
+
+from store.config import normalize_url
+from store.engine import Database, open_database
+
+POSTGRES_ENV = "PROJDECK_TEST_POSTGRES_URL"
+REQUIRE_POSTGRES_ENV = "PROJDECK_REQUIRE_POSTGRES"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("backend") == "postgresql":
+            item.add_marker(pytest.mark.postgres)
+
+
+def postgres_server_url() -> URL | None:
+    raw = os.environ.get(POSTGRES_ENV)
+    if not raw:
+        if os.environ.get(REQUIRE_POSTGRES_ENV):
+            pytest.fail(f"{REQUIRE_POSTGRES_ENV} is set but {POSTGRES_ENV} is not")
+        return None
+    return make_url(raw)
+
+
+def _postgres_execute(url: URL, *statements: str) -> None:
+    """Run statements on a PostgreSQL database outside any test's event loop."""
+    import asyncio
+
+    import asyncpg
+
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def run() -> None:
+        connection = await asyncpg.connect(dsn)
+        try:
+            for statement in statements:
+                await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
+@contextlib.contextmanager
+def _scratch_postgres_database(server: URL, prefix: str) -> Iterator[URL]:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = server.set(database="postgres")
+    _postgres_execute(admin, f'CREATE DATABASE "{name}"')
+    try:
+        yield normalize_url(server.set(database=name).render_as_string(hide_password=False))
+    finally:
+        _postgres_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_database_url() -> Iterator[URL | None]:
+    """A fresh PostgreSQL database for this test run, dropped at the end."""
+    server = postgres_server_url()
+    if server is None:
+        yield None
+        return
+    with _scratch_postgres_database(server, "projdeck_test") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once; each test gets a copy."""
+    import asyncio
+
+    from store import migrate
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def build() -> None:
+        database = await open_database(normalize_url(f"sqlite:///{path}"))
+        try:
+            await migrate.upgrade(database)
+        finally:
+            await database.dispose()
+
+    asyncio.run(build())
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_url(postgres_database_url: URL | None) -> URL | None:
+    if postgres_database_url is None:
+        return None
+    import asyncio
+
+    from store import migrate
+
+    async def build() -> None:
+        database = await open_database(postgres_database_url)
+        try:
+            await migrate.upgrade(database)
+        finally:
+            await database.dispose()
+
+    asyncio.run(build())
+    return postgres_database_url
+
+
+_TABLES = [
+    "audit_log",
+    "modifications",
+    "project_secrets",
+    "project_settings",
+    "templates",
+    "projects",
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    if name == "postgresql" and postgres_server_url() is None:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV}")
+    return name
+
+
+@pytest.fixture
+def database_url(
+    backend: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> URL:
+    """The URL of an empty, migrated database for one test."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("migrated_sqlite_template")
+        target = tmp_path / "projdeck.db"
+        shutil.copyfile(template, target)
+        return normalize_url(f"sqlite:///{target}")
+    url: URL = request.getfixturevalue("migrated_postgres_url")
+    _postgres_execute(url, f"TRUNCATE {', '.join(_TABLES)} RESTART IDENTITY CASCADE")
+    return url
+
+
+@pytest.fixture
+async def database(database_url: URL) -> AsyncIterator[Database]:
+    db = await open_database(database_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+def empty_database_url(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[URL]:
+    """A URL of a database with no tables at all (for migration tests)."""
+    if backend == "sqlite":
+        yield normalize_url(f"sqlite:///{tmp_path / 'empty.db'}")
+        return
+    server = postgres_server_url()
+    assert server is not None
+    with _scratch_postgres_database(server, "projdeck_empty") as url:
+        yield url

@@ -1,0 +1,58 @@
+"""The schema: migrations go up, down and up again, agree with the models,
+and leave the per-connection settings in force."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+
+from store import migrate
+from store.engine import Database, open_database
+
+
+async def test_upgrade_downgrade_upgrade_round_trip(empty_database_url: URL) -> None:
+    database = await open_database(empty_database_url)
+    try:
+        assert await migrate.current_revision(database) is None
+        assert await migrate.upgrade(database) == migrate.HEAD_REVISION
+        assert await migrate.downgrade(database, "base") is None
+        async with database.engine.connect() as connection:
+            tables = await connection.run_sync(lambda sync: sync.dialect.get_table_names(sync))
+        assert set(tables) <= {"alembic_version"}
+        assert await migrate.upgrade(database) == migrate.HEAD_REVISION
+        assert await migrate.check(database) == []
+    finally:
+        await database.dispose()
+
+
+def test_head_constant_matches_the_migration_scripts() -> None:
+    assert migrate.head_revisions() == [migrate.HEAD_REVISION]
+
+
+async def test_models_and_migrations_agree(database: Database) -> None:
+    assert await migrate.check(database) == []
+
+
+async def test_stamp_moves_the_recorded_revision(database: Database) -> None:
+    assert await migrate.stamp(database, "base") is None
+    assert await migrate.stamp(database, "head") == migrate.HEAD_REVISION
+
+
+async def test_sqlite_connections_use_wal_and_foreign_keys(database: Database) -> None:
+    if database.backend != "sqlite":
+        return
+    async with database.reading() as session:
+        journal = (await session.execute(text("PRAGMA journal_mode"))).scalar_one()
+        foreign_keys = (await session.execute(text("PRAGMA foreign_keys"))).scalar_one()
+        busy = (await session.execute(text("PRAGMA busy_timeout"))).scalar_one()
+        synchronous = (await session.execute(text("PRAGMA synchronous"))).scalar_one()
+    assert journal == "wal"
+    assert foreign_keys == 1
+    assert busy == 5000
+    assert synchronous == 1  # NORMAL
+
+
+def test_history_lists_the_initial_revision() -> None:
+    revisions = migrate.history()
+    assert [r.revision for r in revisions][-1] == "0001"
+    assert revisions[0].is_head

@@ -1,0 +1,64 @@
+"""What every CLI command shares: opening the database, printing errors
+and JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from store.config import resolve_database_url
+from store.engine import Database, open_database
+from store.errors import StoreError
+
+T = TypeVar("T")
+
+
+@dataclass
+class CliState:
+    db_url_option: str | None
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def run_with_database(
+    ctx: click.Context,
+    work: Callable[[Database], Awaitable[T]],
+    *,
+    ensure_schema: bool = True,
+) -> T:
+    """Open the configured database, run ``work`` on it, close it; store
+    errors become ``error: ...`` and exit status 1."""
+    state: CliState = ctx.find_object(CliState) or CliState(None)
+
+    async def main() -> T:
+        url = resolve_database_url(state.db_url_option)
+        database = await open_database(url)
+        try:
+            if ensure_schema:
+                from store.migrate import ensure_schema as check_schema
+
+                await check_schema(database, auto_upgrade=database.backend == "sqlite")
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except StoreError as error:
+        fail(error.message)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False))

@@ -1,0 +1,117 @@
+"""``projdeck db ...`` (schema migrations) and ``projdeck doctor``."""
+
+from __future__ import annotations
+
+import click
+
+from store import diagnostics, migrate
+from store.engine import Database
+from tui.commands.common import print_json, run_with_database
+
+
+@click.group()
+def db() -> None:
+    """Create and migrate the database schema."""
+
+
+@db.command()
+@click.argument("revision", default="head")
+@click.pass_context
+def upgrade(ctx: click.Context, revision: str) -> None:
+    """Upgrade the schema to REVISION (default: head)."""
+
+    async def work(database: Database) -> str | None:
+        return await migrate.upgrade(database, revision)
+
+    current = run_with_database(ctx, work, ensure_schema=False)
+    click.echo(f"database at revision {current or 'base (empty)'}")
+
+
+@db.command()
+@click.argument("revision")
+@click.pass_context
+def downgrade(ctx: click.Context, revision: str) -> None:
+    """Downgrade the schema to REVISION ('base' removes every table)."""
+
+    async def work(database: Database) -> str | None:
+        return await migrate.downgrade(database, revision)
+
+    current = run_with_database(ctx, work, ensure_schema=False)
+    click.echo(f"database at revision {current or 'base (empty)'}")
+
+
+@db.command()
+@click.pass_context
+def current(ctx: click.Context) -> None:
+    """Show the revision the database is at."""
+
+    async def work(database: Database) -> str | None:
+        return await migrate.current_revision(database)
+
+    revision = run_with_database(ctx, work, ensure_schema=False)
+    if revision is None:
+        click.echo("base (empty database)")
+    else:
+        suffix = (
+            " (head)"
+            if revision == migrate.HEAD_REVISION
+            else f" (head is {migrate.HEAD_REVISION})"
+        )
+        click.echo(f"{revision}{suffix}")
+
+
+@db.command()
+def history() -> None:
+    """List the schema revisions, newest first."""
+    for info in migrate.history():
+        head = " (head)" if info.is_head else ""
+        click.echo(f"{info.down_revision or 'base'} -> {info.revision}{head}: {info.message}")
+
+
+@db.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Check that the database schema matches the models (exit 1 if not)."""
+
+    async def work(database: Database) -> list[str]:
+        return await migrate.check(database)
+
+    differences = run_with_database(ctx, work, ensure_schema=False)
+    if differences:
+        for line in differences:
+            click.echo(line)
+        ctx.exit(1)
+    click.echo("schema matches the models")
+
+
+@db.command()
+@click.argument("revision")
+@click.pass_context
+def stamp(ctx: click.Context, revision: str) -> None:
+    """Record REVISION as current without running migrations."""
+
+    async def work(database: Database) -> str | None:
+        return await migrate.stamp(database, revision)
+
+    current_revision = run_with_database(ctx, work, ensure_schema=False)
+    click.echo(f"database stamped at {current_revision or 'base'}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def doctor(ctx: click.Context, as_json: bool) -> None:
+    """Check the database: reachable, schema at head, settings, integrity."""
+
+    async def work(database: Database) -> diagnostics.Report:
+        return await diagnostics.examine(database)
+
+    report = run_with_database(ctx, work, ensure_schema=False)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        for finding in report.findings:
+            mark = "ok  " if finding.ok else "FAIL"
+            click.echo(f"{mark} {finding.name}: {finding.detail}")
+    if not report.ok:
+        ctx.exit(1)

@@ -1,0 +1,515 @@
+"""``projdeck project ...`` and ``projdeck settings ...``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from store import validation
+from store.engine import Database
+from store.errors import ValidationError
+from store.models import ProjectStatus, ProjectType
+from store.repositories.base import Page
+from store.repositories.projects import ProjectFilter, ProjectSort
+from store.services import projects as service
+from tui.commands.common import fail, print_json, run_with_database
+
+_TYPES = click.Choice([member.value for member in ProjectType])
+_STATUSES = click.Choice([member.value for member in ProjectStatus])
+
+
+def _key_values(field: str, items: tuple[str, ...]) -> dict[str, str]:
+    result = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValidationError(field, f"{item!r} is not KEY=VALUE")
+        result[key] = value
+    return result
+
+
+def _files(items: tuple[str, ...]) -> dict[str, str]:
+    """``--file PATH=LOCALFILE``: the codebase path and the file to read."""
+    codebase = {}
+    for path, local in _key_values("file", items).items():
+        try:
+            codebase[path] = Path(local).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ValidationError("file", f"{local} is not UTF-8 text") from None
+        except OSError as error:
+            raise ValidationError("file", f"cannot read {local}: {error.strerror}") from None
+    return codebase
+
+
+def _json_option(field: str, value: str) -> Any:
+    """A JSON value given inline or as @FILE."""
+    text = value
+    if value.startswith("@"):
+        try:
+            text = Path(value[1:]).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ValidationError(field, f"cannot read {value[1:]}: {error.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValidationError(
+            field, f"is not valid JSON ({error.msg} at line {error.lineno})"
+        ) from None
+
+
+def _short(project_id: Any) -> str:
+    return str(project_id)[:8]
+
+
+@click.group()
+def project() -> None:
+    """Create, list, show, change, archive and delete projects.
+
+    REF is a project's full id, a unique id prefix of at least 6
+    characters, or its exact name.
+    """
+
+
+@project.command("list")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=_STATUSES,
+    help="Only these statuses (repeatable). Default: active and archived.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Include deleted projects.")
+@click.option("--owner", help="Only projects of this owner.")
+@click.option("--type", "project_type", type=_TYPES, help="Only projects of this type.")
+@click.option("--search", help="Text in the name, owner or repository.")
+@click.option(
+    "--sort",
+    type=click.Choice([s.value for s in ProjectSort]),
+    default="updated",
+    show_default=True,
+)
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_projects(
+    ctx: click.Context,
+    statuses: tuple[str, ...],
+    show_all: bool,
+    owner: str | None,
+    project_type: str | None,
+    search: str | None,
+    sort: str,
+    limit: int,
+    offset: int,
+    as_json: bool,
+) -> None:
+    """List projects, most recently changed first."""
+    if statuses:
+        wanted = service.parse_statuses(statuses)
+    elif show_all:
+        wanted = list(ProjectStatus)
+    else:
+        wanted = [ProjectStatus.ACTIVE, ProjectStatus.ARCHIVED]
+    filters = ProjectFilter(
+        statuses=wanted,
+        owner_id=owner,
+        type=ProjectType(project_type) if project_type else None,
+        search=search,
+    )
+
+    async def work(database: Database) -> Page[service.ProjectSummary]:
+        return await service.list_projects(
+            database, filters, sort=ProjectSort(sort), limit=limit, offset=offset
+        )
+
+    page = run_with_database(ctx, work)
+    if as_json:
+        print_json(
+            {
+                "total": page.total,
+                "offset": page.offset,
+                "limit": page.limit,
+                "projects": [service.summary_as_dict(item) for item in page.items],
+            }
+        )
+        return
+    if not page.items:
+        click.echo("no projects" if page.total == 0 else "no projects on this page")
+        return
+    header = f"{'ID':<8}  {'NAME':<28}  {'TYPE':<12}  {'STATUS':<8}  {'OWNER':<16}  {'PENDING':>7}  UPDATED"
+    click.echo(header)
+    for item in page.items:
+        click.echo(
+            f"{_short(item.id):<8}  {item.name[:28]:<28}  {item.type:<12}  {item.status:<8}  "
+            f"{item.owner_id[:16]:<16}  {item.pending_modifications:>7}  "
+            f"{item.updated_at:%Y-%m-%d %H:%M}"
+        )
+    shown_to = page.offset + len(page.items)
+    click.echo(f"{page.offset + 1}-{shown_to} of {page.total}")
+
+
+@project.command("show")
+@click.argument("ref")
+@click.option("--codebase", "with_codebase", is_flag=True, help="Include file contents in --json.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def show_project(ctx: click.Context, ref: str, with_codebase: bool, as_json: bool) -> None:
+    """Show a project with its settings and secret names (never values)."""
+
+    async def work(database: Database) -> service.ProjectConfig:
+        return await service.get_project_full_config(database, ref)
+
+    config = run_with_database(ctx, work)
+    data = service.project_as_dict(config.project, include_codebase=with_codebase)
+    data["settings"] = service.settings_as_dict(config.settings)
+    data["secrets"] = [secret.key_name for secret in config.secrets]
+    if as_json:
+        print_json(data)
+        return
+    p = config.project
+    lines = [
+        ("id", str(p.id)),
+        ("name", p.name),
+        ("type", p.type),
+        ("status", p.status),
+        ("owner", p.owner_id),
+        ("github", (data["github_owner"] and f"{p.github_owner}/{p.github_repo}") or "-"),
+        ("webhook", p.webhook_url or "-"),
+        ("auto-merge", "on" if p.auto_merge_enabled else "off"),
+        ("auto-confirm plans", "on" if p.auto_confirm_plans else "off"),
+        (
+            "scores",
+            f"coverage {_score(p.test_coverage)}  security {_score(p.security_score)}  performance {_score(p.performance_score)}",
+        ),
+        ("dependencies", ", ".join(p.dependencies) or "-"),
+        ("environment", ", ".join(sorted(p.environment_vars)) or "-"),
+        ("files", f"{len(p.codebase)}"),
+        ("secrets", ", ".join(data["secrets"]) or "-"),
+        ("branch", config.settings.branch_name),
+        ("version", str(p.version)),
+        ("created", f"{p.created_at:%Y-%m-%d %H:%M:%S %Z}"),
+        ("updated", f"{p.updated_at:%Y-%m-%d %H:%M:%S %Z}"),
+    ]
+    width = max(len(label) for label, _ in lines)
+    for label, value in lines:
+        click.echo(f"{label:<{width}}  {value}")
+    if config.settings.planning_statement:
+        click.echo(f"\nplanning statement:\n{config.settings.planning_statement}")
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+@project.command("create")
+@click.option("--name", required=True, help="Unique project name.")
+@click.option("--type", "project_type", required=True, type=_TYPES)
+@click.option("--owner", required=True, help="Owner id (a person or team).")
+@click.option("--github", metavar="OWNER/REPO", help="The GitHub repository.")
+@click.option("--webhook-url", help="http(s) URL notified of changes.")
+@click.option("--auto-merge/--no-auto-merge", default=False, show_default=True)
+@click.option(
+    "--auto-confirm/--no-auto-confirm",
+    default=False,
+    show_default=True,
+    help="Auto-confirm agent plans.",
+)
+@click.option("--dependency", "dependencies", multiple=True, help="A dependency (repeatable).")
+@click.option(
+    "--env",
+    "env",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A non-secret environment variable (repeatable).",
+)
+@click.option(
+    "--file",
+    "files",
+    multiple=True,
+    metavar="PATH=LOCALFILE",
+    help="Add a codebase file read from LOCALFILE (repeatable).",
+)
+@click.option("--planning-statement", help="The project's planning statement.")
+@click.option("--branch", help="Branch name (default main).")
+@click.option("--json", "as_json", is_flag=True, help="Print the new project as JSON.")
+@click.pass_context
+def create_project(
+    ctx: click.Context,
+    name: str,
+    project_type: str,
+    owner: str,
+    github: str | None,
+    webhook_url: str | None,
+    auto_merge: bool,
+    auto_confirm: bool,
+    dependencies: tuple[str, ...],
+    env: tuple[str, ...],
+    files: tuple[str, ...],
+    planning_statement: str | None,
+    branch: str | None,
+    as_json: bool,
+) -> None:
+    """Create a project (and its settings). Prints the new id."""
+    try:
+        github_owner, github_repo = validation.github_pair(github) if github else (None, None)
+        settings: dict[str, Any] = {}
+        if planning_statement is not None:
+            settings["planning_statement"] = planning_statement
+        if branch is not None:
+            settings["branch_name"] = branch
+        data = service.ProjectCreate(
+            name=name,
+            type=project_type,
+            owner_id=owner,
+            github_owner=github_owner,
+            github_repo=github_repo,
+            webhook_url=webhook_url,
+            auto_merge_enabled=auto_merge,
+            auto_confirm_plans=auto_confirm,
+            dependencies=list(dependencies),
+            environment_vars=_key_values("env", env),
+            codebase=_files(files),
+            settings=settings,
+        )
+    except ValidationError as error:
+        fail(error.message)
+
+    async def work(database: Database) -> service.ProjectConfig:
+        return await service.create_project_with_settings(database, data)
+
+    config = run_with_database(ctx, work)
+    if as_json:
+        payload = service.project_as_dict(config.project)
+        payload["settings"] = service.settings_as_dict(config.settings)
+        print_json(payload)
+    else:
+        click.echo(str(config.project.id))
+
+
+@project.command("update")
+@click.argument("ref")
+@click.option("--name")
+@click.option("--type", "project_type", type=_TYPES)
+@click.option("--owner")
+@click.option("--github", metavar="OWNER/REPO", help="The GitHub repository ('none' clears it).")
+@click.option("--webhook-url", help="http(s) URL ('' clears it).")
+@click.option("--auto-merge/--no-auto-merge", default=None)
+@click.option("--auto-confirm/--no-auto-confirm", default=None)
+@click.option(
+    "--dependency", "dependencies", multiple=True, help="Replace the dependencies (repeatable)."
+)
+@click.option("--clear-dependencies", is_flag=True, help="Remove every dependency.")
+@click.option(
+    "--env", "env", multiple=True, metavar="KEY=VALUE", help="Replace the environment (repeatable)."
+)
+@click.option(
+    "--file",
+    "files",
+    multiple=True,
+    metavar="PATH=LOCALFILE",
+    help="Add or replace a codebase file.",
+)
+@click.option(
+    "--remove-file", "removed", multiple=True, metavar="PATH", help="Remove a codebase file."
+)
+@click.option("--deployment-config", metavar="JSON|@FILE")
+@click.option("--state", metavar="JSON|@FILE")
+@click.option("--test-coverage", type=float)
+@click.option("--security-score", type=float)
+@click.option("--performance-score", type=float)
+@click.option(
+    "--expect-version", type=int, help="Fail if the project is no longer at this version."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the updated project as JSON.")
+@click.pass_context
+def update_project(ctx: click.Context, /, ref: str, **options: Any) -> None:
+    """Change fields of a project; unchanged fields stay as they are."""
+    as_json = options.pop("as_json")
+    expect_version = options.pop("expect_version")
+    try:
+        changes = _update_changes(options)
+    except ValidationError as error:
+        fail(error.message)
+    if not changes and not options["files"] and not options["removed"]:
+        raise click.UsageError("give at least one field to change")
+
+    async def work(database: Database) -> Any:
+        current = await service.get_project(database, ref)
+        if options["files"] or options["removed"]:
+            codebase = dict(current.codebase)
+            codebase.update(_files(options["files"]))
+            for path in options["removed"]:
+                clean = validation.codebase_path(path, "remove-file")
+                if clean not in codebase:
+                    raise ValidationError("remove-file", f"{path!r} is not a file of this project")
+                del codebase[clean]
+            changes["codebase"] = codebase
+        version = expect_version if expect_version is not None else current.version
+        return await service.update_project(
+            database, str(current.id), changes, expected_version=version
+        )
+
+    updated = run_with_database(ctx, work)
+    if as_json:
+        print_json(service.project_as_dict(updated))
+    else:
+        click.echo(f"updated {updated.name} (version {updated.version})")
+
+
+def _update_changes(options: dict[str, Any]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    simple = {
+        "name": "name",
+        "project_type": "type",
+        "owner": "owner_id",
+        "webhook_url": "webhook_url",
+        "auto_merge": "auto_merge_enabled",
+        "auto_confirm": "auto_confirm_plans",
+        "test_coverage": "test_coverage",
+        "security_score": "security_score",
+        "performance_score": "performance_score",
+    }
+    for option, field in simple.items():
+        if options[option] is not None:
+            changes[field] = options[option]
+    if options["github"] is not None:
+        if options["github"].lower() == "none":
+            changes["github_owner"] = changes["github_repo"] = None
+        else:
+            changes["github_owner"], changes["github_repo"] = validation.github_pair(
+                options["github"]
+            )
+    if options["dependencies"] or options["clear_dependencies"]:
+        changes["dependencies"] = list(options["dependencies"])
+    if options["env"]:
+        changes["environment_vars"] = _key_values("env", options["env"])
+    for option in ("deployment_config", "state"):
+        if options[option] is not None:
+            changes[option] = _json_option(option, options[option])
+    return changes
+
+
+def _status_command(name: str, action: str, help_text: str) -> None:
+    @project.command(name, help=help_text)
+    @click.argument("ref")
+    @click.pass_context
+    def command(ctx: click.Context, ref: str) -> None:
+        operation = getattr(service, f"{action}_project")
+
+        async def work(database: Database) -> Any:
+            return await operation(database, ref)
+
+        changed = run_with_database(ctx, work)
+        click.echo(f"{changed.name} is now {changed.status}")
+
+
+_status_command("archive", "archive", "Archive a project (read-only, hidden from agents).")
+_status_command("unarchive", "unarchive", "Make an archived project active again.")
+_status_command("restore", "restore", "Bring back a deleted (not purged) project.")
+
+
+@project.command("delete")
+@click.argument("ref")
+@click.option(
+    "--purge", is_flag=True, help="Delete for good, with settings, secrets and modifications."
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def delete_project(ctx: click.Context, ref: str, purge: bool, yes: bool) -> None:
+    """Mark a project deleted (restorable), or --purge it for good."""
+    if purge and not yes:
+        if not sys.stdin.isatty():
+            fail("purging cannot be undone; add --yes to confirm (no terminal to ask)")
+        click.confirm(
+            f"Purge project {ref!r} with its settings, secrets and modifications? This cannot be undone",
+            abort=True,
+        )
+
+    async def work(database: Database) -> str:
+        if purge:
+            project_id = await service.purge_project(database, ref)
+            return f"purged project {project_id}"
+        deleted = await service.delete_project(database, ref)
+        return f"{deleted.name} is now deleted (restore with: projdeck project restore {_short(deleted.id)})"
+
+    click.echo(run_with_database(ctx, work))
+
+
+@click.group()
+def settings() -> None:
+    """Show and change a project's settings."""
+
+
+@settings.command("show")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def show_settings(ctx: click.Context, ref: str, as_json: bool) -> None:
+    """Show the planning statement, repository rules, setup commands and branch."""
+
+    async def work(database: Database) -> service.ProjectConfig:
+        return await service.get_project_full_config(database, ref)
+
+    config = run_with_database(ctx, work)
+    data = service.settings_as_dict(config.settings)
+    if as_json:
+        print_json(data)
+        return
+    click.echo(f"branch: {data['branch_name']}")
+    click.echo(f"planning statement:\n{data['planning_statement'] or '-'}")
+    click.echo(f"repository rules:\n{data['repository_rules'] or '-'}")
+    click.echo("setup commands:")
+    for command in data["setup_commands"] or ["-"]:
+        click.echo(f"  {command}")
+
+
+@settings.command("set")
+@click.argument("ref")
+@click.option("--planning-statement")
+@click.option("--repository-rules")
+@click.option(
+    "--setup-command",
+    "setup_commands",
+    multiple=True,
+    help="Replace the setup commands (repeatable).",
+)
+@click.option("--clear-setup-commands", is_flag=True)
+@click.option("--branch")
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+@click.pass_context
+def set_settings(
+    ctx: click.Context,
+    ref: str,
+    planning_statement: str | None,
+    repository_rules: str | None,
+    setup_commands: tuple[str, ...],
+    clear_setup_commands: bool,
+    branch: str | None,
+    as_json: bool,
+) -> None:
+    """Change a project's settings."""
+    changes: dict[str, Any] = {}
+    if planning_statement is not None:
+        changes["planning_statement"] = planning_statement
+    if repository_rules is not None:
+        changes["repository_rules"] = repository_rules
+    if setup_commands or clear_setup_commands:
+        changes["setup_commands"] = list(setup_commands)
+    if branch is not None:
+        changes["branch_name"] = branch
+    if not changes:
+        raise click.UsageError("give at least one setting to change")
+
+    async def work(database: Database) -> Any:
+        return await service.update_settings(database, ref, changes)
+
+    updated = run_with_database(ctx, work)
+    if as_json:
+        print_json(service.settings_as_dict(updated))
+    else:
+        click.echo(f"updated settings: {', '.join(sorted(changes))}")

@@ -31,7 +31,7 @@ def redact(value: Any) -> Any:
     return value
 
 
-def record(
+async def record(
     session: AsyncSession,
     *,
     actor: str,
@@ -56,4 +56,5 @@ def record(
         details=redact(dict(details or {})),
     )
     AuditRepository(session).add(entry)
+    await session.flush()
     return entry

@@ -220,7 +220,7 @@ async def create_project_with_settings(
         await session.flush()
         settings = ProjectSettings(project_id=project.id, updated_at=now, **settings_values)
         SettingsRepository(session).add(settings)
-        audit.record(
+        await audit.record(
             session,
             actor=actor,
             event_type="project.created",
@@ -294,7 +294,7 @@ async def update_project(
             project.id, expected_version, {**changed, "updated_at": now, "last_active_at": now}
         ):
             raise _stale(project, expected_version)
-        audit.record(
+        await audit.record(
             session,
             actor=actor,
             event_type="project.updated",
@@ -365,7 +365,7 @@ async def _change_status(db: Database, ref: str, action: str, actor: str | None)
             project.id, project.version, {"status": target, "updated_at": utcnow()}
         ):
             raise _stale(project, project.version)
-        audit.record(
+        await audit.record(
             session,
             actor=actor,
             event_type=event_type,
@@ -407,7 +407,7 @@ async def purge_project(db: Database, ref: str, *, actor: str | None = None) -> 
         modifications = await ModificationRepository(session).count(project_id=project_id)
         session.expunge(project)
         await ProjectRepository(session).delete(project_id)
-        audit.record(
+        await audit.record(
             session,
             actor=actor,
             event_type="project.purged",
@@ -443,7 +443,7 @@ async def update_settings(
         for key, value in changed.items():
             setattr(settings, key, value)
         settings.updated_at = utcnow()
-        audit.record(
+        await audit.record(
             session,
             actor=actor,
             event_type="settings.updated",

@@ -174,3 +174,17 @@ def empty_database_url(
     assert server is not None
     with _scratch_postgres_database(server, "projdeck_empty") as url:
         yield url
+
+
+@pytest.fixture
+async def sqlite_database(
+    migrated_sqlite_template: Path, tmp_path: Path
+) -> AsyncIterator[Database]:
+    """A fresh, migrated SQLite database, for tests of SQLite's own behaviour."""
+    target = tmp_path / "projdeck.db"
+    shutil.copyfile(migrated_sqlite_template, target)
+    db = await open_database(normalize_url(f"sqlite:///{target}"))
+    try:
+        yield db
+    finally:
+        await db.dispose()

@@ -38,10 +38,8 @@ async def test_stamp_moves_the_recorded_revision(database: Database) -> None:
     assert await migrate.stamp(database, "head") == migrate.HEAD_REVISION
 
 
-async def test_sqlite_connections_use_wal_and_foreign_keys(database: Database) -> None:
-    if database.backend != "sqlite":
-        return
-    async with database.reading() as session:
+async def test_sqlite_connections_use_wal_and_foreign_keys(sqlite_database: Database) -> None:
+    async with sqlite_database.reading() as session:
         journal = (await session.execute(text("PRAGMA journal_mode"))).scalar_one()
         foreign_keys = (await session.execute(text("PRAGMA foreign_keys"))).scalar_one()
         busy = (await session.execute(text("PRAGMA busy_timeout"))).scalar_one()

@@ -415,7 +415,7 @@ async def purge_project(db: Database, ref: str, *, actor: str | None = None) -> 
             project_id=project_id,
             entity_type="project",
             entity_id=project_id,
-            details={"name": name, "secrets": secrets, "modifications": modifications},
+            details={"name": name, "encrypted_values": secrets, "modifications": modifications},
         )
     return project_id
 

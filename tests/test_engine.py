@@ -1,0 +1,89 @@
+"""Opening databases: locking on SQLite, reaching PostgreSQL, schema checks."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+
+from store import migrate
+from store.config import normalize_url
+from store.engine import Database, open_database
+from store.errors import SchemaOutOfDate, StoreUnavailable
+from store.services import projects as service
+
+
+async def test_sqlite_write_waits_for_a_reader_in_another_process_instead_of_failing(
+    sqlite_database: Database,
+) -> None:
+    database = sqlite_database
+    await service.create_project_with_settings(
+        database, service.ProjectCreate(name="p", type="api", owner_id="a")
+    )
+    path = database.url.database
+    assert path is not None
+    # Another connection holds a read transaction and a pending write lock for a moment.
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("SELECT count(*) FROM projects").fetchone()
+
+    async def release_later() -> None:
+        await asyncio.sleep(0.3)
+        other.execute("COMMIT")
+
+    started = time.monotonic()
+    releaser = asyncio.create_task(release_later())
+    updated = await service.update_project(database, "p", {"owner_id": "b"}, expected_version=1)
+    await releaser
+    other.close()
+    assert updated.owner_id == "b"
+    assert time.monotonic() - started >= 0.25
+
+
+async def test_sqlite_reader_does_not_block_a_writer(sqlite_database: Database) -> None:
+    database = sqlite_database
+    await service.create_project_with_settings(
+        database, service.ProjectCreate(name="p", type="api", owner_id="a")
+    )
+    async with database.reading() as session:
+        await service.resolve_project(session, "p")  # a read transaction stays open
+        updated = await service.update_project(database, "p", {"owner_id": "b"}, expected_version=1)
+    assert updated.version == 2
+
+
+async def test_unreachable_postgres_is_reported_with_the_masked_url() -> None:
+    url = normalize_url("postgresql://ops:hunter2-secret@127.0.0.1:1/nowhere")
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable) as raised:
+        await open_database(url, connect_delays=(0.01, 0.02, 0.04))
+    message = str(raised.value)
+    assert "hunter2-secret" not in message
+    assert "ops:***@127.0.0.1:1/nowhere" in message
+    assert "after 4 attempts" in message
+    assert time.monotonic() - started < 5
+
+
+async def test_sqlite_database_folder_is_created_and_schema_upgraded(tmp_path: Path) -> None:
+    url = normalize_url(f"sqlite:///{tmp_path / 'deep' / 'er' / 'projdeck.db'}")
+    database = await open_database(url)
+    try:
+        await migrate.ensure_schema(database, auto_upgrade=True)
+        assert await migrate.current_revision(database) == migrate.HEAD_REVISION
+    finally:
+        await database.dispose()
+
+
+async def test_a_database_behind_is_not_migrated_without_permission(
+    empty_database_url: URL,
+) -> None:
+    database = await open_database(empty_database_url)
+    try:
+        with pytest.raises(SchemaOutOfDate, match="db upgrade"):
+            await migrate.ensure_schema(database, auto_upgrade=False)
+        assert await migrate.current_revision(database) is None
+    finally:
+        await database.dispose()

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from store.config import mask_url
-from store.errors import Conflict, StoreError, StoreUnavailable
+from store.errors import Conflict, StoreError, StoreUnavailable, ValidationError
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_CONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0)
@@ -34,9 +35,37 @@ _WRITE_OPTION = "projdeck_write"
 
 @dataclass
 class PoolOptions:
+    """PostgreSQL connection pool: ``PROJDECK_POOL_SIZE``,
+    ``PROJDECK_POOL_MAX_OVERFLOW`` and ``PROJDECK_POOL_TIMEOUT`` (seconds)."""
+
     size: int = 5
     overflow: int = 10
     timeout: float = 30.0
+
+    @classmethod
+    def from_env(cls) -> PoolOptions:
+        defaults = cls()
+        return cls(
+            size=_env_number("PROJDECK_POOL_SIZE", defaults.size, int, minimum=1),
+            overflow=_env_number("PROJDECK_POOL_MAX_OVERFLOW", defaults.overflow, int, minimum=0),
+            timeout=_env_number("PROJDECK_POOL_TIMEOUT", defaults.timeout, float, minimum=0.1),
+        )
+
+
+N = TypeVar("N", int, float)
+
+
+def _env_number(name: str, default: N, kind: type[N], *, minimum: N) -> N:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValidationError(name, f"{raw!r} is not a number") from None
+    if value < minimum:
+        raise ValidationError(name, f"must be at least {minimum}")
+    return value
 
 
 def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
@@ -76,7 +105,7 @@ def create_engine_for(
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine, foreign_keys=foreign_keys)
         return engine
-    pool = pool or PoolOptions()
+    pool = pool or PoolOptions.from_env()
     return create_async_engine(
         url,
         pool_size=pool.size,

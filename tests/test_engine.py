@@ -12,8 +12,8 @@ from sqlalchemy.engine import URL
 
 from store import migrate
 from store.config import normalize_url
-from store.engine import Database, open_database
-from store.errors import SchemaOutOfDate, StoreUnavailable
+from store.engine import Database, PoolOptions, create_engine_for, open_database
+from store.errors import SchemaOutOfDate, StoreUnavailable, ValidationError
 from store.services import projects as service
 
 
@@ -87,3 +87,15 @@ async def test_a_database_behind_is_not_migrated_without_permission(
         assert await migrate.current_revision(database) is None
     finally:
         await database.dispose()
+
+
+def test_pool_options_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROJDECK_POOL_SIZE", "12")
+    monkeypatch.setenv("PROJDECK_POOL_MAX_OVERFLOW", "0")
+    options = PoolOptions.from_env()
+    assert (options.size, options.overflow, options.timeout) == (12, 0, 30.0)
+    engine = create_engine_for(normalize_url("postgresql://u@127.0.0.1/db"))
+    assert engine.pool.size() == 12  # type: ignore[attr-defined]
+    monkeypatch.setenv("PROJDECK_POOL_SIZE", "many")
+    with pytest.raises(ValidationError, match="PROJDECK_POOL_SIZE: 'many' is not a number"):
+        PoolOptions.from_env()

@@ -3,6 +3,11 @@ and leave the per-connection settings in force."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
@@ -54,3 +59,50 @@ def test_history_lists_the_initial_revision() -> None:
     revisions = migrate.history()
     assert [r.revision for r in revisions][-1] == "0001"
     assert revisions[0].is_head
+
+
+async def test_gin_indexes_exist_on_postgresql_only(database: Database) -> None:
+    from store.models import POSTGRES_GIN_INDEXES
+
+    async with database.engine.connect() as connection:
+        names = await connection.run_sync(
+            lambda sync: {
+                index["name"]
+                for table in ("projects", "templates", "modifications", "audit_log")
+                for index in sync.dialect.get_indexes(sync, table)
+            }
+        )
+    expected = set(POSTGRES_GIN_INDEXES)
+    if database.backend == "postgresql":
+        assert expected <= names
+    else:
+        assert not expected & names
+    assert {"ix_projects_owner_status_updated", "ix_audit_log_project_at"} <= names
+
+
+def test_plain_alembic_with_the_repository_ini_upgrades_a_database(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PROJDECK_DATABASE_URL": f"sqlite:///{tmp_path / 'plain.db'}"}
+    alembic = Path(sys.executable).with_name("alembic")
+    result = subprocess.run(
+        [str(alembic), "-c", str(root / "alembic.ini"), "upgrade", "head"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Running upgrade  -> 0001" in result.stderr
+    check = subprocess.run(
+        [str(alembic), "-c", str(root / "alembic.ini"), "check"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+    assert "No new upgrade operations detected" in check.stdout + check.stderr

@@ -319,3 +319,24 @@ async def test_a_failed_transaction_leaves_the_database_as_it_was(database: Data
             await session.execute(text("UPDATE projects SET owner_id = 'mallory'"))
             raise RuntimeError("boom")
     assert (await service.get_project(database, "Billing API")).owner_id == "alice"
+
+
+async def test_keyset_paging_walks_every_project_once(database: Database) -> None:
+    from store.repositories.projects import ProjectRepository
+
+    for index in range(9):
+        await service.create_project_with_settings(
+            database, service.ProjectCreate(name=f"p{index}", type="cli", owner_id="o")
+        )
+    seen: list[str] = []
+    after = None
+    async with database.reading() as session:
+        repository = ProjectRepository(session)
+        while True:
+            page = await repository.list(limit=4, after=after)
+            if not page:
+                break
+            seen.extend(project.name for project in page)
+            after = (page[-1].updated_at, page[-1].id)
+    assert sorted(seen) == [f"p{index}" for index in range(9)]
+    assert len(seen) == 9

@@ -1,21 +1,45 @@
 """Writing audit rows. Every service calls ``record`` inside its own
-transaction, so the row exists exactly when the change does."""
+transaction, so the row exists exactly when the change does.
+
+The rows form a hash chain: each stores the hash of the row before it
+(``prev_hash``) and its own ``hash``, a SHA-256 over that previous hash and a
+canonical serialization of its fields (id included, so rows cannot be
+reordered). Appends are serialized so the chain never forks: SQLite write
+transactions already hold the write lock from their first statement (BEGIN
+IMMEDIATE), and on PostgreSQL ``record`` takes a transaction-level advisory
+lock before it reads the previous hash.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.models import AuditCategory, AuditEntry, Severity
 from store.repositories import AuditRepository
 
 REDACTED = "[redacted]"
 _SENSITIVE_KEY = re.compile(
-    r"secret|password|passwd|token|api[_-]?key|ciphertext|nonce|credential", re.I
+    r"secret|password|passwd|passphrase|token|api[_-]?key|access[_-]?key|private[_-]?key"
+    r"|signing[_-]?key|encryption[_-]?key|master[_-]?key|authori[sz]ation|bearer|cookie"
+    r"|session[_-]?id|credential|ciphertext|plaintext|nonce",
+    re.I,
+)
+
+# The hash a first row links to.
+GENESIS_HASH = "0" * 64
+# pg_advisory_xact_lock key that serializes appends to the chain (any fixed bigint).
+_CHAIN_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"projdeck.audit_log.chain").digest()[:8], "big", signed=True
 )
 
 
@@ -31,6 +55,68 @@ def redact(value: Any) -> Any:
     return value
 
 
+def _plain_json(value: Any) -> Any:
+    """``value`` as it will read back from a JSON column (enums, UUIDs and
+    dates as text), so the hash covers what is stored."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _canonical_number(value: Any) -> Any:
+    # PostgreSQL's JSONB prints 1e16 as 10000000000000000: a whole float and
+    # the equal integer must serialize alike.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {key: _canonical_number(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical_number(item) for item in value]
+    return value
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def canonical_fields(entry: AuditEntry) -> bytes:
+    """The row's fields, serialized the same way on every backend and read-back."""
+    at: datetime = entry.at
+    fields = {
+        "id": entry.id,
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": entry.actor,
+        "event_type": entry.event_type,
+        "category": _text(entry.category),
+        "severity": _text(entry.severity),
+        "project_id": _text(entry.project_id),
+        "entity_type": entry.entity_type,
+        "entity_id": entry.entity_id,
+        "description": entry.description,
+        "metadata": _canonical_number(entry.details),
+        "prev_hash": entry.prev_hash,
+    }
+    return json.dumps(
+        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def chain_hash(prev_hash: str, entry: AuditEntry) -> str:
+    digest = hashlib.sha256()
+    digest.update(prev_hash.encode("ascii"))
+    digest.update(b"\n")
+    digest.update(canonical_fields(entry))
+    return digest.hexdigest()
+
+
+async def _lock_and_read_previous_hash(session: AsyncSession) -> str:
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+    query = select(col(AuditEntry.hash)).order_by(col(AuditEntry.id).desc()).limit(1)
+    last = (await session.execute(query)).first()
+    if last is None or last[0] is None:
+        return GENESIS_HASH
+    return str(last[0])
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -44,6 +130,8 @@ async def record(
     severity: Severity = Severity.INFO,
     details: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
+    """Append one row to the audit chain, in the caller's transaction."""
+    prev_hash = await _lock_and_read_previous_hash(session)
     entry = AuditEntry(
         actor=actor,
         event_type=event_type,
@@ -53,8 +141,12 @@ async def record(
         entity_type=entity_type,
         entity_id=str(entity_id) if entity_id is not None else None,
         description=description,
-        details=redact(dict(details or {})),
+        details=_plain_json(redact(dict(details or {}))),
+        prev_hash=prev_hash,
     )
     AuditRepository(session).add(entry)
+    # The id is part of the hash; the database assigns it on insert.
+    await session.flush()
+    entry.hash = chain_hash(prev_hash, entry)
     await session.flush()
     return entry

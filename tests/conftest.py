@@ -4,12 +4,15 @@ store test a fresh, migrated database on SQLite and, when
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy.engine import URL, make_url
@@ -20,13 +23,34 @@ from store.engine import Database, open_database
 POSTGRES_ENV = "PROJDECK_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "PROJDECK_REQUIRE_POSTGRES"
 BACKENDS = ["sqlite", "postgresql"]
+T = TypeVar("T")
+
+
+@pytest.fixture(autouse=True)
+def private_key_file(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test gets its own master-key file; none touches the user's config dir."""
+    path = tmp_path_factory.mktemp("keys") / "keys.json"
+    monkeypatch.setenv("PROJDECK_KEY_FILE", str(path))
+    monkeypatch.delenv("PROJDECK_SECRET_KEY", raising=False)
+    monkeypatch.delenv("PROJDECK_SECRET_KEY_PREVIOUS", raising=False)
+    return path
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("backend") == "postgresql":
+        params = callspec.params if callspec is not None else {}
+        if any("postgresql" in str(params.get(name, "")) for name in ("backend", "direction")):
             item.add_marker(pytest.mark.postgres)
+
+
+def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, even when called from
+    inside a running event loop (fixtures asked for lazily by async tests)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def postgres_server_url() -> URL | None:
@@ -40,7 +64,6 @@ def postgres_server_url() -> URL | None:
 
 def _postgres_execute(url: URL, *statements: str) -> None:
     """Run statements on a PostgreSQL database outside any test's event loop."""
-    import asyncio
 
     import asyncpg
 
@@ -54,7 +77,7 @@ def _postgres_execute(url: URL, *statements: str) -> None:
         finally:
             await connection.close()
 
-    asyncio.run(run())
+    run_blocking(run())
 
 
 @contextlib.contextmanager
@@ -82,7 +105,6 @@ def postgres_database_url() -> Iterator[URL | None]:
 @pytest.fixture(scope="session")
 def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated to head once; each test gets a copy."""
-    import asyncio
 
     from store import migrate
 
@@ -95,7 +117,7 @@ def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         finally:
             await database.dispose()
 
-    asyncio.run(build())
+    run_blocking(build())
     return path
 
 
@@ -103,7 +125,6 @@ def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def migrated_postgres_url(postgres_database_url: URL | None) -> URL | None:
     if postgres_database_url is None:
         return None
-    import asyncio
 
     from store import migrate
 
@@ -114,18 +135,17 @@ def migrated_postgres_url(postgres_database_url: URL | None) -> URL | None:
         finally:
             await database.dispose()
 
-    asyncio.run(build())
+    run_blocking(build())
     return postgres_database_url
 
 
-_TABLES = [
-    "audit_log",
-    "modifications",
-    "project_secrets",
-    "project_settings",
-    "templates",
-    "projects",
-]
+def _truncate_all(url: URL) -> None:
+    from sqlmodel import SQLModel
+
+    import store.models  # noqa: F401  (registers every table)
+
+    names = ", ".join(table.name for table in SQLModel.metadata.sorted_tables)
+    _postgres_execute(url, f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture(params=BACKENDS)
@@ -149,7 +169,7 @@ def database_url(
         shutil.copyfile(template, target)
         return normalize_url(f"sqlite:///{target}")
     url: URL = request.getfixturevalue("migrated_postgres_url")
-    _postgres_execute(url, f"TRUNCATE {', '.join(_TABLES)} RESTART IDENTITY CASCADE")
+    _truncate_all(url)
     return url
 
 
@@ -187,4 +207,32 @@ async def sqlite_database(
     try:
         yield db
     finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def make_database(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Callable[[str], Awaitable[Database]]]:
+    """Open one more fresh, migrated database of the given backend (for tests
+    that move data between two). Closed at the end of the test."""
+    opened: list[Database] = []
+
+    async def make(backend: str) -> Database:
+        if backend == "postgresql" and postgres_server_url() is None:
+            pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV}")
+        if backend == "sqlite":
+            template: Path = request.getfixturevalue("migrated_sqlite_template")
+            target = tmp_path / f"extra-{len(opened)}.db"
+            shutil.copyfile(template, target)
+            url = normalize_url(f"sqlite:///{target}")
+        else:
+            url = request.getfixturevalue("migrated_postgres_url")
+            _truncate_all(url)
+        db = await open_database(url)
+        opened.append(db)
+        return db
+
+    yield make
+    for db in opened:
         await db.dispose()

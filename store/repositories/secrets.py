@@ -6,7 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -53,3 +54,29 @@ class SecretRepository:
 
     def add(self, secret: ProjectSecret) -> None:
         self.session.add(secret)
+
+    async def get_by_id(self, secret_id: uuid.UUID) -> ProjectSecret | None:
+        return await self.session.get(ProjectSecret, secret_id)
+
+    async def ids_not_under(self, key_id: str) -> list[uuid.UUID]:
+        """Ids of the secrets encrypted with any key but ``key_id``."""
+        query = (
+            select(col(ProjectSecret.id))
+            .where(col(ProjectSecret.key_id) != key_id)
+            .order_by(col(ProjectSecret.project_id), col(ProjectSecret.key_name))
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def count_not_under(self, key_id: str) -> int:
+        query = (
+            select(func.count())
+            .select_from(ProjectSecret)
+            .where(col(ProjectSecret.key_id) != key_id)
+        )
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def delete(self, secret_id: uuid.UUID) -> bool:
+        statement = delete(ProjectSecret).where(col(ProjectSecret.id) == secret_id)
+        result = await self.session.execute(statement)
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1

@@ -1,0 +1,395 @@
+"""Project secrets: list their names, set, reveal, delete, and rotate the
+master key. Each call is one transaction with its audit row (category
+security); values are encrypted with AES-256-GCM (see ``store.crypto``).
+
+The API the CLI and the app use::
+
+    await list_secrets(db, ref) -> list[SecretName]          # names, never values
+    await set_secret(db, ref, "API_TOKEN", value) -> SecretName
+    await reveal_secret(db, ref, "API_TOKEN") -> SecretValue  # audited as a read
+    await delete_secret(db, ref, "API_TOKEN") -> None
+    await rotate_key(db) -> Rotation
+
+``ref`` is a project id, unique id prefix or exact name, as everywhere.
+Values are ``SecretValue`` (``str`` is accepted by ``set_secret``): their
+``repr`` and ``str`` never show the text, ``.reveal()`` does. Errors are
+``store.errors`` types plus ``crypto.DecryptionFailed`` (wrong key or
+tampered ciphertext; names the project and the secret, and is audited) and
+``crypto.MasterKeyError`` (key missing, malformed or readable by others).
+Every function takes ``actor`` (default: the current user) and ``keyring``
+(default: ``crypto.load_keyring()``, for tests and tools).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store import audit, crypto
+from store.config import current_actor
+from store.crypto import DecryptionFailed, Keyring, SecretValue
+from store.engine import Database
+from store.errors import InvalidTransition, NotFound, ValidationError
+from store.models import AuditCategory, Project, ProjectSecret, ProjectStatus, Severity
+from store.repositories import SecretRepository
+from store.repositories.secrets import SecretName
+from store.services.projects import resolve_project
+from store.types import utcnow
+
+MAX_NAME = 100
+MAX_VALUE_BYTES = 64 * 1024
+_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+
+__all__ = [
+    "DecryptionFailed",
+    "Rotation",
+    "SecretName",
+    "SecretValue",
+    "delete_secret",
+    "list_secrets",
+    "reveal_secret",
+    "rotate_key",
+    "secret_name",
+    "secret_value",
+    "set_secret",
+]
+
+
+def secret_name(value: str) -> str:
+    """An environment-variable name: ``[A-Z_][A-Z0-9_]*``, at most 100 characters."""
+    if not isinstance(value, str) or not value:
+        raise ValidationError("key name", "must not be empty")
+    if len(value) > MAX_NAME:
+        raise ValidationError(
+            "key name", f"is {len(value)} characters long; at most {MAX_NAME} allowed"
+        )
+    if not _NAME.fullmatch(value):
+        hint = f" (did you mean {value.upper()!r}?)" if _NAME.fullmatch(value.upper()) else ""
+        raise ValidationError(
+            "key name",
+            f"{value!r} is not an environment-variable name: capital letters, digits and _, "
+            f"not starting with a digit{hint}",
+        )
+    return value
+
+
+def secret_value(value: SecretValue | str) -> SecretValue:
+    """A non-empty value of at most 64 KiB (UTF-8). Messages never quote it."""
+    secret = value if isinstance(value, SecretValue) else SecretValue(value)
+    plain = secret.reveal()
+    if not plain:
+        raise ValidationError("value", "must not be empty")
+    try:
+        size = len(plain.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValidationError("value", "is not valid Unicode text") from None
+    if size > MAX_VALUE_BYTES:
+        raise ValidationError("value", f"is {size} bytes; at most {MAX_VALUE_BYTES} (64 KiB)")
+    return secret
+
+
+def _label(project: Project, key_name: str) -> str:
+    return f"secret {key_name} of project {project.name!r}"
+
+
+def _sealed(row: ProjectSecret) -> crypto.Sealed:
+    return crypto.Sealed(nonce=row.nonce, ciphertext=row.ciphertext, key_id=row.key_id)
+
+
+def _as_name(row: ProjectSecret) -> SecretName:
+    return SecretName(
+        key_name=row.key_name,
+        key_id=row.key_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def _lock_secrets(session: AsyncSession, mode: str) -> None:
+    """Take the lock that orders secret writes against key retirement.
+
+    On SQLite the write transaction's first statement takes the database
+    write lock; on PostgreSQL writers take ROW EXCLUSIVE, which waits for
+    the EXCLUSIVE lock that ``rotate_key`` holds while it retires a key.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"LOCK TABLE project_secrets IN {mode} MODE"))
+    else:
+        await session.execute(text("SELECT 1"))
+
+
+async def _secret_row(session: AsyncSession, project: Project, key_name: str) -> ProjectSecret:
+    row = await SecretRepository(session).get(project.id, key_name)
+    if row is None:
+        raise NotFound(f"project {project.name!r} has no secret named {key_name}")
+    return row
+
+
+async def _record_failure(
+    session: AsyncSession, *, actor: str, project: Project, row: ProjectSecret, why: str
+) -> None:
+    await audit.record(
+        session,
+        actor=actor,
+        event_type="secret.decrypt_failed",
+        description=f"failed to decrypt {_label(project, row.key_name)} ({why})",
+        project_id=project.id,
+        entity_type="secret",
+        entity_id=row.id,
+        category=AuditCategory.SECURITY,
+        severity=Severity.ERROR,
+        details={"name": row.key_name, "key_id": row.key_id, "during": why},
+    )
+
+
+async def list_secrets(db: Database, ref: str) -> list[SecretName]:
+    """The names of a project's secrets with their key ids and times; never values."""
+    async with db.reading() as session:
+        project = await resolve_project(session, ref)
+        return await SecretRepository(session).list_names(project.id)
+
+
+async def set_secret(
+    db: Database,
+    ref: str,
+    key_name: str,
+    value: SecretValue | str,
+    *,
+    actor: str | None = None,
+    keyring: Keyring | None = None,
+) -> SecretName:
+    """Create or replace a secret, encrypted under the current master key."""
+    actor = actor or current_actor()
+    key_name = secret_name(key_name)
+    secret = secret_value(value)
+    async with db.transaction() as session:
+        await _lock_secrets(session, "ROW EXCLUSIVE")
+        # Read the keys under the lock, so a key being retired is never used.
+        key = (keyring or crypto.load_keyring()).current
+        project = await resolve_project(session, ref)
+        if project.status == ProjectStatus.DELETED:
+            raise InvalidTransition("project", "deleted", "set a secret of")
+        repository = SecretRepository(session)
+        row = await repository.get(project.id, key_name)
+        created = row is None
+        now = utcnow()
+        if row is None:
+            row = ProjectSecret(
+                project_id=project.id,
+                key_name=key_name,
+                nonce=b"",
+                ciphertext=b"",
+                key_id=key.key_id,
+                created_at=now,
+            )
+            repository.add(row)
+        sealed = crypto.encrypt(key, project.id, key_name, secret)
+        row.nonce, row.ciphertext, row.key_id = sealed.nonce, sealed.ciphertext, sealed.key_id
+        row.updated_at = now
+        await session.flush()
+        await audit.record(
+            session,
+            actor=actor,
+            event_type="secret.created" if created else "secret.updated",
+            description=f"{'created' if created else 'replaced'} {_label(project, key_name)}",
+            project_id=project.id,
+            entity_type="secret",
+            entity_id=row.id,
+            category=AuditCategory.SECURITY,
+            details={"name": key_name, "key_id": key.key_id},
+        )
+        return _as_name(row)
+
+
+async def reveal_secret(
+    db: Database,
+    ref: str,
+    key_name: str,
+    *,
+    actor: str | None = None,
+    keyring: Keyring | None = None,
+) -> SecretValue:
+    """A secret's value; the read is audited. A value that does not decrypt
+    raises DecryptionFailed and leaves a security event in the audit log."""
+    actor = actor or current_actor()
+    key_name = secret_name(key_name)
+    keyring = keyring or crypto.load_keyring(create=False)
+    failure: DecryptionFailed | None = None
+    async with db.transaction() as session:
+        project = await resolve_project(session, ref)
+        row = await _secret_row(session, project, key_name)
+        try:
+            value = crypto.decrypt(
+                keyring, project.id, key_name, _sealed(row), label=_label(project, key_name)
+            )
+        except DecryptionFailed as error:
+            failure = error
+            await _record_failure(session, actor=actor, project=project, row=row, why="reveal")
+        else:
+            await audit.record(
+                session,
+                actor=actor,
+                event_type="secret.revealed",
+                description=f"revealed {_label(project, key_name)}",
+                project_id=project.id,
+                entity_type="secret",
+                entity_id=row.id,
+                category=AuditCategory.SECURITY,
+                details={"name": key_name, "key_id": row.key_id},
+            )
+    if failure is not None:
+        raise failure
+    return value
+
+
+async def delete_secret(db: Database, ref: str, key_name: str, *, actor: str | None = None) -> None:
+    actor = actor or current_actor()
+    key_name = secret_name(key_name)
+    async with db.transaction() as session:
+        project = await resolve_project(session, ref)
+        if project.status == ProjectStatus.DELETED:
+            raise InvalidTransition("project", "deleted", "delete a secret of")
+        row = await _secret_row(session, project, key_name)
+        secret_id, key_id = row.id, row.key_id
+        session.expunge(row)
+        await SecretRepository(session).delete(secret_id)
+        await audit.record(
+            session,
+            actor=actor,
+            event_type="secret.deleted",
+            description=f"deleted {_label(project, key_name)}",
+            project_id=project.id,
+            entity_type="secret",
+            entity_id=secret_id,
+            category=AuditCategory.SECURITY,
+            details={"name": key_name, "key_id": key_id},
+        )
+
+
+class _RotationStopped(Exception):
+    def __init__(self, error: DecryptionFailed, secret_id: uuid.UUID) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.secret_id = secret_id
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """What ``rotate_key`` did."""
+
+    key_id: str
+    reencrypted: int
+    retired: tuple[str, ...]
+    # Older keys still needed (some secret was written with one meanwhile,
+    # or the keys come from the environment, which projdeck cannot edit).
+    kept: tuple[str, ...]
+    resumed: bool
+    source: str
+
+
+async def rotate_key(
+    db: Database,
+    *,
+    actor: str | None = None,
+    keyring: Keyring | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Rotation:
+    """Make a new master key, re-encrypt every secret with it in one
+    transaction, then retire the old key.
+
+    Restartable: the key file holds the new key first and the old ones after
+    it until the end, so an interruption at any point leaves every secret
+    readable, and a re-run (which sees several keys and does not make
+    another) finishes the job. With ``PROJDECK_SECRET_KEY`` no key is made:
+    secrets move to that key, and older ones named in
+    ``PROJDECK_SECRET_KEY_PREVIOUS`` can then be dropped from the environment.
+    ``progress(done, total)`` is called after each re-encrypted secret.
+    """
+    actor = actor or current_actor()
+    keyring = keyring or crypto.load_keyring()
+    resumed = len(keyring.keys) > 1
+    if keyring.path is not None and not resumed:
+        keyring = crypto.write_key_file(keyring.path, [crypto.new_key(), *keyring.keys])
+    current = keyring.current
+
+    reencrypted = 0
+    try:
+        async with db.transaction() as session:
+            await _lock_secrets(session, "EXCLUSIVE")
+            repository = SecretRepository(session)
+            pending = await repository.ids_not_under(current.key_id)
+            for secret_id in pending:
+                row = await repository.get_by_id(secret_id)
+                assert row is not None
+                project = await resolve_project(session, str(row.project_id))
+                label = _label(project, row.key_name)
+                try:
+                    value = crypto.decrypt(
+                        keyring, row.project_id, row.key_name, _sealed(row), label=label
+                    )
+                except DecryptionFailed as error:
+                    raise _RotationStopped(error, secret_id) from None
+                sealed = crypto.encrypt(current, row.project_id, row.key_name, value)
+                row.nonce, row.ciphertext, row.key_id = (
+                    sealed.nonce,
+                    sealed.ciphertext,
+                    sealed.key_id,
+                )
+                await session.flush()
+                reencrypted += 1
+                if progress is not None:
+                    progress(reencrypted, len(pending))
+            await audit.record(
+                session,
+                actor=actor,
+                event_type="secret.key_rotated",
+                description=f"re-encrypted {reencrypted} secrets under key {current.key_id}",
+                entity_type="master_key",
+                entity_id=current.key_id,
+                category=AuditCategory.SECURITY,
+                details={
+                    "key_id": current.key_id,
+                    "reencrypted": reencrypted,
+                    "resumed": resumed,
+                    "key_source": "file" if keyring.path is not None else "environment",
+                },
+            )
+    except _RotationStopped as stopped:
+        # The transaction rolled back: nothing is re-encrypted. Log why on its own.
+        await _audit_rotation_failure(db, actor, stopped.secret_id)
+        raise DecryptionFailed(
+            f"{stopped.error}; the rotation stopped and re-encrypted nothing. Remove or replace "
+            "that secret (projdeck secret rm / set), then run projdeck secret rotate-key again"
+        ) from None
+
+    retired: tuple[str, ...] = ()
+    kept = tuple(key.key_id for key in keyring.previous)
+    if keyring.path is not None and keyring.previous:
+        async with db.transaction() as session:
+            await _lock_secrets(session, "EXCLUSIVE")
+            if await SecretRepository(session).count_not_under(current.key_id) == 0:
+                # Written while the secrets are locked, so none lands under an old key now.
+                crypto.write_key_file(keyring.path, [current])
+                retired, kept = kept, ()
+    return Rotation(
+        key_id=current.key_id,
+        reencrypted=reencrypted,
+        retired=retired,
+        kept=kept,
+        resumed=resumed,
+        source=keyring.source,
+    )
+
+
+async def _audit_rotation_failure(db: Database, actor: str, secret_id: uuid.UUID) -> None:
+    async with db.transaction() as session:
+        row = await SecretRepository(session).get_by_id(secret_id)
+        if row is None:
+            return
+        project = await resolve_project(session, str(row.project_id))
+        await _record_failure(session, actor=actor, project=project, row=row, why="key rotation")

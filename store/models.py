@@ -265,6 +265,7 @@ class Modification(SQLModel, table=True):
     __table_args__ = (
         Index("ix_modifications_project_status", "project_id", "status"),
         Index("ix_modifications_requested_at", "requested_at"),
+        Index("ix_modifications_reverts_id", "reverts_id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
@@ -294,6 +295,15 @@ class Modification(SQLModel, table=True):
     base: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     test_results: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+    failure_reason: str | None = Field(default=None, sa_column=Column(Text))
+    # What the modified files held just before the apply (null: absent), kept for revert.
+    previous_contents: dict[str, str | None] | None = Field(
+        default=None, sa_column=Column(JSONType)
+    )
+    reverts_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid, ForeignKey("modifications.id", ondelete="SET NULL")),
     )
 
 

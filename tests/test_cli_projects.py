@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
+from store.migrate import HEAD_REVISION
 from tests.cli import Projdeck
 
 
@@ -136,7 +137,7 @@ def test_usage_errors_exit_2(cli: Projdeck) -> None:
 
 
 def test_db_commands_and_doctor(cli: Projdeck) -> None:
-    assert cli.ok("db", "current").startswith("0001 (head)")
+    assert cli.ok("db", "current").startswith(f"{HEAD_REVISION} (head)")
     assert cli.ok("db", "check").strip() == "schema matches the models"
     assert "-> 0001" in cli.ok("db", "history")
     report = cli.json("doctor")
@@ -147,7 +148,7 @@ def test_db_commands_and_doctor(cli: Projdeck) -> None:
     doctor = cli.run("doctor")
     assert doctor.returncode == 1
     assert "FAIL schema: empty" in doctor.stdout
-    assert cli.ok("db", "upgrade").strip() == "database at revision 0001"
+    assert cli.ok("db", "upgrade").strip() == f"database at revision {HEAD_REVISION}"
 
 
 def test_unreachable_database_is_a_clear_error_without_password() -> None:
@@ -165,4 +166,4 @@ def test_new_sqlite_file_is_created_and_migrated_on_first_use(tmp_path: Path) ->
     cli = Projdeck(f"sqlite:///{path}")
     assert cli.json("project", "list")["total"] == 0
     assert path.exists()
-    assert cli.ok("db", "current").startswith("0001 (head)")
+    assert cli.ok("db", "current").startswith(f"{HEAD_REVISION} (head)")

@@ -4,13 +4,49 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from store.models import Modification, ModificationStatus
+from store.models import Modification, ModificationStatus, Project
 from store.repositories.base import clamp_limit
+
+
+@dataclass(frozen=True)
+class ModificationRow:
+    """A modification as a list shows it: no file contents, no JSON blobs."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    project_name: str
+    request: str
+    requested_by: str
+    requested_at: datetime
+    status: ModificationStatus
+    affected_files: list[str]
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    applied_at: datetime | None
+    reverts_id: uuid.UUID | None
+
+
+_ROW_COLUMNS = (
+    col(Modification.id),
+    col(Modification.project_id),
+    col(Project.name),
+    col(Modification.request),
+    col(Modification.requested_by),
+    col(Modification.requested_at),
+    col(Modification.status),
+    col(Modification.affected_files),
+    col(Modification.reviewed_by),
+    col(Modification.reviewed_at),
+    col(Modification.applied_at),
+    col(Modification.reverts_id),
+)
 
 
 class ModificationRepository:
@@ -19,6 +55,97 @@ class ModificationRepository:
 
     async def get(self, modification_id: uuid.UUID) -> Modification | None:
         return await self.session.get(Modification, modification_id)
+
+    async def get_for_update(self, modification_id: uuid.UUID) -> Modification | None:
+        query = (
+            select(Modification)
+            .where(col(Modification.id) == modification_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def find_by_id_prefix(self, prefix: str, limit: int = 2) -> list[Modification]:
+        """Modifications whose id (hex, without dashes) starts with ``prefix``."""
+        hex_id = func.replace(cast(col(Modification.id), String), "-", "")
+        query = select(Modification).where(hex_id.like(f"{prefix}%")).limit(limit)
+        return list((await self.session.execute(query)).scalars())
+
+    async def list_rows(
+        self,
+        *,
+        project_id: uuid.UUID | None = None,
+        statuses: Sequence[ModificationStatus] = (),
+        oldest_first: bool = True,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[ModificationRow]:
+        """A page of list rows with their project's name, in request order."""
+        query = select(*_ROW_COLUMNS).join(Project, col(Project.id) == col(Modification.project_id))
+        if project_id is not None:
+            query = query.where(col(Modification.project_id) == project_id)
+        if statuses:
+            query = query.where(col(Modification.status).in_(list(statuses)))
+        at, key = col(Modification.requested_at), col(Modification.id)
+        order = (at.asc(), key.asc()) if oldest_first else (at.desc(), key.desc())
+        query = query.order_by(*order).limit(clamp_limit(limit)).offset(max(offset, 0))
+        return [ModificationRow(*tuple(row)) for row in await self.session.execute(query)]
+
+    async def count(
+        self,
+        *,
+        project_id: uuid.UUID | None = None,
+        status: ModificationStatus | None = None,
+        statuses: Sequence[ModificationStatus] = (),
+    ) -> int:
+        query = select(func.count()).select_from(Modification)
+        if project_id is not None:
+            query = query.where(col(Modification.project_id) == project_id)
+        if status is not None:
+            query = query.where(col(Modification.status) == status)
+        if statuses:
+            query = query.where(col(Modification.status).in_(list(statuses)))
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def count_by_project_and_status(
+        self, statuses: Sequence[ModificationStatus]
+    ) -> dict[tuple[uuid.UUID, ModificationStatus], int]:
+        """How many modifications each project has in each of ``statuses``."""
+        query = (
+            select(col(Modification.project_id), col(Modification.status), func.count())
+            .where(col(Modification.status).in_(list(statuses)))
+            .group_by(col(Modification.project_id), col(Modification.status))
+        )
+        return {
+            (project_id, ModificationStatus(status)): int(count)
+            for project_id, status, count in await self.session.execute(query)
+        }
+
+    async def count_pending_by_project(
+        self, project_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, int]:
+        """Pending modifications for each project of a page, in one query."""
+        if not project_ids:
+            return {}
+        query = (
+            select(col(Modification.project_id), func.count())
+            .where(
+                col(Modification.project_id).in_(list(project_ids)),
+                col(Modification.status) == ModificationStatus.PENDING,
+            )
+            .group_by(col(Modification.project_id))
+        )
+        return {project_id: int(count) for project_id, count in await self.session.execute(query)}
+
+    async def find_reverts(
+        self, modification_id: uuid.UUID, statuses: Sequence[ModificationStatus]
+    ) -> list[uuid.UUID]:
+        """Ids of modifications in ``statuses`` that revert ``modification_id``."""
+        query = select(col(Modification.id)).where(
+            col(Modification.reverts_id) == modification_id,
+            col(Modification.status).in_(list(statuses)),
+        )
+        return list((await self.session.execute(query)).scalars())
 
     async def list(
         self,
@@ -39,32 +166,6 @@ class ModificationRepository:
             .offset(max(offset, 0))
         )
         return list((await self.session.execute(query)).scalars())
-
-    async def count(
-        self, *, project_id: uuid.UUID | None = None, status: ModificationStatus | None = None
-    ) -> int:
-        query = select(func.count()).select_from(Modification)
-        if project_id is not None:
-            query = query.where(col(Modification.project_id) == project_id)
-        if status is not None:
-            query = query.where(col(Modification.status) == status)
-        return int((await self.session.execute(query)).scalar_one())
-
-    async def count_pending_by_project(
-        self, project_ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, int]:
-        """Pending modifications for each project of a page, in one query."""
-        if not project_ids:
-            return {}
-        query = (
-            select(col(Modification.project_id), func.count())
-            .where(
-                col(Modification.project_id).in_(list(project_ids)),
-                col(Modification.status) == ModificationStatus.PENDING,
-            )
-            .group_by(col(Modification.project_id))
-        )
-        return {project_id: int(count) for project_id, count in await self.session.execute(query)}
 
     def add(self, modification: Modification) -> None:
         self.session.add(modification)

@@ -1,0 +1,785 @@
+"""Modification services: a change an agent proposes to a project's stored
+codebase, from proposal through review to apply or revert, each step one
+transaction with its audit row; and the reads the review screens need (the
+waiting inbox, one modification with the diff of each file).
+
+States: pending -> approved | rejected; approved -> applied | failed;
+failed -> pending (reopen). Rejected and applied are final.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store import audit, validation
+from store.config import current_actor
+from store.engine import Database
+from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from store.models import Modification, ModificationStatus, Project, ProjectStatus, Severity
+from store.repositories import ModificationRepository, ProjectRepository
+from store.repositories.base import Page
+from store.repositories.modifications import ModificationRow
+from store.services.projects import MIN_ID_PREFIX, resolve_project
+from store.types import utcnow
+
+ABSENT = "absent"
+WAITING = (ModificationStatus.PENDING, ModificationStatus.APPROVED)
+FINAL = (ModificationStatus.APPLIED, ModificationStatus.REJECTED)
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+class ChangeKind(StrEnum):
+    ADDED = "added"
+    MODIFIED = "modified"
+    DELETED = "deleted"
+
+
+@dataclass
+class ModificationProposal:
+    """What an agent proposes. ``modified_files`` maps a path to its new
+    content, or to None to delete the file; ``affected_files`` (default: those
+    paths) are the files whose change since the proposal makes apply fail."""
+
+    request: str
+    modified_files: Mapping[str, str | None]
+    requested_by: str | None = None
+    affected_files: Sequence[str] | None = None
+    impact_analysis: Mapping[str, Any] = field(default_factory=dict)
+    test_results: Mapping[str, Any] = field(default_factory=dict)
+
+
+PROPOSAL_FIELDS = tuple(item.name for item in fields(ModificationProposal))
+
+
+@dataclass
+class FileChange:
+    """One file of a modification: its change kind, line counts and diff."""
+
+    path: str
+    kind: ChangeKind
+    added: int
+    removed: int
+    before: str | None
+    after: str | None
+    diff: str
+
+
+@dataclass
+class ModificationDetail:
+    """A modification with its project's name and the change of each file.
+
+    Files are compared with the current codebase, except for an applied
+    modification, whose files are compared with what they held before it
+    (``against`` says which)."""
+
+    modification: Modification
+    project_name: str
+    against: str
+    files: list[FileChange]
+
+
+@dataclass
+class InboxGroup:
+    project_id: uuid.UUID
+    project_name: str
+    pending: int
+    approved: int
+    items: list[ModificationRow]
+
+
+@dataclass
+class Inbox:
+    """Every pending and approved modification, oldest first, grouped by
+    project (groups in the order of their oldest modification)."""
+
+    groups: list[InboxGroup]
+    pending: int
+    approved: int
+
+    @property
+    def waiting(self) -> int:
+        return self.pending + self.approved
+
+
+def content_hash(content: str | None) -> str:
+    """What the base records for a file: a hash of its content, or ``absent``."""
+    if content is None:
+        return ABSENT
+    return "sha256:" + hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def short_id(modification_id: uuid.UUID) -> str:
+    return str(modification_id)[:8]
+
+
+def proposal_from_payload(payload: Any) -> ModificationProposal:
+    """A proposal from one JSON document with the proposal's fields."""
+    if not isinstance(payload, Mapping):
+        raise ValidationError("payload", "must be a JSON object with request and modified_files")
+    for key in payload:
+        if key not in PROPOSAL_FIELDS:
+            raise ValidationError(
+                str(key), f"is not a proposal field (allowed: {', '.join(PROPOSAL_FIELDS)})"
+            )
+    for required in ("request", "modified_files"):
+        if required not in payload:
+            raise ValidationError(required, "is required")
+    values = dict(payload)
+    for optional in ("impact_analysis", "test_results"):
+        if values.get(optional) is None:
+            values.pop(optional, None)
+    return ModificationProposal(**values)
+
+
+def _request(value: Any) -> str:
+    request = validation.text("request", value).strip()
+    if not request:
+        raise ValidationError("request", "must not be empty")
+    return request
+
+
+def _modified_files(value: Any) -> dict[str, str | None]:
+    name = "modified_files"
+    if not isinstance(value, Mapping):
+        raise ValidationError(name, "must map file paths to new contents (null deletes a file)")
+    if not value:
+        raise ValidationError(name, "must change at least one file")
+    if len(value) > validation.MAX_CODEBASE_FILES:
+        raise ValidationError(
+            name, f"has {len(value)} files; at most {validation.MAX_CODEBASE_FILES} allowed"
+        )
+    result: dict[str, str | None] = {}
+    for raw_path, content in value.items():
+        path = validation.codebase_path(raw_path, name)
+        if path in result:
+            raise ValidationError(name, f"path {raw_path!r} is the same file as another path")
+        result[path] = (
+            None if content is None else validation.file_content(f"{name}[{path}]", content)
+        )
+    return result
+
+
+def _affected_files(value: Any, modified: Mapping[str, str | None]) -> list[str]:
+    name = "affected_files"
+    if value is None:
+        return sorted(modified)
+    if not isinstance(value, list | tuple):
+        raise ValidationError(name, "must be a list of file paths")
+    if len(value) > validation.MAX_CODEBASE_FILES:
+        raise ValidationError(
+            name, f"has {len(value)} paths; at most {validation.MAX_CODEBASE_FILES} allowed"
+        )
+    paths = {validation.codebase_path(item, name) for item in value}
+    missing = sorted(set(modified) - paths)
+    if missing:
+        raise ValidationError(
+            name, f"must include every modified file (missing: {', '.join(missing)})"
+        )
+    return sorted(paths)
+
+
+def _validate_proposal(proposal: ModificationProposal, actor: str) -> dict[str, Any]:
+    modified = _modified_files(proposal.modified_files)
+    return {
+        "request": _request(proposal.request),
+        "requested_by": validation.name("requested_by", proposal.requested_by or actor),
+        "modified_files": modified,
+        "affected_files": _affected_files(proposal.affected_files, modified),
+        "impact_analysis": validation.json_object("impact_analysis", proposal.impact_analysis),
+        "test_results": validation.json_object("test_results", proposal.test_results),
+    }
+
+
+def _result_of(codebase: Mapping[str, str], files: Mapping[str, str | None]) -> dict[str, str]:
+    result = dict(codebase)
+    for path, content in files.items():
+        if content is None:
+            result.pop(path, None)
+        else:
+            result[path] = content
+    return result
+
+
+def _check_codebase_limits(codebase: Mapping[str, str]) -> None:
+    if len(codebase) > validation.MAX_CODEBASE_FILES:
+        raise ValidationError(
+            "modified_files",
+            f"would leave the project with {len(codebase)} files; "
+            f"at most {validation.MAX_CODEBASE_FILES} allowed",
+        )
+    total = sum(len(content.encode("utf-8")) for content in codebase.values())
+    if total > validation.MAX_CODEBASE_BYTES:
+        raise ValidationError(
+            "modified_files",
+            f"would make the codebase larger than {validation.MAX_CODEBASE_BYTES // (1024 * 1024)} MiB",
+        )
+
+
+def _base(codebase: Mapping[str, str], paths: Sequence[str]) -> dict[str, str]:
+    return {path: content_hash(codebase.get(path)) for path in paths}
+
+
+def _require(
+    modification: Modification, allowed: Sequence[ModificationStatus], wanted: str
+) -> None:
+    if modification.status not in allowed:
+        raise InvalidTransition("modification", str(modification.status), wanted)
+
+
+async def _resolve(session: AsyncSession, ref: str, *, for_update: bool = False) -> Modification:
+    """A modification by full id or unique id prefix (6+ characters),
+    locked for the transaction when ``for_update``."""
+    modifications = ModificationRepository(session)
+    ref = ref.strip()
+    try:
+        modification_id: uuid.UUID | None = uuid.UUID(ref)
+    except ValueError:
+        modification_id = None
+    if modification_id is None:
+        prefix = ref.lower().replace("-", "")
+        if len(prefix) < MIN_ID_PREFIX or not _HEX.fullmatch(prefix):
+            raise ValidationError(
+                "id",
+                f"{ref!r} is not a modification id; give the id or at least "
+                f"{MIN_ID_PREFIX} of its first characters",
+            )
+        matches = await modifications.find_by_id_prefix(prefix)
+        if len(matches) > 1:
+            raise ValidationError(
+                "id", f"id prefix {ref!r} matches several modifications; give more of it"
+            )
+        if not matches:
+            raise NotFound(f"no modification matches {ref!r}")
+        modification_id = matches[0].id
+    if for_update:
+        found = await modifications.get_for_update(modification_id)
+    else:
+        found = await modifications.get(modification_id)
+    if found is None:
+        raise NotFound(f"no modification with id {ref}")
+    return found
+
+
+async def _project_of(session: AsyncSession, modification: Modification, *, lock: bool) -> Project:
+    projects = ProjectRepository(session)
+    project = await (projects.get_for_update if lock else projects.get)(modification.project_id)
+    # The foreign key cascades deletes, so a modification always has its project.
+    assert project is not None
+    return project
+
+
+def _audit_files(files: Mapping[str, str | None], before: Mapping[str, str]) -> dict[str, Any]:
+    """Which paths a change adds, modifies and deletes (never contents)."""
+    kinds: dict[str, list[str]] = {kind.value: [] for kind in ChangeKind}
+    for path in sorted(files):
+        kinds[_kind(before.get(path), files[path]).value].append(path)
+    return kinds
+
+
+async def _record(
+    session: AsyncSession,
+    modification: Modification,
+    project: Project,
+    *,
+    actor: str,
+    event_type: str,
+    description: str,
+    severity: Severity = Severity.INFO,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    await audit.record(
+        session,
+        actor=actor,
+        event_type=event_type,
+        description=f"{description} modification {short_id(modification.id)} of project {project.name!r}",
+        project_id=project.id,
+        entity_type="modification",
+        entity_id=modification.id,
+        severity=severity,
+        details={"status": str(modification.status), **(details or {})},
+    )
+
+
+async def _propose(
+    session: AsyncSession,
+    project: Project,
+    values: dict[str, Any],
+    *,
+    actor: str,
+    reverts: Modification | None = None,
+) -> Modification:
+    if project.status != ProjectStatus.ACTIVE:
+        raise InvalidTransition("project", str(project.status), "propose a modification to")
+    files: dict[str, str | None] = values["modified_files"]
+    missing = sorted(
+        path for path, content in files.items() if content is None and path not in project.codebase
+    )
+    if missing:
+        raise ValidationError(
+            "modified_files",
+            f"cannot delete {', '.join(missing)}: not a file of project {project.name!r}",
+        )
+    _check_codebase_limits(_result_of(project.codebase, files))
+    modification = Modification(
+        project_id=project.id,
+        **values,
+        requested_at=utcnow(),
+        base=_base(project.codebase, values["affected_files"]),
+        reverts_id=reverts.id if reverts is not None else None,
+    )
+    ModificationRepository(session).add(modification)
+    await session.flush()
+    await _record(
+        session,
+        modification,
+        project,
+        actor=actor,
+        event_type="modification.proposed",
+        description="proposed" if reverts is None else f"proposed revert {short_id(reverts.id)} as",
+        details={
+            "requested_by": modification.requested_by,
+            "files": _audit_files(files, project.codebase),
+            "reverts": str(reverts.id) if reverts is not None else None,
+        },
+    )
+    return modification
+
+
+async def propose_modification(
+    db: Database, project_ref: str, proposal: ModificationProposal, *, actor: str | None = None
+) -> Modification:
+    """Record a proposed change to an active project's codebase, with the
+    base (a hash of each affected file now) that apply checks against."""
+    actor = actor or current_actor()
+    values = _validate_proposal(proposal, actor)
+    async with db.transaction() as session:
+        project = await resolve_project(session, project_ref)
+        return await _propose(session, project, values, actor=actor)
+
+
+def _comment(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return validation.text("comment", value).strip() or None
+
+
+async def _review(
+    db: Database,
+    ref: str,
+    *,
+    target: ModificationStatus,
+    wanted: str,
+    comment: str | None,
+    actor: str,
+) -> Modification:
+    async with db.transaction() as session:
+        modification = await _resolve(session, ref, for_update=True)
+        _require(modification, [ModificationStatus.PENDING], wanted)
+        project = await _project_of(session, modification, lock=False)
+        modification.status = target
+        modification.reviewed_by = actor
+        modification.reviewed_at = utcnow()
+        modification.review_comment = comment
+        await _record(
+            session,
+            modification,
+            project,
+            actor=actor,
+            event_type=f"modification.{target.value}",
+            description=target.value,
+            details={"from": "pending", "comment": comment},
+        )
+    return modification
+
+
+async def approve_modification(
+    db: Database, ref: str, *, comment: str | None = None, actor: str | None = None
+) -> Modification:
+    return await _review(
+        db,
+        ref,
+        target=ModificationStatus.APPROVED,
+        wanted="approve",
+        comment=_comment(comment),
+        actor=actor or current_actor(),
+    )
+
+
+async def reject_modification(
+    db: Database, ref: str, *, comment: str, actor: str | None = None
+) -> Modification:
+    """Reject a pending modification; the comment saying why is required."""
+    reason = _comment(comment)
+    if reason is None:
+        raise ValidationError("comment", "a rejection needs a comment saying why")
+    return await _review(
+        db,
+        ref,
+        target=ModificationStatus.REJECTED,
+        wanted="reject",
+        comment=reason,
+        actor=actor or current_actor(),
+    )
+
+
+async def apply_modification(db: Database, ref: str, *, actor: str | None = None) -> Modification:
+    """Write an approved modification into its project's codebase, in one
+    transaction. If an affected file changed since the proposal, nothing is
+    written and the modification becomes failed with the conflicting files
+    as its reason; the returned modification's status says which happened."""
+    actor = actor or current_actor()
+    async with db.transaction() as session:
+        modification = await _resolve(session, ref, for_update=True)
+        _require(modification, [ModificationStatus.APPROVED], "apply")
+        project = await _project_of(session, modification, lock=True)
+        if project.status != ProjectStatus.ACTIVE:
+            raise InvalidTransition("project", str(project.status), "apply a modification to")
+        codebase = project.codebase
+        conflicts = [
+            path
+            for path in modification.affected_files
+            if content_hash(codebase.get(path)) != modification.base.get(path)
+        ]
+        if conflicts:
+            modification.status = ModificationStatus.FAILED
+            modification.failure_reason = (
+                f"conflict: changed since the proposal: {', '.join(conflicts)}"
+            )
+            await _record(
+                session,
+                modification,
+                project,
+                actor=actor,
+                event_type="modification.failed",
+                description="could not apply",
+                severity=Severity.WARNING,
+                details={"conflicts": conflicts},
+            )
+            return modification
+        files = modification.modified_files
+        result = _result_of(codebase, files)
+        _check_codebase_limits(result)
+        now = utcnow()
+        projects = ProjectRepository(session)
+        if not await projects.update_versioned(
+            project.id,
+            project.version,
+            {"codebase": result, "updated_at": now, "last_active_at": now},
+        ):
+            raise Conflict(f"project {project.name!r} was changed at the same time; try again")
+        modification.status = ModificationStatus.APPLIED
+        modification.applied_at = now
+        modification.previous_contents = {path: codebase.get(path) for path in files}
+        modification.failure_reason = None
+        await _record(
+            session,
+            modification,
+            project,
+            actor=actor,
+            event_type="modification.applied",
+            description="applied",
+            details={"files": _audit_files(files, codebase), "version": project.version + 1},
+        )
+        await projects.refresh(project)
+    return modification
+
+
+async def reopen_modification(db: Database, ref: str, *, actor: str | None = None) -> Modification:
+    """Put a failed modification back to pending: the review is cleared and
+    the base recomputed from the codebase as it is now."""
+    actor = actor or current_actor()
+    async with db.transaction() as session:
+        modification = await _resolve(session, ref, for_update=True)
+        _require(modification, [ModificationStatus.FAILED], "reopen")
+        project = await _project_of(session, modification, lock=False)
+        previous_reason = modification.failure_reason
+        modification.status = ModificationStatus.PENDING
+        modification.reviewed_by = None
+        modification.reviewed_at = None
+        modification.review_comment = None
+        modification.failure_reason = None
+        modification.base = _base(project.codebase, modification.affected_files)
+        await _record(
+            session,
+            modification,
+            project,
+            actor=actor,
+            event_type="modification.reopened",
+            description="reopened",
+            details={"from": "failed", "failure_reason": previous_reason},
+        )
+    return modification
+
+
+async def revert_modification(db: Database, ref: str, *, actor: str | None = None) -> Modification:
+    """Propose a new modification that restores what an applied
+    modification's files held before it, linked to it by ``reverts_id``.
+
+    Refused when those files changed since the apply (a revert would undo
+    later work too) or when a revert of it is already waiting."""
+    actor = actor or current_actor()
+    async with db.transaction() as session:
+        original = await _resolve(session, ref, for_update=True)
+        _require(original, [ModificationStatus.APPLIED], "revert")
+        if original.previous_contents is None:
+            raise ValidationError(
+                "id", "this modification was applied without its previous contents kept"
+            )
+        modifications = ModificationRepository(session)
+        waiting = await modifications.find_reverts(original.id, WAITING)
+        if waiting:
+            raise Conflict(
+                f"modification {short_id(original.id)} already has a revert waiting: "
+                f"{short_id(waiting[0])}"
+            )
+        project = await _project_of(session, original, lock=False)
+        codebase = project.codebase
+        changed = sorted(
+            path
+            for path, content in original.modified_files.items()
+            if codebase.get(path) != content
+        )
+        if changed:
+            raise Conflict(
+                f"cannot revert {short_id(original.id)}: changed since it was applied: "
+                f"{', '.join(changed)}; propose a new modification instead"
+            )
+        restore = {
+            path: content
+            for path, content in original.previous_contents.items()
+            if codebase.get(path) != content
+        }
+        if not restore:
+            raise Conflict(f"reverting {short_id(original.id)} would change nothing")
+        summary = original.request.splitlines()[0][:200]
+        values = {
+            "request": f"Revert {short_id(original.id)}: {summary}",
+            "requested_by": validation.name("requested_by", actor),
+            "modified_files": restore,
+            "affected_files": sorted(restore),
+            "impact_analysis": {"reverts": str(original.id)},
+            "test_results": {},
+        }
+        return await _propose(session, project, values, actor=actor, reverts=original)
+
+
+async def attach_test_results(
+    db: Database, ref: str, test_results: Mapping[str, Any], *, actor: str | None = None
+) -> Modification:
+    """Replace the test results of a modification that is not final."""
+    actor = actor or current_actor()
+    results = validation.json_object("test_results", test_results)
+    async with db.transaction() as session:
+        modification = await _resolve(session, ref, for_update=True)
+        _require(
+            modification,
+            [ModificationStatus.PENDING, ModificationStatus.APPROVED, ModificationStatus.FAILED],
+            "attach test results to",
+        )
+        project = await _project_of(session, modification, lock=False)
+        modification.test_results = results
+        await _record(
+            session,
+            modification,
+            project,
+            actor=actor,
+            event_type="modification.tests_attached",
+            description="attached test results to",
+            details={"keys": sorted(results)},
+        )
+    return modification
+
+
+async def list_modifications(
+    db: Database,
+    *,
+    project_ref: str | None = None,
+    statuses: Sequence[ModificationStatus] = (),
+    oldest_first: bool = True,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[ModificationRow]:
+    async with db.reading() as session:
+        project_id = None
+        if project_ref is not None:
+            project_id = (await resolve_project(session, project_ref)).id
+        modifications = ModificationRepository(session)
+        rows = await modifications.list_rows(
+            project_id=project_id,
+            statuses=statuses,
+            oldest_first=oldest_first,
+            limit=limit,
+            offset=offset,
+        )
+        total = await modifications.count(project_id=project_id, statuses=statuses)
+    return Page(items=rows, total=total, offset=offset, limit=limit)
+
+
+async def waiting_modifications(db: Database, *, limit: int = 500) -> Inbox:
+    """The inbox: pending and approved modifications across projects."""
+    async with db.reading() as session:
+        modifications = ModificationRepository(session)
+        rows = await modifications.list_rows(statuses=WAITING, oldest_first=True, limit=limit)
+        counts = await modifications.count_by_project_and_status(WAITING)
+    groups: dict[uuid.UUID, InboxGroup] = {}
+    for row in rows:
+        group = groups.get(row.project_id)
+        if group is None:
+            group = groups[row.project_id] = InboxGroup(
+                project_id=row.project_id,
+                project_name=row.project_name,
+                pending=counts.get((row.project_id, ModificationStatus.PENDING), 0),
+                approved=counts.get((row.project_id, ModificationStatus.APPROVED), 0),
+                items=[],
+            )
+        group.items.append(row)
+    return Inbox(
+        groups=list(groups.values()),
+        pending=sum(n for (_, s), n in counts.items() if s == ModificationStatus.PENDING),
+        approved=sum(n for (_, s), n in counts.items() if s == ModificationStatus.APPROVED),
+    )
+
+
+def _kind(before: str | None, after: str | None) -> ChangeKind:
+    if after is None:
+        return ChangeKind.DELETED
+    if before is None:
+        return ChangeKind.ADDED
+    return ChangeKind.MODIFIED
+
+
+def unified_diff(path: str, before: str | None, after: str | None) -> tuple[str, int, int]:
+    """The unified diff of one file (``/dev/null`` for an absent side), and
+    how many lines it adds and removes."""
+    old = (before or "").splitlines(keepends=True)
+    new = (after or "").splitlines(keepends=True)
+    lines = difflib.unified_diff(
+        old,
+        new,
+        fromfile=f"a/{path}" if before is not None else "/dev/null",
+        tofile=f"b/{path}" if after is not None else "/dev/null",
+    )
+    out: list[str] = []
+    added = removed = 0
+    for index, line in enumerate(lines):
+        if index >= 2:  # the first two lines are the ---/+++ header
+            if line.startswith("+"):
+                added += 1
+            elif line.startswith("-"):
+                removed += 1
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out), added, removed
+
+
+def file_changes(
+    modification: Modification, codebase: Mapping[str, str]
+) -> tuple[str, list[FileChange]]:
+    """Each modified file compared with the codebase (or, once applied,
+    with what it held before)."""
+    applied = (
+        modification.status == ModificationStatus.APPLIED
+        and modification.previous_contents is not None
+    )
+    before_of: Mapping[str, str | None] = (
+        modification.previous_contents or {} if applied else codebase
+    )
+    changes = []
+    for path in sorted(modification.modified_files):
+        before = before_of.get(path)
+        after = modification.modified_files[path]
+        diff, added, removed = unified_diff(path, before, after)
+        changes.append(
+            FileChange(
+                path=path,
+                kind=_kind(before, after),
+                added=added,
+                removed=removed,
+                before=before,
+                after=after,
+                diff=diff,
+            )
+        )
+    return ("before apply" if applied else "codebase"), changes
+
+
+async def get_modification(db: Database, ref: str) -> ModificationDetail:
+    """One modification with the change of each of its files."""
+    async with db.reading() as session:
+        modification = await _resolve(session, ref)
+        project = await _project_of(session, modification, lock=False)
+        codebase, name = project.codebase, project.name
+    against, changes = file_changes(modification, codebase)
+    return ModificationDetail(
+        modification=modification, project_name=name, against=against, files=changes
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def row_as_dict(row: ModificationRow) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "project_id": str(row.project_id),
+        "project": row.project_name,
+        "request": row.request,
+        "requested_by": row.requested_by,
+        "requested_at": row.requested_at.isoformat(),
+        "status": str(row.status),
+        "affected_files": row.affected_files,
+        "reviewed_by": row.reviewed_by,
+        "reviewed_at": _iso(row.reviewed_at),
+        "applied_at": _iso(row.applied_at),
+        "reverts_id": str(row.reverts_id) if row.reverts_id else None,
+    }
+
+
+def modification_as_dict(modification: Modification) -> dict[str, Any]:
+    """A modification as plain JSON-ready data (for ``--json`` outputs)."""
+    return {
+        "id": str(modification.id),
+        "project_id": str(modification.project_id),
+        "request": modification.request,
+        "requested_by": modification.requested_by,
+        "requested_at": modification.requested_at.isoformat(),
+        "status": str(modification.status),
+        "impact_analysis": modification.impact_analysis,
+        "affected_files": modification.affected_files,
+        "modified_files": modification.modified_files,
+        "base": modification.base,
+        "test_results": modification.test_results,
+        "reviewed_by": modification.reviewed_by,
+        "reviewed_at": _iso(modification.reviewed_at),
+        "review_comment": modification.review_comment,
+        "applied_at": _iso(modification.applied_at),
+        "failure_reason": modification.failure_reason,
+        "reverts_id": str(modification.reverts_id) if modification.reverts_id else None,
+    }
+
+
+def detail_as_dict(detail: ModificationDetail, *, with_diff: bool) -> dict[str, Any]:
+    data = modification_as_dict(detail.modification)
+    data["project"] = detail.project_name
+    data["compared_with"] = detail.against
+    data["files"] = [
+        {
+            "path": change.path,
+            "kind": str(change.kind),
+            "added": change.added,
+            "removed": change.removed,
+            **({"diff": change.diff} if with_diff else {}),
+        }
+        for change in detail.files
+    ]
+    return data

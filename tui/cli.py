@@ -8,7 +8,7 @@ import click
 
 from store.config import resolve_database_url
 from store.errors import StoreError
-from tui.commands import db, projects
+from tui.commands import audit, db, projects, secrets
 from tui.commands.common import CliState, fail
 
 
@@ -40,6 +40,8 @@ cli.add_command(db.db)
 cli.add_command(db.doctor)
 cli.add_command(projects.project)
 cli.add_command(projects.settings)
+cli.add_command(secrets.secret)
+cli.add_command(audit.audit)
 
 
 def main() -> None:

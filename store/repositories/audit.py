@@ -43,7 +43,14 @@ class AuditFilter:
         if self.until is not None:
             query = query.where(col(AuditEntry.at) < self.until)
         if self.search:
-            query = query.where(contains_any(self.search, col(AuditEntry.description)))
+            query = query.where(
+                contains_any(
+                    self.search,
+                    col(AuditEntry.description),
+                    col(AuditEntry.event_type),
+                    col(AuditEntry.actor),
+                )
+            )
         return query
 
 

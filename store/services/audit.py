@@ -1,0 +1,268 @@
+"""Reading the audit log: list and search with filters, stream an export
+(JSON lines or CSV), and verify the hash chain.
+
+    await list_audit(db, AuditQuery(project="billing", category="security")) -> Page[AuditEntry]
+    await export_audit(db, out, fmt="jsonl", query=AuditQuery()) -> int   # rows written
+    await verify_chain(db) -> ChainReport                                  # first bad row, if any
+
+Exports and verification read the rows with a server-side cursor, a few
+hundred at a time, so memory stays flat however long the log is.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, TextIO
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store import audit, validation
+from store.config import current_actor
+from store.engine import Database
+from store.errors import NotFound, ValidationError
+from store.models import AuditCategory, AuditEntry, Severity
+from store.repositories import AuditRepository
+from store.repositories.audit import AuditFilter
+from store.repositories.base import Page
+from store.services.projects import resolve_project
+
+_STREAM_BATCH = 500
+_RELATIVE = re.compile(r"^(\d+)([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class ExportFormat(StrEnum):
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+CSV_COLUMNS = [
+    "id",
+    "at",
+    "actor",
+    "event_type",
+    "category",
+    "severity",
+    "project_id",
+    "entity_type",
+    "entity_id",
+    "description",
+    "metadata",
+    "prev_hash",
+    "hash",
+]
+
+
+@dataclass
+class AuditQuery:
+    """Filters on the audit log, as a person gives them (all optional)."""
+
+    project: str | None = None
+    category: AuditCategory | str | None = None
+    severity: Severity | str | None = None
+    actor: str | None = None
+    event_type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    search: str | None = None
+
+
+def parse_time(field: str, value: str, *, now: datetime | None = None) -> datetime:
+    """An ISO date or date-time (UTC unless it names a zone), or an age such
+    as ``30m``, ``12h``, ``7d``, ``2w`` meaning that long ago."""
+    value = value.strip()
+    relative = _RELATIVE.fullmatch(value)
+    if relative:
+        amount, unit = relative.groups()
+        return (now or datetime.now(UTC)) - timedelta(**{_UNITS[unit]: int(amount)})
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(
+            field, f"{value!r} is not a date (2026-01-31), a date-time or an age (30m, 12h, 7d)"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+async def _project_id(session: AsyncSession, ref: str) -> uuid.UUID:
+    try:
+        return (await resolve_project(session, ref)).id
+    except NotFound:
+        # A purged project's trail stays; its full id still selects it.
+        try:
+            return uuid.UUID(ref.strip())
+        except ValueError:
+            raise NotFound(f"no project matches {ref!r}") from None
+
+
+async def _filter(session: AsyncSession, query: AuditQuery) -> AuditFilter:
+    return AuditFilter(
+        project_id=await _project_id(session, query.project) if query.project else None,
+        actor=query.actor,
+        event_type=query.event_type,
+        category=(
+            validation.enum_value("category", query.category, AuditCategory)
+            if query.category
+            else None
+        ),
+        severity=(
+            validation.enum_value("severity", query.severity, Severity) if query.severity else None
+        ),
+        since=query.since,
+        until=query.until,
+        search=query.search,
+    )
+
+
+async def list_audit(
+    db: Database, query: AuditQuery | None = None, *, limit: int = 50, offset: int = 0
+) -> Page[AuditEntry]:
+    """A page of audit rows, newest first, with the total that match."""
+    async with db.reading() as session:
+        filters = await _filter(session, query or AuditQuery())
+        repository = AuditRepository(session)
+        rows = await repository.list(filters, limit=limit, offset=offset)
+        total = await repository.count(filters)
+    return Page(items=rows, total=total, offset=offset, limit=limit)
+
+
+def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "at": entry.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": entry.actor,
+        "event_type": entry.event_type,
+        "category": str(entry.category),
+        "severity": str(entry.severity),
+        "project_id": str(entry.project_id) if entry.project_id else None,
+        "entity_type": entry.entity_type,
+        "entity_id": entry.entity_id,
+        "description": entry.description,
+        "metadata": entry.details,
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
+
+
+async def _stream(session: AsyncSession, filters: AuditFilter | None) -> AsyncIterator[AuditEntry]:
+    """Rows oldest first, read through a server-side cursor in batches as
+    plain rows (not kept in the session), so memory does not grow with the log."""
+    table: Any = AuditEntry.__table__  # type: ignore[attr-defined]
+    statement = (filters or AuditFilter()).apply(select(table))
+    statement = statement.order_by(table.c.id).execution_options(yield_per=_STREAM_BATCH)
+    result = await session.stream(statement)
+    async for row in result.mappings():
+        values = dict(row)
+        values["details"] = values.pop("metadata")
+        yield AuditEntry(**values)
+
+
+async def export_audit(
+    db: Database,
+    out: TextIO,
+    *,
+    fmt: ExportFormat | str = ExportFormat.JSONL,
+    query: AuditQuery | None = None,
+    actor: str | None = None,
+) -> int:
+    """Write the matching rows, oldest first, to ``out``; returns how many.
+    The export itself is then recorded in the log (category compliance)."""
+    fmt = validation.enum_value("format", fmt, ExportFormat)
+    query = query or AuditQuery()
+    count = 0
+    async with db.reading() as session:
+        filters = await _filter(session, query)
+        writer = csv.writer(out, lineterminator="\n") if fmt == ExportFormat.CSV else None
+        if writer is not None:
+            writer.writerow(CSV_COLUMNS)
+        async for entry in _stream(session, filters):
+            data = entry_as_dict(entry)
+            if writer is not None:
+                data["metadata"] = json.dumps(data["metadata"], sort_keys=True, ensure_ascii=False)
+                writer.writerow(["" if data[key] is None else data[key] for key in CSV_COLUMNS])
+            else:
+                out.write(json.dumps(data, sort_keys=True, ensure_ascii=False) + "\n")
+            count += 1
+    out.flush()
+    async with db.transaction() as session:
+        await audit.record(
+            session,
+            actor=actor or current_actor(),
+            event_type="audit.exported",
+            description=f"exported {count} audit rows as {fmt}",
+            entity_type="audit_log",
+            category=AuditCategory.COMPLIANCE,
+            details={
+                "format": str(fmt),
+                "rows": count,
+                "filters": {k: v for k, v in vars(query).items() if v is not None},
+            },
+        )
+    return count
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The result of walking the chain: ``ok`` and the rows verified, or the
+    first bad row and what is wrong with it."""
+
+    ok: bool
+    verified: int
+    head_hash: str | None
+    bad_row_id: int | None = None
+    problem: str | None = None
+
+
+async def verify_chain(db: Database) -> ChainReport:
+    """Walk the log oldest first and check that every row links to the one
+    before it and matches its own hash. Stops at the first bad row.
+
+    An edited row fails its hash; a deleted, inserted, replayed or moved row
+    breaks the link of the row where it happened. (Rows removed from the very
+    end leave a shorter, valid chain: compare ``head_hash`` with one you kept.)
+    """
+    expected_prev = audit.GENESIS_HASH
+    previous_id: int | None = None
+    verified = 0
+    async with db.reading() as session:
+        async for entry in _stream(session, None):
+            where = f"row {entry.id} ({entry.event_type} at {entry.at:%Y-%m-%d %H:%M:%S})"
+            problem = None
+            if entry.prev_hash != expected_prev:
+                if previous_id is None:
+                    problem = f"{where} is not the start of the chain: rows before it were deleted, or it was inserted"
+                else:
+                    problem = (
+                        f"{where} does not link to row {previous_id}, the row before it: a row "
+                        "between them was deleted, or this row was inserted or moved"
+                    )
+            elif entry.hash is None:
+                problem = f"{where} has no hash: it was inserted or its hash was erased"
+            elif audit.chain_hash(expected_prev, entry) != entry.hash:
+                problem = f"{where} was edited: its contents no longer match its hash"
+            if problem is not None:
+                return ChainReport(
+                    ok=False,
+                    verified=verified,
+                    head_hash=expected_prev,
+                    bad_row_id=entry.id,
+                    problem=problem,
+                )
+            assert entry.hash is not None
+            expected_prev = entry.hash
+            previous_id = entry.id
+            verified += 1
+    return ChainReport(
+        ok=True, verified=verified, head_hash=None if verified == 0 else expected_prev
+    )

@@ -1,0 +1,174 @@
+"""``projdeck audit ...``: list and search the audit log, export it, and
+verify its hash chain."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from store.engine import Database
+from store.errors import ValidationError
+from store.models import AuditCategory, AuditEntry, Severity
+from store.repositories.base import Page
+from store.services import audit as service
+from tui.commands.common import fail, print_json, run_with_database
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_CATEGORIES = click.Choice([member.value for member in AuditCategory])
+_SEVERITIES = click.Choice([member.value for member in Severity])
+
+
+def _filters(command: F) -> F:
+    """The filter options ``audit list`` and ``audit export`` share."""
+    options = [
+        click.option("--project", metavar="REF", help="Rows about this project."),
+        click.option("--category", type=_CATEGORIES),
+        click.option("--severity", type=_SEVERITIES),
+        click.option("--actor", help="Rows by this actor."),
+        click.option("--event", "event_type", metavar="TYPE", help="e.g. secret.revealed"),
+        click.option("--since", metavar="WHEN", help="ISO date/time, or an age: 30m, 12h, 7d, 2w."),
+        click.option("--until", metavar="WHEN", help="ISO date/time (exclusive), or an age."),
+        click.option("--search", metavar="TEXT", help="Text in the description, event or actor."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _query(options: dict[str, Any]) -> service.AuditQuery:
+    try:
+        return service.AuditQuery(
+            project=options["project"],
+            category=options["category"],
+            severity=options["severity"],
+            actor=options["actor"],
+            event_type=options["event_type"],
+            since=service.parse_time("since", options["since"]) if options["since"] else None,
+            until=service.parse_time("until", options["until"]) if options["until"] else None,
+            search=options["search"],
+        )
+    except ValidationError as error:
+        fail(error.message)
+
+
+@click.group()
+def audit() -> None:
+    """Read, export and verify the audit log."""
+
+
+@audit.command("list")
+@_filters
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_audit(
+    ctx: click.Context, /, limit: int, offset: int, as_json: bool, **options: Any
+) -> None:
+    """Audit rows, newest first."""
+    query = _query(options)
+
+    async def work(database: Database) -> Page[AuditEntry]:
+        return await service.list_audit(database, query, limit=limit, offset=offset)
+
+    page = run_with_database(ctx, work)
+    if as_json:
+        print_json(
+            {
+                "total": page.total,
+                "offset": page.offset,
+                "items": [service.entry_as_dict(entry) for entry in page.items],
+            }
+        )
+        return
+    for entry in page.items:
+        at = entry.at.strftime("%Y-%m-%d %H:%M:%S")
+        click.echo(
+            f"{entry.id:>6}  {at}  {entry.actor:<12} {entry.severity!s:<8} "
+            f"{entry.category!s:<10} {entry.event_type:<22} {entry.description}"
+        )
+    shown = f"{offset + 1}-{offset + len(page.items)}" if page.items else "0"
+    click.echo(f"({shown} of {page.total})", err=not page.items)
+
+
+@audit.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([member.value for member in service.ExportFormat]),
+    default="jsonl",
+    show_default=True,
+)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout)."
+)
+@_filters
+@click.pass_context
+def export_audit(ctx: click.Context, /, fmt: str, output: Path | None, **options: Any) -> None:
+    """Write the matching rows, oldest first, as JSON lines or CSV (streamed)."""
+    query = _query(options)
+    if output is None:
+
+        async def to_stdout(database: Database) -> int:
+            return await service.export_audit(database, sys.stdout, fmt=fmt, query=query)
+
+        run_with_database(ctx, to_stdout)
+        return
+    # Written beside the target and moved into place, so a failed export leaves no half file.
+    folder = output.resolve().parent
+    if not folder.is_dir():
+        fail(f"output: folder {folder} does not exist")
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{output.name}.", dir=folder)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as stream:
+
+            async def to_file(database: Database) -> int:
+                return await service.export_audit(database, stream, fmt=fmt, query=query)
+
+            count = run_with_database(ctx, to_file)
+        os.replace(temporary, output)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+    click.echo(f"exported {count} rows to {output}", err=True)
+
+
+@audit.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def verify(ctx: click.Context, as_json: bool) -> None:
+    """Walk the hash chain; exit 1 naming the first edited, deleted, inserted
+    or reordered row."""
+
+    async def work(database: Database) -> service.ChainReport:
+        return await service.verify_chain(database)
+
+    report = run_with_database(ctx, work)
+    if as_json:
+        print_json(
+            {
+                "ok": report.ok,
+                "verified": report.verified,
+                "head_hash": report.head_hash,
+                "bad_row_id": report.bad_row_id,
+                "problem": report.problem,
+            }
+        )
+    elif report.ok:
+        click.echo(f"ok: {report.verified} rows verified; head {report.head_hash or '-'}")
+    else:
+        click.echo(
+            f"error: audit chain broken at row {report.bad_row_id}: {report.problem} "
+            f"({report.verified} rows before it verified)",
+            err=True,
+        )
+    if not report.ok:
+        sys.exit(1)

@@ -1,0 +1,164 @@
+"""``projdeck secret ...``: names, set (value from stdin or a hidden prompt,
+never from the command line), get, rm and rotate-key."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from store.engine import Database
+from store.errors import ValidationError
+from store.repositories.secrets import SecretName
+from store.services import secrets as service
+from tui.commands.common import fail, print_json, run_with_database
+
+
+def _name_as_dict(secret: SecretName) -> dict[str, str]:
+    return {
+        "key_name": secret.key_name,
+        "key_id": secret.key_id,
+        "created_at": secret.created_at.isoformat(),
+        "updated_at": secret.updated_at.isoformat(),
+    }
+
+
+@click.group()
+def secret() -> None:
+    """Keep a project's secrets, encrypted at rest (AES-256-GCM).
+
+    REF is a project's id, unique id prefix or exact name; KEY is an
+    environment-variable name (A-Z, 0-9, _).
+    """
+
+
+@secret.command("list")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_secrets(ctx: click.Context, ref: str, as_json: bool) -> None:
+    """The names of a project's secrets (never their values)."""
+
+    async def work(database: Database) -> list[SecretName]:
+        return await service.list_secrets(database, ref)
+
+    names = run_with_database(ctx, work)
+    if as_json:
+        print_json([_name_as_dict(name) for name in names])
+        return
+    if not names:
+        click.echo("no secrets")
+        return
+    width = max(len(name.key_name) for name in names)
+    for name in names:
+        updated = name.updated_at.strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{name.key_name:<{width}}  updated {updated}  key {name.key_id}")
+
+
+def _read_value() -> str:
+    """The value from stdin (one trailing newline dropped) or a hidden prompt."""
+    if sys.stdin.isatty():
+        value: str = click.prompt(
+            "Value (hidden)", hide_input=True, confirmation_prompt=True, prompt_suffix=": "
+        )
+        return value
+    value = sys.stdin.read()
+    if value.endswith("\r\n"):
+        return value[:-2]
+    return value[:-1] if value.endswith("\n") else value
+
+
+@secret.command("set")
+@click.argument("ref")
+@click.argument("key")
+@click.pass_context
+def set_secret(ctx: click.Context, ref: str, key: str) -> None:
+    """Store KEY for a project. The value is read from stdin (a trailing
+    newline is dropped) or asked for without echo; never from arguments."""
+    try:
+        service.secret_name(key)
+        value = service.SecretValue(_read_value())
+        service.secret_value(value)
+    except ValidationError as error:
+        fail(error.message)
+
+    async def work(database: Database) -> SecretName:
+        return await service.set_secret(database, ref, key, value)
+
+    stored = run_with_database(ctx, work)
+    click.echo(f"stored {stored.key_name} (key {stored.key_id})")
+
+
+@secret.command("get")
+@click.argument("ref")
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON with the value.")
+@click.pass_context
+def get_secret(ctx: click.Context, ref: str, key: str, as_json: bool) -> None:
+    """Print the value of KEY (the read is recorded in the audit log)."""
+
+    async def work(database: Database) -> service.SecretValue:
+        return await service.reveal_secret(database, ref, key)
+
+    value = run_with_database(ctx, work)
+    if as_json:
+        print_json({"key_name": key, "value": value.reveal()})
+    else:
+        click.echo(value.reveal())
+
+
+@secret.command("rm")
+@click.argument("ref")
+@click.argument("key")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def remove_secret(ctx: click.Context, ref: str, key: str, yes: bool) -> None:
+    """Delete KEY from a project for good (asks first unless --yes)."""
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("deleting a secret cannot be undone; add --yes to confirm (no terminal to ask)")
+        click.confirm(f"Delete secret {key} of project {ref!r}? This cannot be undone", abort=True)
+
+    async def work(database: Database) -> None:
+        await service.delete_secret(database, ref, key)
+
+    run_with_database(ctx, work)
+    click.echo(f"deleted {key}")
+
+
+@secret.command("rotate-key")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def rotate_key(ctx: click.Context, as_json: bool) -> None:
+    """Make a new master key, re-encrypt every secret with it, retire the old one.
+
+    Safe to interrupt: every secret stays readable, and running it again
+    finishes the job.
+    """
+
+    async def work(database: Database) -> service.Rotation:
+        return await service.rotate_key(database)
+
+    done = run_with_database(ctx, work)
+    if as_json:
+        print_json(
+            {
+                "key_id": done.key_id,
+                "reencrypted": done.reencrypted,
+                "retired": list(done.retired),
+                "kept": list(done.kept),
+                "resumed": done.resumed,
+                "key_source": done.source,
+            }
+        )
+        return
+    if done.resumed:
+        click.echo("finished an earlier rotation that did not complete")
+    click.echo(f"re-encrypted {done.reencrypted} secrets under key {done.key_id}")
+    if done.retired:
+        click.echo(f"retired key {', '.join(done.retired)} from {done.source}")
+    if done.kept:
+        click.echo(
+            f"still kept: {', '.join(done.kept)} "
+            "(run again, or drop them from PROJDECK_SECRET_KEY_PREVIOUS once no secret uses them)"
+        )

@@ -10,6 +10,7 @@ from store.config import resolve_database_url
 from store.errors import StoreError
 from tui.commands import audit, db, projects, secrets
 from tui.commands.common import CliState, fail
+from tui.commands.modifications import mod
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,6 +41,7 @@ cli.add_command(db.db)
 cli.add_command(db.doctor)
 cli.add_command(projects.project)
 cli.add_command(projects.settings)
+cli.add_command(mod)
 cli.add_command(secrets.secret)
 cli.add_command(audit.audit)
 

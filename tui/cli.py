@@ -8,7 +8,7 @@ import click
 
 from store.config import resolve_database_url
 from store.errors import StoreError
-from tui.commands import audit, db, projects, secrets
+from tui.commands import audit, db, projects, secrets, workspace
 from tui.commands.common import CliState, fail
 from tui.commands.modifications import mod
 
@@ -44,6 +44,11 @@ cli.add_command(projects.settings)
 cli.add_command(mod)
 cli.add_command(secrets.secret)
 cli.add_command(audit.audit)
+cli.add_command(workspace.backup)
+cli.add_command(workspace.restore)
+cli.add_command(workspace.export_command)
+cli.add_command(workspace.import_command)
+cli.add_command(workspace.transfer)
 
 
 def main() -> None:

@@ -256,6 +256,22 @@ class Template(SQLModel, table=True):
         sa_column=Column(_enum(Complexity, "template_complexity"), nullable=False),
     )
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    # Every variable in full (type, help, default, pattern, choices);
+    # required_vars and optional_vars above are its summary.
+    variables: list[dict[str, Any]] = Field(
+        default_factory=list,
+        sa_column=Column(JSONType, nullable=False, server_default=text("'[]'")),
+    )
+    # What a project made from the template starts with: its type,
+    # dependencies and setup commands.
+    project_setup: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=Column(JSONType, nullable=False, server_default=text("'{}'")),
+    )
+    # Goes up by one each time an import or seed changes the template.
+    version: int = Field(
+        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
+    )
     created_at: datetime = _created()
     updated_at: datetime = _created()
 

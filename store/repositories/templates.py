@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Select,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from store.models import Template, TemplateCategory
-from store.repositories.base import clamp_limit
+from store.repositories.base import clamp_limit, contains_any
+
+
+@dataclass
+class TemplateFilter:
+    """What the templates list is narrowed by; every given filter must hold.
+    Tags and stack entries are matched whole (lower-case); text is a
+    case-insensitive substring of the name or the description."""
+
+    category: TemplateCategory | None = None
+    tag: str | None = None
+    stack: str | None = None
+    text: str | None = None
 
 
 class TemplateRepository:
@@ -24,19 +51,55 @@ class TemplateRepository:
         return (await self.session.execute(query)).scalar_one_or_none()
 
     async def list(
-        self, category: TemplateCategory | None = None, *, limit: int = 50, offset: int = 0
+        self,
+        filters: TemplateFilter | TemplateCategory | None = None,
+        *,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[Template]:
-        query = select(Template)
-        if category is not None:
-            query = query.where(col(Template.category) == category)
+        query = self._filtered(select(Template), _as_filter(filters))
         query = query.order_by(col(Template.name)).limit(clamp_limit(limit)).offset(max(offset, 0))
         return list((await self.session.execute(query)).scalars())
 
-    async def count(self, category: TemplateCategory | None = None) -> int:
-        query = select(func.count()).select_from(Template)
-        if category is not None:
-            query = query.where(col(Template.category) == category)
+    async def count(self, filters: TemplateFilter | TemplateCategory | None = None) -> int:
+        query = self._filtered(select(func.count()).select_from(Template), _as_filter(filters))
         return int((await self.session.execute(query)).scalar_one())
 
     def add(self, template: Template) -> None:
         self.session.add(template)
+
+    async def delete(self, template_id: uuid.UUID) -> None:
+        await self.session.execute(delete(Template).where(col(Template.id) == template_id))
+
+    def _filtered(self, query: Select[Any], filters: TemplateFilter) -> Select[Any]:
+        if filters.category is not None:
+            query = query.where(col(Template.category) == filters.category)
+        if filters.tag:
+            query = query.where(self._holds(col(Template.tags), filters.tag.strip().lower()))
+        if filters.stack:
+            query = query.where(
+                self._holds(col(Template.tech_stack), filters.stack.strip().lower())
+            )
+        if filters.text and filters.text.strip():
+            query = query.where(
+                contains_any(filters.text.strip(), col(Template.name), col(Template.description))
+            )
+        return query
+
+    def _holds(self, column: Any, word: str) -> ColumnElement[bool]:
+        """The JSON list in ``column`` has ``word`` as an element."""
+        bind = self.session.get_bind()
+        if bind.dialect.name == "postgresql":
+            # Containment uses the GIN index on the column.
+            wanted = cast(literal(json.dumps([word])), JSONB)
+            return column.op("@>", return_type=Boolean)(wanted)  # type: ignore[no-any-return]
+        elements = func.json_each(column).table_valued("value")
+        return exists(select(true()).select_from(elements).where(elements.c.value == word))
+
+
+def _as_filter(filters: TemplateFilter | TemplateCategory | None) -> TemplateFilter:
+    if filters is None:
+        return TemplateFilter()
+    if isinstance(filters, TemplateCategory):
+        return TemplateFilter(category=filters)
+    return filters

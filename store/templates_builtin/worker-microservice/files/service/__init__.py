@@ -1,0 +1,1 @@
+"""A queue worker with an HTTP health endpoint."""

@@ -1,0 +1,121 @@
+"""The template commands end to end, through the installed console script."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+
+from store import templating
+from tests.cli import Projdeck
+
+
+@pytest.fixture
+def cli(database_url: URL) -> Projdeck:
+    return Projdeck(database_url)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file()
+    }
+
+
+def test_template_library_through_the_cli(cli: Projdeck, tmp_path: Path) -> None:
+    assert "projdeck template seed" in cli.ok("template", "list")
+    builtins = [folder.name for folder in templating.builtin_folders()]
+    assert cli.ok("template", "seed").strip() == (
+        f"built-in templates: {len(builtins)} added, 0 updated, 0 unchanged"
+    )
+    assert cli.json("template", "seed") == {"created": [], "updated": [], "unchanged": builtins}
+
+    listed = cli.json("template", "list", "--category", "api")
+    assert [t["name"] for t in listed["templates"]] == ["express-api", "fastapi-service"]
+    text = cli.ok("template", "list", "--stack", "python", "--tag", "worker")
+    assert "worker-microservice" in text and "fastapi-service" not in text
+
+    shown = cli.json("template", "show", "fastapi-service")
+    variables = {v["name"]: v for v in shown["variables"]}
+    assert variables["project_name"]["required"] is True
+    assert variables["port"] == {
+        "name": "port",
+        "type": "integer",
+        "help": "Port uvicorn listens on.",
+        "default": 8000,
+        "required": False,
+    }
+    assert "app/main.py.jinja" in shown["file_paths"]
+
+    tree = cli.ok("template", "preview", "data-pipeline", "--var", "project_name=sales")
+    assert "  pipeline/" in tree.splitlines()
+    readme = cli.ok(
+        "template", "preview", "data-pipeline", "--var", "project_name=sales", "--file", "README.md"
+    )
+    assert readme.startswith("# sales\n")
+    error = cli.fails(
+        "template", "preview", "fastapi-service", "--var", "port=eighty", "--var", "colour=red"
+    )
+    assert error.startswith("error: ")
+    assert "project_name: is required" in error
+    assert "port: 'eighty' is not a whole number" in error
+    assert "colour: is not a variable of template 'fastapi-service'" in error
+
+
+def test_project_from_template_and_import_export_through_the_cli(
+    cli: Projdeck, tmp_path: Path
+) -> None:
+    cli.ok("template", "seed")
+    project_id = cli.ok(
+        "template",
+        "use",
+        "fastapi-service",
+        "--name",
+        "Orders API",
+        "--owner",
+        "alice",
+        "--var",
+        "project_name=orders-api",
+        "--var",
+        "port=9000",
+    ).strip()
+    shown = cli.json("project", "show", project_id, "--codebase")
+    assert shown["type"] == "api"
+    assert "uvicorn.run(app, port=9000)" in shown["codebase"]["app/main.py"]
+    assert shown["dependencies"] == ["fastapi>=0.110", "uvicorn[standard]>=0.29"]
+    assert shown["state"]["template"]["name"] == "fastapi-service"
+    assert shown["settings"]["setup_commands"][-1] == ".venv/bin/pytest"
+    error = cli.fails(
+        "template", "use", "fastapi-service", "--name", "Other", "--owner", "bob", "--var", "x"
+    )
+    assert error == "error: var: 'x' is not KEY=VALUE\n"
+
+    exported = tmp_path / "exported"
+    cli.ok("template", "export", "fastapi-service", str(exported))
+    assert _tree(exported) == _tree(templating.BUILTIN_DIR / "fastapi-service")
+    assert "unchanged (version 1)" in cli.ok("template", "import", str(exported))
+    (exported / "files" / "NOTES.md").write_text("notes\n", encoding="utf-8")
+    assert cli.ok("template", "import", str(exported)).strip() == (
+        "updated template fastapi-service to version 2"
+    )
+
+    bad = tmp_path / "bad"
+    (bad / "files").mkdir(parents=True)
+    (bad / "files" / "a.txt").write_text("x", encoding="utf-8")
+    (bad / "template.json").write_text(
+        json.dumps({"name": "bad", "category": "desktop"}), encoding="utf-8"
+    )
+    error = cli.fails("template", "import", str(bad))
+    assert error.startswith("error: bad/template.json: category 'desktop' is not one of: api")
+    assert "bad" not in cli.ok("template", "list", "--search", "bad")
+
+    assert "add --yes" in cli.fails("template", "rm", "fastapi-service")
+    assert cli.ok("template", "rm", "fastapi-service", "--yes").strip() == (
+        "removed template fastapi-service"
+    )
+    assert "no template named 'fastapi-service'" in cli.fails("template", "show", "fastapi-service")
+    # The project made from it is untouched.
+    assert cli.json("project", "show", project_id)["name"] == "Orders API"

@@ -1,0 +1,308 @@
+"""``projdeck template ...``: the template library, and new projects made
+from a template."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from store import validation
+from store.engine import Database
+from store.errors import ValidationError
+from store.models import TemplateCategory
+from store.repositories.base import Page
+from store.services import projects as project_service
+from store.services import templates as service
+from store.templating import RenderedProject
+from tui.commands.common import fail, print_json, run_with_database
+
+_CATEGORIES = click.Choice([member.value for member in TemplateCategory])
+
+
+def _values(items: tuple[str, ...]) -> dict[str, str]:
+    """``--var KEY=VALUE`` options as a mapping (the template checks them)."""
+    values: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            fail(f"var: {item!r} is not KEY=VALUE")
+        if key in values:
+            fail(f"{key}: given twice")
+        values[key] = value
+    return values
+
+
+@click.group()
+def template() -> None:
+    """The template library: list, show, import, export and remove
+    templates, seed the built-in ones, preview and use one for a new project.
+
+    A template is a folder with template.json and a files/ tree; see the
+    README for the format.
+    """
+
+
+@template.command("list")
+@click.option("--category", type=_CATEGORIES, help="Only this category.")
+@click.option("--tag", help="Only templates with this tag.")
+@click.option("--stack", help="Only templates with this tech stack entry (e.g. python).")
+@click.option("--search", help="Text in the name or description.")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_templates(
+    ctx: click.Context,
+    category: str | None,
+    tag: str | None,
+    stack: str | None,
+    search: str | None,
+    limit: int,
+    offset: int,
+    as_json: bool,
+) -> None:
+    """List templates by name."""
+    filters = service.TemplateFilter(
+        category=TemplateCategory(category) if category else None,
+        tag=tag,
+        stack=stack,
+        text=search,
+    )
+
+    async def work(database: Database) -> Page[service.TemplateSummary]:
+        return await service.list_templates(database, filters, limit=limit, offset=offset)
+
+    page = run_with_database(ctx, work)
+    if as_json:
+        print_json(
+            {
+                "total": page.total,
+                "offset": page.offset,
+                "limit": page.limit,
+                "templates": [service.summary_as_dict(item) for item in page.items],
+            }
+        )
+        return
+    if not page.items:
+        click.echo("no templates" if page.total == 0 else "no templates on this page")
+        if page.total == 0 and not any((category, tag, stack, search)):
+            click.echo("add the built-in ones with: projdeck template seed")
+        return
+    click.echo(f"{'NAME':<22}  {'CATEGORY':<12}  {'COMPLEXITY':<10}  {'SETUP':>5}  STACK")
+    for item in page.items:
+        minutes = "-" if item.estimated_setup_time is None else f"{item.estimated_setup_time}m"
+        click.echo(
+            f"{item.name[:22]:<22}  {item.category:<12}  {item.complexity:<10}  {minutes:>5}  "
+            f"{', '.join(item.tech_stack)}"
+        )
+    click.echo(f"{page.offset + 1}-{page.offset + len(page.items)} of {page.total}")
+
+
+@template.command("show")
+@click.argument("name")
+@click.option("--files", "with_files", is_flag=True, help="Include file contents in --json.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def show_template(ctx: click.Context, name: str, with_files: bool, as_json: bool) -> None:
+    """Show a template: what it is, its variables and its files."""
+
+    async def work(database: Database) -> service.TemplateDetail:
+        return await service.get_template(database, name)
+
+    detail = run_with_database(ctx, work)
+    if as_json:
+        print_json(service.detail_as_dict(detail, include_files=with_files))
+        return
+    spec = detail.spec
+    lines = [
+        ("name", spec.name),
+        ("category", spec.category.value),
+        ("project type", spec.project_type.value),
+        ("complexity", spec.complexity.value),
+        (
+            "setup time",
+            "-" if spec.estimated_setup_time is None else f"{spec.estimated_setup_time} minutes",
+        ),
+        ("tech stack", ", ".join(spec.tech_stack) or "-"),
+        ("tags", ", ".join(spec.tags) or "-"),
+        ("dependencies", ", ".join(spec.dependencies) or "-"),
+        ("version", str(detail.version)),
+        ("updated", f"{detail.updated_at:%Y-%m-%d %H:%M:%S %Z}"),
+    ]
+    width = max(len(label) for label, _ in lines)
+    for label, value in lines:
+        click.echo(f"{label:<{width}}  {value}")
+    click.echo(f"\n{spec.description}\n")
+    click.echo("variables:")
+    for variable in spec.variables:
+        kind = variable.type
+        if variable.choices:
+            kind += f" ({' | '.join(variable.choices)})"
+        need = "required" if variable.required else f"default {variable.default!r}"
+        click.echo(f"  {variable.name}  {kind}, {need}")
+        if variable.help:
+            click.echo(f"      {variable.help}")
+        if variable.pattern:
+            click.echo(f"      pattern: {variable.pattern}")
+    click.echo("files:")
+    for path in sorted(spec.files):
+        click.echo(f"  {path}")
+
+
+@template.command("seed")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def seed_templates(ctx: click.Context, as_json: bool) -> None:
+    """Add the built-in templates, or update those that changed (safe to re-run)."""
+
+    async def work(database: Database) -> service.SeedResult:
+        return await service.seed_builtin_templates(database)
+
+    result = run_with_database(ctx, work)
+    if as_json:
+        print_json(
+            {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+        )
+        return
+    click.echo(
+        f"built-in templates: {len(result.created)} added, {len(result.updated)} updated, "
+        f"{len(result.unchanged)} unchanged"
+    )
+
+
+@template.command("import")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.pass_context
+def import_template(ctx: click.Context, folder: Path) -> None:
+    """Create or update a template from FOLDER (template.json and files/)."""
+
+    async def work(database: Database) -> service.ImportResult:
+        return await service.import_template(database, folder)
+
+    result = run_with_database(ctx, work)
+    if result.created:
+        click.echo(f"imported template {result.name} (version {result.version})")
+    elif result.changed:
+        click.echo(f"updated template {result.name} to version {result.version}")
+    else:
+        click.echo(f"template {result.name} is unchanged (version {result.version})")
+
+
+@template.command("export")
+@click.argument("name")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.pass_context
+def export_template(ctx: click.Context, name: str, folder: Path) -> None:
+    """Write template NAME as FOLDER (new or empty); `template import` reads it back."""
+
+    async def work(database: Database) -> list[Path]:
+        return await service.export_template(database, name, folder)
+
+    written = run_with_database(ctx, work)
+    click.echo(f"exported {name} to {folder} ({len(written) - 1} files)")
+
+
+@template.command("rm")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def remove_template(ctx: click.Context, name: str, yes: bool) -> None:
+    """Remove a template. Projects made from it are not touched."""
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("add --yes to remove the template (no terminal to ask)")
+        click.confirm(f"Remove template {name!r}?", abort=True)
+
+    async def work(database: Database) -> Any:
+        return await service.remove_template(database, name)
+
+    run_with_database(ctx, work)
+    click.echo(f"removed template {name}")
+
+
+@template.command("preview")
+@click.argument("name")
+@click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="A variable value.")
+@click.option("--file", "show_file", metavar="PATH", help="Print this rendered file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rendered files as JSON.")
+@click.pass_context
+def preview_template(
+    ctx: click.Context,
+    name: str,
+    variables: tuple[str, ...],
+    show_file: str | None,
+    as_json: bool,
+) -> None:
+    """Show the files a project made from NAME with these values would get."""
+    values = _values(variables)
+
+    async def work(database: Database) -> RenderedProject:
+        return await service.preview_template(database, name, values)
+
+    rendered = run_with_database(ctx, work)
+    if as_json:
+        print_json(
+            {
+                "values": rendered.values,
+                "setup_commands": rendered.setup_commands,
+                "files": rendered.files,
+            }
+        )
+    elif show_file is not None:
+        if show_file not in rendered.files:
+            fail(f"file: {show_file!r} is not among the rendered files")
+        click.echo(rendered.files[show_file], nl=False)
+    else:
+        for line in rendered.tree():
+            click.echo(line)
+
+
+@template.command("use")
+@click.argument("template_name", metavar="TEMPLATE")
+@click.option("--name", required=True, help="Name of the new project (unique).")
+@click.option("--owner", required=True, help="Owner id (a person or team).")
+@click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="A variable value.")
+@click.option("--github", metavar="OWNER/REPO", help="The GitHub repository.")
+@click.option("--planning-statement", default="", help="The project's planning statement.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new project as JSON.")
+@click.pass_context
+def use_template(
+    ctx: click.Context,
+    template_name: str,
+    name: str,
+    owner: str,
+    variables: tuple[str, ...],
+    github: str | None,
+    planning_statement: str,
+    as_json: bool,
+) -> None:
+    """Create a project from TEMPLATE: its files, dependencies and setup
+    commands come from the template rendered with the --var values. Prints
+    the new id."""
+    try:
+        github_owner, github_repo = validation.github_pair(github) if github else (None, None)
+    except ValidationError as error:
+        fail(error.message)
+    data = service.TemplateProjectCreate(
+        name=name,
+        owner_id=owner,
+        values=dict(_values(variables)),
+        github_owner=github_owner,
+        github_repo=github_repo,
+        planning_statement=planning_statement,
+    )
+
+    async def work(database: Database) -> project_service.ProjectConfig:
+        return await service.create_project_from_template(database, template_name, data)
+
+    config = run_with_database(ctx, work)
+    if as_json:
+        payload = project_service.project_as_dict(config.project)
+        payload["settings"] = project_service.settings_as_dict(config.settings)
+        print_json(payload)
+    else:
+        click.echo(str(config.project.id))

@@ -8,8 +8,9 @@ import click
 
 from store.config import resolve_database_url
 from store.errors import StoreError
-from tui.commands import audit, db, projects, secrets, templates
+from tui.commands import audit, db, projects, secrets, templates, workspace
 from tui.commands.common import CliState, fail
+from tui.commands.modifications import mod
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,9 +41,15 @@ cli.add_command(db.db)
 cli.add_command(db.doctor)
 cli.add_command(projects.project)
 cli.add_command(projects.settings)
+cli.add_command(mod)
 cli.add_command(templates.template)
 cli.add_command(secrets.secret)
 cli.add_command(audit.audit)
+cli.add_command(workspace.backup)
+cli.add_command(workspace.restore)
+cli.add_command(workspace.export_command)
+cli.add_command(workspace.import_command)
+cli.add_command(workspace.transfer)
 
 
 def main() -> None:

@@ -167,6 +167,8 @@ async def set_secret(
     actor = actor or current_actor()
     key_name = secret_name(key_name)
     secret = secret_value(value)
+    # Only the wrapped value lives on: tracebacks that show locals show no text.
+    del value
     async with db.transaction() as session:
         await _lock_secrets(session, "ROW EXCLUSIVE")
         # Read the keys under the lock, so a key being retired is never used.
@@ -218,11 +220,11 @@ async def reveal_secret(
     raises DecryptionFailed and leaves a security event in the audit log."""
     actor = actor or current_actor()
     key_name = secret_name(key_name)
-    keyring = keyring or crypto.load_keyring(create=False)
     failure: DecryptionFailed | None = None
     async with db.transaction() as session:
         project = await resolve_project(session, ref)
         row = await _secret_row(session, project, key_name)
+        keyring = keyring or crypto.load_keyring(create=False)
         try:
             value = crypto.decrypt(
                 keyring, project.id, key_name, _sealed(row), label=_label(project, key_name)

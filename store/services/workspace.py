@@ -1,0 +1,506 @@
+"""Whole-workspace services: backup, restore, export, import and transfer
+between databases. Each one writes an audit row, reports progress through a
+callback, and leaves no half-written target behind: files are written under a
+temporary name and renamed at the end; database writes are one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import delete, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from store import audit, migrate, portability
+from store.config import current_actor, mask_url, normalize_url
+from store.engine import Database, open_database
+from store.errors import Conflict, StoreUnavailable, ValidationError
+from store.models import AuditCategory, Severity
+from store.portability import ImportStats, Progress, RowWriter
+from store.services.audit import verify_chain
+from store.types import utcnow
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    counts: dict[str, int]
+
+
+@dataclass
+class ImportResult:
+    path: Path
+    stats: ImportStats
+    schema_revision: str | None
+
+
+@dataclass
+class BackupResult:
+    path: Path
+    revision: str | None
+    size: int
+    kind: str  # "sqlite" (a database file) or "export" (a logical export)
+
+
+@dataclass
+class RestoreResult:
+    source: Path
+    safety_backup: Path
+    revision: str | None
+
+
+@dataclass
+class TransferResult:
+    source_counts: dict[str, int]
+    target_counts: dict[str, int]
+    inserted: dict[str, int] = field(default_factory=dict)
+    chain_rows: int = 0
+
+
+# -- files written safely ---------------------------------------------------
+
+
+def _absolute(path: Path) -> Path:
+    return path.expanduser().resolve()
+
+
+async def _size(path: Path) -> int:
+    return (await asyncio.to_thread(path.stat)).st_size
+
+
+@contextlib.contextmanager
+def _temporary_beside(path: Path) -> Iterator[Path]:
+    """A temporary path in ``path``'s folder, removed unless renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
+    try:
+        yield temporary
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        for suffix in ("-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{temporary}{suffix}").unlink()
+
+
+class _LineFile:
+    """Blocking writes of a JSON lines file, run in a thread by the caller."""
+
+    def __init__(self, path: Path) -> None:
+        self.handle: IO[str] = path.open("w", encoding="utf-8")
+
+    def write(self, lines: list[str]) -> None:
+        self.handle.writelines(lines)
+
+    def finish(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+
+    def abandon(self) -> None:
+        self.handle.close()
+
+
+@contextlib.asynccontextmanager
+async def _snapshot(database: Database) -> AsyncIterator[AsyncConnection]:
+    """A connection that sees one consistent state of every table."""
+    async with database.engine.connect() as connection:
+        if database.backend == "postgresql":
+            connection = await connection.execution_options(isolation_level="REPEATABLE READ")
+        async with connection.begin():
+            yield connection
+
+
+async def _revision(connection: AsyncConnection) -> str | None:
+    has_table = await connection.run_sync(
+        lambda sync: sync.dialect.has_table(sync, "alembic_version")
+    )
+    if not has_table:
+        return None
+    result = await connection.execute(text("SELECT version_num FROM alembic_version"))
+    value = result.scalar_one_or_none()
+    return None if value is None else str(value)
+
+
+# -- export and import ------------------------------------------------------
+
+
+async def export_workspace(
+    db: Database, path: Path, *, progress: Progress | None = None, actor: str | None = None
+) -> ExportResult:
+    """Write every table to ``path`` as JSON lines (secrets stay encrypted)."""
+    path = _absolute(path)
+    with _temporary_beside(path) as temporary:
+        output = await asyncio.to_thread(_LineFile, temporary)
+        try:
+            async with _snapshot(db) as connection:
+                revision = await _revision(connection)
+                counts = await portability.count_rows(connection)
+                first = portability.header(revision, db.backend, utcnow())
+                await asyncio.to_thread(output.write, [json.dumps(first) + "\n"])
+                for table in portability.workspace_tables():
+                    batch: list[dict[str, Any]] = []
+                    async for row in portability.read_rows(connection, table):
+                        batch.append(row)
+                        if len(batch) >= portability.BATCH_ROWS:
+                            await _write_rows(output, table.name, batch, progress)
+                            batch = []
+                    await _write_rows(output, table.name, batch, progress)
+            closing = {"end": True, "counts": counts}
+            await asyncio.to_thread(output.write, [json.dumps(closing) + "\n"])
+            await asyncio.to_thread(output.finish)
+        except BaseException:
+            output.abandon()
+            raise
+        os.replace(temporary, path)
+    async with db.transaction() as session:
+        await audit.record(
+            session,
+            actor=actor or current_actor(),
+            event_type="workspace.exported",
+            description=f"exported the workspace to {path.name}",
+            category=AuditCategory.SECURITY
+            if counts.get("project_secrets")
+            else AuditCategory.COMPLIANCE,
+            entity_type="workspace",
+            details={"file": str(path), "rows": counts, "schema_revision": revision},
+        )
+    return ExportResult(path=path, counts=counts)
+
+
+async def _write_rows(
+    output: _LineFile, table: str, rows: list[dict[str, Any]], progress: Progress | None
+) -> None:
+    if not rows:
+        return
+    await asyncio.to_thread(output.write, list(portability.dump_lines(table, rows)))
+    if progress is not None:
+        progress(len(rows))
+
+
+async def import_workspace(
+    db: Database,
+    path: Path,
+    *,
+    replace: bool = False,
+    progress: Progress | None = None,
+    actor: str | None = None,
+) -> ImportResult:
+    """Load an export into ``db`` in one transaction. Rows already present
+    and identical are skipped, so importing twice changes nothing; a bad line
+    aborts everything with its line number. ``replace`` empties every table
+    first (used by restore)."""
+    path = _absolute(path)
+    reader = portability.DumpReader(path)
+    first = await asyncio.to_thread(reader.open)
+    try:
+        revision = first.get("schema_revision")
+        known = {info.revision for info in migrate.history()}
+        if revision not in known:
+            raise ValidationError(
+                "file",
+                f"{path.name} was exported at schema revision {revision!r}, which this projdeck does not know",
+            )
+        seen: dict[str, int] = {}
+        async with db.transaction() as session:
+            connection = await session.connection()
+            if replace:
+                for table in reversed(portability.workspace_tables()):
+                    await connection.execute(delete(table))
+            writer = RowWriter(connection, progress)
+            while True:
+                batch = await asyncio.to_thread(reader.batch)
+                if not batch:
+                    break
+                for line in batch:
+                    await writer.add(line.table, line.row, line.number)
+                    seen[line.table] = seen.get(line.table, 0) + 1
+            stats = await writer.finish()
+            expected = reader.counts or {}
+            for table_name, count in expected.items():
+                if seen.get(table_name, 0) != count:
+                    raise ValidationError(
+                        "file",
+                        f"its closing line counts {count} {table_name} rows but it holds {seen.get(table_name, 0)}",
+                    )
+            if stats.total_inserted or replace:
+                await audit.record(
+                    session,
+                    actor=actor or current_actor(),
+                    event_type="workspace.restored" if replace else "workspace.imported",
+                    description=f"{'restored' if replace else 'imported'} the workspace from {path.name}",
+                    category=AuditCategory.COMPLIANCE,
+                    severity=Severity.WARNING if replace else Severity.INFO,
+                    entity_type="workspace",
+                    details={
+                        "file": str(path),
+                        "inserted": stats.inserted,
+                        "unchanged": stats.unchanged,
+                    },
+                )
+    finally:
+        reader.close()
+    return ImportResult(path=path, stats=stats, schema_revision=revision)
+
+
+# -- backup and restore -----------------------------------------------------
+
+
+def _sqlite_path(db: Database) -> Path:
+    assert db.url.database is not None
+    return Path(db.url.database).expanduser().resolve()
+
+
+def _copy_sqlite(source: Path, target: Path, *, read_only: bool) -> str | None:
+    """A consistent copy through SQLite's online backup, checked; returns
+    the copy's schema revision. Runs in a thread."""
+    uri = f"file:{source}?mode=ro" if read_only else f"file:{source}"
+    src = sqlite3.connect(uri, uri=True, timeout=30)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+            check = [row[0] for row in dst.execute("PRAGMA integrity_check")]
+            if check != ["ok"]:
+                raise StoreUnavailable(
+                    f"the copy failed its integrity check: {'; '.join(check[:3])}"
+                )
+            return _sqlite_revision(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def _sqlite_revision(connection: sqlite3.Connection) -> str | None:
+    tables = {
+        row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+    }
+    if "alembic_version" not in tables:
+        return None
+    row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    return None if row is None else str(row[0])
+
+
+async def backup_database(
+    db: Database, path: Path, *, progress: Progress | None = None, actor: str | None = None
+) -> BackupResult:
+    """SQLite: a consistent, checked copy of the file while others keep
+    writing. PostgreSQL: a logical export (pg_dump makes physical ones)."""
+    path = _absolute(path)
+    if db.backend != "sqlite":
+        await export_workspace(db, path, progress=progress, actor=actor)
+        return BackupResult(
+            path=path, revision=migrate.HEAD_REVISION, size=await _size(path), kind="export"
+        )
+    source = _sqlite_path(db)
+    if path == source:
+        raise ValidationError("path", "the backup cannot overwrite the database itself")
+    with _temporary_beside(path) as temporary:
+        revision = await asyncio.to_thread(_copy_sqlite, source, temporary, read_only=False)
+        os.replace(temporary, path)
+    size = await _size(path)
+    async with db.transaction() as session:
+        await audit.record(
+            session,
+            actor=actor or current_actor(),
+            event_type="workspace.backed_up",
+            description=f"backed up the database to {path.name}",
+            category=AuditCategory.COMPLIANCE,
+            entity_type="workspace",
+            details={"file": str(path), "schema_revision": revision, "bytes": size},
+        )
+    return BackupResult(path=path, revision=revision, size=size, kind="sqlite")
+
+
+def _inspect_sqlite_file(path: Path) -> str:
+    """The revision of a projdeck SQLite file, or a ValidationError saying
+    why it is not one. Runs in a thread."""
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error:
+        raise ValidationError("file", f"{path} cannot be opened as a SQLite database") from None
+    try:
+        check = [row[0] for row in connection.execute("PRAGMA integrity_check")]
+        if check != ["ok"]:
+            raise ValidationError(
+                "file", f"{path} is damaged: {'; '.join(str(c) for c in check[:3])}"
+            )
+        revision = _sqlite_revision(connection)
+        tables = {
+            row[0]
+            for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+    except sqlite3.DatabaseError as error:
+        raise ValidationError("file", f"{path} is not a usable SQLite database ({error})") from None
+    finally:
+        connection.close()
+    if revision is None or "projects" not in tables:
+        raise ValidationError("file", f"{path} is a SQLite database but not a projdeck one")
+    known = {info.revision for info in migrate.history()}
+    if revision not in known:
+        raise ValidationError(
+            "file",
+            f"{path} is at schema revision {revision}, which this projdeck does not know (newer?)",
+        )
+    return revision
+
+
+def _is_sqlite_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError as error:
+        raise ValidationError("file", f"cannot read {path}: {error.strerror}") from None
+
+
+def _restore_into(source: Path, live: Path) -> None:
+    """Copy ``source`` over the live database through SQLite's backup API,
+    which other connections see as one atomic change. Runs in a thread."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    try:
+        dst = sqlite3.connect(live, timeout=30)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+async def restore_database(
+    db: Database, path: Path, *, progress: Progress | None = None, actor: str | None = None
+) -> RestoreResult:
+    """Replace the workspace with a backup (SQLite file) or an export,
+    after checking it and saving the current workspace beside it."""
+    path = _absolute(path)
+    if not await asyncio.to_thread(path.is_file):
+        raise ValidationError("file", f"{path} does not exist")
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    is_sqlite = await asyncio.to_thread(_is_sqlite_file, path)
+    if not is_sqlite:
+        # A logical export: its header is checked before anything is saved
+        # or touched; the rest is checked by importing it into the live
+        # database in one transaction that first empties it.
+        reader = portability.DumpReader(path)
+        await asyncio.to_thread(reader.open)
+        reader.close()
+        if db.backend == "sqlite":
+            live = _sqlite_path(db)
+            safety = live.with_name(f"{live.stem}.before-restore-{stamp}.db")
+        else:
+            safety = path.with_name(f"{path.stem}.before-restore-{stamp}.jsonl")
+        await backup_database(db, safety, actor=actor)
+        imported = await import_workspace(db, path, replace=True, progress=progress, actor=actor)
+        return RestoreResult(source=path, safety_backup=safety, revision=imported.schema_revision)
+    if db.backend != "sqlite":
+        raise ValidationError(
+            "file",
+            f"{path.name} is a SQLite database; to move it to PostgreSQL use: "
+            f"projdeck transfer --from sqlite:///{path} --to URL",
+        )
+    revision = await asyncio.to_thread(_inspect_sqlite_file, path)
+    live = _sqlite_path(db)
+    safety = live.with_name(f"{live.stem}.before-restore-{stamp}.db")
+    with _temporary_beside(live) as staged:
+        await asyncio.to_thread(_copy_sqlite, path, staged, read_only=True)
+        if revision != migrate.HEAD_REVISION:
+            staged_db = await open_database(normalize_url(f"sqlite:///{staged}"))
+            try:
+                await migrate.upgrade(staged_db)
+            finally:
+                await staged_db.dispose()
+        await backup_database(db, safety, actor=actor)
+        await db.engine.dispose()
+        await asyncio.to_thread(_restore_into, staged, live)
+    async with db.transaction() as session:
+        await audit.record(
+            session,
+            actor=actor or current_actor(),
+            event_type="workspace.restored",
+            description=f"restored the database from {path.name}",
+            category=AuditCategory.COMPLIANCE,
+            severity=Severity.WARNING,
+            entity_type="workspace",
+            details={"file": str(path), "schema_revision": revision, "safety_backup": str(safety)},
+        )
+    return RestoreResult(source=path, safety_backup=safety, revision=revision)
+
+
+# -- transfer between databases --------------------------------------------
+
+
+async def transfer_workspace(
+    source: Database,
+    target: Database,
+    *,
+    merge: bool = False,
+    progress: Progress | None = None,
+    actor: str | None = None,
+) -> TransferResult:
+    """Copy every row from ``source`` into ``target`` (migrated to head
+    first), keeping ids, timestamps and the audit chain, in one target
+    transaction: interrupted, the target stays as it was."""
+    if source.url == target.url:
+        raise ValidationError("to", "the target is the source database")
+    await migrate.upgrade(target)
+    async with target.reading() as session:
+        before = await portability.count_rows(await session.connection())
+    if sum(before.values()) and not merge:
+        raise Conflict(
+            f"the target {target.masked_url} is not empty ({sum(before.values())} rows); "
+            "use --merge to add to it"
+        )
+    async with _snapshot(source) as reader:
+        source_counts = await portability.count_rows(reader)
+        async with target.transaction() as session:
+            connection = await session.connection()
+            writer = RowWriter(connection, progress)
+            number = 0
+            for table in portability.workspace_tables():
+                async for row in portability.read_rows(reader, table):
+                    number += 1
+                    await writer.add(table.name, row, number)
+            stats = await writer.finish()
+            await audit.record(
+                session,
+                actor=actor or current_actor(),
+                event_type="workspace.transferred",
+                description=f"copied the workspace in from {mask_url(source.url)}",
+                category=AuditCategory.COMPLIANCE,
+                entity_type="workspace",
+                details={"from": mask_url(source.url), "inserted": stats.inserted},
+            )
+    async with target.reading() as session:
+        target_counts = await portability.count_rows(await session.connection())
+    for name, count in source_counts.items():
+        if target_counts.get(name, 0) < count:
+            raise StoreUnavailable(
+                f"transfer check failed: {name} has {target_counts.get(name, 0)} rows in the target, "
+                f"{count} in the source"
+            )
+    chain = await verify_chain(target)
+    if not chain.ok:
+        raise StoreUnavailable(f"transfer check failed: the target's audit chain does not verify: {chain.problem}")
+    return TransferResult(
+        source_counts=source_counts,
+        target_counts=target_counts,
+        inserted=stats.inserted,
+        chain_rows=chain.verified,
+    )
+
+
+async def count_workspace(db: Database) -> dict[str, int]:
+    """Rows per table (for progress bars and reports)."""
+    async with db.reading() as session:
+        return await portability.count_rows(await session.connection())

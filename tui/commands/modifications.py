@@ -1,0 +1,361 @@
+"""``projdeck mod ...``: propose, list, show, review, apply, reopen and
+revert modifications, for agents and scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from store import validation
+from store.engine import Database
+from store.errors import ValidationError
+from store.models import Modification, ModificationStatus
+from store.repositories.base import Page
+from store.repositories.modifications import ModificationRow
+from store.services import modifications as service
+from tui.commands.common import fail, print_json, run_with_database
+
+_STATUSES = click.Choice([member.value for member in ModificationStatus])
+# Options that describe a proposal one by one; --payload gives them all at once.
+_PROPOSAL_OPTIONS = {
+    "request": "--request",
+    "requested_by": "--requested-by",
+    "files": "--file",
+    "deletes": "--delete",
+    "impact": "--impact",
+    "tests": "--tests",
+}
+
+
+def _read_text(field: str, source: str) -> str:
+    """The text of a local file, or of standard input for ``-``."""
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source)
+    try:
+        if path.stat().st_size > validation.MAX_JSON_BYTES + validation.MAX_CODEBASE_BYTES:
+            raise ValidationError(field, f"{source} is too large to read")
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError(field, f"{source} is not UTF-8 text") from None
+    except OSError as error:
+        raise ValidationError(field, f"cannot read {source}: {error.strerror}") from None
+
+
+def _json_document(field: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValidationError(
+            field, f"is not valid JSON ({error.msg} at line {error.lineno})"
+        ) from None
+
+
+def _json_option(field: str, value: str) -> Any:
+    """A JSON value given inline or as @FILE."""
+    text = _read_text(field, value[1:]) if value.startswith("@") else value
+    return _json_document(field, text)
+
+
+def _local_files(items: tuple[str, ...]) -> dict[str, str | None]:
+    """``--file PATH=LOCALFILE``: the codebase path and the file to read."""
+    files: dict[str, str | None] = {}
+    for item in items:
+        path, sep, local = item.partition("=")
+        if not sep or not path or not local:
+            raise ValidationError("file", f"{item!r} is not PATH=LOCALFILE")
+        clean = validation.codebase_path(path, "file")
+        field = f"modified_files[{clean}]"
+        try:
+            size = Path(local).stat().st_size
+        except OSError as error:
+            raise ValidationError("file", f"cannot read {local}: {error.strerror}") from None
+        if size > validation.MAX_FILE_BYTES:
+            raise ValidationError(
+                field, f"is {size} bytes; at most {validation.MAX_FILE_BYTES} (1 MiB) per file"
+            )
+        files[clean] = _read_text(field, local)
+    return files
+
+
+def _proposal(
+    *,
+    payload: str | None,
+    options: dict[str, Any],
+) -> service.ModificationProposal:
+    if payload is not None:
+        given = [flag for name, flag in _PROPOSAL_OPTIONS.items() if options[name]]
+        if given:
+            raise click.UsageError(f"--payload gives the whole proposal; drop {', '.join(given)}")
+        return service.proposal_from_payload(
+            _json_document("payload", _read_text("payload", payload))
+        )
+    if not options["request"]:
+        raise click.UsageError("give --request TEXT (or the whole proposal with --payload)")
+    files = _local_files(options["files"])
+    for path in options["deletes"]:
+        clean = validation.codebase_path(path, "delete")
+        if clean in files:
+            raise ValidationError("delete", f"{path!r} is also given with --file")
+        files[clean] = None
+    return service.ModificationProposal(
+        request=options["request"],
+        requested_by=options["requested_by"],
+        modified_files=files,
+        impact_analysis=_json_option("impact_analysis", options["impact"])
+        if options["impact"]
+        else {},
+        test_results=_json_option("test_results", options["tests"]) if options["tests"] else {},
+    )
+
+
+@click.group("mod")
+def mod() -> None:
+    """Propose, review, apply and revert modifications of a project's codebase.
+
+    ID is a modification's full id or a unique prefix of at least 6
+    characters; REF is a project's id, id prefix or exact name.
+    """
+
+
+@mod.command("propose")
+@click.argument("ref")
+@click.option("--request", help="What the change is for (required unless --payload).")
+@click.option("--requested-by", metavar="NAME", help="Who asks (default: $PROJDECK_ACTOR or you).")
+@click.option(
+    "--file",
+    "files",
+    multiple=True,
+    metavar="PATH=LOCALFILE",
+    help="New content of PATH, read from LOCALFILE (repeatable).",
+)
+@click.option(
+    "--delete", "deletes", multiple=True, metavar="PATH", help="Delete PATH (repeatable)."
+)
+@click.option("--impact", metavar="JSON|@FILE", help="Impact analysis, a JSON object.")
+@click.option("--tests", metavar="JSON|@FILE", help="Test results, a JSON object.")
+@click.option(
+    "--payload",
+    metavar="FILE|-",
+    help="The whole proposal as one JSON document (request, requested_by, modified_files, "
+    "affected_files, impact_analysis, test_results); - reads standard input.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the new modification as JSON.")
+@click.pass_context
+def propose(
+    ctx: click.Context, /, ref: str, payload: str | None, as_json: bool, **options: Any
+) -> None:
+    """Propose a change to project REF's codebase. Prints the new id."""
+    try:
+        proposal = _proposal(payload=payload, options=options)
+    except ValidationError as error:
+        fail(error.message)
+
+    async def work(database: Database) -> Modification:
+        return await service.propose_modification(database, ref, proposal)
+
+    created = run_with_database(ctx, work)
+    if as_json:
+        print_json(service.modification_as_dict(created))
+    else:
+        click.echo(str(created.id))
+
+
+@mod.command("list")
+@click.option("--project", "project_ref", metavar="REF", help="Only this project's.")
+@click.option(
+    "--status", "statuses", multiple=True, type=_STATUSES, help="Only these statuses (repeatable)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def list_modifications(
+    ctx: click.Context, project_ref: str | None, statuses: tuple[str, ...], as_json: bool
+) -> None:
+    """List modifications, oldest first (at most 500)."""
+    wanted = [ModificationStatus(status) for status in statuses]
+
+    async def work(database: Database) -> Page[ModificationRow]:
+        return await service.list_modifications(
+            database, project_ref=project_ref, statuses=wanted, limit=500
+        )
+
+    page = run_with_database(ctx, work)
+    if as_json:
+        print_json(
+            {
+                "total": page.total,
+                "modifications": [service.row_as_dict(row) for row in page.items],
+            }
+        )
+        return
+    if not page.items:
+        click.echo("no modifications")
+        return
+    click.echo(
+        f"{'ID':<8}  {'PROJECT':<20}  {'STATUS':<8}  {'FILES':>5}  {'BY':<14}  {'REQUESTED':<16}  REQUEST"
+    )
+    for row in page.items:
+        request = row.request.splitlines()[0] if row.request else ""
+        click.echo(
+            f"{service.short_id(row.id):<8}  {row.project_name[:20]:<20}  {row.status:<8}  "
+            f"{len(row.affected_files):>5}  {row.requested_by[:14]:<14}  "
+            f"{row.requested_at:%Y-%m-%d %H:%M}  {request[:60]}"
+        )
+    if page.total > len(page.items):
+        click.echo(f"showing {len(page.items)} of {page.total}; narrow with --project or --status")
+
+
+@mod.command("show")
+@click.argument("modification_id", metavar="ID")
+@click.option("--diff", "with_diff", is_flag=True, help="Include the unified diff of each file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def show(ctx: click.Context, modification_id: str, with_diff: bool, as_json: bool) -> None:
+    """Show a modification and its files (diffed against the current codebase)."""
+
+    async def work(database: Database) -> service.ModificationDetail:
+        return await service.get_modification(database, modification_id)
+
+    detail = run_with_database(ctx, work)
+    if as_json:
+        print_json(service.detail_as_dict(detail, with_diff=with_diff))
+        return
+    m = detail.modification
+    lines = [
+        ("id", str(m.id)),
+        ("project", detail.project_name),
+        ("status", str(m.status)),
+        ("requested by", m.requested_by),
+        ("requested", f"{m.requested_at:%Y-%m-%d %H:%M:%S %Z}"),
+    ]
+    if m.reviewed_by:
+        reviewed = f"{m.reviewed_by}"
+        if m.reviewed_at:
+            reviewed += f" at {m.reviewed_at:%Y-%m-%d %H:%M:%S %Z}"
+        lines.append(("reviewed by", reviewed))
+    if m.review_comment:
+        lines.append(("comment", m.review_comment))
+    if m.applied_at:
+        lines.append(("applied", f"{m.applied_at:%Y-%m-%d %H:%M:%S %Z}"))
+    if m.failure_reason:
+        lines.append(("failed", m.failure_reason))
+    if m.reverts_id:
+        lines.append(("reverts", str(m.reverts_id)))
+    width = max(len(label) for label, _ in lines)
+    for label, value in lines:
+        click.echo(f"{label:<{width}}  {value}")
+    click.echo(f"\nrequest:\n{m.request}")
+    if m.impact_analysis:
+        click.echo("\nimpact analysis:")
+        for key, value in m.impact_analysis.items():
+            click.echo(f"  {key}: {_plain(value)}")
+    if m.test_results:
+        click.echo("\ntest results:")
+        for key, value in m.test_results.items():
+            click.echo(f"  {key}: {_plain(value)}")
+    click.echo(f"\nfiles (compared with the {detail.against}):")
+    for change in detail.files:
+        click.echo(f"  {change.kind:<8}  +{change.added} -{change.removed}  {change.path}")
+    if with_diff:
+        for change in detail.files:
+            click.echo("")
+            click.echo(change.diff.rstrip("\n") or f"(no change in {change.path})")
+
+
+def _plain(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+@mod.command("approve")
+@click.argument("modification_id", metavar="ID")
+@click.option("--comment", help="A note for the record.")
+@click.pass_context
+def approve(ctx: click.Context, modification_id: str, comment: str | None) -> None:
+    """Approve a pending modification."""
+
+    async def work(database: Database) -> Modification:
+        return await service.approve_modification(database, modification_id, comment=comment)
+
+    approved = run_with_database(ctx, work)
+    click.echo(f"{approved.id} is now approved")
+
+
+@mod.command("reject")
+@click.argument("modification_id", metavar="ID")
+@click.option("--comment", required=True, help="Why it is rejected (required).")
+@click.pass_context
+def reject(ctx: click.Context, modification_id: str, comment: str) -> None:
+    """Reject a pending modification, saying why."""
+
+    async def work(database: Database) -> Modification:
+        return await service.reject_modification(database, modification_id, comment=comment)
+
+    rejected = run_with_database(ctx, work)
+    click.echo(f"{rejected.id} is now rejected")
+
+
+@mod.command("apply")
+@click.argument("modification_id", metavar="ID")
+@click.pass_context
+def apply(ctx: click.Context, modification_id: str) -> None:
+    """Write an approved modification into its project's codebase.
+
+    If a file it touches changed since the proposal, nothing is written, the
+    modification becomes failed, and the command exits 1 naming the files.
+    """
+
+    async def work(database: Database) -> Modification:
+        return await service.apply_modification(database, modification_id)
+
+    result = run_with_database(ctx, work)
+    if result.status == ModificationStatus.FAILED:
+        fail(f"{result.id} failed and was not applied: {result.failure_reason}")
+    click.echo(f"{result.id} is now applied")
+
+
+@mod.command("reopen")
+@click.argument("modification_id", metavar="ID")
+@click.pass_context
+def reopen(ctx: click.Context, modification_id: str) -> None:
+    """Put a failed modification back to pending, against the codebase as it is now."""
+
+    async def work(database: Database) -> Modification:
+        return await service.reopen_modification(database, modification_id)
+
+    reopened = run_with_database(ctx, work)
+    click.echo(f"{reopened.id} is now pending")
+
+
+@mod.command("revert")
+@click.argument("modification_id", metavar="ID")
+@click.pass_context
+def revert(ctx: click.Context, modification_id: str) -> None:
+    """Propose a modification that undoes an applied one. Prints the new id."""
+
+    async def work(database: Database) -> Modification:
+        return await service.revert_modification(database, modification_id)
+
+    created = run_with_database(ctx, work)
+    click.echo(str(created.id))
+
+
+@mod.command("attach-tests")
+@click.argument("modification_id", metavar="ID")
+@click.option("--tests", required=True, metavar="JSON|@FILE", help="Test results, a JSON object.")
+@click.pass_context
+def attach_tests(ctx: click.Context, modification_id: str, tests: str) -> None:
+    """Attach (replace) the test results of a modification under review."""
+    try:
+        results = _json_option("test_results", tests)
+    except ValidationError as error:
+        fail(error.message)
+
+    async def work(database: Database) -> Modification:
+        return await service.attach_test_results(database, modification_id, results)
+
+    updated = run_with_database(ctx, work)
+    click.echo(f"{updated.id}: test results attached")

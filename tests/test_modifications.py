@@ -5,6 +5,7 @@ probe for live refresh, and the migration that added the workflow columns."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -601,3 +602,21 @@ async def test_migration_0002_keeps_existing_modifications(empty_database_url: U
         assert count == 1
     finally:
         await database.dispose()
+
+
+async def test_concurrent_applies_of_conflicting_modifications_apply_exactly_one(
+    database: Database,
+) -> None:
+    project = await make_project(database)
+    first = await propose(database, project, {"app.py": "first\n"})
+    second = await propose(database, project, {"app.py": "second\n"})
+    for mod in (first, second):
+        await service.approve_modification(database, str(mod.id))
+    results = await asyncio.gather(
+        service.apply_modification(database, str(first.id)),
+        service.apply_modification(database, str(second.id)),
+    )
+    statuses = sorted(result.status for result in results)
+    assert statuses == [ModificationStatus.APPLIED, ModificationStatus.FAILED]
+    [winner] = [result for result in results if result.status == ModificationStatus.APPLIED]
+    assert (await codebase_of(database, project))["app.py"] == winner.modified_files["app.py"]

@@ -38,5 +38,3 @@ def test_workspace_commands_round_trip(tmp_path: Path) -> None:
     assert "the previous workspace was saved to" in restored
     assert source.json("project", "list")["total"] == 1
     assert source.fails("restore", str(tmp_path / "nope.db"), "--yes").startswith("error: file:")
-
-

@@ -491,7 +491,9 @@ async def transfer_workspace(
             )
     chain = await verify_chain(target)
     if not chain.ok:
-        raise StoreUnavailable(f"transfer check failed: the target's audit chain does not verify: {chain.problem}")
+        raise StoreUnavailable(
+            f"transfer check failed: the target's audit chain does not verify: {chain.problem}"
+        )
     return TransferResult(
         source_counts=source_counts,
         target_counts=target_counts,

@@ -1,9 +1,152 @@
-"""The Textual app (placeholder entry until the app issue lands)."""
+"""The Textual app: main screens as modes (Projects, Templates,
+Modifications, Audit), the database opened in a worker, help and palette."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
 from sqlalchemy.engine import URL
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from store.config import describe_url
+from store.engine import Database, open_database
+from store.errors import StoreError
+from store.types import utcnow
+from tui.palette import ProjdeckCommands
+from tui.screens.audit import AuditScreen
+from tui.screens.help import HelpScreen
+from tui.screens.modifications import ModificationsScreen
+from tui.screens.projects import ProjectsScreen
+from tui.screens.start import StartScreen
+from tui.screens.templates import TemplatesScreen
+
+MAIN_SCREENS = {
+    "projects": "Projects",
+    "templates": "Templates",
+    "modifications": "Modifications",
+    "audit": "Audit",
+}
 
 
-def run_app(url: URL) -> None:
-    raise SystemExit("the terminal app is not built yet; use the CLI commands (projdeck --help)")
+class ProjdeckApp(App[None]):
+    """projdeck's terminal app over one database."""
+
+    TITLE = "projdeck"
+    CSS_PATH = "app.tcss"
+    MODES = {
+        "projects": ProjectsScreen,
+        "templates": TemplatesScreen,
+        "modifications": ModificationsScreen,
+        "audit": AuditScreen,
+    }
+    COMMANDS = App.COMMANDS | {ProjdeckCommands}
+    BINDINGS = [
+        Binding("1", "main_screen('projects')", "Projects", show=False),
+        Binding("2", "main_screen('templates')", "Templates", show=False),
+        Binding("3", "main_screen('modifications')", "Modifications", show=False),
+        Binding("4", "main_screen('audit')", "Audit", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        url: URL,
+        *,
+        prepare: Callable[[Database], Awaitable[object]] | None = None,
+        label: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        show_ids: bool = True,
+    ) -> None:
+        """``prepare`` runs on the opened database before the first screen
+        (the demo fills it); ``clock`` and ``show_ids`` let tests and
+        screenshots draw the same picture every time."""
+        super().__init__()
+        self.url = url
+        self.prepare = prepare
+        self.clock = clock
+        self.show_ids = show_ids
+        self.sub_title = label or describe_url(url)
+        self._database: Database | None = None
+
+    @property
+    def database(self) -> Database:
+        if self._database is None:
+            raise RuntimeError("the database is not open yet")
+        return self._database
+
+    @property
+    def ready(self) -> bool:
+        return self._database is not None
+
+    def get_default_screen(self) -> Screen[None]:
+        return StartScreen()
+
+    def on_mount(self) -> None:
+        self.open_store()
+
+    @work(exclusive=True, group="open")
+    async def open_store(self) -> None:
+        try:
+            database = await open_database(self.url)
+            try:
+                from store.migrate import ensure_schema
+
+                await ensure_schema(database, auto_upgrade=database.backend == "sqlite")
+                if self.prepare is not None:
+                    await self.prepare(database)
+            except BaseException:
+                await database.dispose()
+                raise
+        except (StoreError, OSError) as error:
+            # OSError: a SQLite path that cannot be created (the store
+            # translates errors of connecting, not of making the folder).
+            message = error.message if isinstance(error, StoreError) else str(error)
+            start = self.screen
+            if isinstance(start, StartScreen):
+                start.show_error(message)
+            return
+        self._database = database
+        await self.switch_mode("projects")
+
+    async def on_unmount(self) -> None:
+        if self._database is not None:
+            await self._database.dispose()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Until the database is open only quitting makes sense.
+        return self.ready or action not in {"main_screen", "help"}
+
+    async def action_main_screen(self, mode: str) -> None:
+        # Leaving a project's detail returns to the projects list first.
+        await self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+
+def run_app(url: URL, *, demo: bool = False) -> None:
+    """Run the app on ``url``; with ``demo``, on a fresh temporary SQLite
+    database filled with the demo workspace (removed on exit)."""
+    if not demo:
+        ProjdeckApp(url).run()
+        return
+    import os
+    import tempfile
+
+    from store import crypto
+    from store.config import normalize_url
+    from store.demo import fill_demo
+
+    # The demo's secrets are sealed with a key made for this run only.
+    os.environ[crypto.SECRET_KEY_ENV] = crypto.encode_key(crypto.new_key().material)
+    os.environ.pop(crypto.PREVIOUS_KEYS_ENV, None)
+    with tempfile.TemporaryDirectory(prefix="projdeck-demo-") as folder:
+        demo_url = normalize_url(f"sqlite:///{folder}/demo.db")
+        ProjdeckApp(demo_url, prepare=fill_demo, label=f"demo · sqlite (temporary) {folder}").run()

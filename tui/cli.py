@@ -8,7 +8,7 @@ import click
 
 from store.config import resolve_database_url
 from store.errors import StoreError
-from tui.commands import audit, db, projects, secrets, templates, workspace
+from tui.commands import audit, db, demo, projects, secrets, templates, workspace
 from tui.commands.common import CliState, fail
 from tui.commands.modifications import mod
 
@@ -20,9 +20,14 @@ from tui.commands.modifications import mod
     help="Database URL (sqlite:///PATH or postgresql://...). "
     "Default: $PROJDECK_DATABASE_URL, else projdeck.db in the user data dir.",
 )
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Open the app on a fresh temporary database filled with demo data.",
+)
 @click.version_option(package_name="projdeck")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str | None) -> None:
+def cli(ctx: click.Context, db_url: str | None, demo: bool) -> None:
     """projdeck: keep project records and review what AI agents propose.
 
     Run without a command to open the terminal app.
@@ -32,13 +37,14 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
         from tui.app import run_app
 
         try:
-            run_app(resolve_database_url(db_url))
+            run_app(resolve_database_url(db_url), demo=demo)
         except StoreError as error:
             fail(error.message)
 
 
 cli.add_command(db.db)
 cli.add_command(db.doctor)
+cli.add_command(demo.demo)
 cli.add_command(projects.project)
 cli.add_command(projects.settings)
 cli.add_command(mod)

@@ -1,0 +1,118 @@
+"""Read-only lists the app's screens need and the other services do not
+give: projects with their scores, and the names its filters offer.
+
+Each call is one short read; none writes or audits. They select the columns
+a list shows, so a page of projects never loads codebases.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlmodel import col
+
+from store.engine import Database
+from store.models import (
+    AuditEntry,
+    Project,
+    ProjectStatus,
+    ProjectType,
+)
+from store.repositories import ModificationRepository
+from store.repositories.base import Page, clamp_limit
+from store.repositories.projects import ProjectFilter, ProjectSort
+
+_PROJECT_ORDER: dict[ProjectSort, tuple[UnaryExpression[Any], UnaryExpression[Any]]] = {
+    ProjectSort.UPDATED: (col(Project.updated_at).desc(), col(Project.id).desc()),
+    ProjectSort.CREATED: (col(Project.created_at).desc(), col(Project.id).desc()),
+    ProjectSort.NAME: (col(Project.name).asc(), col(Project.id).asc()),
+}
+
+# The columns of a projects-table row, in ProjectRow's order.
+_ROW_COLUMNS: tuple[Any, ...] = (
+    col(Project.id),
+    col(Project.name),
+    col(Project.type),
+    col(Project.status),
+    col(Project.owner_id),
+    col(Project.github_owner),
+    col(Project.github_repo),
+    col(Project.test_coverage),
+    col(Project.security_score),
+    col(Project.performance_score),
+    col(Project.updated_at),
+)
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    """A row of the app's projects table."""
+
+    id: uuid.UUID
+    name: str
+    type: ProjectType
+    status: ProjectStatus
+    owner_id: str
+    github: str | None
+    test_coverage: float | None
+    security_score: float | None
+    performance_score: float | None
+    updated_at: datetime
+    pending_modifications: int
+
+
+async def list_project_rows(
+    db: Database,
+    filters: ProjectFilter | None = None,
+    *,
+    sort: ProjectSort = ProjectSort.UPDATED,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[ProjectRow]:
+    """A page of projects with scores and pending-modification counts."""
+    filters = filters or ProjectFilter()
+    query = filters.apply(select(*_ROW_COLUMNS))
+    query = query.order_by(*_PROJECT_ORDER[sort]).limit(clamp_limit(limit)).offset(max(offset, 0))
+    count = filters.apply(select(func.count()).select_from(Project))
+    async with db.reading() as session:
+        rows = list(await session.execute(query))
+        total = int((await session.execute(count)).scalar_one())
+        pending = await ModificationRepository(session).count_pending_by_project(
+            [row[0] for row in rows]
+        )
+    items = [
+        ProjectRow(
+            id=row[0],
+            name=row[1],
+            type=row[2],
+            status=row[3],
+            owner_id=row[4],
+            github=f"{row[5]}/{row[6]}" if row[5] and row[6] else None,
+            test_coverage=row[7],
+            security_score=row[8],
+            performance_score=row[9],
+            updated_at=row[10],
+            pending_modifications=pending.get(row[0], 0),
+        )
+        for row in rows
+    ]
+    return Page(items=items, total=total, offset=offset, limit=limit)
+
+
+async def audit_actors(db: Database) -> list[str]:
+    """Everyone named in the audit log, for the actor filter."""
+    query = select(col(AuditEntry.actor)).distinct().order_by(col(AuditEntry.actor))
+    async with db.reading() as session:
+        return [str(actor) for actor in (await session.execute(query)).scalars()]
+
+
+async def project_names(db: Database) -> list[tuple[uuid.UUID, str]]:
+    """Every project's id and name, for pickers (names are short)."""
+    query = select(col(Project.id), col(Project.name)).order_by(col(Project.name))
+    async with db.reading() as session:
+        return [(row[0], row[1]) for row in await session.execute(query)]

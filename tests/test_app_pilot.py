@@ -1,0 +1,336 @@
+"""The app driven by keys under Pilot, against a real SQLite copy of the
+demo database; each test checks the screen and then the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from sqlalchemy.engine import URL
+from textual.command import CommandPalette
+from textual.widgets import DataTable, Input, Static, TextArea
+
+from store.config import normalize_url
+from store.engine import open_database
+from store.models import ProjectStatus
+from store.services import projects as project_service
+from store.services import secrets as secret_service
+from store.services.audit import AuditQuery, list_audit
+from tests.app_support import SIZE, demo_database_file, demo_url, make_app, settle
+from tui.screens.audit import AuditScreen
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.help import HelpScreen
+from tui.screens.project_detail import ProjectDetailScreen
+from tui.screens.project_form import ProjectForm
+from tui.screens.projects import ProjectsScreen
+from tui.screens.start import StartScreen
+from tui.widgets.secrets_pane import MASK
+
+__all__ = ["demo_database_file", "demo_url"]
+
+
+def text_of(widget: Static) -> str:
+    """What a Static shows, as plain text."""
+    console = Console(width=200, record=True)
+    console.print(widget.visual if not isinstance(widget.content, str) else widget.content)
+    return console.export_text()
+
+
+def column(table: DataTable[object], key: str) -> list[str]:
+    return [
+        str(table.get_cell_at((row, table.get_column_index(key)))) for row in range(table.row_count)
+    ]
+
+
+async def read(url: URL, ref: str) -> project_service.ProjectConfig:
+    db = await open_database(url)
+    try:
+        return await project_service.get_project_full_config(db, ref)
+    finally:
+        await db.dispose()
+
+
+async def test_projects_screen_opens_on_the_active_demo_projects(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectsScreen)
+        table = app.screen.query_one(DataTable)
+        names = column(table, "name")
+        assert len(names) == 9
+        assert "Billing API" in names and "Docs Site" not in names
+        await pilot.press("A")
+        await settle(pilot)
+        assert "Docs Site" in column(table, "name")
+        await pilot.press("D")
+        await settle(pilot)
+        assert "Payments Sandbox" in column(table, "name")
+        assert table.row_count == 12
+
+
+async def test_filter_as_you_type_narrows_the_projects(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"gateway")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert column(table, "name") == ["Auth Gateway"]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert table.row_count == 9
+
+
+async def test_new_project_form_shows_errors_inline_and_saves_when_valid(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectForm)
+        await pilot.press(*"Release Notes Bot")
+        await pilot.press("tab", "tab")  # past the type selector to the owner
+        assert app.screen.focused is app.screen.query_one("#owner", Input)
+        await pilot.press("tab", *"acme-release-notes")  # a GitHub value without a slash
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, ProjectForm)
+        assert "OWNER/REPO" in text_of(form.query_one("#error-github", Static))
+        form.query_one("#github", Input).focus()
+        await pilot.press("ctrl+u", *"acme/release-notes")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(form, ProjectForm)
+        # The owner is empty: the service refuses it and names the field.
+        assert "empty" in text_of(form.query_one("#error-owner", Static))
+        form.query_one("#owner", Input).focus()
+        await pilot.press(*"gwen", "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectsScreen)
+        assert "Release Notes Bot" in column(app.screen.query_one(DataTable), "name")
+    config = await read(demo_url, "Release Notes Bot")
+    assert config.project.owner_id == "gwen"
+    assert (config.project.github_owner, config.project.github_repo) == ("acme", "release-notes")
+
+
+async def test_edit_project_saves_with_the_version_read(demo_url: URL) -> None:
+    before = await read(demo_url, "Metrics Pipeline")
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert column(app.screen.query_one(DataTable), "name")[0] == "Metrics Pipeline"
+        await pilot.press("e")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, ProjectForm)
+        form.query_one("#owner", Input).focus()
+        await pilot.press("ctrl+u", *"zoe", "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectsScreen)
+    after = await read(demo_url, "Metrics Pipeline")
+    assert after.project.owner_id == "zoe"
+    assert after.project.version == before.project.version + 1
+
+
+async def test_edit_conflict_is_reported_and_reload_takes_the_new_version(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, ProjectForm)
+        # Another process changes the project while the form is open.
+        current = await read(demo_url, "Metrics Pipeline")
+        other = await open_database(demo_url)
+        try:
+            await project_service.update_project(
+                other,
+                "Metrics Pipeline",
+                {"owner_id": "someone-else"},
+                expected_version=current.project.version,
+            )
+        finally:
+            await other.dispose()
+        form.query_one("#owner", Input).focus()
+        await pilot.press("ctrl+u", *"zoe", "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectForm)
+        message = text_of(form.query_one("#form-error", Static))
+        assert "changed by someone else" in message and "ctrl+r" in message
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert form.query_one("#owner", Input).value == "someone-else"
+        form.query_one("#owner", Input).focus()
+        await pilot.press("end", "ctrl+u", *"zoe", "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectsScreen)
+    assert (await read(demo_url, "Metrics Pipeline")).project.owner_id == "zoe"
+
+
+async def test_archive_delete_and_restore_by_keys(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        await pilot.press("a")
+        await settle(pilot)
+        assert "Metrics Pipeline" not in column(table, "name")
+        assert (await read(demo_url, "Metrics Pipeline")).project.status == ProjectStatus.ARCHIVED
+        # Now Ledger Core is first; delete asks first, and "n" keeps it.
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await settle(pilot)
+        assert (await read(demo_url, "Ledger Core")).project.status == ProjectStatus.ACTIVE
+        await pilot.press("d", "y")
+        await settle(pilot)
+        assert (await read(demo_url, "Ledger Core")).project.status == ProjectStatus.DELETED
+        assert "Ledger Core" not in column(table, "name")
+        await pilot.press("D")
+        await settle(pilot)
+        index = column(table, "name").index("Ledger Core")
+        table.move_cursor(row=index)
+        await pilot.press("r")
+        await settle(pilot)
+    assert (await read(demo_url, "Ledger Core")).project.status == ProjectStatus.ACTIVE
+
+
+async def test_settings_are_edited_and_saved_with_ctrl_s(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectDetailScreen)
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        await pilot.press("tab")
+        editor = app.screen.query_one("#planning_statement", TextArea)
+        assert app.screen.focused is editor
+        await pilot.press("ctrl+a", "end", *" Backfills run on Sundays.")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectsScreen)
+    settings = (await read(demo_url, "Metrics Pipeline")).settings
+    assert settings.planning_statement.endswith("Backfills run on Sundays.")
+
+
+async def test_leaving_with_unsaved_settings_asks_first(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("right_square_bracket", "tab", *"Draft")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert isinstance(app.screen, ProjectDetailScreen)
+        await pilot.press("escape", "y")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectsScreen)
+    settings = (await read(demo_url, "Metrics Pipeline")).settings
+    assert "Draft" not in settings.planning_statement
+
+
+async def test_secrets_are_added_revealed_and_deleted_with_audit_rows(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        await settle(pilot)
+        table = app.screen.query_one("#secrets-table", DataTable)
+        assert app.screen.focused is table
+        assert column(table, "value") == [MASK, MASK]
+        await pilot.press("n", *"DEPLOY_TOKEN", "enter", *"s3cr3t-value", "enter")
+        await settle(pilot)
+        assert column(table, "name") == [
+            "DEPLOY_TOKEN",
+            "SLACK_WEBHOOK_TOKEN",
+            "WAREHOUSE_PASSWORD",
+        ]
+        assert "s3cr3t-value" not in column(table, "value")
+        table.move_cursor(row=0)
+        await pilot.press("v")
+        await settle(pilot)
+        assert column(table, "value")[0] == "s3cr3t-value"
+        # The value masks itself again after ten seconds.
+        pane = app.screen.query_one("SecretsPane")
+        pane._mask("DEPLOY_TOKEN")  # the timer's callback, without waiting 10 s
+        assert column(table, "value")[0] == MASK
+        await pilot.press("x", "y")
+        await settle(pilot)
+        assert column(table, "name") == ["SLACK_WEBHOOK_TOKEN", "WAREHOUSE_PASSWORD"]
+    db = await open_database(demo_url)
+    try:
+        names = [s.key_name for s in await secret_service.list_secrets(db, "Metrics Pipeline")]
+        events = [
+            entry.event_type
+            for entry in (
+                await list_audit(db, AuditQuery(project="Metrics Pipeline", category="security"))
+            ).items
+        ]
+    finally:
+        await db.dispose()
+    assert names == ["SLACK_WEBHOOK_TOKEN", "WAREHOUSE_PASSWORD"]
+    assert events[:3] == ["secret.deleted", "secret.revealed", "secret.created"]
+
+
+async def test_audit_screen_filters_by_text_as_you_type(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        assert isinstance(app.screen, AuditScreen)
+        await pilot.press("slash", *"archived project")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert sorted(column(table, "event")) == ["project.archived", "project.archived"]
+        status = text_of(app.screen.query_one("#audit-status", Static))
+        assert status.startswith("2 matching rows")
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        assert "chain verified" in text_of(app.screen.query_one("#audit-status", Static))
+
+
+async def test_help_lists_the_screen_keys_and_the_palette_reaches_screens(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        keys = dict(app.screen.keys)
+        assert keys["n"] == "New" and keys["d"] == "Delete" and keys["q"] == "Quit"
+        await pilot.press("escape")
+        assert isinstance(app.screen, ProjectsScreen)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"Go to Audit")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AuditScreen)
+
+
+async def test_a_database_that_cannot_be_opened_is_shown_not_thrown(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    app = make_app(normalize_url(f"sqlite:///{blocker}/projdeck.db"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, StartScreen)
+        assert "could not be opened" in text_of(app.screen.query_one("#start-message", Static))
+        await pilot.press("q")

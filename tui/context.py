@@ -1,0 +1,31 @@
+"""What screens and widgets reach through the app: the open database, the
+moment times are counted from, and whether ids are drawn."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, TypeVar, cast
+
+from textual.dom import DOMNode
+from textual.widget import Widget
+
+from store.errors import StoreError
+
+if TYPE_CHECKING:
+    from tui.app import ProjdeckApp
+
+T = TypeVar("T")
+
+
+def deck(node: DOMNode) -> ProjdeckApp:
+    return cast("ProjdeckApp", node.app)
+
+
+async def attempt(node: Widget, work: Awaitable[T], *, title: str = "") -> T | None:
+    """Await a service call; a store error becomes a notification and None,
+    so a worker never takes the app down."""
+    try:
+        return await work
+    except StoreError as error:
+        node.notify(error.message, title=title or "Error", severity="error", timeout=8)
+        return None

@@ -1,0 +1,58 @@
+"""The command palette's projdeck commands: every main screen, and every
+action of the screen it was opened from (the same bindings as its footer
+and help)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+SCREENS = {
+    "projects": "Projects",
+    "templates": "Templates",
+    "modifications": "Modifications",
+    "audit": "Audit",
+}
+
+
+class ProjdeckCommands(Provider):
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        app = self.app
+        commands: list[tuple[str, Callable[[], object], str]] = []
+        if not getattr(app, "ready", False):
+            return commands
+        for mode, title in SCREENS.items():
+            commands.append(
+                (f"Go to {title}", partial(app.switch_mode, mode), f"open the {title} screen")
+            )
+        seen: set[str] = set()
+        for active in self.screen.active_bindings.values():
+            binding = active.binding
+            description = binding.description
+            if not description or binding.action in seen or not active.enabled:
+                continue
+            if binding.action.startswith(("main_screen", "command_palette")):
+                continue
+            seen.add(binding.action)
+            key = app.get_key_display(binding)
+            commands.append(
+                (
+                    description,
+                    partial(app.run_action, binding.action, active.node),
+                    f"key {key}",
+                )
+            )
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -1,0 +1,227 @@
+"""The audit log: newest first, paged from the database, filtered by
+category, severity, project, actor, text and time; a detail pane with the
+metadata; the hash chain verified on demand."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Select, Static
+
+from store.errors import ValidationError
+from store.models import AuditCategory, AuditEntry, Severity
+from store.services.audit import AuditQuery, list_audit, parse_time, verify_chain
+from store.services.browse import audit_actors, project_names
+from tui import format
+from tui.context import attempt, deck
+from tui.widgets.tables import AuditTable
+
+PAGE = 100
+NEAR_END = 20
+
+
+class AuditScreen(Screen[None]):
+    TITLE = "Audit"
+    BINDINGS = [
+        Binding("slash", "focus_filter('audit-search')", "Search"),
+        Binding("f", "focus_filter('audit-category')", "Filters"),
+        Binding("v", "verify", "Verify chain"),
+        Binding("ctrl+r", "reload", "Reload"),
+        Binding("escape", "clear_filters", "Clear filters"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+        self.generation = 0
+        self.names: dict[str, str] = {}
+        self.chain_text = "chain not verified yet (v verifies)"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="audit-filters", classes="filters"):
+            yield Input(placeholder="/ search descriptions", id="audit-search")
+            yield Select(
+                [(c.value, c.value) for c in AuditCategory], prompt="category", id="audit-category"
+            )
+            yield Select(
+                [(s.value, s.value) for s in Severity], prompt="severity", id="audit-severity"
+            )
+            yield Select([], prompt="project", id="audit-project")
+            yield Select([], prompt="actor", id="audit-actor")
+            yield Input(placeholder="since (7d, 2026-01-31)", id="audit-since")
+            yield Input(placeholder="until", id="audit-until")
+        with Horizontal(id="audit-body"):
+            yield AuditTable(id="audit-table")
+            with VerticalScroll(id="audit-detail", classes="detail"):
+                yield Static("", id="audit-entry")
+        yield Static("", id="audit-status", classes="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(AuditTable).focus()
+        self.query_one("#audit-detail").border_title = "Entry"
+        self.load_choices()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    @work(exclusive=True, group="audit-choices")
+    async def load_choices(self) -> None:
+        db = deck(self).database
+        projects = await attempt(self, project_names(db))
+        actors = await attempt(self, audit_actors(db))
+        if projects is not None:
+            self.names = {str(project_id): name for project_id, name in projects}
+            self.query_one("#audit-project", Select).set_options(
+                [(name, str(project_id)) for project_id, name in projects]
+            )
+        if actors is not None:
+            self.query_one("#audit-actor", Select).set_options([(a, a) for a in actors])
+        self._show_entry(self.query_one(AuditTable).selected())
+
+    def _query(self) -> AuditQuery | None:
+        def chosen(selector: str) -> str | None:
+            value = self.query_one(selector, Select).value
+            return None if value is Select.NULL else str(value)
+
+        def when(selector: str, field: str) -> datetime | None:
+            text = self.query_one(selector, Input).value.strip()
+            return parse_time(field, text, now=deck(self).clock()) if text else None
+
+        try:
+            since = when("#audit-since", "since")
+            until = when("#audit-until", "until")
+        except ValidationError as error:
+            self.query_one("#audit-status", Static).update(Text(error.message, style="red"))
+            return None
+        return AuditQuery(
+            project=chosen("#audit-project"),
+            category=chosen("#audit-category"),
+            severity=chosen("#audit-severity"),
+            actor=chosen("#audit-actor"),
+            since=since,
+            until=until,
+            search=self.query_one("#audit-search", Input).value.strip() or None,
+        )
+
+    def reload(self) -> None:
+        query = self._query()
+        if query is None:
+            return
+        self.generation += 1
+        self.load(self.generation, query, 0)
+
+    @work(exclusive=True, group="audit-load")
+    async def load(self, generation: int, query: AuditQuery, offset: int) -> None:
+        page = await attempt(
+            self, list_audit(deck(self).database, query, limit=PAGE, offset=offset)
+        )
+        if page is None or generation != self.generation:
+            return
+        table = self.query_one(AuditTable)
+        self.total = page.total
+        table.show(page.items, deck(self).clock(), append=offset > 0)
+        if offset == 0:
+            self._show_entry(table.selected())
+        self._show_status()
+
+    def _show_status(self) -> None:
+        loaded = len(self.query_one(AuditTable).items)
+        self.query_one("#audit-status", Static).update(
+            f"{self.total} matching row{'s' if self.total != 1 else ''} · {loaded} loaded · "
+            f"{self.chain_text}"
+        )
+
+    @on(AuditTable.RowHighlighted)
+    def _highlighted(self, event: AuditTable.RowHighlighted) -> None:
+        table = self.query_one(AuditTable)
+        self._show_entry(table.selected())
+        loaded = len(table.items)
+        if loaded < self.total and event.cursor_row >= loaded - NEAR_END:
+            query = self._query()
+            if query is not None:
+                self.load(self.generation, query, loaded)
+
+    def _show_entry(self, entry: AuditEntry | None) -> None:
+        target = self.query_one("#audit-entry", Static)
+        if entry is None:
+            target.update("No audit rows match.")
+            return
+        fields = Table.grid(padding=(0, 1))
+        fields.add_column(style="bold", no_wrap=True)
+        fields.add_column()
+        project = self.names.get(str(entry.project_id), "—") if entry.project_id else "—"
+        for label, value in (
+            ("When", format.stamp(entry.at)),
+            ("Actor", entry.actor),
+            ("Event", entry.event_type),
+            ("Category", str(entry.category)),
+            ("Severity", format.status_text(entry.severity)),
+            ("Project", project),
+            ("Entity", entry.entity_type or "—"),
+        ):
+            fields.add_row(label, value)
+        metadata: Any = json.dumps(entry.details, indent=2, sort_keys=True, ensure_ascii=False)
+        target.update(
+            Group(
+                Text(entry.description, style="bold"),
+                Text(""),
+                fields,
+                Text(""),
+                Text("Metadata", style="bold underline"),
+                Text(metadata),
+            )
+        )
+
+    @on(Input.Changed, "#audit-search")
+    @on(Select.Changed)
+    def _filter_changed(self) -> None:
+        self.reload()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.reload()
+        self.query_one(AuditTable).focus()
+
+    def action_focus_filter(self, widget_id: str) -> None:
+        self.query_one(f"#{widget_id}").focus()
+
+    def action_clear_filters(self) -> None:
+        for select in self.query(Select):
+            select.clear()
+        for field in self.query(Input):
+            field.value = ""
+        self.query_one(AuditTable).focus()
+        self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_verify(self) -> None:
+        self.chain_text = "verifying the chain…"
+        self._show_status()
+        self.verify()
+
+    @work(exclusive=True, group="audit-verify")
+    async def verify(self) -> None:
+        report = await attempt(self, verify_chain(deck(self).database))
+        if report is None:
+            self.chain_text = "chain not verified (error)"
+        elif report.ok:
+            self.chain_text = f"chain verified: {report.verified} rows intact"
+            self.notify(self.chain_text)
+        else:
+            self.chain_text = f"CHAIN BROKEN at row {report.bad_row_id}: {report.problem}"
+            self.notify(self.chain_text, severity="error", timeout=15)
+        self._show_status()

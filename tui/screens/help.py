@@ -1,0 +1,47 @@
+"""The keys of the screen underneath, generated from its bindings."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("question_mark", "dismiss", "Close", show=False),
+    ]
+
+    def __init__(self, under: Screen[object]) -> None:
+        super().__init__()
+        self.keys = self._keys(under)
+        self.under_title = under.title or type(under).__name__
+
+    @staticmethod
+    def _keys(under: Screen[object]) -> list[tuple[str, str]]:
+        """Every key with a description active on ``under`` (the focused
+        widget's, the screen's and the app's), each shown once."""
+        seen: set[str] = set()
+        keys: list[tuple[str, str]] = []
+        for key, active in under.active_bindings.items():
+            binding = active.binding
+            if not binding.description or key in seen:
+                continue
+            seen.add(key)
+            keys.append((under.app.get_key_display(binding), binding.description))
+        return keys
+
+    def compose(self) -> ComposeResult:
+        table = Table(show_header=True, header_style="bold", box=None, expand=True)
+        table.add_column("key", style="bold cyan", no_wrap=True)
+        table.add_column("what it does")
+        for key, description in self.keys:
+            table.add_row(key, description)
+        with VerticalScroll(id="help-box") as box:
+            box.border_title = f"Keys: {self.under_title}"
+            box.border_subtitle = "escape closes"
+            yield Static(table, id="help-keys")

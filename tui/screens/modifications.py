@@ -1,0 +1,123 @@
+"""Every project's modifications, newest first, with a read-only view of
+the selected one (the review itself is the inbox's job)."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Select, Static
+
+from store.models import ModificationStatus
+from store.services.modifications import get_modification, list_modifications
+from tui.context import attempt, deck
+from tui.widgets.modification_view import render_modification
+from tui.widgets.tables import ModificationTable
+
+PAGE = 100
+NEAR_END = 20
+
+
+class ModificationsScreen(Screen[None]):
+    TITLE = "Modifications"
+    BINDINGS = [
+        Binding("f", "focus_status", "Status filter"),
+        Binding("ctrl+r", "reload", "Reload"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+        self.generation = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(classes="filters"):
+            yield Select(
+                [(status.value, status.value) for status in ModificationStatus],
+                prompt="every status",
+                id="modification-status",
+            )
+        with Horizontal(id="modifications-body"):
+            yield ModificationTable(id="modifications-table")
+            with VerticalScroll(id="modification-detail", classes="detail"):
+                yield Static("", id="modification-view")
+        yield Static("", id="modifications-status", classes="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#modification-detail").border_title = "Modification"
+        self.query_one(ModificationTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def _statuses(self) -> list[ModificationStatus]:
+        value = self.query_one("#modification-status", Select).value
+        return [] if value is Select.NULL else [ModificationStatus(str(value))]
+
+    def reload(self) -> None:
+        self.generation += 1
+        self.load(self.generation, 0)
+
+    @work(exclusive=True, group="modifications-load")
+    async def load(self, generation: int, offset: int) -> None:
+        page = await attempt(
+            self,
+            list_modifications(
+                deck(self).database,
+                statuses=self._statuses(),
+                oldest_first=False,
+                limit=PAGE,
+                offset=offset,
+            ),
+        )
+        if page is None or generation != self.generation:
+            return
+        self.total = page.total
+        table = self.query_one(ModificationTable)
+        table.show(page.items, deck(self).clock(), append=offset > 0)
+        self.query_one("#modifications-status", Static).update(
+            f"{self.total} modification{'s' if self.total != 1 else ''} · {len(table.items)} loaded"
+        )
+        if offset == 0:
+            self._show_selected()
+
+    @on(ModificationTable.RowHighlighted)
+    def _highlighted(self, event: ModificationTable.RowHighlighted) -> None:
+        self._show_selected()
+        loaded = len(self.query_one(ModificationTable).items)
+        if loaded < self.total and event.cursor_row >= loaded - NEAR_END:
+            self.load(self.generation, loaded)
+
+    def _show_selected(self) -> None:
+        row = self.query_one(ModificationTable).selected()
+        if row is None:
+            self.query_one("#modification-view", Static).update("No modifications match.")
+            return
+        self.show_detail(str(row.id))
+
+    @work(exclusive=True, group="modification-detail")
+    async def show_detail(self, ref: str) -> None:
+        detail = await attempt(self, get_modification(deck(self).database, ref))
+        if detail is not None:
+            self.query_one("#modification-view", Static).update(
+                render_modification(detail, deck(self).clock())
+            )
+
+    @on(Select.Changed, "#modification-status")
+    def _status_changed(self) -> None:
+        self.reload()
+        self.query_one(ModificationTable).focus()
+
+    def action_focus_status(self) -> None:
+        self.query_one("#modification-status", Select).focus()
+
+    def action_clear_filter(self) -> None:
+        self.query_one("#modification-status", Select).clear()
+
+    def action_reload(self) -> None:
+        self.reload()

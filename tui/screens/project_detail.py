@@ -1,0 +1,174 @@
+"""One project: Overview, Settings, Secrets, Codebase, Modifications and
+Activity tabs."""
+
+from __future__ import annotations
+
+import uuid
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+
+from store.errors import StoreError, ValidationError
+from store.models import ProjectStatus
+from store.services import projects as project_service
+from store.services.audit import AuditQuery, list_audit
+from store.services.modifications import list_modifications
+from store.services.projects import ProjectConfig
+from tui.context import attempt, deck
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.project_form import ProjectForm
+from tui.widgets.codebase import FileBrowser
+from tui.widgets.overview import OverviewPane
+from tui.widgets.secrets_pane import SecretsPane
+from tui.widgets.settings_editor import SettingsEditor
+from tui.widgets.tables import AuditTable, ModificationTable
+
+TABS = ["overview", "settings", "secrets", "codebase", "modifications", "activity"]
+
+
+class ProjectDetailScreen(Screen[None]):
+    TITLE = "Project"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("e", "edit", "Edit project"),
+        Binding("ctrl+r", "reload", "Reload"),
+        Binding("left_square_bracket", "tab(-1)", "Previous tab"),
+        Binding("right_square_bracket", "tab(1)", "Next tab"),
+    ]
+
+    def __init__(self, project_id: uuid.UUID) -> None:
+        super().__init__()
+        self.project_id = project_id
+        self.config: ProjectConfig | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="project-title")
+        with TabbedContent(id="project-tabs"):
+            with TabPane("Overview", id="overview"):
+                yield OverviewPane(id="overview-pane")
+            with TabPane("Settings", id="settings"):
+                yield SettingsEditor(id="settings-editor")
+            with TabPane("Secrets", id="secrets"):
+                yield SecretsPane(self.project_id, id="secrets-pane")
+            with TabPane("Codebase", id="codebase"):
+                yield FileBrowser(id="codebase-browser")
+            with TabPane("Modifications", id="modifications"):
+                yield ModificationTable(with_project=False, id="project-modifications")
+            with TabPane("Activity", id="activity"):
+                yield AuditTable(id="project-activity")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(exclusive=True, group="detail-load")
+    async def load(self) -> None:
+        app = deck(self)
+        db = app.database
+        config = await attempt(
+            self, project_service.get_project_full_config(db, str(self.project_id))
+        )
+        if config is None:
+            return
+        ref = str(self.project_id)
+        modifications = await attempt(
+            self, list_modifications(db, project_ref=ref, oldest_first=False, limit=200)
+        )
+        activity = await attempt(self, list_audit(db, AuditQuery(project=ref), limit=200))
+        now = app.clock()
+        self.config = config
+        project = config.project
+        self.sub_title = project.name
+        self.query_one("#project-title", Static).update(
+            f"[b]{project.name}[/b]  {project.type} · {project.status} · {project.owner_id}"
+        )
+        self.query_one(OverviewPane).show(config, now, show_ids=app.show_ids)
+        self.query_one(SettingsEditor).load(config.settings)
+        self.query_one(SecretsPane).show(config.secrets, now)
+        self.query_one(FileBrowser).show(project.codebase)
+        if modifications is not None:
+            self.query_one(ModificationTable).show(modifications.items, now)
+        if activity is not None:
+            self.query_one(AuditTable).show(activity.items, now)
+
+    def action_tab(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        current = TABS.index(tabs.active) if tabs.active in TABS else 0
+        tabs.active = TABS[(current + step) % len(TABS)]
+
+    @on(TabbedContent.TabActivated)
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        # Keys follow the tab: focus its table or tree. Settings keeps the
+        # focus on the tab bar, so [ and ] are not typed into an editor; tab
+        # moves into the editors.
+        pane = event.pane
+        targets = {
+            "settings": "ContentTabs",
+            "secrets": "#secrets-table",
+            "codebase": "Tree",
+            "modifications": "#project-modifications",
+            "activity": "#project-activity",
+        }
+        selector = targets.get(pane.id or "")
+        if selector is not None:
+            self.query_one(selector).focus()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_edit(self) -> None:
+        if self.config is None:
+            return
+        if self.config.project.status == ProjectStatus.DELETED:
+            self.notify("Deleted projects cannot be edited", severity="warning")
+            return
+        self.app.push_screen(ProjectForm(self.project_id), self._edited)
+
+    def _edited(self, saved: uuid.UUID | None) -> None:
+        if saved is not None:
+            self.load()
+
+    def action_save_settings(self) -> None:
+        editor = self.query_one(SettingsEditor)
+        editor.clear_errors()
+        changes = editor.changes()
+        if not changes:
+            self.notify("No changes to save")
+            return
+        self.save_settings(changes)
+
+    @work(exclusive=True, group="settings-save")
+    async def save_settings(self, changes: dict[str, object]) -> None:
+        editor = self.query_one(SettingsEditor)
+        try:
+            settings = await project_service.update_settings(
+                deck(self).database, str(self.project_id), changes
+            )
+        except ValidationError as error:
+            editor.show_error(error.field, error.problem)
+            return
+        except StoreError as error:
+            self.notify(error.message, severity="error", title="Settings not saved")
+            return
+        editor.load(settings)
+        self.notify("Settings saved")
+
+    def action_back(self) -> None:
+        if not self.query_one(SettingsEditor).dirty:
+            self.dismiss()
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss()
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "The settings have unsaved changes. Leave and discard them?", yes="Discard"
+            ),
+            answered,
+        )

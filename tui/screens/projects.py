@@ -1,0 +1,280 @@
+"""Projects, the home screen: a table paged from the database, filtered as
+you type, with the actions on the selected project."""
+
+from __future__ import annotations
+
+import uuid
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from store.models import ProjectStatus
+from store.repositories.projects import ProjectFilter, ProjectSort
+from store.services import projects as project_service
+from store.services.browse import ProjectRow, list_project_rows
+from tui import format
+from tui.context import attempt, deck
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.project_detail import ProjectDetailScreen
+from tui.screens.project_form import ProjectForm
+
+PAGE = 100
+# Fetch the next page when the cursor comes this close to the last loaded row.
+NEAR_END = 20
+_SORTS = [ProjectSort.UPDATED, ProjectSort.NAME, ProjectSort.CREATED]
+
+
+class ProjectsScreen(Screen[None]):
+    TITLE = "Projects"
+    BINDINGS = [
+        Binding("slash", "filter", "Filter"),
+        Binding("n", "new", "New"),
+        Binding("e", "edit", "Edit"),
+        Binding("a", "archive", "Archive/unarchive"),
+        Binding("d", "delete", "Delete"),
+        Binding("r", "restore", "Restore"),
+        Binding("s", "sort", "Sort"),
+        Binding("A", "show_status('archived')", "Show archived"),
+        Binding("D", "show_status('deleted')", "Show deleted"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[ProjectRow] = []
+        self.total = 0
+        self.sort = ProjectSort.UPDATED
+        self.show_archived = False
+        self.show_deleted = False
+        # Bumped on every new query, so a late page of an old one is dropped.
+        self.generation = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="/ filter by name, owner or repository", id="project-filter")
+        yield DataTable(id="projects", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="projects-status", classes="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, key in (
+            ("Name", "name"),
+            ("Type", "type"),
+            ("Status", "status"),
+            ("Owner", "owner"),
+            ("GitHub", "github"),
+            ("Pending", "pending"),
+            ("Cov", "coverage"),
+            ("Sec", "security"),
+            ("Perf", "performance"),
+            ("Updated", "updated"),
+        ):
+            table.add_column(label, key=key)
+        table.focus()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    # Queries -----------------------------------------------------------------
+
+    def _filters(self) -> ProjectFilter:
+        statuses = [ProjectStatus.ACTIVE]
+        if self.show_archived:
+            statuses.append(ProjectStatus.ARCHIVED)
+        if self.show_deleted:
+            statuses.append(ProjectStatus.DELETED)
+        search = self.query_one("#project-filter", Input).value.strip() or None
+        return ProjectFilter(statuses=statuses, search=search)
+
+    def reload(self) -> None:
+        self.generation += 1
+        self.load_first_page(self.generation, self._filters(), self.sort)
+
+    @work(exclusive=True, group="projects-load")
+    async def load_first_page(
+        self, generation: int, filters: ProjectFilter, sort: ProjectSort
+    ) -> None:
+        page = await attempt(
+            self, list_project_rows(deck(self).database, filters, sort=sort, limit=PAGE)
+        )
+        if page is None or generation != self.generation:
+            return
+        table = self.query_one(DataTable)
+        selected = self.selected()
+        table.clear()
+        self.rows = []
+        self.total = page.total
+        self._append(page.items)
+        if selected is not None:
+            for index, row in enumerate(self.rows):
+                if row.id == selected.id:
+                    table.move_cursor(row=index)
+                    break
+        self._show_status()
+
+    @work(exclusive=True, group="projects-more")
+    async def load_more(self, generation: int, filters: ProjectFilter, sort: ProjectSort) -> None:
+        page = await attempt(
+            self,
+            list_project_rows(
+                deck(self).database, filters, sort=sort, limit=PAGE, offset=len(self.rows)
+            ),
+        )
+        if page is None or generation != self.generation:
+            return
+        self.total = page.total
+        self._append(page.items)
+        self._show_status()
+
+    def _append(self, rows: list[ProjectRow]) -> None:
+        table = self.query_one(DataTable)
+        app = deck(self)
+        now = app.clock()
+        known = {row.id for row in self.rows}
+        for row in rows:
+            if row.id in known:
+                continue
+            self.rows.append(row)
+            pending = Text(str(row.pending_modifications) if row.pending_modifications else "·")
+            if row.pending_modifications:
+                pending.stylize("bold cyan")
+            table.add_row(
+                row.name,
+                str(row.type),
+                format.status_text(row.status),
+                row.owner_id,
+                row.github or "—",
+                pending,
+                *(
+                    Text(format.score(value), style=format.score_style(value))
+                    for value in (row.test_coverage, row.security_score, row.performance_score)
+                ),
+                format.ago(row.updated_at, now),
+                key=str(row.id),
+            )
+
+    def _show_status(self) -> None:
+        shown = ["active"]
+        if self.show_archived:
+            shown.append("archived")
+        if self.show_deleted:
+            shown.append("deleted")
+        self.query_one("#projects-status", Static).update(
+            f"{self.total} project{'s' if self.total != 1 else ''} ({', '.join(shown)}) · "
+            f"sorted by {self.sort.value} · {len(self.rows)} loaded"
+        )
+
+    @on(DataTable.RowHighlighted)
+    def _near_end(self, event: DataTable.RowHighlighted) -> None:
+        if len(self.rows) < self.total and event.cursor_row >= len(self.rows) - NEAR_END:
+            self.load_more(self.generation, self._filters(), self.sort)
+
+    @on(Input.Changed, "#project-filter")
+    def _filter_changed(self) -> None:
+        self.reload()
+
+    @on(Input.Submitted, "#project-filter")
+    def _filter_done(self) -> None:
+        self.query_one(DataTable).focus()
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        row = self.selected()
+        if row is not None:
+            self.app.push_screen(ProjectDetailScreen(row.id))
+
+    def selected(self) -> ProjectRow | None:
+        table = self.query_one(DataTable)
+        if not self.rows or table.cursor_row < 0 or table.cursor_row >= len(self.rows):
+            return None
+        return self.rows[table.cursor_row]
+
+    # Actions -----------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.query_one("#project-filter", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        filter_input = self.query_one("#project-filter", Input)
+        if filter_input.value:
+            filter_input.value = ""
+        self.query_one(DataTable).focus()
+
+    def action_sort(self) -> None:
+        self.sort = _SORTS[(_SORTS.index(self.sort) + 1) % len(_SORTS)]
+        self.reload()
+
+    def action_show_status(self, which: str) -> None:
+        if which == "archived":
+            self.show_archived = not self.show_archived
+        else:
+            self.show_deleted = not self.show_deleted
+        self.reload()
+
+    def action_new(self) -> None:
+        self.app.push_screen(ProjectForm(), self._saved)
+
+    def action_edit(self) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        if row.status == ProjectStatus.DELETED:
+            self.notify("Deleted projects cannot be edited; r restores", severity="warning")
+            return
+        self.app.push_screen(ProjectForm(row.id), self._saved)
+
+    def _saved(self, project_id: uuid.UUID | None) -> None:
+        if project_id is not None:
+            self.reload()
+
+    def action_archive(self) -> None:
+        row = self.selected()
+        if row is not None:
+            self.change_status(
+                row, "unarchive" if row.status == ProjectStatus.ARCHIVED else "archive"
+            )
+
+    def action_restore(self) -> None:
+        row = self.selected()
+        if row is not None:
+            self.change_status(row, "restore")
+
+    def action_delete(self) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        if row.status == ProjectStatus.DELETED:
+            self.notify("Already deleted; r restores it", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.change_status(row, "delete")
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Delete project [b]{row.name}[/b]?\n\n"
+                "It is kept, marked deleted, and can be restored (D shows deleted projects).",
+                yes="Delete",
+            ),
+            answered,
+        )
+
+    @work(group="projects-write")
+    async def change_status(self, row: ProjectRow, action: str) -> None:
+        db = deck(self).database
+        changes = {
+            "archive": project_service.archive_project,
+            "unarchive": project_service.unarchive_project,
+            "delete": project_service.delete_project,
+            "restore": project_service.restore_project,
+        }
+        project = await attempt(self, changes[action](db, str(row.id)))
+        if project is not None:
+            self.notify(f"{action.capitalize()}d project {project.name!r}")
+            self.reload()

@@ -1,0 +1,77 @@
+"""One modification read-only: request, review, impact analysis, test
+results and the change of each file."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from store.services.modifications import ModificationDetail
+from tui import format
+
+
+def _readable(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def render_modification(detail: ModificationDetail, now: datetime) -> RenderableType:
+    mod = detail.modification
+    fields = Table.grid(padding=(0, 1))
+    fields.add_column(style="bold", no_wrap=True)
+    fields.add_column()
+    fields.add_row("Project", detail.project_name)
+    fields.add_row("Status", format.status_text(mod.status))
+    fields.add_row("Requested", f"by {mod.requested_by}, {format.ago(mod.requested_at, now)}")
+    if mod.reviewed_by:
+        fields.add_row("Reviewed", f"by {mod.reviewed_by}, {format.ago(mod.reviewed_at, now)}")
+    if mod.review_comment:
+        fields.add_row("Comment", mod.review_comment)
+    if mod.applied_at:
+        fields.add_row("Applied", format.ago(mod.applied_at, now))
+    if mod.failure_reason:
+        fields.add_row("Failed", Text(mod.failure_reason, style="red"))
+    parts: list[RenderableType] = [Text(mod.request, style="bold"), Text(""), fields]
+    if mod.impact_analysis:
+        impact = Table.grid(padding=(0, 1))
+        impact.add_column(style="bold", no_wrap=True)
+        impact.add_column()
+        for key, value in mod.impact_analysis.items():
+            impact.add_row(key.replace("_", " "), _readable(value))
+        parts += [Text(""), Text("Impact analysis", style="bold underline"), impact]
+    if mod.test_results:
+        results = mod.test_results
+        line = Text()
+        line.append(f"{results.get('passed', 0)} passed", style="green")
+        line.append(" · ")
+        line.append(
+            f"{results.get('failed', 0)} failed", style="red" if results.get("failed") else ""
+        )
+        line.append(f" · {results.get('skipped', 0)} skipped")
+        parts += [Text(""), Text("Tests", style="bold underline"), line]
+        for failure in results.get("failures", []) or []:
+            if isinstance(failure, dict):
+                parts.append(
+                    Text(
+                        f"  ✗ {failure.get('name', '?')}: {failure.get('message', '')}", style="red"
+                    )
+                )
+    files = Table(box=None, show_header=True, header_style="bold", padding=(0, 1))
+    files.add_column("file")
+    files.add_column("change")
+    files.add_column("+", justify="right", style="green")
+    files.add_column("-", justify="right", style="red")
+    for change in detail.files:
+        files.add_row(change.path, str(change.kind), str(change.added), str(change.removed))
+    parts += [Text(""), Text(f"Files (against {detail.against})", style="bold underline"), files]
+    for change in detail.files:
+        if change.diff:
+            parts += [Text(""), Syntax(change.diff, "diff", theme="monokai", word_wrap=True)]
+    return Group(*parts)

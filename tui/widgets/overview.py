@@ -1,0 +1,82 @@
+"""A project's every field, scores as bars."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from store.services.projects import ProjectConfig
+from tui import format
+
+
+class OverviewPane(VerticalScroll):
+    def compose(self) -> ComposeResult:
+        yield Static("Loading…", id="overview-body")
+
+    def show(self, config: ProjectConfig, now: datetime, *, show_ids: bool) -> None:
+        project = config.project
+        fields = Table.grid(padding=(0, 2))
+        fields.add_column(style="bold", no_wrap=True)
+        fields.add_column()
+        github = (
+            f"{project.github_owner}/{project.github_repo}"
+            if project.github_owner and project.github_repo
+            else "—"
+        )
+        rows: list[tuple[str, str | Text]] = [
+            ("Name", Text(project.name, style="bold")),
+            ("Id", format.short_id(project.id, shown=show_ids)),
+            ("Type", str(project.type)),
+            ("Status", format.status_text(project.status)),
+            ("Owner", project.owner_id),
+            ("GitHub", github),
+            ("Webhook", project.webhook_url or "—"),
+            ("Auto-merge", "on" if project.auto_merge_enabled else "off"),
+            ("Auto-confirm plans", "on" if project.auto_confirm_plans else "off"),
+            ("Dependencies", ", ".join(project.dependencies) or "—"),
+            (
+                "Environment",
+                ", ".join(
+                    f"{key}={value}" for key, value in sorted(project.environment_vars.items())
+                )
+                or "—",
+            ),
+            (
+                "Deployment",
+                json.dumps(project.deployment_config, sort_keys=True)
+                if project.deployment_config
+                else "—",
+            ),
+            ("Files", f"{len(project.codebase)} in the stored codebase"),
+            ("Secrets", ", ".join(secret.key_name for secret in config.secrets) or "—"),
+            ("Branch", config.settings.branch_name),
+            ("Version", str(project.version)),
+            (
+                "Created",
+                f"{format.stamp(project.created_at)} ({format.ago(project.created_at, now)})",
+            ),
+            (
+                "Updated",
+                f"{format.stamp(project.updated_at)} ({format.ago(project.updated_at, now)})",
+            ),
+            ("Last deployed", format.ago(project.last_deployed_at, now)),
+            ("Last active", format.ago(project.last_active_at, now)),
+        ]
+        for label, value in rows:
+            fields.add_row(label, value)
+        scores = Table.grid(padding=(0, 2))
+        scores.add_column(style="bold", no_wrap=True)
+        scores.add_column()
+        scores.add_row("Test coverage", format.score_bar(project.test_coverage))
+        scores.add_row("Security", format.score_bar(project.security_score))
+        scores.add_row("Performance", format.score_bar(project.performance_score))
+        self.query_one("#overview-body", Static).update(
+            Group(fields, Text(""), Text("Scores", style="bold underline"), scores)
+        )

@@ -1,0 +1,74 @@
+"""A project's settings in editors; ctrl+s saves them through the service."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Input, Label, Static, TextArea
+
+from store.models import ProjectSettings
+
+
+class SettingsEditor(VerticalScroll):
+    BINDINGS = [Binding("ctrl+s", "screen.save_settings", "Save settings")]
+    # Tab goes from the tab bar straight into the first editor.
+    can_focus = False
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.saved: dict[str, object] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label("Planning statement", classes="field-label")
+        yield TextArea(id="planning_statement", classes="editor")
+        yield Static("", id="error-planning_statement", classes="field-error")
+        yield Label("Repository rules", classes="field-label")
+        yield TextArea(id="repository_rules", classes="editor")
+        yield Static("", id="error-repository_rules", classes="field-error")
+        yield Label("Setup commands (one per line)", classes="field-label")
+        yield TextArea(id="setup_commands", classes="editor")
+        yield Static("", id="error-setup_commands", classes="field-error")
+        yield Label("Branch", classes="field-label")
+        yield Input(id="branch_name")
+        yield Static("", id="error-branch_name", classes="field-error")
+
+    def load(self, settings: ProjectSettings) -> None:
+        self.query_one("#planning_statement", TextArea).load_text(settings.planning_statement)
+        self.query_one("#repository_rules", TextArea).load_text(settings.repository_rules)
+        self.query_one("#setup_commands", TextArea).load_text("\n".join(settings.setup_commands))
+        self.query_one("#branch_name", Input).value = settings.branch_name
+        self.saved = self.values()
+        self.clear_errors()
+
+    def values(self) -> dict[str, object]:
+        commands = self.query_one("#setup_commands", TextArea).text.splitlines()
+        return {
+            "planning_statement": self.query_one("#planning_statement", TextArea).text,
+            "repository_rules": self.query_one("#repository_rules", TextArea).text,
+            "setup_commands": [line for line in commands if line.strip()],
+            "branch_name": self.query_one("#branch_name", Input).value,
+        }
+
+    def changes(self) -> dict[str, object]:
+        if self.saved is None:
+            return {}
+        return {key: value for key, value in self.values().items() if self.saved.get(key) != value}
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.changes())
+
+    def clear_errors(self) -> None:
+        for error in self.query(".field-error"):
+            if isinstance(error, Static):
+                error.update("")
+
+    def show_error(self, field: str, problem: str) -> None:
+        matches = self.query(f"#error-{field}")
+        if matches:
+            widget = matches.first()
+            if isinstance(widget, Static):
+                widget.update(problem)
+                return
+        self.notify(f"{field}: {problem}", severity="error")

@@ -1,0 +1,91 @@
+"""Tables shared by screens: modifications and audit rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from store.models import AuditEntry
+from store.repositories.modifications import ModificationRow
+from tui import format
+
+
+class ModificationTable(DataTable[object]):
+    """Modifications: status, project, request, requester, dates."""
+
+    def __init__(self, *, with_project: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.with_project = with_project
+        self.items: list[ModificationRow] = []
+
+    def on_mount(self) -> None:
+        self.add_column("Status", key="status")
+        if self.with_project:
+            self.add_column("Project", key="project")
+        self.add_column("Request", key="request")
+        self.add_column("Requested by", key="requester")
+        self.add_column("Requested", key="requested")
+        self.add_column("Reviewed by", key="reviewer")
+        self.add_column("Reviewed", key="reviewed")
+
+    def show(self, rows: list[ModificationRow], now: datetime, *, append: bool = False) -> None:
+        if not append:
+            self.clear()
+            self.items = []
+        for row in rows:
+            self.items.append(row)
+            cells: list[object] = [format.status_text(row.status)]
+            if self.with_project:
+                cells.append(row.project_name)
+            cells += [
+                Text(row.request, overflow="ellipsis", no_wrap=True),
+                row.requested_by,
+                format.ago(row.requested_at, now),
+                row.reviewed_by or "—",
+                format.ago(row.reviewed_at, now),
+            ]
+            self.add_row(*cells, key=str(row.id))
+
+    def selected(self) -> ModificationRow | None:
+        if not self.items or not 0 <= self.cursor_row < len(self.items):
+            return None
+        return self.items[self.cursor_row]
+
+
+class AuditTable(DataTable[object]):
+    """Audit rows, newest first."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.items: list[AuditEntry] = []
+
+    def on_mount(self) -> None:
+        self.add_column("When", key="at")
+        self.add_column("Severity", key="severity")
+        self.add_column("Category", key="category")
+        self.add_column("Actor", key="actor")
+        self.add_column("Event", key="event")
+        self.add_column("Description", key="description")
+
+    def show(self, entries: list[AuditEntry], now: datetime, *, append: bool = False) -> None:
+        if not append:
+            self.clear()
+            self.items = []
+        for entry in entries:
+            self.items.append(entry)
+            self.add_row(
+                format.ago(entry.at, now),
+                format.status_text(entry.severity),
+                str(entry.category),
+                entry.actor,
+                entry.event_type,
+                Text(entry.description, overflow="ellipsis", no_wrap=True),
+                key=str(entry.id),
+            )
+
+    def selected(self) -> AuditEntry | None:
+        if not self.items or not 0 <= self.cursor_row < len(self.items):
+            return None
+        return self.items[self.cursor_row]

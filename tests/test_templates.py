@@ -10,19 +10,23 @@ import py_compile
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
+from sqlalchemy.engine import URL
 
-from store import templating
-from store.engine import Database
+from store import migrate, templating
+from store.engine import Database, open_database
 from store.errors import Conflict, NotFound, ValidationError
 from store.models import AuditEntry, Template, TemplateCategory
 from store.services import projects as project_service
 from store.services import templates as service
 from store.templating import VariableErrors, load_folder, render, spec_from_metadata
+from store.types import JSONType, UTCDateTime, utcnow
 
 # Values for the required variables of every built-in template.
 REQUIRED = {
@@ -620,3 +624,55 @@ async def test_project_origin_shows_when_the_template_changed_or_went(
         database, project_service.ProjectCreate(name="Plain", type="cli", owner_id="carol")
     )
     assert await service.project_template_origin(database, str(plain.project.id)) is None
+
+
+async def test_templates_stored_before_revision_0003_keep_working(
+    empty_database_url: URL,
+) -> None:
+    database = await open_database(empty_database_url)
+    try:
+        await migrate.upgrade(database, "0002")
+        old = sa.table(
+            "templates",
+            sa.column("id", sa.Uuid()),
+            sa.column("name", sa.String()),
+            sa.column("description", sa.Text()),
+            sa.column("category", sa.String()),
+            sa.column("files", JSONType),
+            sa.column("required_vars", JSONType),
+            sa.column("optional_vars", JSONType),
+            sa.column("tech_stack", JSONType),
+            sa.column("complexity", sa.String()),
+            sa.column("tags", JSONType),
+            sa.column("created_at", UTCDateTime()),
+            sa.column("updated_at", UTCDateTime()),
+        )
+        async with database.engine.begin() as connection:
+            await connection.execute(
+                old.insert().values(
+                    id=uuid.uuid4(),
+                    name="legacy",
+                    description="Stored at revision 0002.",
+                    category="api",
+                    files={"{{ name }}.txt.jinja": "{{ name }} on {{ port }} {{ debug }}"},
+                    required_vars=["name"],
+                    optional_vars={"port": 8000, "debug": False},
+                    tech_stack=[],
+                    complexity="simple",
+                    tags=[],
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
+        await migrate.upgrade(database)
+        detail = await service.get_template(database, "legacy")
+        assert detail.version == 1
+        assert [(v.name, v.type, v.required) for v in detail.variables] == [
+            ("name", "string", True),
+            ("port", "integer", False),
+            ("debug", "boolean", False),
+        ]
+        preview = await service.preview_template(database, "legacy", {"name": "x", "port": "81"})
+        assert preview.files == {"x.txt": "x on 81 False"}
+    finally:
+        await database.dispose()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     ColumnElement,
+    Row,
     Select,
     cast,
     delete,
@@ -25,6 +27,22 @@ from sqlmodel import col
 
 from store.models import Template, TemplateCategory
 from store.repositories.base import clamp_limit, contains_any
+
+SUMMARY_COLUMNS = (
+    col(Template.id),
+    col(Template.name),
+    col(Template.description),
+    col(Template.category),
+    col(Template.complexity),
+    col(Template.estimated_setup_time),
+    col(Template.tech_stack),
+    col(Template.tags),
+    col(Template.version),
+    col(Template.variables),
+    col(Template.required_vars),
+    col(Template.optional_vars),
+    col(Template.updated_at),
+)
 
 
 @dataclass
@@ -60,6 +78,15 @@ class TemplateRepository:
         query = self._filtered(select(Template), _as_filter(filters))
         query = query.order_by(col(Template.name)).limit(clamp_limit(limit)).offset(max(offset, 0))
         return list((await self.session.execute(query)).scalars())
+
+    async def list_summaries(
+        self, filters: TemplateFilter | None = None, *, limit: int = 50, offset: int = 0
+    ) -> Sequence[Row[Any]]:
+        """The list's rows without file contents (the bulk of a template)."""
+        query = self._filtered(select(*SUMMARY_COLUMNS), _as_filter(filters))
+        query = query.order_by(col(Template.name)).limit(clamp_limit(limit)).offset(max(offset, 0))
+        rows: Sequence[Row[Any]] = (await self.session.execute(query)).all()
+        return rows
 
     async def count(self, filters: TemplateFilter | TemplateCategory | None = None) -> int:
         query = self._filtered(select(func.count()).select_from(Template), _as_filter(filters))

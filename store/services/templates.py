@@ -61,7 +61,6 @@ class TemplateSummary:
     tags: list[str]
     version: int
     variables: int
-    files: int
     updated_at: datetime
 
 
@@ -149,9 +148,28 @@ def _spec(row: Template) -> TemplateSpec:
         "tags": row.tags,
         "dependencies": setup.get("dependencies", []),
         "setup_commands": setup.get("setup_commands", []),
-        "variables": row.variables,
+        "variables": row.variables or _variables_from_summary(row),
     }
     return templating.spec_from_metadata(metadata, row.files, source=f"template {row.name!r}")
+
+
+def _variables_from_summary(row: Template) -> list[dict[str, Any]]:
+    """Variables of a template stored before full specs were kept (revision
+    0003): the names from required_vars, the defaults from optional_vars."""
+    variables: list[dict[str, Any]] = [
+        {"name": name, "type": "string"} for name in row.required_vars
+    ]
+    for name, default in row.optional_vars.items():
+        kind = (
+            "boolean"
+            if isinstance(default, bool)
+            else "integer"
+            if isinstance(default, int)
+            else "string"
+        )
+        value = default if kind != "string" else "" if default is None else str(default)
+        variables.append({"name": name, "type": kind, "default": value})
+    return variables
 
 
 def _row_values(spec: TemplateSpec) -> dict[str, Any]:
@@ -312,7 +330,7 @@ async def list_templates(
     filters = filters or TemplateFilter()
     async with db.reading() as session:
         templates = TemplateRepository(session)
-        rows = await templates.list(filters, limit=limit, offset=offset)
+        rows = await templates.list_summaries(filters, limit=limit, offset=offset)
         total = await templates.count(filters)
     items = [
         TemplateSummary(
@@ -325,8 +343,7 @@ async def list_templates(
             tech_stack=list(row.tech_stack),
             tags=list(row.tags),
             version=row.version,
-            variables=len(row.variables),
-            files=len(row.files),
+            variables=len(row.variables) or len(row.required_vars) + len(row.optional_vars),
             updated_at=row.updated_at,
         )
         for row in rows
@@ -468,7 +485,6 @@ def summary_as_dict(summary: TemplateSummary) -> dict[str, Any]:
         "tags": summary.tags,
         "version": summary.version,
         "variables": summary.variables,
-        "files": summary.files,
         "updated_at": summary.updated_at.isoformat(),
     }
 

@@ -9,6 +9,7 @@ import io
 import json
 import subprocess
 import sys
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -134,6 +135,21 @@ async def test_deleted_row_is_named_at_the_row_after_it(database: Database) -> N
     report = await verify_chain(database)
     assert not report.ok and report.bad_row_id == 4
     assert report.problem is not None and "does not link to row 2" in report.problem
+
+
+async def test_rows_cut_from_the_end_are_caught_with_a_kept_head_hash(
+    database: Database,
+) -> None:
+    await _append(database, 5)
+    kept = (await verify_chain(database)).head_hash
+    assert kept is not None
+    await _append(database, 2)
+    assert (await verify_chain(database, anchor=kept)).ok
+    await _execute(database, "DELETE FROM audit_log WHERE id >= 5")
+    assert (await verify_chain(database)).ok
+    report = await verify_chain(database, anchor=kept)
+    assert not report.ok and report.verified == 4
+    assert report.problem is not None and "removed from its end" in report.problem
 
 
 async def test_deleted_first_row_is_named(database: Database) -> None:
@@ -308,19 +324,68 @@ def test_times_accept_dates_datetimes_and_ages() -> None:
 
 
 async def test_export_jsonl_and_csv_hold_every_row_and_are_audited(database: Database) -> None:
-    await _append(database, 700, description="bulk")
+    async with database.transaction() as session:
+        for index in range(150):
+            await audit.record(
+                session,
+                actor="bulk",
+                event_type="test.bulk",
+                description=f"bulk {index}",
+                details={"index": index},
+            )
     out = io.StringIO()
-    assert await audit_service.export_audit(database, out, fmt="jsonl") == 700
+    assert await audit_service.export_audit(database, out, fmt="jsonl") == 150
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert [line["id"] for line in lines] == list(range(1, 701))
+    assert [line["id"] for line in lines] == list(range(1, 151))
     assert lines[1]["prev_hash"] == lines[0]["hash"]
     out = io.StringIO()
-    query = AuditQuery(search="bulk 69")
+    query = AuditQuery(search="bulk 14")
     assert await audit_service.export_audit(database, out, fmt="csv", query=query) == 11
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert len(rows) == 11 and list(rows[0]) == audit_service.CSV_COLUMNS
-    assert json.loads(rows[0]["metadata"]) == {"index": 69}
+    assert json.loads(rows[0]["metadata"]) == {"index": 14}
     exports = await audit_service.list_audit(database, AuditQuery(event_type="audit.exported"))
     assert exports.total == 2
     assert exports.items[0].details["rows"] == 11
     assert (await verify_chain(database)).ok
+
+
+async def test_export_and_verify_memory_stays_flat_as_the_log_grows(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small batches, so a small log already spans several of them.
+    monkeypatch.setattr(audit_service, "_STREAM_BATCH", 25)
+
+    class Discard(io.StringIO):
+        def write(self, text: str) -> int:
+            return len(text)
+
+    async def peak_kib() -> tuple[int, int]:
+        tracemalloc.start()
+        try:
+            await audit_service.export_audit(database, Discard(), fmt="jsonl")
+            export_peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.reset_peak()
+            assert (await verify_chain(database)).ok
+            return export_peak // 1024, tracemalloc.get_traced_memory()[1] // 1024
+        finally:
+            tracemalloc.stop()
+
+    async def grow(rows: int) -> None:
+        async with database.transaction() as session:
+            for index in range(rows):
+                await audit.record(
+                    session,
+                    actor="bulk",
+                    event_type="test.bulk",
+                    description="x" * 200,
+                    details={"index": index, "padding": "y" * 300},
+                )
+
+    await grow(100)
+    small = await peak_kib()
+    await grow(400)
+    large = await peak_kib()
+    # Five times the rows: the batch buffer bounds the peak, not the row count.
+    assert large[0] < small[0] * 1.5 + 64
+    assert large[1] < small[1] * 1.5 + 64

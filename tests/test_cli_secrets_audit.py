@@ -135,7 +135,11 @@ def test_secret_commands_refuse_bad_input_clearly(tmp_path: Path, private_key_fi
 def test_audit_verify_passes_then_names_the_edited_row(cli: Projdeck, database_url: URL) -> None:
     for name in ("One", "Two", "Three"):
         cli.ok("project", "create", "--name", name, "--type", "cli", "--owner", "al")
-    assert cli.ok("audit", "verify").startswith("ok: 3 rows verified; head ")
+    verified = cli.ok("audit", "verify")
+    assert verified.startswith("ok: 3 rows verified; head ")
+    head = verified.split("head ")[1].strip()
+    cli.ok("project", "create", "--name", "Four", "--type", "cli", "--owner", "al")
+    assert cli.ok("audit", "verify", "--expect-head", head).startswith("ok: 4 rows verified")
     listed = cli.json("audit", "list", "--search", "Two")
     assert [item["event_type"] for item in listed["items"]] == ["project.created"]
     assert listed["items"][0]["id"] == 2

@@ -224,14 +224,17 @@ class ChainReport:
     problem: str | None = None
 
 
-async def verify_chain(db: Database) -> ChainReport:
+async def verify_chain(db: Database, *, anchor: str | None = None) -> ChainReport:
     """Walk the log oldest first and check that every row links to the one
     before it and matches its own hash. Stops at the first bad row.
 
     An edited row fails its hash; a deleted, inserted, replayed or moved row
     breaks the link of the row where it happened. (Rows removed from the very
-    end leave a shorter, valid chain: compare ``head_hash`` with one you kept.)
+    end leave a shorter, valid chain: pass a ``head_hash`` kept from an
+    earlier run as ``anchor``, and the chain must still contain it.)
     """
+    anchor = anchor.strip().lower() if anchor else None
+    anchor_seen = False
     expected_prev = audit.GENESIS_HASH
     previous_id: int | None = None
     verified = 0
@@ -260,9 +263,19 @@ async def verify_chain(db: Database) -> ChainReport:
                     problem=problem,
                 )
             assert entry.hash is not None
+            anchor_seen = anchor_seen or entry.hash == anchor
             expected_prev = entry.hash
             previous_id = entry.id
             verified += 1
-    return ChainReport(
-        ok=True, verified=verified, head_hash=None if verified == 0 else expected_prev
-    )
+    head = None if verified == 0 else expected_prev
+    if anchor is not None and not anchor_seen:
+        return ChainReport(
+            ok=False,
+            verified=verified,
+            head_hash=head,
+            problem=(
+                f"the chain no longer holds the row with hash {anchor[:16]}...: rows were "
+                "removed from its end, or the log was rebuilt"
+            ),
+        )
+    return ChainReport(ok=True, verified=verified, head_hash=head)

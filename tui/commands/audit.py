@@ -142,14 +142,19 @@ def export_audit(ctx: click.Context, /, fmt: str, output: Path | None, **options
 
 
 @audit.command("verify")
+@click.option(
+    "--expect-head",
+    metavar="HASH",
+    help="A head hash printed by an earlier verify: fail if the chain no longer holds it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def verify(ctx: click.Context, as_json: bool) -> None:
+def verify(ctx: click.Context, expect_head: str | None, as_json: bool) -> None:
     """Walk the hash chain; exit 1 naming the first edited, deleted, inserted
     or reordered row."""
 
     async def work(database: Database) -> service.ChainReport:
-        return await service.verify_chain(database)
+        return await service.verify_chain(database, anchor=expect_head)
 
     report = run_with_database(ctx, work)
     if as_json:
@@ -164,6 +169,8 @@ def verify(ctx: click.Context, as_json: bool) -> None:
         )
     elif report.ok:
         click.echo(f"ok: {report.verified} rows verified; head {report.head_hash or '-'}")
+    elif report.bad_row_id is None:
+        click.echo(f"error: {report.problem} ({report.verified} rows verified)", err=True)
     else:
         click.echo(
             f"error: audit chain broken at row {report.bad_row_id}: {report.problem} "

@@ -620,3 +620,17 @@ async def test_concurrent_applies_of_conflicting_modifications_apply_exactly_one
     assert statuses == [ModificationStatus.APPLIED, ModificationStatus.FAILED]
     [winner] = [result for result in results if result.status == ModificationStatus.APPLIED]
     assert (await codebase_of(database, project))["app.py"] == winner.modified_files["app.py"]
+
+
+async def test_purging_a_project_removes_its_modifications_and_their_revert_links(
+    database: Database,
+) -> None:
+    project = await make_project(database)
+    keep = await make_project(database, "Keep")
+    mod = await reach(database, project, ModificationStatus.APPLIED)
+    revert = await service.revert_modification(database, str(mod.id))
+    assert revert.reverts_id == mod.id
+    kept = await propose(database, keep, {"app.py": "kept\n"})
+    await projects.purge_project(database, str(project))
+    assert await modification_count(database) == 1
+    assert (await service.get_modification(database, str(kept.id))).modification.id == kept.id

@@ -5,6 +5,7 @@ metadata is redacted; listing and export filter and stream."""
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import subprocess
@@ -389,3 +390,18 @@ async def test_export_and_verify_memory_stays_flat_as_the_log_grows(
     # Five times the rows: the batch buffer bounds the peak, not the row count.
     assert large[0] < small[0] * 1.5 + 64
     assert large[1] < small[1] * 1.5 + 64
+
+
+async def test_a_failing_export_destination_is_reported_as_such(database: Database) -> None:
+    await _append(database, 3)
+
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(audit_service.ExportOutputError) as caught:
+        await audit_service.export_audit(database, Full(), fmt="csv")
+    assert str(caught.value) == "cannot write the export after 0 rows: No space left on device"
+    assert not caught.value.closed
+    exports = await audit_service.list_audit(database, AuditQuery(event_type="audit.exported"))
+    assert exports.total == 0

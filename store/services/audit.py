@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store import audit, validation
 from store.config import current_actor
 from store.engine import Database
-from store.errors import NotFound, ValidationError
+from store.errors import NotFound, StoreError, ValidationError
 from store.models import AuditCategory, AuditEntry, Severity
 from store.repositories import AuditRepository
 from store.repositories.audit import AuditFilter
@@ -37,6 +37,16 @@ from store.services.projects import resolve_project
 _STREAM_BATCH = 500
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class ExportOutputError(StoreError):
+    """The export's destination failed (closed pipe, full disk), not the database."""
+
+    def __init__(self, error: OSError, rows: int) -> None:
+        self.closed = isinstance(error, BrokenPipeError)
+        self.rows = rows
+        reason = "the output was closed" if self.closed else error.strerror or str(error)
+        super().__init__(f"cannot write the export after {rows} rows: {reason}")
 
 
 class ExportFormat(StrEnum):
@@ -184,17 +194,23 @@ async def export_audit(
     async with db.reading() as session:
         filters = await _filter(session, query)
         writer = csv.writer(out, lineterminator="\n") if fmt == ExportFormat.CSV else None
-        if writer is not None:
-            writer.writerow(CSV_COLUMNS)
-        async for entry in _stream(session, filters):
-            data = entry_as_dict(entry)
+        try:
             if writer is not None:
-                data["metadata"] = json.dumps(data["metadata"], sort_keys=True, ensure_ascii=False)
-                writer.writerow(["" if data[key] is None else data[key] for key in CSV_COLUMNS])
-            else:
-                out.write(json.dumps(data, sort_keys=True, ensure_ascii=False) + "\n")
-            count += 1
-    out.flush()
+                writer.writerow(CSV_COLUMNS)
+            async for entry in _stream(session, filters):
+                data = entry_as_dict(entry)
+                if writer is not None:
+                    data["metadata"] = json.dumps(
+                        data["metadata"], sort_keys=True, ensure_ascii=False
+                    )
+                    writer.writerow(["" if data[key] is None else data[key] for key in CSV_COLUMNS])
+                else:
+                    out.write(json.dumps(data, sort_keys=True, ensure_ascii=False) + "\n")
+                count += 1
+            out.flush()
+        except OSError as error:
+            # Not the database's fault: say so rather than let it read as one.
+            raise ExportOutputError(error, count) from None
     async with db.transaction() as session:
         await audit.record(
             session,

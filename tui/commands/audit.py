@@ -118,9 +118,26 @@ def export_audit(ctx: click.Context, /, fmt: str, output: Path | None, **options
     if output is None:
 
         async def to_stdout(database: Database) -> int:
-            return await service.export_audit(database, sys.stdout, fmt=fmt, query=query)
+            try:
+                return await service.export_audit(database, sys.stdout, fmt=fmt, query=query)
+            except service.ExportOutputError as error:
+                if not error.closed:
+                    raise
+                # The reader stopped early (| head): end quietly, as other tools do.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return error.rows
 
         run_with_database(ctx, to_stdout)
+        return
+    if output.exists() and not output.is_file():
+        # A pipe or device (/dev/stdout, a FIFO): write to it as it is.
+        with output.open("w", encoding="utf-8", newline="") as stream:
+
+            async def to_special(database: Database) -> int:
+                return await service.export_audit(database, stream, fmt=fmt, query=query)
+
+            count = run_with_database(ctx, to_special)
+        click.echo(f"exported {count} rows to {output}", err=True)
         return
     # Written beside the target and moved into place, so a failed export leaves no half file.
     folder = output.resolve().parent

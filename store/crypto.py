@@ -221,10 +221,8 @@ def _serialize(keys: Iterable[MasterKey]) -> bytes:
     data = {
         "version": _FORMAT_VERSION,
         "note": "projdeck master keys: the first encrypts, the others only decrypt. Keep private.",
-        "keys": [
-            {"id": key.key_id, "key": encode_key(key.material), "written_at": utcnow().isoformat()}
-            for key in keys
-        ],
+        "written_at": utcnow().isoformat(timespec="seconds"),
+        "keys": [{"id": key.key_id, "key": encode_key(key.material)} for key in keys],
     }
     return (json.dumps(data, indent=2) + "\n").encode("utf-8")
 

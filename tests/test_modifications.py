@@ -433,6 +433,20 @@ async def test_modification_ids_accept_a_unique_prefix_of_six(database: Database
     missing = "0" * 8 if not str(mod.id).startswith("0") else "f" * 8
     with pytest.raises(NotFound, match="no modification matches"):
         await service.get_modification(database, missing)
+    async with database.transaction() as session:
+        for suffix in ("1", "2"):
+            twin = Modification(
+                id=uuid.UUID(f"abcdef0{suffix}-0000-4000-8000-000000000000"),
+                project_id=project,
+                request="twin",
+                requested_by="x",
+                modified_files={"app.py": "x"},
+            )
+            session.add(twin)
+    with pytest.raises(ValidationError, match="matches several modifications"):
+        await service.get_modification(database, "abcdef")
+    found = await service.get_modification(database, "abcdef02")
+    assert found.modification.request == "twin"
 
 
 async def test_get_shows_change_kinds_line_counts_and_unified_diffs(database: Database) -> None:

@@ -20,6 +20,7 @@ from store.services import modifications as service
 from tui.commands.common import fail, print_json, run_with_database
 
 _STATUSES = click.Choice([member.value for member in ModificationStatus])
+_AGAINST = {"codebase": "the current codebase", "before apply": "what they held before the apply"}
 # Options that describe a proposal one by one; --payload gives them all at once.
 _PROPOSAL_OPTIONS = {
     "request": "--request",
@@ -257,7 +258,8 @@ def show(ctx: click.Context, modification_id: str, with_diff: bool, as_json: boo
         click.echo("\ntest results:")
         for key, value in m.test_results.items():
             click.echo(f"  {key}: {_plain(value)}")
-    click.echo(f"\nfiles (compared with the {detail.against}):")
+    against = _AGAINST.get(detail.against, detail.against)
+    click.echo(f"\nfiles (compared with {against}):")
     for change in detail.files:
         click.echo(f"  {change.kind:<8}  +{change.added} -{change.removed}  {change.path}")
     if with_diff:

@@ -55,6 +55,28 @@ class PoolOptions:
 N = TypeVar("N", int, float)
 
 
+def connect_delays_from_env() -> tuple[float, ...]:
+    """Seconds to wait before each retry of a PostgreSQL connection at
+    start-up: ``PROJDECK_CONNECT_DELAYS`` (comma-separated; empty for none)."""
+    raw = os.environ.get("PROJDECK_CONNECT_DELAYS")
+    if raw is None:
+        return POSTGRES_CONNECT_DELAYS
+    delays = []
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        try:
+            delay = float(part)
+        except ValueError:
+            raise ValidationError(
+                "PROJDECK_CONNECT_DELAYS", f"{part.strip()!r} is not a number"
+            ) from None
+        if not 0 <= delay <= 600:
+            raise ValidationError("PROJDECK_CONNECT_DELAYS", "each delay must be 0-600 seconds")
+        delays.append(delay)
+    return tuple(delays)
+
+
 def _env_number(name: str, default: N, kind: type[N], *, minimum: N) -> N:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -207,13 +229,15 @@ async def open_database(
     url: URL,
     *,
     pool: PoolOptions | None = None,
-    connect_delays: Sequence[float] = POSTGRES_CONNECT_DELAYS,
+    connect_delays: Sequence[float] | None = None,
 ) -> Database:
     """Open ``url`` and check that the server answers.
 
     PostgreSQL is tried again with exponential back-off (1 s, 2 s, 4 s by
     default) before giving up with a message naming the masked URL.
     """
+    if connect_delays is None:
+        connect_delays = connect_delays_from_env()
     engine = create_engine_for(url, pool)
     database = Database(url=url, engine=engine)
     attempts = 1 if database.backend == "sqlite" else len(connect_delays) + 1

@@ -152,11 +152,13 @@ def test_db_commands_and_doctor(cli: Projdeck) -> None:
 
 
 def test_unreachable_database_is_a_clear_error_without_password() -> None:
-    cli = Projdeck("postgresql://ops:pw-canary-123@127.0.0.1:1/none")
+    cli = Projdeck(
+        "postgresql://ops:pw-canary-123@127.0.0.1:1/none", PROJDECK_CONNECT_DELAYS="0.01,0.01"
+    )
     result = cli.run("project", "list")
     assert result.returncode == 1
     assert result.stderr.startswith(
-        "error: cannot reach the database postgresql+asyncpg://ops:***@127.0.0.1:1/none"
+        "error: cannot reach the database postgresql+asyncpg://ops:***@127.0.0.1:1/none after 3 attempts"
     )
     assert "pw-canary-123" not in result.stderr + result.stdout
 

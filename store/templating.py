@@ -14,10 +14,11 @@ render or parse: the app's start-up never pays for it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,9 +39,11 @@ MAX_TEMPLATE_FILES = 500
 MAX_VARIABLES = 50
 MAX_VALUE_CHARS = 500
 MAX_REPEAT = 100_000
+MAX_LOOP_STEPS = 100_000
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "templates_builtin"
 
+_HUGE_WIDTH = re.compile(r"\d{6,}")
 _TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _VARIABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 # Names Jinja2 itself gives a meaning to, or that the sandbox provides.
@@ -563,18 +566,49 @@ def load_builtins() -> list[TemplateSpec]:
 
 
 def _environment() -> Environment:
-    """A sandboxed, strict Jinja2 environment (built on first use)."""
+    """A sandboxed, strict Jinja2 environment, built for one render (its
+    loop budget is spent by that render only)."""
     from jinja2 import StrictUndefined
     from jinja2.exceptions import SecurityError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
+    from jinja2.utils import Namespace
+
+    def check_numbers(values: Iterable[Any]) -> None:
+        for value in values:
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_REPEAT:
+                raise SecurityError(f"numbers above {MAX_REPEAT} are not allowed as arguments")
+
+    def check_size(values: Iterable[Any]) -> None:
+        # Doubling a value in a loop (namespace) or in recursion (macro calls)
+        # grows exponentially: stop values at the size of a file.
+        for value in values:
+            if isinstance(value, str) and len(value) > validation.MAX_FILE_BYTES:
+                raise SecurityError(f"text longer than {validation.MAX_FILE_BYTES} characters")
+            if isinstance(value, list | tuple | dict) and len(value) > MAX_REPEAT:
+                raise SecurityError(f"collections of more than {MAX_REPEAT} items")
+
+    class BoundedNamespace(Namespace):
+        def __init__(*args: Any, **kwargs: Any) -> None:
+            check_size([*args[1:], *kwargs.values()])
+            Namespace.__init__(*args, **kwargs)
+
+        def __setitem__(self, name: str, value: Any) -> None:
+            check_size([value])
+            super().__setitem__(name, value)
+
+    def check_width(format_string: Any) -> None:
+        if isinstance(format_string, str) and _HUGE_WIDTH.search(format_string):
+            raise SecurityError("format widths of six digits or more are not allowed")
 
     class TemplateEnvironment(ImmutableSandboxedEnvironment):
-        # Repetition is the one cheap way to ask for gigabytes: bound it.
-        intercepted_binops = frozenset({"*", "**"})
+        # Repetition and padding are the cheap ways to ask for gigabytes.
+        intercepted_binops = frozenset({"*", "**", "%"})
 
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             if operator == "**" and isinstance(right, int) and abs(right) > 64:
                 raise SecurityError("exponents above 64 are not allowed in templates")
+            if operator == "%":
+                check_width(left)
             if operator == "*":
                 for sequence, count in ((left, right), (right, left)):
                     if (
@@ -587,13 +621,45 @@ def _environment() -> Environment:
                         )
             return super().call_binop(context, operator, left, right)
 
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+            check_numbers([*args, *kwargs.values()])
+            check_size([*args, *kwargs.values()])
+            if getattr(__obj, "__name__", None) in {"format", "format_map"}:
+                # The sandbox wraps str.format; the string is on the wrapped method.
+                method = getattr(__obj, "__wrapped__", __obj)
+                check_width(getattr(method, "__self__", None))
+            return super().call(__context, __obj, *args, **kwargs)
+
     environment = TemplateEnvironment(
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
         loader=None,
     )
+    budget = [MAX_LOOP_STEPS]
+
+    def counted_range(*args: int) -> Iterator[int]:
+        for number in safe_range(*args):
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise SecurityError(f"range() may give at most {MAX_LOOP_STEPS} numbers per render")
+            yield number
+
+    def bounded(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            check_numbers([*args[1:], *kwargs.values()])
+            if function.__name__ == "do_format" and args:
+                check_width(args[0])
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    environment.globals["range"] = counted_range
+    environment.globals["namespace"] = BoundedNamespace
     environment.filters.update({"snake": snake_case, "kebab": kebab_case, "pascal": pascal_case})
+    for name, function in list(environment.filters.items()):
+        environment.filters[name] = bounded(function)
     return environment
 
 
@@ -691,13 +757,25 @@ def render(spec: TemplateSpec, given: Mapping[str, Any]) -> RenderedProject:
 
     def run(where: str, what: str, source: str) -> str:
         try:
-            return environment.from_string(source).render(values)
+            pieces: list[str] = []
+            size = 0
+            # Stream, so a runaway template stops at the limit, not at the end.
+            for piece in environment.from_string(source).generate(values):
+                size += len(piece)
+                if size > validation.MAX_FILE_BYTES:
+                    raise ValidationError(
+                        where, f"{what} renders to more than {validation.MAX_FILE_BYTES} characters"
+                    )
+                pieces.append(piece)
+            return "".join(pieces)
         except SecurityError as error:
             raise ValidationError(
                 where, f"{what} tried to reach Python internals and was stopped ({error})"
             ) from None
         except TemplateError as error:
             raise ValidationError(where, f"{what} cannot be rendered ({error})") from None
+        except RecursionError:
+            raise ValidationError(where, f"{what} recurses too deeply") from None
         except (ArithmeticError, TypeError, ValueError, LookupError) as error:
             raise ValidationError(
                 where, f"{what} failed while rendering ({type(error).__name__}: {error})"

@@ -4,6 +4,7 @@ template services on each backend."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import py_compile
@@ -454,6 +455,15 @@ async def test_seed_is_idempotent_and_updates_what_changed(
     detail = await service.get_template(database, "static-site")
     assert detail.version == 3
     assert "extra.txt" not in detail.spec.files
+
+
+async def test_two_seeds_at_once_store_each_template_once(database: Database) -> None:
+    first, second = await asyncio.gather(
+        service.seed_builtin_templates(database), service.seed_builtin_templates(database)
+    )
+    names = [folder.name for folder in templating.builtin_folders()]
+    assert sorted(first.created + second.created) == names
+    assert (await service.list_templates(database)).total == len(names)
 
 
 async def test_list_filters_by_category_tag_stack_and_text(database: Database) -> None:

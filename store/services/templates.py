@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store import audit, templating
 from store.config import current_actor
 from store.engine import Database
-from store.errors import NotFound, ValidationError
+from store.errors import Conflict, NotFound, ValidationError
 from store.models import Project, ProjectSettings, Template, TemplateCategory
 from store.repositories import ProjectRepository, SettingsRepository, TemplateRepository
 from store.repositories.base import Page
@@ -248,6 +248,15 @@ async def seed_builtin_templates(db: Database, *, actor: str | None = None) -> S
     Running it again changes nothing and never duplicates."""
     actor = actor or current_actor()
     specs = templating.load_builtins()
+    try:
+        return await _seed(db, specs, actor)
+    except Conflict:
+        # Another process (the app and a CLI starting together) seeded the
+        # same names first; a second pass finds them and changes nothing.
+        return await _seed(db, specs, actor)
+
+
+async def _seed(db: Database, specs: list[TemplateSpec], actor: str) -> SeedResult:
     result = SeedResult()
     async with db.transaction() as session:
         for spec in specs:

@@ -369,17 +369,23 @@ def _variables(source: str, raw: Any) -> list[Variable]:
                 source,
                 f"variable {name!r} has type {kind!r}; use one of: {', '.join(VariableType.ALL)}",
             )
-        help_text = item.get("help", "")
-        if not isinstance(help_text, str) or len(help_text) > 1000:
-            raise ValidationError(
-                source, f"variable {name!r} help must be text (at most 1000 characters)"
-            )
+        raw_help = item.get("help", "")
+        help_text = _field(
+            source,
+            f"variable {name!r} help",
+            lambda raw=raw_help: validation.text("help", raw, limit=1000),
+        )
         pattern = item.get("pattern")
         if pattern is not None:
             if kind != VariableType.STRING or not isinstance(pattern, str):
                 raise ValidationError(
                     source, f"variable {name!r}: a pattern applies to string variables only"
                 )
+            _field(
+                source,
+                f"variable {name!r} pattern",
+                lambda raw=pattern: validation.text("pattern", raw, limit=1000),
+            )
             try:
                 re.compile(pattern)
             except re.error as error:
@@ -391,7 +397,7 @@ def _variables(source: str, raw: Any) -> list[Variable]:
             if (
                 not isinstance(choices, list)
                 or not choices
-                or not all(isinstance(c, str) and c for c in choices)
+                or not all(isinstance(c, str) and c and "\x00" not in c for c in choices)
             ):
                 raise ValidationError(
                     source, f"variable {name!r} of type choice needs a list of text choices"

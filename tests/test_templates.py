@@ -192,6 +192,12 @@ def _tree(root: Path) -> dict[str, bytes]:
             "default must be a JSON number",
         ),
         (
+            {**metadata(), "variables": [{"name": "x", "help": "a\u0000b"}]},
+            {"a.txt": "x"},
+            "tiny/template.json",
+            "variable 'x' help must not contain NUL",
+        ),
+        (
             {**metadata(), "variables": [{"name": "loop"}]},
             {"a.txt": "x"},
             "tiny/template.json",

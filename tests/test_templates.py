@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
@@ -721,3 +723,23 @@ async def test_templates_stored_before_revision_0003_keep_working(
         assert preview.files == {"x.txt": "x on 81 False"}
     finally:
         await database.dispose()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40), st.text(max_size=20))
+def test_no_value_renders_a_path_outside_the_project(folder: str, name: str) -> None:
+    tiny = spec(
+        {"{{ folder }}/{{ name }}.txt": "x", "fixed/{{ name }}": "y"},
+        variables=[
+            {"name": "folder", "type": "string", "default": "a"},
+            {"name": "name", "type": "string", "default": "b"},
+        ],
+    )
+    try:
+        rendered = render(tiny, {"folder": folder, "name": name})
+    except ValidationError:
+        return
+    for path in rendered.files:
+        parts = path.split("/")
+        assert not path.startswith("/") and ".." not in parts and "" not in parts
+        assert "\\" not in path and "\x00" not in path

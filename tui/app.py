@@ -139,14 +139,26 @@ def run_app(url: URL, *, demo: bool = False) -> None:
         return
     import os
     import tempfile
+    from functools import partial
+    from pathlib import Path
 
     from store import crypto
     from store.config import normalize_url
-    from store.demo import fill_demo
+    from store.demo import DemoCache, fill_and_cache
 
-    # The demo's secrets are sealed with a key made for this run only.
-    os.environ[crypto.SECRET_KEY_ENV] = crypto.encode_key(crypto.new_key().material)
-    os.environ.pop(crypto.PREVIOUS_KEYS_ENV, None)
     with tempfile.TemporaryDirectory(prefix="projdeck-demo-") as folder:
-        demo_url = normalize_url(f"sqlite:///{folder}/demo.db")
-        ProjdeckApp(demo_url, prepare=fill_demo, label=f"demo · sqlite (temporary) {folder}").run()
+        target = Path(folder) / "demo.db"
+        cache = DemoCache.default()
+        key = cache.copy_to(target)
+        prepare = None
+        if key is None:
+            # The demo's secrets are sealed with a key made for the demo only.
+            key = crypto.encode_key(crypto.new_key().material)
+            prepare = partial(fill_and_cache, cache=cache, key=key)
+        os.environ[crypto.SECRET_KEY_ENV] = key
+        os.environ.pop(crypto.PREVIOUS_KEYS_ENV, None)
+        ProjdeckApp(
+            normalize_url(f"sqlite:///{target}"),
+            prepare=prepare,
+            label=f"demo · sqlite (temporary) {target}",
+        ).run()

@@ -1,0 +1,44 @@
+"""``projdeck demo`` through the installed script: it fills an empty
+database once, and refuses one that already holds data."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from store import crypto
+from tests.app_support import TEST_KEY
+from tests.cli import SCRIPT, Projdeck
+
+
+def test_demo_fills_an_empty_database_and_refuses_a_second_time(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    cli = Projdeck(url, **{crypto.SECRET_KEY_ENV: TEST_KEY})
+    out = cli.ok("demo")
+    assert "12 projects" in out and "42 modifications" in out
+    listed = cli.json("project", "list", "--all")
+    assert listed["total"] == 12
+    assert "Payments Sandbox" in {project["name"] for project in listed["projects"]}
+    error = cli.fails("demo")
+    assert "already holds" in error and "empty database" in error
+
+
+def test_demo_takes_its_own_db_url_option(tmp_path: Path) -> None:
+    target = tmp_path / "other.db"
+    result = subprocess.run(
+        [str(SCRIPT), "demo", "--db-url", f"sqlite:///{target}"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", crypto.SECRET_KEY_ENV: TEST_KEY, "HOME": str(tmp_path)},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert str(target) in result.stdout
+    assert target.exists()
+
+
+def test_help_names_the_demo_flag_and_command() -> None:
+    result = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert "--demo" in result.stdout and "demo " in result.stdout

@@ -1,0 +1,179 @@
+"""Crash safety: a process writing through the services is killed
+(SIGKILL) at random points; every write it reported is there, nothing half
+written is, and the database and the audit chain stay sound."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from store.config import normalize_url
+from store.engine import open_database
+from store.services import modifications, projects, secrets
+from store.services.audit import verify_chain
+from tests.crash_support import Report, random_delays, run_and_kill
+
+KEY = "w7IbUa4wb3Ju1mMzgCpZq1OZ6QnX3Vvv5S4pSKsxZ0E="
+pytestmark = pytest.mark.slow
+
+
+async def _write_forever(url: str, report: Report) -> None:
+    db = await open_database(normalize_url(url))
+    tag = uuid.uuid4().hex[:8]
+    step = 0
+    while True:
+        step += 1
+        name = f"crash-{tag}-{step}"
+        created = await projects.create_project_with_settings(
+            db,
+            projects.ProjectCreate(
+                name=name, type="api", owner_id="writer", codebase={"app.py": "v = 0\n"}
+            ),
+        )
+        report({"op": "create", "name": name})
+        updated = await projects.update_project(
+            db, name, {"owner_id": f"owner-{step}"}, expected_version=created.project.version
+        )
+        report({"op": "update", "name": name, "version": updated.version})
+        await secrets.set_secret(db, name, "TOKEN", f"value-{step}")
+        report({"op": "secret", "name": name})
+        proposed = await modifications.propose_modification(
+            db,
+            name,
+            modifications.ModificationProposal(
+                request="bump", modified_files={"app.py": f"v = {step}\n", "new.py": "x = 1\n"}
+            ),
+        )
+        await modifications.approve_modification(db, str(proposed.id))
+        await modifications.apply_modification(db, str(proposed.id))
+        report({"op": "apply", "name": name, "content": f"v = {step}\n"})
+
+
+def _check(path: Path, reports: list[dict[str, Any]]) -> None:
+    connection = sqlite3.connect(path)
+    try:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = connection.execute(
+            "SELECT p.name, p.version, s.project_id IS NOT NULL, "
+            "(SELECT count(*) FROM audit_log a WHERE replace(a.entity_id, '-', '') = p.id "
+            "  AND a.event_type = 'project.created') "
+            "FROM projects p LEFT JOIN project_settings s ON s.project_id = p.id"
+        ).fetchall()
+        # No half transaction: every project has its settings and its audit row.
+        for name, _version, has_settings, created_rows in rows:
+            assert has_settings, name
+            assert created_rows == 1, name
+        versions = {name: version for name, version, _, _ in rows}
+        names_with_secret = {
+            row[0]
+            for row in connection.execute(
+                "SELECT p.name FROM project_secrets s JOIN projects p ON p.id = s.project_id"
+            )
+        }
+        codebases = dict(connection.execute("SELECT name, codebase FROM projects").fetchall())
+    finally:
+        connection.close()
+    for item in reports:
+        name = item["name"]
+        assert name in versions, item
+        if item["op"] == "update":
+            assert versions[name] >= item["version"], item
+        elif item["op"] == "secret":
+            assert name in names_with_secret, item
+        elif item["op"] == "apply":
+            assert item["content"].strip() in codebases[name], item
+
+
+def test_killed_writer_loses_nothing_it_reported_and_leaves_no_half_writes(
+    tmp_path: Path, migrated_sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    monkeypatch.setenv("PROJDECK_SECRET_KEY", KEY)
+    path = tmp_path / "crash.db"
+    shutil.copyfile(migrated_sqlite_template, path)
+    url = f"sqlite:///{path}"
+    all_reports: list[dict[str, Any]] = []
+    for delay in random_delays(50, seed=2026):
+        reports = run_and_kill(lambda report: _write_forever(url, report), kill_after=delay)
+        all_reports.extend(reports)
+        _check(path, all_reports)
+
+    async def verify() -> None:
+        db = await open_database(normalize_url(url))
+        try:
+            report = await verify_chain(db)
+            assert report.ok, report.problem
+            for item in all_reports:
+                if item["op"] == "secret":
+                    value = await secrets.reveal_secret(db, item["name"], "TOKEN")
+                    assert value.reveal().startswith("value-")
+        finally:
+            await db.dispose()
+
+    asyncio.run(verify())
+    assert {item["op"] for item in all_reports} >= {"create", "update", "secret", "apply"}
+
+
+async def _rotate_forever(url: str, report: Report) -> None:
+    db = await open_database(normalize_url(url))
+    while True:
+        rotation = await secrets.rotate_key(db)
+        report({"op": "rotated", "key_id": rotation.key_id})
+
+
+def test_key_rotation_killed_at_random_points_keeps_every_secret_readable(
+    tmp_path: Path, migrated_sqlite_template: Path
+) -> None:
+    import shutil
+
+    path = tmp_path / "rotate.db"
+    shutil.copyfile(migrated_sqlite_template, path)
+    url = f"sqlite:///{path}"
+    values = {f"SECRET_{index}": f"rotation-value-{index}" for index in range(40)}
+
+    async def fill() -> None:
+        db = await open_database(normalize_url(url))
+        try:
+            for name in ("alpha", "beta"):
+                await projects.create_project_with_settings(
+                    db, projects.ProjectCreate(name=name, type="cli", owner_id="o")
+                )
+            for index, (key, value) in enumerate(values.items()):
+                await secrets.set_secret(db, "alpha" if index % 2 else "beta", key, value)
+        finally:
+            await db.dispose()
+
+    async def all_readable() -> None:
+        db = await open_database(normalize_url(url))
+        try:
+            for index, (key, value) in enumerate(values.items()):
+                shown = await secrets.reveal_secret(db, "alpha" if index % 2 else "beta", key)
+                assert shown.reveal() == value
+        finally:
+            await db.dispose()
+
+    asyncio.run(fill())
+    for delay in random_delays(12, seed=7, low=0.02, high=0.4):
+        run_and_kill(lambda report: _rotate_forever(url, report), kill_after=delay)
+        asyncio.run(all_readable())
+
+    async def finish() -> None:
+        db = await open_database(normalize_url(url))
+        try:
+            rotation = await secrets.rotate_key(db)
+            assert rotation.kept == ()
+            names = [
+                name for ref in ("alpha", "beta") for name in await secrets.list_secrets(db, ref)
+            ]
+            assert {name.key_id for name in names} == {rotation.key_id}
+        finally:
+            await db.dispose()
+
+    asyncio.run(finish())
+    asyncio.run(all_readable())

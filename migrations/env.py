@@ -13,7 +13,7 @@ from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from store import models
 from store.config import resolve_database_url
@@ -60,9 +60,7 @@ async def run_async_migrations() -> None:
     else:
         engine = create_async_engine(url)
     try:
-        async with engine.connect() as connection:
-            await connection.run_sync(do_run_migrations)
-            await connection.commit()
+        await run_with_engine(engine)
     finally:
         await engine.dispose()
 
@@ -81,11 +79,20 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+async def run_with_engine(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.run_sync(do_run_migrations)
+        await connection.commit()
+
+
 if context.is_offline_mode():
     run_migrations_offline()
 else:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        do_run_migrations(connection)
-    else:
+    # projdeck hands over an open connection; pytest-alembic an async engine.
+    given = config.attributes.get("connection")
+    if given is None:
         asyncio.run(run_async_migrations())
+    elif isinstance(given, AsyncEngine):
+        asyncio.run(run_with_engine(given))
+    else:
+        do_run_migrations(given)

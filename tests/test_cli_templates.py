@@ -93,6 +93,11 @@ def test_project_from_template_and_import_export_through_the_cli(
     )
     assert error == "error: var: 'x' is not KEY=VALUE\n"
 
+    assert cli.ok("template", "origin", project_id).splitlines()[:2] == [
+        "created from template fastapi-service version 1",
+        "the template is unchanged since",
+    ]
+
     exported = tmp_path / "exported"
     cli.ok("template", "export", "fastapi-service", str(exported))
     assert _tree(exported) == _tree(templating.BUILTIN_DIR / "fastapi-service")
@@ -101,6 +106,10 @@ def test_project_from_template_and_import_export_through_the_cli(
     assert cli.ok("template", "import", str(exported)).strip() == (
         "updated template fastapi-service to version 2"
     )
+
+    origin = cli.json("template", "origin", "Orders API")
+    assert (origin["version"], origin["current_version"], origin["changed"]) == (1, 2, True)
+    assert origin["values"]["port"] == 9000
 
     bad = tmp_path / "bad"
     (bad / "files").mkdir(parents=True)

@@ -515,3 +515,15 @@ def detail_as_dict(detail: TemplateDetail, *, include_files: bool = False) -> di
     if include_files:
         data["files"] = detail.spec.files
     return data
+
+
+def origin_as_dict(origin: TemplateOrigin) -> dict[str, Any]:
+    return {
+        "name": origin.name,
+        "version": origin.version,
+        "digest": origin.digest,
+        "values": origin.values,
+        "current_version": origin.current_version,
+        "changed": origin.changed,
+        "removed": origin.removed,
+    }

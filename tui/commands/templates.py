@@ -306,3 +306,32 @@ def use_template(
         print_json(payload)
     else:
         click.echo(str(config.project.id))
+
+
+@template.command("origin")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def template_origin(ctx: click.Context, ref: str, as_json: bool) -> None:
+    """Which template (and version) project REF was created from, with which
+    values, and whether that template has changed or gone since."""
+
+    async def work(database: Database) -> service.TemplateOrigin | None:
+        return await service.project_template_origin(database, ref)
+
+    origin = run_with_database(ctx, work)
+    if as_json:
+        print_json(None if origin is None else service.origin_as_dict(origin))
+        return
+    if origin is None:
+        click.echo("not created from a template")
+        return
+    click.echo(f"created from template {origin.name} version {origin.version}")
+    if origin.removed:
+        click.echo("the template has been removed since")
+    elif origin.changed:
+        click.echo(f"the template has changed since (now version {origin.current_version})")
+    else:
+        click.echo("the template is unchanged since")
+    for key, value in sorted(origin.values.items()):
+        click.echo(f"  {key} = {value!r}")

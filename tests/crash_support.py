@@ -71,3 +71,52 @@ def run_and_kill(
 def random_delays(count: int, seed: int, low: float = 0.05, high: float = 0.6) -> list[float]:
     generator = random.Random(seed)
     return [generator.uniform(low, high) for _ in range(count)]
+
+
+def run_together(
+    works: list[Callable[[Report], Awaitable[None]]], timeout: float
+) -> list[list[dict[str, Any]]]:
+    """Fork one child per ``work`` (each returns when its time is up) and
+    return each child's reports. A child that raises reports the error."""
+    children: list[tuple[int, int]] = []
+    for work in works:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child
+            os.close(read_end)
+            code = 0
+
+            def report(item: dict[str, Any], fd: int = write_end) -> None:
+                os.write(fd, (json.dumps(item) + "\n").encode())
+
+            try:
+                asyncio.run(work(report))
+            except BaseException as error:
+                report({"op": "crash", "error": f"{type(error).__name__}: {error}"})
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        children.append((pid, read_end))
+    buffers = {read_end: b"" for _, read_end in children}
+    open_ends = set(buffers)
+    deadline = time.monotonic() + timeout
+    while open_ends:
+        if time.monotonic() > deadline:
+            for pid, _ in children:
+                os.kill(pid, signal.SIGKILL)
+            raise TimeoutError("children did not finish in time")
+        readable, _, _ = select.select(list(open_ends), [], [], 0.5)
+        for fd in readable:
+            chunk = os.read(fd, 65536)
+            if chunk:
+                buffers[fd] += chunk
+            else:
+                open_ends.discard(fd)
+                os.close(fd)
+    for pid, _ in children:
+        os.waitpid(pid, 0)
+    return [
+        [json.loads(line) for line in buffers[read_end].decode().splitlines() if line]
+        for _, read_end in children
+    ]

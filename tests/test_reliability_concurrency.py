@@ -8,7 +8,6 @@ import asyncio
 import os
 import random
 import time
-from typing import Any
 
 import pytest
 from sqlalchemy.engine import URL

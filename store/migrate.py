@@ -179,15 +179,16 @@ def head_revisions() -> list[str]:
     return list(ScriptDirectory(str(scripts)).get_heads())
 
 
-async def ensure_schema(database: Database, *, auto_upgrade: bool) -> None:
-    """Make sure the schema is at head before the app or CLI uses it.
+async def ensure_schema(database: Database, *, auto_upgrade: bool) -> bool:
+    """Make sure the schema is at head before the app or CLI uses it; True
+    when it has just been created in an empty database.
 
     SQLite files are upgraded on the spot (a newcomer's first run just works);
     PostgreSQL is never migrated behind a team's back: the error says what to run.
     """
     revision = await current_revision(database)
     if revision == HEAD_REVISION:
-        return
+        return False
     if auto_upgrade:
         from alembic.util.exc import CommandError
 
@@ -198,7 +199,7 @@ async def ensure_schema(database: Database, *, auto_upgrade: bool) -> None:
                 f"cannot upgrade {database.masked_url} from revision {revision}: {error}; "
                 "is this database from a newer projdeck?"
             ) from None
-        return
+        return revision is None
     where = "empty" if revision is None else f"at revision {revision}"
     raise SchemaOutOfDate(
         f"the database {database.masked_url} is {where}, not at {HEAD_REVISION}; "

@@ -99,3 +99,29 @@ def test_pool_options_come_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("PROJDECK_POOL_SIZE", "many")
     with pytest.raises(ValidationError, match="PROJDECK_POOL_SIZE: 'many' is not a number"):
         PoolOptions.from_env()
+
+
+async def test_a_new_default_database_gets_the_built_in_templates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from store.config import default_database_url
+    from store.services.startup import prepare_database
+    from store.services.templates import list_templates
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    database = await open_database(normalize_url(default_database_url()))
+    try:
+        assert str(tmp_path / "data") in str(database.url.database)
+        await prepare_database(database)
+        first = await list_templates(database)
+        assert first.total >= 8
+        await prepare_database(database)
+        assert (await list_templates(database)).total == first.total
+    finally:
+        await database.dispose()
+    other = await open_database(normalize_url(f"sqlite:///{tmp_path / 'elsewhere.db'}"))
+    try:
+        await prepare_database(other)
+        assert (await list_templates(other)).total == 0
+    finally:
+        await other.dispose()

@@ -94,9 +94,9 @@ class ProjdeckApp(App[None]):
         try:
             database = await open_database(self.url)
             try:
-                from store.migrate import ensure_schema
+                from store.services.startup import prepare_database
 
-                await ensure_schema(database, auto_upgrade=database.backend == "sqlite")
+                await prepare_database(database)
                 if self.prepare is not None:
                     await self.prepare(database)
             except BaseException:

@@ -44,9 +44,9 @@ def run_with_database(
         database = await open_database(url)
         try:
             if ensure_schema:
-                from store.migrate import ensure_schema as check_schema
+                from store.services.startup import prepare_database
 
-                await check_schema(database, auto_upgrade=database.backend == "sqlite")
+                await prepare_database(database)
             return await work(database)
         finally:
             await database.dispose()

@@ -1,6 +1,5 @@
-"""What the app tests share: a demo database built once per run (then
-copied for each test), a fixed clock and key, and a way to wait until the
-app's workers are done."""
+"""What the app tests share: the demo database of the screenshots, built
+once per run (then copied for each test), with the same fixed clock and key."""
 
 from __future__ import annotations
 
@@ -9,24 +8,21 @@ import contextlib
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import URL
-from textual.pilot import Pilot
 
-from store import crypto, migrate
+from store import crypto
 from store.config import normalize_url
-from store.demo import fill_demo
-from store.engine import open_database
-from tui.app import ProjdeckApp
+from tui.screenshots import SHOT_KEY, SHOT_NOW, SHOT_SIZE, build_demo, screenshot_app, settle
 
-# The moment the demo history ends and the app counts times from.
-FIXED_NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-# A fixed master key, so key ids drawn on screen are the same every run.
-TEST_KEY = crypto.encode_key(b"projdeck-app-tests-fixed-key-32b")
-SIZE = (140, 40)
+FIXED_NOW = SHOT_NOW
+TEST_KEY = SHOT_KEY
+SIZE = SHOT_SIZE
+make_app = screenshot_app
+
+__all__ = ["FIXED_NOW", "SIZE", "TEST_KEY", "make_app", "settle"]
 
 
 @contextlib.contextmanager
@@ -48,17 +44,8 @@ def app_environment() -> Iterator[None]:
 def demo_database_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file holding the demo workspace, built once."""
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-
-    async def build() -> None:
-        database = await open_database(normalize_url(f"sqlite:///{path}"))
-        try:
-            await migrate.upgrade(database)
-            await fill_demo(database, now=FIXED_NOW)
-        finally:
-            await database.dispose()
-
     with app_environment():
-        asyncio.run(build())
+        asyncio.run(build_demo(path))
     return path
 
 
@@ -69,14 +56,3 @@ def demo_url(demo_database_file: Path, tmp_path: Path) -> Iterator[URL]:
     shutil.copyfile(demo_database_file, target)
     with app_environment():
         yield normalize_url(f"sqlite:///{target}")
-
-
-def make_app(url: URL) -> ProjdeckApp:
-    return ProjdeckApp(url, clock=lambda: FIXED_NOW, show_ids=False, label="demo · sqlite")
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Wait until every worker (and any worker they started) is done."""
-    for _ in range(6):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()

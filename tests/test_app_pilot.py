@@ -315,6 +315,13 @@ async def test_help_lists_the_screen_keys_and_the_palette_reaches_screens(demo_u
         assert keys["n"] == "New" and keys["d"] == "Delete" and keys["q"] == "Quit"
         await pilot.press("escape")
         assert isinstance(app.screen, ProjectsScreen)
+        # The palette runs the screen's actions too.
+        await pilot.press("ctrl+p", *"show deleted")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectsScreen)
+        assert "Payments Sandbox" in column(app.screen.query_one(DataTable), "name")
         await pilot.press("ctrl+p")
         await settle(pilot)
         assert isinstance(app.screen, CommandPalette)

@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.dom import DOMNode
 
 SCREENS = {
     "projects": "Projects",
@@ -15,6 +17,16 @@ SCREENS = {
     "modifications": "Modifications",
     "audit": "Audit",
 }
+
+
+def own_binding(node: DOMNode, binding: Binding) -> bool:
+    """Whether projdeck declared ``binding`` (not Textual's own widgets and
+    base classes: cursor keys, focus, copy)."""
+    return any(
+        binding in vars(cls).get("BINDINGS", [])
+        for cls in type(node).__mro__
+        if not cls.__module__.startswith("textual.")
+    )
 
 
 class ProjdeckCommands(Provider):
@@ -34,6 +46,8 @@ class ProjdeckCommands(Provider):
             if not description or binding.action in seen or not active.enabled:
                 continue
             if binding.action.startswith(("main_screen", "command_palette")):
+                continue
+            if not own_binding(active.node, binding):
                 continue
             seen.add(binding.action)
             key = app.get_key_display(binding)

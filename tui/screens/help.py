@@ -9,6 +9,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from tui.palette import own_binding
+
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
@@ -23,17 +25,18 @@ class HelpScreen(ModalScreen[None]):
 
     @staticmethod
     def _keys(under: Screen[object]) -> list[tuple[str, str]]:
-        """Every key with a description active on ``under`` (the focused
-        widget's, the screen's and the app's), each shown once."""
-        seen: set[str] = set()
-        keys: list[tuple[str, str]] = []
-        for key, active in under.active_bindings.items():
+        """Every key with a description active on ``under``, each once:
+        projdeck's own (screen, pane, app) first, then those of Textual's
+        widgets (moving the cursor, focus, copy)."""
+        own: list[tuple[str, str]] = []
+        widgets: list[tuple[str, str]] = []
+        for active in under.active_bindings.values():
             binding = active.binding
-            if not binding.description or key in seen:
+            if not binding.description:
                 continue
-            seen.add(key)
-            keys.append((under.app.get_key_display(binding), binding.description))
-        return keys
+            entry = (under.app.get_key_display(binding), binding.description)
+            (own if own_binding(active.node, binding) else widgets).append(entry)
+        return own + widgets
 
     def compose(self) -> ComposeResult:
         table = Table(show_header=True, header_style="bold", box=None, expand=True)

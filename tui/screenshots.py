@@ -1,0 +1,121 @@
+"""The pictures of every screen: ``python -m tui.screenshots [FOLDER]``
+writes one SVG per scene (default folder: ``screenshots/``).
+
+The snapshot tests draw the same scenes from the same data: the demo
+workspace with its history ending at SHOT_NOW, the app counting time from
+that moment, ids hidden and secrets sealed with a fixed key, so every run
+draws the same picture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+from textual.pilot import Pilot
+
+from store import crypto
+from tui.app import ProjdeckApp
+
+SHOT_NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+# Seals the demo's made-up secret values only; fixed so key ids draw alike.
+SHOT_KEY = crypto.encode_key(b"projdeck-demo-screenshots-key-32")
+SHOT_SIZE = (140, 40)
+
+
+@dataclass(frozen=True)
+class Scene:
+    name: str
+    keys: tuple[str, ...]
+    size: tuple[int, int] = SHOT_SIZE
+
+
+SCENES = [
+    Scene("projects", ()),
+    Scene("projects-with-archived-and-deleted", ("A", "D")),
+    Scene("project-form", ("n",)),
+    Scene("delete-confirm", ("d",)),
+    Scene("project-overview", ("enter",)),
+    Scene("project-settings", ("enter", "right_square_bracket")),
+    Scene("project-secrets", ("enter",) + ("right_square_bracket",) * 2),
+    Scene("project-codebase", ("enter",) + ("right_square_bracket",) * 3),
+    Scene("project-modifications", ("enter",) + ("right_square_bracket",) * 4),
+    # Short, so only the newest activity (deployments) shows: older rows name
+    # modifications by their random ids.
+    Scene("project-activity", ("enter",) + ("right_square_bracket",) * 5, (140, 20)),
+    Scene("templates", ("2",)),
+    Scene("modifications", ("3",)),
+    Scene("audit", ("4",)),
+    Scene("help", ("question_mark",)),
+    # Typed, because the palette lists its providers' discoveries in no fixed order.
+    Scene("command-palette", ("ctrl+p", *"go to")),
+]
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait until every worker (and any worker they started) is done."""
+    for _ in range(6):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def play(pilot: Pilot[None], scene: Scene) -> None:
+    await settle(pilot)
+    for key in scene.keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+def screenshot_app(url: URL) -> ProjdeckApp:
+    return ProjdeckApp(url, clock=lambda: SHOT_NOW, show_ids=False, label="demo · sqlite")
+
+
+async def build_demo(path: Path) -> None:
+    """The demo database every picture is drawn from."""
+    from store import migrate
+    from store.config import normalize_url
+    from store.demo import fill_demo
+    from store.engine import open_database
+
+    database = await open_database(normalize_url(f"sqlite:///{path}"))
+    try:
+        await migrate.upgrade(database)
+        await fill_demo(database, now=SHOT_NOW)
+    finally:
+        await database.dispose()
+
+
+async def _shoot(folder: Path) -> None:
+    import shutil
+
+    from store.config import normalize_url
+
+    with tempfile.TemporaryDirectory(prefix="projdeck-shots-") as work:
+        source = Path(work) / "demo.db"
+        await build_demo(source)
+        for scene in SCENES:
+            copy = Path(work) / f"{scene.name}.db"
+            shutil.copyfile(source, copy)
+            app = screenshot_app(normalize_url(f"sqlite:///{copy}"))
+            async with app.run_test(size=scene.size) as pilot:
+                await play(pilot, scene)
+                app.save_screenshot(str(folder / f"{scene.name}.svg"))
+            print(folder / f"{scene.name}.svg")
+
+
+def main() -> None:
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("screenshots")
+    os.environ[crypto.SECRET_KEY_ENV] = SHOT_KEY
+    os.environ["PROJDECK_ACTOR"] = "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    asyncio.run(_shoot(folder))
+
+
+if __name__ == "__main__":
+    main()

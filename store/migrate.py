@@ -78,40 +78,56 @@ async def current_revision(database: Database) -> str | None:
         raise translate(error, database.url) from None
 
 
-async def upgrade(database: Database, revision: str = "head") -> str | None:
+async def _alembic(database: Database, name: str, revision: str, actor: str | None) -> str | None:
+    """Run one Alembic command, then record it in the audit log, unless it
+    created the schema from nothing or removed it (no log to write to)."""
     from alembic import command
 
     def work(connection: Connection) -> None:
         config = alembic_config(database)
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        getattr(command, name)(config, revision)
 
+    before = await current_revision(database)
     await _run(database, work)
-    return await current_revision(database)
+    after = await current_revision(database)
+    if before is not None and after is not None and before != after:
+        await _record_schema_change(database, name, before, after, actor)
+    return after
 
 
-async def downgrade(database: Database, revision: str) -> str | None:
-    from alembic import command
+async def _record_schema_change(
+    database: Database, name: str, before: str, after: str, actor: str | None
+) -> None:
+    from store import audit
+    from store.config import current_actor
+    from store.models import AuditCategory, Severity
 
-    def work(connection: Connection) -> None:
-        config = alembic_config(database)
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
+    past = {"upgrade": "upgraded", "downgrade": "downgraded", "stamp": "stamped"}[name]
+    async with database.transaction() as session:
+        await audit.record(
+            session,
+            actor=actor or current_actor(),
+            event_type=f"schema.{past}",
+            description=f"schema {past} from revision {before} to {after}",
+            category=AuditCategory.SYSTEM,
+            severity=Severity.INFO if name == "upgrade" else Severity.WARNING,
+            entity_type="schema",
+            entity_id=after,
+            details={"from": before, "to": after},
+        )
 
-    await _run(database, work)
-    return await current_revision(database)
+
+async def upgrade(database: Database, revision: str = "head", *, actor: str | None = None) -> str | None:
+    return await _alembic(database, "upgrade", revision, actor)
 
 
-async def stamp(database: Database, revision: str) -> str | None:
-    from alembic import command
+async def downgrade(database: Database, revision: str, *, actor: str | None = None) -> str | None:
+    return await _alembic(database, "downgrade", revision, actor)
 
-    def work(connection: Connection) -> None:
-        config = alembic_config(database)
-        config.attributes["connection"] = connection
-        command.stamp(config, revision)
 
-    await _run(database, work)
-    return await current_revision(database)
+async def stamp(database: Database, revision: str, *, actor: str | None = None) -> str | None:
+    return await _alembic(database, "stamp", revision, actor)
 
 
 async def check(database: Database) -> list[str]:

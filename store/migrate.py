@@ -118,7 +118,9 @@ async def _record_schema_change(
         )
 
 
-async def upgrade(database: Database, revision: str = "head", *, actor: str | None = None) -> str | None:
+async def upgrade(
+    database: Database, revision: str = "head", *, actor: str | None = None
+) -> str | None:
     return await _alembic(database, "upgrade", revision, actor)
 
 

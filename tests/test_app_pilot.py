@@ -3,6 +3,7 @@ demo database; each test checks the screen and then the database."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from rich.console import Console
@@ -16,7 +17,7 @@ from store.models import ProjectStatus
 from store.services import projects as project_service
 from store.services import secrets as secret_service
 from store.services.audit import AuditQuery, list_audit
-from tests.app_support import SIZE, demo_database_file, demo_url, make_app, settle
+from tests.app_support import SIZE, app_environment, demo_database_file, demo_url, make_app, settle
 from tui.screens.audit import AuditScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
@@ -341,3 +342,39 @@ async def test_a_database_that_cannot_be_opened_is_shown_not_thrown(tmp_path: Pa
         assert isinstance(app.screen, StartScreen)
         assert "could not be opened" in text_of(app.screen.query_one("#start-message", Static))
         await pilot.press("q")
+
+
+async def test_projects_table_pages_from_the_database(
+    migrated_sqlite_template: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "many.db"
+    shutil.copyfile(migrated_sqlite_template, target)
+    url = normalize_url(f"sqlite:///{target}")
+    db = await open_database(url)
+    try:
+        for number in range(250):
+            await project_service.create_project_with_settings(
+                db,
+                project_service.ProjectCreate(
+                    name=f"service-{number:03d}", type="api", owner_id="ops"
+                ),
+            )
+    finally:
+        await db.dispose()
+    with app_environment():
+        app = make_app(url)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            table = app.screen.query_one(DataTable)
+            status = app.screen.query_one("#projects-status", Static)
+            assert table.row_count == 100
+            assert text_of(status).startswith("250 projects")
+            await pilot.press("ctrl+end")
+            await settle(pilot)
+            assert table.row_count == 200
+            await pilot.press("ctrl+end")
+            await settle(pilot)
+            assert table.row_count == 250
+            await pilot.press("slash", *"service-12")
+            await settle(pilot)
+            assert sorted(column(table, "name")) == [f"service-{n}" for n in range(120, 130)]

@@ -282,6 +282,7 @@ class Modification(SQLModel, table=True):
         Index("ix_modifications_project_status", "project_id", "status"),
         Index("ix_modifications_requested_at", "requested_at"),
         Index("ix_modifications_reverts_id", "reverts_id"),
+        Index("ix_modifications_run_id", "run_id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
@@ -321,6 +322,11 @@ class Modification(SQLModel, table=True):
         default=None,
         sa_column=Column(Uuid, ForeignKey("modifications.id", ondelete="SET NULL")),
     )
+    # The agent run that proposed it, if an agent said so.
+    run_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid, ForeignKey("agent_runs.id", ondelete="SET NULL")),
+    )
 
 
 class AuditEntry(SQLModel, table=True):
@@ -357,3 +363,139 @@ class AuditEntry(SQLModel, table=True):
     )
     prev_hash: str | None = Field(default=None, sa_column=Column(String(64)))
     hash: str | None = Field(default=None, sa_column=Column(String(64)))
+
+
+# Agent activity: conversations with their messages, agent runs and webhook
+# deliveries. Money is an integer of micro-units (millionths of a dollar) so
+# that SQL sums are exact on every backend.
+
+
+class ConversationStatus(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class MessageRole(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+    SYSTEM = "system"
+    TOOL = "tool"
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Conversation(SQLModel, table=True):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_project_updated", "project_id", "updated_at"),
+        Index("ix_conversations_updated_at", "updated_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
+    project_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid, ForeignKey("projects.id", ondelete="CASCADE")),
+    )
+    title: str = Field(sa_column=Column(String(255), nullable=False))
+    intent: str | None = Field(default=None, sa_column=Column(String(100)))
+    status: ConversationStatus = Field(
+        default=ConversationStatus.ACTIVE,
+        sa_column=Column(_enum(ConversationStatus, "conversation_status"), nullable=False),
+    )
+    started_by: str = Field(sa_column=Column(String(255), nullable=False))
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (
+        CheckConstraint("prompt_tokens >= 0", name="prompt_tokens_not_negative"),
+        CheckConstraint("completion_tokens >= 0", name="completion_tokens_not_negative"),
+        CheckConstraint("cost_micros >= 0", name="cost_not_negative"),
+        Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        Index("ix_messages_role", "role"),
+        Index("ix_messages_created_at", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
+    conversation_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False)
+    )
+    role: MessageRole = Field(sa_column=Column(_enum(MessageRole, "message_role"), nullable=False))
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    intent: str | None = Field(default=None, sa_column=Column(String(100)))
+    model_used: str | None = Field(default=None, sa_column=Column(String(100)))
+    prompt_tokens: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    completion_tokens: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    cost_micros: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    details: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column("metadata", JSONType, nullable=False)
+    )
+    created_at: datetime = _created()
+
+
+class AgentRun(SQLModel, table=True):
+    __tablename__ = "agent_runs"
+    __table_args__ = (
+        CheckConstraint("cost_micros >= 0", name="cost_not_negative"),
+        Index("ix_agent_runs_created_at", "created_at"),
+        Index("ix_agent_runs_project_created", "project_id", "created_at"),
+        Index("ix_agent_runs_status_created", "status", "created_at"),
+        Index("ix_agent_runs_agent_created", "agent", "created_at"),
+        Index("ix_agent_runs_conversation_id", "conversation_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
+    project_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    )
+    conversation_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid, ForeignKey("conversations.id", ondelete="SET NULL")),
+    )
+    agent: str = Field(sa_column=Column(String(100), nullable=False))
+    task: str = Field(sa_column=Column(Text, nullable=False))
+    status: RunStatus = Field(
+        default=RunStatus.RUNNING,
+        sa_column=Column(_enum(RunStatus, "run_status"), nullable=False),
+    )
+    created_at: datetime = _created()
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    # {"passed": n, "failed": n, "skipped": n, "failing": [test names]}; {} when none.
+    test_results: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )
+    cost_micros: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class WebhookDelivery(SQLModel, table=True):
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint("attempt >= 1", name="attempt_positive"),
+        CheckConstraint(
+            "status_code IS NULL OR status_code BETWEEN 100 AND 599", name="status_code_range"
+        ),
+        Index("ix_webhook_deliveries_project_created", "project_id", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
+    project_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    )
+    event: str = Field(sa_column=Column(String(100), nullable=False))
+    # Stored with any credentials it held masked.
+    url: str = Field(sa_column=Column(String(2048), nullable=False))
+    status_code: int | None = Field(default=None, sa_column=Column(Integer))
+    attempt: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    response_excerpt: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = _created()

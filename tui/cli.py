@@ -9,6 +9,7 @@ import click
 from store.config import resolve_database_url
 from store.errors import StoreError
 from tui.commands import audit, db, demo, projects, secrets, templates, workspace
+from tui.commands.agents import agent
 from tui.commands.common import CliState, fail
 from tui.commands.modifications import mod
 
@@ -51,6 +52,7 @@ cli.add_command(mod)
 cli.add_command(templates.template)
 cli.add_command(secrets.secret)
 cli.add_command(audit.audit)
+cli.add_command(agent)
 cli.add_command(workspace.backup)
 cli.add_command(workspace.restore)
 cli.add_command(workspace.export_command)

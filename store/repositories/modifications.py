@@ -76,6 +76,7 @@ class ModificationRepository:
         *,
         project_id: uuid.UUID | None = None,
         statuses: Sequence[ModificationStatus] = (),
+        run_id: uuid.UUID | None = None,
         oldest_first: bool = True,
         limit: int = 50,
         offset: int = 0,
@@ -86,6 +87,8 @@ class ModificationRepository:
             query = query.where(col(Modification.project_id) == project_id)
         if statuses:
             query = query.where(col(Modification.status).in_(list(statuses)))
+        if run_id is not None:
+            query = query.where(col(Modification.run_id) == run_id)
         at, key = col(Modification.requested_at), col(Modification.id)
         order = (at.asc(), key.asc()) if oldest_first else (at.desc(), key.desc())
         query = query.order_by(*order).limit(clamp_limit(limit)).offset(max(offset, 0))

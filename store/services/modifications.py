@@ -25,7 +25,14 @@ from store import audit, validation
 from store.config import current_actor
 from store.engine import Database
 from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
-from store.models import Modification, ModificationStatus, Project, ProjectStatus, Severity
+from store.models import (
+    AgentRun,
+    Modification,
+    ModificationStatus,
+    Project,
+    ProjectStatus,
+    Severity,
+)
 from store.repositories import ModificationRepository, ProjectRepository
 from store.repositories.base import Page
 from store.repositories.modifications import ModificationRow
@@ -317,6 +324,7 @@ async def _propose(
     *,
     actor: str,
     reverts: Modification | None = None,
+    run: AgentRun | None = None,
 ) -> Modification:
     if project.status != ProjectStatus.ACTIVE:
         raise InvalidTransition("project", str(project.status), "propose a modification to")
@@ -336,6 +344,7 @@ async def _propose(
         requested_at=utcnow(),
         base=_base(project.codebase, values["affected_files"]),
         reverts_id=reverts.id if reverts is not None else None,
+        run_id=run.id if run is not None else None,
     )
     ModificationRepository(session).add(modification)
     await session.flush()
@@ -350,21 +359,35 @@ async def _propose(
             "requested_by": modification.requested_by,
             "files": _audit_files(files, project.codebase),
             "reverts": str(reverts.id) if reverts is not None else None,
+            **({"run": str(run.id)} if run is not None else {}),
         },
     )
     return modification
 
 
 async def propose_modification(
-    db: Database, project_ref: str, proposal: ModificationProposal, *, actor: str | None = None
+    db: Database,
+    project_ref: str,
+    proposal: ModificationProposal,
+    *,
+    run_ref: str | None = None,
+    actor: str | None = None,
 ) -> Modification:
     """Record a proposed change to an active project's codebase, with the
-    base (a hash of each affected file now) that apply checks against."""
+    base (a hash of each affected file now) that apply checks against;
+    ``run_ref`` names the agent run of the same project that proposes it."""
+    from store.services.agents import resolve_run
+
     actor = actor or current_actor()
     values = _validate_proposal(proposal, actor)
     async with db.transaction() as session:
         project = await resolve_project(session, project_ref)
-        return await _propose(session, project, values, actor=actor)
+        run = await resolve_run(session, run_ref) if run_ref is not None else None
+        if run is not None and run.project_id != project.id:
+            raise ValidationError(
+                "run", f"run {str(run.id)[:8]} belongs to another project, not {project.name!r}"
+            )
+        return await _propose(session, project, values, actor=actor, run=run)
 
 
 def _comment(value: str | None) -> str | None:
@@ -765,6 +788,7 @@ def modification_as_dict(modification: Modification) -> dict[str, Any]:
         "applied_at": _iso(modification.applied_at),
         "failure_reason": modification.failure_reason,
         "reverts_id": str(modification.reverts_id) if modification.reverts_id else None,
+        "run_id": str(modification.run_id) if modification.run_id else None,
     }
 
 

@@ -145,10 +145,22 @@ def mod() -> None:
     help="The whole proposal as one JSON document (request, requested_by, modified_files, "
     "affected_files, impact_analysis, test_results); - reads standard input.",
 )
+@click.option(
+    "--run",
+    "run_id",
+    metavar="RUN_ID",
+    help="The agent run (of the same project) that proposes it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the new modification as JSON.")
 @click.pass_context
 def propose(
-    ctx: click.Context, /, ref: str, payload: str | None, as_json: bool, **options: Any
+    ctx: click.Context,
+    /,
+    ref: str,
+    payload: str | None,
+    run_id: str | None,
+    as_json: bool,
+    **options: Any,
 ) -> None:
     """Propose a change to project REF's codebase. Prints the new id."""
     try:
@@ -157,7 +169,7 @@ def propose(
         fail(error.message)
 
     async def work(database: Database) -> Modification:
-        return await service.propose_modification(database, ref, proposal)
+        return await service.propose_modification(database, ref, proposal, run_ref=run_id)
 
     created = run_with_database(ctx, work)
     if as_json:

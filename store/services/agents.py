@@ -1,0 +1,1236 @@
+"""Agent activity services: conversations and their messages (role, model,
+tokens, exact cost), agent runs with their test results, and webhook
+deliveries, each write one transaction with its audit row; and the reads the
+activity screens and ``projdeck agent`` need (runs newest first, a run's
+detail, a conversation's messages, costs per project, model or day, runs per
+status, test pass rate per day), all summed by SQL.
+
+Message contents and error texts are stored verbatim but never written to
+the audit log: it records their length. Webhook URLs are stored with any
+credentials they hold masked.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel, col
+
+from store import audit, validation
+from store.config import current_actor
+from store.engine import Database
+from store.errors import InvalidTransition, NotFound, ValidationError
+from store.models import (
+    AgentRun,
+    AuditCategory,
+    Conversation,
+    ConversationStatus,
+    Message,
+    MessageRole,
+    Modification,
+    Project,
+    ProjectStatus,
+    RunStatus,
+    Severity,
+    WebhookDelivery,
+)
+from store.money import from_micros, parse_amount, to_micros
+from store.repositories import ModificationRepository, ProjectRepository
+from store.repositories.agents import (
+    AgentActivityRepository,
+    ConversationRow,
+    CostGrouping,
+    RunFilter,
+    RunRow,
+    find_by_id_prefix,
+)
+from store.repositories.base import Page
+from store.repositories.modifications import ModificationRow
+from store.services.projects import MIN_ID_PREFIX, resolve_project
+from store.types import utcnow
+
+M = TypeVar("M", bound=SQLModel)
+
+MAX_CONTENT = 1_000_000
+MAX_TOKENS = 100_000_000
+MAX_BATCH = 10_000
+MAX_TEST_COUNT = 10_000_000
+RESPONSE_EXCERPT = 2_000
+MASK = "***"
+FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+UNFINISHED = (RunStatus.QUEUED, RunStatus.RUNNING)
+TEST_FIELDS = ("passed", "failed", "skipped", "failing", "duration_seconds")
+# A recorded time may run a little ahead of ours (another machine's clock).
+_CLOCK_SKEW = timedelta(minutes=5)
+_HEX = re.compile(r"^[0-9a-f]+$")
+_SENSITIVE_PARAM = re.compile(
+    r"token|secret|password|passwd|pwd|key|sig|signature|auth|credential|session|code",
+    re.I,
+)
+# A path segment that looks like a generated credential (Slack, Discord
+# webhook URLs carry theirs in the path): long, letters and digits mixed.
+_TOKEN_SEGMENT = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-]{24,}$")
+
+
+# -- inputs ------------------------------------------------------------------
+
+
+@dataclass
+class MessageInput:
+    """One message as an agent records it. ``cost`` is text or a Decimal;
+    ``created_at`` (default: now) lets an agent record past messages."""
+
+    role: MessageRole | str
+    content: str
+    model_used: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: Decimal | str | int = 0
+    intent: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+
+@dataclass
+class WebhookInput:
+    event: str
+    url: str
+    status_code: int | None = None
+    attempt: int = 1
+    response: str | None = None
+
+
+# -- outputs -----------------------------------------------------------------
+
+
+@dataclass
+class ConversationDetail:
+    conversation: Conversation
+    project_name: str | None
+    messages: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: Decimal
+
+
+@dataclass
+class RunDetail:
+    """A run with its project, its conversation and the modifications it proposed."""
+
+    run: AgentRun
+    project_name: str
+    conversation_title: str | None
+    modifications: list[ModificationRow]
+
+    @property
+    def cost(self) -> Decimal:
+        return from_micros(self.run.cost_micros)
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.run.started_at is None or self.run.finished_at is None:
+            return None
+        return self.run.finished_at - self.run.started_at
+
+
+@dataclass
+class CostRow:
+    """One group of a cost report; ``key`` is a project id, a model name or a
+    day (None: no project, or no model)."""
+
+    key: uuid.UUID | str | date | None
+    label: str
+    messages: int
+    runs: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: Decimal
+
+
+@dataclass
+class CostReport:
+    by: CostGrouping
+    since: datetime | None
+    until: datetime | None
+    rows: list[CostRow]
+    messages: int
+    runs: int
+    prompt_tokens: int
+    completion_tokens: int
+    total: Decimal
+
+
+@dataclass
+class PassRateDay:
+    day: date
+    runs: int
+    passed: int
+    failed: int
+    skipped: int
+
+    @property
+    def pass_rate(self) -> float | None:
+        """Passed among passed and failed (skipped tests do not count)."""
+        ran = self.passed + self.failed
+        return self.passed / ran if ran else None
+
+
+# -- validation ----------------------------------------------------------------
+
+
+def _label(field_name: str, value: Any, limit: int = 100) -> str:
+    return validation.name(field_name, value, limit=limit)
+
+
+def _optional_label(field_name: str, value: Any, limit: int = 100) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and not value.strip():
+        return None
+    return _label(field_name, value, limit)
+
+
+def _count(field_name: str, value: Any, *, limit: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field_name, f"{value!r} is not a whole number")
+    if value < 0:
+        raise ValidationError(field_name, f"{value} is negative; give 0 or more")
+    if value > limit:
+        raise ValidationError(field_name, f"{value} is more than {limit:,}; is that a typo?")
+    return value
+
+
+def _recorded_at(field_name: str, value: datetime | None) -> datetime:
+    now = utcnow()
+    if value is None:
+        return now
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValidationError(field_name, "must be a date-time with a time zone")
+    if value > now + _CLOCK_SKEW:
+        raise ValidationError(field_name, f"{value.isoformat()} is in the future")
+    return value.astimezone(UTC)
+
+
+def _message_values(item: MessageInput) -> dict[str, Any]:
+    role = validation.enum_value("role", item.role, MessageRole)
+    content = validation.text("content", item.content, limit=MAX_CONTENT)
+    if not content.strip():
+        raise ValidationError("content", "must not be empty")
+    return {
+        "role": role,
+        "content": content,
+        "model_used": _optional_label("model", item.model_used),
+        "intent": _optional_label("intent", item.intent),
+        "prompt_tokens": _count("tokens_in", item.prompt_tokens, limit=MAX_TOKENS),
+        "completion_tokens": _count("tokens_out", item.completion_tokens, limit=MAX_TOKENS),
+        "cost_micros": to_micros(parse_amount("cost", item.cost)),
+        "details": validation.json_object("metadata", item.metadata),
+        "created_at": _recorded_at("created_at", item.created_at),
+    }
+
+
+def check_test_results(value: Any) -> dict[str, Any]:
+    """``{"passed": n, "failed": n, "skipped": n, "failing": [names],
+    "duration_seconds": s}``: passed and failed required, the rest optional."""
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            "tests", "must be a JSON object with passed, failed, skipped and failing"
+        )
+    for key in value:
+        if key not in TEST_FIELDS:
+            raise ValidationError(
+                f"tests.{key}", f"is not a test result field (allowed: {', '.join(TEST_FIELDS)})"
+            )
+    result: dict[str, Any] = {}
+    for key in ("passed", "failed", "skipped"):
+        if key not in value:
+            if key == "skipped":
+                result[key] = 0
+                continue
+            raise ValidationError(f"tests.{key}", "is required")
+        result[key] = _count(f"tests.{key}", value[key], limit=MAX_TEST_COUNT)
+    failing = validation.string_list("tests.failing", value.get("failing", []), item_limit=1000)
+    if len(failing) > result["failed"]:
+        raise ValidationError(
+            "tests.failing", f"names {len(failing)} tests but failed is {result['failed']}"
+        )
+    result["failing"] = failing
+    if value.get("duration_seconds") is not None:
+        seconds = value["duration_seconds"]
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not 0 <= seconds < 10**9
+        ):
+            raise ValidationError("tests.duration_seconds", f"{seconds!r} is not a duration")
+        result["duration_seconds"] = seconds
+    return result
+
+
+def mask_url(url: str) -> str:
+    """The URL with its credentials masked: the user-info, token-like query
+    and fragment parameters, and path segments that look like generated
+    tokens. Everything else is kept as written."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{host}" if colon else f"{MASK}@{host}"
+    path = "/".join(
+        MASK if _TOKEN_SEGMENT.fullmatch(segment) else segment for segment in parts.path.split("/")
+    )
+    return urlunsplit(
+        (parts.scheme, netloc, path, _mask_params(parts.query), _mask_params(parts.fragment))
+    )
+
+
+def _mask_params(raw: str) -> str:
+    if "=" not in raw:
+        return raw
+    pieces = []
+    for piece in raw.split("&"):
+        key, equals, value = piece.partition("=")
+        if equals and value and _SENSITIVE_PARAM.search(unquote(key)):
+            value = MASK
+        pieces.append(f"{key}{equals}{value}")
+    return "&".join(pieces)
+
+
+def _webhook_values(item: WebhookInput) -> dict[str, Any]:
+    event = _label("event", item.event)
+    if not isinstance(item.url, str) or not item.url.strip():
+        raise ValidationError("url", "must not be empty")
+    try:
+        url = validation.webhook_url(item.url.strip())
+    except ValidationError as error:
+        # Say what was wrong without echoing a URL that may hold a credential.
+        raise ValidationError("url", error.problem.replace(repr(item.url.strip()), "it")) from None
+    assert url is not None
+    status_code = item.status_code
+    if status_code is not None and (
+        isinstance(status_code, bool)
+        or not isinstance(status_code, int)
+        or not 100 <= status_code <= 599
+    ):
+        raise ValidationError("status_code", f"{status_code!r} is not an HTTP status (100-599)")
+    attempt = item.attempt
+    if isinstance(attempt, bool) or not isinstance(attempt, int) or not 1 <= attempt <= 1000:
+        raise ValidationError("attempt", f"{attempt!r} is not an attempt number (1-1000)")
+    response = None
+    if item.response is not None:
+        text = validation.text("response", item.response, limit=validation.MAX_FILE_BYTES)
+        response = text if len(text) <= RESPONSE_EXCERPT else text[: RESPONSE_EXCERPT - 1] + "…"
+    return {
+        "event": event,
+        "url": mask_url(url),
+        "status_code": status_code,
+        "attempt": attempt,
+        "response_excerpt": response,
+    }
+
+
+# -- resolving ids -------------------------------------------------------------
+
+
+async def _resolve(session: AsyncSession, model: type[M], ref: str, what: str) -> M:
+    """A row by full id or unique id prefix (6+ characters)."""
+    ref = ref.strip() if isinstance(ref, str) else ""
+    try:
+        row_id: uuid.UUID | None = uuid.UUID(ref)
+    except ValueError:
+        row_id = None
+    if row_id is None:
+        prefix = ref.lower().replace("-", "")
+        if len(prefix) < MIN_ID_PREFIX or not _HEX.fullmatch(prefix):
+            raise ValidationError(
+                what,
+                f"{ref!r} is not a {what} id; give the id or at least "
+                f"{MIN_ID_PREFIX} of its first characters",
+            )
+        matches = await find_by_id_prefix(session, model, prefix)
+        if len(matches) > 1:
+            raise ValidationError(
+                what, f"id prefix {ref!r} matches several {what}s; give more of it"
+            )
+        if not matches:
+            raise NotFound(f"no {what} matches {ref!r}")
+        return matches[0]
+    found = await session.get(model, row_id)
+    if found is None:
+        raise NotFound(f"no {what} with id {ref}")
+    return found
+
+
+async def resolve_conversation(session: AsyncSession, ref: str) -> Conversation:
+    return await _resolve(session, Conversation, ref, "conversation")
+
+
+async def resolve_run(session: AsyncSession, ref: str) -> AgentRun:
+    return await _resolve(session, AgentRun, ref, "run")
+
+
+def short_id(row_id: uuid.UUID) -> str:
+    return str(row_id)[:8]
+
+
+def _require_live(project: Project, wanted: str) -> None:
+    if project.status != ProjectStatus.ACTIVE:
+        raise InvalidTransition("project", str(project.status), wanted)
+
+
+async def _project_name(session: AsyncSession, project_id: uuid.UUID | None) -> str | None:
+    if project_id is None:
+        return None
+    project = await ProjectRepository(session).get(project_id)
+    return project.name if project is not None else None
+
+
+# -- conversations and messages ------------------------------------------------
+
+
+async def start_conversation(
+    db: Database,
+    project_ref: str | None,
+    *,
+    title: str,
+    intent: str | None = None,
+    actor: str | None = None,
+) -> Conversation:
+    """A new active conversation, about a project or (``None``) about none."""
+    actor = actor or current_actor()
+    clean_title = _label("title", title, limit=validation.MAX_NAME)
+    clean_intent = _optional_label("intent", intent)
+    async with db.transaction() as session:
+        project = None
+        if project_ref is not None:
+            project = await resolve_project(session, project_ref)
+            _require_live(project, "start a conversation on")
+        now = utcnow()
+        conversation = Conversation(
+            project_id=project.id if project else None,
+            title=clean_title,
+            intent=clean_intent,
+            started_by=_label("started_by", actor, limit=validation.MAX_NAME),
+            created_at=now,
+            updated_at=now,
+        )
+        AgentActivityRepository(session).add(conversation)
+        await session.flush()
+        where = f" on project {project.name!r}" if project else ""
+        await audit.record(
+            session,
+            actor=actor,
+            event_type="conversation.started",
+            description=f"started conversation {short_id(conversation.id)}{where}",
+            project_id=conversation.project_id,
+            entity_type="conversation",
+            entity_id=conversation.id,
+            details={"title": clean_title, "intent": clean_intent},
+        )
+    return conversation
+
+
+async def close_conversation(db: Database, ref: str, *, actor: str | None = None) -> Conversation:
+    actor = actor or current_actor()
+    async with db.transaction() as session:
+        conversation = await resolve_conversation(session, ref)
+        if conversation.status != ConversationStatus.ACTIVE:
+            raise InvalidTransition("conversation", str(conversation.status), "close")
+        conversation.status = ConversationStatus.CLOSED
+        conversation.updated_at = utcnow()
+        totals = await AgentActivityRepository(session).message_totals(conversation.id)
+        await audit.record(
+            session,
+            actor=actor,
+            event_type="conversation.closed",
+            description=f"closed conversation {short_id(conversation.id)}",
+            project_id=conversation.project_id,
+            entity_type="conversation",
+            entity_id=conversation.id,
+            details={"messages": totals[0], "cost": str(from_micros(totals[3]))},
+        )
+    return conversation
+
+
+async def add_messages(
+    db: Database, conversation_ref: str, items: Sequence[MessageInput], *, actor: str | None = None
+) -> list[Message]:
+    """Record messages of an active conversation in one transaction, with
+    one audit row (counts, tokens and cost; never the contents)."""
+    actor = actor or current_actor()
+    if not items:
+        raise ValidationError("messages", "give at least one message")
+    if len(items) > MAX_BATCH:
+        raise ValidationError("messages", f"{len(items)} at once; at most {MAX_BATCH:,}")
+    rows = []
+    for index, item in enumerate(items):
+        try:
+            rows.append(_message_values(item))
+        except ValidationError as error:
+            if len(items) == 1:
+                raise
+            raise ValidationError(f"messages[{index}].{error.field}", error.problem) from None
+    async with db.transaction() as session:
+        conversation = await resolve_conversation(session, conversation_ref)
+        if conversation.status != ConversationStatus.ACTIVE:
+            raise InvalidTransition("conversation", str(conversation.status), "add a message to")
+        messages = [Message(conversation_id=conversation.id, **values) for values in rows]
+        await AgentActivityRepository(session).insert_messages(
+            [message.model_dump() for message in messages]
+        )
+        conversation.updated_at = max(utcnow(), *(message.created_at for message in messages))
+        cost = from_micros(sum(message.cost_micros for message in messages))
+        details: dict[str, Any] = {
+            "messages": len(messages),
+            "prompt_tokens": sum(message.prompt_tokens for message in messages),
+            "completion_tokens": sum(message.completion_tokens for message in messages),
+            "cost": str(cost),
+            "length": sum(len(message.content) for message in messages),
+        }
+        if len(messages) == 1:
+            only = messages[0]
+            details.update(
+                message_id=str(only.id),
+                role=str(only.role),
+                model=only.model_used,
+                metadata_keys=sorted(only.details),
+            )
+        else:
+            details["models"] = sorted({m.model_used for m in messages if m.model_used})
+        await audit.record(
+            session,
+            actor=actor,
+            event_type="conversation.messages_added",
+            description=f"added {len(messages)} message{'s' if len(messages) != 1 else ''} "
+            f"to conversation {short_id(conversation.id)}",
+            project_id=conversation.project_id,
+            entity_type="conversation",
+            entity_id=conversation.id,
+            details=details,
+        )
+    return messages
+
+
+async def add_message(
+    db: Database, conversation_ref: str, item: MessageInput, *, actor: str | None = None
+) -> Message:
+    return (await add_messages(db, conversation_ref, [item], actor=actor))[0]
+
+
+async def get_conversation(db: Database, ref: str) -> ConversationDetail:
+    async with db.reading() as session:
+        conversation = await resolve_conversation(session, ref)
+        count, prompt, completion, cost = await AgentActivityRepository(session).message_totals(
+            conversation.id
+        )
+        name = await _project_name(session, conversation.project_id)
+    return ConversationDetail(
+        conversation=conversation,
+        project_name=name,
+        messages=count,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cost=from_micros(cost),
+    )
+
+
+async def list_messages(
+    db: Database, conversation_ref: str, *, limit: int = 100, offset: int = 0
+) -> Page[Message]:
+    """A page of a conversation's messages in the order they were recorded."""
+    async with db.reading() as session:
+        conversation = await resolve_conversation(session, conversation_ref)
+        activity = AgentActivityRepository(session)
+        items = await activity.list_messages(conversation.id, limit=limit, offset=offset)
+        total = (await activity.message_totals(conversation.id))[0]
+    return Page(items=items, total=total, offset=offset, limit=limit)
+
+
+async def list_conversations(
+    db: Database, *, project_ref: str | None = None, limit: int = 50, offset: int = 0
+) -> Page[ConversationRow]:
+    """Conversations, most recently active first."""
+    async with db.reading() as session:
+        project_id = (await resolve_project(session, project_ref)).id if project_ref else None
+        activity = AgentActivityRepository(session)
+        items = await activity.list_conversations(project_id=project_id, limit=limit, offset=offset)
+        total = await activity.count_conversations(project_id=project_id)
+    return Page(items=items, total=total, offset=offset, limit=limit)
+
+
+# -- runs ------------------------------------------------------------------------
+
+
+async def start_run(
+    db: Database,
+    project_ref: str,
+    *,
+    agent: str,
+    task: str,
+    conversation_ref: str | None = None,
+    started_at: datetime | None = None,
+    actor: str | None = None,
+) -> AgentRun:
+    """A running agent run on an active project, optionally part of one of
+    its conversations."""
+    actor = actor or current_actor()
+    clean_agent = _label("agent", agent)
+    clean_task = validation.text("task", task).strip()
+    if not clean_task:
+        raise ValidationError("task", "must not be empty")
+    started = _recorded_at("started_at", started_at)
+    async with db.transaction() as session:
+        project = await resolve_project(session, project_ref)
+        _require_live(project, "start a run on")
+        conversation = None
+        if conversation_ref is not None:
+            conversation = await resolve_conversation(session, conversation_ref)
+            if conversation.project_id not in (None, project.id):
+                other = await _project_name(session, conversation.project_id)
+                raise ValidationError(
+                    "conversation",
+                    f"{short_id(conversation.id)} is about project {other!r}, not {project.name!r}",
+                )
+        run = AgentRun(
+            project_id=project.id,
+            conversation_id=conversation.id if conversation else None,
+            agent=clean_agent,
+            task=clean_task,
+            status=RunStatus.RUNNING,
+            created_at=started,
+            started_at=started,
+        )
+        AgentActivityRepository(session).add(run)
+        await session.flush()
+        await audit.record(
+            session,
+            actor=actor,
+            event_type="run.started",
+            description=f"started run {short_id(run.id)} of agent {clean_agent!r} "
+            f"on project {project.name!r}",
+            project_id=project.id,
+            entity_type="agent_run",
+            entity_id=run.id,
+            details={
+                "agent": clean_agent,
+                "conversation": str(conversation.id) if conversation else None,
+                "task_length": len(clean_task),
+            },
+        )
+    return run
+
+
+async def finish_run(
+    db: Database,
+    ref: str,
+    *,
+    status: RunStatus | str,
+    test_results: Mapping[str, Any] | None = None,
+    error: str | None = None,
+    cost: Decimal | str | int | None = None,
+    finished_at: datetime | None = None,
+    actor: str | None = None,
+) -> AgentRun:
+    """End a queued or running run as succeeded, failed or cancelled, with
+    its test results, error text and cost (replacing any recorded before)."""
+    actor = actor or current_actor()
+    target: RunStatus = validation.enum_value("status", status, RunStatus)
+    if target not in FINISHED:
+        raise ValidationError(
+            "status", f"a run finishes as one of: {', '.join(s.value for s in FINISHED)}"
+        )
+    tests = check_test_results(test_results) if test_results is not None else None
+    clean_error = None
+    if error is not None:
+        clean_error = validation.text("error", error).strip() or None
+        if clean_error is not None and target is RunStatus.SUCCEEDED:
+            raise ValidationError("error", "a succeeded run has no error; finish it as failed")
+    micros = to_micros(parse_amount("cost", cost)) if cost is not None else None
+    finished = _recorded_at("finished_at", finished_at)
+    async with db.transaction() as session:
+        run = await resolve_run(session, ref)
+        if run.status not in UNFINISHED:
+            raise InvalidTransition("run", str(run.status), "finish")
+        if run.started_at is not None and finished < run.started_at:
+            raise ValidationError("finished_at", "is before the run started")
+        previous = run.status
+        run.status = target
+        run.finished_at = finished
+        if tests is not None:
+            run.test_results = tests
+        if clean_error is not None:
+            run.error = clean_error
+        if micros is not None:
+            run.cost_micros = micros
+        project_name = await _project_name(session, run.project_id)
+        await audit.record(
+            session,
+            actor=actor,
+            event_type=f"run.{target.value}",
+            description=f"run {short_id(run.id)} of agent {run.agent!r} on project "
+            f"{project_name!r} {target.value}",
+            project_id=run.project_id,
+            entity_type="agent_run",
+            entity_id=run.id,
+            severity=Severity.WARNING if target is RunStatus.FAILED else Severity.INFO,
+            details={
+                "from": str(previous),
+                "to": str(target),
+                "tests": {key: tests[key] for key in ("passed", "failed", "skipped")}
+                if tests
+                else None,
+                "error_length": len(clean_error) if clean_error else 0,
+                "cost": str(from_micros(run.cost_micros)),
+            },
+        )
+    return run
+
+
+async def list_runs(
+    db: Database,
+    *,
+    project_ref: str | None = None,
+    agent: str | None = None,
+    statuses: Sequence[RunStatus | str] = (),
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[RunRow]:
+    """Runs across projects (or of one), newest first, with the total count."""
+    wanted = [validation.enum_value("status", status, RunStatus) for status in statuses]
+    async with db.reading() as session:
+        project_id = (await resolve_project(session, project_ref)).id if project_ref else None
+        filters = RunFilter(project_id=project_id, agent=agent or None, statuses=wanted)
+        activity = AgentActivityRepository(session)
+        items = await activity.list_runs(filters, limit=limit, offset=offset)
+        total = await activity.count_runs(filters)
+    return Page(items=items, total=total, offset=offset, limit=limit)
+
+
+async def get_run(db: Database, ref: str) -> RunDetail:
+    async with db.reading() as session:
+        run = await resolve_run(session, ref)
+        name = await _project_name(session, run.project_id)
+        title = None
+        if run.conversation_id is not None:
+            conversation = await AgentActivityRepository(session).get_conversation(
+                run.conversation_id
+            )
+            title = conversation.title if conversation else None
+        modifications = await ModificationRepository(session).list_rows(run_id=run.id, limit=500)
+    return RunDetail(
+        run=run, project_name=name or "", conversation_title=title, modifications=modifications
+    )
+
+
+async def runs_per_status(
+    db: Database,
+    *,
+    project_ref: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[RunStatus, int]:
+    """How many runs are in each status (every status present, 0 when none)."""
+    async with db.reading() as session:
+        project_id = (await resolve_project(session, project_ref)).id if project_ref else None
+        counts = await AgentActivityRepository(session).runs_per_status(
+            project_id=project_id, since=since, until=until
+        )
+    return {status: counts.get(status, 0) for status in RunStatus}
+
+
+async def pass_rate_per_day(
+    db: Database,
+    *,
+    project_ref: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[PassRateDay]:
+    """Test results of finished runs summed per UTC day, oldest day first."""
+    async with db.reading() as session:
+        project_id = (await resolve_project(session, project_ref)).id if project_ref else None
+        sums = await AgentActivityRepository(session).test_sums_per_day(
+            project_id=project_id, since=since, until=until
+        )
+    return [
+        PassRateDay(day=s.day, runs=s.runs, passed=s.passed, failed=s.failed, skipped=s.skipped)
+        for s in sums
+    ]
+
+
+# -- costs -----------------------------------------------------------------------
+
+
+def _check_period(since: datetime | None, until: datetime | None) -> None:
+    if since is not None and until is not None and until <= since:
+        raise ValidationError("until", "must be after since")
+
+
+async def cost_report(
+    db: Database,
+    *,
+    by: CostGrouping | str = CostGrouping.PROJECT,
+    project_ref: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> CostReport:
+    """Messages, tokens and cost (messages plus runs' own cost) per project,
+    model or UTC day, for ``since <= time < until``. Each grouping adds up
+    to the same total."""
+    grouping: CostGrouping = validation.enum_value("by", by, CostGrouping)
+    _check_period(since, until)
+    async with db.reading() as session:
+        project_id = (await resolve_project(session, project_ref)).id if project_ref else None
+        sums = await AgentActivityRepository(session).cost_sums(
+            grouping, project_id=project_id, since=since, until=until
+        )
+    rows = [
+        CostRow(
+            key=s.key,
+            label=_cost_label(grouping, s.key, s.label),
+            messages=s.messages,
+            runs=s.runs,
+            prompt_tokens=s.prompt_tokens,
+            completion_tokens=s.completion_tokens,
+            cost=from_micros(s.cost_micros),
+        )
+        for s in sums
+    ]
+    return CostReport(
+        by=grouping,
+        since=since,
+        until=until,
+        rows=rows,
+        messages=sum(s.messages for s in sums),
+        runs=sum(s.runs for s in sums),
+        prompt_tokens=sum(s.prompt_tokens for s in sums),
+        completion_tokens=sum(s.completion_tokens for s in sums),
+        total=from_micros(sum(s.cost_micros for s in sums)),
+    )
+
+
+def _cost_label(grouping: CostGrouping, key: Any, label: str | None) -> str:
+    if grouping is CostGrouping.DAY:
+        return str(key)
+    if grouping is CostGrouping.PROJECT:
+        return label if label is not None else "(no project)"
+    return label if label is not None else "(no model)"
+
+
+# -- webhooks --------------------------------------------------------------------
+
+
+async def record_webhook_delivery(
+    db: Database, project_ref: str, item: WebhookInput, *, actor: str | None = None
+) -> WebhookDelivery:
+    """Record one attempt to deliver a project's webhook. A 2xx status marks
+    it delivered; the response is kept as an excerpt of 2,000 characters."""
+    actor = actor or current_actor()
+    values = _webhook_values(item)
+    async with db.transaction() as session:
+        project = await resolve_project(session, project_ref)
+        if project.status == ProjectStatus.DELETED:
+            raise InvalidTransition("project", "deleted", "record a webhook delivery for")
+        now = utcnow()
+        code = values["status_code"]
+        delivery = WebhookDelivery(
+            project_id=project.id,
+            **values,
+            delivered_at=now if code is not None and 200 <= code < 300 else None,
+            created_at=now,
+        )
+        AgentActivityRepository(session).add(delivery)
+        await session.flush()
+        await audit.record(
+            session,
+            actor=actor,
+            event_type="webhook.delivery_recorded",
+            description=f"recorded {values['event']!r} webhook attempt {values['attempt']} "
+            f"for project {project.name!r}",
+            project_id=project.id,
+            entity_type="webhook_delivery",
+            entity_id=delivery.id,
+            category=AuditCategory.SYSTEM,
+            severity=Severity.INFO if delivery.delivered_at else Severity.WARNING,
+            details={
+                "event": values["event"],
+                "url": values["url"],
+                "status_code": code,
+                "attempt": values["attempt"],
+                "response_length": len(values["response_excerpt"] or ""),
+            },
+        )
+    return delivery
+
+
+async def list_webhook_deliveries(
+    db: Database, project_ref: str, *, limit: int = 50, offset: int = 0
+) -> Page[WebhookDelivery]:
+    """A project's webhook deliveries, newest first."""
+    async with db.reading() as session:
+        project = await resolve_project(session, project_ref)
+        activity = AgentActivityRepository(session)
+        items = await activity.list_deliveries(project.id, limit=limit, offset=offset)
+        total = await activity.count_deliveries(project.id)
+    return Page(items=items, total=total, offset=offset, limit=limit)
+
+
+# -- JSON shapes -----------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return value.total_seconds() if value is not None else None
+
+
+def conversation_as_dict(detail: ConversationDetail) -> dict[str, Any]:
+    conversation = detail.conversation
+    return {
+        "id": str(conversation.id),
+        "project_id": str(conversation.project_id) if conversation.project_id else None,
+        "project": detail.project_name,
+        "title": conversation.title,
+        "intent": conversation.intent,
+        "status": str(conversation.status),
+        "started_by": conversation.started_by,
+        "created_at": conversation.created_at.isoformat(),
+        "updated_at": conversation.updated_at.isoformat(),
+        "messages": detail.messages,
+        "prompt_tokens": detail.prompt_tokens,
+        "completion_tokens": detail.completion_tokens,
+        "cost": str(detail.cost),
+    }
+
+
+def message_as_dict(message: Message) -> dict[str, Any]:
+    return {
+        "id": str(message.id),
+        "conversation_id": str(message.conversation_id),
+        "role": str(message.role),
+        "content": message.content,
+        "intent": message.intent,
+        "model": message.model_used,
+        "prompt_tokens": message.prompt_tokens,
+        "completion_tokens": message.completion_tokens,
+        "cost": str(from_micros(message.cost_micros)),
+        "metadata": message.details,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def run_row_as_dict(row: RunRow) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "project_id": str(row.project_id),
+        "project": row.project_name,
+        "conversation_id": str(row.conversation_id) if row.conversation_id else None,
+        "agent": row.agent,
+        "task": row.task,
+        "status": str(row.status),
+        "created_at": row.created_at.isoformat(),
+        "started_at": _iso(row.started_at),
+        "finished_at": _iso(row.finished_at),
+        "duration_seconds": _seconds(row.duration),
+        "cost": str(row.cost),
+    }
+
+
+def run_as_dict(run: AgentRun) -> dict[str, Any]:
+    duration = run.finished_at - run.started_at if run.finished_at and run.started_at else None
+    return {
+        "id": str(run.id),
+        "project_id": str(run.project_id),
+        "conversation_id": str(run.conversation_id) if run.conversation_id else None,
+        "agent": run.agent,
+        "task": run.task,
+        "status": str(run.status),
+        "created_at": run.created_at.isoformat(),
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "duration_seconds": _seconds(duration),
+        "error": run.error,
+        "test_results": run.test_results,
+        "cost": str(from_micros(run.cost_micros)),
+    }
+
+
+def run_detail_as_dict(detail: RunDetail) -> dict[str, Any]:
+    from store.services.modifications import row_as_dict
+
+    data = run_as_dict(detail.run)
+    data["project"] = detail.project_name
+    data["conversation"] = detail.conversation_title
+    data["modifications"] = [row_as_dict(row) for row in detail.modifications]
+    return data
+
+
+def delivery_as_dict(delivery: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "id": str(delivery.id),
+        "project_id": str(delivery.project_id),
+        "event": delivery.event,
+        "url": delivery.url,
+        "status_code": delivery.status_code,
+        "attempt": delivery.attempt,
+        "delivered_at": _iso(delivery.delivered_at),
+        "response_excerpt": delivery.response_excerpt,
+        "created_at": delivery.created_at.isoformat(),
+    }
+
+
+def cost_report_as_dict(report: CostReport) -> dict[str, Any]:
+    return {
+        "by": str(report.by),
+        "since": _iso(report.since),
+        "until": _iso(report.until),
+        "rows": [
+            {
+                "key": None if row.key is None else str(row.key),
+                "label": row.label,
+                "messages": row.messages,
+                "runs": row.runs,
+                "prompt_tokens": row.prompt_tokens,
+                "completion_tokens": row.completion_tokens,
+                "cost": str(row.cost),
+            }
+            for row in report.rows
+        ],
+        "messages": report.messages,
+        "runs": report.runs,
+        "prompt_tokens": report.prompt_tokens,
+        "completion_tokens": report.completion_tokens,
+        "total": str(report.total),
+    }
+
+
+# -- demo data -------------------------------------------------------------------
+
+# (model, micro-dollars per million prompt tokens, per million completion tokens)
+_DEMO_MODELS = (
+    ("claude-sonnet-4", 3_000_000, 15_000_000),
+    ("gpt-4.1", 2_000_000, 8_000_000),
+    ("gpt-4.1-mini", 400_000, 1_600_000),
+    ("claude-haiku-3.5", 800_000, 4_000_000),
+)
+_DEMO_AGENTS = ("claude-code", "codex", "aider", "review-bot")
+_DEMO_TASKS = (
+    "Add request validation to the public endpoints",
+    "Fix the flaky integration test around retries",
+    "Upgrade dependencies and fix deprecation warnings",
+    "Add pagination to the list endpoint",
+    "Write tests for the configuration loader",
+    "Refactor the error handling into one module",
+    "Document the deployment steps in the README",
+    "Speed up the slow startup path",
+)
+_DEMO_TURNS = (
+    ("user", "Can you look at {task_lower}?"),
+    (
+        "assistant",
+        "I read the relevant modules. Here is my plan:\n1. Inspect the current code\n2. Make the change\n3. Run the tests",
+    ),
+    ("tool", "$ pytest -q\n{passed} passed, {failed} failed in {seconds}s"),
+    ("assistant", "The change is ready. {failed_note}"),
+    ("user", "Looks good, please open it for review."),
+    ("assistant", "Done: I proposed the modification for review."),
+)
+_DEMO_EVENTS = ("modification.proposed", "modification.applied", "run.finished", "push")
+
+
+def _demo_id(rng: random.Random) -> uuid.UUID:
+    return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
+async def fill_agent_demo(db: Database, *, rng_seed: int = 7) -> None:
+    """Add realistic conversations, messages, runs (some linked to the
+    projects' existing modifications), costs and webhook deliveries to the
+    projects already in ``db``. The same database and seed give the same
+    rows, with times relative to now. One audit row records the fill."""
+    rng = random.Random(rng_seed)  # noqa: S311 - fixed demo data, not security
+    now = utcnow().replace(microsecond=0)
+    counts = {"conversations": 0, "messages": 0, "runs": 0, "webhook_deliveries": 0}
+    async with db.transaction() as session:
+        projects = list(
+            (
+                await session.execute(
+                    select(Project)
+                    .where(col(Project.status) != ProjectStatus.DELETED)
+                    .order_by(col(Project.name))
+                )
+            ).scalars()
+        )
+        activity = AgentActivityRepository(session)
+        for project in projects:
+            modifications = list(
+                (
+                    await session.execute(
+                        select(Modification)
+                        .where(
+                            col(Modification.project_id) == project.id,
+                            col(Modification.run_id).is_(None),
+                        )
+                        .order_by(col(Modification.requested_at), col(Modification.id))
+                    )
+                ).scalars()
+            )
+            for number in range(rng.randint(2, 4)):
+                await _demo_run(session, activity, rng, project, now, number, modifications, counts)
+            for attempt_group in range(rng.randint(1, 3)):
+                _demo_webhooks(activity, rng, project, now, attempt_group, counts)
+        await session.flush()
+        await audit.record(
+            session,
+            actor="demo",
+            event_type="demo.agent_activity_added",
+            description=f"added demo agent activity to {len(projects)} projects",
+            entity_type="workspace",
+            category=AuditCategory.SYSTEM,
+            details=counts,
+        )
+
+
+async def _demo_run(
+    session: AsyncSession,
+    activity: AgentActivityRepository,
+    rng: random.Random,
+    project: Project,
+    now: datetime,
+    number: int,
+    modifications: list[Modification],
+    counts: dict[str, int],
+) -> None:
+    task = rng.choice(_DEMO_TASKS)
+    agent = rng.choice(_DEMO_AGENTS)
+    model, prompt_price, completion_price = rng.choice(_DEMO_MODELS)
+    started = now - timedelta(days=rng.randint(0, 13), minutes=rng.randint(5, 23 * 60))
+    status = rng.choice([RunStatus.SUCCEEDED] * 5 + [RunStatus.FAILED] * 2 + [RunStatus.CANCELLED])
+    if number == 0 and rng.random() < 0.3:
+        status = RunStatus.RUNNING
+        started = now - timedelta(minutes=rng.randint(1, 30))
+    passed = rng.randint(20, 240)
+    failed = 0 if status is RunStatus.SUCCEEDED else rng.randint(1, 4)
+    conversation = Conversation(
+        id=_demo_id(rng),
+        project_id=project.id,
+        title=task,
+        intent=rng.choice(["feature", "bugfix", "maintenance", "docs"]),
+        status=ConversationStatus.ACTIVE
+        if status is RunStatus.RUNNING
+        else ConversationStatus.CLOSED,
+        started_by=agent,
+        created_at=started,
+        updated_at=started,
+    )
+    activity.add(conversation)
+    # No relationship() links these tables: flush parents before children.
+    await session.flush()
+    counts["conversations"] += 1
+    at = started
+    total_micros = 0
+    turns = _DEMO_TURNS if status is not RunStatus.RUNNING else _DEMO_TURNS[:3]
+    for role, template in turns:
+        at += timedelta(seconds=rng.randint(5, 240))
+        prompt = rng.randint(800, 24_000) if role == "assistant" else 0
+        completion = rng.randint(150, 3_000) if role == "assistant" else 0
+        micros = (prompt * prompt_price + completion * completion_price) // 1_000_000
+        total_micros += micros
+        content = template.format(
+            task_lower=task[0].lower() + task[1:],
+            passed=passed,
+            failed=failed,
+            seconds=rng.randint(3, 90),
+            failed_note="All tests pass." if not failed else f"{failed} tests still fail.",
+        )
+        activity.add(
+            Message(
+                id=_demo_id(rng),
+                conversation_id=conversation.id,
+                role=MessageRole(role),
+                content=content,
+                model_used=model if role == "assistant" else None,
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                cost_micros=micros,
+                created_at=at,
+            )
+        )
+        counts["messages"] += 1
+    conversation.updated_at = at
+    finished = None if status is RunStatus.RUNNING else at + timedelta(seconds=rng.randint(5, 60))
+    run = AgentRun(
+        id=_demo_id(rng),
+        project_id=project.id,
+        conversation_id=conversation.id,
+        agent=agent,
+        task=task,
+        status=status,
+        created_at=started,
+        started_at=started,
+        finished_at=finished,
+        error="pytest exited with status 1" if status is RunStatus.FAILED else None,
+        test_results={}
+        if status in (RunStatus.RUNNING, RunStatus.CANCELLED)
+        else {
+            "passed": passed,
+            "failed": failed,
+            "skipped": rng.choice([0, 0, 2, 5]),
+            "failing": [
+                f"tests/test_{rng.choice(['api', 'config', 'retry'])}.py::test_{i}"
+                for i in range(failed)
+            ],
+        },
+        # Compute beyond the model calls: the sandbox the agent ran in.
+        cost_micros=rng.randint(0, 40) * 1_000,
+    )
+    activity.add(run)
+    await session.flush()
+    counts["runs"] += 1
+    if modifications and status is RunStatus.SUCCEEDED:
+        proposed = modifications.pop(0)
+        proposed.run_id = run.id
+        session.add(proposed)
+
+
+def _demo_webhooks(
+    activity: AgentActivityRepository,
+    rng: random.Random,
+    project: Project,
+    now: datetime,
+    group: int,
+    counts: dict[str, int],
+) -> None:
+    event = rng.choice(_DEMO_EVENTS)
+    url = mask_url(project.webhook_url or f"https://hooks.example.com/{project.name.lower()}")
+    first = now - timedelta(days=rng.randint(0, 13), minutes=rng.randint(0, 1_000))
+    attempts = rng.choice([1, 1, 1, 2, 3])
+    for attempt in range(1, attempts + 1):
+        last = attempt == attempts
+        code = rng.choice([200, 202, 204]) if last else rng.choice([500, 502, 503, 504])
+        at = first + timedelta(seconds=30 * (2**attempt))
+        activity.add(
+            WebhookDelivery(
+                id=_demo_id(rng),
+                project_id=project.id,
+                event=event,
+                url=url,
+                status_code=code,
+                attempt=attempt,
+                delivered_at=at if code < 300 else None,
+                response_excerpt='{"ok": true}' if code < 300 else "upstream unavailable",
+                created_at=at,
+            )
+        )
+        counts["webhook_deliveries"] += 1

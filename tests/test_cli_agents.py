@@ -1,0 +1,134 @@
+"""``projdeck agent ...`` through the installed console script: round trips
+with exit codes and JSON shapes, and bad input exiting 1 naming the field
+with nothing stored (usage errors exit 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+
+from tests.cli import Projdeck
+
+
+@pytest.fixture
+def cli(database_url: URL) -> Projdeck:
+    return Projdeck(database_url)
+
+
+def test_agent_commands_round_trip(cli: Projdeck, tmp_path: Path) -> None:
+    cli.ok("project", "create", "--name", "Demo", "--type", "api", "--owner", "alice")
+    conversation = cli.json(
+        "agent", "conversation", "start", "Demo", "--title", "Add pagination", "--intent", "feature"
+    )
+    assert conversation["status"] == "active" and conversation["project"] == "Demo"
+    conv_id = conversation["id"]
+
+    first = cli.json(
+        "agent", "message", conv_id[:8], "--role", "user", "--content", "Please paginate"
+    )
+    assert first["cost"] == "0.000000" and first["model"] is None
+    answer = tmp_path / "answer.md"
+    answer.write_text("Done:\n- added ?page=\n", encoding="utf-8")
+    second = cli.json(
+        "agent", "message", conv_id, "--role", "assistant", "--model", "gpt-4.1",
+        "--tokens-in", "1200", "--tokens-out", "300", "--cost", "0.0123",
+        "--metadata", '{"tool_calls": 2}', "--content-file", str(answer),
+    )  # fmt: skip
+    assert second["content"] == "Done:\n- added ?page=\n"
+    assert (second["prompt_tokens"], second["completion_tokens"]) == (1200, 300)
+    assert second["metadata"] == {"tool_calls": 2}
+    third = cli.ok(
+        "agent", "message", conv_id, "--role", "tool", "--cost", "0.0007",
+        "--content-file", "-", input="$ pytest\n3 passed\n",
+    )  # fmt: skip
+    assert len(third.strip()) == 36
+
+    run = cli.json(
+        "agent", "run", "start", "Demo", "--agent", "codex", "--task", "Paginate the list",
+        "--conversation", conv_id[:8],
+    )  # fmt: skip
+    assert run["status"] == "running" and run["conversation_id"] == conv_id
+    source = tmp_path / "app.py"
+    source.write_text("print('paged')\n", encoding="utf-8")
+    mod = cli.json(
+        "mod", "propose", "Demo", "--request", "paginate", "--file", f"app.py={source}",
+        "--run", run["id"][:8],
+    )  # fmt: skip
+    assert mod["run_id"] == run["id"]
+    tests = tmp_path / "tests.json"
+    tests.write_text('{"passed": 10, "failed": 1, "failing": ["tests/test_list.py::test_page"]}')
+    finished = cli.json(
+        "agent", "run", "finish", run["id"], "--status", "failed", "--tests", f"@{tests}",
+        "--error", "one test fails", "--cost", "0.25",
+    )  # fmt: skip
+    assert finished["status"] == "failed"
+    assert finished["test_results"]["failing"] == ["tests/test_list.py::test_page"]
+    shown = cli.json("agent", "run", "show", run["id"][:6])
+    assert [m["id"] for m in shown["modifications"]] == [mod["id"]]
+    assert shown["cost"] == "0.250000" and shown["conversation"] == "Add pagination"
+    text = cli.ok("agent", "run", "show", run["id"])
+    assert "1 failed" in text and "paginate" in text and "$0.2500" in text
+
+    listed = cli.json("agent", "runs", "--project", "Demo", "--status", "failed")
+    assert listed["total"] == 1 and listed["runs"][0]["agent"] == "codex"
+
+    delivery = cli.json(
+        "agent", "webhook", "Demo", "--event", "run.finished",
+        "--url", "https://ci:hunter2@hooks.example.com/x?token=abc&page=1",
+        "--status-code", "502", "--attempt", "2", "--response", "bad gateway",
+    )  # fmt: skip
+    assert delivery["url"] == "https://ci:***@hooks.example.com/x?token=***&page=1"
+    assert delivery["delivered_at"] is None and delivery["attempt"] == 2
+
+    costs = cli.json("agent", "costs", "--by", "model")
+    assert costs["total"] == "0.263000"
+    assert {row["label"]: row["cost"] for row in costs["rows"]} == {
+        "gpt-4.1": "0.012300",
+        "(no model)": "0.250700",
+    }
+    by_project = cli.ok("agent", "costs", "--project", "Demo", "--since", "1d")
+    assert "Demo" in by_project and "$0.2630" in by_project and "█" in by_project
+
+    show = cli.json("agent", "conversation", "show", conv_id, "--limit", "2")
+    assert show["messages"] == 3 and show["cost"] == "0.013000"
+    assert [m["role"] for m in show["message_list"]] == ["user", "assistant"]
+    assert "closed conversation" in cli.ok("agent", "conversation", "close", conv_id)
+    closed = cli.fails("agent", "message", conv_id, "--role", "user", "--content", "late")
+    assert "cannot add a message to a conversation that is closed" in closed
+
+    audit = cli.ok("audit", "export", "--format", "jsonl")
+    assert "hunter2" not in audit and "Done:" not in audit
+    assert "conversation.messages_added" in audit and "run.failed" in audit
+
+
+def test_bad_agent_input_exits_1_naming_the_field_and_stores_nothing(cli: Projdeck) -> None:
+    cli.ok("project", "create", "--name", "Demo", "--type", "api", "--owner", "alice")
+    conv_id = cli.ok("agent", "conversation", "start", "Demo", "--title", "t").strip()
+    run_id = cli.ok("agent", "run", "start", "Demo", "--agent", "a", "--task", "t").strip()
+    for args, message in [
+        (["agent", "message", conv_id, "--role", "robot", "--content", "x"], "role:"),
+        (["agent", "message", conv_id, "--role", "user", "--cost", "-1", "--content", "x"], "cost:"),
+        (["agent", "message", conv_id, "--role", "user", "--cost", "0.1234567", "--content", "x"], "cost:"),
+        (["agent", "message", conv_id, "--role", "user", "--tokens-in", "-5", "--content", "x"], "tokens_in:"),
+        (["agent", "message", conv_id, "--role", "user", "--metadata", "{bad", "--content", "x"], "metadata:"),
+        (["agent", "message", conv_id, "--role", "user", "--content-file", "/nonexistent"], "content:"),
+        (["agent", "message", "abc", "--role", "user", "--content", "x"], "conversation:"),
+        (["agent", "run", "finish", run_id, "--status", "done"], "status:"),
+        (["agent", "run", "finish", run_id, "--status", "failed", "--tests", '{"passed": 1}'], "tests.failed:"),
+        (["agent", "webhook", "Demo", "--event", "e", "--url", "ftp://x"], "url:"),
+        (["agent", "webhook", "Demo", "--event", "e", "--url", "https://h.io", "--status-code", "700"], "status_code:"),
+        (["agent", "costs", "--by", "week"], "by:"),
+        (["agent", "costs", "--since", "someday"], "since:"),
+    ]:  # fmt: skip
+        assert message in cli.fails(*args), args
+    for args in [
+        ["agent", "message", conv_id, "--role", "user", "--content", "a", "--content-file", "-"],
+        ["agent", "message", conv_id, "--role", "user", "--tokens-in", "many", "--content", "x"],
+    ]:
+        cli.fails(*args, code=2)
+    show = cli.json("agent", "conversation", "show", conv_id)
+    assert show["messages"] == 0
+    run = cli.json("agent", "run", "show", run_id)
+    assert run["status"] == "running" and run["test_results"] == {} and run["cost"] == "0.000000"

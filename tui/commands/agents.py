@@ -1,0 +1,529 @@
+"""``projdeck agent ...``: how agents record what they do (conversations,
+messages with model, tokens and cost, runs with test results, webhook
+deliveries) and how people read it back (runs, a run, costs)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from store.errors import ValidationError
+from store.money import format_amount, from_micros
+from tui.commands.common import fail, print_json, run_with_database
+
+# The services load inside each command, so ``projdeck`` (and the app it
+# opens) starts without them.
+if TYPE_CHECKING:
+    from store.engine import Database
+    from store.models import AgentRun, Conversation, Message, WebhookDelivery
+    from store.repositories.agents import RunRow
+    from store.repositories.base import Page
+    from store.services import agents as service
+
+BAR_WIDTH = 24
+# Bigger than the largest message content (1,000,000 characters of UTF-8).
+_MAX_READ_BYTES = 4 * 1024 * 1024
+
+
+def _read_text(field: str, source: str) -> str:
+    """The text of a local file, or of standard input for ``-``."""
+    if source == "-":
+        text = sys.stdin.read(_MAX_READ_BYTES + 1)
+        if len(text.encode("utf-8")) > _MAX_READ_BYTES:
+            raise ValidationError(field, "standard input is too large")
+        return text
+    path = Path(source)
+    try:
+        if path.stat().st_size > _MAX_READ_BYTES:
+            raise ValidationError(field, f"{source} is too large to read")
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError(field, f"{source} is not UTF-8 text") from None
+    except OSError as error:
+        raise ValidationError(field, f"cannot read {source}: {error.strerror}") from None
+
+
+def _json_option(field: str, value: str) -> Any:
+    """A JSON value given inline or as @FILE."""
+    text = _read_text(field, value[1:]) if value.startswith("@") else value
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValidationError(
+            field, f"is not valid JSON ({error.msg} at line {error.lineno})"
+        ) from None
+
+
+def _when(field: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    from store.services.audit import parse_time
+
+    return parse_time(field, value)
+
+
+def _duration(value: timedelta | None) -> str:
+    if value is None:
+        return "—"
+    seconds = int(value.total_seconds())
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def _bar(value: Decimal, largest: Decimal) -> str:
+    if largest <= 0:
+        return ""
+    filled = int((value / largest * BAR_WIDTH).to_integral_value())
+    return "█" * filled + "░" * (BAR_WIDTH - filled)
+
+
+def _first_line(text: str, width: int) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+@click.group("agent")
+def agent() -> None:
+    """Record and read what AI agents did: conversations, messages, runs,
+    webhook deliveries and their costs.
+
+    REF is a project's id, id prefix or exact name; conversation and run ids
+    may be given as a unique prefix of at least 6 characters. Amounts are
+    decimal dollars (0.0123), stored exactly.
+    """
+
+
+# -- conversations ------------------------------------------------------------------------
+
+
+@agent.group("conversation")
+def conversation() -> None:
+    """Start, close and show conversations with an agent."""
+
+
+@conversation.command("start")
+@click.argument("ref")
+@click.option("--title", required=True, help="What the conversation is about.")
+@click.option("--intent", help="A short label: feature, bugfix, question...")
+@click.option("--json", "as_json", is_flag=True, help="Print the conversation as JSON.")
+@click.pass_context
+def conversation_start(
+    ctx: click.Context, ref: str, title: str, intent: str | None, as_json: bool
+) -> None:
+    """Start a conversation about project REF. Prints its id."""
+    from store.services import agents as service
+
+    async def work(database: Database) -> service.ConversationDetail:
+        created = await service.start_conversation(database, ref, title=title, intent=intent)
+        return await service.get_conversation(database, str(created.id))
+
+    detail = run_with_database(ctx, work)
+    if as_json:
+        print_json(service.conversation_as_dict(detail))
+    else:
+        click.echo(str(detail.conversation.id))
+
+
+@conversation.command("close")
+@click.argument("conversation_id", metavar="ID")
+@click.pass_context
+def conversation_close(ctx: click.Context, conversation_id: str) -> None:
+    """Close a conversation: it takes no more messages."""
+    from store.services import agents as service
+
+    async def work(database: Database) -> Conversation:
+        return await service.close_conversation(database, conversation_id)
+
+    closed = run_with_database(ctx, work)
+    click.echo(f"closed conversation {service.short_id(closed.id)}")
+
+
+@conversation.command("show")
+@click.argument("conversation_id", metavar="ID")
+@click.option("--limit", default=100, show_default=True, help="Messages to show (at most 500).")
+@click.option("--offset", default=0, help="Skip this many messages first.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def conversation_show(
+    ctx: click.Context, conversation_id: str, limit: int, offset: int, as_json: bool
+) -> None:
+    """Show a conversation and its messages in order."""
+    from store.services import agents as service
+
+    async def work(database: Database) -> tuple[service.ConversationDetail, Page[Message]]:
+        detail = await service.get_conversation(database, conversation_id)
+        page = await service.list_messages(
+            database, str(detail.conversation.id), limit=limit, offset=offset
+        )
+        return detail, page
+
+    detail, page = run_with_database(ctx, work)
+    if as_json:
+        data = service.conversation_as_dict(detail)
+        data["messages_page"] = {"offset": page.offset, "limit": page.limit}
+        data["message_list"] = [service.message_as_dict(m) for m in page.items]
+        print_json(data)
+        return
+    c = detail.conversation
+    click.echo(f"{c.title}  ({c.status}, {detail.project_name or 'no project'})")
+    click.echo(
+        f"id {c.id}  started by {c.started_by}  {c.created_at:%Y-%m-%d %H:%M %Z}"
+        + (f"  intent {c.intent}" if c.intent else "")
+    )
+    click.echo(
+        f"{detail.messages} messages  {detail.prompt_tokens:,} tokens in  "
+        f"{detail.completion_tokens:,} tokens out  {format_amount(detail.cost)}"
+    )
+    for message in page.items:
+        model = f" {message.model_used}" if message.model_used else ""
+        tokens = (
+            f" {message.prompt_tokens:,}/{message.completion_tokens:,} tokens"
+            if message.prompt_tokens or message.completion_tokens
+            else ""
+        )
+        cost = f" {format_amount(from_micros(message.cost_micros))}" if message.cost_micros else ""
+        click.echo(f"\n[{message.created_at:%H:%M:%S}] {message.role}{model}{tokens}{cost}")
+        for line in message.content.splitlines() or [""]:
+            click.echo(f"  {line}")
+    if page.total > page.offset + len(page.items):
+        click.echo(f"\nshowing {len(page.items)} of {page.total}; see more with --offset")
+
+
+# -- messages --------------------------------------------------------------------------------
+
+
+@agent.command("message")
+@click.argument("conversation_id", metavar="CONV_ID")
+@click.option("--role", required=True, help="user, assistant, system or tool.")
+@click.option("--model", help="The model that produced or read it.")
+@click.option("--tokens-in", type=int, default=0, help="Prompt tokens.")
+@click.option("--tokens-out", type=int, default=0, help="Completion tokens.")
+@click.option("--cost", default="0", help="What it cost, in dollars (e.g. 0.0123).")
+@click.option("--intent", help="A short label for the message.")
+@click.option("--metadata", metavar="JSON|@FILE", help="Extra details, a JSON object.")
+@click.option("--content", help="The message text.")
+@click.option("--content-file", metavar="FILE|-", help="Read the message text from FILE or stdin.")
+@click.option("--json", "as_json", is_flag=True, help="Print the message as JSON.")
+@click.pass_context
+def message(
+    ctx: click.Context,
+    conversation_id: str,
+    role: str,
+    model: str | None,
+    tokens_in: int,
+    tokens_out: int,
+    cost: str,
+    intent: str | None,
+    metadata: str | None,
+    content: str | None,
+    content_file: str | None,
+    as_json: bool,
+) -> None:
+    """Record a message of conversation CONV_ID. Prints its id."""
+    from store.services import agents as service
+
+    if (content is None) == (content_file is None):
+        raise click.UsageError("give the text with exactly one of --content or --content-file")
+    try:
+        text = content if content is not None else _read_text("content", content_file or "-")
+        item = service.MessageInput(
+            role=role,
+            content=text,
+            model_used=model,
+            prompt_tokens=tokens_in,
+            completion_tokens=tokens_out,
+            cost=cost,
+            intent=intent,
+            metadata=_json_option("metadata", metadata) if metadata else {},
+        )
+    except ValidationError as error:
+        fail(error.message)
+
+    async def work(database: Database) -> Message:
+        return await service.add_message(database, conversation_id, item)
+
+    added = run_with_database(ctx, work)
+    if as_json:
+        print_json(service.message_as_dict(added))
+    else:
+        click.echo(str(added.id))
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+
+@agent.group("run")
+def run() -> None:
+    """Start, finish and show agent runs."""
+
+
+@run.command("start")
+@click.argument("ref")
+@click.option("--agent", "agent_name", required=True, metavar="NAME", help="The agent's name.")
+@click.option("--task", required=True, help="What the run is asked to do.")
+@click.option("--conversation", "conversation_id", metavar="ID", help="Its conversation.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
+@click.pass_context
+def run_start(
+    ctx: click.Context,
+    ref: str,
+    agent_name: str,
+    task: str,
+    conversation_id: str | None,
+    as_json: bool,
+) -> None:
+    """Start a run of an agent on project REF. Prints its id."""
+    from store.services import agents as service
+
+    async def work(database: Database) -> AgentRun:
+        return await service.start_run(
+            database, ref, agent=agent_name, task=task, conversation_ref=conversation_id
+        )
+
+    started = run_with_database(ctx, work)
+    if as_json:
+        print_json(service.run_as_dict(started))
+    else:
+        click.echo(str(started.id))
+
+
+@run.command("finish")
+@click.argument("run_id", metavar="RUN_ID")
+@click.option("--status", required=True, help="succeeded, failed or cancelled.")
+@click.option(
+    "--tests",
+    metavar="JSON|@FILE",
+    help='Test results: {"passed": N, "failed": N, "skipped": N, "failing": [names]}.',
+)
+@click.option("--error", help="What went wrong (failed or cancelled runs).")
+@click.option("--cost", help="The run's own cost in dollars, beyond its messages.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
+@click.pass_context
+def run_finish(
+    ctx: click.Context,
+    run_id: str,
+    status: str,
+    tests: str | None,
+    error: str | None,
+    cost: str | None,
+    as_json: bool,
+) -> None:
+    """Finish a running run with its status, test results, error and cost."""
+    from store.services import agents as service
+
+    try:
+        results = _json_option("tests", tests) if tests is not None else None
+    except ValidationError as problem:
+        fail(problem.message)
+
+    async def work(database: Database) -> AgentRun:
+        return await service.finish_run(
+            database, run_id, status=status, test_results=results, error=error, cost=cost
+        )
+
+    finished = run_with_database(ctx, work)
+    if as_json:
+        print_json(service.run_as_dict(finished))
+    else:
+        click.echo(f"run {service.short_id(finished.id)} {finished.status}")
+
+
+@run.command("show")
+@click.argument("run_id", metavar="RUN_ID")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def run_show(ctx: click.Context, run_id: str, as_json: bool) -> None:
+    """Show a run: task, duration, tests, cost and the modifications it proposed."""
+    from store.services import agents as service
+
+    async def work(database: Database) -> service.RunDetail:
+        return await service.get_run(database, run_id)
+
+    detail = run_with_database(ctx, work)
+    if as_json:
+        print_json(service.run_detail_as_dict(detail))
+        return
+    r = detail.run
+    lines = [
+        ("id", str(r.id)),
+        ("project", detail.project_name),
+        ("agent", r.agent),
+        ("status", str(r.status)),
+        ("started", f"{r.started_at:%Y-%m-%d %H:%M:%S %Z}" if r.started_at else "—"),
+        ("duration", _duration(detail.duration)),
+        ("cost", format_amount(detail.cost)),
+    ]
+    if detail.conversation_title:
+        lines.append(("conversation", f"{detail.conversation_title} ({r.conversation_id})"))
+    if r.test_results:
+        t = r.test_results
+        lines.append(
+            ("tests", f"{t['passed']} passed, {t['failed']} failed, {t['skipped']} skipped")
+        )
+    if r.error:
+        lines.append(("error", r.error))
+    for label, value in lines:
+        click.echo(f"{label:<13} {value}")
+    click.echo(f"{'task':<13} {r.task}")
+    for name in r.test_results.get("failing", []):
+        click.echo(f"  failing: {name}")
+    if detail.modifications:
+        click.echo("modifications:")
+        for mod in detail.modifications:
+            click.echo(
+                f"  {service.short_id(mod.id)}  {mod.status:<8}  {_first_line(mod.request, 60)}"
+            )
+
+
+@agent.command("runs")
+@click.option("--project", "project_ref", metavar="REF", help="Only this project's runs.")
+@click.option("--agent", "agent_name", metavar="NAME", help="Only this agent's runs.")
+@click.option("--status", "statuses", multiple=True, help="Only these statuses (repeatable).")
+@click.option("--limit", default=50, show_default=True, help="Runs to show (at most 500).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def runs(
+    ctx: click.Context,
+    project_ref: str | None,
+    agent_name: str | None,
+    statuses: tuple[str, ...],
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List runs across projects, newest first."""
+    from store.services import agents as service
+
+    async def work(database: Database) -> Page[RunRow]:
+        return await service.list_runs(
+            database, project_ref=project_ref, agent=agent_name, statuses=statuses, limit=limit
+        )
+
+    page = run_with_database(ctx, work)
+    if as_json:
+        print_json({"total": page.total, "runs": [service.run_row_as_dict(r) for r in page.items]})
+        return
+    if not page.items:
+        click.echo("no runs")
+        return
+    click.echo(
+        f"{'ID':<8}  {'PROJECT':<18}  {'AGENT':<12}  {'STATUS':<9}  {'STARTED':<16}  "
+        f"{'TOOK':>7}  {'COST':>9}  TASK"
+    )
+    for row in page.items:
+        started = f"{row.started_at:%Y-%m-%d %H:%M}" if row.started_at else "—"
+        click.echo(
+            f"{service.short_id(row.id):<8}  {row.project_name[:18]:<18}  {row.agent[:12]:<12}  "
+            f"{row.status:<9}  {started:<16}  {_duration(row.duration):>7}  "
+            f"{format_amount(row.cost):>9}  {_first_line(row.task, 50)}"
+        )
+    if page.total > len(page.items):
+        click.echo(f"showing {len(page.items)} of {page.total}")
+
+
+# -- webhooks ------------------------------------------------------------------------------------
+
+
+@agent.command("webhook")
+@click.argument("ref")
+@click.option("--event", required=True, help="What the webhook told about (push, run.finished...).")
+@click.option("--url", required=True, help="Where it was sent (credentials are masked).")
+@click.option("--status-code", type=int, help="The HTTP status received, if any.")
+@click.option("--attempt", type=int, default=1, show_default=True, help="Which attempt this was.")
+@click.option("--response", help="The response body (kept up to 2,000 characters).")
+@click.option("--json", "as_json", is_flag=True, help="Print the delivery as JSON.")
+@click.pass_context
+def webhook(
+    ctx: click.Context,
+    ref: str,
+    event: str,
+    url: str,
+    status_code: int | None,
+    attempt: int,
+    response: str | None,
+    as_json: bool,
+) -> None:
+    """Record an attempt to deliver a webhook of project REF."""
+    from store.services import agents as service
+
+    item = service.WebhookInput(
+        event=event, url=url, status_code=status_code, attempt=attempt, response=response
+    )
+
+    async def work(database: Database) -> WebhookDelivery:
+        return await service.record_webhook_delivery(database, ref, item)
+
+    delivery = run_with_database(ctx, work)
+    if as_json:
+        print_json(service.delivery_as_dict(delivery))
+    else:
+        state = "delivered" if delivery.delivered_at else "not delivered"
+        click.echo(f"{delivery.id} {state} ({delivery.url})")
+
+
+# -- costs ---------------------------------------------------------------------------------------
+
+
+@agent.command("costs")
+@click.option("--project", "project_ref", metavar="REF", help="Only this project.")
+@click.option("--since", metavar="WHEN", help="ISO date/time, or an age: 12h, 7d, 2w.")
+@click.option("--until", metavar="WHEN", help="ISO date/time (exclusive), or an age.")
+@click.option("--by", "by", default="project", show_default=True, help="project, model or day.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as exact text).")
+@click.pass_context
+def costs(
+    ctx: click.Context,
+    project_ref: str | None,
+    since: str | None,
+    until: str | None,
+    by: str,
+    as_json: bool,
+) -> None:
+    """Messages, tokens and cost per project, model or UTC day.
+
+    Cost is the messages' cost plus the runs' own cost; every grouping adds
+    up to the same total.
+    """
+    from store.services import agents as service
+
+    try:
+        start, end = _when("since", since), _when("until", until)
+    except ValidationError as error:
+        fail(error.message)
+
+    async def work(database: Database) -> service.CostReport:
+        return await service.cost_report(
+            database, by=by, project_ref=project_ref, since=start, until=end
+        )
+
+    report = run_with_database(ctx, work)
+    if as_json:
+        print_json(service.cost_report_as_dict(report))
+        return
+    if not report.rows:
+        click.echo("no costs recorded in this period")
+        return
+    largest = max(row.cost for row in report.rows)
+    header = str(report.by).upper()
+    click.echo(
+        f"{header:<24}  {'MESSAGES':>8}  {'RUNS':>5}  {'TOKENS IN':>11}  {'TOKENS OUT':>11}  "
+        f"{'COST':>12}"
+    )
+    for row in report.rows:
+        click.echo(
+            f"{row.label[:24]:<24}  {row.messages:>8,}  {row.runs:>5,}  {row.prompt_tokens:>11,}  "
+            f"{row.completion_tokens:>11,}  {format_amount(row.cost):>12}  "
+            f"{_bar(row.cost, largest)}"
+        )
+    click.echo(
+        f"{'TOTAL':<24}  {report.messages:>8,}  {report.runs:>5,}  {report.prompt_tokens:>11,}  "
+        f"{report.completion_tokens:>11,}  {format_amount(report.total):>12}"
+    )

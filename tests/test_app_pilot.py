@@ -23,7 +23,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.screens.project_detail import ProjectDetailScreen
 from tui.screens.project_form import ProjectForm
-from tui.screens.projects import ProjectsScreen
+from tui.screens.projects import TYPING_PAUSE, ProjectsScreen
 from tui.screens.start import StartScreen
 from tui.widgets.secrets_pane import MASK
 
@@ -74,6 +74,7 @@ async def test_filter_as_you_type_narrows_the_projects(demo_url: URL) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("slash", *"gateway")
+        await pilot.pause(TYPING_PAUSE + 0.1)
         await settle(pilot)
         table = app.screen.query_one(DataTable)
         assert column(table, "name") == ["Auth Gateway"]
@@ -293,6 +294,7 @@ async def test_audit_screen_filters_by_text_as_you_type(demo_url: URL) -> None:
         await settle(pilot)
         assert isinstance(app.screen, AuditScreen)
         await pilot.press("slash", *"archived project")
+        await pilot.pause(TYPING_PAUSE + 0.1)
         await settle(pilot)
         table = app.screen.query_one(DataTable)
         assert sorted(column(table, "event")) == ["project.archived", "project.archived"]
@@ -376,5 +378,6 @@ async def test_projects_table_pages_from_the_database(
             await settle(pilot)
             assert table.row_count == 250
             await pilot.press("slash", *"service-12")
+            await pilot.pause(TYPING_PAUSE + 0.1)
             await settle(pilot)
             assert sorted(column(table, "name")) == [f"service-{n}" for n in range(120, 130)]

@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Select, Static
 
 from store.errors import ValidationError
@@ -28,6 +29,8 @@ from tui.widgets.tables import AuditTable
 
 PAGE = 100
 NEAR_END = 20
+# Seconds of no typing before a filter runs.
+TYPING_PAUSE = 0.2
 
 
 class AuditScreen(Screen[None]):
@@ -44,6 +47,7 @@ class AuditScreen(Screen[None]):
         super().__init__()
         self.total = 0
         self.generation = 0
+        self._typing: Timer | None = None
         self.names: dict[str, str] = {}
         self.chain_text = "chain not verified yet (v verifies)"
 
@@ -185,6 +189,12 @@ class AuditScreen(Screen[None]):
         )
 
     @on(Input.Changed, "#audit-search")
+    def _search_changed(self) -> None:
+        # Query once typing pauses, not on every key (see the projects filter).
+        if self._typing is not None:
+            self._typing.stop()
+        self._typing = self.set_timer(TYPING_PAUSE, self.reload)
+
     @on(Select.Changed)
     def _filter_changed(self) -> None:
         self.reload()

@@ -10,6 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from store.models import ProjectStatus
@@ -25,6 +26,8 @@ from tui.screens.project_form import ProjectForm
 PAGE = 100
 # Fetch the next page when the cursor comes this close to the last loaded row.
 NEAR_END = 20
+# Seconds of no typing before a filter runs.
+TYPING_PAUSE = 0.2
 _SORTS = [ProjectSort.UPDATED, ProjectSort.NAME, ProjectSort.CREATED]
 
 
@@ -52,6 +55,7 @@ class ProjectsScreen(Screen[None]):
         self.show_deleted = False
         # Bumped on every new query, so a late page of an old one is dropped.
         self.generation = 0
+        self._typing: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -176,7 +180,11 @@ class ProjectsScreen(Screen[None]):
 
     @on(Input.Changed, "#project-filter")
     def _filter_changed(self) -> None:
-        self.reload()
+        # Query once typing pauses, not on every key: a text search scans
+        # the table, and stale scans would queue behind the newest.
+        if self._typing is not None:
+            self._typing.stop()
+        self._typing = self.set_timer(TYPING_PAUSE, self.reload)
 
     @on(Input.Submitted, "#project-filter")
     def _filter_done(self) -> None:

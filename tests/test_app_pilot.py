@@ -381,3 +381,60 @@ async def test_projects_table_pages_from_the_database(
             await pilot.pause(TYPING_PAUSE + 0.1)
             await settle(pilot)
             assert sorted(column(table, "name")) == [f"service-{n}" for n in range(120, 130)]
+
+
+async def test_templates_filter_by_name_tag_or_stack_and_preview(demo_url: URL) -> None:
+    from textual.widgets import OptionList
+
+    from tui.screens.templates import TemplatesScreen
+
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        assert isinstance(app.screen, TemplatesScreen)
+        listing = app.screen.query_one("#template-list", OptionList)
+        assert listing.option_count == 8
+        await pilot.press("slash", *"docker")  # a tag or stack entry, not a name
+        await settle(pilot)
+        shown = [template.name for template in app.screen.shown]
+        assert shown and all("docker" not in name for name in shown)
+        await pilot.press("ctrl+u", *"react")
+        await settle(pilot)
+        shown = [template.name for template in app.screen.shown]
+        assert "react-spa" in shown and "expo-mobile-app" in shown  # React Native's stack
+        await pilot.press(*"-spa")
+        await settle(pilot)
+        assert [template.name for template in app.screen.shown] == ["react-spa"]
+        preview = text_of(app.screen.query_one("#template-info", Static))
+        assert "react-spa" in preview and "Variables" in preview
+
+
+async def test_modifications_and_audit_filter_by_status_and_category(demo_url: URL) -> None:
+    from tui.screens.modifications import ModificationsScreen
+
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        assert isinstance(app.screen, ModificationsScreen)
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == 42
+        # The status selector lists pending first.
+        await pilot.press("f", "enter", "down", "enter")
+        await settle(pilot)
+        statuses = {str(cell) for cell in column(table, "status")}
+        assert statuses == {"pending"}
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("f", "enter", "down", "enter")
+        await settle(pilot)
+        audit_table = app.screen.query_one(DataTable)
+        categories = set(column(audit_table, "category"))
+        assert categories == {"security"}
+        await pilot.press("tab", "tab", "tab", "tab", *"30d", "enter")
+        await settle(pilot)
+        status = text_of(app.screen.query_one("#audit-status", Static))
+        assert status.startswith("0 matching rows")

@@ -33,7 +33,7 @@ __all__ = ["demo_database_file", "demo_url"]
 def text_of(widget: Static) -> str:
     """What a Static shows, as plain text."""
     console = Console(width=200, record=True)
-    console.print(widget.visual if not isinstance(widget.content, str) else widget.content)
+    console.print(widget.content)
     return console.export_text()
 
 

@@ -234,6 +234,12 @@ async def test_leaving_with_unsaved_settings_asks_first(demo_url: URL) -> None:
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         assert isinstance(app.screen, ProjectDetailScreen)
+        # Quitting asks too.
+        app.screen.query_one("ContentTabs").focus()
+        await pilot.press("q")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
         await pilot.press("escape", "y")
         await settle(pilot)
         assert isinstance(app.screen, ProjectsScreen)

@@ -25,3 +25,27 @@ def test_scene_looks_as_approved(
         await play(pilot, scene)
 
     assert snap_compare(make_app(demo_url), terminal_size=scene.size, run_before=run_before)
+
+
+def test_no_secret_value_is_drawn_in_any_picture() -> None:
+    """The demo's secret values ("demo-<name>-<hex>") never reach a snapshot
+    or a screenshot; their names do."""
+    from pathlib import Path
+
+    from store.demo import PROJECTS
+
+    root = Path(__file__).resolve().parent.parent
+    pictures = [
+        *(root / "screenshots").glob("*.svg"),
+        *(root / "tests" / "__snapshots__").rglob("*.svg"),
+    ]
+    assert len(pictures) >= 2 * len(SCENES)
+    names = [name for project in PROJECTS for name in project.secrets]
+    drawn_names = set()
+    for picture in pictures:
+        text = picture.read_text(encoding="utf-8").replace("&#160;", " ")
+        for name in names:
+            assert f"demo-{name.lower()}-" not in text, f"{picture.name} shows a secret value"
+            if name in text:
+                drawn_names.add(name)
+    assert drawn_names  # the secrets pane is among the pictures

@@ -125,6 +125,31 @@ class ProjdeckApp(App[None]):
         # Leaving a project's detail returns to the projects list first.
         await self.switch_mode(mode)
 
+    async def action_quit(self) -> None:
+        """Quit, asking first if a project's settings have unsaved edits."""
+        from tui.screens.confirm import ConfirmScreen
+        from tui.screens.project_detail import ProjectDetailScreen
+
+        unsaved = [
+            screen
+            for screen in self.screen_stack
+            if isinstance(screen, ProjectDetailScreen) and screen.has_unsaved_settings
+        ]
+        if not unsaved:
+            self.exit()
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.exit()
+
+        self.push_screen(
+            ConfirmScreen(
+                "A project's settings have unsaved changes. Quit and discard them?", yes="Quit"
+            ),
+            answered,
+        )
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return

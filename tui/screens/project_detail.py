@@ -157,8 +157,12 @@ class ProjectDetailScreen(Screen[None]):
         editor.load(settings)
         self.notify("Settings saved")
 
+    @property
+    def has_unsaved_settings(self) -> bool:
+        return self.query_one(SettingsEditor).dirty
+
     def action_back(self) -> None:
-        if not self.query_one(SettingsEditor).dirty:
+        if not self.has_unsaved_settings:
             self.dismiss()
             return
 

@@ -139,7 +139,7 @@ def migrated_postgres_url(postgres_database_url: URL | None) -> URL | None:
     return postgres_database_url
 
 
-def _truncate_all(url: URL) -> None:
+def truncate_all(url: URL) -> None:
     from sqlmodel import SQLModel
 
     import store.models  # noqa: F401  (registers every table)
@@ -169,7 +169,7 @@ def database_url(
         shutil.copyfile(template, target)
         return normalize_url(f"sqlite:///{target}")
     url: URL = request.getfixturevalue("migrated_postgres_url")
-    _truncate_all(url)
+    truncate_all(url)
     return url
 
 
@@ -228,7 +228,7 @@ async def make_database(
             url = normalize_url(f"sqlite:///{target}")
         else:
             url = request.getfixturevalue("migrated_postgres_url")
-            _truncate_all(url)
+            truncate_all(url)
         db = await open_database(url)
         opened.append(db)
         return db

@@ -16,25 +16,24 @@ from store.errors import StoreUnavailable
 from store.models import AuditEntry, Project
 from store.services import projects
 from tests.cli import Projdeck
+from tests.conftest import postgres_server_url, truncate_all
 from tests.pg_proxy import PostgresProxy, proxy_for
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def proxied(
-    migrated_postgres_url: URL | None, database_url: URL
-) -> Iterator[tuple[PostgresProxy, URL]]:
-    if migrated_postgres_url is None:
+def proxied(request: pytest.FixtureRequest) -> Iterator[tuple[PostgresProxy, URL]]:
+    if postgres_server_url() is None:
         pytest.skip("PostgreSQL tests need PROJDECK_TEST_POSTGRES_URL")
-    assert database_url == migrated_postgres_url
+    database_url: URL = request.getfixturevalue("migrated_postgres_url")
+    truncate_all(database_url)
     with proxy_for(database_url.host or "127.0.0.1", database_url.port or 5432) as proxy:
         yield proxy, database_url.set(host="127.0.0.1", port=proxy.port)
 
 
-@pytest.mark.parametrize("backend", ["postgresql"])
 def test_cli_reports_a_stopped_server_and_works_again_when_it_is_back(
-    backend: str, proxied: tuple[PostgresProxy, URL]
+    proxied: tuple[PostgresProxy, URL],
 ) -> None:
     proxy, url = proxied
     cli = Projdeck(url, PROJDECK_CONNECT_DELAYS="0.05")
@@ -51,9 +50,8 @@ def test_cli_reports_a_stopped_server_and_works_again_when_it_is_back(
     assert sorted(names) == ["after", "before"]
 
 
-@pytest.mark.parametrize("backend", ["postgresql"])
 async def test_a_cut_connection_fails_the_write_cleanly_and_the_database_recovers(
-    backend: str, proxied: tuple[PostgresProxy, URL]
+    proxied: tuple[PostgresProxy, URL],
 ) -> None:
     proxy, url = proxied
     db = await open_database(url, connect_delays=())

@@ -14,7 +14,8 @@ MICROS = 1_000_000
 PLACES = 6
 # Far above any single model call or agent run; a typo guard, not a budget.
 MAX_AMOUNT = Decimal(1_000_000)
-_AMOUNT = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)$")
+# ASCII digits only (``\d`` would take any script's digits).
+_AMOUNT = re.compile(r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 _QUANTUM = Decimal(1).scaleb(-PLACES)
 
 

@@ -93,6 +93,7 @@ def test_amounts_are_exact_decimals_and_bad_ones_name_the_field() -> None:
         ("0.0000001", "more than 6 decimal places"),
         ("1000000.01", "typo"),
         ("", "not an amount"),
+        ("\u0661\u0662", "not an amount"),
         (0.1, "never a float"),
         (True, "must be an amount"),
         (Decimal("NaN"), "finite"),
@@ -136,6 +137,11 @@ async def test_conversation_round_trip_with_messages_in_order(database: Database
     assert rest.items[0].content == "Done.\n" * 3
     assert rest.items[0].details == {"tool_calls": 2}
     assert rest.items[0].role == MessageRole.ASSISTANT
+    found = await service.list_messages(database, prefix, search="PAGINATION")
+    assert found.total == 1 and found.items[0].id == first.id
+    by_model = await service.list_messages(database, prefix, search="sonnet")
+    assert [m.id for m in by_model.items] == [second.id]
+    assert (await service.list_messages(database, prefix, search="100%")).total == 0
 
     closed = await service.close_conversation(database, prefix)
     assert closed.status == ConversationStatus.CLOSED
@@ -639,6 +645,9 @@ async def test_webhook_deliveries_are_stored_masked_and_bounded(database: Databa
         ({"url": "ftp://example.com/x"}, "url"),
         ({"url": "https://user:topsecret@ exa mple.com"}, "url"),
         ({"url": ""}, "url"),
+        ({"url": "http://[::1/x"}, "url"),
+        ({"url": "https://h.example.com/\ud800"}, "url"),
+        ({"url": "https://h.example.com/" + "a" * 3000}, "url"),
         ({"status_code": 99}, "status_code"),
         ({"status_code": 600}, "status_code"),
         ({"attempt": 0}, "attempt"),
@@ -693,6 +702,8 @@ async def test_agent_demo_is_deterministic_and_links_runs_to_modifications(
                 )
             ).scalar_one()
         assert linked >= 1
+        now = datetime.now(UTC)
+        assert all(r.created_at <= now and (r.finished_at or now) <= now for r in runs.items)
         assert (await audit_service.verify_chain(db)).ok
     assert shapes[0] == shapes[1]
 

@@ -94,6 +94,8 @@ def test_agent_commands_round_trip(cli: Projdeck, tmp_path: Path) -> None:
     show = cli.json("agent", "conversation", "show", conv_id, "--limit", "2")
     assert show["messages"] == 3 and show["cost"] == "0.013000"
     assert [m["role"] for m in show["message_list"]] == ["user", "assistant"]
+    found = cli.ok("agent", "conversation", "show", conv_id, "--search", "PYTEST")
+    assert "3 passed" in found and "Please paginate" not in found
     assert "closed conversation" in cli.ok("agent", "conversation", "close", conv_id)
     closed = cli.fails("agent", "message", conv_id, "--role", "user", "--content", "late")
     assert "cannot add a message to a conversation that is closed" in closed

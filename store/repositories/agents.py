@@ -37,7 +37,7 @@ from store.models import (
     WebhookDelivery,
 )
 from store.money import from_micros
-from store.repositories.base import clamp_limit
+from store.repositories.base import clamp_limit, contains_any
 
 M = TypeVar("M", bound=SQLModel)
 AnySelect = Select[*tuple[Any, ...]]
@@ -204,16 +204,26 @@ class AgentActivityRepository:
             await self.session.execute(insert(Message), list(rows))
 
     async def list_messages(
-        self, conversation_id: uuid.UUID, *, limit: int = 100, offset: int = 0
+        self,
+        conversation_id: uuid.UUID,
+        *,
+        search: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
     ) -> list[Message]:
+        """A page of a conversation's messages, oldest first; ``search``
+        keeps those whose content or model contains it (any case)."""
+        query = _messages_of(conversation_id, search, select(Message))
         query = (
-            select(Message)
-            .where(col(Message.conversation_id) == conversation_id)
-            .order_by(col(Message.created_at).asc(), col(Message.id).asc())
+            query.order_by(col(Message.created_at).asc(), col(Message.id).asc())
             .limit(clamp_limit(limit))
             .offset(max(offset, 0))
         )
         return list((await self.session.execute(query)).scalars())
+
+    async def count_messages(self, conversation_id: uuid.UUID, *, search: str | None = None) -> int:
+        query = _messages_of(conversation_id, search, select(func.count()).select_from(Message))
+        return int((await self.session.execute(query)).scalar_one())
 
     async def message_totals(self, conversation_id: uuid.UUID) -> tuple[int, int, int, int]:
         """Messages, prompt tokens, completion tokens and cost of a conversation."""
@@ -423,6 +433,13 @@ class AgentActivityRepository:
             )
             for value, runs, p, f, s in await self.session.execute(query)
         ]
+
+
+def _messages_of(conversation_id: uuid.UUID, search: str | None, query: Q) -> Q:
+    query = query.where(col(Message.conversation_id) == conversation_id)
+    if search:
+        query = query.where(contains_any(search, col(Message.content), col(Message.model_used)))
+    return query
 
 
 def _period(query: Q, column: Any, since: datetime | None, until: datetime | None) -> Q:

@@ -311,11 +311,15 @@ def _webhook_values(item: WebhookInput) -> dict[str, Any]:
     event = _label("event", item.event)
     if not isinstance(item.url, str) or not item.url.strip():
         raise ValidationError("url", "must not be empty")
+    raw = validation.text("url", item.url.strip(), limit=validation.MAX_URL)
     try:
-        url = validation.webhook_url(item.url.strip())
+        url = validation.webhook_url(raw)
     except ValidationError as error:
         # Say what was wrong without echoing a URL that may hold a credential.
-        raise ValidationError("url", error.problem.replace(repr(item.url.strip()), "it")) from None
+        raise ValidationError("url", error.problem.replace(repr(raw), "it")) from None
+    except ValueError:
+        # urlsplit refuses some malformed hosts, such as an unclosed "[".
+        raise ValidationError("url", "is not a valid URL") from None
     assert url is not None
     status_code = item.status_code
     if status_code is not None and (
@@ -546,14 +550,23 @@ async def get_conversation(db: Database, ref: str) -> ConversationDetail:
 
 
 async def list_messages(
-    db: Database, conversation_ref: str, *, limit: int = 100, offset: int = 0
+    db: Database,
+    conversation_ref: str,
+    *,
+    search: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> Page[Message]:
-    """A page of a conversation's messages in the order they were recorded."""
+    """A page of a conversation's messages in the order they were recorded;
+    with ``search``, only those whose content or model contains it."""
+    search = search.strip() if search else None
     async with db.reading() as session:
         conversation = await resolve_conversation(session, conversation_ref)
         activity = AgentActivityRepository(session)
-        items = await activity.list_messages(conversation.id, limit=limit, offset=offset)
-        total = (await activity.message_totals(conversation.id))[0]
+        items = await activity.list_messages(
+            conversation.id, search=search, limit=limit, offset=offset
+        )
+        total = await activity.count_messages(conversation.id, search=search)
     return Page(items=items, total=total, offset=offset, limit=limit)
 
 
@@ -1050,6 +1063,11 @@ _DEMO_TURNS = (
 _DEMO_EVENTS = ("modification.proposed", "modification.applied", "run.finished", "push")
 
 
+def _first_line(text: str, width: int = 200) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "Change the codebase"
+    return line[:width]
+
+
 def _demo_id(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 
@@ -1115,11 +1133,17 @@ async def _demo_run(
     task = rng.choice(_DEMO_TASKS)
     agent = rng.choice(_DEMO_AGENTS)
     model, prompt_price, completion_price = rng.choice(_DEMO_MODELS)
-    started = now - timedelta(days=rng.randint(0, 13), minutes=rng.randint(5, 23 * 60))
+    started = now - timedelta(days=rng.randint(0, 13), minutes=rng.randint(60, 23 * 60))
     status = rng.choice([RunStatus.SUCCEEDED] * 5 + [RunStatus.FAILED] * 2 + [RunStatus.CANCELLED])
     if number == 0 and rng.random() < 0.3:
         status = RunStatus.RUNNING
-        started = now - timedelta(minutes=rng.randint(1, 30))
+        started = now - timedelta(minutes=rng.randint(15, 45))
+    proposed = None
+    if modifications and status is RunStatus.SUCCEEDED:
+        # The run that proposed a modification ran shortly before it was requested.
+        proposed = modifications.pop(0)
+        task = _first_line(proposed.request)
+        started = proposed.requested_at - timedelta(minutes=rng.randint(15, 90))
     passed = rng.randint(20, 240)
     failed = 0 if status is RunStatus.SUCCEEDED else rng.randint(1, 4)
     conversation = Conversation(
@@ -1198,8 +1222,7 @@ async def _demo_run(
     activity.add(run)
     await session.flush()
     counts["runs"] += 1
-    if modifications and status is RunStatus.SUCCEEDED:
-        proposed = modifications.pop(0)
+    if proposed is not None:
         proposed.run_id = run.id
         session.add(proposed)
 
@@ -1214,7 +1237,7 @@ def _demo_webhooks(
 ) -> None:
     event = rng.choice(_DEMO_EVENTS)
     url = mask_url(project.webhook_url or f"https://hooks.example.com/{project.name.lower()}")
-    first = now - timedelta(days=rng.randint(0, 13), minutes=rng.randint(0, 1_000))
+    first = now - timedelta(days=rng.randint(0, 13), minutes=rng.randint(10, 1_000))
     attempts = rng.choice([1, 1, 1, 2, 3])
     for attempt in range(1, attempts + 1):
         last = attempt == attempts

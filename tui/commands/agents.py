@@ -151,10 +151,16 @@ def conversation_close(ctx: click.Context, conversation_id: str) -> None:
 @click.argument("conversation_id", metavar="ID")
 @click.option("--limit", default=100, show_default=True, help="Messages to show (at most 500).")
 @click.option("--offset", default=0, help="Skip this many messages first.")
+@click.option("--search", metavar="TEXT", help="Only messages whose text or model contains TEXT.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def conversation_show(
-    ctx: click.Context, conversation_id: str, limit: int, offset: int, as_json: bool
+    ctx: click.Context,
+    conversation_id: str,
+    limit: int,
+    offset: int,
+    search: str | None,
+    as_json: bool,
 ) -> None:
     """Show a conversation and its messages in order."""
     from store.services import agents as service
@@ -162,14 +168,14 @@ def conversation_show(
     async def work(database: Database) -> tuple[service.ConversationDetail, Page[Message]]:
         detail = await service.get_conversation(database, conversation_id)
         page = await service.list_messages(
-            database, str(detail.conversation.id), limit=limit, offset=offset
+            database, str(detail.conversation.id), search=search, limit=limit, offset=offset
         )
         return detail, page
 
     detail, page = run_with_database(ctx, work)
     if as_json:
         data = service.conversation_as_dict(detail)
-        data["messages_page"] = {"offset": page.offset, "limit": page.limit}
+        data["messages_page"] = {"offset": page.offset, "limit": page.limit, "total": page.total}
         data["message_list"] = [service.message_as_dict(m) for m in page.items]
         print_json(data)
         return

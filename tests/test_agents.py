@@ -759,3 +759,36 @@ async def test_upgrading_from_0003_keeps_every_row(empty_database_url: URL) -> N
         assert (await service.get_run(database, str(run.id))).modifications == []
     finally:
         await database.dispose()
+
+
+@pytest.mark.parametrize("direction", ["sqlite->sqlite", "sqlite->postgresql"])
+async def test_transfer_carries_agent_activity_and_exact_costs(
+    direction: str, make_database: Any
+) -> None:
+    from store.services import workspace
+
+    source_backend, target_backend = direction.split("->")
+    source = await make_database(source_backend)
+    await make_project(source)
+    await modifications.propose_modification(
+        source,
+        "Demo",
+        modifications.ModificationProposal(request="r", modified_files={"a.py": "a"}),
+    )
+    await service.fill_agent_demo(source)
+    target = await make_database(target_backend)
+    await workspace.transfer_workspace(source, target)
+    for by in CostGrouping:
+        before = await service.cost_report(source, by=by)
+        after = await service.cost_report(target, by=by)
+        assert service.cost_report_as_dict(after) == service.cost_report_as_dict(before)
+    runs = await service.list_runs(source, limit=500)
+    copied = await service.list_runs(target, limit=500)
+    assert [service.run_row_as_dict(r) for r in copied.items] == [
+        service.run_row_as_dict(r) for r in runs.items
+    ]
+    linked = [r for r in runs.items if (await service.get_run(source, str(r.id))).modifications]
+    assert linked
+    assert (await service.get_run(target, str(linked[0].id))).modifications
+    for model in (Conversation, Message, WebhookDelivery):
+        assert await count(target, model) == await count(source, model)

@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL
 from sqlmodel import SQLModel
@@ -102,6 +104,14 @@ def test_amounts_are_exact_decimals_and_bad_ones_name_the_field() -> None:
         with pytest.raises(ValidationError, match=problem) as caught:
             parse_amount("cost", bad)
         assert caught.value.field == "cost"
+
+
+@given(micros=st.integers(min_value=0, max_value=1_000_000 * 1_000_000))
+def test_every_amount_of_whole_micro_dollars_round_trips_exactly(micros: int) -> None:
+    amount = from_micros(micros)
+    assert to_micros(parse_amount("cost", str(amount))) == micros
+    assert to_micros(parse_amount("cost", amount.normalize())) == micros
+    assert parse_amount("cost", format(amount, "f")) == amount
 
 
 # -- conversations and messages ------------------------------------------------------

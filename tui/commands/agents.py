@@ -395,6 +395,7 @@ def run_show(ctx: click.Context, run_id: str, as_json: bool) -> None:
 @click.option("--agent", "agent_name", metavar="NAME", help="Only this agent's runs.")
 @click.option("--status", "statuses", multiple=True, help="Only these statuses (repeatable).")
 @click.option("--limit", default=50, show_default=True, help="Runs to show (at most 500).")
+@click.option("--offset", default=0, help="Skip this many runs first.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def runs(
@@ -403,6 +404,7 @@ def runs(
     agent_name: str | None,
     statuses: tuple[str, ...],
     limit: int,
+    offset: int,
     as_json: bool,
 ) -> None:
     """List runs across projects, newest first."""
@@ -410,7 +412,12 @@ def runs(
 
     async def work(database: Database) -> Page[RunRow]:
         return await service.list_runs(
-            database, project_ref=project_ref, agent=agent_name, statuses=statuses, limit=limit
+            database,
+            project_ref=project_ref,
+            agent=agent_name,
+            statuses=statuses,
+            limit=limit,
+            offset=offset,
         )
 
     page = run_with_database(ctx, work)
@@ -432,7 +439,10 @@ def runs(
             f"{format_amount(row.cost):>9}  {_first_line(row.task, 50)}"
         )
     if page.total > len(page.items):
-        click.echo(f"showing {len(page.items)} of {page.total}")
+        click.echo(
+            f"showing {offset + 1}-{offset + len(page.items)} of {page.total}; "
+            "see more with --offset"
+        )
 
 
 # -- webhooks ------------------------------------------------------------------------------------

@@ -221,6 +221,15 @@ class Database:
         except (DBAPIError, OSError) as error:
             raise translate(error, self.url) from None
 
+    async def ping(self) -> bool:
+        """Whether the database answers right now (never raises)."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+        except (DBAPIError, OSError):
+            return False
+        return True
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

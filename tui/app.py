@@ -3,6 +3,8 @@ Modifications, Audit), the database opened in a worker, help and palette."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -23,6 +25,8 @@ from tui.screens.modifications import ModificationsScreen
 from tui.screens.projects import ProjectsScreen
 from tui.screens.start import StartScreen
 from tui.screens.templates import TemplatesScreen
+
+RECONNECT_SECONDS = 2.0
 
 MAIN_SCREENS = {
     "projects": "Projects",
@@ -72,6 +76,8 @@ class ProjdeckApp(App[None]):
         self.show_ids = show_ids
         self.sub_title = label or describe_url(url)
         self._database: Database | None = None
+        self._connection_lost = False
+        self._sub_title_when_connected = self.sub_title
 
     @property
     def database(self) -> Database:
@@ -154,6 +160,40 @@ class ProjdeckApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.screen))
+
+    def connection_lost(self, message: str) -> None:
+        """Show that the database stopped answering, once, and watch for it
+        to come back."""
+        if self._connection_lost:
+            return
+        self._connection_lost = True
+        self._sub_title_when_connected = self.sub_title
+        self.sub_title = "⚠ connection lost, retrying"
+        self.notify(
+            f"{message}. Retrying every {RECONNECT_SECONDS:g} s.",
+            title="Database unreachable",
+            severity="error",
+            timeout=10,
+            markup=False,
+        )
+        self.watch_connection()
+
+    @property
+    def is_connection_lost(self) -> bool:
+        return self._connection_lost
+
+    @work(exclusive=True, group="connection")
+    async def watch_connection(self) -> None:
+        while not await self.database.ping():  # noqa: ASYNC110 (polling a server)
+            await asyncio.sleep(RECONNECT_SECONDS)
+        self._connection_lost = False
+        self.sub_title = self._sub_title_when_connected
+        self.notify("The database answers again.", title="Reconnected")
+        reload = getattr(self.screen, "action_reload", None) or getattr(self.screen, "reload", None)
+        if reload is not None:
+            result = reload()
+            if inspect.isawaitable(result):
+                await result
 
 
 def run_app(url: URL, *, demo: bool = False) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 from textual.dom import DOMNode
 from textual.widget import Widget
 
-from store.errors import StoreError
+from store.errors import SchemaOutOfDate, StoreError, StoreUnavailable
 
 if TYPE_CHECKING:
     from tui.app import ProjdeckApp
@@ -23,9 +23,21 @@ def deck(node: DOMNode) -> ProjdeckApp:
 
 async def attempt(node: Widget, work: Awaitable[T], *, title: str = "") -> T | None:
     """Await a service call; a store error becomes a notification and None,
-    so a worker never takes the app down."""
+    so a worker never takes the app down. A lost connection is shown in the
+    header until it comes back (the app watches for that)."""
     try:
         return await work
+    except StoreUnavailable as error:
+        if not isinstance(error, SchemaOutOfDate):
+            deck(node).connection_lost(error.message)
+            return None
+        node.notify(
+            error.message, title=title or "Error", severity="error", timeout=8, markup=False
+        )
+        return None
     except StoreError as error:
-        node.notify(error.message, title=title or "Error", severity="error", timeout=8)
+        # Messages quote names as given: never read them as markup.
+        node.notify(
+            error.message, title=title or "Error", severity="error", timeout=8, markup=False
+        )
         return None

@@ -340,3 +340,22 @@ async def test_interrupted_transfer_leaves_the_target_empty(
     # And a second run completes it.
     result = await service.transfer_workspace(sqlite_database, target)
     assert result.target_counts["projects"] == 3
+
+
+@pytest.mark.parametrize("direction", ["sqlite->postgresql", "sqlite->sqlite"])
+async def test_transfer_of_the_demo_workspace_verifies_counts_and_chain(
+    direction: str, make_database: MakeDatabase
+) -> None:
+    from store.demo import fill_demo
+
+    source_backend, target_backend = direction.split("->")
+    source = await make_database(source_backend)
+    await fill_demo(source)
+    target = await make_database(target_backend)
+    result = await service.transfer_workspace(source, target)
+    for table, count in result.source_counts.items():
+        extra = 1 if table == "audit_log" else 0
+        assert result.target_counts[table] == count + extra, table
+    assert result.source_counts["projects"] >= 10
+    assert result.chain_rows == result.target_counts["audit_log"]
+    assert (await verify_chain(target)).ok

@@ -236,3 +236,17 @@ async def make_database(
     yield make
     for db in opened:
         await db.dispose()
+
+
+@pytest.fixture
+def proxied_postgres(request: pytest.FixtureRequest) -> Iterator[tuple[Any, URL]]:
+    """The test PostgreSQL database behind a proxy the test can cut and
+    restore (tests/pg_proxy.py), and the URL that goes through it."""
+    from tests.pg_proxy import proxy_for
+
+    if postgres_server_url() is None:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV}")
+    database_url: URL = request.getfixturevalue("migrated_postgres_url")
+    truncate_all(database_url)
+    with proxy_for(database_url.host or "127.0.0.1", database_url.port or 5432) as proxy:
+        yield proxy, database_url.set(host="127.0.0.1", port=proxy.port)

@@ -4,7 +4,6 @@ back: the lost connection is shown, not thrown, and the app recovers."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.engine import URL
@@ -12,21 +11,10 @@ from textual.widgets import DataTable, Input
 
 from store.engine import open_database
 from store.services import projects
-from tests.conftest import postgres_server_url, truncate_all
-from tests.pg_proxy import PostgresProxy, proxy_for
+from tests.pg_proxy import PostgresProxy
 from tui.app import ProjdeckApp
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def proxied(request: pytest.FixtureRequest) -> Iterator[tuple[PostgresProxy, URL]]:
-    if postgres_server_url() is None:
-        pytest.skip("PostgreSQL tests need PROJDECK_TEST_POSTGRES_URL")
-    database_url: URL = request.getfixturevalue("migrated_postgres_url")
-    truncate_all(database_url)
-    with proxy_for(database_url.host or "127.0.0.1", database_url.port or 5432) as proxy:
-        yield proxy, database_url.set(host="127.0.0.1", port=proxy.port)
 
 
 async def _until(condition: object, seconds: float = 10.0) -> None:
@@ -38,9 +26,9 @@ async def _until(condition: object, seconds: float = 10.0) -> None:
 
 
 async def test_the_app_shows_a_lost_connection_and_recovers(
-    proxied: tuple[PostgresProxy, URL],
+    proxied_postgres: tuple[PostgresProxy, URL],
 ) -> None:
-    proxy, url = proxied
+    proxy, url = proxied_postgres
     db = await open_database(url)
     try:
         for name in ("alpha", "beta"):

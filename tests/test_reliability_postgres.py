@@ -5,7 +5,6 @@ open database recovers when the server is back."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -16,26 +15,15 @@ from store.errors import StoreUnavailable
 from store.models import AuditEntry, Project
 from store.services import projects
 from tests.cli import Projdeck
-from tests.conftest import postgres_server_url, truncate_all
-from tests.pg_proxy import PostgresProxy, proxy_for
+from tests.pg_proxy import PostgresProxy
 
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def proxied(request: pytest.FixtureRequest) -> Iterator[tuple[PostgresProxy, URL]]:
-    if postgres_server_url() is None:
-        pytest.skip("PostgreSQL tests need PROJDECK_TEST_POSTGRES_URL")
-    database_url: URL = request.getfixturevalue("migrated_postgres_url")
-    truncate_all(database_url)
-    with proxy_for(database_url.host or "127.0.0.1", database_url.port or 5432) as proxy:
-        yield proxy, database_url.set(host="127.0.0.1", port=proxy.port)
-
-
 def test_cli_reports_a_stopped_server_and_works_again_when_it_is_back(
-    proxied: tuple[PostgresProxy, URL],
+    proxied_postgres: tuple[PostgresProxy, URL],
 ) -> None:
-    proxy, url = proxied
+    proxy, url = proxied_postgres
     cli = Projdeck(url, PROJDECK_CONNECT_DELAYS="0.05")
     cli.ok("project", "create", "--name", "before", "--type", "api", "--owner", "o")
     proxy.stop()
@@ -51,9 +39,9 @@ def test_cli_reports_a_stopped_server_and_works_again_when_it_is_back(
 
 
 async def test_a_cut_connection_fails_the_write_cleanly_and_the_database_recovers(
-    proxied: tuple[PostgresProxy, URL],
+    proxied_postgres: tuple[PostgresProxy, URL],
 ) -> None:
-    proxy, url = proxied
+    proxy, url = proxied_postgres
     db = await open_database(url, connect_delays=())
     try:
         await projects.create_project_with_settings(

@@ -273,13 +273,17 @@ def audit_rows(ws: Workspace, chain: Chain, count: int, rng: random.Random):
     return rows
 
 
-def secret_rows(ws: Workspace, count: int, key: crypto.MasterKey, rng: random.Random, now):
+def secret_rows(
+    ws: Workspace, start: int, count: int, key: crypto.MasterKey, rng: random.Random, now: datetime
+) -> list[dict[str, Any]]:
     rows = []
-    per_project = max(1, -(-count // max(len(ws.project_ids), 1)))
     names = ["API_TOKEN", "DATABASE_URL", "STRIPE_KEY", "SENTRY_DSN", "SMTP_PASSWORD"]
-    for n in range(count):
-        project_id = ws.project_ids[(n // per_project) % len(ws.project_ids)]
-        key_name = f"{names[n % per_project % len(names)]}_{n % per_project}"
+    projects = len(ws.project_ids)
+    for number in range(start, start + count):
+        # Round-robin over the projects: the n-th lap gives each its n-th secret.
+        project_id = ws.project_ids[number % projects]
+        lap = number // projects
+        key_name = f"{names[lap % len(names)]}_{lap}"
         value = crypto.SecretValue(f"sk-{rng.getrandbits(128):032x}")
         sealed = crypto.encrypt(key, project_id, key_name, value)
         rows.append(
@@ -316,13 +320,30 @@ class StdlibMirror:
     """The same rows through stdlib sqlite3 ``executemany`` into a scratch
     file with the same schema; only the ``executemany`` calls are timed."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, schema_from: str | None) -> None:
         self.path = folder / "stdlib-mirror.db"
-        engine = create_engine(f"sqlite:///{self.path}")
-        from sqlmodel import SQLModel
+        if schema_from is not None:
+            # The target's own schema: its indexes, full-text table and triggers.
+            source = sqlite3.connect(schema_from)
+            ddl = source.execute(
+                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL "
+                "AND name NOT LIKE 'sqlite_%' "
+                # FTS5 makes its shadow tables itself.
+                "AND NOT (type = 'table' AND name GLOB 'audit_log_fts_*') "
+                "ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, rowid"
+            ).fetchall()
+            source.close()
+            target = sqlite3.connect(self.path)
+            for (statement,) in ddl:
+                target.execute(statement)
+            target.commit()
+            target.close()
+        else:
+            from sqlmodel import SQLModel
 
-        SQLModel.metadata.create_all(engine)
-        engine.dispose()
+            engine = create_engine(f"sqlite:///{self.path}")
+            SQLModel.metadata.create_all(engine)
+            engine.dispose()
         self.connection = sqlite3.connect(self.path, isolation_level=None)
         for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
             self.connection.execute(f"PRAGMA {pragma}")
@@ -383,7 +404,11 @@ async def generate(
         chain = await _chain_start(db)
         now = datetime.now(UTC)
         scratch = tempfile.TemporaryDirectory(prefix="projdeck-gen-")
-        stdlib = StdlibMirror(Path(scratch.name)) if mirror else None
+        stdlib = (
+            StdlibMirror(Path(scratch.name), url.database if db.backend == "sqlite" else None)
+            if mirror
+            else None
+        )
         tables = [
             ("projects", (Project, ProjectSettings), counts.projects),
             ("modifications", (Modification,), counts.modifications if counts.projects else 0),
@@ -500,7 +525,7 @@ def _make(label: str, start: int, n: int) -> tuple[list[list[dict[str, Any]]], s
     elif label == "audit":
         batches = [audit_rows(ws, chain, n, rng)]
     else:
-        batches = [secret_rows(ws, n, _MAKER["key"], rng, now)]
+        batches = [secret_rows(ws, start, n, _MAKER["key"], rng, now)]
     return batches, chain.prev_hash
 
 

@@ -444,3 +444,33 @@ async def test_modifications_and_audit_filter_by_status_and_category(demo_url: U
         await settle(pilot)
         status = text_of(app.screen.query_one("#audit-status", Static))
         assert status.startswith("0 matching rows")
+
+
+async def test_names_that_look_like_markup_are_shown_as_typed(demo_url: URL) -> None:
+    name = "Weird [/] [b]name[/b] [link=x]"
+    db = await open_database(demo_url)
+    try:
+        await project_service.create_project_with_settings(
+            db, project_service.ProjectCreate(name=name, type="cli", owner_id="mallory")
+        )
+    finally:
+        await db.dispose()
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert column(table, "name")[0] == name
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert name in text_of(app.screen.query_one("#confirm-question", Static))
+        await pilot.press("y")
+        await settle(pilot)
+        await pilot.press("D")
+        await settle(pilot)
+        table.move_cursor(row=column(table, "name").index(name))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectDetailScreen)
+        assert name in text_of(app.screen.query_one("#project-title", Static))
+    assert (await read(demo_url, name)).project.status == ProjectStatus.DELETED

@@ -175,7 +175,8 @@ class AuditScreen(Screen[None]):
             ("Project", project),
             ("Entity", entry.entity_type or "—"),
         ):
-            fields.add_row(label, value)
+            # Text, not str: a table reads strings as markup, values are as typed.
+            fields.add_row(label, value if isinstance(value, Text) else Text(value))
         metadata: Any = json.dumps(entry.details, indent=2, sort_keys=True, ensure_ascii=False)
         target.update(
             Group(

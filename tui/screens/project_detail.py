@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -83,9 +84,9 @@ class ProjectDetailScreen(Screen[None]):
         self.config = config
         project = config.project
         self.sub_title = project.name
-        self.query_one("#project-title", Static).update(
-            f"[b]{project.name}[/b]  {project.type} · {project.status} · {project.owner_id}"
-        )
+        title = Text(project.name, style="bold")
+        title.append(f"  {project.type} · {project.status} · {project.owner_id}")
+        self.query_one("#project-title", Static).update(title)
         self.query_one(OverviewPane).show(config, now, show_ids=app.show_ids)
         self.query_one(SettingsEditor).load(config.settings)
         self.query_one(SecretsPane).show(config.secrets, now)
@@ -152,7 +153,7 @@ class ProjectDetailScreen(Screen[None]):
             editor.show_error(error.field, error.problem)
             return
         except StoreError as error:
-            self.notify(error.message, severity="error", title="Settings not saved")
+            self.notify(error.message, severity="error", title="Settings not saved", markup=False)
             return
         editor.load(settings)
         self.notify("Settings saved")

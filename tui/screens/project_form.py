@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -169,7 +170,8 @@ class ProjectForm(ModalScreen[uuid.UUID | None]):
 
     def _show_error(self, field: str, problem: str) -> None:
         target = self.query_one(f"#error-{field}" if field != "form" else "#form-error", Static)
-        target.update(problem)
+        # Problems quote what was typed: shown as text, never as markup.
+        target.update(Text(problem))
 
     def action_save(self) -> None:
         self._clear_errors()
@@ -209,7 +211,7 @@ class ProjectForm(ModalScreen[uuid.UUID | None]):
         except StoreError as error:
             self._show_error("form", error.message)
             return
-        self.notify(f"Saved project {saved.name!r}")
+        self.notify(f"Saved project {saved.name!r}", markup=False)
         self.dismiss(saved.id)
 
     def action_reload(self) -> None:

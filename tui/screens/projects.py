@@ -9,6 +9,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.markup import escape
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
@@ -147,12 +148,13 @@ class ProjectsScreen(Screen[None]):
             pending = Text(str(row.pending_modifications) if row.pending_modifications else "·")
             if row.pending_modifications:
                 pending.stylize("bold cyan")
+            # Text, not str: DataTable reads strings as markup, names are as typed.
             table.add_row(
-                row.name,
+                Text(row.name),
                 str(row.type),
                 format.status_text(row.status),
-                row.owner_id,
-                row.github or "—",
+                Text(row.owner_id),
+                Text(row.github or "—"),
                 pending,
                 *(
                     Text(format.score(value), style=format.score_style(value))
@@ -266,7 +268,7 @@ class ProjectsScreen(Screen[None]):
 
         self.app.push_screen(
             ConfirmScreen(
-                f"Delete project [b]{row.name}[/b]?\n\n"
+                f"Delete project [b]{escape(row.name)}[/b]?\n\n"
                 "It is kept, marked deleted, and can be restored (D shows deleted projects).",
                 yes="Delete",
             ),
@@ -284,5 +286,5 @@ class ProjectsScreen(Screen[None]):
         }
         project = await attempt(self, changes[action](db, str(row.id)))
         if project is not None:
-            self.notify(f"{action.capitalize()}d project {project.name!r}")
+            self.notify(f"{action.capitalize()}d project {project.name!r}", markup=False)
             self.reload()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -76,10 +77,10 @@ class SecretForm(ModalScreen[str | None]):
             )
         except ValidationError as error:
             field = "secret-name" if "name" in error.field else "secret-value"
-            self.query_one(f"#error-{field}", Static).update(error.problem)
+            self.query_one(f"#error-{field}", Static).update(Text(error.problem))
             return
         except StoreError as error:
-            self.query_one("#error-secret-value", Static).update(error.message)
+            self.query_one("#error-secret-value", Static).update(Text(error.message))
             return
         self.dismiss(stored.key_name)
 

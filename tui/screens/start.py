@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
@@ -15,6 +16,6 @@ class StartScreen(Screen[None]):
 
     def show_error(self, message: str) -> None:
         self.query_one("#start-message", Static).update(
-            f"[b]The database could not be opened[/b]\n\n{message}\n\nPress q to quit."
+            f"[b]The database could not be opened[/b]\n\n{escape(message)}\n\nPress q to quit."
         )
         self.query_one("#start-message").add_class("error")

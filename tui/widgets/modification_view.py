@@ -27,13 +27,16 @@ def render_modification(detail: ModificationDetail, now: datetime) -> Renderable
     fields = Table.grid(padding=(0, 1))
     fields.add_column(style="bold", no_wrap=True)
     fields.add_column()
-    fields.add_row("Project", detail.project_name)
+    # Text, not str, for every value: a table reads strings as markup.
+    fields.add_row("Project", Text(detail.project_name))
     fields.add_row("Status", format.status_text(mod.status))
-    fields.add_row("Requested", f"by {mod.requested_by}, {format.ago(mod.requested_at, now)}")
+    fields.add_row("Requested", Text(f"by {mod.requested_by}, {format.ago(mod.requested_at, now)}"))
     if mod.reviewed_by:
-        fields.add_row("Reviewed", f"by {mod.reviewed_by}, {format.ago(mod.reviewed_at, now)}")
+        fields.add_row(
+            "Reviewed", Text(f"by {mod.reviewed_by}, {format.ago(mod.reviewed_at, now)}")
+        )
     if mod.review_comment:
-        fields.add_row("Comment", mod.review_comment)
+        fields.add_row("Comment", Text(mod.review_comment))
     if mod.applied_at:
         fields.add_row("Applied", format.ago(mod.applied_at, now))
     if mod.failure_reason:
@@ -44,7 +47,7 @@ def render_modification(detail: ModificationDetail, now: datetime) -> Renderable
         impact.add_column(style="bold", no_wrap=True)
         impact.add_column()
         for key, value in mod.impact_analysis.items():
-            impact.add_row(key.replace("_", " "), _readable(value))
+            impact.add_row(Text(key.replace("_", " ")), Text(_readable(value)))
         parts += [Text(""), Text("Impact analysis", style="bold underline"), impact]
     if mod.test_results:
         results = mod.test_results
@@ -69,7 +72,7 @@ def render_modification(detail: ModificationDetail, now: datetime) -> Renderable
     files.add_column("+", justify="right", style="green")
     files.add_column("-", justify="right", style="red")
     for change in detail.files:
-        files.add_row(change.path, str(change.kind), str(change.added), str(change.removed))
+        files.add_row(Text(change.path), str(change.kind), str(change.added), str(change.removed))
     parts += [Text(""), Text(f"Files (against {detail.against})", style="bold underline"), files]
     for change in detail.files:
         if change.diff:

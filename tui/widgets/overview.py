@@ -70,7 +70,8 @@ class OverviewPane(VerticalScroll):
             ("Last active", format.ago(project.last_active_at, now)),
         ]
         for label, value in rows:
-            fields.add_row(label, value)
+            # Text, not str: a table reads strings as markup, values are as typed.
+            fields.add_row(label, value if isinstance(value, Text) else Text(value))
         scores = Table.grid(padding=(0, 2))
         scores.add_column(style="bold", no_wrap=True)
         scores.add_column()

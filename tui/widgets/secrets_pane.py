@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -62,7 +63,7 @@ class SecretsPane(Vertical):
         self.names = list(names)
         for secret in self.names:
             table.add_row(
-                secret.key_name,
+                Text(secret.key_name),
                 secret.key_id,
                 format.ago(secret.updated_at, now),
                 MASK,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -69,6 +70,6 @@ class SettingsEditor(VerticalScroll):
         if matches:
             widget = matches.first()
             if isinstance(widget, Static):
-                widget.update(problem)
+                widget.update(Text(problem))
                 return
-        self.notify(f"{field}: {problem}", severity="error")
+        self.notify(f"{field}: {problem}", severity="error", markup=False)

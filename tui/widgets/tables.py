@@ -37,13 +37,14 @@ class ModificationTable(DataTable[object]):
         for row in rows:
             self.items.append(row)
             cells: list[object] = [format.status_text(row.status)]
+            # Text, not str: DataTable reads strings as markup, names are as typed.
             if self.with_project:
-                cells.append(row.project_name)
+                cells.append(Text(row.project_name))
             cells += [
                 Text(row.request, overflow="ellipsis", no_wrap=True),
-                row.requested_by,
+                Text(row.requested_by),
                 format.ago(row.requested_at, now),
-                row.reviewed_by or "—",
+                Text(row.reviewed_by or "—"),
                 format.ago(row.reviewed_at, now),
             ]
             self.add_row(*cells, key=str(row.id))
@@ -79,8 +80,8 @@ class AuditTable(DataTable[object]):
                 format.ago(entry.at, now),
                 format.status_text(entry.severity),
                 str(entry.category),
-                entry.actor,
-                entry.event_type,
+                Text(entry.actor),
+                Text(entry.event_type),
                 Text(entry.description, overflow="ellipsis", no_wrap=True),
                 key=str(entry.id),
             )

@@ -113,8 +113,13 @@ def webhook_url(value: Any) -> str | None:
         raise ValidationError("webhook_url", f"is longer than {MAX_URL} characters")
     if _has_control(value) or any(char.isspace() for char in value):
         raise ValidationError("webhook_url", "must not contain spaces or control characters")
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 - a port outside 0-65535 raises here
+    except ValueError:
+        raise ValidationError("webhook_url", f"{value!r} is not a well-formed URL") from None
+    if parts.scheme not in {"http", "https"} or not host:
         raise ValidationError("webhook_url", f"{value!r} is not an http(s) URL with a host")
     return value
 

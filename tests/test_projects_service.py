@@ -87,6 +87,8 @@ async def test_project_is_found_by_id_prefix_and_name(database: Database) -> Non
         ({"github_owner": "acme"}, "github"),
         ({"webhook_url": "ftp://example.com/hook"}, "webhook_url"),
         ({"webhook_url": "https://"}, "webhook_url"),
+        ({"webhook_url": "http://[::1"}, "webhook_url"),
+        ({"webhook_url": "http://host:99999/x"}, "webhook_url"),
         ({"test_coverage": 101}, "test_coverage"),
         ({"security_score": -1}, "security_score"),
         ({"performance_score": float("nan")}, "performance_score"),

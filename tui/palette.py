@@ -11,11 +11,17 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 
+from store.errors import StoreError
+from store.services.templates import list_templates
+from tui.context import deck
+from tui.screens.template_form import open_template_form
+
 SCREENS = {
     "projects": "Projects",
     "templates": "Templates",
     "modifications": "Modifications",
     "audit": "Audit",
+    "inbox": "Inbox",
 }
 
 
@@ -30,6 +36,19 @@ def own_binding(node: DOMNode, binding: Binding) -> bool:
 
 
 class ProjdeckCommands(Provider):
+    # Names of the templates, for "New project from template NAME" (found
+    # by typing; not listed before, where they would crowd the screen's keys).
+    templates: tuple[str, ...] = ()
+
+    async def startup(self) -> None:
+        if not getattr(self.app, "ready", False):
+            return
+        try:
+            page = await list_templates(deck(self.app).database, limit=500)
+        except StoreError:
+            return
+        self.templates = tuple(template.name for template in page.items)
+
     def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
         app = self.app
         commands: list[tuple[str, Callable[[], object], str]] = []
@@ -60,13 +79,23 @@ class ProjdeckCommands(Provider):
             )
         return commands
 
+    def _template_commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        return [
+            (
+                f"New project from template {name}",
+                partial(open_template_form, self.app, name),
+                "fill in its variables, preview the files, create",
+            )
+            for name in self.templates
+        ]
+
     async def discover(self) -> Hits:
         for name, callback, help_text in self._commands():
             yield DiscoveryHit(name, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name, callback, help_text in self._commands():
+        for name, callback, help_text in self._commands() + self._template_commands():
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -36,6 +36,9 @@ class Scene:
     size: tuple[int, int] = SHOT_SIZE
 
 
+# Templates, the fastapi-service template, ``c``, the project's name and owner.
+TEMPLATE_FORM = ("2", "slash", *"fastapi", "enter", "c", *"Billing Svc", "tab", *"alice")
+
 SCENES = [
     Scene("projects", ()),
     Scene("projects-with-archived-and-deleted", ("A", "D")),
@@ -50,6 +53,13 @@ SCENES = [
     # modifications by their random ids.
     Scene("project-activity", ("enter",) + ("right_square_bracket",) * 5, (140, 20)),
     Scene("templates", ("2",)),
+    # A new project from a template: an inline error under a variable, then
+    # the same form filled in, its rendered files browsed.
+    Scene("template-form", (*TEMPLATE_FORM, "tab", "tab", *"Bad Name")),
+    Scene(
+        "template-preview",
+        (*TEMPLATE_FORM, "tab", "tab", *"billing-svc", "ctrl+t", "down", "down", "down"),
+    ),
     Scene("modifications", ("3",)),
     Scene("audit", ("4",)),
     Scene("help", ("question_mark",)),

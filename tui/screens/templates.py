@@ -18,6 +18,7 @@ from store.models import TemplateCategory
 from store.repositories.templates import TemplateFilter
 from store.services.templates import TemplateDetail, TemplateSummary, get_template, list_templates
 from tui.context import attempt, deck
+from tui.screens.template_form import open_template_form
 from tui.widgets.codebase import FileBrowser
 
 ALL = "all"
@@ -26,6 +27,7 @@ ALL = "all"
 class TemplatesScreen(Screen[None]):
     TITLE = "Templates"
     BINDINGS = [
+        Binding("c", "create_project", "New project from template"),
         Binding("slash", "filter", "Filter"),
         Binding("g", "focus_categories", "Categories"),
         Binding("l", "focus_list", "List"),
@@ -157,6 +159,13 @@ class TemplatesScreen(Screen[None]):
             Text(""),
             Text("Files", style="bold underline"),
         )
+
+    def action_create_project(self) -> None:
+        highlighted = self.query_one("#template-list", OptionList).highlighted
+        if highlighted is None or not 0 <= highlighted < len(self.shown):
+            self.notify("Pick a template first.", severity="warning")
+            return
+        open_template_form(self.app, self.shown[highlighted].name)
 
     def action_filter(self) -> None:
         self.query_one("#template-filter", Input).focus()

@@ -1,0 +1,197 @@
+"""A project made from a template in the app, by keyboard only: the form
+built from the template's variables, its inline errors, the preview of the
+rendered files, the confirmation, then the database read back through the
+services."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from sqlalchemy.engine import URL
+from textual.pilot import Pilot
+from textual.widgets import Input, Select, Static, Tree
+
+from store.engine import open_database
+from store.errors import NotFound
+from store.services import projects as project_service
+from store.services.audit import AuditQuery, list_audit
+from store.services.templates import project_template_origin
+from tests.app_support import SIZE, demo_database_file, demo_url, make_app, settle
+from tui.app import ProjdeckApp
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.project_detail import ProjectDetailScreen
+from tui.screens.template_form import PREVIEW_PAUSE, TemplateProjectForm
+from tui.screens.templates import TemplatesScreen
+from tui.widgets.codebase import FileBrowser
+
+__all__ = ["demo_database_file", "demo_url"]
+
+
+def text_of(widget: Static) -> str:
+    console = Console(width=200, record=True)
+    console.print(widget.content)
+    return console.export_text()
+
+
+def error_of(form: TemplateProjectForm, wid: str) -> str:
+    line = form.query_one(f"#error-{wid}", Static)
+    return text_of(line).strip() if line.display else ""
+
+
+async def open_form(pilot: Pilot[None], template: str) -> TemplateProjectForm:
+    """From the projects list: Templates, filter to one template, ``c``."""
+    await settle(pilot)
+    await pilot.press("2")
+    await settle(pilot)
+    await pilot.press("slash", *template, "enter")
+    await settle(pilot)
+    await pilot.press("c")
+    await settle(pilot)
+    form = pilot.app.screen
+    assert isinstance(form, TemplateProjectForm)
+    assert form.template == template
+    return form
+
+
+async def typed(pilot: Pilot[None], *keys: str) -> None:
+    await pilot.press(*keys)
+    await pilot.pause(PREVIEW_PAUSE + 0.1)
+    await settle(pilot)
+
+
+async def test_create_a_project_from_a_template_by_keyboard(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, "fastapi-service")
+        # Defaults are filled and typed: text, a whole number, a choice.
+        assert form.query_one("#var-1", Input).value == "A FastAPI service."
+        assert form.query_one("#var-2", Input).value == "8000"
+        assert form.query_one("#var-3", Select).value == "3.12"
+        assert "Port uvicorn listens on." in text_of(form.query_one("#help-var-2", Static))
+        # Nothing to render yet: the required project_name is empty, but an
+        # untouched field is not shouted at.
+        assert error_of(form, "var-0") == ""
+        assert not form.query_one(FileBrowser).files
+
+        await pilot.press(*"Billing Svc", "tab", *"alice", "tab", "tab")
+        await typed(pilot, *"Bad Name")
+        assert "does not match the pattern" in error_of(form, "var-0")
+        assert not form.query_one(FileBrowser).files
+
+        # An integer field takes digits only.
+        await pilot.press("tab", "tab")
+        await typed(pilot, "end", "x", "1")
+        assert form.query_one("#var-2", Input).value == "80001"
+
+        await pilot.press("shift+tab", "shift+tab")
+        await typed(pilot, *["backspace"] * len("Bad Name"), *"billing-svc")
+        assert error_of(form, "var-0") == ""
+        preview = form.query_one(FileBrowser)
+        assert "billing-svc" in "".join(preview.files.values())
+        assert "80001" in "".join(preview.files.values())
+
+        # Browse the rendered files: the highlighted one shows highlighted.
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert isinstance(app.focused, Tree)
+        await pilot.press("down", "down")
+        await settle(pilot)
+        shown = text_of(preview.query_one(".file-content", Static))
+        assert shown.strip()
+
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Billing Svc" in text_of(app.screen.query_one("#confirm-question", Static))
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectDetailScreen)
+        assert "Billing Svc" in text_of(app.screen.query_one("#project-title", Static))
+
+    db = await open_database(demo_url)
+    try:
+        config = await project_service.get_project_full_config(db, "Billing Svc")
+        project = config.project
+        assert project.owner_id == "alice"
+        assert set(project.codebase) == set(preview.files)
+        assert any("billing-svc" in content for content in project.codebase.values())
+        assert config.settings.setup_commands
+        origin = await project_template_origin(db, "Billing Svc")
+        assert origin is not None and origin.name == "fastapi-service"
+        assert origin.values["project_name"] == "billing-svc" and origin.values["port"] == 80001
+        assert origin.values["python_version"] == "3.12"
+        rows = await list_audit(db, AuditQuery(project="Billing Svc", event_type="project.created"))
+        assert rows.total == 1
+        assert "fastapi-service" in rows.items[0].description
+    finally:
+        await db.dispose()
+
+
+async def created_projects(url: URL) -> int:
+    db = await open_database(url)
+    try:
+        return (await list_audit(db, AuditQuery(event_type="project.created"), limit=1)).total
+    finally:
+        await db.dispose()
+
+
+async def test_nothing_is_saved_until_every_field_is_valid(demo_url: URL) -> None:
+    before = await created_projects(demo_url)
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, "go-microservice")
+        # Create with nothing filled: every required variable is marked.
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, TemplateProjectForm)
+        assert error_of(form, "var-0").startswith("is required")
+        assert error_of(form, "var-1").startswith("is required")
+        assert "Nothing was saved" in error_of(form, "form")
+
+        # Variables right, but the project's name taken and GitHub malformed.
+        await pilot.press(*"Billing API", "tab", *"bob", "tab", *"nope", "tab")
+        await pilot.press(*"orders", "tab", *"github.com/acme/orders")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "is not OWNER/REPO" in error_of(form, "github")
+        assert isinstance(app.screen, TemplateProjectForm)
+
+        await pilot.press("shift+tab", "shift+tab")
+        await pilot.press(*["backspace"] * 4)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, TemplateProjectForm)
+        assert "already exists" in error_of(form, "name")
+
+        # Cancelled: back to the templates, nothing stored.
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, TemplatesScreen)
+
+    db = await open_database(demo_url)
+    try:
+        try:
+            await project_service.get_project(db, "orders")
+        except NotFound:
+            pass
+        else:
+            raise AssertionError("a project was stored from an invalid form")
+    finally:
+        await db.dispose()
+    assert await created_projects(demo_url) == before
+
+
+async def test_the_palette_offers_a_new_project_from_each_template(demo_url: URL) -> None:
+    app: ProjdeckApp = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"new project from template static")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TemplateProjectForm)
+        assert app.screen.template == "static-site"

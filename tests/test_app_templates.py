@@ -5,16 +5,19 @@ services."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from rich.console import Console
 from sqlalchemy.engine import URL
 from textual.pilot import Pilot
-from textual.widgets import Input, Select, Static, Tree
+from textual.widgets import Checkbox, Input, Select, Static, Tree
 
 from store.engine import open_database
 from store.errors import NotFound
 from store.services import projects as project_service
 from store.services.audit import AuditQuery, list_audit
-from store.services.templates import project_template_origin
+from store.services.templates import import_template, project_template_origin
 from tests.app_support import SIZE, demo_database_file, demo_url, make_app, settle
 from tui.app import ProjdeckApp
 from tui.screens.confirm import ConfirmScreen
@@ -195,3 +198,67 @@ async def test_the_palette_offers_a_new_project_from_each_template(demo_url: URL
         await settle(pilot)
         assert isinstance(app.screen, TemplateProjectForm)
         assert app.screen.template == "static-site"
+
+
+async def test_boolean_and_choice_variables_take_their_own_fields(
+    demo_url: URL, tmp_path: Path
+) -> None:
+    folder = tmp_path / "flagged"
+    (folder / "files").mkdir(parents=True)
+    (folder / "template.json").write_text(
+        json.dumps(
+            {
+                "name": "flagged",
+                "description": "A template with a switch and a required choice.",
+                "category": "web",
+                "project_type": "web_app",
+                "complexity": "simple",
+                "estimated_setup_time": 1,
+                "tech_stack": ["html"],
+                "tags": ["test"],
+                "dependencies": [],
+                "setup_commands": [],
+                "variables": [
+                    {"name": "dark", "type": "boolean", "help": "Dark theme.", "default": False},
+                    {"name": "size", "type": "choice", "help": "Page size.", "choices": ["s", "l"]},
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    (folder / "files" / "page.txt.jinja").write_text("dark={{ dark }} size={{ size }}\n")
+    db = await open_database(demo_url)
+    try:
+        await import_template(db, folder, actor="tester")
+    finally:
+        await db.dispose()
+
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, "flagged")
+        checkbox = form.query_one("#var-0", Checkbox)
+        assert checkbox.value is False
+        assert form.query_one("#var-1", Select).value is Select.NULL
+        await pilot.press(*"Flags", "tab", *"carol", "tab", "tab", "space")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert checkbox.value is True
+        assert error_of(form, "var-1").startswith("is required")
+        assert isinstance(app.screen, TemplateProjectForm)
+        # Open the choice list and take its second entry.
+        await pilot.press("tab", "enter", "down", "down", "enter")
+        await typed(pilot)
+        assert form.query_one("#var-1", Select).value == "l"
+        assert form.query_one(FileBrowser).files == {"page.txt": "dark=True size=l\n"}
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectDetailScreen)
+
+    db = await open_database(demo_url)
+    try:
+        project = await project_service.get_project(db, "Flags")
+        assert project.codebase == {"page.txt": "dark=True size=l\n"}
+    finally:
+        await db.dispose()

@@ -212,8 +212,7 @@ class TemplateProjectForm(Screen[uuid.UUID | None]):
             self._status(error.message)
             return None
         self._show_variable_errors({}, all_fields=True)
-        if self.rendered is None or rendered.files != self.rendered.files:
-            self.query_one(FileBrowser).show(rendered.files)
+        self.query_one(FileBrowser).refresh_files(rendered.files)
         self.rendered = rendered
         count = len(rendered.files)
         self._status(f"{count} file{'s' if count != 1 else ''} · ctrl+t to browse them")

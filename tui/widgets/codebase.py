@@ -57,6 +57,17 @@ class FileBrowser(Horizontal):
         first = min(self.files, key=tree_order, default=None)
         self._view(first)
 
+    def refresh_files(self, files: dict[str, str]) -> None:
+        """Show ``files``; when only contents changed (a preview re-rendered
+        as someone types), the tree and its highlighted file stay put."""
+        if set(files) != set(self.files):
+            self.show(files)
+            return
+        self.files = dict(files)
+        node = self.query_one(Tree).cursor_node
+        path = node.data if node is not None and node.data is not None else None
+        self._view(path if path is not None else min(self.files, key=tree_order, default=None))
+
     def _view(self, path: str | None) -> None:
         content = self.query_one(".file-content", Static)
         if path is None:

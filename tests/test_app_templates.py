@@ -170,8 +170,17 @@ async def test_nothing_is_saved_until_every_field_is_valid(demo_url: URL) -> Non
         assert isinstance(app.screen, TemplateProjectForm)
         assert "already exists" in error_of(form, "name")
 
-        # Cancelled: back to the templates, nothing stored.
+        # Cancelled (what was typed is lost, so it asks): back to the
+        # templates, nothing stored.
         await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.screen is form
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, TemplatesScreen)
 

@@ -296,7 +296,19 @@ class TemplateProjectForm(Screen[uuid.UUID | None]):
         self.query_one("#preview-files Tree", Tree).focus()
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        typed = any(self.query_one(f"#{wid}", Input).value for wid in ("name", "owner", "github"))
+        if not typed and not self.touched:
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(
+            ConfirmScreen("Discard this new project? What you typed is lost.", yes="Discard"),
+            answered,
+        )
 
     @on(Button.Pressed, "#create")
     def _create_pressed(self) -> None:

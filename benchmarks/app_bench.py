@@ -156,9 +156,39 @@ async def child_interact(url: str, rows: int, term: str) -> None:
         if importlib.util.find_spec("tui.screens.review") is None:
             result["review"] = "no review screen (tui/screens/review.py) in this tree yet"
         else:
-            result["review"] = "review screen present; not driven by this benchmark yet"
+            result["review_ms"] = await _open_review(app, pilot)
+            result["review"] = f"{result['review_ms']:.0f} ms to the first painted diff"
     result["peak_mib"] = _peak_mib()
     print(json.dumps(result), flush=True)
+
+
+async def _open_review(app: Any, pilot: Any) -> float:
+    """Propose a 5,000-line change to an active project, then time opening
+    its review until the diff is painted."""
+    from store.models import ProjectStatus
+    from store.repositories.projects import ProjectFilter
+    from store.services.browse import list_project_rows
+    from store.services.modifications import ModificationProposal, propose_modification
+    from tui.screens.review import ReviewScreen
+
+    page = await list_project_rows(
+        app.database, ProjectFilter(status=ProjectStatus.ACTIVE), limit=1
+    )
+    content = "".join(f"line_{n} = {n} * 2  # generated for the benchmark\n" for n in range(5000))
+    modification = await propose_modification(
+        app.database,
+        str(page.items[0].id),
+        ModificationProposal(
+            request="a 5,000-line change", modified_files={"big/lines.py": content}
+        ),
+        actor="bench",
+    )
+    started = time.perf_counter()
+    screen = ReviewScreen(modification.id)
+    await app.push_screen(screen)
+    await _wait(pilot, lambda: screen.detail is not None)
+    await pilot.pause()
+    return (time.perf_counter() - started) * 1000
 
 
 # The parent ----------------------------------------------------------------

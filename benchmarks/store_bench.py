@@ -293,14 +293,20 @@ async def raw_update(raw: Raw, project_id: uuid.UUID, coverage: float) -> None:
     await raw.commit()
 
 
-async def raw_page(raw: Raw, owner: str | None, offset: int) -> list[Any]:
+async def raw_page(
+    raw: Raw, owner: str | None, offset: int, after: tuple[datetime, uuid.UUID] | None = None
+) -> list[Any]:
     where, params = "status = ?", ["active"]
     if owner is not None:
         where, params = where + " AND owner_id = ?", [*params, owner]
+    keyset, keys = "", []
+    if after is not None:
+        keyset, keys = " AND (updated_at, id) < (?, ?)", [raw.ts(after[0]), raw.uid(after[1])]
     rows = await raw.all(
-        f"SELECT {_ROW_COLUMNS} FROM projects WHERE {where} "
+        f"SELECT {_ROW_COLUMNS} FROM projects WHERE {where}{keyset} "
         "ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?",
         *params,
+        *keys,
         PAGE,
         offset,
     )
@@ -502,6 +508,7 @@ class Sample:
     write_ids: dict[str, list[uuid.UUID]]
     owner: str
     deep_offset: int
+    deep_key: tuple[datetime, uuid.UUID]
     search_term: str
     projects: int
     audit_rows: int
@@ -535,6 +542,11 @@ async def _sample(db: Database, ways: Sequence[str]) -> Sample:
                 {"n": projects // 3},
             )
         ).scalar_one()
+    deep_offset = min(40_000, max(projects // 2, 0))
+    before = await list_project_rows(
+        db, ProjectFilter(status=ProjectStatus.ACTIVE), limit=1, offset=max(deep_offset - 1, 0)
+    )
+    last = before.items[0]
     random.Random(8).shuffle(active_ids)
     per_way = (len(active_ids) - 500) // max(len(ways), 1)
     write_ids = {
@@ -544,7 +556,8 @@ async def _sample(db: Database, ways: Sequence[str]) -> Sample:
         read_ids=active_ids[:500],
         write_ids=write_ids,
         owner=owner,
-        deep_offset=min(40_000, max(projects // 2, 0)),
+        deep_offset=deep_offset,
+        deep_key=(last.updated_at, last.id),
         search_term=name,
         projects=projects,
         audit_rows=audit_rows,
@@ -653,6 +666,16 @@ async def run_backend(
                 **each(lambda raw: lambda i: raw_page(raw, None, sample.deep_offset)),
             },
             max(rounds // 5, 10),
+        ),
+        (
+            f"page of 50 deep by keyset (status, after row {sample.deep_offset:,})",
+            {
+                "services": lambda i: list_project_rows(
+                    db, active, limit=PAGE, after=sample.deep_key
+                ),
+                **each(lambda raw: lambda i: raw_page(raw, None, 0, sample.deep_key)),
+            },
+            rounds,
         ),
         (
             "pending modifications per project (page of 50)",

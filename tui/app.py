@@ -18,9 +18,11 @@ from store.config import describe_url
 from store.engine import Database, open_database
 from store.errors import StoreError
 from store.types import utcnow
+from tui.live import LiveRefresh
 from tui.palette import ProjdeckCommands
 from tui.screens.audit import AuditScreen
 from tui.screens.help import HelpScreen
+from tui.screens.inbox import InboxScreen
 from tui.screens.modifications import ModificationsScreen
 from tui.screens.projects import ProjectsScreen
 from tui.screens.start import StartScreen
@@ -33,6 +35,7 @@ MAIN_SCREENS = {
     "templates": "Templates",
     "modifications": "Modifications",
     "audit": "Audit",
+    "inbox": "Inbox",
 }
 
 
@@ -46,6 +49,7 @@ class ProjdeckApp(App[None]):
         "templates": TemplatesScreen,
         "modifications": ModificationsScreen,
         "audit": AuditScreen,
+        "inbox": InboxScreen,
     }
     COMMANDS = App.COMMANDS | {ProjdeckCommands}
     BINDINGS = [
@@ -53,6 +57,7 @@ class ProjdeckApp(App[None]):
         Binding("2", "main_screen('templates')", "Templates", show=False),
         Binding("3", "main_screen('modifications')", "Modifications", show=False),
         Binding("4", "main_screen('audit')", "Audit", show=False),
+        Binding("5", "main_screen('inbox')", "Inbox", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -78,6 +83,7 @@ class ProjdeckApp(App[None]):
         self._database: Database | None = None
         self._connection_lost = False
         self._sub_title_when_connected = self.sub_title
+        self.live = LiveRefresh(self)
 
     @property
     def database(self) -> Database:
@@ -117,9 +123,11 @@ class ProjdeckApp(App[None]):
                 start.show_error(message)
             return
         self._database = database
+        self.live.start()
         await self.switch_mode("projects")
 
     async def on_unmount(self) -> None:
+        await self.live.close()
         if self._database is not None:
             await self._database.dispose()
 

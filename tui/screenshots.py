@@ -62,6 +62,10 @@ SCENES = [
     ),
     Scene("modifications", ("3",)),
     Scene("audit", ("4",)),
+    # The inbox, then the second waiting modification (two files) reviewed.
+    Scene("inbox", ("5",)),
+    Scene("review", ("5", "enter", "n")),
+    Scene("review-side-by-side", ("5", "enter", "n", "s")),
     Scene("help", ("question_mark",)),
     # Typed, because the palette lists its providers' discoveries in no fixed order.
     Scene("command-palette", ("ctrl+p", *"go to")),

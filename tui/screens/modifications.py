@@ -1,5 +1,6 @@
 """Every project's modifications, newest first, with a read-only view of
-the selected one (the review itself is the inbox's job)."""
+the selected one; enter opens it on the review screen (read-only once
+applied or rejected)."""
 
 from __future__ import annotations
 
@@ -99,6 +100,15 @@ class ModificationsScreen(Screen[None]):
             self.query_one("#modification-view", Static).update("No modifications match.")
             return
         self.show_detail(str(row.id))
+
+    @on(ModificationTable.RowSelected)
+    def _review(self) -> None:
+        from tui.screens.review import ReviewScreen
+
+        table = self.query_one(ModificationTable)
+        row = table.selected()
+        if row is not None:
+            self.app.push_screen(ReviewScreen(row.id, [item.id for item in table.items]))
 
     @work(exclusive=True, group="modification-detail")
     async def show_detail(self, ref: str) -> None:

@@ -118,6 +118,15 @@ class ProjectDetailScreen(Screen[None]):
         if selector is not None:
             self.query_one(selector).focus()
 
+    @on(ModificationTable.RowSelected, "#project-modifications")
+    def _review(self) -> None:
+        from tui.screens.review import ReviewScreen
+
+        table = self.query_one(ModificationTable)
+        row = table.selected()
+        if row is not None:
+            self.app.push_screen(ReviewScreen(row.id, [item.id for item in table.items]))
+
     def action_reload(self) -> None:
         self.load()
 

@@ -1,0 +1,303 @@
+"""Reviewing modifications in the app by keyboard (inbox, review screen,
+history read-only) and live refresh when another process uses the CLI,
+against a real SQLite copy of the demo database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+from textual.widgets import Input, OptionList, Static
+
+from store.engine import open_database
+from store.models import ModificationStatus
+from store.services import projects as project_service
+from store.services.modifications import get_modification, waiting_modifications
+from tests.app_support import SIZE, demo_database_file, demo_url, make_app, settle
+from tests.cli import SCRIPT
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.inbox import InboxScreen
+from tui.screens.modifications import ModificationsScreen
+from tui.screens.reject import RejectScreen
+from tui.screens.review import ReviewScreen
+from tui.widgets.diff_view import DiffView, RowKind, diff_rows
+from tui.widgets.tables import ModificationTable
+
+__all__ = ["demo_database_file", "demo_url"]
+
+
+def review(screen: object) -> ReviewScreen:
+    assert isinstance(screen, ReviewScreen), type(screen).__name__
+    return screen
+
+
+def request_of(screen: ReviewScreen) -> str:
+    assert screen.modification is not None
+    return screen.modification.request
+
+
+def plain(widget: Static) -> str:
+    return str(widget.render())
+
+
+async def test_full_keyboard_review_session(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        inbox = app.screen
+        assert isinstance(inbox, InboxScreen)
+        assert inbox.title == "Inbox · 15 waiting (10 pending, 5 approved)"
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = review(app.screen)
+        assert request_of(screen) == "Round tax amounts half-even per line item"
+        assert screen.title == "Review · 1 of 15"
+
+        # n: the next modification; j/k step through its two files.
+        await pilot.press("n")
+        await settle(pilot)
+        assert request_of(screen) == "Return 404 for unknown invoice ids"
+        diff = screen.query_one(DiffView)
+        files = [change.path for change in screen.detail.files] if screen.detail else []
+        assert len(files) == 2
+        assert diff.path == files[0]
+        await pilot.press("j")
+        await settle(pilot)
+        assert diff.path == files[1]
+        assert screen.query_one("#review-files", OptionList).highlighted == 1
+        await pilot.press("k")
+        await settle(pilot)
+        assert diff.path == files[0]
+        assert any(row.kind == RowKind.ADDED for row in diff.rows)
+
+        # s, t and / change the view, not the data.
+        await pilot.press("s")
+        await settle(pilot)
+        assert diff.side_by_side
+        assert any(row.kind in (RowKind.CHANGED, RowKind.ADDED) for row in diff.rows)
+        await pilot.press("s", "t")
+        await settle(pilot)
+        assert not diff.side_by_side
+        assert screen.query_one("#review-tests").display
+        await pilot.press("slash", *"404")
+        await settle(pilot)
+        assert diff.matches and diff.current_match in diff.matches
+        await pilot.press("escape")
+        assert not screen.query_one("#review-search", Input).display
+        assert isinstance(app.screen, ReviewScreen)
+
+        # a approves; the next waiting modification opens.
+        approved_id = screen.current
+        await pilot.press("a")
+        await settle(pilot)
+        assert request_of(screen) == "Lazy-load the product images"
+
+        # A applies after a confirmation.
+        applied_id = screen.current
+        await pilot.press("A")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert request_of(screen) == "Add dark mode styles"
+
+        # r asks for the comment and refuses an empty one.
+        rejected_id = screen.current
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, RejectScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "needs a comment" in plain(app.screen.query_one("#reject-error", Static))
+        await pilot.press(*"Not this sprint", "enter")
+        await settle(pilot)
+        assert request_of(screen) == "Add readiness probe separate from /health"
+        assert screen.title == "Review · 3 of 13"
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, InboxScreen)
+        assert app.screen.title == "Inbox · 13 waiting (8 pending, 5 approved)"
+
+    db = await open_database(demo_url)
+    try:
+        approved = (await get_modification(db, str(approved_id))).modification
+        assert approved.status == ModificationStatus.APPROVED
+        assert approved.reviewed_by == "tester"
+        applied = (await get_modification(db, str(applied_id))).modification
+        assert applied.status == ModificationStatus.APPLIED
+        storefront = await project_service.get_project_full_config(db, "Storefront Web")
+        assert "Lazy-load the product images." in storefront.project.codebase["src/App.tsx"]
+        rejected = (await get_modification(db, str(rejected_id))).modification
+        assert rejected.status == ModificationStatus.REJECTED
+        assert rejected.review_comment == "Not this sprint"
+        assert (await waiting_modifications(db)).waiting == 13
+    finally:
+        await db.dispose()
+
+
+async def test_history_opens_final_states_read_only(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        assert isinstance(app.screen, ModificationsScreen)
+        table = app.screen.query_one(ModificationTable)
+        statuses = [row.status for row in table.items]
+        index = statuses.index(ModificationStatus.APPLIED)
+        await pilot.press(*["down"] * index, "enter")
+        await settle(pilot)
+        screen = review(app.screen)
+        assert screen.read_only
+        assert "read-only (applied)" in (screen.title or "")
+        assert screen.detail is not None and screen.detail.against == "before apply"
+        before = screen.current
+        # The actions are not offered; pressing them changes nothing.
+        await pilot.press("a", "r", "A", "o")
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen) and screen.current == before
+        offered = {
+            active.binding.action for active in screen.active_bindings.values() if active.enabled
+        }
+        assert "side_by_side" in offered
+        assert not offered & {"approve", "reject", "apply", "reopen"}
+    db = await open_database(demo_url)
+    try:
+        detail = await get_modification(db, str(before))
+        assert detail.modification.status == ModificationStatus.APPLIED
+    finally:
+        await db.dispose()
+
+
+async def test_project_modifications_tab_opens_the_review(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", *["right_square_bracket"] * 4, "enter")
+        await settle(pilot)
+        screen = review(app.screen)
+        assert screen.detail is not None
+        assert screen.detail.project_name == "Metrics Pipeline"
+
+
+async def run_cli(url: URL, *args: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        str(SCRIPT),
+        "--db-url",
+        url.render_as_string(hide_password=False),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def wait_until(pilot: object, condition: object, seconds: float) -> float:
+    """Seconds until ``condition()`` holds, the app running meanwhile."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        if condition():  # type: ignore[operator]
+            return time.monotonic() - start
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+    raise AssertionError(f"not within {seconds} s")
+
+
+async def test_inbox_and_review_update_when_the_cli_writes(demo_url: URL, tmp_path: Path) -> None:
+    new_file = tmp_path / "rollup.py"
+    new_file.write_text("def rollup():\n    return 42\n", encoding="utf-8")
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        inbox = app.screen
+        assert isinstance(inbox, InboxScreen)
+        await pilot.pause(0.6)  # the watcher has taken its first reading
+        await run_cli(
+            demo_url,
+            "mod",
+            "propose",
+            "Metrics Pipeline",
+            "--request",
+            "Live: add the rollup job",
+            "--requested-by",
+            "agent-live",
+            "--file",
+            f"jobs/rollup.py={new_file}",
+        )
+        await wait_until(
+            pilot, lambda: inbox.title == "Inbox · 16 waiting (11 pending, 5 approved)", 2.0
+        )
+        listing = inbox.query_one(OptionList)
+        prompts = [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
+        assert any("Live: add the rollup job" in prompt for prompt in prompts)
+        titles = [notification.title for notification in app._notifications]
+        assert "Inbox: 16 waiting" in titles
+
+        # The review screen of a pending modification follows an approval
+        # made by another process.
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = review(app.screen)
+        await pilot.press("n")
+        await settle(pilot)
+        assert screen.modification is not None
+        assert screen.modification.status == ModificationStatus.PENDING
+        await pilot.pause(0.6)
+        await run_cli(demo_url, "mod", "approve", str(screen.current))
+
+        def approved() -> bool:
+            mod = screen.modification
+            return mod is not None and mod.status == ModificationStatus.APPROVED
+
+        await wait_until(pilot, approved, 2.0)
+        assert screen.check_action("apply", ()) and not screen.check_action("approve", ())
+
+
+def test_a_five_thousand_line_diff_draws_only_what_shows() -> None:
+    old = [f"line {index}" for index in range(5000)]
+    new = [line + " changed" if index % 100 == 0 else line for index, line in enumerate(old)]
+    rows = diff_rows(old, new, side_by_side=False)
+    assert sum(row.kind == RowKind.ADDED for row in rows) == 50
+    assert sum(row.kind == RowKind.REMOVED for row in rows) == 50
+    side = diff_rows(old, new, side_by_side=True)
+    assert sum(row.kind == RowKind.CHANGED for row in side) == 50
+    added = diff_rows([], new, side_by_side=False)
+    assert len(added) == 5001  # the hunk header and every line
+
+
+async def test_a_new_five_thousand_line_file_scrolls_to_its_end(demo_url: URL) -> None:
+    """A 5,000-line file: the review opens, and paging to the end draws its
+    last line without drawing the rest."""
+    db = await open_database(demo_url)
+    try:
+        from store.services.modifications import ModificationProposal, propose_modification
+
+        content = "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(2500))
+        mod = await propose_modification(
+            db,
+            "Metrics Pipeline",
+            ModificationProposal(request="A big file", modified_files={"big.py": content}),
+        )
+    finally:
+        await db.dispose()
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(ReviewScreen(mod.id))
+        await settle(pilot)
+        diff = app.screen.query_one(DiffView)
+        assert len(diff.rows) == 5001
+        started = time.monotonic()
+        await pilot.press("end")
+        await settle(pilot)
+        assert diff.scroll_y == diff.max_scroll_y > 0
+        assert "return x + 2499" in diff.render_line(diff.size.height - 1).text
+        assert time.monotonic() - started < 2

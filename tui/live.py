@@ -1,0 +1,122 @@
+"""Live refresh: when another process writes (an agent proposing through
+the CLI, a colleague approving), the app notices within a second, tells the
+person what changed in the inbox, and the screen on show redraws itself
+(screens opt in with a ``store_changed()`` method).
+
+A timer asks the store's ChangeProbe every POLL_SECONDS: one short read on
+a kept connection (``PRAGMA data_version`` and the highest audit id)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from store.errors import StoreError, StoreUnavailable
+from store.models import ModificationStatus
+from store.services.changes import ChangeProbe
+from store.services.modifications import Inbox, waiting_modifications
+from tui import format
+
+if TYPE_CHECKING:
+    from tui.app import ProjdeckApp
+
+POLL_SECONDS = 0.5
+
+
+class LiveRefresh:
+    def __init__(self, app: ProjdeckApp) -> None:
+        self.app = app
+        self.probe: ChangeProbe | None = None
+        self.waiting: dict[uuid.UUID, tuple[ModificationStatus, str, str]] | None = None
+        # Modifications this app just acted on: their change is no news.
+        self.own: set[uuid.UUID] = set()
+        self._busy = False
+
+    def start(self) -> None:
+        self.probe = ChangeProbe(self.app.database)
+        self.app.set_interval(POLL_SECONDS, self._tick, name="live-refresh")
+
+    def expect(self, modification_id: uuid.UUID) -> None:
+        """This app is about to change ``modification_id``: no notification."""
+        self.own.add(modification_id)
+
+    async def close(self) -> None:
+        if self.probe is not None:
+            await self.probe.close()
+
+    def _tick(self) -> None:
+        if self._busy or self.probe is None or self.app.is_connection_lost:
+            return
+        self._busy = True
+        self.app.run_worker(self._check(), group="live-refresh")
+
+    async def _check(self) -> None:
+        try:
+            assert self.probe is not None
+            try:
+                changed = await self.probe.changed()
+                if not changed and self.waiting is not None:
+                    return
+                inbox = await waiting_modifications(self.app.database)
+            except StoreUnavailable as error:
+                self.app.connection_lost(error.message)
+                return
+            except StoreError:
+                return
+            self._announce(inbox)
+            if changed:
+                hook = getattr(self.app.screen, "store_changed", None)
+                if hook is not None:
+                    hook()
+        finally:
+            self._busy = False
+
+    def _announce(self, inbox: Inbox) -> None:
+        now = {
+            item.id: (item.status, group.project_name, item.request)
+            for group in inbox.groups
+            for item in group.items
+        }
+        before, self.waiting = self.waiting, now
+        if before is None:
+            return
+        news: list[str] = []
+        added = [key for key in now if key not in before and key not in self.own]
+        approved = [
+            key
+            for key, (status, _, _) in now.items()
+            if key in before
+            and before[key][0] != status
+            and status == ModificationStatus.APPROVED
+            and key not in self.own
+        ]
+        left = [key for key in before if key not in now and key not in self.own]
+        for key in added:
+            _, project, request = now[key]
+            news.append(f"New: {project}: {request.splitlines()[0] if request else ''}")
+        for key in approved:
+            news.append(f"Approved elsewhere: {self._name(key, now)}")
+        for key in left:
+            news.append(
+                f"Left the inbox (applied or rejected elsewhere): {self._name(key, before)}"
+            )
+        self.own.clear()
+        if news:
+            self.app.notify(
+                "\n".join(news[:5]) + (f"\n… and {len(news) - 5} more" if len(news) > 5 else ""),
+                title=f"Inbox: {inbox.waiting} waiting",
+                timeout=6,
+                markup=False,
+            )
+
+    def _name(
+        self, key: uuid.UUID, table: dict[uuid.UUID, tuple[ModificationStatus, str, str]]
+    ) -> str:
+        _, project, request = table[key]
+        return (
+            f"{project} {format.short_id(key, shown=self.app.show_ids)} {request.splitlines()[0]}"
+        )
+
+
+def live_refresh(app: ProjdeckApp) -> LiveRefresh:
+    return app.live

@@ -1,0 +1,124 @@
+"""The inbox: every pending and approved modification across projects,
+oldest first, grouped by project with counts; enter reviews one."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from store.repositories.modifications import ModificationRow
+from store.services.modifications import Inbox, InboxGroup, waiting_modifications
+from tui import format
+from tui.context import attempt, deck
+from tui.screens.review import ReviewScreen, waiting_ids
+
+REQUEST_WIDTH = 64
+
+
+class InboxList(OptionList):
+    """Waiting modifications under their project's heading."""
+
+    BINDINGS = [Binding("enter", "select", "Review")]
+
+
+def group_heading(group: InboxGroup) -> Text:
+    heading = Text(group.project_name)
+    counts = []
+    if group.pending:
+        counts.append(f"{group.pending} pending")
+    if group.approved:
+        counts.append(f"{group.approved} approved")
+    heading.append(f"   {' · '.join(counts)}", style="not bold dim")
+    return heading
+
+
+def row_text(row: ModificationRow, now: datetime) -> Text:
+    line = Text("  ")
+    line.append_text(format.status_text(row.status))
+    line.append(" " * (12 - line.cell_len))
+    line.append(format.ago(row.requested_at, now).ljust(12))
+    request = Text(row.request.splitlines()[0] if row.request else "")
+    request.truncate(REQUEST_WIDTH, overflow="ellipsis", pad=True)
+    line.append_text(request)
+    files = len(row.affected_files)
+    line.append(f"  {row.requested_by}", style="cyan")
+    line.append(f" · {files} file{'s' if files != 1 else ''}", style="dim")
+    return line
+
+
+def heading_text(inbox: Inbox) -> str:
+    if not inbox.waiting:
+        return "Inbox · nothing waits"
+    return f"Inbox · {inbox.waiting} waiting ({inbox.pending} pending, {inbox.approved} approved)"
+
+
+class InboxScreen(Screen[None]):
+    TITLE = "Inbox"
+    CSS_PATH = "inbox.tcss"
+    BINDINGS = [Binding("ctrl+r", "reload", "Reload")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inbox: Inbox | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield InboxList(id="inbox-list")
+        yield Static("Nothing waits for review.", id="inbox-empty")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#inbox-empty").display = False
+        self.query_one(InboxList).focus()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def store_changed(self) -> None:
+        self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    @work(exclusive=True, group="inbox-load")
+    async def reload(self) -> None:
+        inbox = await attempt(self, waiting_modifications(deck(self).database))
+        if inbox is not None:
+            self.show(inbox)
+
+    def show(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+        self.title = heading_text(inbox)
+        listing = self.query_one(InboxList)
+        highlighted = listing.highlighted_option
+        keep = highlighted.id if highlighted is not None else None
+        now = deck(self).clock()
+        options: list[Option] = []
+        for group in inbox.groups:
+            options.append(Option(group_heading(group), disabled=True))
+            options += [Option(row_text(row, now), id=str(row.id)) for row in group.items]
+        listing.clear_options()
+        listing.add_options(options)
+        ids = [option.id for option in options]
+        if keep is not None and keep in ids:
+            listing.highlighted = ids.index(keep)
+        elif len(options) > 1:
+            listing.highlighted = 1
+        self.query_one("#inbox-empty").display = not inbox.waiting
+        listing.display = bool(inbox.waiting)
+
+    @on(OptionList.OptionSelected, "#inbox-list")
+    def _review(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is None or self.inbox is None:
+            return
+        self.app.push_screen(
+            ReviewScreen(uuid.UUID(event.option.id), queue=waiting_ids(self.inbox))
+        )

@@ -1,0 +1,427 @@
+"""Reviewing one modification by keyboard: its request, impact and tests,
+its files and the diff of each, and the actions its state allows (approve,
+reject, apply, reopen). After an action the next waiting modification opens.
+Final states (applied, rejected) are shown read-only."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from store.models import Modification, ModificationStatus
+from store.services.modifications import (
+    FINAL,
+    ChangeKind,
+    FileChange,
+    Inbox,
+    ModificationDetail,
+    apply_modification,
+    approve_modification,
+    get_modification,
+    reject_modification,
+    reopen_modification,
+    waiting_modifications,
+)
+from tui import format
+from tui.context import attempt, deck
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.reject import RejectScreen
+from tui.widgets.diff_view import DiffView
+
+KIND_MARKS = {ChangeKind.ADDED: "A", ChangeKind.MODIFIED: "M", ChangeKind.DELETED: "D"}
+KIND_STYLES = {ChangeKind.ADDED: "green", ChangeKind.MODIFIED: "yellow", ChangeKind.DELETED: "red"}
+RISK_STYLES = {"low": "green", "medium": "yellow", "high": "bold red"}
+# Which action each state allows, and the key that runs it.
+ALLOWED = {
+    "approve": ModificationStatus.PENDING,
+    "reject": ModificationStatus.PENDING,
+    "apply": ModificationStatus.APPROVED,
+    "reopen": ModificationStatus.FAILED,
+}
+
+
+def waiting_ids(inbox: Inbox) -> list[uuid.UUID]:
+    """The inbox's modifications in the order it lists them."""
+    return [item.id for group in inbox.groups for item in group.items]
+
+
+def readable(value: Any) -> str:
+    """An impact analysis or test value as a person reads it."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(item, str | int | float) for item in value):
+        return ", ".join(str(item) for item in value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def impact_text(impact: dict[str, Any]) -> Text:
+    line = Text()
+    risk = impact.get("risk")
+    if risk is not None:
+        line.append("risk ")
+        line.append(readable(risk), style=RISK_STYLES.get(str(risk).lower(), "bold"))
+    summary = impact.get("summary")
+    if summary is not None:
+        line.append(" · " if line else "")
+        line.append(readable(summary))
+    others = [(key, value) for key, value in impact.items() if key not in ("risk", "summary")]
+    for key, value in others:
+        line.append("\n" if line and key == others[0][0] else " · " if line else "")
+        line.append(f"{key.replace('_', ' ')}: ", style="dim")
+        line.append(readable(value))
+    return line or Text("none given", style="dim")
+
+
+def test_counts(results: dict[str, Any]) -> Text:
+    if not results:
+        return Text("none attached", style="dim")
+    failed = results.get("failed", 0)
+    line = Text()
+    line.append(f"{results.get('passed', 0)} passed", style="green")
+    line.append(" · ")
+    line.append(f"{failed} failed", style="bold red" if failed else "")
+    line.append(f" · {results.get('skipped', 0)} skipped")
+    failures = results.get("failures") or []
+    if isinstance(failures, list) and failures:
+        line.append(f"  ({len(failures)} failing: t shows them)", style="dim")
+    return line
+
+
+def test_details(results: dict[str, Any]) -> RenderableType:
+    """The tests panel: counts, each failing test with its message, and the
+    other keys the results have."""
+    parts: list[RenderableType] = [test_counts(results)]
+    failures = results.get("failures") or []
+    for failure in failures if isinstance(failures, list) else []:
+        entry = Text("✗ ", style="bold red")
+        if isinstance(failure, dict):
+            entry.append(str(failure.get("name", "?")), style="bold")
+            message = failure.get("message")
+            if message:
+                entry.append("\n    " + str(message).replace("\n", "\n    "))
+        else:
+            entry.append(readable(failure))
+        parts.append(entry)
+    extra = {
+        key: value
+        for key, value in results.items()
+        if key not in ("passed", "failed", "skipped", "failures")
+    }
+    for key, value in extra.items():
+        parts.append(Text(f"{key.replace('_', ' ')}: {readable(value)}", style="dim"))
+    return Group(*parts)
+
+
+def summary(detail: ModificationDetail, now: Any, *, show_ids: bool) -> RenderableType:
+    mod = detail.modification
+    fields = Table.grid(padding=(0, 1))
+    fields.add_column(style="bold", no_wrap=True)
+    fields.add_column()
+    state = Text()
+    state.append_text(format.status_text(mod.status))
+    state.append(f" · {detail.project_name} · {format.short_id(mod.id, shown=show_ids)}")
+    fields.add_row("Status", state)
+    fields.add_row("Requested", Text(f"by {mod.requested_by}, {format.ago(mod.requested_at, now)}"))
+    if mod.reviewed_by:
+        reviewed = Text(f"by {mod.reviewed_by}, {format.ago(mod.reviewed_at, now)}")
+        if mod.review_comment:
+            reviewed.append(f": {mod.review_comment}", style="italic")
+        fields.add_row("Reviewed", reviewed)
+    if mod.failure_reason:
+        fields.add_row("Failed", Text(mod.failure_reason, style="red"))
+    fields.add_row("Impact", impact_text(mod.impact_analysis))
+    fields.add_row("Tests", test_counts(mod.test_results))
+    return Group(Text(mod.request, style="bold"), fields)
+
+
+def file_label(change: FileChange) -> Text:
+    label = Text(KIND_MARKS[change.kind] + " ", style=KIND_STYLES[change.kind])
+    label.append(change.path)
+    label.append(f" +{change.added}", style="green")
+    label.append(f" -{change.removed}", style="red")
+    return label
+
+
+def signature(detail: ModificationDetail) -> tuple[object, ...]:
+    """What the screen draws of a modification: equal signatures, same picture."""
+    mod = detail.modification
+    return (
+        mod.status,
+        mod.review_comment,
+        mod.failure_reason,
+        json.dumps(mod.test_results, sort_keys=True),
+        tuple((change.path, change.diff) for change in detail.files),
+    )
+
+
+class ReviewScreen(Screen[None]):
+    TITLE = "Review"
+    CSS_PATH = "review.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("j", "file(1)", "Next file"),
+        Binding("k", "file(-1)", "Previous file", show=False),
+        Binding("n", "modification(1)", "Next modification"),
+        Binding("p", "modification(-1)", "Previous modification", show=False),
+        Binding("a", "approve", "Approve"),
+        Binding("r", "reject", "Reject"),
+        Binding("A", "apply", "Apply"),
+        Binding("o", "reopen", "Reopen"),
+        Binding("t", "tests", "Tests"),
+        Binding("slash", "search", "Search"),
+        Binding("s", "side_by_side", "Side by side"),
+    ]
+
+    def __init__(self, modification_id: uuid.UUID, queue: list[uuid.UUID] | None = None) -> None:
+        """Review ``modification_id``; ``n``/``p`` step through ``queue``
+        (the list it was opened from)."""
+        super().__init__()
+        self.current = modification_id
+        self.queue = list(queue or [modification_id])
+        self.detail: ModificationDetail | None = None
+        self.file_index = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="review-summary")
+        with Horizontal(id="review-body"):
+            yield OptionList(id="review-files")
+            with Vertical(id="review-diff-box"):
+                yield DiffView(id="review-diff")
+                yield Input(placeholder="search the diff", id="review-search")
+        with VerticalScroll(id="review-tests"):
+            yield Static("", id="review-tests-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        files = self.query_one("#review-files", OptionList)
+        files.can_focus = False
+        files.border_title = "Files"
+        self.query_one("#review-tests").border_title = "Tests"
+        self.query_one("#review-tests").display = False
+        self.query_one("#review-search").display = False
+        self.query_one(DiffView).focus()
+        self.load()
+
+    # Loading
+
+    @property
+    def modification(self) -> Modification | None:
+        return self.detail.modification if self.detail is not None else None
+
+    @property
+    def read_only(self) -> bool:
+        mod = self.modification
+        return mod is not None and mod.status in FINAL
+
+    @work(exclusive=True, group="review-load")
+    async def load(self, *, keep_place: bool = False) -> None:
+        detail = await attempt(self, get_modification(deck(self).database, str(self.current)))
+        if detail is None:
+            return
+        if keep_place and self.detail is not None and signature(detail) == signature(self.detail):
+            return
+        self.show(detail, keep_place=keep_place)
+
+    def show(self, detail: ModificationDetail, *, keep_place: bool = False) -> None:
+        app = deck(self)
+        self.detail = detail
+        mod = detail.modification
+        position = self.queue.index(mod.id) + 1 if mod.id in self.queue else None
+        title = f"Review · {position} of {len(self.queue)}" if position else "Review"
+        if mod.status in FINAL:
+            title += f" · read-only ({mod.status})"
+        self.title = title
+        self.query_one("#review-summary", Static).update(
+            summary(detail, app.clock(), show_ids=app.show_ids)
+        )
+        self.query_one("#review-tests-text", Static).update(test_details(mod.test_results))
+        files = self.query_one("#review-files", OptionList)
+        files.clear_options()
+        files.add_options([Option(file_label(change)) for change in detail.files])
+        if not keep_place or self.file_index >= len(detail.files):
+            self.file_index = 0
+        self.show_file()
+        self.refresh_bindings()
+
+    def show_file(self) -> None:
+        diff = self.query_one(DiffView)
+        box = self.query_one("#review-diff-box")
+        if self.detail is None or not self.detail.files:
+            diff.clear("This modification changes no file.")
+            box.border_title = ""
+            return
+        change = self.detail.files[self.file_index]
+        self.query_one("#review-files", OptionList).highlighted = self.file_index
+        diff.show(change.path, change.before, change.after)
+        box.border_title = f"{change.path} · {change.kind}"
+        box.border_subtitle = (
+            f"against {self.detail.against} · "
+            f"{'side by side' if diff.side_by_side else 'unified'} · "
+            f"file {self.file_index + 1} of {len(self.detail.files)}"
+        )
+        search = self.query_one("#review-search", Input)
+        if search.display and search.value:
+            diff.find(search.value)
+
+    def store_changed(self) -> None:
+        """Another process wrote: redraw if this modification looks different."""
+        self.load(keep_place=True)
+
+    # Moving
+
+    def action_file(self, step: int) -> None:
+        if self.detail is None or not self.detail.files:
+            return
+        self.file_index = (self.file_index + step) % len(self.detail.files)
+        self.show_file()
+
+    @on(OptionList.OptionHighlighted, "#review-files")
+    def _file_clicked(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_index != self.file_index:
+            self.file_index = event.option_index
+            self.show_file()
+
+    def action_modification(self, step: int) -> None:
+        if len(self.queue) < 2:
+            self.notify("No other modification in this list")
+            return
+        index = self.queue.index(self.current) if self.current in self.queue else -1
+        self.current = self.queue[(index + step) % len(self.queue)]
+        self.load()
+
+    def action_back(self) -> None:
+        search = self.query_one("#review-search", Input)
+        if search.display:
+            search.display = False
+            self.query_one(DiffView).focus()
+            return
+        self.dismiss()
+
+    # Viewing
+
+    def action_tests(self) -> None:
+        panel = self.query_one("#review-tests")
+        panel.display = not panel.display
+
+    def action_side_by_side(self) -> None:
+        diff = self.query_one(DiffView)
+        diff.side_by_side = not diff.side_by_side
+        self.show_file()
+
+    def action_search(self) -> None:
+        search = self.query_one("#review-search", Input)
+        search.display = True
+        search.focus()
+
+    @on(Input.Changed, "#review-search")
+    def _search_typed(self, event: Input.Changed) -> None:
+        self.query_one(DiffView).find(event.value)
+
+    @on(Input.Submitted, "#review-search")
+    def _search_next(self, event: Input.Submitted) -> None:
+        if not self.query_one(DiffView).find(event.value, again=True) and event.value:
+            self.notify(f"{event.value!r} is not in this diff", severity="warning", markup=False)
+
+    # Acting
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        wanted = ALLOWED.get(action)
+        if wanted is None:
+            return True
+        mod = self.modification
+        return mod is not None and mod.status == wanted
+
+    def action_approve(self) -> None:
+        self.act(lambda db, ref: approve_modification(db, ref), "Approved")
+
+    def action_reject(self) -> None:
+        mod = self.modification
+        if mod is None:
+            return
+
+        def answered(comment: str | None) -> None:
+            if comment:
+                self.act(lambda db, ref: reject_modification(db, ref, comment=comment), "Rejected")
+
+        self.app.push_screen(RejectScreen(f"Reject: {mod.request}"), answered)
+
+    def action_apply(self) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        count = len(detail.files)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.act(lambda db, ref: apply_modification(db, ref), "Applied")
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Apply this modification to {detail.project_name}? "
+                f"It writes {count} file{'s' if count != 1 else ''} into the codebase.",
+                yes="Apply",
+            ),
+            answered,
+        )
+
+    def action_reopen(self) -> None:
+        self.act(lambda db, ref: reopen_modification(db, ref), "Reopened")
+
+    @work(exclusive=True, group="review-action")
+    async def act(self, call: Callable[[Any, str], Awaitable[Modification]], done: str) -> None:
+        from tui.live import live_refresh
+
+        app = deck(self)
+        live_refresh(app).expect(self.current)
+        result = await attempt(self, call(app.database, str(self.current)), title=done.lower())
+        if result is None:
+            return
+        short = format.short_id(result.id, shown=app.show_ids)
+        if result.status == ModificationStatus.FAILED:
+            self.notify(
+                result.failure_reason or "",
+                title=f"Could not apply {short}",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
+        else:
+            self.notify(f"{done} {short}: {result.request}", markup=False)
+        await self.open_next_waiting()
+
+    async def open_next_waiting(self) -> None:
+        """Open the waiting modification after the current one (in the old
+        list's order), else the first one waiting; stay if none waits."""
+        inbox = await attempt(self, waiting_modifications(deck(self).database))
+        if inbox is None:
+            return
+        waiting = waiting_ids(inbox)
+        later = (
+            self.queue[self.queue.index(self.current) + 1 :] if self.current in self.queue else []
+        )
+        following = [item for item in later if item in waiting and item != self.current]
+        others = [item for item in waiting if item != self.current]
+        self.queue = waiting or [self.current]
+        if following or others:
+            self.current = (following or others)[0]
+        else:
+            self.notify("Nothing else waits for review.")
+            if self.current not in self.queue:
+                self.queue = [self.current]
+        self.load()

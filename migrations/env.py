@@ -28,8 +28,9 @@ target_metadata = models.SQLModel.metadata
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    # GIN indexes live on PostgreSQL only and are managed by hand in revisions.
-    return not (type_ == "index" and name in models.POSTGRES_GIN_INDEXES)
+    # GIN indexes (PostgreSQL) and the audit search tables (SQLite) are managed
+    # by hand in revisions.
+    return not models.managed_by_hand(name, type_)
 
 
 def _configure(connection: Connection) -> None:

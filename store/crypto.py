@@ -31,9 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from store.config import APP_NAME
 from store.errors import StoreError
 from store.types import utcnow
@@ -103,6 +100,8 @@ class MasterKey:
 
 
 def new_key() -> MasterKey:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     material = AESGCM.generate_key(bit_length=256)
     return MasterKey(key_id=key_id_for(material), material=material)
 
@@ -295,6 +294,9 @@ class Sealed:
 
 
 def encrypt(key: MasterKey, project_id: uuid.UUID, key_name: str, value: SecretValue) -> Sealed:
+    # cryptography loads where a secret is sealed or opened, not at start-up.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce = os.urandom(NONCE_BYTES)
     ciphertext = AESGCM(key.material).encrypt(
         nonce, value.reveal().encode("utf-8"), associated_data(project_id, key_name, key.key_id)
@@ -312,6 +314,9 @@ def decrypt(
 ) -> SecretValue:
     """The plaintext of ``sealed``; DecryptionFailed (naming ``label``) when the
     key is unknown or wrong, or the ciphertext or its row was tampered with."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     key = keyring.get(sealed.key_id)
     if key is None:
         raise DecryptionFailed(

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import column, func, literal_column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 from sqlmodel import col
 
-from store.models import AuditCategory, AuditEntry, Severity
+from store.models import AUDIT_FTS_TABLE, AuditCategory, AuditEntry, Severity
 from store.repositories.base import clamp_limit, contains_any
 
 
@@ -27,7 +27,9 @@ class AuditFilter:
     until: datetime | None = None
     search: str | None = None
 
-    def apply(self, query: Select[Any]) -> Select[Any]:
+    def apply(self, query: Select[Any], dialect: str | None = None) -> Select[Any]:
+        """``query`` narrowed by the filters; on SQLite (``dialect``) a text
+        search of three characters or more uses the full-text index."""
         if self.project_id is not None:
             query = query.where(col(AuditEntry.project_id) == self.project_id)
         if self.actor is not None:
@@ -42,7 +44,10 @@ class AuditFilter:
             query = query.where(col(AuditEntry.at) >= self.since)
         if self.until is not None:
             query = query.where(col(AuditEntry.at) < self.until)
-        if self.search:
+        if self.search and dialect == "sqlite" and len(self.search) >= _TRIGRAM:
+            query = query.where(col(AuditEntry.id).in_(_fts_matches(self.search)))
+        elif self.search:
+            # PostgreSQL answers this ILIKE from its trigram indexes.
             query = query.where(
                 contains_any(
                     self.search,
@@ -54,9 +59,25 @@ class AuditFilter:
         return query
 
 
+# The FTS5 trigram tokenizer indexes every three characters: a quoted term of
+# at least that length matches where it occurs as a substring, in any case,
+# in any indexed column, as the ILIKE does; shorter terms fall back to it.
+_TRIGRAM = 3
+_FTS = table(AUDIT_FTS_TABLE, column("rowid"))
+
+
+def _fts_matches(term: str) -> Select[Any]:
+    phrase = '"' + term.replace('"', '""') + '"'
+    return select(_FTS.c.rowid).where(literal_column(AUDIT_FTS_TABLE).op("MATCH")(phrase))
+
+
 class AuditRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    @property
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
 
     def add(self, entry: AuditEntry) -> None:
         self.session.add(entry)
@@ -64,7 +85,7 @@ class AuditRepository:
     async def list(
         self, filters: AuditFilter | None = None, *, limit: int = 50, offset: int = 0
     ) -> list[AuditEntry]:
-        query = (filters or AuditFilter()).apply(select(AuditEntry))
+        query = (filters or AuditFilter()).apply(select(AuditEntry), self._dialect)
         query = (
             query.order_by(col(AuditEntry.id).desc())
             .limit(clamp_limit(limit))
@@ -73,5 +94,7 @@ class AuditRepository:
         return list((await self.session.execute(query)).scalars())
 
     async def count(self, filters: AuditFilter | None = None) -> int:
-        query = (filters or AuditFilter()).apply(select(func.count()).select_from(AuditEntry))
+        query = (filters or AuditFilter()).apply(
+            select(func.count()).select_from(AuditEntry), self._dialect
+        )
         return int((await self.session.execute(query)).scalar_one())

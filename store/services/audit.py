@@ -169,7 +169,8 @@ async def _stream(session: AsyncSession, filters: AuditFilter | None) -> AsyncIt
     """Rows oldest first, read through a server-side cursor in batches as
     plain rows (not kept in the session), so memory does not grow with the log."""
     table: Any = AuditEntry.__table__  # type: ignore[attr-defined]
-    statement = (filters or AuditFilter()).apply(select(table))
+    dialect = session.get_bind().dialect.name
+    statement = (filters or AuditFilter()).apply(select(table), dialect)
     statement = statement.order_by(table.c.id).execution_options(yield_per=_STREAM_BATCH)
     result = await session.stream(statement)
     async for row in result.mappings():

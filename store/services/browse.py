@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import col
 
@@ -73,10 +73,15 @@ async def list_project_rows(
     sort: ProjectSort = ProjectSort.UPDATED,
     limit: int = 50,
     offset: int = 0,
+    after: tuple[datetime, uuid.UUID] | None = None,
 ) -> Page[ProjectRow]:
-    """A page of projects with scores and pending-modification counts."""
+    """A page of projects with scores and pending-modification counts.
+    ``after`` (the last row's updated_at and id) pages by keyset when sorting
+    by update time: the page is found in the index, however deep."""
     filters = filters or ProjectFilter()
     query = filters.apply(select(*_ROW_COLUMNS))
+    if after is not None and sort is ProjectSort.UPDATED:
+        query = query.where(tuple_(col(Project.updated_at), col(Project.id)) < after)
     query = query.order_by(*_PROJECT_ORDER[sort]).limit(clamp_limit(limit)).offset(max(offset, 0))
     count = filters.apply(select(func.count()).select_from(Project))
     async with db.reading() as session:

@@ -54,8 +54,10 @@ SCENES = [
     Scene("project-activity", ("enter",) + ("right_square_bracket",) * 5, (140, 20)),
     Scene("templates", ("2",)),
     # A new project from a template: an inline error under a variable, then
-    # the same form filled in, its rendered files browsed.
-    Scene("template-form", (*TEMPLATE_FORM, "tab", "tab", *"Bad Name")),
+    # the same form filled in, its rendered files browsed. Each ends on the
+    # file tree: a focused input's cursor blinks, so a slow preview could
+    # catch it off.
+    Scene("template-form", (*TEMPLATE_FORM, "tab", "tab", *"Bad Name", "ctrl+t")),
     Scene(
         "template-preview",
         (*TEMPLATE_FORM, "tab", "tab", *"billing-svc", "ctrl+t", "down", "down", "down"),

@@ -14,7 +14,7 @@ from textual.widgets import Input, OptionList, Static
 from store.engine import open_database
 from store.models import ModificationStatus
 from store.services import projects as project_service
-from store.services.modifications import get_modification, waiting_modifications
+from store.services.modifications import get_modification, unified_diff, waiting_modifications
 from tests.app_support import SIZE, demo_database_file, demo_url, make_app, settle
 from tests.cli import SCRIPT
 from tui.screens.confirm import ConfirmScreen
@@ -261,16 +261,28 @@ async def test_inbox_and_review_update_when_the_cli_writes(demo_url: URL, tmp_pa
         assert screen.check_action("apply", ()) and not screen.check_action("approve", ())
 
 
-def test_a_five_thousand_line_diff_draws_only_what_shows() -> None:
-    old = [f"line {index}" for index in range(5000)]
-    new = [line + " changed" if index % 100 == 0 else line for index, line in enumerate(old)]
-    rows = diff_rows(old, new, side_by_side=False)
-    assert sum(row.kind == RowKind.ADDED for row in rows) == 50
-    assert sum(row.kind == RowKind.REMOVED for row in rows) == 50
-    side = diff_rows(old, new, side_by_side=True)
-    assert sum(row.kind == RowKind.CHANGED for row in side) == 50
-    added = diff_rows([], new, side_by_side=False)
-    assert len(added) == 5001  # the hunk header and every line
+def test_diff_rows_follow_the_stores_unified_diff() -> None:
+    old = "".join(f"line {index}\n" for index in range(5000))
+    new = old.replace("line 100\n", "line 100 changed\n").replace("line 4999\n", "")
+    diff, added, removed = unified_diff("big.txt", old, new)
+    assert (added, removed) == (1, 2)
+    rows = diff_rows(diff, side_by_side=False)
+    kinds = [row.kind for row in rows]
+    assert kinds.count(RowKind.HUNK) == 2
+    assert [row.old for row in rows if row.kind == RowKind.REMOVED] == [100, 4999]
+    assert [row.new for row in rows if row.kind == RowKind.ADDED] == [100]
+    context = [row for row in rows if row.kind == RowKind.CONTEXT]
+    assert (context[0].old, context[0].new) == (97, 97)
+    side = diff_rows(diff, side_by_side=True)
+    changes = [(row.kind, row.old, row.new) for row in side if row.kind != RowKind.CONTEXT]
+    assert changes == [
+        (RowKind.HUNK, None, None),
+        (RowKind.CHANGED, 100, 100),
+        (RowKind.HUNK, None, None),
+        (RowKind.REMOVED, 4999, None),
+    ]
+    created, added, _ = unified_diff("new.txt", None, new)
+    assert len(diff_rows(created, side_by_side=False)) == added + 1  # the hunk header too
 
 
 async def test_a_new_five_thousand_line_file_scrolls_to_its_end(demo_url: URL) -> None:

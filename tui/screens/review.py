@@ -268,7 +268,7 @@ class ReviewScreen(Screen[None]):
             return
         change = self.detail.files[self.file_index]
         self.query_one("#review-files", OptionList).highlighted = self.file_index
-        diff.show(change.path, change.before, change.after)
+        diff.show(change.path, change.before, change.after, change.diff)
         box.border_title = f"{change.path} · {change.kind}"
         box.border_subtitle = (
             f"against {self.detail.against} · "

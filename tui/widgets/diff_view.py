@@ -2,13 +2,14 @@
 
 A Line API widget: it draws only the rows on screen (and keeps the last
 ones drawn), so a 5,000-line file scrolls as fast as a short one. The rows
-come from difflib's grouped opcodes over the before and after text, each
+come from the store's unified diff of the file (what ``projdeck mod show
+--diff`` prints), each line coloured from the before or after text, each
 side highlighted once with Pygments through Rich's theme.
 """
 
 from __future__ import annotations
 
-import difflib
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import zip_longest
@@ -24,7 +25,6 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-CONTEXT_LINES = 3
 THEME = "monokai"
 
 
@@ -74,40 +74,67 @@ def highlight_lines(path: str, text: str | None) -> list[Text]:
     return lines[: len(text.splitlines())]
 
 
-def diff_rows(old: list[str], new: list[str], *, side_by_side: bool) -> list[DiffRow]:
-    """The rows of the diff of two line lists, hunks with three lines of context."""
+HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+def _start(first: str, count: str | None) -> int:
+    """The 0-based index a hunk side starts at (an empty side names the
+    line before it)."""
+    return int(first) - 1 if count is None or int(count) else int(first)
+
+
+def diff_rows(diff: str, *, side_by_side: bool) -> list[DiffRow]:
+    """The rows of a unified diff (the store's, so the screen shows what
+    ``projdeck mod show --diff`` prints); side by side, a run of removed
+    lines pairs with the added lines after it."""
     rows: list[DiffRow] = []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    for group in matcher.get_grouped_opcodes(CONTEXT_LINES):
-        first, last = group[0], group[-1]
-        old_start, old_end, new_start, new_end = first[1], last[2], first[3], last[4]
-        rows.append(
-            DiffRow(
-                RowKind.HUNK,
-                header=f"@@ -{old_start + 1},{old_end - old_start} "
-                f"+{new_start + 1},{new_end - new_start} @@",
-            )
-        )
-        for tag, i1, i2, j1, j2 in group:
-            if tag == "equal":
-                rows += [
-                    DiffRow(RowKind.CONTEXT, i, j)
-                    for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
-                ]
-            elif side_by_side:
-                for i, j in zip_longest(range(i1, i2), range(j1, j2)):
-                    kind = (
-                        RowKind.CHANGED
-                        if i is not None and j is not None
-                        else RowKind.REMOVED
-                        if i is not None
-                        else RowKind.ADDED
-                    )
-                    rows.append(DiffRow(kind, i, j))
-            else:
-                rows += [DiffRow(RowKind.REMOVED, old=i) for i in range(i1, i2)]
-                rows += [DiffRow(RowKind.ADDED, new=j) for j in range(j1, j2)]
+    removed: list[int] = []
+    added: list[int] = []
+
+    def flush() -> None:
+        if side_by_side:
+            for old, new in zip_longest(removed, added):
+                kind = (
+                    RowKind.CHANGED
+                    if old is not None and new is not None
+                    else RowKind.REMOVED
+                    if old is not None
+                    else RowKind.ADDED
+                )
+                rows.append(DiffRow(kind, old, new))
+        else:
+            rows.extend(DiffRow(RowKind.REMOVED, old=old) for old in removed)
+            rows.extend(DiffRow(RowKind.ADDED, new=new) for new in added)
+        removed.clear()
+        added.clear()
+
+    lines = diff.split("\n")
+    if len(lines) >= 2 and lines[0].startswith("---") and lines[1].startswith("+++"):
+        lines = lines[2:]
+    old = new = 0
+    for line in lines:
+        header = HUNK_HEADER.match(line)
+        if header is not None:
+            flush()
+            old, new = _start(*header.group(1, 2)), _start(*header.group(3, 4))
+            rows.append(DiffRow(RowKind.HUNK, header=header.group(0)))
+        elif line.startswith("-"):
+            removed.append(old)
+            old += 1
+        elif line.startswith("+"):
+            added.append(new)
+            new += 1
+        elif line.startswith(" "):
+            flush()
+            rows.append(DiffRow(RowKind.CONTEXT, old, new))
+            old += 1
+            new += 1
+    flush()
     return rows
+
+
+def _line(lines: list[str], index: int) -> str:
+    return lines[index] if index < len(lines) else ""
 
 
 class DiffView(ScrollView, can_focus=True):
@@ -145,12 +172,13 @@ class DiffView(ScrollView, can_focus=True):
         self.matches: list[int] = []
         self.current_match: int | None = None
         self._generation = 0
+        self._diff = ""
         self._gutter = 1
         self._cache: LRUCache[tuple[int, int], Strip] = LRUCache(1024)
 
-    def show(self, path: str, before: str | None, after: str | None) -> None:
-        """Show the change of ``path`` from ``before`` to ``after`` (None:
-        absent): plain at once, coloured when a thread has highlighted it
+    def show(self, path: str, before: str | None, after: str | None, diff: str) -> None:
+        """Show ``diff``, the unified diff of ``path`` from ``before`` to
+        ``after`` (None: absent): plain at once, coloured when a thread has highlighted it
         (Pygments takes about 0.4 s for 5,000 lines of Python)."""
         self.path = path
         self._old_text = (before or "").splitlines()
@@ -158,6 +186,7 @@ class DiffView(ScrollView, can_focus=True):
         self._old = [Text(line.expandtabs(4)) for line in self._old_text]
         self._new = [Text(line.expandtabs(4)) for line in self._new_text]
         self.message = "" if before != after else "No change against the codebase."
+        self._diff = diff
         self._generation += 1
         self._build()
         self.scroll_to(0, 0, animate=False)
@@ -185,11 +214,12 @@ class DiffView(ScrollView, can_focus=True):
         self.path = ""
         self._old_text = self._new_text = []
         self._old = self._new = []
+        self._diff = ""
         self.message = message
         self._build()
 
     def _build(self) -> None:
-        self.rows = diff_rows(self._old_text, self._new_text, side_by_side=self.side_by_side)
+        self.rows = diff_rows(self._diff, side_by_side=self.side_by_side)
         self._gutter = len(str(max(len(self._old_text), len(self._new_text), 1)))
         self._cache.clear()
         self._find_matches()
@@ -223,9 +253,9 @@ class DiffView(ScrollView, can_focus=True):
             return row.header
         parts = []
         if row.old is not None and (self.side_by_side or row.new is None):
-            parts.append(self._old_text[row.old])
+            parts.append(_line(self._old_text, row.old))
         if row.new is not None:
-            parts.append(self._new_text[row.new])
+            parts.append(_line(self._new_text, row.new))
         return "\n".join(parts)
 
     def _find_matches(self) -> None:
@@ -271,7 +301,7 @@ class DiffView(ScrollView, can_focus=True):
         if index is None:
             return Text()
         lines = self._old if side == "old" else self._new
-        return lines[index].copy()
+        return lines[index].copy() if index < len(lines) else Text()
 
     def _mark(self, text: Text, y: int) -> None:
         if not self.search or y not in self.matches:

@@ -123,7 +123,14 @@ def create_engine_for(
     backend = url.get_backend_name()
     if backend == "sqlite":
         assert url.database is not None
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.database).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreUnavailable(
+                f"cannot create the folder {folder} for the database {mask_url(url)}: "
+                f"{error.strerror or type(error).__name__}"
+            ) from None
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine, foreign_keys=foreign_keys)
         return engine

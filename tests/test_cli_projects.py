@@ -169,3 +169,11 @@ def test_new_sqlite_file_is_created_and_migrated_on_first_use(tmp_path: Path) ->
     assert cli.json("project", "list")["total"] == 0
     assert path.exists()
     assert cli.ok("db", "current").startswith(f"{HEAD_REVISION} (head)")
+
+
+def test_a_database_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    cli = Projdeck(f"sqlite:///{blocker / 'x.db'}")
+    error = cli.fails("project", "list")
+    assert error.startswith(f"error: cannot create the folder {blocker}")

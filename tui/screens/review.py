@@ -293,7 +293,11 @@ class ReviewScreen(Screen[None]):
 
     @on(OptionList.OptionHighlighted, "#review-files")
     def _file_clicked(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option_index != self.file_index:
+        # Only a highlight the list still shows (a click), not the stale one
+        # of refilling the list.
+        if event.option_index != self.file_index and event.option_list.highlighted == (
+            event.option_index
+        ):
             self.file_index = event.option_index
             self.show_file()
 

@@ -250,6 +250,8 @@ async def test_inbox_and_review_update_when_the_cli_writes(demo_url: URL, tmp_pa
         await settle(pilot)
         assert screen.modification is not None
         assert screen.modification.status == ModificationStatus.PENDING
+        await pilot.press("j")  # the second file: a redraw keeps it
+        await settle(pilot)
         await pilot.pause(0.6)
         await run_cli(demo_url, "mod", "approve", str(screen.current))
 
@@ -258,6 +260,10 @@ async def test_inbox_and_review_update_when_the_cli_writes(demo_url: URL, tmp_pa
             return mod is not None and mod.status == ModificationStatus.APPROVED
 
         await wait_until(pilot, approved, 2.0)
+        await settle(pilot)
+        assert screen.file_index == 1
+        assert screen.detail is not None
+        assert screen.query_one(DiffView).path == screen.detail.files[1].path
         assert screen.check_action("apply", ()) and not screen.check_action("approve", ())
 
 

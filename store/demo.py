@@ -504,13 +504,20 @@ async def fill_demo(db: Database, *, now: datetime | None = None) -> DemoSummary
             await project_service.archive_project(db, demo.name, actor=demo.owner)
         elif demo.status == "deleted":
             await project_service.delete_project(db, demo.name, actor=demo.owner)
-    audit_rows = await _spread_history(db, rng, now or utcnow())
+    moment = now or utcnow()
+    audit_rows = await _spread_history(db, rng, moment)
+    # Agents' conversations, runs and costs. After the history: a run that
+    # proposed a modification is dated just before the modification's request.
+    from store.services.agents import fill_agent_demo
+
+    await fill_agent_demo(db, now=moment)
     return DemoSummary(
         projects=len(PROJECTS),
         secrets=secret_count,
         modifications=modifications,
         templates=len(seeded.created) + len(seeded.updated) + len(seeded.unchanged),
-        audit_rows=audit_rows,
+        # The history, and the row that records the agents' activity.
+        audit_rows=audit_rows + 1,
     )
 
 

@@ -20,6 +20,7 @@ from store.errors import StoreError
 from store.types import utcnow
 from tui.live import LiveRefresh
 from tui.palette import ProjdeckCommands
+from tui.screens.activity import ActivityScreen
 from tui.screens.audit import AuditScreen
 from tui.screens.help import HelpScreen
 from tui.screens.inbox import InboxScreen
@@ -36,6 +37,7 @@ MAIN_SCREENS = {
     "modifications": "Modifications",
     "audit": "Audit",
     "inbox": "Inbox",
+    "activity": "Activity",
 }
 
 
@@ -50,6 +52,7 @@ class ProjdeckApp(App[None]):
         "modifications": ModificationsScreen,
         "audit": AuditScreen,
         "inbox": InboxScreen,
+        "activity": ActivityScreen,
     }
     COMMANDS = App.COMMANDS | {ProjdeckCommands}
     BINDINGS = [
@@ -58,6 +61,7 @@ class ProjdeckApp(App[None]):
         Binding("3", "main_screen('modifications')", "Modifications", show=False),
         Binding("4", "main_screen('audit')", "Audit", show=False),
         Binding("5", "main_screen('inbox')", "Inbox", show=False),
+        Binding("6", "main_screen('activity')", "Activity", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]

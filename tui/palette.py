@@ -22,6 +22,7 @@ SCREENS = {
     "modifications": "Modifications",
     "audit": "Audit",
     "inbox": "Inbox",
+    "activity": "Activity",
 }
 
 

@@ -52,6 +52,7 @@ SCENES = [
     # Short, so only the newest activity (deployments) shows: older rows name
     # modifications by their random ids.
     Scene("project-activity", ("enter",) + ("right_square_bracket",) * 5, (140, 20)),
+    Scene("project-runs", ("enter",) + ("right_square_bracket",) * 6),
     Scene("templates", ("2",)),
     # A new project from a template: an inline error under a variable, then
     # the same form filled in, its rendered files browsed. Each ends on the
@@ -64,6 +65,10 @@ SCENES = [
     ),
     Scene("modifications", ("3",)),
     Scene("audit", ("4",)),
+    Scene("activity", ("6",)),
+    Scene("activity-costs", ("6", "c")),
+    # A failed run's conversation: the assistant's long plan folded.
+    Scene("conversation", ("6", "down", "down", "down", "enter")),
     # The inbox, then the second waiting modification (two files) reviewed.
     Scene("inbox", ("5",)),
     Scene("review", ("5", "enter", "n")),

@@ -1072,13 +1072,14 @@ def _demo_id(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
-async def fill_agent_demo(db: Database, *, rng_seed: int = 7) -> None:
+async def fill_agent_demo(db: Database, *, rng_seed: int = 7, now: datetime | None = None) -> None:
     """Add realistic conversations, messages, runs (some linked to the
     projects' existing modifications), costs and webhook deliveries to the
     projects already in ``db``. The same database and seed give the same
-    rows, with times relative to now. One audit row records the fill."""
+    rows, with times relative to ``now`` (default: the present). One audit
+    row, dated ``now``, records the fill."""
     rng = random.Random(rng_seed)  # noqa: S311 - fixed demo data, not security
-    now = utcnow().replace(microsecond=0)
+    now = (now or utcnow()).replace(microsecond=0)
     counts = {"conversations": 0, "messages": 0, "runs": 0, "webhook_deliveries": 0}
     async with db.transaction() as session:
         projects = list(
@@ -1109,7 +1110,7 @@ async def fill_agent_demo(db: Database, *, rng_seed: int = 7) -> None:
             for attempt_group in range(rng.randint(1, 3)):
                 _demo_webhooks(activity, rng, project, now, attempt_group, counts)
         await session.flush()
-        await audit.record(
+        entry = await audit.record(
             session,
             actor="demo",
             event_type="demo.agent_activity_added",
@@ -1118,6 +1119,10 @@ async def fill_agent_demo(db: Database, *, rng_seed: int = 7) -> None:
             category=AuditCategory.SYSTEM,
             details=counts,
         )
+        # Dated like the rows it describes, so a demo history ending at a
+        # fixed moment draws alike every day (the time is part of the hash).
+        entry.at = now
+        entry.hash = audit.chain_hash(entry.prev_hash or audit.GENESIS_HASH, entry)
 
 
 async def _demo_run(

@@ -1,20 +1,22 @@
-"""One project: Overview, Settings, Secrets, Codebase, Modifications and
-Activity tabs."""
+"""One project: Overview, Settings, Secrets, Codebase, Modifications,
+Activity and Runs (the agents' runs and what they cost) tabs."""
 
 from __future__ import annotations
 
 import uuid
 
+from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from store.errors import StoreError, ValidationError
 from store.models import ProjectStatus
 from store.services import projects as project_service
+from store.services.agents import cost_report, list_runs
 from store.services.audit import AuditQuery, list_audit
 from store.services.modifications import list_modifications
 from store.services.projects import ProjectConfig
@@ -22,12 +24,14 @@ from tui.context import attempt, deck
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.project_form import ProjectForm
 from tui.widgets.codebase import FileBrowser
+from tui.widgets.costs import cost_table
 from tui.widgets.overview import OverviewPane
+from tui.widgets.runs import RunTable
 from tui.widgets.secrets_pane import SecretsPane
 from tui.widgets.settings_editor import SettingsEditor
 from tui.widgets.tables import AuditTable, ModificationTable
 
-TABS = ["overview", "settings", "secrets", "codebase", "modifications", "activity"]
+TABS = ["overview", "settings", "secrets", "codebase", "modifications", "activity", "runs"]
 
 
 class ProjectDetailScreen(Screen[None]):
@@ -61,6 +65,9 @@ class ProjectDetailScreen(Screen[None]):
                 yield ModificationTable(with_project=False, id="project-modifications")
             with TabPane("Activity", id="activity"):
                 yield AuditTable(id="project-activity")
+            with TabPane("Runs", id="runs"):
+                yield Static("", id="project-costs")
+                yield RunTable(with_project=False, id="project-runs")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -80,6 +87,8 @@ class ProjectDetailScreen(Screen[None]):
             self, list_modifications(db, project_ref=ref, oldest_first=False, limit=200)
         )
         activity = await attempt(self, list_audit(db, AuditQuery(project=ref), limit=200))
+        runs = await attempt(self, list_runs(db, project_ref=ref, limit=200))
+        costs = await attempt(self, cost_report(db, by="model", project_ref=ref))
         now = app.clock()
         self.config = config
         project = config.project
@@ -95,6 +104,14 @@ class ProjectDetailScreen(Screen[None]):
             self.query_one(ModificationTable).show(modifications.items, now)
         if activity is not None:
             self.query_one(AuditTable).show(activity.items, now)
+        if runs is not None:
+            self.query_one(RunTable).show(runs.items, now)
+        if costs is not None:
+            heading = f"Agent costs, all time, by model ({runs.total if runs else 0} runs)"
+            # A blank line between the costs and the runs table.
+            self.query_one("#project-costs", Static).update(
+                Group(cost_table(costs, heading, "Model"), Text(""))
+            )
 
     def action_tab(self, step: int) -> None:
         tabs = self.query_one(TabbedContent)
@@ -113,6 +130,7 @@ class ProjectDetailScreen(Screen[None]):
             "codebase": "Tree",
             "modifications": "#project-modifications",
             "activity": "#project-activity",
+            "runs": "#project-runs",
         }
         selector = targets.get(pane.id or "")
         if selector is not None:
@@ -129,6 +147,14 @@ class ProjectDetailScreen(Screen[None]):
 
     def action_reload(self) -> None:
         self.load()
+
+    @on(DataTable.RowSelected, "#project-runs")
+    def _run_chosen(self) -> None:
+        from tui.screens.conversation import ConversationScreen
+
+        run = self.query_one(RunTable).selected()
+        if run is not None and run.conversation_id is not None:
+            self.app.push_screen(ConversationScreen(run.conversation_id))
 
     def action_edit(self) -> None:
         if self.config is None:

@@ -1,0 +1,237 @@
+"""The Activity screen, the conversation view and a project's Runs tab,
+driven by keys under Pilot on a copy of the demo database; each test
+checks what the screen shows against the services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.engine import URL
+from textual.pilot import Pilot
+from textual.widgets import Collapsible, Select, Static
+
+from store.engine import Database, open_database
+from store.money import format_amount
+from store.services import agents
+from tests.app_support import FIXED_NOW, SIZE, demo_database_file, demo_url, make_app, settle
+from tests.test_app_pilot import text_of
+from tui.screens.activity import ActivityScreen
+from tui.screens.conversation import ConversationScreen, is_long
+from tui.screens.project_detail import ProjectDetailScreen
+from tui.screens.review import ReviewScreen
+from tui.widgets.runs import RunTable
+
+__all__ = ["demo_database_file", "demo_url"]
+
+
+async def service(url: URL, call: Any) -> Any:
+    db: Database = await open_database(url)
+    try:
+        return await call(db)
+    finally:
+        await db.dispose()
+
+
+async def press(pilot: Pilot[None], *keys: str) -> None:
+    """Press keys one at a time, letting each key's workers finish (a worker
+    cancelled mid-read by the next key is not what these tests are about)."""
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+async def test_activity_lists_every_run_newest_first_and_filters_by_agent(demo_url: URL) -> None:
+    everything = await service(demo_url, lambda db: agents.list_runs(db, limit=500))
+    codex = await service(demo_url, lambda db: agents.list_runs(db, agent="codex", limit=500))
+    assert 0 < codex.total < everything.total
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ActivityScreen)
+        table = screen.query_one(RunTable)
+        assert [row.id for row in table.items] == [row.id for row in everything.items]
+        started = [row.created_at for row in table.items]
+        assert started == sorted(started, reverse=True)
+        assert f"{everything.total} runs" in text_of(
+            screen.query_one("#activity-status-line", Static)
+        )
+
+        await pilot.press("a", *"codex", "enter")
+        await settle(pilot)
+        assert [row.id for row in table.items] == [row.id for row in codex.items]
+        assert {row.agent for row in table.items} == {"codex"}
+        assert table.has_focus
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(table.items) == everything.total
+
+
+async def test_activity_filters_by_status_and_project(demo_url: URL) -> None:
+    failed = await service(demo_url, lambda db: agents.list_runs(db, statuses=["failed"]))
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one(RunTable)
+        # The status list: prompt, queued, running, succeeded, failed.
+        await pilot.press("s", "enter", "down", "down", "down", "down", "enter")
+        await settle(pilot)
+        assert screen.query_one("#activity-status", Select).value == "failed"
+        assert [row.id for row in table.items] == [row.id for row in failed.items]
+
+        project = table.items[0].project_name
+        screen.query_one("#activity-project", Select).focus()
+        await pilot.press("enter", *project, "enter")
+        await settle(pilot)
+        one = await service(
+            demo_url, lambda db: agents.list_runs(db, project_ref=project, statuses=["failed"])
+        )
+        assert [row.id for row in table.items] == [row.id for row in one.items]
+        assert {row.project_name for row in table.items} == {project}
+
+
+async def test_run_detail_shows_task_tests_cost_and_opens_its_modification(
+    demo_url: URL,
+) -> None:
+    runs = await service(demo_url, lambda db: agents.list_runs(db, limit=500))
+    details = [
+        await service(demo_url, lambda db, ref=str(row.id): agents.get_run(db, ref))
+        for row in runs.items
+    ]
+    position, detail = next(
+        (index, detail) for index, detail in enumerate(details) if detail.modifications
+    )
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        await press(pilot, *["down"] * position)
+        shown = text_of(app.screen.query_one("#activity-run", Static))
+        assert detail.run.task in shown
+        assert format_amount(detail.cost) in shown
+        assert f"{detail.run.test_results['passed']} passed" in shown
+
+        await pilot.press("m")
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        assert app.screen.current == detail.modifications[0].id
+        summary = text_of(app.screen.query_one("#review-summary", Static))
+        assert detail.modifications[0].request.splitlines()[0] in summary
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ActivityScreen)
+
+
+async def test_conversation_shows_messages_in_order_folds_long_ones_and_searches(
+    demo_url: URL,
+) -> None:
+    runs = await service(demo_url, lambda db: agents.list_runs(db, limit=500))
+    run = next(row for row in runs.items if row.status == "failed")
+    position = runs.items.index(run)
+    ref = str(run.conversation_id)
+    messages = await service(demo_url, lambda db: agents.list_messages(db, ref))
+    matching = await service(demo_url, lambda db: agents.list_messages(db, ref, search="pytest"))
+    conversation = await service(demo_url, lambda db: agents.get_conversation(db, ref))
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "6", *["down"] * position, "enter")
+        screen = app.screen
+        assert isinstance(screen, ConversationScreen)
+        assert screen.conversation_id == run.conversation_id
+        folds = list(screen.query(Collapsible))
+        assert len(folds) == messages.total == conversation.messages
+        for fold, message in zip(folds, messages.items, strict=True):
+            assert str(message.role) in fold.title
+            if message.model_used:
+                assert message.model_used in fold.title
+            assert fold.collapsed == is_long(message.content)
+        summary = text_of(screen.query_one("#conversation-summary", Static))
+        assert format_amount(conversation.cost) in summary
+        assert any(fold.collapsed for fold in folds)
+
+        await pilot.press("x")
+        await pilot.pause()
+        assert not any(fold.collapsed for fold in screen.query(Collapsible))
+
+        await pilot.press("slash", *"pytest", "enter")
+        await settle(pilot)
+        assert len(screen.query(Collapsible)) == matching.total == 1
+        assert "matching 'pytest'" in text_of(screen.query_one("#conversation-status", Static))
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ActivityScreen)
+
+
+async def test_costs_tab_totals_the_chosen_period_per_project_and_model(demo_url: URL) -> None:
+    week = await service(
+        demo_url,
+        lambda db: agents.cost_report(db, since=FIXED_NOW - timedelta(days=7), until=FIXED_NOW),
+    )
+    month = await service(
+        demo_url,
+        lambda db: agents.cost_report(
+            db, by="model", since=FIXED_NOW - timedelta(days=30), until=FIXED_NOW
+        ),
+    )
+    assert week.total < month.total
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("6", "c")
+        await settle(pilot)
+        screen = app.screen
+        total = text_of(screen.query_one(".costs-total", Static))
+        assert f"last 30 days: {format_amount(month.total, 2)}" in total
+        by_model = text_of(screen.query_one(".costs-by-model", Static))
+        for row in month.rows:
+            assert row.label in by_model
+            assert format_amount(row.cost, 2) in by_model
+
+        # The period list: 7, 30, 90 days, all time.
+        await pilot.press("enter", "up", "enter")
+        await settle(pilot)
+        total = text_of(screen.query_one(".costs-total", Static))
+        assert f"last 7 days: {format_amount(week.total, 2)}" in total
+        by_project = text_of(screen.query_one(".costs-by-project", Static))
+        for row in week.rows:
+            assert row.label in by_project
+
+
+async def test_project_runs_tab_lists_the_projects_runs_and_opens_a_conversation(
+    demo_url: URL,
+) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ProjectDetailScreen)
+        ref = str(screen.project_id)
+        runs = await service(demo_url, lambda db: agents.list_runs(db, project_ref=ref))
+        costs = await service(
+            demo_url, lambda db: agents.cost_report(db, by="model", project_ref=ref)
+        )
+        await pilot.press(*["right_square_bracket"] * 6)
+        await settle(pilot)
+        table = screen.query_one("#project-runs", RunTable)
+        assert table.has_focus
+        assert [row.id for row in table.items] == [row.id for row in runs.items]
+        shown = text_of(screen.query_one("#project-costs", Static))
+        assert format_amount(costs.rows[0].cost, 2) in shown
+
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConversationScreen)
+        assert app.screen.conversation_id == runs.items[0].conversation_id

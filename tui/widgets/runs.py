@@ -1,0 +1,124 @@
+"""Agent runs: the table of runs, and what a run's detail pane draws."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import DataTable
+
+from store.money import format_amount
+from store.repositories.agents import RunRow
+from store.services.agents import RunDetail
+from tui import format
+
+RUN_STYLES = {
+    "queued": "dim",
+    "running": "cyan",
+    "succeeded": "green",
+    "failed": "red",
+    "cancelled": "yellow",
+}
+
+
+def run_status(value: str) -> Text:
+    return Text(str(value), style=RUN_STYLES.get(str(value), ""))
+
+
+def duration(value: timedelta | None) -> str:
+    """``1h 04m``, ``12m 05s``, ``40s``; ``—`` while a run has not finished."""
+    if value is None:
+        return "—"
+    seconds = int(value.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {seconds:02d}s"
+    return f"{seconds}s"
+
+
+def tests_text(results: dict[str, Any]) -> Text:
+    """``212 passed · 2 failed · 5 skipped``; ``no test results`` when none."""
+    if not results:
+        return Text("no test results", style="dim")
+    text = Text()
+    for key, style in (("passed", "green"), ("failed", "red"), ("skipped", "yellow")):
+        count = int(results.get(key, 0) or 0)
+        if text:
+            text.append(", ")
+        text.append(f"{count} {key}", style=style if count else "dim")
+    return text
+
+
+class RunTable(DataTable[object]):
+    """Runs, newest first: status, project, agent, task, started, cost."""
+
+    def __init__(self, *, with_project: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.with_project = with_project
+        self.items: list[RunRow] = []
+
+    def on_mount(self) -> None:
+        self.add_column("Status", key="status")
+        if self.with_project:
+            self.add_column("Project", key="project")
+        self.add_column("Agent", key="agent")
+        self.add_column("Task", key="task", width=22 if self.with_project else 48)
+        self.add_column("Started", key="started")
+        self.add_column("Cost", key="cost")
+
+    def show(self, rows: list[RunRow], now: datetime, *, append: bool = False) -> None:
+        if not append:
+            self.clear()
+            self.items = []
+        for row in rows:
+            self.items.append(row)
+            # Text, not str: DataTable reads strings as markup, names are as typed.
+            cells: list[object] = [run_status(row.status)]
+            if self.with_project:
+                cells.append(Text(row.project_name))
+            cells += [
+                Text(row.agent),
+                Text(row.task, overflow="ellipsis", no_wrap=True),
+                format.ago(row.started_at or row.created_at, now),
+                Text(format_amount(row.cost, 2), justify="right"),
+            ]
+            self.add_row(*cells, key=str(row.id))
+
+    def selected(self) -> RunRow | None:
+        if not self.items or not 0 <= self.cursor_row < len(self.items):
+            return None
+        return self.items[self.cursor_row]
+
+
+def render_run(detail: RunDetail, now: datetime) -> RenderableType:
+    """A run's task, times, tests, cost, error and conversation."""
+    run = detail.run
+    fields = Table.grid(padding=(0, 1))
+    fields.add_column(style="bold", no_wrap=True)
+    fields.add_column()
+    for label, value in (
+        ("Status", run_status(run.status)),
+        ("Project", Text(detail.project_name)),
+        ("Agent", Text(run.agent)),
+        ("Started", Text(f"{format.stamp(run.started_at)} ({format.ago(run.started_at, now)})")),
+        ("Finished", Text(format.stamp(run.finished_at))),
+        ("Duration", Text(duration(detail.duration))),
+        ("Tests", tests_text(run.test_results)),
+        ("Cost", Text(format_amount(detail.cost))),
+        ("Conversation", Text(detail.conversation_title or "—")),
+    ):
+        fields.add_row(label, value)
+    parts: list[RenderableType] = [Text(run.task, style="bold"), Text(""), fields]
+    failing = [str(name) for name in run.test_results.get("failing", []) or []]
+    if failing:
+        parts += [Text(""), Text("Failing tests", style="bold underline")]
+        parts += [Text(f"  {name}", style="red") for name in failing]
+    if run.error:
+        parts += [Text(""), Text("Error", style="bold underline"), Text(run.error, style="red")]
+    return Group(*parts)

@@ -128,3 +128,55 @@ def test_project_from_template_and_import_export_through_the_cli(
     assert "no template named 'fastapi-service'" in cli.fails("template", "show", "fastapi-service")
     # The project made from it is untouched.
     assert cli.json("project", "show", project_id)["name"] == "Orders API"
+
+
+def test_project_create_with_a_template_through_the_cli(cli: Projdeck) -> None:
+    cli.ok("template", "seed")
+    project_id = cli.ok(
+        "project",
+        "create",
+        "--template",
+        "fastapi-service",
+        "--var",
+        "project_name=billing",
+        "--var",
+        "port=9100",
+        "--name",
+        "Billing",
+        "--owner",
+        "carol",
+        "--github",
+        "acme/billing",
+        "--planning-statement",
+        "Bill monthly.",
+    ).strip()
+    shown = cli.json("project", "show", project_id, "--codebase")
+    assert (shown["name"], shown["type"], shown["owner_id"]) == ("Billing", "api", "carol")
+    assert (shown["github_owner"], shown["github_repo"]) == ("acme", "billing")
+    assert "uvicorn.run(app, port=9100)" in shown["codebase"]["app/main.py"]
+    assert shown["settings"]["planning_statement"] == "Bill monthly."
+    origin = cli.json("template", "origin", project_id)
+    assert (origin["name"], origin["version"], origin["values"]["port"]) == (
+        "fastapi-service",
+        1,
+        9100,
+    )
+
+    # The same errors as `template use`, naming the variable or the template.
+    base = ("project", "create", "--name", "Other", "--owner", "bob")
+    assert cli.fails(*base, "--template", "fastapi-service", "--var", "x") == (
+        "error: var: 'x' is not KEY=VALUE\n"
+    )
+    error = cli.fails(*base, "--template", "fastapi-service", "--var", "port=eighty")
+    assert "project_name: is required" in error
+    assert "port: 'eighty' is not a whole number" in error
+    assert "no template named 'nope'" in cli.fails(*base, "--template", "nope")
+    # Options the template decides are refused, not ignored.
+    error = cli.fails(*base, "--template", "fastapi-service", "--type", "cli", code=2)
+    assert "--type cannot be used with --template: the template sets the type" in error
+    error = cli.fails(*base, "--template", "fastapi-service", "--file", "a=b", code=2)
+    assert "--file cannot be used with --template" in error
+    assert "--var needs --template" in cli.fails(*base, "--type", "cli", "--var", "a=b", code=2)
+    assert "Missing option '--type'" in cli.fails(*base, code=2)
+    names = [p["name"] for p in cli.json("project", "list")["projects"]]
+    assert names == ["Billing"]

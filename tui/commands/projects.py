@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from store import validation
 from store.engine import Database
@@ -17,6 +18,7 @@ from store.repositories.base import Page
 from store.repositories.projects import ProjectFilter, ProjectSort
 from store.services import projects as service
 from tui.commands.common import fail, print_json, run_with_database
+from tui.commands.templates import create_from_template
 
 _TYPES = click.Choice([member.value for member in ProjectType])
 _STATUSES = click.Choice([member.value for member in ProjectStatus])
@@ -206,9 +208,23 @@ def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
 
 
+# Options a template decides (or that ``template use`` does not take): given
+# with --template they are refused rather than silently ignored.
+_NOT_WITH_TEMPLATE = {
+    "project_type": ("--type", "the template sets the type"),
+    "dependencies": ("--dependency", "the template sets the dependencies"),
+    "files": ("--file", "the template's rendered files are the codebase"),
+    "env": ("--env", "set it afterwards with: projdeck project update REF --env"),
+    "webhook_url": ("--webhook-url", "set it afterwards with: projdeck project update"),
+    "auto_merge": ("--auto-merge", "set it afterwards with: projdeck project update"),
+    "auto_confirm": ("--auto-confirm", "set it afterwards with: projdeck project update"),
+    "branch": ("--branch", "set it afterwards with: projdeck settings set REF --branch"),
+}
+
+
 @project.command("create")
 @click.option("--name", required=True, help="Unique project name.")
-@click.option("--type", "project_type", required=True, type=_TYPES)
+@click.option("--type", "project_type", type=_TYPES, help="Required unless --template is given.")
 @click.option("--owner", required=True, help="Owner id (a person or team).")
 @click.option("--github", metavar="OWNER/REPO", help="The GitHub repository.")
 @click.option("--webhook-url", help="http(s) URL notified of changes.")
@@ -236,12 +252,25 @@ def _score(value: float | None) -> str:
 )
 @click.option("--planning-statement", help="The project's planning statement.")
 @click.option("--branch", help="Branch name (default main).")
+@click.option(
+    "--template",
+    "template_name",
+    metavar="TEMPLATE",
+    help="Create the project from this template (as `template use` does).",
+)
+@click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A template variable's value (with --template; repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the new project as JSON.")
 @click.pass_context
 def create_project(
     ctx: click.Context,
     name: str,
-    project_type: str,
+    project_type: str | None,
     owner: str,
     github: str | None,
     webhook_url: str | None,
@@ -252,9 +281,34 @@ def create_project(
     files: tuple[str, ...],
     planning_statement: str | None,
     branch: str | None,
+    template_name: str | None,
+    variables: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Create a project (and its settings). Prints the new id."""
+    """Create a project (and its settings). Prints the new id.
+
+    With --template, the project is made from that template rendered with
+    the --var values: its type, files, dependencies and setup commands come
+    from the template."""
+    if template_name is not None:
+        for parameter, (option, reason) in _NOT_WITH_TEMPLATE.items():
+            if ctx.get_parameter_source(parameter) is not ParameterSource.DEFAULT:
+                raise click.UsageError(f"{option} cannot be used with --template: {reason}")
+        create_from_template(
+            ctx,
+            template_name,
+            name=name,
+            owner=owner,
+            variables=variables,
+            github=github,
+            planning_statement=planning_statement or "",
+            as_json=as_json,
+        )
+        return
+    if variables:
+        raise click.UsageError("--var needs --template (the values of a template's variables)")
+    if project_type is None:
+        raise click.UsageError("Missing option '--type' (or give --template)")
     try:
         github_owner, github_repo = validation.github_pair(github) if github else (None, None)
         settings: dict[str, Any] = {}

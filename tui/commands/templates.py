@@ -282,7 +282,32 @@ def use_template(
 ) -> None:
     """Create a project from TEMPLATE: its files, dependencies and setup
     commands come from the template rendered with the --var values. Prints
-    the new id."""
+    the new id. (Same as ``project create --template``.)"""
+    create_from_template(
+        ctx,
+        template_name,
+        name=name,
+        owner=owner,
+        variables=variables,
+        github=github,
+        planning_statement=planning_statement,
+        as_json=as_json,
+    )
+
+
+def create_from_template(
+    ctx: click.Context,
+    template_name: str,
+    *,
+    name: str,
+    owner: str,
+    variables: tuple[str, ...],
+    github: str | None,
+    planning_statement: str,
+    as_json: bool,
+) -> None:
+    """What ``template use`` and ``project create --template`` do: create
+    the project in one transaction and print its id (or JSON)."""
     try:
         github_owner, github_repo = validation.github_pair(github) if github else (None, None)
     except ValidationError as error:

@@ -79,11 +79,28 @@ def test_secret_values_appear_only_in_secret_get(
     }
 
     export_file = tmp_path / "audit.csv"
+    workspace_file = tmp_path / "workspace.jsonl"
+    backup_file = tmp_path / "backup.db"
+    change = tmp_path / "README.md"
+    change.write_text("# Billing\n")
     commands = [
         ("secret", "list", "Billing"),
         ("secret", "list", "Billing", "--json"),
+        ("project", "show", "Billing"),
         ("project", "show", "Billing", "--json"),
+        ("project", "list"),
+        ("project", "list", "--json"),
+        ("settings", "show", "Billing"),
         ("settings", "show", "Billing", "--json"),
+        ("mod", "propose", "Billing", "--request", "Add a README", "--file", f"README.md={change}"),
+        ("mod", "list", "--json"),
+        ("agent", "costs", "--json"),
+        ("agent", "runs", "--json"),
+        ("template", "list"),
+        ("doctor",),
+        ("db", "current"),
+        ("export", str(workspace_file)),
+        ("backup", str(backup_file)),
         ("secret", "rotate-key"),
         ("audit", "list", "--json", "--limit", "500"),
         ("audit", "export", "--format", "jsonl"),
@@ -103,8 +120,8 @@ def test_secret_values_appear_only_in_secret_get(
     assert failed.returncode == 1 and "cannot decrypt secret API_TOKEN" in failed.stderr
     keep(failed.stdout, failed.stderr)
 
-    everything = "\n".join(outputs) + export_file.read_text()
-    stored = _stored_text(database_url) + private_key_file.read_bytes()
+    everything = "\n".join(outputs) + export_file.read_text() + workspace_file.read_text()
+    stored = _stored_text(database_url) + private_key_file.read_bytes() + backup_file.read_bytes()
     assert "API_TOKEN" in everything and b"API_TOKEN" in stored
     for value in canaries.values():
         assert value not in everything

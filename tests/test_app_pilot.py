@@ -247,6 +247,66 @@ async def test_leaving_with_unsaved_settings_asks_first(demo_url: URL) -> None:
     assert "Draft" not in settings.planning_statement
 
 
+async def test_reload_asks_before_discarding_unsaved_settings(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("right_square_bracket", "tab", "ctrl+home", *"Draft ")
+        editor = app.screen.query_one("#planning_statement", TextArea)
+        assert editor.text.startswith("Draft ")
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Reload and discard" in text_of(app.screen.query_one("#confirm-question", Static))
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectDetailScreen)
+        assert editor.text.startswith("Draft ")
+        await pilot.press("ctrl+r", "y")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectDetailScreen)
+        saved = (await read(demo_url, "Metrics Pipeline")).settings
+        assert editor.text == saved.planning_statement
+        assert not app.screen.has_unsaved_settings
+        # Without unsaved edits ctrl+r reloads at once.
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectDetailScreen)
+    assert "Draft" not in saved.planning_statement
+
+
+async def test_editing_the_project_keeps_unsaved_settings(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, ProjectDetailScreen)
+        await pilot.press("right_square_bracket", "tab", "ctrl+home", *"Draft ")
+        # Back to the tab bar, where e edits the project.
+        await pilot.press("shift+tab", "e")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, ProjectForm)
+        form.query_one("#owner", Input).focus()
+        await pilot.press("ctrl+u", *"zoe", "ctrl+s")
+        await settle(pilot)
+        assert app.screen is detail
+        assert "zoe" in text_of(detail.query_one("#project-title", Static))
+        editor = detail.query_one("#planning_statement", TextArea)
+        assert editor.text.startswith("Draft ")
+        assert detail.has_unsaved_settings
+        await pilot.press("tab", "ctrl+s")
+        await settle(pilot)
+        assert not detail.has_unsaved_settings
+    after = await read(demo_url, "Metrics Pipeline")
+    assert after.project.owner_id == "zoe"
+    assert after.settings.planning_statement.startswith("Draft ")
+
+
 async def test_secrets_are_added_revealed_and_deleted_with_audit_rows(demo_url: URL) -> None:
     app = make_app(demo_url)
     async with app.run_test(size=SIZE) as pilot:

@@ -74,7 +74,9 @@ class ProjectDetailScreen(Screen[None]):
         self.load()
 
     @work(exclusive=True, group="detail-load")
-    async def load(self) -> None:
+    async def load(self, *, discard_settings: bool = False) -> None:
+        """Read the project again into every tab. Unsaved settings edits
+        are kept (the editor is left as it is) unless ``discard_settings``."""
         app = deck(self)
         db = app.database
         config = await attempt(
@@ -97,7 +99,9 @@ class ProjectDetailScreen(Screen[None]):
         title.append(f"  {project.type} · {project.status} · {project.owner_id}")
         self.query_one("#project-title", Static).update(title)
         self.query_one(OverviewPane).show(config, now, show_ids=app.show_ids)
-        self.query_one(SettingsEditor).load(config.settings)
+        editor = self.query_one(SettingsEditor)
+        if discard_settings or not editor.dirty:
+            editor.load(config.settings)
         self.query_one(SecretsPane).show(config.secrets, now)
         self.query_one(FileBrowser).show(project.codebase)
         if modifications is not None:
@@ -146,7 +150,22 @@ class ProjectDetailScreen(Screen[None]):
             self.app.push_screen(ReviewScreen(row.id, [item.id for item in table.items]))
 
     def action_reload(self) -> None:
-        self.load()
+        """Read the project again; unsaved settings edits are discarded
+        only after asking."""
+        if not self.has_unsaved_settings:
+            self.load(discard_settings=True)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.load(discard_settings=True)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "The settings have unsaved changes. Reload and discard them?", yes="Discard"
+            ),
+            answered,
+        )
 
     @on(DataTable.RowSelected, "#project-runs")
     def _run_chosen(self) -> None:
@@ -165,6 +184,8 @@ class ProjectDetailScreen(Screen[None]):
         self.app.push_screen(ProjectForm(self.project_id), self._edited)
 
     def _edited(self, saved: uuid.UUID | None) -> None:
+        # The form saves the project's fields, not its settings: unsaved
+        # settings edits stay in the editor.
         if saved is not None:
             self.load()
 

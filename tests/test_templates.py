@@ -673,6 +673,39 @@ async def test_project_origin_shows_when_the_template_changed_or_went(
     assert await service.project_template_origin(database, str(plain.project.id)) is None
 
 
+async def test_a_new_state_keeps_the_template_origin(database: Database) -> None:
+    await service.seed_builtin_templates(database)
+    config = await service.create_project_from_template(
+        database,
+        "static-site",
+        service.TemplateProjectCreate(
+            name="Site", owner_id="carol", values={"project_name": "site", "site_title": "Site"}
+        ),
+    )
+    before = dict(config.project.state)
+    updated = await project_service.update_project(
+        database, "Site", {"state": {"agent": {"step": 3}}}, expected_version=1
+    )
+    assert updated.state == {**before, "agent": {"step": 3}}
+    origin = await service.project_template_origin(database, "Site")
+    assert origin is not None
+    assert (origin.name, origin.version, origin.changed) == ("static-site", 1, False)
+    assert origin.values["site_title"] == "Site"
+
+    # Giving the origin back unchanged is fine; changing it is refused.
+    same = await project_service.update_project(
+        database, "Site", {"state": {**updated.state, "agent": {}}}, expected_version=2
+    )
+    assert same.state["agent"] == {} and same.state["template"] == before["template"]
+    forged = {**same.state, "template": {**before["template"], "name": "react-spa"}}
+    with pytest.raises(ValidationError, match="state: 'template' records the template"):
+        await project_service.update_project(
+            database, "Site", {"state": forged}, expected_version=3
+        )
+    origin = await service.project_template_origin(database, "Site")
+    assert origin is not None and origin.name == "static-site"
+
+
 async def test_templates_stored_before_revision_0003_keep_working(
     empty_database_url: URL,
 ) -> None:

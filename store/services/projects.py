@@ -273,6 +273,8 @@ async def update_project(
         project = await resolve_project(session, ref)
         if project.status == ProjectStatus.DELETED:
             raise InvalidTransition("project", "deleted", "edit")
+        if "state" in values:
+            values["state"] = _keep_template_origin(project.state, values["state"])
         owner = values.get("github_owner", project.github_owner)
         repo = values.get("github_repo", project.github_repo)
         _check_github_pair(owner, repo)
@@ -311,6 +313,29 @@ async def update_project(
         )
         await projects.refresh(project)
     return project
+
+
+# What a project made from a template records in its state: the template
+# (name, version, digest, values) and its tech stack. The rest of the state
+# is the agent platform's to replace; these keys survive a new state.
+_TEMPLATE_ORIGIN_KEYS = ("template", "tech_stack")
+
+
+def _keep_template_origin(current: Mapping[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    current = current or {}
+    if not isinstance(current.get("template"), Mapping):
+        return new
+    kept = dict(new)
+    for key in _TEMPLATE_ORIGIN_KEYS:
+        if key not in current:
+            continue
+        if key in new and new[key] != current[key]:
+            raise ValidationError(
+                "state",
+                f"{key!r} records the template the project was created from and cannot be changed",
+            )
+        kept[key] = current[key]
+    return kept
 
 
 def _stale(project: Project, expected_version: int) -> Conflict:

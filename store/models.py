@@ -353,6 +353,8 @@ class AuditEntry(SQLModel, table=True):
         Index("ix_audit_log_at", "at"),
         Index("ix_audit_log_project_at", "project_id", "at"),
         Index("ix_audit_log_category_severity", "category", "severity"),
+        # The actor picker's loose scan: one seek per distinct name (revision 0006).
+        Index("ix_audit_log_actor", "actor"),
     )
 
     id: int | None = Field(

@@ -6,7 +6,14 @@ from store.engine import Database
 from store.models import ProjectStatus
 from store.repositories.projects import ProjectFilter, ProjectSort
 from store.services import projects as project_service
-from store.services.browse import audit_actors, list_project_rows, project_names
+from store.services.audit import AuditQuery, list_audit
+from store.services.browse import (
+    find_audit_actors,
+    find_project_names,
+    list_project_rows,
+    project_names,
+    project_names_of,
+)
 from store.services.modifications import ModificationProposal, propose_modification
 
 
@@ -55,4 +62,47 @@ async def test_names_for_the_filters(database: Database) -> None:
     await _project(database, "beta")
     await _project(database, "alpha")
     assert [name for _, name in await project_names(database)] == ["alpha", "beta"]
-    assert await audit_actors(database) == ["alice"]
+
+
+async def test_project_picker_finds_names_holding_the_text_starting_ones_first(
+    database: Database,
+) -> None:
+    for name in ("Billing API", "Auth Gateway", "Old billing jobs", "Docs_Site", "Docs Site"):
+        await _project(database, name)
+    found = await find_project_names(database, "BILL")
+    assert [name for _, name in found] == ["Billing API", "Old billing jobs"]
+    assert [name for _, name in await find_project_names(database, "")] == [
+        "Auth Gateway",
+        "Billing API",
+        "Docs Site",
+        "Docs_Site",
+        "Old billing jobs",
+    ]
+    # Typed text is literal: "_" is not a wildcard.
+    assert [name for _, name in await find_project_names(database, "s_s")] == ["Docs_Site"]
+    assert [name for _, name in await find_project_names(database, "a", limit=2)] == [
+        "Auth Gateway",
+        "Billing API",
+    ]
+    assert await find_project_names(database, "nothing like it") == []
+    ids = {project_id: name for project_id, name in found}
+    assert await project_names_of(database, list(ids)) == ids
+    assert await project_names_of(database, []) == {}
+
+
+async def test_actor_picker_lists_distinct_actors_from_the_typed_start(database: Database) -> None:
+    for number, actor in enumerate(["alice", "bob", "agent:claude", "alice", "agent:codex"]):
+        await project_service.create_project_with_settings(
+            database,
+            project_service.ProjectCreate(name=f"svc-{number}", type="api", owner_id="o"),  # type: ignore[arg-type]
+            actor=actor,
+        )
+    assert await find_audit_actors(database) == ["agent:claude", "agent:codex", "alice", "bob"]
+    assert await find_audit_actors(database, "a") == ["agent:claude", "agent:codex", "alice"]
+    assert await find_audit_actors(database, "agent:") == ["agent:claude", "agent:codex"]
+    assert await find_audit_actors(database, "a", limit=2) == ["agent:claude", "agent:codex"]
+    assert await find_audit_actors(database, "b") == ["bob"]
+    assert await find_audit_actors(database, "zed") == []
+    # What the picker offers is what the audit filter matches.
+    page = await list_audit(database, AuditQuery(actor="agent:codex"))
+    assert page.total >= 1 and {entry.actor for entry in page.items} == {"agent:codex"}

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import column, func, literal_column, select, table
+from sqlalchemy import column, func, literal, literal_column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 from sqlmodel import col
 
 from store.models import AUDIT_FTS_TABLE, AuditCategory, AuditEntry, Severity
-from store.repositories.base import clamp_limit, contains_any
+from store.repositories.base import clamp_limit, contains_any, escape_like
 
 
 @dataclass
@@ -81,6 +81,23 @@ class AuditRepository:
 
     def add(self, entry: AuditEntry) -> None:
         self.session.add(entry)
+
+    async def actors(self, prefix: str = "", *, limit: int = 20) -> list[str]:
+        """The distinct actors starting with ``prefix`` (as typed, in the
+        database's order), at most ``limit``. A loose scan of the actor index:
+        one seek per name, however many rows each name has."""
+        actor = col(AuditEntry.actor)
+        pattern = f"{escape_like(prefix)}%"
+        first = select(func.min(actor).label("name"), literal(1).label("n")).where(actor >= prefix)
+        found = first.cte("found", recursive=True)
+        following = select(func.min(actor)).where(actor > found.c.name).scalar_subquery()
+        found = found.union_all(
+            select(following, found.c.n + 1).where(
+                found.c.n < clamp_limit(limit), found.c.name.like(pattern, escape="\\")
+            )
+        )
+        query = select(found.c.name).where(found.c.name.like(pattern, escape="\\"))
+        return [str(name) for name in (await self.session.execute(query)).scalars()]
 
     async def list(
         self, filters: AuditFilter | None = None, *, limit: int = 50, offset: int = 0

@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import col
 
 from store.models import Project, ProjectStatus, ProjectType
-from store.repositories.base import clamp_limit, contains_any
+from store.repositories.base import clamp_limit, contains_any, escape_like
 
 
 class ProjectSort(StrEnum):
@@ -89,6 +89,44 @@ class ProjectRepository:
         hex_id = func.replace(cast(col(Project.id), String), "-", "")
         query = select(Project).where(hex_id.like(f"{prefix}%")).limit(limit)
         return list((await self.session.execute(query)).scalars())
+
+    async def names_matching(self, text: str, *, limit: int = 20) -> list[tuple[uuid.UUID, str]]:
+        """Ids and names of projects whose name holds ``text`` (any case):
+        those starting with it first, then the others, each by name; at most
+        ``limit`` (both queries walk the name index in order and stop there)."""
+        limit = clamp_limit(limit)
+        name = col(Project.name)
+        term = escape_like(text)
+        # SQLite's LIKE ignores ASCII case by itself, and its lower() knows
+        # no other case: lower() there would only slow the scan down.
+        sqlite = self.session.get_bind().dialect.name == "sqlite"
+        like = name.like if sqlite else name.ilike
+        not_like = name.not_like if sqlite else name.not_ilike
+        starting = (
+            select(col(Project.id), name)
+            .where(like(f"{term}%", escape="\\"))
+            .order_by(name)
+            .limit(limit)
+        )
+        found = [(row[0], row[1]) for row in await self.session.execute(starting)]
+        if len(found) < limit and text:
+            inside = (
+                select(col(Project.id), name)
+                .where(like(f"%{term}%", escape="\\"), not_like(f"{term}%", escape="\\"))
+                .order_by(name)
+                .limit(limit - len(found))
+            )
+            found += [(row[0], row[1]) for row in await self.session.execute(inside)]
+        return found
+
+    async def names_of(self, project_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The names of the given projects (purged ones are absent)."""
+        if not project_ids:
+            return {}
+        query = select(col(Project.id), col(Project.name)).where(
+            col(Project.id).in_(set(project_ids))
+        )
+        return {row[0]: row[1] for row in await self.session.execute(query)}
 
     async def list(
         self,

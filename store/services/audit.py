@@ -2,6 +2,7 @@
 (JSON lines or CSV), and verify the hash chain.
 
     await list_audit(db, AuditQuery(project="billing", category="security")) -> Page[AuditEntry]
+    await audit_page(db, query) -> list[AuditEntry]; await count_audit(db, query) -> int
     await export_audit(db, out, fmt="jsonl", query=AuditQuery()) -> int   # rows written
     await verify_chain(db) -> ChainReport                                  # first bad row, if any
 
@@ -145,6 +146,23 @@ async def list_audit(
         rows = await repository.list(filters, limit=limit, offset=offset)
         total = await repository.count(filters)
     return Page(items=rows, total=total, offset=offset, limit=limit)
+
+
+async def audit_page(
+    db: Database, query: AuditQuery | None = None, *, limit: int = 50, offset: int = 0
+) -> list[AuditEntry]:
+    """A page of audit rows, newest first, without counting every match: a
+    screen shows it at once and asks ``count_audit`` for the total apart."""
+    async with db.reading() as session:
+        filters = await _filter(session, query or AuditQuery())
+        return await AuditRepository(session).list(filters, limit=limit, offset=offset)
+
+
+async def count_audit(db: Database, query: AuditQuery | None = None) -> int:
+    """How many audit rows match (at a million rows, tens of milliseconds)."""
+    async with db.reading() as session:
+        filters = await _filter(session, query or AuditQuery())
+        return await AuditRepository(session).count(filters)
 
 
 def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Read-only lists the app's screens need and the other services do not
-give: projects with their scores, and the names its filters offer.
+give: projects with their scores, and the names its filters offer (a few
+at a time, matching what was typed: never the whole list).
 
 Each call is one short read; none writes or audits. They select the columns
 a list shows, so a page of projects never loads codebases.
@@ -18,12 +19,11 @@ from sqlmodel import col
 
 from store.engine import Database
 from store.models import (
-    AuditEntry,
     Project,
     ProjectStatus,
     ProjectType,
 )
-from store.repositories import ModificationRepository
+from store.repositories import AuditRepository, ModificationRepository, ProjectRepository
 from store.repositories.base import Page, clamp_limit
 from store.repositories.projects import ProjectFilter, ProjectSort
 
@@ -109,15 +109,36 @@ async def list_project_rows(
     return Page(items=items, total=total, offset=offset, limit=limit)
 
 
-async def audit_actors(db: Database) -> list[str]:
-    """Everyone named in the audit log, for the actor filter."""
-    query = select(col(AuditEntry.actor)).distinct().order_by(col(AuditEntry.actor))
-    async with db.reading() as session:
-        return [str(actor) for actor in (await session.execute(query)).scalars()]
-
-
 async def project_names(db: Database) -> list[tuple[uuid.UUID, str]]:
     """Every project's id and name, for pickers (names are short)."""
     query = select(col(Project.id), col(Project.name)).order_by(col(Project.name))
     async with db.reading() as session:
         return [(row[0], row[1]) for row in await session.execute(query)]
+
+
+# How many names a picker offers at once.
+PICK_LIMIT = 20
+
+
+async def find_project_names(
+    db: Database, text: str = "", *, limit: int = PICK_LIMIT
+) -> list[tuple[uuid.UUID, str]]:
+    """Ids and names of the projects whose name holds ``text`` (any case),
+    those starting with it first; at most ``limit``, for pickers."""
+    async with db.reading() as session:
+        return await ProjectRepository(session).names_matching(text.strip(), limit=limit)
+
+
+async def find_audit_actors(
+    db: Database, prefix: str = "", *, limit: int = PICK_LIMIT
+) -> list[str]:
+    """The actors named in the audit log that start with ``prefix`` (as
+    typed), in order; at most ``limit``, for the actor picker."""
+    async with db.reading() as session:
+        return await AuditRepository(session).actors(prefix.strip(), limit=limit)
+
+
+async def project_names_of(db: Database, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names of these projects (a page's worth), for showing ids as names."""
+    async with db.reading() as session:
+        return await ProjectRepository(session).names_of(project_ids)

@@ -5,6 +5,7 @@ metadata; the hash chain verified on demand."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +22,11 @@ from textual.widgets import Footer, Header, Input, Select, Static
 
 from store.errors import ValidationError
 from store.models import AuditCategory, AuditEntry, Severity
-from store.services.audit import AuditQuery, list_audit, parse_time, verify_chain
-from store.services.browse import audit_actors, project_names
+from store.services.audit import AuditQuery, audit_page, count_audit, parse_time, verify_chain
+from store.services.browse import find_audit_actors, find_project_names, project_names_of
 from tui import format
 from tui.context import attempt, deck
+from tui.widgets.picker import PickerField
 from tui.widgets.tables import AuditTable
 
 PAGE = 100
@@ -38,6 +40,8 @@ class AuditScreen(Screen[None]):
     BINDINGS = [
         Binding("slash", "focus_filter('audit-search')", "Search"),
         Binding("f", "focus_filter('audit-category')", "Filters"),
+        Binding("p", "pick('audit-project')", "Project"),
+        Binding("a", "pick('audit-actor')", "Actor"),
         Binding("v", "verify", "Verify chain"),
         Binding("ctrl+r", "reload", "Reload"),
         Binding("escape", "clear_filters", "Clear filters"),
@@ -45,10 +49,13 @@ class AuditScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.total = 0
+        # Rows matching the filters; None while they are being counted.
+        self.total: int | None = None
+        self.more = False
         self.generation = 0
         self._typing: Timer | None = None
-        self.names: dict[str, str] = {}
+        # Names of the projects on the loaded pages, for the detail pane.
+        self.names: dict[uuid.UUID, str] = {}
         self.chain_text = "chain not verified yet (v verifies)"
 
     def compose(self) -> ComposeResult:
@@ -61,8 +68,8 @@ class AuditScreen(Screen[None]):
             yield Select(
                 [(s.value, s.value) for s in Severity], prompt="severity", id="audit-severity"
             )
-            yield Select([], prompt="project", id="audit-project")
-            yield Select([], prompt="actor", id="audit-actor")
+            yield PickerField("project", self._find_projects, id="audit-project")
+            yield PickerField("actor", self._find_actors, id="audit-actor")
             yield Input(placeholder="since (7d, 2026-01-31)", id="audit-since")
             yield Input(placeholder="until", id="audit-until")
         with Horizontal(id="audit-body"):
@@ -75,24 +82,16 @@ class AuditScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(AuditTable).focus()
         self.query_one("#audit-detail").border_title = "Entry"
-        self.load_choices()
 
     def on_screen_resume(self) -> None:
         self.reload()
 
-    @work(exclusive=True, group="audit-choices")
-    async def load_choices(self) -> None:
-        db = deck(self).database
-        projects = await attempt(self, project_names(db))
-        actors = await attempt(self, audit_actors(db))
-        if projects is not None:
-            self.names = {str(project_id): name for project_id, name in projects}
-            self.query_one("#audit-project", Select).set_options(
-                [(name, str(project_id)) for project_id, name in projects]
-            )
-        if actors is not None:
-            self.query_one("#audit-actor", Select).set_options([(a, a) for a in actors])
-        self._show_entry(self.query_one(AuditTable).selected())
+    async def _find_projects(self, text: str) -> list[tuple[str, str]]:
+        found = await find_project_names(deck(self).database, text)
+        return [(name, str(project_id)) for project_id, name in found]
+
+    async def _find_actors(self, text: str) -> list[tuple[str, str]]:
+        return [(actor, actor) for actor in await find_audit_actors(deck(self).database, text)]
 
     def _query(self) -> AuditQuery | None:
         def chosen(selector: str) -> str | None:
@@ -110,10 +109,10 @@ class AuditScreen(Screen[None]):
             self.query_one("#audit-status", Static).update(Text(error.message, style="red"))
             return None
         return AuditQuery(
-            project=chosen("#audit-project"),
+            project=self.query_one("#audit-project", PickerField).value,
             category=chosen("#audit-category"),
             severity=chosen("#audit-severity"),
-            actor=chosen("#audit-actor"),
+            actor=self.query_one("#audit-actor", PickerField).value,
             since=since,
             until=until,
             search=self.query_one("#audit-search", Input).value.strip() or None,
@@ -128,23 +127,47 @@ class AuditScreen(Screen[None]):
 
     @work(exclusive=True, group="audit-load")
     async def load(self, generation: int, query: AuditQuery, offset: int) -> None:
-        page = await attempt(
-            self, list_audit(deck(self).database, query, limit=PAGE, offset=offset)
-        )
-        if page is None or generation != self.generation:
+        db = deck(self).database
+        rows = await attempt(self, audit_page(db, query, limit=PAGE, offset=offset))
+        if rows is None or generation != self.generation:
             return
+        unnamed = {
+            entry.project_id
+            for entry in rows
+            if entry.project_id is not None and entry.project_id not in self.names
+        }
+        if unnamed:
+            names = await attempt(self, project_names_of(db, list(unnamed)))
+            self.names.update(names or {})
+            if generation != self.generation:
+                return
         table = self.query_one(AuditTable)
-        self.total = page.total
-        table.show(page.items, deck(self).clock(), append=offset > 0)
+        self.more = len(rows) == PAGE
+        table.show(rows, deck(self).clock(), append=offset > 0)
         if offset == 0:
             self._show_entry(table.selected())
+            # The rows first; counting every match can take longer than the page.
+            self.total = None
+            self.count(generation, query)
+        self._show_status()
+
+    @work(exclusive=True, group="audit-count")
+    async def count(self, generation: int, query: AuditQuery) -> None:
+        total = await attempt(self, count_audit(deck(self).database, query))
+        if total is None or generation != self.generation:
+            return
+        self.total = total
         self._show_status()
 
     def _show_status(self) -> None:
         loaded = len(self.query_one(AuditTable).items)
+        matching = (
+            "counting matching rows"
+            if self.total is None
+            else f"{self.total} matching row{'s' if self.total != 1 else ''}"
+        )
         self.query_one("#audit-status", Static).update(
-            f"{self.total} matching row{'s' if self.total != 1 else ''} · {loaded} loaded · "
-            f"{self.chain_text}"
+            f"{matching} · {loaded} loaded · {self.chain_text}"
         )
 
     @on(AuditTable.RowHighlighted)
@@ -152,9 +175,10 @@ class AuditScreen(Screen[None]):
         table = self.query_one(AuditTable)
         self._show_entry(table.selected())
         loaded = len(table.items)
-        if loaded < self.total and event.cursor_row >= loaded - NEAR_END:
+        if self.more and event.cursor_row >= loaded - NEAR_END:
             query = self._query()
             if query is not None:
+                self.more = False
                 self.load(self.generation, query, loaded)
 
     def _show_entry(self, entry: AuditEntry | None) -> None:
@@ -165,7 +189,7 @@ class AuditScreen(Screen[None]):
         fields = Table.grid(padding=(0, 1))
         fields.add_column(style="bold", no_wrap=True)
         fields.add_column()
-        project = self.names.get(str(entry.project_id), "—") if entry.project_id else "—"
+        project = self.names.get(entry.project_id, "—") if entry.project_id else "—"
         for label, value in (
             ("When", format.stamp(entry.at)),
             ("Actor", entry.actor),
@@ -197,6 +221,7 @@ class AuditScreen(Screen[None]):
         self._typing = self.set_timer(TYPING_PAUSE, self.reload)
 
     @on(Select.Changed)
+    @on(PickerField.Changed)
     def _filter_changed(self) -> None:
         self.reload()
 
@@ -211,10 +236,17 @@ class AuditScreen(Screen[None]):
     def action_clear_filters(self) -> None:
         for select in self.query(Select):
             select.clear()
+        for picker in self.query(PickerField):
+            picker.clear()
         for field in self.query(Input):
             field.value = ""
         self.query_one(AuditTable).focus()
         self.reload()
+
+    def action_pick(self, widget_id: str) -> None:
+        picker = self.query_one(f"#{widget_id}", PickerField)
+        picker.focus()
+        picker.action_pick()
 
     def action_reload(self) -> None:
         self.reload()

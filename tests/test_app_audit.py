@@ -1,0 +1,81 @@
+"""The Audit screen's filters driven by keys under Pilot, against a real
+SQLite copy of the demo database: the project and actor pickers look names
+up as you type, and the log shows what the store says matches."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import URL
+from textual.widgets import DataTable, OptionList, Static
+
+from store.engine import open_database
+from store.services.audit import AuditQuery, list_audit
+from tests.app_support import SIZE, demo_database_file, demo_url, make_app, settle
+from tests.test_app_pilot import column, text_of
+from tui.screens.audit import AuditScreen
+from tui.screens.pick import PickScreen
+
+__all__ = ["demo_database_file", "demo_url"]
+
+
+def offered(screen: object) -> list[str]:
+    assert isinstance(screen, PickScreen)
+    return [str(option.prompt) for option in screen.query_one(OptionList).options]
+
+
+async def test_audit_screen_filters_by_a_project_and_an_actor_picked_by_typing(
+    demo_url: URL,
+) -> None:
+    db = await open_database(demo_url)
+    try:
+        expected = await list_audit(db, AuditQuery(project="Metrics Pipeline"), limit=500)
+        by_ci = await list_audit(db, AuditQuery(project="Metrics Pipeline", actor="ci"), limit=500)
+    finally:
+        await db.dispose()
+    assert 0 < by_ci.total < expected.total
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, PickScreen)
+        names = offered(app.screen)
+        assert names[0] == "any project" and "Metrics Pipeline" in names
+        await pilot.press(*"metrics")
+        await settle(pilot)
+        names = offered(app.screen)
+        assert names == ["Metrics Pipeline"]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AuditScreen)
+        assert "Metrics Pipeline" in text_of(app.screen.query_one("#audit-project", Static))
+        status = text_of(app.screen.query_one("#audit-status", Static))
+        assert status.startswith(f"{expected.total} matching rows")
+        assert "Project  Metrics Pipeline" in text_of(app.screen.query_one("#audit-entry", Static))
+        # The actor picker offers the names starting with what is typed.
+        await pilot.press("a", "c")
+        await settle(pilot)
+        names = offered(app.screen)
+        assert "ci" in names and all(name.startswith("c") for name in names)
+        await pilot.press("i")
+        await settle(pilot)
+        names = offered(app.screen)
+        assert names == ["ci"]
+        await pilot.press("enter")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert set(column(table, "actor")) == {"ci"}
+        status = text_of(app.screen.query_one("#audit-status", Static))
+        assert status.startswith(f"{by_ci.total} matching row")
+        # Escape in the picker keeps the filter; backspace on the field clears it.
+        await pilot.press("a", "escape")
+        await settle(pilot)
+        assert set(column(table, "actor")) == {"ci"}
+        await pilot.press("backspace")
+        await settle(pilot)
+        status = text_of(app.screen.query_one("#audit-status", Static))
+        assert status.startswith(f"{expected.total} matching rows")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert text_of(app.screen.query_one("#audit-project", Static)).strip() == "project"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -31,6 +32,9 @@ POSTGRES_CONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0)
 # takes the write lock up front (waiting up to busy_timeout) instead of
 # failing with "database is locked" when upgrading a read lock mid-way.
 _WRITE_OPTION = "projdeck_write"
+# Quick reads run without BEGIN: on SQLite each statement is then its own
+# transaction, so nothing stays open between reads (see Database.read).
+_QUICK_READ_OPTION = "projdeck_quick_read"
 
 
 @dataclass
@@ -53,6 +57,7 @@ class PoolOptions:
 
 
 N = TypeVar("N", int, float)
+T = TypeVar("T")
 
 
 def connect_delays_from_env() -> tuple[float, ...]:
@@ -106,7 +111,10 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        if connection.get_execution_options().get(_WRITE_OPTION):
+        options = connection.get_execution_options()
+        if options.get(_QUICK_READ_OPTION):
+            return
+        if options.get(_WRITE_OPTION):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")
@@ -188,17 +196,33 @@ class Database:
     """An open database: the engine, its URL, and sessions for reads and writes.
 
     Services open one ``transaction()`` per user action; everything inside it
-    commits together or not at all.
+    commits together or not at all. Short reads on hot paths (a project by
+    id, a page of a list) go through ``read()``, which reuses one connection.
+
+    Every way in is safe to cancel (the app cancels workers whose result is
+    no longer wanted): a cancelled call never leaves a connection inside a
+    transaction or a statement; the clean-up it starts runs to its end.
     """
 
     url: URL
     engine: AsyncEngine
     _write_engine: AsyncEngine = field(init=False)
+    _quick_engine: AsyncEngine = field(init=False)
     _read_sessions: async_sessionmaker[AsyncSession] = field(init=False)
     _write_sessions: async_sessionmaker[AsyncSession] = field(init=False)
+    # The connection quick reads reuse, and whether a read is using it now.
+    _reader: AsyncConnection | None = field(default=None, init=False)
+    _reader_busy: bool = field(default=False, init=False)
+    # Reads and clean-ups (closing a session or a connection) still running;
+    # dispose waits for them.
+    _cleanups: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        if self.backend == "sqlite":
+            self._quick_engine = self.engine.execution_options(**{_QUICK_READ_OPTION: True})
+        else:
+            self._quick_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self._write_engine, expire_on_commit=False)
 
@@ -212,21 +236,137 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One write transaction: committed on success, rolled back on any error."""
+        """One write transaction: committed on success, rolled back on any error.
+
+        Once the work is done the commit runs to its end even if the caller
+        is cancelled meanwhile (the caller then sees the cancellation, and
+        the change is made)."""
+        session = self._write_sessions()
         try:
-            async with self._write_sessions() as session, session.begin():
+            try:
                 yield session
+            except BaseException:
+                await self._finish(session.close())
+                raise
+            await self._finish(self._commit_and_close(session))
         except (DBAPIError, OSError) as error:
             raise translate(error, self.url) from None
 
+    @staticmethod
+    async def _commit_and_close(session: AsyncSession) -> None:
+        try:
+            await session.commit()
+        finally:
+            await session.close()
+
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        """A read-only unit of work (a deferred transaction, never committed)."""
+        """A read-only unit of work: its statements see one snapshot (a
+        deferred transaction, never committed)."""
+        session = self._read_sessions()
         try:
-            async with self._read_sessions() as session:
+            try:
                 yield session
+            finally:
+                await self._finish(session.close())
         except (DBAPIError, OSError) as error:
             raise translate(error, self.url) from None
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``work``, a short read (one statement or a few), and return its
+        result: the light path for hot reads.
+
+        The session is bound to a connection kept open between reads, in
+        autocommit: each statement sees what was committed when it started,
+        and no transaction stays open between reads (other connections'
+        writes are seen, nothing blocks them). Core selects can use
+        ``await session.connection()`` directly. A read that arrives while
+        the kept connection is busy uses a pooled connection instead of
+        waiting. A read that fails drops its connection; one that finds the
+        kept connection dead (a server restart) runs once more on a fresh one.
+
+        The read runs in a task of its own: cancelling the caller does not
+        interrupt a statement half-way; the read ends in the background and
+        its result is dropped.
+        """
+        task = asyncio.ensure_future(self._read(work))
+        self._cleanups.add(task)
+        task.add_done_callback(self._read_done)
+        return await asyncio.shield(task)
+
+    def _read_done(self, task: asyncio.Task[Any]) -> None:
+        self._cleanups.discard(task)
+        if not task.cancelled():
+            # Retrieved here too, in case its caller was cancelled.
+            task.exception()
+
+    async def _read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        for attempt in range(2):
+            kept = not self._reader_busy
+            reused = kept and self._reader is not None
+            connection: AsyncConnection | None = None
+            if kept:
+                self._reader_busy = True
+            try:
+                if not kept:
+                    connection = await self._quick_engine.connect()
+                elif self._reader is None:
+                    connection = self._reader = await self._quick_engine.connect()
+                else:
+                    connection = self._reader
+                if not connection.in_transaction():
+                    # No BEGIN reaches the database (autocommit); the session
+                    # joins this and never ends it, so reads add no round trips.
+                    await connection.begin()
+                session = AsyncSession(bind=connection, expire_on_commit=False)
+                try:
+                    result = await work(session)
+                finally:
+                    await session.close()
+            except StoreError:
+                await self._release(connection, kept)
+                raise
+            except BaseException as error:
+                # The connection may be broken: drop it; the next read opens a fresh one.
+                await self._drop(connection, kept)
+                if (
+                    attempt == 0
+                    and reused
+                    and isinstance(error, DBAPIError)
+                    and error.connection_invalidated
+                ):
+                    continue
+                if isinstance(error, DBAPIError | OSError):
+                    raise translate(error, self.url) from None
+                raise
+            await self._release(connection, kept)
+            return result
+        raise AssertionError("unreachable")
+
+    async def _release(self, connection: AsyncConnection | None, kept: bool) -> None:
+        if kept:
+            self._reader_busy = False
+        elif connection is not None:
+            await connection.close()
+
+    async def _drop(self, connection: AsyncConnection | None, kept: bool) -> None:
+        if kept:
+            self._reader_busy = False
+            if self._reader is connection:
+                self._reader = None
+        if connection is not None:
+            await _discard(connection)
+
+    def _start_cleanup(self, cleanup: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(cleanup)
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
+        return task
+
+    async def _finish(self, cleanup: Coroutine[Any, Any, None]) -> None:
+        """Await ``cleanup`` in a task of its own: cancelling the caller
+        (again) does not interrupt it half-way."""
+        await asyncio.shield(self._start_cleanup(cleanup))
 
     async def ping(self) -> bool:
         """Whether the database answers right now (never raises)."""
@@ -238,7 +378,19 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            self._start_cleanup(reader.close())
+        while self._cleanups:
+            await asyncio.gather(*self._cleanups, return_exceptions=True)
         await self.engine.dispose()
+
+
+async def _discard(connection: AsyncConnection) -> None:
+    with contextlib.suppress(Exception):
+        await connection.invalidate()
+    with contextlib.suppress(Exception):
+        await connection.close()
 
 
 async def open_database(

@@ -9,11 +9,13 @@ a list shows, so a page of projects never loads codebases.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import col
 
@@ -74,22 +76,35 @@ async def list_project_rows(
     limit: int = 50,
     offset: int = 0,
     after: tuple[datetime, uuid.UUID] | None = None,
+    total: int | None = None,
 ) -> Page[ProjectRow]:
     """A page of projects with scores and pending-modification counts.
     ``after`` (the last row's updated_at and id) pages by keyset when sorting
-    by update time: the page is found in the index, however deep."""
+    by update time: the page is found in the index, however deep.
+
+    The page says how many projects match the filters in all. Counting them
+    reads every match, so a caller fetching a further page of the same
+    filters passes the ``total`` it was given with the first, and the count
+    is not made again."""
     filters = filters or ProjectFilter()
     query = filters.apply(select(*_ROW_COLUMNS))
     if after is not None and sort is ProjectSort.UPDATED:
         query = query.where(tuple_(col(Project.updated_at), col(Project.id)) < after)
     query = query.order_by(*_PROJECT_ORDER[sort]).limit(clamp_limit(limit)).offset(max(offset, 0))
     count = filters.apply(select(func.count()).select_from(Project))
-    async with db.reading() as session:
-        rows = list(await session.execute(query))
-        total = int((await session.execute(count)).scalar_one())
+
+    async def read(session: AsyncSession) -> tuple[list[Any], int, dict[uuid.UUID, int]]:
+        connection = await session.connection()
+        rows = list(await connection.execute(query))
+        counted = total
+        if counted is None:
+            counted = int((await connection.execute(count)).scalar_one())
         pending = await ModificationRepository(session).count_pending_by_project(
             [row[0] for row in rows]
         )
+        return rows, counted, pending
+
+    rows, counted, pending = await db.read(read)
     items = [
         ProjectRow(
             id=row[0],
@@ -106,7 +121,7 @@ async def list_project_rows(
         )
         for row in rows
     ]
-    return Page(items=items, total=total, offset=offset, limit=limit)
+    return Page(items=items, total=counted, offset=offset, limit=limit)
 
 
 async def project_names(db: Database) -> list[tuple[uuid.UUID, str]]:
@@ -142,3 +157,15 @@ async def project_names_of(db: Database, project_ids: list[uuid.UUID]) -> dict[u
     """The names of these projects (a page's worth), for showing ids as names."""
     async with db.reading() as session:
         return await ProjectRepository(session).names_of(project_ids)
+
+
+async def pending_modification_counts(
+    db: Database, project_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """How many modifications wait for review in each of these projects (a
+    page's worth); projects with none are absent."""
+    if not project_ids:
+        return {}
+    return await db.read(
+        lambda session: ModificationRepository(session).count_pending_by_project(project_ids)
+    )

@@ -240,18 +240,19 @@ async def create_project_with_settings(
 
 
 async def get_project(db: Database, ref: str) -> Project:
-    async with db.reading() as session:
-        return await resolve_project(session, ref)
+    return await db.read(lambda session: resolve_project(session, ref))
 
 
 async def get_project_full_config(db: Database, ref: str) -> ProjectConfig:
-    async with db.reading() as session:
+    async def read(session: AsyncSession) -> ProjectConfig:
         project = await resolve_project(session, ref)
         settings = await SettingsRepository(session).get(project.id)
         if settings is None:
             settings = ProjectSettings(project_id=project.id, updated_at=project.created_at)
         secrets = await SecretRepository(session).list_names(project.id)
-    return ProjectConfig(project=project, settings=settings, secrets=secrets)
+        return ProjectConfig(project=project, settings=settings, secrets=secrets)
+
+    return await db.read(read)
 
 
 async def update_project(
@@ -495,13 +496,17 @@ async def list_projects(
 ) -> Page[ProjectSummary]:
     """A page of project summaries with their pending-modification counts."""
     filters = filters or ProjectFilter()
-    async with db.reading() as session:
+
+    async def read(session: AsyncSession) -> tuple[list[Project], int, dict[uuid.UUID, int]]:
         projects = ProjectRepository(session)
         rows = await projects.list(filters, sort=sort, limit=limit, offset=offset)
         total = await projects.count(filters)
         pending = await ModificationRepository(session).count_pending_by_project(
             [p.id for p in rows]
         )
+        return rows, total, pending
+
+    rows, total, pending = await db.read(read)
     items = [
         ProjectSummary(
             id=p.id,

@@ -124,10 +124,19 @@ class ProjectsScreen(Screen[None]):
 
     @work(exclusive=True, group="projects-more")
     async def load_more(self, generation: int, filters: ProjectFilter, sort: ProjectSort) -> None:
+        # By update time the next page starts after the last row (keyset),
+        # however deep; the count came with the first page.
+        last = self.rows[-1] if self.rows and sort is ProjectSort.UPDATED else None
         page = await attempt(
             self,
             list_project_rows(
-                deck(self).database, filters, sort=sort, limit=PAGE, offset=len(self.rows)
+                deck(self).database,
+                filters,
+                sort=sort,
+                limit=PAGE,
+                offset=0 if last is not None else len(self.rows),
+                after=(last.updated_at, last.id) if last is not None else None,
+                total=self.total,
             ),
         )
         if page is None or generation != self.generation:

@@ -8,6 +8,10 @@ reordered). Appends are serialized so the chain never forks: SQLite write
 transactions already hold the write lock from their first statement (BEGIN
 IMMEDIATE), and on PostgreSQL ``record`` takes a transaction-level advisory
 lock before it reads the previous hash.
+
+Under that lock ``record`` also learns the id the new row takes (the last
+id plus one on SQLite, the id sequence's next value on PostgreSQL), so the
+row is written once, hash included.
 """
 
 from __future__ import annotations
@@ -107,14 +111,31 @@ def chain_hash(prev_hash: str, entry: AuditEntry) -> str:
     return digest.hexdigest()
 
 
-async def _lock_and_read_previous_hash(session: AsyncSession) -> str:
+async def _lock_and_read_chain_end(session: AsyncSession) -> tuple[str, int]:
+    """The hash the new row links to, and the id it takes."""
     if session.get_bind().dialect.name == "postgresql":
+        # Rows added earlier in this transaction must be in the table first.
+        await session.flush()
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
-    query = select(col(AuditEntry.hash)).order_by(col(AuditEntry.id).desc()).limit(1)
+        # A new statement, so it sees every append committed before the lock was ours.
+        last_hash, next_id = (
+            await session.execute(
+                text(
+                    "SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), "
+                    "nextval(pg_get_serial_sequence('audit_log', 'id'))"
+                )
+            )
+        ).one()
+        return str(last_hash or GENESIS_HASH), int(next_id)
+    query = (
+        select(col(AuditEntry.id), col(AuditEntry.hash))
+        .order_by(col(AuditEntry.id).desc())
+        .limit(1)
+    )
     last = (await session.execute(query)).first()
-    if last is None or last[0] is None:
-        return GENESIS_HASH
-    return str(last[0])
+    if last is None:
+        return GENESIS_HASH, 1
+    return str(last[1] or GENESIS_HASH), int(last[0] or 0) + 1
 
 
 async def record(
@@ -131,8 +152,9 @@ async def record(
     details: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one row to the audit chain, in the caller's transaction."""
-    prev_hash = await _lock_and_read_previous_hash(session)
+    prev_hash, entry_id = await _lock_and_read_chain_end(session)
     entry = AuditEntry(
+        id=entry_id,
         actor=actor,
         event_type=event_type,
         category=category,
@@ -144,9 +166,7 @@ async def record(
         details=_plain_json(redact(dict(details or {}))),
         prev_hash=prev_hash,
     )
-    AuditRepository(session).add(entry)
-    # The id is part of the hash; the database assigns it on insert.
-    await session.flush()
     entry.hash = chain_hash(prev_hash, entry)
+    AuditRepository(session).add(entry)
     await session.flush()
     return entry

@@ -151,14 +151,30 @@ class ImportStats:
 class RowWriter:
     """Inserts decoded rows table by table in batches, inside the caller's
     transaction. Rows already present and identical are skipped (so an
-    import can run twice); a present row that differs is a Conflict."""
+    import can run twice); a present row that differs is a Conflict.
 
-    def __init__(self, connection: AsyncConnection, progress: Progress | None = None) -> None:
+    ``transfer`` words messages for a database-to-database copy (no line
+    numbers). ``merge`` adds to a target that has its own rows: a template
+    whose name the target already has keeps the target's, and audit rows are
+    appended after the target's with new ids, linked into its hash chain
+    (rows the target already holds, same moment and content, are skipped)."""
+
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        progress: Progress | None = None,
+        *,
+        transfer: bool = False,
+        merge: bool = False,
+    ) -> None:
         self.connection = connection
         self.progress = progress
+        self.transfer = transfer
+        self.merge = merge
         self.stats = ImportStats()
         self._pending: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
         self._table: Table | None = None
+        self._chain_end: tuple[int, str] | None = None
 
     async def add(self, table_name: str, data: Any, line: int) -> None:
         table = _table(table_name, line)
@@ -174,26 +190,95 @@ class RowWriter:
             return
         table, pending = self._table, self._pending
         self._pending = []
+        if self.merge and table.name == "audit_log":
+            fresh, unchanged = await self._append_to_chain(table, pending)
+        else:
+            fresh, unchanged = await self._new_rows(table, pending)
+        await self._insert(table, fresh)
+        self.stats.inserted[table.name] = self.stats.inserted.get(table.name, 0) + len(fresh)
+        self.stats.unchanged[table.name] = self.stats.unchanged.get(table.name, 0) + unchanged
+        if self.progress is not None:
+            self.progress(len(pending))
+
+    async def _new_rows(
+        self, table: Table, pending: list[tuple[int, dict[str, Any], dict[str, Any]]]
+    ) -> tuple[list[tuple[int, dict[str, Any]]], int]:
         keys = _primary_key(table)
         existing = await self._existing(table, keys, [values for _, _, values in pending])
+        kept_names: set[str] = set()
+        if self.merge and table.name == "templates":
+            names = [values["name"] for _, _, values in pending]
+            result = await self.connection.execute(
+                select(table.c.name).where(table.c.name.in_(names))
+            )
+            kept_names = {str(name) for name in result.scalars()}
         fresh: list[tuple[int, dict[str, Any]]] = []
         unchanged = 0
         for line, data, values in pending:
             key = tuple(str(values[name]) for name in keys)
             if key in existing:
                 if _comparable(existing[key]) != _comparable(data):
-                    raise Conflict(
-                        f"line {line}: {table.name} row {', '.join(key)} already exists with "
-                        "different content; import into an empty database"
-                    )
+                    raise Conflict(self._differs(table, key, data, line))
+                unchanged += 1
+            elif values.get("name") in kept_names:
                 unchanged += 1
             else:
                 fresh.append((line, values))
-        await self._insert(table, fresh)
-        self.stats.inserted[table.name] = self.stats.inserted.get(table.name, 0) + len(fresh)
-        self.stats.unchanged[table.name] = self.stats.unchanged.get(table.name, 0) + unchanged
-        if self.progress is not None:
-            self.progress(len(pending))
+        return fresh, unchanged
+
+    def _differs(self, table: Table, key: tuple[str, ...], data: dict[str, Any], line: int) -> str:
+        if not self.transfer:
+            return (
+                f"line {line}: {table.name} row {', '.join(key)} already exists with "
+                "different content; import into an empty database"
+            )
+        return (
+            f"{_describe(table, data)} is in both databases with different content; "
+            "a merge only adds what the target lacks, so make them agree (or remove one) first"
+        )
+
+    async def _append_to_chain(
+        self, table: Table, pending: list[tuple[int, dict[str, Any], dict[str, Any]]]
+    ) -> tuple[list[tuple[int, dict[str, Any]]], int]:
+        from store import audit
+        from store.models import AuditEntry
+
+        if self._chain_end is None:
+            if self.connection.dialect.name == "postgresql":
+                # Serialize with every other append to the target's chain.
+                await self.connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": audit._CHAIN_LOCK_KEY}
+                )
+            last = (
+                await self.connection.execute(
+                    select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)
+                )
+            ).first()
+            self._chain_end = (
+                (0, audit.GENESIS_HASH)
+                if last is None
+                else (int(last[0]), str(last[1] or audit.GENESIS_HASH))
+            )
+        moments = [values["at"] for _, _, values in pending]
+        result = await self.connection.execute(select(table).where(table.c.at.in_(moments)))
+        held = {_event(encode_row(table, row)) for row in result.mappings()}
+        last_id, last_hash = self._chain_end
+        fresh: list[tuple[int, dict[str, Any]]] = []
+        unchanged = 0
+        for line, data, values in pending:
+            if _event(data) in held:
+                unchanged += 1
+                continue
+            last_id += 1
+            fields = {name: value for name, value in values.items() if name != "metadata"}
+            fields.update(id=last_id, prev_hash=last_hash, hash=None)
+            entry = AuditEntry(**fields, details=values.get("metadata") or {})
+            last_hash = audit.chain_hash(last_hash, entry)
+            fresh.append(
+                (line, {**values, "id": last_id, "prev_hash": entry.prev_hash, "hash": last_hash})
+            )
+        self._chain_end = (last_id, last_hash)
+        return fresh, unchanged
 
     async def _existing(
         self, table: Table, keys: list[str], rows: list[dict[str, Any]]
@@ -217,14 +302,23 @@ class RowWriter:
             async with self.connection.begin_nested():
                 await self.connection.execute(table.insert(), [values for _, values in rows])
         except (IntegrityError, DBAPIError):
-            # Find the line at fault, one row at a time, for the message.
+            # Find the row at fault, one at a time, for the message.
             for line, values in rows:
                 try:
                     async with self.connection.begin_nested():
                         await self.connection.execute(table.insert(), [values])
                 except IntegrityError as error:
+                    if self.transfer:
+                        raise Conflict(
+                            f"{_describe(table, values)} cannot be added to the target: "
+                            f"{_first_line(error)}"
+                        ) from None
                     raise Conflict(f"line {line}: {table.name}: {_first_line(error)}") from None
                 except DBAPIError as error:
+                    if self.transfer:
+                        raise ValidationError(
+                            table.name, f"{_describe(table, values)}: {_first_line(error)}"
+                        ) from None
                     raise ValidationError(
                         f"line {line}", f"{table.name}: {_first_line(error)}"
                     ) from None
@@ -235,6 +329,25 @@ class RowWriter:
         if self.connection.dialect.name == "postgresql":
             await _reset_sequences(self.connection)
         return self.stats
+
+
+def _describe(table: Table, row: dict[str, Any]) -> str:
+    """A row as a person knows it, for messages."""
+    if table.name == "projects":
+        return f"project {row.get('name')!r} ({row.get('id')})"
+    if table.name == "templates":
+        return f"template {row.get('name')!r}"
+    if table.name == "project_settings":
+        return f"the settings of project {row.get('project_id')}"
+    if table.name == "project_secrets":
+        return f"secret {row.get('key_name')!r} of project {row.get('project_id')}"
+    keys = ", ".join(str(row.get(name)) for name in _primary_key(table))
+    return f"{table.name} row {keys}"
+
+
+def _event(data: dict[str, Any]) -> str:
+    """An audit row without its place in a chain (id and hashes)."""
+    return _comparable({k: v for k, v in data.items() if k not in ("id", "prev_hash", "hash")})
 
 
 def _first_line(error: DBAPIError) -> str:

@@ -359,3 +359,76 @@ async def test_transfer_of_the_demo_workspace_verifies_counts_and_chain(
     assert result.source_counts["projects"] >= 10
     assert result.chain_rows == result.target_counts["audit_log"]
     assert (await verify_chain(target)).ok
+
+
+async def audit_hashes(db: Database) -> list[tuple[int, str | None]]:
+    from sqlalchemy import select
+
+    from store.models import AuditEntry
+
+    async with db.reading() as session:
+        rows = await session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id))
+        return [(int(row[0]), row[1]) for row in rows]
+
+
+@pytest.mark.parametrize("direction", ["sqlite->sqlite", "sqlite->postgresql"])
+async def test_merge_appends_the_source_audit_rows_after_the_target_chain(
+    direction: str, make_database: MakeDatabase
+) -> None:
+    source_backend, target_backend = direction.split("->")
+    source = await make_database(source_backend)
+    await fill(source)
+    target = await make_database(target_backend)
+    await projects.create_project_with_settings(
+        target, projects.ProjectCreate(name="target-only", type="cli", owner_id="bob")
+    )
+    async with target.transaction() as session:
+        # The target has its own template of the same name: it keeps it.
+        session.add(Template(name="fastapi-service", category=TemplateCategory.API, files={}))
+    target_chain = await audit_hashes(target)
+    source_audit = len(await audit_hashes(source))
+
+    result = await service.transfer_workspace(source, target, merge=True)
+    assert result.target_counts["projects"] == 4
+    assert result.target_counts["templates"] == 1
+    assert result.inserted["audit_log"] == source_audit
+    chain = await audit_hashes(target)
+    assert chain[: len(target_chain)] == target_chain
+    assert len(chain) == len(target_chain) + source_audit + 1
+    assert (await verify_chain(target)).ok
+    names = {p.name for p in (await projects.list_projects(target)).items}
+    assert names == {"target-only", "project-0", "project-1", "project-2"}
+
+    # Merging again adds nothing but its own audit row.
+    again = await service.transfer_workspace(source, target, merge=True)
+    assert sum(again.inserted.values()) == 0
+    assert len(await audit_hashes(target)) == len(chain) + 1
+    assert (await verify_chain(target)).ok
+
+    # A project changed on one side is refused by name; nothing is written.
+    changed = await projects.get_project(source, "project-1")
+    await projects.update_project(
+        source, "project-1", {"owner_id": "carol"}, expected_version=changed.version
+    )
+    before = await audit_hashes(target)
+    with pytest.raises(Conflict) as refused:
+        await service.transfer_workspace(source, target, merge=True)
+    message = refused.value.message
+    assert message.startswith(f"project 'project-1' ({changed.id}) is in both databases")
+    assert "line" not in message and "import" not in message
+    assert await audit_hashes(target) == before
+
+
+async def test_merge_refuses_a_project_whose_name_the_target_has(
+    make_database: MakeDatabase,
+) -> None:
+    source = await make_database("sqlite")
+    await fill(source)
+    target = await make_database("sqlite")
+    await projects.create_project_with_settings(
+        target, projects.ProjectCreate(name="project-0", type="cli", owner_id="bob")
+    )
+    with pytest.raises(
+        Conflict, match=r"^project 'project-0' \(.*\) cannot be added to the target"
+    ):
+        await service.transfer_workspace(source, target, merge=True)

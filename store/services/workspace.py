@@ -465,7 +465,7 @@ async def transfer_workspace(
         source_counts = await portability.count_rows(reader)
         async with target.transaction() as session:
             connection = await session.connection()
-            writer = RowWriter(connection, progress)
+            writer = RowWriter(connection, progress, transfer=True, merge=merge)
             number = 0
             for table in portability.workspace_tables():
                 async for row in portability.read_rows(reader, table):

@@ -8,18 +8,22 @@ import asyncio
 import time
 from pathlib import Path
 
+from rich.console import Console
 from sqlalchemy.engine import URL
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import DataTable, Input, OptionList, Static, TextArea
 
 from store.engine import open_database
 from store.models import ModificationStatus
 from store.services import projects as project_service
+from store.services.browse import ProjectRow
 from store.services.modifications import get_modification, unified_diff, waiting_modifications
 from tests.app_support import SIZE, demo_database_file, demo_url, make_app, settle
 from tests.cli import SCRIPT
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.inbox import InboxScreen
 from tui.screens.modifications import ModificationsScreen
+from tui.screens.project_detail import ProjectDetailScreen
+from tui.screens.projects import ProjectsScreen
 from tui.screens.reject import RejectScreen
 from tui.screens.review import ReviewScreen
 from tui.widgets.diff_view import DiffView, RowKind, diff_rows
@@ -319,3 +323,115 @@ async def test_a_new_five_thousand_line_file_scrolls_to_its_end(demo_url: URL) -
         assert diff.scroll_y == diff.max_scroll_y > 0
         assert "return x + 2499" in diff.render_line(diff.size.height - 1).text
         assert time.monotonic() - started < 2
+
+
+def name_of(row: ProjectRow | None) -> str | None:
+    return None if row is None else row.name
+
+
+async def test_projects_history_and_detail_follow_cli_writes_keeping_the_cursor(
+    demo_url: URL, tmp_path: Path
+) -> None:
+    new_file = tmp_path / "rollup.py"
+    new_file.write_text("def rollup():\n    return 42\n", encoding="utf-8")
+
+    async def propose(project: str, request: str) -> str:
+        out = await run_cli(
+            demo_url,
+            "mod",
+            "propose",
+            project,
+            "--request",
+            request,
+            "--file",
+            f"jobs/rollup.py={new_file}",
+        )
+        return out.strip()
+
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        # Projects: the Pending column follows, the cursor stays on its project.
+        projects = app.screen
+        assert isinstance(projects, ProjectsScreen)
+        table = projects.query_one(DataTable)
+        await pilot.press("down", "down")
+        assert name_of(projects.selected()) == "Inventory Service"
+        pending = table.get_column_index("pending")
+        assert str(table.get_cell_at((0, pending))) == "1"
+        await pilot.pause(0.6)  # the watcher has taken its first reading
+        await propose("Metrics Pipeline", "Live: count the rollups")
+        await wait_until(pilot, lambda: str(table.get_cell_at((0, pending))) == "2", 2.0)
+        assert name_of(projects.selected()) == "Inventory Service"
+
+        # History: a new modification on top, one approved elsewhere; the
+        # cursor stays on the modification it was on, its detail redrawn.
+        await pilot.press("3")
+        await settle(pilot)
+        history = app.screen
+        assert isinstance(history, ModificationsScreen)
+        mods = history.query_one(ModificationTable)
+        # The first pending one below the top row (the one just proposed).
+        index = [row.status for row in mods.items].index(ModificationStatus.PENDING, 1)
+        await pilot.press(*["down"] * index)
+        await settle(pilot)
+        approved = mods.selected()
+        assert approved is not None and approved.status == ModificationStatus.PENDING
+        await pilot.pause(0.6)
+        await propose("Ledger Core", "Live: newest of all")
+        await run_cli(demo_url, "mod", "approve", str(approved.id))
+
+        def approved_and_kept() -> bool:
+            row = mods.selected()
+            return (
+                mods.items[0].request == "Live: newest of all"
+                and row is not None
+                and row.id == approved.id
+                and row.status == ModificationStatus.APPROVED
+            )
+
+        await wait_until(pilot, approved_and_kept, 2.0)
+        await settle(pilot)
+        assert mods.cursor_row == index + 1
+        console = Console(width=120, record=True)
+        console.print(history.query_one("#modification-view", Static).content)
+        assert "approved" in console.export_text()
+
+        # A project's detail: its Modifications tab follows; unsaved
+        # settings stay in their editor.
+        await pilot.press("1")
+        await settle(pilot)
+        assert name_of(projects.selected()) == "Inventory Service"
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, ProjectDetailScreen)
+        await pilot.press("right_square_bracket", "tab", "ctrl+home", *"Draft ")
+        await pilot.press("shift+tab", *["right_square_bracket"] * 3)
+        await settle(pilot)
+        tab = detail.query_one("#project-modifications", ModificationTable)
+        assert detail.focused is tab
+        await pilot.press("down")
+        watched = tab.selected()
+        assert watched is not None
+        await pilot.pause(0.6)
+        await propose("Inventory Service", "Live: a change for this project")
+        await wait_until(
+            pilot, lambda: tab.items[0].request == "Live: a change for this project", 2.0
+        )
+        selected = tab.selected()
+        assert selected is not None and selected.id == watched.id
+        assert tab.cursor_row == 2
+        editor = detail.query_one("#planning_statement", TextArea)
+        assert editor.text.startswith("Draft ") and detail.has_unsaved_settings
+    db = await open_database(demo_url)
+    try:
+        inbox = await waiting_modifications(db)
+        requests = {item.request for group in inbox.groups for item in group.items}
+        assert {"Live: count the rollups", "Live: a change for this project"} <= requests
+        detail_of_approved = await get_modification(db, str(approved.id))
+        assert detail_of_approved.modification.status == ModificationStatus.APPROVED
+        settings = (await project_service.get_project_full_config(db, "Inventory Service")).settings
+        assert "Draft" not in settings.planning_statement
+    finally:
+        await db.dispose()

@@ -271,3 +271,55 @@ async def test_boolean_and_choice_variables_take_their_own_fields(
         assert project.codebase == {"page.txt": "dark=True size=l\n"}
     finally:
         await db.dispose()
+
+
+async def test_the_overview_shows_the_template_and_whether_it_changed_since(
+    demo_url: URL, tmp_path: Path
+) -> None:
+    from store.services.templates import (
+        TemplateProjectCreate,
+        create_project_from_template,
+        export_template,
+    )
+    from tui.widgets.overview import OverviewPane
+
+    db = await open_database(demo_url)
+    try:
+        await create_project_from_template(
+            db,
+            "static-site",
+            TemplateProjectCreate(
+                name="Aaa Site", owner_id="carol", values={"project_name": "aaa", "site_title": "A"}
+            ),
+        )
+        folder = tmp_path / "static-site"
+        await export_template(db, "static-site", folder)
+        app = make_app(demo_url)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("slash", *"Aaa Site", "enter")
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, ProjectDetailScreen)
+            body = app.screen.query_one(OverviewPane).query_one("#overview-body", Static)
+            assert "static-site version 1 (the template is unchanged since)" in text_of(body)
+
+            (folder / "files" / "robots.txt").write_text("User-agent: *\n", encoding="utf-8")
+            await import_template(db, folder)
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+            assert "static-site version 1 (the template has changed since: now version 2)" in (
+                text_of(body)
+            )
+        plain = make_app(demo_url)
+        async with plain.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("slash", *"Billing API", "enter")
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+            body = plain.screen.query_one(OverviewPane).query_one("#overview-body", Static)
+            assert any(line.split() == ["Template", "—"] for line in text_of(body).splitlines())
+    finally:
+        await db.dispose()

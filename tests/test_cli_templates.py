@@ -161,6 +161,15 @@ def test_project_create_with_a_template_through_the_cli(cli: Projdeck) -> None:
         1,
         9100,
     )
+    shown_text = cli.ok("project", "show", "Billing").splitlines()
+    assert "template            fastapi-service version 1 (the template is unchanged since)" in (
+        shown_text
+    )
+    # A new state from the agent platform keeps the origin.
+    cli.ok("project", "update", "Billing", "--state", '{"agent": {"step": 2}}')
+    assert cli.ok("template", "origin", "Billing").startswith(
+        "created from template fastapi-service version 1\n"
+    )
 
     # The same errors as `template use`, naming the variable or the template.
     base = ("project", "create", "--name", "Other", "--owner", "bob")

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from store.services.templates import TemplateOrigin
 
 HIDDEN_ID = "········"
 
@@ -85,3 +89,13 @@ STATUS_STYLES = {
 
 def status_text(value: str) -> Text:
     return Text(str(value), style=STATUS_STYLES.get(str(value), ""))
+
+
+def template_origin(origin: TemplateOrigin) -> str:
+    """The template a project came from, and whether it changed since."""
+    text = f"{origin.name} version {origin.version}"
+    if origin.removed:
+        return f"{text} (the template has been removed since)"
+    if origin.changed:
+        return f"{text} (the template has changed since: now version {origin.current_version})"
+    return f"{text} (the template is unchanged since)"

@@ -17,6 +17,8 @@ from store.models import ProjectStatus, ProjectType
 from store.repositories.base import Page
 from store.repositories.projects import ProjectFilter, ProjectSort
 from store.services import projects as service
+from store.services import templates as template_service
+from tui import format
 from tui.commands.common import fail, print_json, run_with_database
 from tui.commands.templates import create_from_template
 
@@ -163,10 +165,14 @@ def list_projects(
 def show_project(ctx: click.Context, ref: str, with_codebase: bool, as_json: bool) -> None:
     """Show a project with its settings and secret names (never values)."""
 
-    async def work(database: Database) -> service.ProjectConfig:
-        return await service.get_project_full_config(database, ref)
+    async def work(
+        database: Database,
+    ) -> tuple[service.ProjectConfig, template_service.TemplateOrigin | None]:
+        config = await service.get_project_full_config(database, ref)
+        origin = await template_service.project_template_origin(database, str(config.project.id))
+        return config, origin
 
-    config = run_with_database(ctx, work)
+    config, origin = run_with_database(ctx, work)
     data = service.project_as_dict(config.project, include_codebase=with_codebase)
     data["settings"] = service.settings_as_dict(config.settings)
     data["secrets"] = [secret.key_name for secret in config.secrets]
@@ -193,6 +199,7 @@ def show_project(ctx: click.Context, ref: str, with_codebase: bool, as_json: boo
         ("files", f"{len(p.codebase)}"),
         ("secrets", ", ".join(data["secrets"]) or "-"),
         ("branch", config.settings.branch_name),
+        ("template", "-" if origin is None else format.template_origin(origin)),
         ("version", str(p.version)),
         ("created", f"{p.created_at:%Y-%m-%d %H:%M:%S %Z}"),
         ("updated", f"{p.updated_at:%Y-%m-%d %H:%M:%S %Z}"),

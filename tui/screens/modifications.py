@@ -12,10 +12,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Select, Static
 
 from store.models import ModificationStatus
+from store.repositories.modifications import ModificationRow
 from store.services.modifications import get_modification, list_modifications
 from tui.context import attempt, deck
 from tui.widgets.modification_view import render_modification
-from tui.widgets.tables import ModificationTable
+from tui.widgets.tables import ModificationTable, redraw_keeping_cursor
 
 PAGE = 100
 NEAR_END = 20
@@ -54,7 +55,8 @@ class ModificationsScreen(Screen[None]):
         self.query_one(ModificationTable).focus()
 
     def on_screen_resume(self) -> None:
-        self.reload()
+        # Back from a review: the cursor stays where it was.
+        self.store_changed()
 
     def _statuses(self) -> list[ModificationStatus]:
         value = self.query_one("#modification-status", Select).value
@@ -64,23 +66,46 @@ class ModificationsScreen(Screen[None]):
         self.generation += 1
         self.load(self.generation, 0)
 
-    @work(exclusive=True, group="modifications-load")
-    async def load(self, generation: int, offset: int) -> None:
-        page = await attempt(
-            self,
-            list_modifications(
-                deck(self).database,
-                statuses=self._statuses(),
-                oldest_first=False,
-                limit=PAGE,
-                offset=offset,
-            ),
+    def store_changed(self) -> None:
+        """Another process wrote: read the loaded rows again (statuses,
+        reviewers), the cursor staying on its modification."""
+        self.generation += 1
+        self.load(
+            self.generation, 0, rows=len(self.query_one(ModificationTable).items), keep_place=True
         )
-        if page is None or generation != self.generation:
-            return
-        self.total = page.total
+
+    @work(exclusive=True, group="modifications-load")
+    async def load(
+        self, generation: int, offset: int, *, rows: int = PAGE, keep_place: bool = False
+    ) -> None:
+        """Rows from ``offset``: at least ``rows`` of them (a page at a time)
+        or as many as there are."""
+        items: list[ModificationRow] = []
+        total = 0
+        while True:
+            page = await attempt(
+                self,
+                list_modifications(
+                    deck(self).database,
+                    statuses=self._statuses(),
+                    oldest_first=False,
+                    limit=PAGE,
+                    offset=offset + len(items),
+                ),
+            )
+            if page is None or generation != self.generation:
+                return
+            items += page.items
+            total = page.total
+            if len(items) >= rows or not page.items or offset + len(items) >= total:
+                break
+        self.total = total
         table = self.query_one(ModificationTable)
-        table.show(page.items, deck(self).clock(), append=offset > 0)
+        now = deck(self).clock()
+        if offset > 0:
+            table.show(items, now, append=True)
+        else:
+            redraw_keeping_cursor(table, lambda: table.show(items, now), keep_place=keep_place)
         self.query_one("#modifications-status", Static).update(
             f"{self.total} modification{'s' if self.total != 1 else ''} · {len(table.items)} loaded"
         )

@@ -29,7 +29,7 @@ from tui.widgets.overview import OverviewPane
 from tui.widgets.runs import RunTable
 from tui.widgets.secrets_pane import SecretsPane
 from tui.widgets.settings_editor import SettingsEditor
-from tui.widgets.tables import AuditTable, ModificationTable
+from tui.widgets.tables import AuditTable, ModificationTable, redraw_keeping_cursor
 
 TABS = ["overview", "settings", "secrets", "codebase", "modifications", "activity", "runs"]
 
@@ -116,6 +116,31 @@ class ProjectDetailScreen(Screen[None]):
             self.query_one("#project-costs", Static).update(
                 Group(cost_table(costs, heading, "Model"), Text(""))
             )
+
+    def store_changed(self) -> None:
+        self.refresh_lists()
+
+    @work(exclusive=True, group="detail-live")
+    async def refresh_lists(self) -> None:
+        """Another process wrote: read the Modifications and Activity tabs
+        again, each cursor staying on its row. The other tabs are left as
+        they are, above all the settings editor and any unsaved edits in it
+        (ctrl+r reads everything again)."""
+        app = deck(self)
+        ref = str(self.project_id)
+        modifications = await attempt(
+            self, list_modifications(app.database, project_ref=ref, oldest_first=False, limit=200)
+        )
+        activity = await attempt(self, list_audit(app.database, AuditQuery(project=ref), limit=200))
+        now = app.clock()
+        if modifications is not None:
+            table = self.query_one(ModificationTable)
+            redraw_keeping_cursor(
+                table, lambda: table.show(modifications.items, now), keep_place=True
+            )
+        if activity is not None:
+            audit = self.query_one(AuditTable)
+            redraw_keeping_cursor(audit, lambda: audit.show(activity.items, now), keep_place=True)
 
     def action_tab(self, step: int) -> None:
         tabs = self.query_one(TabbedContent)

@@ -23,6 +23,7 @@ from tui.context import attempt, deck
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.project_detail import ProjectDetailScreen
 from tui.screens.project_form import ProjectForm
+from tui.widgets.tables import redraw_keeping_cursor
 
 PAGE = 100
 # Fetch the next page when the cursor comes this close to the last loaded row.
@@ -100,26 +101,49 @@ class ProjectsScreen(Screen[None]):
         self.generation += 1
         self.load_first_page(self.generation, self._filters(), self.sort)
 
+    def store_changed(self) -> None:
+        """Another process wrote: read the loaded rows again (pending
+        counts, statuses, names), the cursor staying on its project."""
+        self.generation += 1
+        self.load_first_page(
+            self.generation, self._filters(), self.sort, rows=len(self.rows), keep_place=True
+        )
+
     @work(exclusive=True, group="projects-load")
     async def load_first_page(
-        self, generation: int, filters: ProjectFilter, sort: ProjectSort
+        self,
+        generation: int,
+        filters: ProjectFilter,
+        sort: ProjectSort,
+        *,
+        rows: int = PAGE,
+        keep_place: bool = False,
     ) -> None:
-        page = await attempt(
-            self, list_project_rows(deck(self).database, filters, sort=sort, limit=PAGE)
-        )
-        if page is None or generation != self.generation:
-            return
-        table = self.query_one(DataTable)
-        selected = self.selected()
-        table.clear()
-        self.rows = []
-        self.total = page.total
-        self._append(page.items)
-        if selected is not None:
-            for index, row in enumerate(self.rows):
-                if row.id == selected.id:
-                    table.move_cursor(row=index)
-                    break
+        """The first rows: at least ``rows`` of them (a page at a time) or as
+        many as match. The cursor stays on the project it was on."""
+        items: list[ProjectRow] = []
+        total = 0
+        while True:
+            page = await attempt(
+                self,
+                list_project_rows(
+                    deck(self).database, filters, sort=sort, limit=PAGE, offset=len(items)
+                ),
+            )
+            if page is None or generation != self.generation:
+                return
+            items += page.items
+            total = page.total
+            if len(items) >= rows or not page.items or len(items) >= total:
+                break
+
+        def fill() -> None:
+            self.query_one(DataTable).clear()
+            self.rows = []
+            self.total = total
+            self._append(items)
+
+        redraw_keeping_cursor(self.query_one(DataTable), fill, keep_place=keep_place)
         self._show_status()
 
     @work(exclusive=True, group="projects-more")

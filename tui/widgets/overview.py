@@ -1,4 +1,4 @@
-"""A project's every field, scores as bars."""
+"""A project's every field, scores as bars, and the template it came from."""
 
 from __future__ import annotations
 
@@ -8,19 +8,54 @@ from datetime import datetime
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from store.services.projects import ProjectConfig
+from store.services.templates import TemplateOrigin, project_template_origin
 from tui import format
+from tui.context import attempt, deck
 
 
 class OverviewPane(VerticalScroll):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: tuple[ProjectConfig, datetime, bool] | None = None
+        self._origin: TemplateOrigin | None = None
+
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="overview-body")
 
     def show(self, config: ProjectConfig, now: datetime, *, show_ids: bool) -> None:
+        if self._shown is None or self._shown[0].project.id != config.project.id:
+            self._origin = None
+        self._shown = (config, now, show_ids)
+        self._draw()
+        recorded = (config.project.state or {}).get("template")
+        if isinstance(recorded, dict) and "name" in recorded:
+            # Whether the template changed since needs the template itself.
+            self._check_template(str(config.project.id))
+
+    @work(exclusive=True, group="overview-template")
+    async def _check_template(self, project_id: str) -> None:
+        origin = await attempt(self, project_template_origin(deck(self).database, project_id))
+        if origin is not None and self._shown and str(self._shown[0].project.id) == project_id:
+            self._origin = origin
+            self._draw()
+
+    def _template_text(self, config: ProjectConfig) -> str:
+        if self._origin is not None:
+            return format.template_origin(self._origin)
+        recorded = (config.project.state or {}).get("template")
+        if isinstance(recorded, dict) and "name" in recorded:
+            return f"{recorded['name']} version {recorded.get('version', '?')}"
+        return "—"
+
+    def _draw(self) -> None:
+        assert self._shown is not None
+        config, now, show_ids = self._shown
         project = config.project
         fields = Table.grid(padding=(0, 2))
         fields.add_column(style="bold", no_wrap=True)
@@ -57,6 +92,7 @@ class OverviewPane(VerticalScroll):
             ("Files", f"{len(project.codebase)} in the stored codebase"),
             ("Secrets", ", ".join(secret.key_name for secret in config.secrets) or "—"),
             ("Branch", config.settings.branch_name),
+            ("Template", self._template_text(config)),
             ("Version", str(project.version)),
             (
                 "Created",

@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowDoesNotExist
 
 from store.models import AuditEntry
 from store.repositories.modifications import ModificationRow
 from tui import format
+
+
+def redraw_keeping_cursor(
+    table: DataTable[object], fill: Callable[[], None], *, keep_place: bool = False
+) -> None:
+    """Refill ``table`` with ``fill`` (which clears it first), the cursor
+    staying on the row with the same key and that row on the same line of
+    the view. If that row is gone the cursor goes to the top, or with
+    ``keep_place`` stays at the same position (a live refresh must not
+    send a reader back to the top)."""
+    old_index = table.cursor_row
+    key = None
+    if 0 <= old_index < table.row_count:
+        key = table.coordinate_to_cell_key(Coordinate(old_index, 0)).row_key
+    scroll_y = table.scroll_y
+    fill()
+    if key is None or not table.row_count:
+        return
+    try:
+        index = table.get_row_index(key)
+    except RowDoesNotExist:
+        if not keep_place:
+            return
+        index = min(old_index, table.row_count - 1)
+    table.move_cursor(row=index, scroll=False)
+    # After the refresh that sizes the refilled table; rows are one line high.
+    table.call_after_refresh(table.scroll_to, y=scroll_y + index - old_index, animate=False)
 
 
 class ModificationTable(DataTable[object]):

@@ -189,7 +189,7 @@ async def test_project_modifications_tab_opens_the_review(demo_url: URL) -> None
         assert screen.detail.project_name == "Metrics Pipeline"
 
 
-async def run_cli(url: URL, *args: str) -> str:
+async def run_cli(url: URL, *args: str, exit_code: int = 0) -> str:
     process = await asyncio.create_subprocess_exec(
         str(SCRIPT),
         "--db-url",
@@ -199,7 +199,7 @@ async def run_cli(url: URL, *args: str) -> str:
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
+    assert process.returncode == exit_code, err.decode()
     return out.decode()
 
 
@@ -435,3 +435,68 @@ async def test_projects_history_and_detail_follow_cli_writes_keeping_the_cursor(
         assert "Draft" not in settings.planning_statement
     finally:
         await db.dispose()
+
+
+async def test_notification_says_what_became_of_those_that_left_the_inbox(
+    demo_url: URL,
+) -> None:
+    """Applied, rejected, or failed on a conflict, each in its own words."""
+    db = await open_database(demo_url)
+    try:
+        from store.services.modifications import (
+            ModificationProposal,
+            approve_modification,
+            propose_modification,
+        )
+
+        def proposal(request: str) -> ModificationProposal:
+            return ModificationProposal(
+                request=request, modified_files={"jobs/shared.py": f"# {request}\n"}
+            )
+
+        first = await propose_modification(db, "Ledger Core", proposal("Live: first"))
+        clash = await propose_modification(db, "Ledger Core", proposal("Live: clash"))
+        other = await propose_modification(db, "Ledger Core", proposal("Live: other"))
+        await approve_modification(db, str(first.id))
+        await approve_modification(db, str(clash.id))
+    finally:
+        await db.dispose()
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        await pilot.pause(0.6)  # the watcher has taken its first reading
+        told: list[str] = []
+
+        def announced(words: str) -> bool:
+            # Read as they come: a notification goes away after a few seconds.
+            told.extend(str(notification.message) for notification in app._notifications)
+            return any(words in message for message in told)
+
+        await run_cli(demo_url, "mod", "apply", str(first.id))
+        await wait_until(pilot, lambda: announced("Applied elsewhere: Ledger Core"), 2.0)
+        await run_cli(demo_url, "mod", "apply", str(clash.id), exit_code=1)
+        await wait_until(
+            pilot, lambda: announced("Failed to apply elsewhere (conflict): Ledger Core"), 2.0
+        )
+        await run_cli(demo_url, "mod", "reject", str(other.id), "--comment", "not now")
+        await wait_until(pilot, lambda: announced("Rejected elsewhere: Ledger Core"), 2.0)
+        assert not announced("Left the inbox")
+        inbox = app.screen
+        assert isinstance(inbox, InboxScreen)
+        await settle(pilot)
+        assert inbox.title == "Inbox · 15 waiting (10 pending, 5 approved)"
+    db = await open_database(demo_url)
+    try:
+        statuses = {
+            key: (await get_modification(db, str(key))).modification.status
+            for key in (first.id, clash.id, other.id)
+        }
+    finally:
+        await db.dispose()
+    assert statuses == {
+        first.id: ModificationStatus.APPLIED,
+        clash.id: ModificationStatus.FAILED,
+        other.id: ModificationStatus.REJECTED,
+    }

@@ -494,6 +494,22 @@ async def test_an_applied_modification_is_compared_with_what_it_replaced(
     assert change.before == CODEBASE["app.py"]
 
 
+async def test_statuses_of_given_modifications_leave_out_unknown_ids(
+    database: Database,
+) -> None:
+    project = await make_project(database)
+    pending = await propose(database, project, {"app.py": "a\n"})
+    rejected = await propose(database, project, {"README.md": "d\n"})
+    await service.reject_modification(database, str(rejected.id), comment="no")
+    unknown = uuid.uuid4()
+    statuses = await service.modification_statuses(database, [pending.id, rejected.id, unknown])
+    assert statuses == {
+        pending.id: ModificationStatus.PENDING,
+        rejected.id: ModificationStatus.REJECTED,
+    }
+    assert await service.modification_statuses(database, []) == {}
+
+
 async def test_inbox_groups_waiting_modifications_by_project_oldest_first(
     database: Database,
 ) -> None:

@@ -14,13 +14,20 @@ from typing import TYPE_CHECKING
 from store.errors import StoreError, StoreUnavailable
 from store.models import ModificationStatus
 from store.services.changes import ChangeProbe
-from store.services.modifications import Inbox, waiting_modifications
+from store.services.modifications import Inbox, modification_statuses, waiting_modifications
 from tui import format
 
 if TYPE_CHECKING:
     from tui.app import ProjdeckApp
 
 POLL_SECONDS = 0.5
+WAITING = (ModificationStatus.PENDING, ModificationStatus.APPROVED)
+# What a modification that left the inbox became, in a notification's words.
+LEFT_WORDS = {
+    ModificationStatus.APPLIED: "Applied elsewhere",
+    ModificationStatus.REJECTED: "Rejected elsewhere",
+    ModificationStatus.FAILED: "Failed to apply elsewhere (conflict)",
+}
 
 
 class LiveRefresh:
@@ -58,12 +65,15 @@ class LiveRefresh:
                 if not changed and self.waiting is not None:
                     return
                 inbox = await waiting_modifications(self.app.database)
+                # What became of those that left the inbox, to say so.
+                gone = self._gone(inbox)
+                statuses = await modification_statuses(self.app.database, gone) if gone else {}
             except StoreUnavailable as error:
                 self.app.connection_lost(error.message)
                 return
             except StoreError:
                 return
-            self._announce(inbox)
+            self._announce(inbox, statuses)
             if changed:
                 hook = getattr(self.app.screen, "store_changed", None)
                 if hook is not None:
@@ -71,7 +81,16 @@ class LiveRefresh:
         finally:
             self._busy = False
 
-    def _announce(self, inbox: Inbox) -> None:
+    def _gone(self, inbox: Inbox) -> list[uuid.UUID]:
+        """Modifications that were waiting at the last reading and are not now."""
+        if self.waiting is None:
+            return []
+        now = {item.id for group in inbox.groups for item in group.items}
+        return [key for key in self.waiting if key not in now]
+
+    def _announce(self, inbox: Inbox, statuses: dict[uuid.UUID, ModificationStatus]) -> None:
+        """Notify what changed in the inbox since the last reading;
+        ``statuses`` says where those that left it stand now."""
         now = {
             item.id: (item.status, group.project_name, item.request)
             for group in inbox.groups
@@ -97,9 +116,11 @@ class LiveRefresh:
         for key in approved:
             news.append(f"Approved elsewhere: {self._name(key, now)}")
         for key in left:
-            news.append(
-                f"Left the inbox (applied or rejected elsewhere): {self._name(key, before)}"
-            )
+            status = statuses.get(key)
+            if status in WAITING:
+                continue  # still waiting, beyond the inbox's first rows
+            words = "Left the inbox" if status is None else LEFT_WORDS.get(status, "Left the inbox")
+            news.append(f"{words}: {self._name(key, before)}")
         self.own.clear()
         if news:
             self.app.notify(

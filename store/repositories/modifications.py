@@ -140,6 +140,20 @@ class ModificationRepository:
         )
         return {project_id: int(count) for project_id, count in await self.session.execute(query)}
 
+    async def statuses_of(
+        self, modification_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, ModificationStatus]:
+        """The status of each of the given modifications (absent ones are left out)."""
+        if not modification_ids:
+            return {}
+        query = select(col(Modification.id), col(Modification.status)).where(
+            col(Modification.id).in_(set(modification_ids))
+        )
+        return {
+            modification_id: ModificationStatus(status)
+            for modification_id, status in await self.session.execute(query)
+        }
+
     async def find_reverts(
         self, modification_id: uuid.UUID, statuses: Sequence[ModificationStatus]
     ) -> list[uuid.UUID]:

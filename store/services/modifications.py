@@ -673,6 +673,15 @@ async def waiting_modifications(db: Database, *, limit: int = 500) -> Inbox:
     )
 
 
+async def modification_statuses(
+    db: Database, modification_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, ModificationStatus]:
+    """Where the given modifications stand now (for saying what became of
+    those that left the inbox); ids that no longer exist are left out."""
+    async with db.reading() as session:
+        return await ModificationRepository(session).statuses_of(modification_ids)
+
+
 def _kind(before: str | None, after: str | None) -> ChangeKind:
     if after is None:
         return ChangeKind.DELETED

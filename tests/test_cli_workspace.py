@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.engine import URL
+
+from store import migrate
 from tests.cli import Projdeck
 
 KEY = "w7IbUa4wb3Ju1mMzgCpZq1OZ6QnX3Vvv5S4pSKsxZ0E="
@@ -35,6 +38,24 @@ def test_workspace_commands_round_trip(tmp_path: Path) -> None:
     source.ok("project", "delete", "Billing API", "--purge", "--yes")
     assert "add --yes" in source.fails("restore", str(tmp_path / "backup.db"), input="")
     restored = source.ok("restore", str(tmp_path / "backup.db"), "--yes")
+    assert f"(schema {migrate.HEAD_REVISION})\n" in restored
     assert "the previous workspace was saved to" in restored
     assert source.json("project", "list")["total"] == 1
     assert source.fails("restore", str(tmp_path / "nope.db"), "--yes").startswith("error: file:")
+
+
+def test_backup_physical_says_what_it_means_on_each_backend(
+    database_url: URL, tmp_path: Path
+) -> None:
+    cli = Projdeck(database_url)
+    target = tmp_path / "backup.out"
+    result = cli.run("backup", str(target), "--physical")
+    assert result.returncode == 0, result.stderr
+    if database_url.get_backend_name() == "sqlite":
+        assert "a SQLite backup is always a physical copy" in result.stderr
+        assert result.stdout.startswith(f"backup written to {target} (database copy")
+        return
+    assert result.stdout.startswith("projdeck takes logical PostgreSQL backups only")
+    assert f"pg_dump --format=custom --file {target} 'postgresql://" in result.stdout
+    assert "error" not in result.stderr
+    assert not target.exists()

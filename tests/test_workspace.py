@@ -432,3 +432,36 @@ async def test_merge_refuses_a_project_whose_name_the_target_has(
         Conflict, match=r"^project 'project-0' \(.*\) cannot be added to the target"
     ):
         await service.transfer_workspace(source, target, merge=True)
+
+
+async def test_sqlite_backup_and_restore_report_progress_and_the_restored_revision(
+    sqlite_database: Database, make_database: MakeDatabase, tmp_path: Path
+) -> None:
+    from store import migrate
+
+    await fill(sqlite_database)
+    pages: list[int] = []
+    result = await service.backup_database(
+        sqlite_database, tmp_path / "backup.db", progress=pages.append
+    )
+    copy = sqlite3.connect(tmp_path / "backup.db")
+    try:
+        page_count = copy.execute("PRAGMA page_count").fetchone()[0]
+    finally:
+        copy.close()
+    assert pages and sum(pages) == page_count
+    assert result.revision == migrate.HEAD_REVISION
+
+    # A backup from an older projdeck: restored, upgraded, and said so.
+    old = await make_database("sqlite")
+    await migrate.downgrade(old, "0004")
+    assert old.url.database is not None
+    old_file = Path(old.url.database)
+    await old.dispose()
+    restored_pages: list[int] = []
+    restored = await service.restore_database(
+        sqlite_database, old_file, progress=restored_pages.append
+    )
+    assert (restored.source_revision, restored.revision) == ("0004", migrate.HEAD_REVISION)
+    assert sum(restored_pages) > 0
+    assert await migrate.current_revision(sqlite_database) == migrate.HEAD_REVISION

@@ -29,6 +29,9 @@ from store.services.audit import verify_chain
 from store.types import utcnow
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+# Pages copied per step of SQLite's online backup (4 MiB at the default page
+# size), so progress can be reported while a large file is copied.
+BACKUP_STEP_PAGES = 1024
 
 
 @dataclass
@@ -56,7 +59,8 @@ class BackupResult:
 class RestoreResult:
     source: Path
     safety_backup: Path
-    revision: str | None
+    revision: str | None  # the restored workspace's, after any upgrade
+    source_revision: str | None = None  # the backup's or export's own
 
 
 @dataclass
@@ -261,15 +265,51 @@ def _sqlite_path(db: Database) -> Path:
     return Path(db.url.database).expanduser().resolve()
 
 
-def _copy_sqlite(source: Path, target: Path, *, read_only: bool) -> str | None:
+def _threadsafe(progress: Progress | None) -> Progress | None:
+    """``progress`` called back on the event loop from a worker thread."""
+    if progress is None:
+        return None
+    loop = asyncio.get_running_loop()
+
+    def report(done: int) -> None:
+        loop.call_soon_threadsafe(progress, done)
+
+    return report
+
+
+def _online_backup(
+    src: sqlite3.Connection, dst: sqlite3.Connection, progress: Progress | None
+) -> None:
+    """Copy ``src`` into ``dst`` a step of pages at a time, reporting pages
+    copied. The read transaction held over every step keeps one consistent
+    snapshot, so writers (WAL) carry on and the copy never restarts."""
+    src.execute("BEGIN")
+    src.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    copied = 0
+
+    def step(_status: int, remaining: int, total: int) -> None:
+        nonlocal copied
+        if progress is not None and total - remaining > copied:
+            progress(total - remaining - copied)
+            copied = total - remaining
+
+    try:
+        src.backup(dst, pages=BACKUP_STEP_PAGES, progress=step, sleep=0)
+    finally:
+        src.execute("COMMIT")
+
+
+def _copy_sqlite(
+    source: Path, target: Path, *, read_only: bool, progress: Progress | None = None
+) -> str | None:
     """A consistent copy through SQLite's online backup, checked; returns
     the copy's schema revision. Runs in a thread."""
     uri = f"file:{source}?mode=ro" if read_only else f"file:{source}"
-    src = sqlite3.connect(uri, uri=True, timeout=30)
+    src = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
     try:
         dst = sqlite3.connect(target)
         try:
-            src.backup(dst)
+            _online_backup(src, dst, progress)
             check = [row[0] for row in dst.execute("PRAGMA integrity_check")]
             if check != ["ok"]:
                 raise StoreUnavailable(
@@ -307,7 +347,9 @@ async def backup_database(
     if path == source:
         raise ValidationError("path", "the backup cannot overwrite the database itself")
     with _temporary_beside(path) as temporary:
-        revision = await asyncio.to_thread(_copy_sqlite, source, temporary, read_only=False)
+        revision = await asyncio.to_thread(
+            _copy_sqlite, source, temporary, read_only=False, progress=_threadsafe(progress)
+        )
         os.replace(temporary, path)
     size = await _size(path)
     async with db.transaction() as session:
@@ -356,7 +398,8 @@ def _inspect_sqlite_file(path: Path) -> str:
     return revision
 
 
-def _is_sqlite_file(path: Path) -> bool:
+def is_sqlite_file(path: Path) -> bool:
+    """Whether ``path`` starts as a SQLite database file does."""
     try:
         with path.open("rb") as handle:
             return handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
@@ -364,14 +407,14 @@ def _is_sqlite_file(path: Path) -> bool:
         raise ValidationError("file", f"cannot read {path}: {error.strerror}") from None
 
 
-def _restore_into(source: Path, live: Path) -> None:
+def _restore_into(source: Path, live: Path, progress: Progress | None) -> None:
     """Copy ``source`` over the live database through SQLite's backup API,
     which other connections see as one atomic change. Runs in a thread."""
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30, isolation_level=None)
     try:
         dst = sqlite3.connect(live, timeout=30)
         try:
-            src.backup(dst)
+            _online_backup(src, dst, progress)
         finally:
             dst.close()
     finally:
@@ -387,7 +430,7 @@ async def restore_database(
     if not await asyncio.to_thread(path.is_file):
         raise ValidationError("file", f"{path} does not exist")
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    is_sqlite = await asyncio.to_thread(_is_sqlite_file, path)
+    is_sqlite = await asyncio.to_thread(is_sqlite_file, path)
     if not is_sqlite:
         # A logical export: its header is checked before anything is saved
         # or touched; the rest is checked by importing it into the live
@@ -402,7 +445,12 @@ async def restore_database(
             safety = path.with_name(f"{path.stem}.before-restore-{stamp}.jsonl")
         await backup_database(db, safety, actor=actor)
         imported = await import_workspace(db, path, replace=True, progress=progress, actor=actor)
-        return RestoreResult(source=path, safety_backup=safety, revision=imported.schema_revision)
+        return RestoreResult(
+            source=path,
+            safety_backup=safety,
+            revision=await _live_revision(db),
+            source_revision=imported.schema_revision,
+        )
     if db.backend != "sqlite":
         raise ValidationError(
             "file",
@@ -413,7 +461,9 @@ async def restore_database(
     live = _sqlite_path(db)
     safety = live.with_name(f"{live.stem}.before-restore-{stamp}.db")
     with _temporary_beside(live) as staged:
-        await asyncio.to_thread(_copy_sqlite, path, staged, read_only=True)
+        await asyncio.to_thread(
+            _copy_sqlite, path, staged, read_only=True, progress=_threadsafe(progress)
+        )
         if revision != migrate.HEAD_REVISION:
             staged_db = await open_database(normalize_url(f"sqlite:///{staged}"))
             try:
@@ -422,7 +472,7 @@ async def restore_database(
                 await staged_db.dispose()
         await backup_database(db, safety, actor=actor)
         await db.engine.dispose()
-        await asyncio.to_thread(_restore_into, staged, live)
+        await asyncio.to_thread(_restore_into, staged, live, _threadsafe(progress))
     async with db.transaction() as session:
         await audit.record(
             session,
@@ -434,7 +484,17 @@ async def restore_database(
             entity_type="workspace",
             details={"file": str(path), "schema_revision": revision, "safety_backup": str(safety)},
         )
-    return RestoreResult(source=path, safety_backup=safety, revision=revision)
+    return RestoreResult(
+        source=path,
+        safety_backup=safety,
+        revision=await _live_revision(db),
+        source_revision=revision,
+    )
+
+
+async def _live_revision(db: Database) -> str | None:
+    async with db.reading() as session:
+        return await _revision(await session.connection())
 
 
 # -- transfer between databases --------------------------------------------

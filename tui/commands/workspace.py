@@ -11,14 +11,16 @@ import click
 
 from store.config import mask_url, resolve_database_url
 from store.engine import Database, open_database
+from store.errors import ValidationError
 from store.portability import Progress
 from store.services import workspace as service
 from tui.commands.common import fail, run_with_database
 
 
 @contextmanager
-def progress_bar(label: str, total: int | None) -> Iterator[Progress]:
-    """A progress bar on stderr when it is a terminal; silent otherwise."""
+def progress_bar(label: str, total: int | None, unit: str = "rows") -> Iterator[Progress]:
+    """A progress bar on stderr when it is a terminal (a running count of
+    ``unit`` when the total is unknown); silent otherwise."""
     if not sys.stderr.isatty():
         yield lambda _done: None
         return
@@ -28,7 +30,7 @@ def progress_bar(label: str, total: int | None) -> Iterator[Progress]:
         def count(step: int) -> None:
             nonlocal done
             done += step
-            click.echo(f"\r{label}: {done} rows", nl=False, err=True)
+            click.echo(f"\r{label}: {done} {unit}", nl=False, err=True)
 
         yield count
         click.echo("", err=True)
@@ -46,7 +48,8 @@ def _rows(counts: dict[str, int]) -> str:
 @click.option(
     "--physical",
     is_flag=True,
-    help="PostgreSQL: explain how to take a physical backup with pg_dump.",
+    help="PostgreSQL: print the pg_dump command for a physical backup instead of "
+    "taking a logical one. SQLite: the backup is a physical copy anyway.",
 )
 @click.pass_context
 def backup(ctx: click.Context, path: Path, physical: bool) -> None:
@@ -56,20 +59,32 @@ def backup(ctx: click.Context, path: Path, physical: bool) -> None:
     while others keep working. PostgreSQL: a logical export (see export).
     """
 
-    async def work(database: Database) -> service.BackupResult:
-        if physical and database.backend != "sqlite":
-            fail(
-                "physical PostgreSQL backups are pg_dump's job: "
-                f"pg_dump --format=custom --file {path} '{database.masked_url.replace('+asyncpg', '')}' "
-                "(add the password through PGPASSWORD or ~/.pgpass)"
+    async def work(database: Database) -> service.BackupResult | str:
+        if database.backend == "sqlite":
+            if physical:
+                click.echo(
+                    "note: a SQLite backup is always a physical copy of the database file; "
+                    "--physical changes nothing",
+                    err=True,
+                )
+            with progress_bar("backing up", None, unit="pages") as progress:
+                return await service.backup_database(database, path, progress=progress)
+        if physical:
+            return (
+                "projdeck takes logical PostgreSQL backups only (nothing was written); "
+                "for a physical one run:\n"
+                f"  pg_dump --format=custom --file {path} "
+                f"'{database.masked_url.replace('+asyncpg', '')}'\n"
+                "(give the password through PGPASSWORD or ~/.pgpass)"
             )
         total = sum((await service.count_workspace(database)).values())
-        with progress_bar(
-            "backing up", total if database.backend != "sqlite" else None
-        ) as progress:
+        with progress_bar("backing up", total) as progress:
             return await service.backup_database(database, path, progress=progress)
 
     result = run_with_database(ctx, work)
+    if isinstance(result, str):
+        click.echo(result)
+        return
     kind = "database copy" if result.kind == "sqlite" else "logical export"
     click.echo(
         f"backup written to {result.path} ({kind}, {result.size} bytes, schema {result.revision})"
@@ -96,12 +111,25 @@ def restore(ctx: click.Context, path: Path, yes: bool) -> None:
         )
 
     async def work(database: Database) -> service.RestoreResult:
-        with progress_bar("restoring", None) as progress:
+        unit = "pages" if database.backend == "sqlite" and _is_sqlite_file(path) else "rows"
+        with progress_bar("restoring", None, unit=unit) as progress:
             return await service.restore_database(database, path, progress=progress)
 
     result = run_with_database(ctx, work)
-    click.echo(f"restored from {result.source} (schema {result.revision})")
+    upgraded = (
+        f"; the backup was at {result.source_revision}, upgraded"
+        if result.source_revision != result.revision
+        else ""
+    )
+    click.echo(f"restored from {result.source} (schema {result.revision}{upgraded})")
     click.echo(f"the previous workspace was saved to {result.safety_backup}")
+
+
+def _is_sqlite_file(path: Path) -> bool:
+    try:
+        return service.is_sqlite_file(path)
+    except ValidationError:
+        return False  # restore says why
 
 
 @click.command("export")

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store import audit, templating
+from store import audit, templating, validation
 from store.config import current_actor
 from store.engine import Database
 from store.errors import Conflict, NotFound, ValidationError
@@ -230,9 +230,9 @@ async def _upsert(session: AsyncSession, spec: TemplateSpec) -> tuple[Template, 
 
 
 async def _get_row(session: AsyncSession, name: str) -> Template:
-    cleaned = name.strip()
-    if not cleaned:
+    if not name.strip():
         raise ValidationError("template", "give a template name")
+    cleaned = validation.name("template", name, limit=validation.MAX_TEXT)
     row = await TemplateRepository(session).get_by_name(cleaned)
     if row is None:
         raise NotFound(f"no template named {cleaned!r} (see `projdeck template list`)")

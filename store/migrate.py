@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from store.engine import Database, create_engine_for, translate
-from store.errors import SchemaOutOfDate
+from store.errors import SchemaOutOfDate, ValidationError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -82,18 +82,31 @@ async def _alembic(database: Database, name: str, revision: str, actor: str | No
     """Run one Alembic command, then record it in the audit log, unless it
     created the schema from nothing or removed it (no log to write to)."""
     from alembic import command
+    from alembic.script.revision import RevisionError
+    from alembic.util import CommandError
 
     def work(connection: Connection) -> None:
         config = alembic_config(database)
         config.attributes["connection"] = connection
         getattr(command, name)(config, revision)
 
+    if not revision.strip():
+        raise ValidationError("revision", "is empty; give a revision id, head or base")
     before = await current_revision(database)
-    await _run(database, work)
+    try:
+        await _run(database, work)
+    except (CommandError, RevisionError) as error:
+        raise ValidationError("revision", _revision_problem(name, revision, str(error))) from None
     after = await current_revision(database)
     if before is not None and after is not None and before != after:
         await _record_schema_change(database, name, before, after, actor)
     return after
+
+
+def _revision_problem(name: str, revision: str, message: str) -> str:
+    if message.startswith("Can't locate revision"):
+        return f"{revision!r} is not a known revision (projdeck db history lists them)"
+    return f"cannot {name} to {revision!r}: {message}"
 
 
 async def _record_schema_change(

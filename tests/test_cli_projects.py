@@ -151,6 +151,21 @@ def test_db_commands_and_doctor(cli: Projdeck) -> None:
     assert cli.ok("db", "upgrade").strip() == f"database at revision {HEAD_REVISION}"
 
 
+def test_unknown_revisions_are_a_clear_error(cli: Projdeck) -> None:
+    for command, revision in [("upgrade", "zzz"), ("downgrade", "bogus"), ("stamp", "nope")]:
+        assert cli.fails("db", command, revision) == (
+            f"error: revision: {revision!r} is not a known revision "
+            "(projdeck db history lists them)\n"
+        )
+    assert cli.fails("db", "downgrade", "+1").startswith(
+        "error: revision: cannot downgrade to '+1': "
+    )
+    assert cli.fails("db", "stamp", "") == (
+        "error: revision: is empty; give a revision id, head or base\n"
+    )
+    assert cli.ok("db", "current").startswith(f"{HEAD_REVISION} (head)")
+
+
 def test_unreachable_database_is_a_clear_error_without_password() -> None:
     cli = Projdeck(
         "postgresql://ops:pw-canary-123@127.0.0.1:1/none", PROJDECK_CONNECT_DELAYS="0.01,0.01"

@@ -10,6 +10,7 @@ draws the same picture.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from store import crypto
 from tui.app import ProjdeckApp
@@ -82,7 +84,10 @@ SCENES = [
 async def settle(pilot: Pilot[None]) -> None:
     """Wait until every worker (and any worker they started) is done."""
     for _ in range(6):
-        await pilot.app.workers.wait_for_complete()
+        # A worker replaced by a newer one of its group ends cancelled: the
+        # next round waits for the newer one.
+        with contextlib.suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete()
         await pilot.pause()
 
 

@@ -25,6 +25,7 @@ from tui.screens.project_detail import ProjectDetailScreen
 from tui.screens.project_form import ProjectForm
 from tui.screens.projects import TYPING_PAUSE, ProjectsScreen
 from tui.screens.start import StartScreen
+from tui.screens.templates import TemplatesScreen
 from tui.widgets.secrets_pane import MASK
 
 __all__ = ["demo_database_file", "demo_url"]
@@ -305,6 +306,41 @@ async def test_editing_the_project_keeps_unsaved_settings(demo_url: URL) -> None
     after = await read(demo_url, "Metrics Pipeline")
     assert after.project.owner_id == "zoe"
     assert after.settings.planning_statement.startswith("Draft ")
+
+
+async def test_a_main_screen_key_comes_back_to_the_open_project(demo_url: URL) -> None:
+    """1 after 2 returns to where the person was in Projects: the project's
+    detail, unsaved settings and all; quitting from elsewhere still asks."""
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, ProjectDetailScreen)
+        await pilot.press("right_square_bracket", "tab", "ctrl+home", *"Draft ")
+        await pilot.press("shift+tab", "2")
+        await settle(pilot)
+        assert isinstance(app.screen, TemplatesScreen)
+        await pilot.press("q")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        assert app.screen is detail
+        assert detail.query_one("#planning_statement", TextArea).text.startswith("Draft ")
+        await pilot.press("escape", "y")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectsScreen)
+        assert not app.open_projects
+        # With no project open, 2 then 1 lands on the list.
+        await pilot.press("2", "1")
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectsScreen)
+    settings = (await read(demo_url, "Metrics Pipeline")).settings
+    assert "Draft" not in settings.planning_statement
 
 
 async def test_secrets_are_added_revealed_and_deleted_with_audit_rows(demo_url: URL) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL
 from textual import work
@@ -28,6 +29,9 @@ from tui.screens.modifications import ModificationsScreen
 from tui.screens.projects import ProjectsScreen
 from tui.screens.start import StartScreen
 from tui.screens.templates import TemplatesScreen
+
+if TYPE_CHECKING:
+    from tui.screens.project_detail import ProjectDetailScreen
 
 RECONNECT_SECONDS = 2.0
 
@@ -88,6 +92,9 @@ class ProjdeckApp(App[None]):
         self._connection_lost = False
         self._sub_title_when_connected = self.sub_title
         self.live = LiveRefresh(self)
+        # Every open project's detail, under any main screen: quitting asks
+        # first if one has unsaved settings.
+        self.open_projects: set[ProjectDetailScreen] = set()
 
     @property
     def database(self) -> Database:
@@ -140,19 +147,16 @@ class ProjdeckApp(App[None]):
         return self.ready or action not in {"main_screen", "help"}
 
     async def action_main_screen(self, mode: str) -> None:
-        # Leaving a project's detail returns to the projects list first.
+        # Each main screen keeps its own stack: 1 after 2 returns to where
+        # the person was in Projects (a project's detail stays open, with
+        # any unsaved settings; escape goes back to the list).
         await self.switch_mode(mode)
 
     async def action_quit(self) -> None:
         """Quit, asking first if a project's settings have unsaved edits."""
         from tui.screens.confirm import ConfirmScreen
-        from tui.screens.project_detail import ProjectDetailScreen
 
-        unsaved = [
-            screen
-            for screen in self.screen_stack
-            if isinstance(screen, ProjectDetailScreen) and screen.has_unsaved_settings
-        ]
+        unsaved = [screen for screen in self.open_projects if screen.has_unsaved_settings]
         if not unsaved:
             self.exit()
             return

@@ -71,7 +71,11 @@ class ProjectDetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        deck(self).open_projects.add(self)
         self.load()
+
+    def on_unmount(self) -> None:
+        deck(self).open_projects.discard(self)
 
     @work(exclusive=True, group="detail-load")
     async def load(self, *, discard_settings: bool = False) -> None:

@@ -68,6 +68,30 @@ def _check(path: Path, reports: list[dict[str, Any]]) -> None:
         for name, _version, has_settings, created_rows in rows:
             assert has_settings, name
             assert created_rows == 1, name
+        # Every other write is all or nothing with its audit row too.
+        for name, owner, logged in connection.execute(
+            "SELECT p.name, p.owner_id, (SELECT count(*) FROM audit_log a "
+            "  WHERE replace(a.project_id, '-', '') = replace(p.id, '-', '') "
+            "  AND a.event_type = 'project.updated') FROM projects p"
+        ):
+            assert logged == (0 if owner == "writer" else 1), (name, owner, logged)
+        for name, stored, logged in connection.execute(
+            "SELECT p.name, "
+            "(SELECT count(*) FROM project_secrets s WHERE s.project_id = p.id), "
+            "(SELECT count(*) FROM audit_log a "
+            "  WHERE replace(a.project_id, '-', '') = replace(p.id, '-', '') "
+            "  AND a.event_type = 'secret.created') FROM projects p"
+        ):
+            assert stored == logged, (name, stored, logged)
+        for name, status, has_new_file, logged in connection.execute(
+            "SELECT p.name, lower(m.status), p.codebase LIKE '%\"new.py\"%', "
+            "(SELECT count(*) FROM audit_log a "
+            "  WHERE replace(a.entity_id, '-', '') = replace(m.id, '-', '') "
+            "  AND a.event_type = 'modification.applied') "
+            "FROM modifications m JOIN projects p ON p.id = m.project_id"
+        ):
+            applied = status == "applied"
+            assert applied == bool(has_new_file) == (logged == 1), (name, status, logged)
         versions = {name: version for name, version, _, _ in rows}
         names_with_secret = {
             row[0]
@@ -76,6 +100,13 @@ def _check(path: Path, reports: list[dict[str, Any]]) -> None:
             )
         }
         codebases = dict(connection.execute("SELECT name, codebase FROM projects").fetchall())
+        applied_names = {
+            row[0]
+            for row in connection.execute(
+                "SELECT p.name FROM modifications m JOIN projects p ON p.id = m.project_id "
+                "WHERE lower(m.status) = 'applied'"
+            )
+        }
     finally:
         connection.close()
     for item in reports:
@@ -87,6 +118,7 @@ def _check(path: Path, reports: list[dict[str, Any]]) -> None:
             assert name in names_with_secret, item
         elif item["op"] == "apply":
             assert item["content"].strip() in codebases[name], item
+            assert name in applied_names, item
 
 
 def test_killed_writer_loses_nothing_it_reported_and_leaves_no_half_writes(

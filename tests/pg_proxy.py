@@ -19,6 +19,7 @@ class PostgresProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._budget: int | None = None
         self._thread.start()
 
     def _call(self, coroutine: object) -> None:
@@ -30,6 +31,21 @@ class PostgresProxy:
     def stop(self) -> None:
         """Refuse new connections and cut every open one."""
         self._call(self._stop())
+
+    def cut_after(self, chunks: int) -> None:
+        """Let clients send ``chunks`` more chunks, then cut every connection
+        instead of forwarding the next one and refuse new ones until
+        ``start()``: a server lost in the middle of a conversation."""
+        self._budget = chunks
+
+    def chunks_left(self) -> int | None:
+        return self._budget
+
+    def restart(self) -> None:
+        """Cut everything, forget any budget, and accept connections again."""
+        self._budget = None
+        self.stop()
+        self.start()
 
     def close(self) -> None:
         self.stop()
@@ -56,14 +72,25 @@ class PostgresProxy:
             return
         self._writers.update({writer, upstream_writer})
 
-        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        async def pipe(
+            source: asyncio.StreamReader, sink: asyncio.StreamWriter, *, upward: bool
+        ) -> None:
             with contextlib.suppress(ConnectionError, OSError):
                 while data := await source.read(65536):
+                    if upward and self._budget is not None:
+                        if self._budget == 0:
+                            self._budget = None
+                            await self._stop()
+                            return
+                        self._budget -= 1
                     sink.write(data)
                     await sink.drain()
             sink.transport.abort()
 
-        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+        await asyncio.gather(
+            pipe(reader, upstream_writer, upward=True),
+            pipe(upstream_reader, writer, upward=False),
+        )
         self._writers.discard(writer)
         self._writers.discard(upstream_writer)
 

@@ -12,8 +12,9 @@ from sqlalchemy.engine import URL
 
 from store.engine import open_database
 from store.errors import StoreUnavailable
-from store.models import AuditEntry, Project
+from store.models import AuditEntry, Project, ProjectSettings
 from store.services import projects
+from store.services.audit import verify_chain
 from tests.cli import Projdeck
 from tests.pg_proxy import PostgresProxy
 
@@ -64,5 +65,59 @@ async def test_a_cut_connection_fails_the_write_cleanly_and_the_database_recover
         await projects.create_project_with_settings(
             db, projects.ProjectCreate(name="again", type="api", owner_id="o")
         )
+    finally:
+        await db.dispose()
+
+
+async def test_a_write_cut_at_any_point_leaves_all_of_it_or_none(
+    proxied_postgres: tuple[PostgresProxy, URL],
+) -> None:
+    """The connection is cut after 0, 1, 2 ... chunks of the client's
+    conversation: before BEGIN, between the statements of the transaction,
+    at COMMIT. Each project is there with its settings and audit row, or not
+    at all; every write reported done is there."""
+    proxy, url = proxied_postgres
+    db = await open_database(url, connect_delays=())
+    reported: list[str] = []
+    failed = 0
+    try:
+        # How many chunks one write sends on a fresh connection (as after each cut).
+        plenty = 100_000
+        await asyncio.to_thread(proxy.restart)
+        await asyncio.to_thread(proxy.cut_after, plenty)
+        await projects.create_project_with_settings(
+            db, projects.ProjectCreate(name="measured", type="api", owner_id="o")
+        )
+        left = proxy.chunks_left()
+        assert left is not None
+        reported.append("measured")
+        await asyncio.to_thread(proxy.restart)
+        for budget in range(plenty - left + 1):
+            await asyncio.to_thread(proxy.cut_after, budget)
+            name = f"cut-{budget}"
+            try:
+                await projects.create_project_with_settings(
+                    db, projects.ProjectCreate(name=name, type="api", owner_id="o")
+                )
+            except StoreUnavailable:
+                failed += 1
+            else:
+                reported.append(name)
+            await asyncio.to_thread(proxy.restart)
+        # Both outcomes happened: some writes were cut, the longer budgets let some through.
+        assert failed and any(name.startswith("cut-") for name in reported), (failed, reported)
+        await projects.list_projects(db)  # the pool recovers from every cut
+        async with db.reading() as session:
+            names = set((await session.scalars(select(Project.name))).all())
+            with_settings = await session.scalar(select(func.count()).select_from(ProjectSettings))
+            created_rows = await session.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.event_type == "project.created")
+            )
+        assert set(reported) <= names
+        assert with_settings == created_rows == len(names)
+        report = await verify_chain(db)
+        assert report.ok, report.problem
     finally:
         await db.dispose()

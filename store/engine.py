@@ -96,8 +96,11 @@ def _env_number(name: str, default: N, kind: type[N], *, minimum: N) -> N:
 
 
 def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
+    from store.sqlite_cursor import use_one_trip_cursors
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        use_one_trip_cursors(dbapi_connection)
         # Let SQLAlchemy's "begin" event, not the driver, decide how to begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()

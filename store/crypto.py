@@ -328,7 +328,8 @@ def decrypt(
             sealed.nonce, sealed.ciphertext, associated_data(project_id, key_name, key.key_id)
         )
         return SecretValue(plain.decode("utf-8"))
-    except (InvalidTag, ValueError, UnicodeDecodeError):
+    except (InvalidTag, ValueError, TypeError, UnicodeDecodeError):
+        # TypeError: a nonce or ciphertext that is not bytes (a hand-edited row).
         raise DecryptionFailed(
             f"cannot decrypt {label} with key {key.key_id}: the ciphertext does not authenticate "
             "(it was altered, or copied from another row or project)"

@@ -21,7 +21,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -30,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from store.types import JSONType, UTCDateTime, utcnow
+from store.types import JSONType, StoredBytes, UTCDateTime, utcnow
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -233,8 +232,8 @@ class ProjectSecret(SQLModel, table=True):
         sa_column=Column(Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
     )
     key_name: str = Field(sa_column=Column(String(100), nullable=False))
-    nonce: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    nonce: bytes = Field(sa_column=Column(StoredBytes, nullable=False))
+    ciphertext: bytes = Field(sa_column=Column(StoredBytes, nullable=False))
     key_id: str = Field(sa_column=Column(String(64), nullable=False))
     created_at: datetime = _created()
     updated_at: datetime = _created()

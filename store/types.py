@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, DateTime, LargeBinary, cast
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 # JSON everywhere, JSONB on PostgreSQL (indexable, compact).
@@ -40,6 +41,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class StoredBytes(LargeBinary):
+    """Binary that reads back as its bytes whatever was stored in it.
+
+    SQLite lets a hand edit put TEXT into a BLOB column; if that text is not
+    UTF-8 the driver fails on the whole row. Selecting the column cast to
+    BLOB hands back the raw bytes instead, so tampered ciphertext reaches
+    decryption and fails there, named and audited, like any other tampering.
+    (A no-op on PostgreSQL, whose bytea holds bytes only.)
+    """
+
+    def column_expression(self, colexpr: ColumnElement[Any]) -> ColumnElement[Any]:
+        return cast(colexpr, LargeBinary())
 
 
 def utcnow() -> datetime:

@@ -163,6 +163,45 @@ async def test_corrupted_ciphertext_fails_clearly_and_other_secrets_stay_readabl
     assert "secret.decrypt_failed" in [row.event_type for row in await _audit_rows(database)]
 
 
+@pytest.mark.parametrize(
+    "tampered",
+    [
+        # What a hand edit in the sqlite3 shell makes: TEXT, not valid UTF-8.
+        "x'00' || substr(ciphertext, 2)",
+        "CAST(x'ff00' AS TEXT)",
+        # TEXT that is valid UTF-8.
+        "'not a ciphertext'",
+    ],
+)
+async def test_ciphertext_turned_into_text_fails_like_any_tampering(
+    sqlite_database: Database, tampered: str
+) -> None:
+    database = sqlite_database
+    await _project(database)
+    await secrets.set_secret(database, "Billing", "BROKEN", "canary-text-1")
+    await secrets.set_secret(database, "Billing", "FINE", "canary-text-2")
+    await _execute(
+        database,
+        f"UPDATE project_secrets SET ciphertext = {tampered} WHERE key_name = 'BROKEN'",
+    )
+    async with database.reading() as session:
+        kind = (
+            await session.execute(
+                text("SELECT typeof(ciphertext) FROM project_secrets WHERE key_name = 'BROKEN'")
+            )
+        ).scalar_one()
+    assert kind == "text"
+    with pytest.raises(DecryptionFailed, match=r"secret BROKEN of project 'Billing'.*altered"):
+        await secrets.reveal_secret(database, "Billing", "BROKEN")
+    assert (await secrets.reveal_secret(database, "Billing", "FINE")).reveal() == "canary-text-2"
+    names = [s.key_name for s in await secrets.list_secrets(database, "Billing")]
+    assert names == ["BROKEN", "FINE"]
+    failures = [r for r in await _audit_rows(database) if r.event_type == "secret.decrypt_failed"]
+    assert [(r.details["name"], r.category) for r in failures] == [
+        ("BROKEN", AuditCategory.SECURITY)
+    ]
+
+
 async def test_ciphertext_moved_to_another_row_or_project_does_not_decrypt(
     database: Database,
 ) -> None:

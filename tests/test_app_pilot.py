@@ -79,6 +79,15 @@ async def test_filter_as_you_type_narrows_the_projects(demo_url: URL) -> None:
         await settle(pilot)
         table = app.screen.query_one(DataTable)
         assert column(table, "name") == ["Auth Gateway"]
+        # The GitHub column's "owner/repo" is searched as shown.
+        await pilot.press("ctrl+u", *"acme/billing")
+        await pilot.pause(TYPING_PAUSE + 0.1)
+        await settle(pilot)
+        assert column(table, "name") == ["Billing API"]
+        await pilot.press("ctrl+u", *"acme")
+        await pilot.pause(TYPING_PAUSE + 0.1)
+        await settle(pilot)
+        assert len(column(table, "name")) == 9
         await pilot.press("escape")
         await settle(pilot)
         assert table.row_count == 9

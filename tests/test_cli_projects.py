@@ -192,3 +192,23 @@ def test_a_database_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) 
     cli = Projdeck(f"sqlite:///{blocker / 'x.db'}")
     error = cli.fails("project", "list")
     assert error.startswith(f"error: cannot create the folder {blocker}")
+
+
+def test_project_list_search_finds_the_github_owner(cli: Projdeck) -> None:
+    for name, github in (("Billing API", "acme/billing-api"), ("Ledger", "globex/ledger")):
+        cli.ok(
+            "project",
+            "create",
+            "--name",
+            name,
+            "--type",
+            "api",
+            "--owner",
+            "alice",
+            "--github",
+            github,
+        )
+    found = cli.json("project", "list", "--search", "acme")
+    assert [row["name"] for row in found["projects"]] == ["Billing API"]
+    found = cli.json("project", "list", "--search", "globex/led")
+    assert [row["name"] for row in found["projects"]] == ["Ledger"]

@@ -303,6 +303,33 @@ async def test_list_filters_sorts_pages_and_counts(database: Database) -> None:
     assert literal.total == 0
 
 
+async def test_search_finds_the_github_owner_and_the_owner_slash_repo_form(
+    database: Database,
+) -> None:
+    await service.create_project_with_settings(
+        database, new_project("Billing API", github_owner="acme", github_repo="billing-api")
+    )
+    await service.create_project_with_settings(
+        database, new_project("Ledger", github_owner="globex", github_repo="ledger")
+    )
+    await service.create_project_with_settings(database, new_project("No Repo"))
+
+    async def names(search: str) -> list[str]:
+        page = await service.list_projects(
+            database, ProjectFilter(search=search), sort=ProjectSort.NAME
+        )
+        return [item.name for item in page.items]
+
+    assert await names("acme") == ["Billing API"]
+    assert await names("GLOBEX") == ["Ledger"]
+    assert await names("acme/billing") == ["Billing API"]
+    assert await names("billing-api") == ["Billing API"]
+    assert await names("ledger") == ["Ledger"]
+    assert await names("alice") == ["Billing API", "Ledger", "No Repo"]
+    assert await names("acme/ledger") == []
+    assert await names("_") == []
+
+
 async def test_list_counts_pending_modifications_per_project(database: Database) -> None:
     created = await service.create_project_with_settings(database, new_project())
     async with database.transaction() as session:

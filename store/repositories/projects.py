@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, select, update
+from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
@@ -44,12 +44,13 @@ class ProjectFilter:
         if self.type is not None:
             query = query.where(col(Project.type) == self.type)
         if self.search:
+            # The repository as the app shows it, "owner/repo": either half
+            # matches, and so does a search typed or pasted in that form.
+            github = col(Project.github_owner) + "/" + col(Project.github_repo)
             query = query.where(
-                contains_any(
-                    self.search,
-                    col(Project.name),
-                    col(Project.owner_id),
-                    col(Project.github_repo),
+                or_(
+                    contains_any(self.search, col(Project.name), col(Project.owner_id)),
+                    github.ilike(f"%{escape_like(self.search)}%", escape="\\"),
                 )
             )
         return query

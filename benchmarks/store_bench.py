@@ -36,12 +36,11 @@ from sqlalchemy.engine import URL, make_url
 from store import audit
 from store.engine import Database, open_database
 from store.models import ProjectStatus
-from store.repositories import ModificationRepository
 from store.repositories.base import escape_like
 from store.repositories.projects import ProjectFilter
 from store.services import modifications as mods
 from store.services.audit import AuditQuery, list_audit
-from store.services.browse import list_project_rows
+from store.services.browse import list_project_rows, pending_modification_counts
 from store.services.projects import get_project, update_project
 
 PAGE = 50
@@ -213,31 +212,23 @@ async def raw_audit(
     category: str = "general",
     severity: str = "info",
 ) -> None:
-    """One audit row on the chain, as store.audit.record writes it."""
+    """One audit row on the chain, as store.audit.record writes it: under
+    the chain's lock, the previous hash and the new row's id, then the row."""
     if raw.postgres:
         await raw.run("SELECT pg_advisory_xact_lock(?)", audit._CHAIN_LOCK_KEY)
-    last = await raw.one("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
-    prev_hash = last[0] if last is not None and last[0] else audit.GENESIS_HASH
+        last = await raw.one(
+            "SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), "
+            "nextval(pg_get_serial_sequence('audit_log', 'id'))"
+        )
+        prev_hash, entry_id = last[0] or audit.GENESIS_HASH, last[1]
+    else:
+        last = await raw.one("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
+        prev_hash = last[1] if last is not None and last[1] else audit.GENESIS_HASH
+        entry_id = last[0] + 1 if last is not None else 1
     at = datetime.now(UTC)
     plain = audit._plain_json(audit.redact(details))
-    row = await raw.one(
-        "INSERT INTO audit_log (at, actor, event_type, category, severity, project_id, "
-        "entity_type, entity_id, description, metadata, prev_hash) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        raw.ts(at),
-        actor,
-        event_type,
-        category,
-        severity,
-        raw.uid(project_id) if project_id else None,
-        entity_type,
-        entity_id,
-        description,
-        json.dumps(plain),
-        prev_hash,
-    )
     entry = SimpleNamespace(
-        id=row[0],
+        id=entry_id,
         at=at,
         actor=actor,
         event_type=event_type,
@@ -251,7 +242,22 @@ async def raw_audit(
         prev_hash=prev_hash,
     )
     await raw.run(
-        "UPDATE audit_log SET hash = ? WHERE id = ?", audit.chain_hash(prev_hash, entry), row[0]
+        "INSERT INTO audit_log (id, at, actor, event_type, category, severity, project_id, "
+        "entity_type, entity_id, description, metadata, prev_hash, hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        entry_id,
+        raw.ts(at),
+        actor,
+        event_type,
+        category,
+        severity,
+        raw.uid(project_id) if project_id else None,
+        entity_type,
+        entity_id,
+        description,
+        json.dumps(plain),
+        prev_hash,
+        audit.chain_hash(prev_hash, entry),
     )
 
 
@@ -294,8 +300,15 @@ async def raw_update(raw: Raw, project_id: uuid.UUID, coverage: float) -> None:
 
 
 async def raw_page(
-    raw: Raw, owner: str | None, offset: int, after: tuple[datetime, uuid.UUID] | None = None
+    raw: Raw,
+    owner: str | None,
+    offset: int,
+    after: tuple[datetime, uuid.UUID] | None = None,
+    *,
+    count: bool = True,
 ) -> list[Any]:
+    """A page as list_project_rows reads it: the rows, their pending counts,
+    and the count of all matches unless the caller has it (a further page)."""
     where, params = "status = ?", ["active"]
     if owner is not None:
         where, params = where + " AND owner_id = ?", [*params, owner]
@@ -310,7 +323,8 @@ async def raw_page(
         PAGE,
         offset,
     )
-    await raw.one(f"SELECT count(*) FROM projects WHERE {where}", *params)
+    if count:
+        await raw.one(f"SELECT count(*) FROM projects WHERE {where}", *params)
     await raw_pending(raw, [row[0] for row in rows])
     return rows
 
@@ -508,6 +522,8 @@ class Sample:
     write_ids: dict[str, list[uuid.UUID]]
     owner: str
     deep_offset: int
+    # How many active projects: what the first page told the deep ones.
+    active_total: int
     deep_key: tuple[datetime, uuid.UUID]
     search_term: str
     projects: int
@@ -557,6 +573,7 @@ async def _sample(db: Database, ways: Sequence[str]) -> Sample:
         write_ids=write_ids,
         owner=owner,
         deep_offset=deep_offset,
+        active_total=before.total,
         deep_key=(last.updated_at, last.id),
         search_term=name,
         projects=projects,
@@ -601,8 +618,7 @@ async def run_backend(
 
     async def services_pending(index: int) -> None:
         ids = sample.read_ids[(index * PAGE) % 450 : (index * PAGE) % 450 + PAGE]
-        async with db.reading() as session:
-            await ModificationRepository(session).count_pending_by_project(ids)
+        await pending_modification_counts(db, ids)
 
     async def services_append(_index: int) -> None:
         async with db.transaction() as session:
@@ -661,9 +677,9 @@ async def run_backend(
             f"page of 50 deep (status, offset {sample.deep_offset:,})",
             {
                 "services": lambda i: list_project_rows(
-                    db, active, limit=PAGE, offset=sample.deep_offset
+                    db, active, limit=PAGE, offset=sample.deep_offset, total=sample.active_total
                 ),
-                **each(lambda raw: lambda i: raw_page(raw, None, sample.deep_offset)),
+                **each(lambda raw: lambda i: raw_page(raw, None, sample.deep_offset, count=False)),
             },
             max(rounds // 5, 10),
         ),
@@ -671,9 +687,9 @@ async def run_backend(
             f"page of 50 deep by keyset (status, after row {sample.deep_offset:,})",
             {
                 "services": lambda i: list_project_rows(
-                    db, active, limit=PAGE, after=sample.deep_key
+                    db, active, limit=PAGE, after=sample.deep_key, total=sample.active_total
                 ),
-                **each(lambda raw: lambda i: raw_page(raw, None, 0, sample.deep_key)),
+                **each(lambda raw: lambda i: raw_page(raw, None, 0, sample.deep_key, count=False)),
             },
             rounds,
         ),

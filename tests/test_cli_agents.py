@@ -81,6 +81,26 @@ def test_agent_commands_round_trip(cli: Projdeck, tmp_path: Path) -> None:
     )  # fmt: skip
     assert delivery["url"] == "https://ci:***@hooks.example.com/x?token=***&page=1"
     assert delivery["delivered_at"] is None and delivery["attempt"] == 2
+    cli.ok(
+        "agent", "webhook", "Demo", "--event", "run.finished",
+        "--url", "https://hooks.example.com/x", "--status-code", "200", "--attempt", "3",
+    )  # fmt: skip
+    deliveries = cli.json("agent", "webhooks", "Demo")
+    assert deliveries["total"] == 2
+    assert [d["attempt"] for d in deliveries["deliveries"]] == [3, 2]
+    assert "hunter2" not in str(deliveries)
+    listed_text = cli.ok("agent", "webhooks", "Demo", "--limit", "1")
+    assert "run.finished" in listed_text and "yes" in listed_text
+    assert "showing 1-1 of 2" in listed_text
+
+    stats = cli.json("agent", "stats", "--project", "Demo")
+    assert stats["runs_per_status"] == {
+        "queued": 0, "running": 0, "succeeded": 0, "failed": 1, "cancelled": 0,
+    }  # fmt: skip
+    [day] = stats["tests_per_day"]
+    assert (day["runs"], day["passed"], day["failed"]) == (1, 10, 1)
+    assert day["pass_rate"] == pytest.approx(10 / 11)
+    assert "1 failed" in cli.ok("agent", "stats") and "91%" in cli.ok("agent", "stats")
 
     costs = cli.json("agent", "costs", "--by", "model")
     assert costs["total"] == "0.263000"

@@ -1241,7 +1241,8 @@ def _demo_webhooks(
     counts: dict[str, int],
 ) -> None:
     event = rng.choice(_DEMO_EVENTS)
-    url = mask_url(project.webhook_url or f"https://hooks.example.com/{project.name.lower()}")
+    slug = "-".join(project.name.lower().split())
+    url = mask_url(project.webhook_url or f"https://hooks.example.com/{slug}")
     first = now - timedelta(days=rng.randint(0, 13), minutes=rng.randint(10, 1_000))
     attempts = rng.choice([1, 1, 1, 2, 3])
     for attempt in range(1, attempts + 1):

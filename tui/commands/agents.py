@@ -485,6 +485,106 @@ def webhook(
         click.echo(f"{delivery.id} {state} ({delivery.url})")
 
 
+@agent.command("webhooks")
+@click.argument("ref")
+@click.option("--limit", default=50, show_default=True, help="Deliveries to show (at most 500).")
+@click.option("--offset", default=0, help="Skip this many deliveries first.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: bool) -> None:
+    """List the webhook deliveries of project REF, newest first."""
+    from store.services import agents as service
+
+    async def work(database: Database) -> Page[WebhookDelivery]:
+        return await service.list_webhook_deliveries(database, ref, limit=limit, offset=offset)
+
+    page = run_with_database(ctx, work)
+    if as_json:
+        print_json(
+            {"total": page.total, "deliveries": [service.delivery_as_dict(d) for d in page.items]}
+        )
+        return
+    if not page.items:
+        click.echo("no webhook deliveries")
+        return
+    click.echo(f"{'WHEN':<16}  {'EVENT':<22}  {'STATUS':>6}  {'TRY':>3}  {'DELIVERED':<9}  URL")
+    for item in page.items:
+        code = str(item.status_code) if item.status_code is not None else "—"
+        click.echo(
+            f"{item.created_at:%Y-%m-%d %H:%M}  {item.event[:22]:<22}  {code:>6}  "
+            f"{item.attempt:>3}  {'yes' if item.delivered_at else 'no':<9}  {item.url}"
+        )
+    if page.total > len(page.items):
+        click.echo(
+            f"showing {offset + 1}-{offset + len(page.items)} of {page.total}; "
+            "see more with --offset"
+        )
+
+
+@agent.command("stats")
+@click.option("--project", "project_ref", metavar="REF", help="Only this project.")
+@click.option("--since", metavar="WHEN", help="ISO date/time, or an age: 12h, 7d, 2w.")
+@click.option("--until", metavar="WHEN", help="ISO date/time (exclusive), or an age.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def stats(
+    ctx: click.Context,
+    project_ref: str | None,
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+) -> None:
+    """Runs per status, and the pass rate of their tests per UTC day."""
+    from store.services import agents as service
+
+    try:
+        start, end = _when("since", since), _when("until", until)
+    except ValidationError as error:
+        fail(error.message)
+
+    async def work(
+        database: Database,
+    ) -> tuple[dict[Any, int], list[service.PassRateDay]]:
+        counts = await service.runs_per_status(
+            database, project_ref=project_ref, since=start, until=end
+        )
+        days = await service.pass_rate_per_day(
+            database, project_ref=project_ref, since=start, until=end
+        )
+        return counts, days
+
+    counts, days = run_with_database(ctx, work)
+    if as_json:
+        print_json(
+            {
+                "runs_per_status": {str(status): count for status, count in counts.items()},
+                "tests_per_day": [
+                    {
+                        "day": day.day.isoformat(),
+                        "runs": day.runs,
+                        "passed": day.passed,
+                        "failed": day.failed,
+                        "skipped": day.skipped,
+                        "pass_rate": day.pass_rate,
+                    }
+                    for day in days
+                ],
+            }
+        )
+        return
+    click.echo("runs: " + ", ".join(f"{count} {status}" for status, count in counts.items()))
+    if not days:
+        click.echo("no test results in this period")
+        return
+    click.echo(f"{'DAY':<10}  {'RUNS':>5}  {'PASSED':>7}  {'FAILED':>7}  {'SKIPPED':>7}  PASS RATE")
+    for day in days:
+        rate = f"{day.pass_rate:.0%}" if day.pass_rate is not None else "—"
+        click.echo(
+            f"{day.day:%Y-%m-%d}  {day.runs:>5,}  {day.passed:>7,}  {day.failed:>7,}  "
+            f"{day.skipped:>7,}  {rate}"
+        )
+
+
 # -- costs ---------------------------------------------------------------------------------------
 
 

@@ -1,23 +1,27 @@
 """The diff of one file, unified or side by side, syntax highlighted.
 
 A Line API widget: it draws only the rows on screen (and keeps the last
-ones drawn), so a 5,000-line file scrolls as fast as a short one. The rows
-come from the store's unified diff of the file (what ``projdeck mod show
---diff`` prints), each line coloured from the before or after text, each
-side highlighted once with Pygments through Rich's theme.
+ones drawn), so a 5,000-line file opens and scrolls as fast as a short one.
+The rows come from the store's unified diff of the file (what ``projdeck mod
+show --diff`` prints), each line coloured from the before or after text.
+Colouring reads Pygments' tokens of each side only as far down as the view
+has reached, in a thread: the first screen is coloured in milliseconds, and
+the rest of a long file only when scrolled to.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
 from enum import StrEnum
 from itertools import zip_longest
+from typing import NamedTuple
 
 from rich.cells import cell_len
 from rich.style import Style
 from rich.syntax import Syntax
-from rich.text import Text
+from rich.text import Span, Text
 from textual import work
 from textual.cache import LRUCache
 from textual.geometry import Size
@@ -26,6 +30,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 THEME = "monokai"
+# Lines coloured at a time once those on screen are.
+COLOUR_CHUNK = 500
+# What Pygments names a token type: a tuple such as ("Keyword", "Constant").
+TokenType = tuple[str, ...]
 
 
 class RowKind(StrEnum):
@@ -36,10 +44,9 @@ class RowKind(StrEnum):
     CHANGED = "changed"  # side by side: a removed line beside an added one
 
 
-@dataclass(frozen=True)
-class DiffRow:
+class DiffRow(NamedTuple):
     """One row: a hunk header, or an old line and/or a new line (by index
-    into each side's highlighted lines)."""
+    into each side's lines). A tuple: a long diff makes thousands."""
 
     kind: RowKind
     old: int | None = None
@@ -47,31 +54,97 @@ class DiffRow:
     header: str = ""
 
 
-def highlight_lines(path: str, text: str | None) -> list[Text]:
-    """Each line of ``text`` as Rich Text coloured for the file's language
-    (no background: the row kind sets it)."""
-    if not text:
-        return []
-    lexer = Syntax("", Syntax.guess_lexer(path)).lexer
-    if lexer is None:
-        return [Text(line.expandtabs(4)) for line in text.splitlines()]
-    theme = Syntax.get_theme(THEME)
-    lines: list[Text] = [Text()]
-    styles: dict[object, Style] = {}
-    for token_type, value in lexer.get_tokens(text):
-        style = styles.get(token_type)
+def _lines_agree(text: str) -> bool:
+    """Whether Pygments counts the lines of ``text`` as the view does: it
+    breaks at "\n" only, str.splitlines at other breaks too."""
+    return text.count("\n") + (not text.endswith("\n")) == len(text.splitlines())
+
+
+class Highlighter:
+    """One side's lines coloured for the file's language (no background:
+    the row kind sets it), read from Pygments' token stream only as far as
+    asked: ``advance(n)`` colours the lines up to ``n``; ``line(i)`` is a
+    coloured line once ready, else None."""
+
+    def __init__(self, path: str, text: str | None) -> None:
+        # Finding the lexer (Pygments loads its module) waits for the first advance.
+        self._path = path
+        self._text = text or ""
+        self._tokens: Iterator[tuple[TokenType, str]] | None = None
+        self._done = not self._text
+        self._styles: dict[TokenType, Style] = {}
+        # The complete lines so far, and the pieces of the one being read.
+        self._lines: list[Text] = []
+        self._pieces: list[str] = []
+        self._spans: list[Span] = []
+        self._length = 0
+        self._lock = threading.Lock()
+
+    @property
+    def done(self) -> bool:
+        """No more colours to come: all read, or no language to colour."""
+        return self._done
+
+    @property
+    def ready(self) -> int:
+        """How many lines are coloured."""
+        return len(self._lines)
+
+    def line(self, index: int) -> Text | None:
+        """Line ``index`` coloured, or None until it is."""
+        lines = self._lines
+        return lines[index] if index < len(lines) else None
+
+    def _style(self, token_type: TokenType) -> Style:
+        style = self._styles.get(token_type)
         if style is None:
-            full = theme.get_style_for_token(token_type)
-            style = styles[token_type] = Style(
+            full = Syntax.get_theme(THEME).get_style_for_token(token_type)
+            style = self._styles[token_type] = Style(
                 color=full.color, bold=full.bold, italic=full.italic, underline=full.underline
             )
-        parts = value.split("\n")
-        for index, part in enumerate(parts):
-            if index:
-                lines.append(Text())
-            if part:
-                lines[-1].append(part.expandtabs(4), style)
-    return lines[: len(text.splitlines())]
+        return style
+
+    def _start(self) -> Iterator[tuple[TokenType, str]] | None:
+        lexer = Syntax("", Syntax.guess_lexer(self._path)).lexer
+        if lexer is None or not _lines_agree(self._text):
+            return None
+        tokens: Iterator[tuple[TokenType, str]] = iter(lexer.get_tokens(self._text))
+        return tokens
+
+    def advance(self, upto: int) -> None:
+        """Colour the lines before ``upto`` (a thread may call this)."""
+        with self._lock:
+            if self._done:
+                return
+            if self._tokens is None:
+                self._tokens = self._start()
+            lines = self._lines
+            while self._tokens is not None and len(lines) < upto:
+                token = next(self._tokens, None)
+                if token is None:
+                    self._tokens = None
+                    self._end_line()
+                    break
+                token_type, value = token
+                style = self._style(token_type)
+                for index, piece in enumerate(value.split("\n")):
+                    if index:
+                        self._end_line()
+                    if piece:
+                        if "\t" in piece:
+                            piece = piece.expandtabs(4)
+                        end = self._length + len(piece)
+                        if style:
+                            self._spans.append(Span(self._length, end, style))
+                        self._pieces.append(piece)
+                        self._length = end
+            if self._tokens is None:
+                self._done = True
+                self._text = ""
+
+    def _end_line(self) -> None:
+        self._lines.append(Text("".join(self._pieces), spans=self._spans))
+        self._pieces, self._spans, self._length = [], [], 0
 
 
 HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -137,6 +210,13 @@ def _line(lines: list[str], index: int) -> str:
     return lines[index] if index < len(lines) else ""
 
 
+def _width(line: str) -> int:
+    """Cells ``line`` takes once tabs are expanded (quick for ASCII)."""
+    if "\t" in line:
+        line = line.expandtabs(4)
+    return len(line) if line.isascii() else cell_len(line)
+
+
 class DiffView(ScrollView, can_focus=True):
     """The diff of one file; ``s`` on the review screen toggles the layout."""
 
@@ -164,8 +244,8 @@ class DiffView(ScrollView, can_focus=True):
         self.path = ""
         self._old_text: list[str] = []
         self._new_text: list[str] = []
-        self._old: list[Text] = []
-        self._new: list[Text] = []
+        self._old = Highlighter("", None)
+        self._new = Highlighter("", None)
         self.rows: list[DiffRow] = []
         self.message = ""
         self.search = ""
@@ -175,45 +255,73 @@ class DiffView(ScrollView, can_focus=True):
         self._diff = ""
         self._gutter = 1
         self._cache: LRUCache[tuple[int, int], Strip] = LRUCache(1024)
+        # The lowest row drawn without its colours, and the generation a
+        # thread is colouring.
+        self._uncoloured: int | None = None
+        self._colouring = 0
 
     def show(self, path: str, before: str | None, after: str | None, diff: str) -> None:
         """Show ``diff``, the unified diff of ``path`` from ``before`` to
-        ``after`` (None: absent): plain at once, coloured when a thread has highlighted it
-        (Pygments takes about 0.4 s for 5,000 lines of Python)."""
+        ``after`` (None: absent): plain at once, each line coloured as soon as a
+        thread has read that far into Pygments' tokens (about 0.1 ms a line)."""
         self.path = path
         self._old_text = (before or "").splitlines()
         self._new_text = (after or "").splitlines()
-        self._old = [Text(line.expandtabs(4)) for line in self._old_text]
-        self._new = [Text(line.expandtabs(4)) for line in self._new_text]
+        self._old = Highlighter(path, before)
+        self._new = Highlighter(path, after)
         self.message = "" if before != after else "No change against the codebase."
         self._diff = diff
         self._generation += 1
         self._build()
         self.scroll_to(0, 0, animate=False)
-        self._highlight(self._generation, path, before, after)
 
-    @work(thread=True, exclusive=True, group="diff-highlight")
-    def _highlight(self, generation: int, path: str, before: str | None, after: str | None) -> None:
-        old, new = highlight_lines(path, before), highlight_lines(path, after)
-        self.app.call_from_thread(self._highlighted, generation, old, new)
+    def _want_colours(self, row: int) -> None:
+        """``row`` was drawn plain: colour it, then the rest of the file."""
+        self._uncoloured = max(self._uncoloured or 0, row)
+        if self._colouring != self._generation:
+            self._colouring = self._generation
+            self._colour(self._generation, self._old, self._new)
 
-    def _highlighted(self, generation: int, old: list[Text], new: list[Text]) -> None:
-        # Pygments and splitlines agree on "\n" only: keep the plain lines otherwise.
-        if (
-            generation != self._generation
-            or len(old) != len(self._old)
-            or len(new) != len(self._new)
-        ):
-            return
-        self._old, self._new = old, new
-        self._cache.clear()
-        self.refresh()
+    def _lines_through(self, row: int) -> tuple[int, int]:
+        """How many lines of each side the rows down to ``row`` show."""
+        old = new = 0
+        for diff_row in reversed(self.rows[: row + 1]):
+            old = max(old, (diff_row.old or 0) + 1)
+            new = max(new, (diff_row.new or 0) + 1)
+            if diff_row.old is not None and diff_row.new is not None:
+                break
+        return old, new
+
+    @work(thread=True, group="diff-colour")
+    def _colour(self, generation: int, old: Highlighter, new: Highlighter) -> None:
+        """Colour the rows drawn plain and a screen beyond first, then the
+        rest of the file a chunk at a time (so scrolling finds it coloured);
+        the view redraws each time rows it drew plain have their colours."""
+        while generation == self._generation and not (old.done and new.done):
+            wanted = self._uncoloured
+            if wanted is not None:
+                ahead = min(wanted + max(self.size.height, 20) * 2, len(self.rows) - 1)
+                old_upto, new_upto = self._lines_through(ahead)
+            else:
+                old_upto, new_upto = old.ready + COLOUR_CHUNK, new.ready + COLOUR_CHUNK
+            old.advance(old_upto)
+            new.advance(new_upto)
+            if wanted is not None:
+                self._uncoloured = None
+                self.app.call_from_thread(self._coloured, generation)
+        # Rows drawn plain while the last chunks were read.
+        self.app.call_from_thread(self._coloured, generation)
+
+    def _coloured(self, generation: int) -> None:
+        if generation == self._generation:
+            self._cache.clear()
+            self.refresh()
 
     def clear(self, message: str = "") -> None:
         self._generation += 1
         self.path = ""
         self._old_text = self._new_text = []
-        self._old = self._new = []
+        self._old = self._new = Highlighter("", None)
         self._diff = ""
         self.message = message
         self._build()
@@ -222,6 +330,7 @@ class DiffView(ScrollView, can_focus=True):
         self.rows = diff_rows(self._diff, side_by_side=self.side_by_side)
         self._gutter = len(str(max(len(self._old_text), len(self._new_text), 1)))
         self._cache.clear()
+        self._uncoloured = None
         self._find_matches()
         self._resize()
         self.refresh()
@@ -230,10 +339,7 @@ class DiffView(ScrollView, can_focus=True):
         if self.side_by_side:
             width = 0
         else:
-            longest = max(
-                (cell_len(self._line_text(row)) for row in self.rows[:20000]),
-                default=0,
-            )
+            longest = max((_width(self._line_text(row)) for row in self.rows[:20000]), default=0)
             width = longest + 2 * self._gutter + 5
         self.virtual_size = Size(width, max(len(self.rows), 1))
 
@@ -296,12 +402,19 @@ class DiffView(ScrollView, can_focus=True):
 
     # Drawing
 
-    def _code(self, row: DiffRow, side: str) -> Text:
+    def _code(self, row: DiffRow, side: str, y: int) -> Text:
         index = row.old if side == "old" else row.new
         if index is None:
             return Text()
-        lines = self._old if side == "old" else self._new
-        return lines[index].copy() if index < len(lines) else Text()
+        highlighter, lines = (
+            (self._old, self._old_text) if side == "old" else (self._new, self._new_text)
+        )
+        coloured = highlighter.line(index)
+        if coloured is not None:
+            return coloured.copy()
+        if not highlighter.done:
+            self._want_colours(y)
+        return Text(_line(lines, index).expandtabs(4))
 
     def _mark(self, text: Text, y: int) -> None:
         if not self.search or y not in self.matches:
@@ -330,7 +443,7 @@ class DiffView(ScrollView, can_focus=True):
             RowKind.ADDED: ("+", "new", "diff-view--added"),
             RowKind.REMOVED: ("-", "old", "diff-view--removed"),
         }[row.kind]
-        code = self._code(row, side)
+        code = self._code(row, side, y)
         self._mark(code, y)
         line = Text(f"{self._number(row.old)} {self._number(row.new)} ", style=gutter)
         line.append(f"{sign} ")
@@ -346,7 +459,7 @@ class DiffView(ScrollView, can_focus=True):
         if index is None:
             line.truncate(width, pad=True)
             return line
-        code = self._code(row, side)
+        code = self._code(row, side, y)
         self._mark(code, y)
         line.append_text(code)
         line.truncate(width, overflow="ellipsis", pad=True)

@@ -488,6 +488,44 @@ async def test_run_lifecycle_with_its_conversation_and_modification(database: Da
         assert await count(database, model) == 0
 
 
+async def test_a_queued_run_begins_then_finishes_and_each_step_is_audited(
+    database: Database,
+) -> None:
+    await make_project(database, "Alpha")
+    queued_at = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    queued = await service.start_run(
+        database, "Alpha", agent="bot", task="t", started_at=queued_at, queued=True
+    )
+    assert queued.status == RunStatus.QUEUED and queued.started_at is None
+    counts = await service.runs_per_status(database, project_ref="Alpha")
+    assert counts[RunStatus.QUEUED] == 1 and counts[RunStatus.RUNNING] == 0
+    with pytest.raises(ValidationError, match="started_at"):
+        await service.begin_run(
+            database, str(queued.id), started_at=datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+        )
+    began = await service.begin_run(
+        database, str(queued.id), started_at=datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    )
+    assert began.status == RunStatus.RUNNING
+    assert began.started_at == datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    with pytest.raises(InvalidTransition):
+        await service.begin_run(database, str(queued.id))
+    await service.finish_run(database, str(queued.id), status="succeeded")
+    # A queued run may also be cancelled before it ever starts.
+    other = await service.start_run(database, "Alpha", agent="bot", task="t2", queued=True)
+    cancelled = await service.finish_run(database, str(other.id), status="cancelled")
+    assert cancelled.status == RunStatus.CANCELLED and cancelled.started_at is None
+    async with database.reading() as session:
+        events = list(
+            await session.scalars(
+                select(AuditEntry.event_type).where(AuditEntry.entity_type == "agent_run")
+            )
+        )
+    assert sorted(events) == sorted(
+        ["run.queued", "run.started", "run.succeeded", "run.queued", "run.cancelled"]
+    )
+
+
 async def test_list_runs_newest_first_filtered_and_paged(database: Database) -> None:
     await make_project(database, "Alpha")
     await make_project(database, "Beta")

@@ -93,9 +93,15 @@ def test_agent_commands_round_trip(cli: Projdeck, tmp_path: Path) -> None:
     assert "run.finished" in listed_text and "yes" in listed_text
     assert "showing 1-1 of 2" in listed_text
 
+    waiting = cli.json("agent", "run", "start", "Demo", "--agent", "a", "--task", "t", "--queued")
+    assert waiting["status"] == "queued" and waiting["started_at"] is None
+    assert f"run {waiting['id'][:8]} running" in cli.ok("agent", "run", "begin", waiting["id"])
+    assert "cannot begin a run that is running" in cli.fails("agent", "run", "begin", waiting["id"])
+    cli.ok("agent", "run", "finish", waiting["id"], "--status", "cancelled")
+
     stats = cli.json("agent", "stats", "--project", "Demo")
     assert stats["runs_per_status"] == {
-        "queued": 0, "running": 0, "succeeded": 0, "failed": 1, "cancelled": 0,
+        "queued": 0, "running": 0, "succeeded": 0, "failed": 1, "cancelled": 1,
     }  # fmt: skip
     [day] = stats["tests_per_day"]
     assert (day["runs"], day["passed"], day["failed"]) == (1, 10, 1)

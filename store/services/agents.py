@@ -593,10 +593,12 @@ async def start_run(
     task: str,
     conversation_ref: str | None = None,
     started_at: datetime | None = None,
+    queued: bool = False,
     actor: str | None = None,
 ) -> AgentRun:
     """A running agent run on an active project, optionally part of one of
-    its conversations."""
+    its conversations; ``queued`` records it as waiting to start (see
+    ``begin_run``), ``started_at`` then being when it was queued."""
     actor = actor or current_actor()
     clean_agent = _label("agent", agent)
     clean_task = validation.text("task", task).strip()
@@ -620,18 +622,18 @@ async def start_run(
             conversation_id=conversation.id if conversation else None,
             agent=clean_agent,
             task=clean_task,
-            status=RunStatus.RUNNING,
+            status=RunStatus.QUEUED if queued else RunStatus.RUNNING,
             created_at=started,
-            started_at=started,
+            started_at=None if queued else started,
         )
         AgentActivityRepository(session).add(run)
         await session.flush()
         await audit.record(
             session,
             actor=actor,
-            event_type="run.started",
-            description=f"started run {short_id(run.id)} of agent {clean_agent!r} "
-            f"on project {project.name!r}",
+            event_type="run.queued" if queued else "run.started",
+            description=f"{'queued' if queued else 'started'} run {short_id(run.id)} "
+            f"of agent {clean_agent!r} on project {project.name!r}",
             project_id=project.id,
             entity_type="agent_run",
             entity_id=run.id,
@@ -640,6 +642,35 @@ async def start_run(
                 "conversation": str(conversation.id) if conversation else None,
                 "task_length": len(clean_task),
             },
+        )
+    return run
+
+
+async def begin_run(
+    db: Database, ref: str, *, started_at: datetime | None = None, actor: str | None = None
+) -> AgentRun:
+    """A queued run starts running."""
+    actor = actor or current_actor()
+    started = _recorded_at("started_at", started_at)
+    async with db.transaction() as session:
+        run = await resolve_run(session, ref)
+        if run.status is not RunStatus.QUEUED:
+            raise InvalidTransition("run", str(run.status), "begin")
+        if started < run.created_at:
+            raise ValidationError("started_at", "is before the run was queued")
+        run.status = RunStatus.RUNNING
+        run.started_at = started
+        project_name = await _project_name(session, run.project_id)
+        await audit.record(
+            session,
+            actor=actor,
+            event_type="run.started",
+            description=f"started queued run {short_id(run.id)} of agent {run.agent!r} "
+            f"on project {project_name!r}",
+            project_id=run.project_id,
+            entity_type="agent_run",
+            entity_id=run.id,
+            details={"from": str(RunStatus.QUEUED), "to": str(RunStatus.RUNNING)},
         )
     return run
 

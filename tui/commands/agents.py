@@ -277,6 +277,7 @@ def run() -> None:
 @click.option("--agent", "agent_name", required=True, metavar="NAME", help="The agent's name.")
 @click.option("--task", required=True, help="What the run is asked to do.")
 @click.option("--conversation", "conversation_id", metavar="ID", help="Its conversation.")
+@click.option("--queued", is_flag=True, help="Record it as waiting to start (see run begin).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
 @click.pass_context
 def run_start(
@@ -285,14 +286,20 @@ def run_start(
     agent_name: str,
     task: str,
     conversation_id: str | None,
+    queued: bool,
     as_json: bool,
 ) -> None:
-    """Start a run of an agent on project REF. Prints its id."""
+    """Start (or queue) a run of an agent on project REF. Prints its id."""
     from store.services import agents as service
 
     async def work(database: Database) -> AgentRun:
         return await service.start_run(
-            database, ref, agent=agent_name, task=task, conversation_ref=conversation_id
+            database,
+            ref,
+            agent=agent_name,
+            task=task,
+            conversation_ref=conversation_id,
+            queued=queued,
         )
 
     started = run_with_database(ctx, work)
@@ -300,6 +307,24 @@ def run_start(
         print_json(service.run_as_dict(started))
     else:
         click.echo(str(started.id))
+
+
+@run.command("begin")
+@click.argument("run_id", metavar="RUN_ID")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
+@click.pass_context
+def run_begin(ctx: click.Context, run_id: str, as_json: bool) -> None:
+    """A queued run starts running."""
+    from store.services import agents as service
+
+    async def work(database: Database) -> AgentRun:
+        return await service.begin_run(database, run_id)
+
+    started = run_with_database(ctx, work)
+    if as_json:
+        print_json(service.run_as_dict(started))
+    else:
+        click.echo(f"run {service.short_id(started.id)} {started.status}")
 
 
 @run.command("finish")
@@ -323,7 +348,7 @@ def run_finish(
     cost: str | None,
     as_json: bool,
 ) -> None:
-    """Finish a running run with its status, test results, error and cost."""
+    """Finish a queued or running run with its status, test results, error and cost."""
     from store.services import agents as service
 
     try:

@@ -17,6 +17,7 @@ from store.models import ProjectStatus
 from store.services import projects as project_service
 from store.services import secrets as secret_service
 from store.services.audit import AuditQuery, list_audit
+from store.services.modifications import ModificationProposal, propose_modification
 from tests.app_support import SIZE, app_environment, demo_database_file, demo_url, make_app, settle
 from tui.screens.audit import AuditScreen
 from tui.screens.confirm import ConfirmScreen
@@ -487,6 +488,33 @@ async def test_projects_table_pages_from_the_database(
             assert table.row_count == 200
             await pilot.press("ctrl+end")
             await settle(pilot)
+            assert table.row_count == 250
+            # Another process proposes a change deep in the list: the rows
+            # are read again, all 250, the cursor staying on its project.
+            await pilot.press("ctrl+end", *["up"] * 10)
+            screen = app.screen
+            assert isinstance(screen, ProjectsScreen)
+            chosen = screen.selected()
+            assert chosen is not None and chosen.name == "service-010"
+            await pilot.pause(0.6)  # the watcher has taken its first reading
+            other = await open_database(url)
+            try:
+                await propose_modification(
+                    other,
+                    "service-010",
+                    ModificationProposal(request="Tune", modified_files={"a.py": "x = 1\n"}),
+                )
+            finally:
+                await other.dispose()
+            for _ in range(40):
+                now = screen.selected()
+                if now is not None and now.pending_modifications:
+                    break
+                await pilot.pause(0.05)
+            assert now is not None and now.name == "service-010"
+            assert now.pending_modifications == 1
+            pending = table.get_column_index("pending")
+            assert str(table.get_cell_at((table.cursor_row, pending))) == "1"
             assert table.row_count == 250
             await pilot.press("slash", *"service-12")
             await pilot.pause(TYPING_PAUSE + 0.1)

@@ -119,15 +119,23 @@ class ProjectsScreen(Screen[None]):
         rows: int = PAGE,
         keep_place: bool = False,
     ) -> None:
-        """The first rows: at least ``rows`` of them (a page at a time) or as
-        many as match. The cursor stays on the project it was on."""
+        """The first rows: at least ``rows`` of them or as many as match (in
+        pages as large as the store gives, counted once). The cursor stays
+        on the project it was on."""
         items: list[ProjectRow] = []
-        total = 0
+        total: int | None = None
         while True:
+            last = items[-1] if items and sort is ProjectSort.UPDATED else None
             page = await attempt(
                 self,
                 list_project_rows(
-                    deck(self).database, filters, sort=sort, limit=PAGE, offset=len(items)
+                    deck(self).database,
+                    filters,
+                    sort=sort,
+                    limit=max(PAGE, rows - len(items)),
+                    offset=0 if last is not None else len(items),
+                    after=(last.updated_at, last.id) if last is not None else None,
+                    total=total,
                 ),
             )
             if page is None or generation != self.generation:

@@ -27,7 +27,7 @@ from tui.screens.projects import ProjectsScreen
 from tui.screens.reject import RejectScreen
 from tui.screens.review import ReviewScreen
 from tui.widgets.diff_view import DiffView, RowKind, diff_rows
-from tui.widgets.tables import ModificationTable
+from tui.widgets.tables import AuditTable, ModificationTable
 
 __all__ = ["demo_database_file", "demo_url"]
 
@@ -422,6 +422,10 @@ async def test_projects_history_and_detail_follow_cli_writes_keeping_the_cursor(
         selected = tab.selected()
         assert selected is not None and selected.id == watched.id
         assert tab.cursor_row == 2
+        # The Activity tab was read again too: the proposal is its newest row.
+        activity = detail.query_one("#project-activity", AuditTable)
+        assert activity.items[0].event_type == "modification.proposed"
+        assert str(tab.items[0].id)[:8] in activity.items[0].description
         editor = detail.query_one("#planning_statement", TextArea)
         assert editor.text.startswith("Draft ") and detail.has_unsaved_settings
     db = await open_database(demo_url)

@@ -4,6 +4,7 @@ Modifications, Audit), the database opened in a worker, help and palette."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -21,14 +22,8 @@ from store.errors import StoreError
 from store.types import utcnow
 from tui.live import LiveRefresh
 from tui.palette import ProjdeckCommands
-from tui.screens.activity import ActivityScreen
-from tui.screens.audit import AuditScreen
-from tui.screens.help import HelpScreen
-from tui.screens.inbox import InboxScreen
-from tui.screens.modifications import ModificationsScreen
 from tui.screens.projects import ProjectsScreen
 from tui.screens.start import StartScreen
-from tui.screens.templates import TemplatesScreen
 
 if TYPE_CHECKING:
     from tui.screens.project_detail import ProjectDetailScreen
@@ -45,18 +40,37 @@ MAIN_SCREENS = {
 }
 
 
+def _lazy(module: str, name: str) -> Callable[[], Screen[None]]:
+    """A main screen made from its module imported on first use: start-up
+    imports only what the Projects screen draws."""
+
+    def make() -> Screen[None]:
+        screen: type[Screen[None]] = getattr(importlib.import_module(module), name)
+        return screen()
+
+    return make
+
+
 class ProjdeckApp(App[None]):
     """projdeck's terminal app over one database."""
 
     TITLE = "projdeck"
-    CSS_PATH = "app.tcss"
+    # The screens' own files too: read once here, or the first opening of
+    # such a screen would re-read every style in the app.
+    CSS_PATH = [
+        "app.tcss",
+        "screens/activity.tcss",
+        "screens/inbox.tcss",
+        "screens/review.tcss",
+        "screens/template_form.tcss",
+    ]
     MODES = {
         "projects": ProjectsScreen,
-        "templates": TemplatesScreen,
-        "modifications": ModificationsScreen,
-        "audit": AuditScreen,
-        "inbox": InboxScreen,
-        "activity": ActivityScreen,
+        "templates": _lazy("tui.screens.templates", "TemplatesScreen"),
+        "modifications": _lazy("tui.screens.modifications", "ModificationsScreen"),
+        "audit": _lazy("tui.screens.audit", "AuditScreen"),
+        "inbox": _lazy("tui.screens.inbox", "InboxScreen"),
+        "activity": _lazy("tui.screens.activity", "ActivityScreen"),
     }
     COMMANDS = App.COMMANDS | {ProjdeckCommands}
     BINDINGS = [
@@ -173,6 +187,8 @@ class ProjdeckApp(App[None]):
         )
 
     def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.screen))

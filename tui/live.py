@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from store.errors import StoreError, StoreUnavailable
 from store.models import ModificationStatus
 from store.services.changes import ChangeProbe
-from store.services.modifications import Inbox, modification_statuses, waiting_modifications
 from tui import format
 
 if TYPE_CHECKING:
+    from store.services.modifications import Inbox
     from tui.app import ProjdeckApp
 
 POLL_SECONDS = 0.5
@@ -58,6 +58,9 @@ class LiveRefresh:
         self.app.run_worker(self._check(), group="live-refresh")
 
     async def _check(self) -> None:
+        # Loaded here, after the first screen is drawn, not at start-up.
+        from store.services.modifications import modification_statuses, waiting_modifications
+
         try:
             assert self.probe is not None
             try:

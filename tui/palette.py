@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
+from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 
 from store.errors import StoreError
-from store.services.templates import list_templates
 from tui.context import deck
-from tui.screens.template_form import open_template_form
 
 SCREENS = {
     "projects": "Projects",
@@ -24,6 +24,13 @@ SCREENS = {
     "inbox": "Inbox",
     "activity": "Activity",
 }
+
+
+def _open_template_form(app: App[Any], template: str) -> None:
+    # The form (and jinja2 behind it) loads when a template is chosen.
+    from tui.screens.template_form import open_template_form
+
+    open_template_form(app, template)
 
 
 def own_binding(node: DOMNode, binding: Binding) -> bool:
@@ -44,6 +51,8 @@ class ProjdeckCommands(Provider):
     async def startup(self) -> None:
         if not getattr(self.app, "ready", False):
             return
+        from store.services.templates import list_templates
+
         try:
             page = await list_templates(deck(self.app).database, limit=500)
         except StoreError:
@@ -84,7 +93,7 @@ class ProjdeckCommands(Provider):
         return [
             (
                 f"New project from template {name}",
-                partial(open_template_form, self.app, name),
+                partial(_open_template_form, self.app, name),
                 "fill in its variables, preview the files, create",
             )
             for name in self.templates

@@ -20,9 +20,6 @@ from store.services import projects as project_service
 from store.services.browse import ProjectRow, list_project_rows
 from tui import format
 from tui.context import attempt, deck
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.project_detail import ProjectDetailScreen
-from tui.screens.project_form import ProjectForm
 from tui.widgets.tables import redraw_keeping_cursor
 
 PAGE = 100
@@ -235,6 +232,9 @@ class ProjectsScreen(Screen[None]):
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
+        # The screens this one opens load when first opened, not at start-up.
+        from tui.screens.project_detail import ProjectDetailScreen
+
         row = self.selected()
         if row is not None:
             self.app.push_screen(ProjectDetailScreen(row.id))
@@ -268,9 +268,13 @@ class ProjectsScreen(Screen[None]):
         self.reload()
 
     def action_new(self) -> None:
+        from tui.screens.project_form import ProjectForm
+
         self.app.push_screen(ProjectForm(), self._saved)
 
     def action_edit(self) -> None:
+        from tui.screens.project_form import ProjectForm
+
         row = self.selected()
         if row is None:
             return
@@ -296,6 +300,8 @@ class ProjectsScreen(Screen[None]):
             self.change_status(row, "restore")
 
     def action_delete(self) -> None:
+        from tui.screens.confirm import ConfirmScreen
+
         row = self.selected()
         if row is None:
             return

@@ -87,7 +87,8 @@ async def test_activity_filters_by_status_and_project(demo_url: URL) -> None:
         assert [row.id for row in table.items] == [row.id for row in failed.items]
 
         project = table.items[0].project_name
-        screen.query_one("#activity-project", Select).focus()
+        # The project picker: enter opens it, typing narrows, enter picks.
+        screen.query_one("#activity-project").focus()
         await pilot.press("enter", *project, "enter")
         await settle(pilot)
         one = await service(

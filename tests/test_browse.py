@@ -11,7 +11,6 @@ from store.services.browse import (
     find_audit_actors,
     find_project_names,
     list_project_rows,
-    project_names,
     project_names_of,
 )
 from store.services.modifications import ModificationProposal, propose_modification
@@ -56,12 +55,6 @@ async def test_project_rows_carry_scores_and_pending_counts_page_by_page(
     assert [row.name for row in rest.items] == ["svc-3", "svc-4"] and not rest.has_more
     found = await list_project_rows(database, ProjectFilter(search="GW"))
     assert [row.name for row in found.items] == ["gateway"]
-
-
-async def test_names_for_the_filters(database: Database) -> None:
-    await _project(database, "beta")
-    await _project(database, "alpha")
-    assert [name for _, name in await project_names(database)] == ["alpha", "beta"]
 
 
 async def test_project_picker_finds_names_holding_the_text_starting_ones_first(

@@ -124,13 +124,6 @@ async def list_project_rows(
     return Page(items=items, total=counted, offset=offset, limit=limit)
 
 
-async def project_names(db: Database) -> list[tuple[uuid.UUID, str]]:
-    """Every project's id and name, for pickers (names are short)."""
-    query = select(col(Project.id), col(Project.name)).order_by(col(Project.name))
-    async with db.reading() as session:
-        return [(row[0], row[1]) for row in await session.execute(query)]
-
-
 # How many names a picker offers at once.
 PICK_LIMIT = 20
 

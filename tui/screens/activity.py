@@ -26,11 +26,12 @@ from textual.widgets import (
 
 from store.models import RunStatus
 from store.services.agents import RunDetail, cost_report, get_run, list_runs
-from store.services.browse import project_names
+from store.services.browse import find_project_names
 from tui.context import attempt, deck
 from tui.screens.conversation import ConversationScreen
 from tui.screens.review import ReviewScreen
 from tui.widgets.costs import CostsView
+from tui.widgets.picker import PickerField
 from tui.widgets.runs import RunTable, render_run
 from tui.widgets.tables import ModificationTable
 
@@ -70,7 +71,7 @@ class ActivityScreen(Screen[None]):
         with TabbedContent(id="activity-tabs"):
             with TabPane("Runs", id="runs"):
                 with Horizontal(id="activity-filters", classes="filters"):
-                    yield Select([], prompt="every project", id="activity-project")
+                    yield PickerField("project", self._find_projects, id="activity-project")
                     yield Input(placeholder="agent (exact name)", id="activity-agent")
                     yield Select(
                         [(status.value, status.value) for status in RunStatus],
@@ -99,7 +100,6 @@ class ActivityScreen(Screen[None]):
         self.query_one("#activity-detail").border_title = "Run"
         self.query_one("#activity-proposed").border_title = "Proposed modifications"
         self.query_one(RunTable).focus()
-        self.load_choices()
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -107,13 +107,9 @@ class ActivityScreen(Screen[None]):
 
     # Runs
 
-    @work(exclusive=True, group="activity-choices")
-    async def load_choices(self) -> None:
-        projects = await attempt(self, project_names(deck(self).database))
-        if projects is not None:
-            self.query_one("#activity-project", Select).set_options(
-                [(name, str(project_id)) for project_id, name in projects]
-            )
+    async def _find_projects(self, text: str) -> list[tuple[str, str]]:
+        found = await find_project_names(deck(self).database, text)
+        return [(name, str(project_id)) for project_id, name in found]
 
     def _chosen(self, selector: str) -> str | None:
         value = self.query_one(selector, Select).value
@@ -130,7 +126,7 @@ class ActivityScreen(Screen[None]):
             self,
             list_runs(
                 deck(self).database,
-                project_ref=self._chosen("#activity-project"),
+                project_ref=self.query_one("#activity-project", PickerField).value,
                 agent=self.query_one("#activity-agent", Input).value.strip() or None,
                 statuses=[status] if status else [],
                 limit=PAGE,
@@ -188,7 +184,7 @@ class ActivityScreen(Screen[None]):
         self.reload()
         self.query_one(RunTable).focus()
 
-    @on(Select.Changed, "#activity-project")
+    @on(PickerField.Changed, "#activity-project")
     @on(Select.Changed, "#activity-status")
     def _filter_changed(self) -> None:
         self.reload()
@@ -234,8 +230,8 @@ class ActivityScreen(Screen[None]):
         self.query_one(f"#{widget_id}").focus()
 
     def action_clear_filters(self) -> None:
-        for selector in ("#activity-project", "#activity-status"):
-            self.query_one(selector, Select).clear()
+        self.query_one("#activity-project", PickerField).clear()
+        self.query_one("#activity-status", Select).clear()
         self.query_one("#activity-agent", Input).value = ""
         self.query_one(RunTable).focus()
         self.reload()

@@ -381,11 +381,13 @@ class Database:
         return True
 
     async def dispose(self) -> None:
-        reader, self._reader = self._reader, None
-        if reader is not None:
-            self._start_cleanup(reader.close())
+        # Reads still running end first, then the connection they share.
         while self._cleanups:
             await asyncio.gather(*self._cleanups, return_exceptions=True)
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            with contextlib.suppress(Exception):
+                await reader.close()
         await self.engine.dispose()
 
 

@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import Input, TextArea
 
 from store.config import describe_url
 from store.engine import Database, open_database
@@ -92,6 +93,7 @@ class ProjdeckApp(App[None]):
         label: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         show_ids: bool = True,
+        steady_cursor: bool = False,
     ) -> None:
         """``prepare`` runs on the opened database before the first screen
         (the demo fills it); ``clock`` and ``show_ids`` let tests and
@@ -101,6 +103,7 @@ class ProjdeckApp(App[None]):
         self.prepare = prepare
         self.clock = clock
         self.show_ids = show_ids
+        self.steady_cursor = steady_cursor
         self.sub_title = label or describe_url(url)
         self._database: Database | None = None
         self._connection_lost = False
@@ -125,6 +128,11 @@ class ProjdeckApp(App[None]):
 
     def on_mount(self) -> None:
         self.open_store()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # A blinking cursor is caught on or off at random by a picture.
+        if self.steady_cursor and isinstance(event.widget, Input | TextArea):
+            event.widget.cursor_blink = False
 
     @work(exclusive=True, group="open")
     async def open_store(self) -> None:

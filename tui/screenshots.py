@@ -99,7 +99,9 @@ async def play(pilot: Pilot[None], scene: Scene) -> None:
 
 
 def screenshot_app(url: URL) -> ProjdeckApp:
-    return ProjdeckApp(url, clock=lambda: SHOT_NOW, show_ids=False, label="demo · sqlite")
+    return ProjdeckApp(
+        url, clock=lambda: SHOT_NOW, show_ids=False, label="demo · sqlite", steady_cursor=True
+    )
 
 
 async def build_demo(path: Path) -> None:

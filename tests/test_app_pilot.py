@@ -380,6 +380,10 @@ async def test_secrets_are_added_revealed_and_deleted_with_audit_rows(demo_url: 
         pane = app.screen.query_one("SecretsPane")
         pane._mask("DEPLOY_TOKEN")  # the timer's callback, without waiting 10 s
         assert column(table, "value")[0] == MASK
+        await pilot.press("c")
+        await settle(pilot)
+        assert app.clipboard == "s3cr3t-value"
+        assert column(table, "value")[0] == MASK
         await pilot.press("x", "y")
         await settle(pilot)
         assert column(table, "name") == ["SLACK_WEBHOOK_TOKEN", "WAREHOUSE_PASSWORD"]
@@ -395,7 +399,7 @@ async def test_secrets_are_added_revealed_and_deleted_with_audit_rows(demo_url: 
     finally:
         await db.dispose()
     assert names == ["SLACK_WEBHOOK_TOKEN", "WAREHOUSE_PASSWORD"]
-    assert events[:3] == ["secret.deleted", "secret.revealed", "secret.created"]
+    assert events[:4] == ["secret.deleted", "secret.copied", "secret.revealed", "secret.created"]
 
 
 async def test_audit_screen_filters_by_text_as_you_type(demo_url: URL) -> None:

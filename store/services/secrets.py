@@ -26,6 +26,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -215,9 +216,12 @@ async def reveal_secret(
     *,
     actor: str | None = None,
     keyring: Keyring | None = None,
+    purpose: Literal["reveal", "copy"] = "reveal",
 ) -> SecretValue:
-    """A secret's value; the read is audited. A value that does not decrypt
-    raises DecryptionFailed and leaves a security event in the audit log."""
+    """A secret's value; the read is audited (as ``secret.revealed``, or
+    ``secret.copied`` when it is read to go to the clipboard). A value that
+    does not decrypt raises DecryptionFailed and leaves a security event in
+    the audit log."""
     actor = actor or current_actor()
     key_name = secret_name(key_name)
     failure: DecryptionFailed | None = None
@@ -236,8 +240,9 @@ async def reveal_secret(
             await audit.record(
                 session,
                 actor=actor,
-                event_type="secret.revealed",
-                description=f"revealed {_label(project, key_name)}",
+                event_type="secret.copied" if purpose == "copy" else "secret.revealed",
+                description=f"{'copied' if purpose == 'copy' else 'revealed'} "
+                f"{_label(project, key_name)}",
                 project_id=project.id,
                 entity_type="secret",
                 entity_id=row.id,

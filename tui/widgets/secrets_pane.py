@@ -110,7 +110,13 @@ class SecretsPane(Vertical):
     @work(group="secrets-reveal")
     async def reveal(self, name: str, *, copy: bool) -> None:
         value = await attempt(
-            self, secret_service.reveal_secret(deck(self).database, str(self.project_id), name)
+            self,
+            secret_service.reveal_secret(
+                deck(self).database,
+                str(self.project_id),
+                name,
+                purpose="copy" if copy else "reveal",
+            ),
         )
         if value is None:
             return

@@ -611,3 +611,35 @@ async def test_names_that_look_like_markup_are_shown_as_typed(demo_url: URL) -> 
         assert isinstance(app.screen, ProjectDetailScreen)
         assert name in text_of(app.screen.query_one("#project-title", Static))
     assert (await read(demo_url, name)).project.status == ProjectStatus.DELETED
+
+
+async def test_projects_sort_by_each_key_and_by_a_clicked_column_header(demo_url: URL) -> None:
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#projects", DataTable)
+        status = app.screen.query_one("#projects-status", Static)
+        # s walks through every sort: updated, created, name, type, status, owner.
+        await pilot.press("s", "s")
+        await settle(pilot)
+        assert "sorted by name" in str(status.render())
+        names = column(table, "name")
+        assert names == sorted(names)
+        await pilot.press("s")
+        await settle(pilot)
+        types = column(table, "type")
+        assert "sorted by type" in str(status.render()) and types == sorted(types)
+        await pilot.press("s", "s")
+        await settle(pilot)
+        owners = column(table, "owner")
+        assert "sorted by owner" in str(status.render()) and owners == sorted(owners)
+        # A click on the Type header sorts by type; on Pending, it says it cannot.
+        x = sum(c.get_render_width(table) for c in list(table.columns.values())[:1]) + 2
+        await pilot.click("#projects", offset=(x, 0))
+        await settle(pilot)
+        assert "sorted by type" in str(status.render())
+        assert column(table, "type") == sorted(column(table, "type"))
+        x = sum(c.get_render_width(table) for c in list(table.columns.values())[:5]) + 2
+        await pilot.click("#projects", offset=(x, 0))
+        await settle(pilot)
+        assert "sorted by type" in str(status.render())

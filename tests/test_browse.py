@@ -57,6 +57,29 @@ async def test_project_rows_carry_scores_and_pending_counts_page_by_page(
     assert [row.name for row in found.items] == ["gateway"]
 
 
+async def test_project_rows_sort_by_type_status_and_owner_with_name_breaking_ties(
+    database: Database,
+) -> None:
+    for name, kind, owner in [
+        ("zeta", "web_app", "bob"),
+        ("alpha", "web_app", "carol"),
+        ("mid", "api", "bob"),
+        ("beta", "cli", "alice"),
+    ]:
+        await project_service.create_project_with_settings(
+            database, project_service.ProjectCreate(name=name, type=kind, owner_id=owner)
+        )
+    await project_service.archive_project(database, "alpha")
+
+    async def names(sort: ProjectSort) -> list[str]:
+        page = await list_project_rows(database, ProjectFilter(statuses=[]), sort=sort)
+        return [row.name for row in page.items]
+
+    assert await names(ProjectSort.TYPE) == ["mid", "beta", "alpha", "zeta"]
+    assert await names(ProjectSort.OWNER) == ["beta", "mid", "zeta", "alpha"]
+    assert await names(ProjectSort.STATUS) == ["beta", "mid", "zeta", "alpha"]
+
+
 async def test_project_picker_finds_names_holding_the_text_starting_ones_first(
     database: Database,
 ) -> None:

@@ -24,6 +24,9 @@ class ProjectSort(StrEnum):
     UPDATED = "updated"
     CREATED = "created"
     NAME = "name"
+    TYPE = "type"
+    STATUS = "status"
+    OWNER = "owner"
 
 
 @dataclass
@@ -56,10 +59,22 @@ class ProjectFilter:
         return query
 
 
-_SORTS: dict[ProjectSort, tuple[UnaryExpression[Any], UnaryExpression[Any]]] = {
+# Each order ends with the id, so pages never overlap or skip a row.
+PROJECT_ORDER: dict[ProjectSort, tuple[UnaryExpression[Any], ...]] = {
     ProjectSort.UPDATED: (col(Project.updated_at).desc(), col(Project.id).desc()),
     ProjectSort.CREATED: (col(Project.created_at).desc(), col(Project.id).desc()),
     ProjectSort.NAME: (col(Project.name).asc(), col(Project.id).asc()),
+    ProjectSort.TYPE: (col(Project.type).asc(), col(Project.name).asc(), col(Project.id).asc()),
+    ProjectSort.STATUS: (
+        col(Project.status).asc(),
+        col(Project.name).asc(),
+        col(Project.id).asc(),
+    ),
+    ProjectSort.OWNER: (
+        col(Project.owner_id).asc(),
+        col(Project.name).asc(),
+        col(Project.id).asc(),
+    ),
 }
 
 
@@ -147,7 +162,7 @@ class ProjectRepository:
                 (col(Project.updated_at) < at)
                 | ((col(Project.updated_at) == at) & (col(Project.id) < last_id))
             )
-        query = query.order_by(*_SORTS[sort]).limit(clamp_limit(limit)).offset(max(offset, 0))
+        query = query.order_by(*PROJECT_ORDER[sort]).limit(clamp_limit(limit)).offset(max(offset, 0))
         return list((await self.session.execute(query)).scalars())
 
     async def count(self, filters: ProjectFilter | None = None) -> int:

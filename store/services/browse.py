@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import col
 
 from store.engine import Database
@@ -27,13 +26,7 @@ from store.models import (
 )
 from store.repositories import AuditRepository, ModificationRepository, ProjectRepository
 from store.repositories.base import Page, clamp_limit
-from store.repositories.projects import ProjectFilter, ProjectSort
-
-_PROJECT_ORDER: dict[ProjectSort, tuple[UnaryExpression[Any], UnaryExpression[Any]]] = {
-    ProjectSort.UPDATED: (col(Project.updated_at).desc(), col(Project.id).desc()),
-    ProjectSort.CREATED: (col(Project.created_at).desc(), col(Project.id).desc()),
-    ProjectSort.NAME: (col(Project.name).asc(), col(Project.id).asc()),
-}
+from store.repositories.projects import PROJECT_ORDER, ProjectFilter, ProjectSort
 
 # The columns of a projects-table row, in ProjectRow's order.
 _ROW_COLUMNS: tuple[Any, ...] = (
@@ -90,7 +83,7 @@ async def list_project_rows(
     query = filters.apply(select(*_ROW_COLUMNS))
     if after is not None and sort is ProjectSort.UPDATED:
         query = query.where(tuple_(col(Project.updated_at), col(Project.id)) < after)
-    query = query.order_by(*_PROJECT_ORDER[sort]).limit(clamp_limit(limit)).offset(max(offset, 0))
+    query = query.order_by(*PROJECT_ORDER[sort]).limit(clamp_limit(limit)).offset(max(offset, 0))
     count = filters.apply(select(func.count()).select_from(Project))
 
     async def read(session: AsyncSession) -> tuple[list[Any], int, dict[uuid.UUID, int]]:

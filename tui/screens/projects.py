@@ -27,7 +27,15 @@ PAGE = 100
 NEAR_END = 20
 # Seconds of no typing before a filter runs.
 TYPING_PAUSE = 0.2
-_SORTS = [ProjectSort.UPDATED, ProjectSort.NAME, ProjectSort.CREATED]
+_SORTS = list(ProjectSort)
+# The columns a click on the header sorts by.
+_SORT_OF_COLUMN = {
+    "name": ProjectSort.NAME,
+    "type": ProjectSort.TYPE,
+    "status": ProjectSort.STATUS,
+    "owner": ProjectSort.OWNER,
+    "updated": ProjectSort.UPDATED,
+}
 
 
 class ProjectsScreen(Screen[None]):
@@ -259,6 +267,15 @@ class ProjectsScreen(Screen[None]):
     def action_sort(self) -> None:
         self.sort = _SORTS[(_SORTS.index(self.sort) + 1) % len(_SORTS)]
         self.reload()
+
+    @on(DataTable.HeaderSelected, "#projects")
+    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
+        sort = _SORT_OF_COLUMN.get(str(event.column_key.value))
+        if sort is None:
+            self.notify(f"The projects cannot be sorted by {event.label.plain}")
+        elif sort is not self.sort:
+            self.sort = sort
+            self.reload()
 
     def action_show_status(self, which: str) -> None:
         if which == "archived":

@@ -172,6 +172,7 @@ async def resolve_project(session: AsyncSession, ref: str) -> Project:
     ref = ref.strip()
     if not ref:
         raise ValidationError("project", "give a project id, id prefix or name")
+    validation.text("project", ref, limit=validation.MAX_TEXT)
     try:
         project_id = uuid.UUID(ref)
     except ValueError:

@@ -134,3 +134,28 @@ async def test_a_quick_read_sees_what_another_connection_committed_since(
         assert (await projects.get_project(database, "first")).owner_id == "p"
     finally:
         await other.dispose()
+
+
+async def test_a_change_probe_closed_while_a_cancelled_check_ends_raises_nothing(
+    database: Database,
+) -> None:
+    from store.services.changes import ChangeProbe
+
+    rng = random.Random(8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(60):
+            # The app at exit: the live refresh's check is cancelled while
+            # the probe is closed.
+            probe = ChangeProbe(database)
+            await probe.token()
+            task = asyncio.ensure_future(probe.token())
+            await asyncio.sleep(rng.random() * 0.003)
+            task.cancel()
+            await probe.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, SAWarning)] == []
+    async with ChangeProbe(database) as probe:
+        assert not await probe.changed()

@@ -10,6 +10,7 @@ comparable on one connection, hence the kept connection.
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 
 from sqlalchemy import func, select, text
@@ -34,6 +35,7 @@ class ChangeProbe:
         self._db = db
         self._connection: AsyncConnection | None = None
         self._last: ChangeToken | None = None
+        self._reading: asyncio.Task[ChangeToken] | None = None
 
     async def __aenter__(self) -> ChangeProbe:
         return self
@@ -47,7 +49,19 @@ class ChangeProbe:
         await self.close()
 
     async def token(self) -> ChangeToken:
-        """(data_version on SQLite else 0, highest audit id)."""
+        """(data_version on SQLite else 0, highest audit id).
+
+        The read runs in a task of its own, so cancelling the caller (the
+        app does, at exit) never leaves the kept connection half-way through
+        it, and ``close()`` waits for it instead of closing the connection
+        under it (which made SQLAlchemy warn "transaction already
+        deassociated from connection")."""
+        reading = asyncio.ensure_future(self._read_token())
+        reading.add_done_callback(_retrieve)
+        self._reading = reading
+        return await asyncio.shield(reading)
+
+    async def _read_token(self) -> ChangeToken:
         try:
             if self._connection is None:
                 self._connection = await self._db.engine.connect()
@@ -60,7 +74,7 @@ class ChangeProbe:
                 query = select(func.max(col(AuditEntry.id)))
                 last_audit = (await self._connection.execute(query)).scalar_one_or_none()
         except (DBAPIError, OSError) as error:
-            await self.close()
+            await self._close_connection()
             raise translate(error, self._db.url) from None
         return version, int(last_audit or 0)
 
@@ -72,6 +86,19 @@ class ChangeProbe:
         return previous is not None and previous != current
 
     async def close(self) -> None:
+        reading, self._reading = self._reading, None
+        if reading is not None and not reading.done():
+            await asyncio.wait([reading])
+        await self._close_connection()
+
+    async def _close_connection(self) -> None:
         if self._connection is not None:
             connection, self._connection = self._connection, None
             await connection.close()
+
+
+def _retrieve(task: asyncio.Task[ChangeToken]) -> None:
+    # Its caller may have been cancelled: the error is read here so it is
+    # not reported as never retrieved.
+    if not task.cancelled():
+        task.exception()

@@ -143,7 +143,11 @@ FINDINGS = """\
 - **Cancellation**: the app cancels workers whose answer is no longer wanted. Reads through
   `Database.read()` finish in a task of their own (a statement is never cut half-way; the
   result is dropped), and transactions commit, roll back and close in a task of their own,
-  so a second cancellation cannot interrupt SQLAlchemy's clean-up (tests/test_cancellation.py).
+  so a second cancellation cannot interrupt SQLAlchemy's clean-up. The flaky "transaction
+  already deassociated from connection" SAWarning came from quitting the app while the live
+  refresh was checking: the change probe's kept connection was closed under the cancelled
+  check; the check now runs in a task of its own and closing waits for it
+  (tests/test_cancellation.py reproduces both).
 """
 
 

@@ -527,6 +527,12 @@ async def test_inbox_groups_waiting_modifications_by_project_oldest_first(
     assert [row.id for row in inbox.groups[0].items] == [a.id, c.id]
     assert (inbox.groups[0].pending, inbox.groups[0].approved) == (1, 1)
     assert [row.id for row in inbox.groups[1].items] == [b.id]
+    # A shorter inbox lists fewer rows but still counts every waiting one.
+    short = await service.waiting_modifications(database, limit=1)
+    assert (short.pending, short.approved) == (2, 1)
+    assert [(group.project_name, group.pending, group.approved) for group in short.groups] == [
+        ("Second", 1, 1)
+    ]
 
     page = await service.list_modifications(database, project_ref="First")
     assert page.total == 2

@@ -121,15 +121,34 @@ class ModificationRepository:
             query = query.where(col(Modification.status).in_(list(statuses)))
         return int((await self.session.execute(query)).scalar_one())
 
-    async def count_by_project_and_status(
+    async def count_by_status(
         self, statuses: Sequence[ModificationStatus]
+    ) -> dict[ModificationStatus, int]:
+        """How many modifications are in each of ``statuses``, all projects together."""
+        query = (
+            select(col(Modification.status), func.count())
+            .where(col(Modification.status).in_(list(statuses)))
+            .group_by(col(Modification.status))
+        )
+        return {
+            ModificationStatus(status): int(count)
+            for status, count in await self.session.execute(query)
+        }
+
+    async def count_by_project_and_status(
+        self,
+        statuses: Sequence[ModificationStatus],
+        project_ids: Sequence[uuid.UUID] | None = None,
     ) -> dict[tuple[uuid.UUID, ModificationStatus], int]:
-        """How many modifications each project has in each of ``statuses``."""
+        """How many modifications each project (each of ``project_ids``, if
+        given) has in each of ``statuses``."""
         query = (
             select(col(Modification.project_id), col(Modification.status), func.count())
             .where(col(Modification.status).in_(list(statuses)))
             .group_by(col(Modification.project_id), col(Modification.status))
         )
+        if project_ids is not None:
+            query = query.where(col(Modification.project_id).in_(set(project_ids)))
         return {
             (project_id, ModificationStatus(status)): int(count)
             for project_id, status, count in await self.session.execute(query)

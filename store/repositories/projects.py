@@ -162,7 +162,9 @@ class ProjectRepository:
                 (col(Project.updated_at) < at)
                 | ((col(Project.updated_at) == at) & (col(Project.id) < last_id))
             )
-        query = query.order_by(*PROJECT_ORDER[sort]).limit(clamp_limit(limit)).offset(max(offset, 0))
+        query = (
+            query.order_by(*PROJECT_ORDER[sort]).limit(clamp_limit(limit)).offset(max(offset, 0))
+        )
         return list((await self.session.execute(query)).scalars())
 
     async def count(self, filters: ProjectFilter | None = None) -> int:

@@ -282,6 +282,7 @@ async def import_template(
     """Create or update a template from a folder. The folder is checked in
     full first; a bad one is refused and nothing is stored."""
     actor = actor or current_actor()
+    validation.text("folder", str(folder))
     spec = templating.load_folder(Path(folder))
     async with db.transaction() as session:
         row, created, changed = await _upsert(session, spec)
@@ -302,6 +303,7 @@ async def import_template(
 async def export_template(db: Database, name: str, folder: Path | str) -> list[Path]:
     """Write a template as a folder (which must be new or empty); importing
     that folder gives back the same template."""
+    validation.text("folder", str(folder))
     async with db.reading() as session:
         spec = _spec(await _get_row(session, name))
     return templating.write_folder(spec, Path(folder))

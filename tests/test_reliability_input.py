@@ -20,7 +20,18 @@ from sqlalchemy.engine import URL
 
 from store.engine import Database, open_database
 from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
-from store.models import AuditEntry, Modification, Project, ProjectSecret, ProjectSettings
+from store.models import (
+    AgentRun,
+    AuditEntry,
+    Conversation,
+    Message,
+    Modification,
+    Project,
+    ProjectSecret,
+    ProjectSettings,
+    Template,
+    WebhookDelivery,
+)
 from store.services import modifications, projects, secrets
 from tui.cli import cli
 
@@ -91,7 +102,18 @@ def deep(levels: int) -> Any:
 async def snapshot(db: Database) -> tuple[int, ...]:
     async with db.reading() as session:
         counts = []
-        for model in (Project, ProjectSettings, ProjectSecret, Modification, AuditEntry):
+        for model in (
+            Project,
+            ProjectSettings,
+            ProjectSecret,
+            Modification,
+            AuditEntry,
+            Conversation,
+            Message,
+            AgentRun,
+            WebhookDelivery,
+            Template,
+        ):
             counts.append(int(await session.scalar(select(func.count()).select_from(model)) or 0))
         newest = await session.scalar(select(func.max(AuditEntry.id)))
         counts.append(int(newest or 0))

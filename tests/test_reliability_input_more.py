@@ -1,31 +1,22 @@
 """Garbage in, continued: the services behind settings, reviews, test
 results, templates and agent activity fed hostile values. Only the
 documented errors come out, and a refused call leaves every table as it
-was (including the agent tables, which the first file's snapshot omits)."""
+was."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
 from store.engine import Database, open_database
-from store.models import AgentRun, Conversation, Message, Template, WebhookDelivery
 from store.services import agents, modifications, projects, templates
-from tests.test_reliability_input import (
-    DOCUMENTED,
-    deep,
-    json_values,
-    nasty_text,
-    snapshot,
-)
+from tests.test_reliability_input import deep, json_values, nasty_text, run
 
 # Fewer examples than the first file: these services are many.
 EXAMPLES = settings(
@@ -40,35 +31,6 @@ numbers = st.one_of(
     nasty_text,
     st.none(),
 )
-
-
-async def everything(db: Database) -> tuple[int, ...]:
-    counts = list(await snapshot(db))
-    async with db.reading() as session:
-        for model in (Conversation, Message, AgentRun, WebhookDelivery, Template):
-            counts.append(int(await session.scalar(select(func.count()).select_from(model)) or 0))
-    return tuple(counts)
-
-
-def run(url: URL, work: Callable[[Database], Awaitable[Any]]) -> Exception | None:
-    """One example: snapshot, call, and on a refusal check nothing changed."""
-
-    async def main() -> Exception | None:
-        db = await open_database(url)
-        try:
-            before = await everything(db)
-            try:
-                await work(db)
-            except DOCUMENTED as error:
-                assert str(error), "an error without a message"
-                assert "Traceback" not in str(error)
-                assert await everything(db) == before, f"refused call changed the database: {error}"
-                return error
-            return None
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
+from textual.app import ScreenStackError
+
 from store.errors import StoreError, StoreUnavailable
 from store.models import ModificationStatus
 from store.services.changes import ChangeProbe
@@ -78,7 +80,11 @@ class LiveRefresh:
                 return
             self._announce(inbox, statuses)
             if changed:
-                hook = getattr(self.app.screen, "store_changed", None)
+                try:
+                    screen = self.app.screen
+                except ScreenStackError:  # the app closed while this check ran
+                    return
+                hook = getattr(screen, "store_changed", None)
                 if hook is not None:
                     hook()
         finally:

@@ -42,3 +42,24 @@ def test_help_names_the_demo_flag_and_command() -> None:
     result = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0
     assert "--demo" in result.stdout and "demo " in result.stdout
+
+
+def test_every_listed_command_loads_and_answers_help() -> None:
+    """Commands are imported on use: each one help lists must be found
+    under that name and print its own help."""
+    import click
+    from click.testing import CliRunner
+
+    from tui.cli import cli
+
+    listed = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True, check=False)
+    names = listed.stdout.split("Commands:", 1)[1].split()
+    for name in ("agent", "audit", "backup", "db", "mod", "project", "transfer"):
+        assert name in names
+    runner = CliRunner()
+    for name in cli.list_commands(click.Context(cli)):
+        assert name in names
+        result = runner.invoke(cli, [name, "--help"])
+        assert result.exit_code == 0, (name, result.output)
+        assert f"Usage: cli {name}" in result.output
+    assert runner.invoke(cli, ["no-such-command"]).exit_code == 2

@@ -4,17 +4,56 @@ and exits 1 on a store error, 2 on a usage error; never a traceback."""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from store.config import resolve_database_url
 from store.errors import StoreError
-from tui.commands import audit, db, demo, projects, secrets, templates, workspace
-from tui.commands.agents import agent
 from tui.commands.common import CliState, fail
-from tui.commands.modifications import mod
+
+# Each command's module is imported when that command runs (or help lists
+# it): opening the app or running one command does not load the code of all
+# the others.
+COMMANDS = {
+    "db": "tui.commands.db:db",
+    "doctor": "tui.commands.db:doctor",
+    "demo": "tui.commands.demo:demo",
+    "project": "tui.commands.projects:project",
+    "settings": "tui.commands.projects:settings",
+    "mod": "tui.commands.modifications:mod",
+    "template": "tui.commands.templates:template",
+    "secret": "tui.commands.secrets:secret",
+    "audit": "tui.commands.audit:audit",
+    "agent": "tui.commands.agents:agent",
+    "backup": "tui.commands.workspace:backup",
+    "restore": "tui.commands.workspace:restore",
+    "export": "tui.commands.workspace:export_command",
+    "import": "tui.commands.workspace:import_command",
+    "transfer": "tui.commands.workspace:transfer",
+}
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are named up front and imported on use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, name = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module), name)
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--db-url",
     metavar="URL",
@@ -41,23 +80,6 @@ def cli(ctx: click.Context, db_url: str | None, demo: bool) -> None:
             run_app(resolve_database_url(db_url), demo=demo)
         except StoreError as error:
             fail(error.message)
-
-
-cli.add_command(db.db)
-cli.add_command(db.doctor)
-cli.add_command(demo.demo)
-cli.add_command(projects.project)
-cli.add_command(projects.settings)
-cli.add_command(mod)
-cli.add_command(templates.template)
-cli.add_command(secrets.secret)
-cli.add_command(audit.audit)
-cli.add_command(agent)
-cli.add_command(workspace.backup)
-cli.add_command(workspace.restore)
-cli.add_command(workspace.export_command)
-cli.add_command(workspace.import_command)
-cli.add_command(workspace.transfer)
 
 
 def main() -> None:

@@ -151,6 +151,8 @@ async def test_update_records_changes_and_moves_the_version(database: Database) 
     assert updated.version == 2
     assert updated.security_score == 88
     assert updated.updated_at >= created.project.updated_at
+    # What update returns is what the database now holds (it is not read again).
+    assert updated.model_dump() == (await service.get_project(database, "Billing API")).model_dump()
     rows = await audit_rows(database, created.project.id)
     assert [row.event_type for row in rows] == ["project.updated", "project.created"]
     change = rows[0].details["changes"]
@@ -208,6 +210,9 @@ async def test_archive_unarchive_delete_restore_transitions(database: Database) 
     restored = await service.restore_project(database, "Billing API")
     assert restored.status == ProjectStatus.ACTIVE
     assert restored.version == 5
+    assert (
+        restored.model_dump() == (await service.get_project(database, "Billing API")).model_dump()
+    )
     events = [row.event_type for row in await audit_rows(database)]
     assert events == [
         "project.restored",

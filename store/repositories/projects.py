@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import col
@@ -175,22 +176,27 @@ class ProjectRepository:
         self.session.add(project)
 
     async def update_versioned(
-        self, project_id: uuid.UUID, expected_version: int, values: dict[str, Any]
+        self, project: Project, expected_version: int, values: dict[str, Any]
     ) -> bool:
         """Write ``values`` only if the row is still at ``expected_version``;
-        the version moves by one. False when someone else wrote first."""
+        the version moves by one. False when someone else wrote first.
+
+        On success ``project`` holds what was written, as if read again (no
+        second read of the row: the values are the ones just stored)."""
+        version = expected_version + 1
         statement = (
             update(Project)
-            .where(col(Project.id) == project_id, col(Project.version) == expected_version)
-            .values(**values, version=expected_version + 1)
+            .where(col(Project.id) == project.id, col(Project.version) == expected_version)
+            .values(**values, version=version)
             .execution_options(synchronize_session=False)
         )
         result = await self.session.execute(statement)
         assert isinstance(result, CursorResult)
-        return result.rowcount == 1
-
-    async def refresh(self, project: Project) -> None:
-        await self.session.refresh(project)
+        if result.rowcount != 1:
+            return False
+        for key, value in {**values, "version": version}.items():
+            set_committed_value(project, key, value)
+        return True
 
     async def delete(self, project_id: uuid.UUID) -> bool:
         statement = delete(Project).where(col(Project.id) == project_id)

@@ -496,7 +496,7 @@ async def apply_modification(db: Database, ref: str, *, actor: str | None = None
         now = utcnow()
         projects = ProjectRepository(session)
         if not await projects.update_versioned(
-            project.id,
+            project,
             project.version,
             {"codebase": result, "updated_at": now, "last_active_at": now},
         ):
@@ -514,7 +514,6 @@ async def apply_modification(db: Database, ref: str, *, actor: str | None = None
             description="applied",
             details={"files": _audit_files(files, codebase), "version": project.version + 1},
         )
-        await projects.refresh(project)
     return modification
 
 

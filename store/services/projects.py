@@ -295,7 +295,7 @@ async def update_project(
             return project
         now = utcnow()
         if not await projects.update_versioned(
-            project.id, expected_version, {**changed, "updated_at": now, "last_active_at": now}
+            project, expected_version, {**changed, "updated_at": now, "last_active_at": now}
         ):
             raise _stale(project, expected_version)
         await audit.record(
@@ -313,7 +313,6 @@ async def update_project(
                 },
             },
         )
-        await projects.refresh(project)
     return project
 
 
@@ -389,7 +388,7 @@ async def _change_status(db: Database, ref: str, action: str, actor: str | None)
             raise InvalidTransition("project", project.status, action)
         previous = project.status
         if not await projects.update_versioned(
-            project.id, project.version, {"status": target, "updated_at": utcnow()}
+            project, project.version, {"status": target, "updated_at": utcnow()}
         ):
             raise _stale(project, project.version)
         await audit.record(
@@ -402,7 +401,6 @@ async def _change_status(db: Database, ref: str, action: str, actor: str | None)
             entity_id=project.id,
             details={"from": previous, "to": target},
         )
-        await projects.refresh(project)
     return project
 
 

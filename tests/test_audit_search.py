@@ -62,3 +62,17 @@ async def test_the_index_follows_edited_and_deleted_rows(database: Database) -> 
     assert await _found(database, "alpha") == []
     assert await _found(database, "gamma") == ["first gamma"]
     assert await _found(database, "beta") == []
+
+
+async def test_search_with_another_filter_counts_only_rows_matching_both(
+    database: Database,
+) -> None:
+    for actor in ("alice", "bob", "alice"):
+        await _note(database, "deployed billing", actor=actor)
+    await _note(database, "deployed search", actor="alice")
+    page = await audit_service.list_audit(
+        database, AuditQuery(search="billing", actor="alice"), limit=100
+    )
+    assert (page.total, len(page.items)) == (2, 2)
+    alone = await audit_service.list_audit(database, AuditQuery(search="billing"), limit=1)
+    assert (alone.total, len(alone.items)) == (3, 1)

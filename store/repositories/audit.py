@@ -44,7 +44,8 @@ class AuditFilter:
             query = query.where(col(AuditEntry.at) >= self.since)
         if self.until is not None:
             query = query.where(col(AuditEntry.at) < self.until)
-        if self.search and dialect == "sqlite" and len(self.search) >= _TRIGRAM:
+        if self.uses_fts(dialect):
+            assert self.search is not None
             query = query.where(col(AuditEntry.id).in_(_fts_matches(self.search)))
         elif self.search:
             # PostgreSQL answers this ILIKE from its trigram indexes.
@@ -57,6 +58,25 @@ class AuditFilter:
                 )
             )
         return query
+
+    def uses_fts(self, dialect: str | None) -> bool:
+        """Whether the text search is answered by SQLite's full-text index."""
+        return bool(self.search) and dialect == "sqlite" and len(self.search or "") >= _TRIGRAM
+
+    def only_search(self) -> bool:
+        """Whether the text search is the only filter."""
+        return all(
+            value is None
+            for value in (
+                self.project_id,
+                self.actor,
+                self.event_type,
+                self.category,
+                self.severity,
+                self.since,
+                self.until,
+            )
+        )
 
 
 # The FTS5 trigram tokenizer indexes every three characters: a quoted term of
@@ -111,7 +131,12 @@ class AuditRepository:
         return list((await self.session.execute(query)).scalars())
 
     async def count(self, filters: AuditFilter | None = None) -> int:
-        query = (filters or AuditFilter()).apply(
-            select(func.count()).select_from(AuditEntry), self._dialect
-        )
+        filters = filters or AuditFilter()
+        if filters.search and filters.uses_fts(self._dialect) and filters.only_search():
+            # Every audit row has its index entry (triggers keep them in
+            # step): counting the index's matches alone skips looking up
+            # each matching row, several times faster for a common word.
+            query = select(func.count()).select_from(_fts_matches(filters.search).subquery())
+            return int((await self.session.execute(query)).scalar_one())
+        query = filters.apply(select(func.count()).select_from(AuditEntry), self._dialect)
         return int((await self.session.execute(query)).scalar_one())

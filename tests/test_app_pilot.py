@@ -19,6 +19,7 @@ from store.services import secrets as secret_service
 from store.services.audit import AuditQuery, list_audit
 from store.services.modifications import ModificationProposal, propose_modification
 from tests.app_support import SIZE, app_environment, demo_database_file, demo_url, make_app, settle
+from tui.app import ProjdeckApp
 from tui.screens.audit import AuditScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
@@ -643,3 +644,24 @@ async def test_projects_sort_by_each_key_and_by_a_clicked_column_header(demo_url
         await pilot.click("#projects", offset=(x, 0))
         await settle(pilot)
         assert "sorted by type" in str(status.render())
+
+
+async def test_the_app_run_for_a_person_freezes_what_start_up_made(demo_url: URL) -> None:
+    """freeze_gc (run_app's) takes start-up's objects out of the collector's
+    sweeps once the first screen is up; an app made without it leaves the
+    collector alone."""
+    import gc
+
+    gc.unfreeze()
+    plain = make_app(demo_url)
+    async with plain.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert gc.get_freeze_count() == 0
+    frozen = ProjdeckApp(demo_url, freeze_gc=True)
+    try:
+        async with frozen.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            assert isinstance(frozen.screen, ProjectsScreen)
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()

@@ -58,41 +58,38 @@ def _check(path: Path, reports: list[dict[str, Any]]) -> None:
     connection = sqlite3.connect(path)
     try:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        # Audit rows counted once per (event, project) and (event, entity),
+        # ids without dashes (the columns hold them in either spelling).
+        by_project: dict[tuple[str, str], int] = {}
+        by_entity: dict[tuple[str, str], int] = {}
+        for event, project_id, entity_id in connection.execute(
+            "SELECT event_type, replace(project_id, '-', ''), replace(entity_id, '-', '') "
+            "FROM audit_log"
+        ):
+            by_project[event, project_id] = by_project.get((event, project_id), 0) + 1
+            by_entity[event, entity_id] = by_entity.get((event, entity_id), 0) + 1
         rows = connection.execute(
-            "SELECT p.name, p.version, s.project_id IS NOT NULL, "
-            "(SELECT count(*) FROM audit_log a WHERE replace(a.entity_id, '-', '') = p.id "
-            "  AND a.event_type = 'project.created') "
+            "SELECT p.name, p.version, s.project_id IS NOT NULL, replace(p.id, '-', ''), "
+            "p.owner_id, (SELECT count(*) FROM project_secrets x WHERE x.project_id = p.id) "
             "FROM projects p LEFT JOIN project_settings s ON s.project_id = p.id"
         ).fetchall()
-        # No half transaction: every project has its settings and its audit row.
-        for name, _version, has_settings, created_rows in rows:
+        for name, _version, has_settings, project_id, owner, stored in rows:
+            # No half transaction: every project has its settings and its audit row.
             assert has_settings, name
-            assert created_rows == 1, name
-        # Every other write is all or nothing with its audit row too.
-        for name, owner, logged in connection.execute(
-            "SELECT p.name, p.owner_id, (SELECT count(*) FROM audit_log a "
-            "  WHERE replace(a.project_id, '-', '') = replace(p.id, '-', '') "
-            "  AND a.event_type = 'project.updated') FROM projects p"
-        ):
+            assert by_entity.get(("project.created", project_id)) == 1, name
+            # Every other write is all or nothing with its audit row too.
+            logged = by_project.get(("project.updated", project_id), 0)
             assert logged == (0 if owner == "writer" else 1), (name, owner, logged)
-        for name, stored, logged in connection.execute(
-            "SELECT p.name, "
-            "(SELECT count(*) FROM project_secrets s WHERE s.project_id = p.id), "
-            "(SELECT count(*) FROM audit_log a "
-            "  WHERE replace(a.project_id, '-', '') = replace(p.id, '-', '') "
-            "  AND a.event_type = 'secret.created') FROM projects p"
-        ):
+            logged = by_project.get(("secret.created", project_id), 0)
             assert stored == logged, (name, stored, logged)
-        for name, status, has_new_file, logged in connection.execute(
+        for name, status, has_new_file, modification_id in connection.execute(
             "SELECT p.name, lower(m.status), p.codebase LIKE '%\"new.py\"%', "
-            "(SELECT count(*) FROM audit_log a "
-            "  WHERE replace(a.entity_id, '-', '') = replace(m.id, '-', '') "
-            "  AND a.event_type = 'modification.applied') "
-            "FROM modifications m JOIN projects p ON p.id = m.project_id"
+            "replace(m.id, '-', '') FROM modifications m JOIN projects p ON p.id = m.project_id"
         ):
+            logged = by_entity.get(("modification.applied", modification_id), 0)
             applied = status == "applied"
             assert applied == bool(has_new_file) == (logged == 1), (name, status, logged)
-        versions = {name: version for name, version, _, _ in rows}
+        versions = {row[0]: row[1] for row in rows}
         names_with_secret = {
             row[0]
             for row in connection.execute(

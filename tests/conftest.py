@@ -250,3 +250,17 @@ def proxied_postgres(request: pytest.FixtureRequest) -> Iterator[tuple[Any, URL]
     truncate_all(database_url)
     with proxy_for(database_url.host or "127.0.0.1", database_url.port or 5432) as proxy:
         yield proxy, database_url.set(host="127.0.0.1", port=proxy.port)
+
+
+def _finer_idle_steps() -> None:
+    """Pilot waits for the app to look idle after each key by sleeping in
+    steps of 20 ms (textual._wait); every app test settles on workers and
+    short timers itself (tui.screenshots.settle), so steps of 5 ms halve
+    the app tests' time without loosening what they wait for."""
+    import textual._wait
+
+    textual._wait.SLEEP_GRANULARITY = 0.005
+    textual._wait.SLEEP_IDLE = textual._wait.SLEEP_GRANULARITY / 20
+
+
+_finer_idle_steps()

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import URL
+from textual.app import App
+from textual.dom import DOMNode
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
@@ -81,13 +83,42 @@ SCENES = [
 ]
 
 
+# One-shot timers at most this long are waited for (a filter's typing pause,
+# a preview's debounce); longer ones (a revealed secret masking itself) not.
+SHORT_TIMER = 1.0
+
+
+def _short_timers(app: App[None]) -> list[asyncio.Task[None]]:
+    """The running one-shot timers of short delay anywhere in the app."""
+    nodes: list[DOMNode] = [app]
+    for stack in app._screen_stacks.values():
+        for screen in stack:
+            nodes.extend(screen.walk_children(with_self=True))
+    tasks = []
+    for node in nodes:
+        for timer in list(node._timers):
+            task = timer._task
+            if (
+                timer._repeat == 0
+                and timer._interval <= SHORT_TIMER
+                and task is not None
+                and not task.done()
+            ):
+                tasks.append(task)
+    return tasks
+
+
 async def settle(pilot: Pilot[None]) -> None:
-    """Wait until every worker (and any worker they started) is done."""
+    """Wait until every worker (and any worker they started) is done, and
+    every short one-shot timer (typing pauses) has fired and been handled."""
     for _ in range(6):
         # A worker replaced by a newer one of its group ends cancelled: the
         # next round waits for the newer one.
         with contextlib.suppress(WorkerCancelled):
             await pilot.app.workers.wait_for_complete()
+        timers = _short_timers(pilot.app)
+        if timers:
+            await asyncio.wait(timers, timeout=5 * SHORT_TIMER)
         await pilot.pause()
 
 

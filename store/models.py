@@ -163,7 +163,18 @@ class Project(SQLModel, table=True):
         # The lists' order (updated_at, id) in full, so a page, even deep or by
         # keyset, is read from the index without sorting (revision 0005).
         Index("ix_projects_owner_status_updated", "owner_id", "status", "updated_at", "id"),
-        Index("ix_projects_status_updated", "status", "updated_at", "id"),
+        # Also the columns the list's search reads: filtering and counting
+        # as you type need not visit the table's rows (revision 0007).
+        Index(
+            "ix_projects_status_updated_search",
+            "status",
+            "updated_at",
+            "id",
+            "name",
+            "owner_id",
+            "github_owner",
+            "github_repo",
+        ),
         Index("ix_projects_type", "type"),
         Index("ix_projects_updated_at", "updated_at"),
     )

@@ -24,12 +24,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from store.models import AuditCategory, AuditEntry, Severity
-from store.repositories import AuditRepository
 
 REDACTED = "[redacted]"
 _SENSITIVE_KEY = re.compile(
@@ -167,6 +166,16 @@ async def record(
         prev_hash=prev_hash,
     )
     entry.hash = chain_hash(prev_hash, entry)
-    AuditRepository(session).add(entry)
-    await session.flush()
+    # One INSERT of the finished row, not through the session's unit of work
+    # (which would track the object, then build the INSERT at flush): the row
+    # is written once and never changed. Reading the chain's end above has
+    # already flushed whatever the caller added that the row may refer to.
+    await session.execute(_INSERT_AUDIT, {column: getattr(entry, key) for key, column in _COLUMNS})
     return entry
+
+
+_INSERT_AUDIT = insert(AuditEntry.__table__)  # type: ignore[attr-defined]
+# (attribute, column) pairs: the model's ``details`` is the ``metadata`` column.
+_COLUMNS = [
+    (attribute.key, attribute.columns[0].key) for attribute in inspect(AuditEntry).column_attrs
+]

@@ -53,6 +53,15 @@ def _lazy(module: str, name: str) -> Callable[[], Screen[None]]:
     return make
 
 
+_LAZY_MODULES = (
+    "tui.screens.audit",
+    "tui.screens.modifications",
+    "tui.screens.inbox",
+    "tui.screens.templates",
+    "tui.screens.activity",
+)
+
+
 class ProjdeckApp(App[None]):
     """projdeck's terminal app over one database."""
 
@@ -174,6 +183,15 @@ class ProjdeckApp(App[None]):
         self.live.start()
         await self.switch_mode("projects")
         self.call_after_refresh(self._freeze_gc)
+        self.preload_screens()
+
+    @work(group="preload")
+    async def preload_screens(self) -> None:
+        """Import the other main screens' code in a thread once the first
+        screen is up, so the first switch to each does not wait for it."""
+        for module in _LAZY_MODULES:
+            await asyncio.to_thread(importlib.import_module, module)
+        self._freeze_gc()
 
     async def on_unmount(self) -> None:
         await self.live.close()

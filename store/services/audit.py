@@ -152,17 +152,24 @@ async def audit_page(
     db: Database, query: AuditQuery | None = None, *, limit: int = 50, offset: int = 0
 ) -> list[AuditEntry]:
     """A page of audit rows, newest first, without counting every match: a
-    screen shows it at once and asks ``count_audit`` for the total apart."""
-    async with db.reading() as session:
+    screen shows it at once and asks ``count_audit`` for the total apart.
+    On the light read path (no snapshot shared with the count)."""
+
+    async def read(session: AsyncSession) -> list[AuditEntry]:
         filters = await _filter(session, query or AuditQuery())
         return await AuditRepository(session).list(filters, limit=limit, offset=offset)
+
+    return await db.read(read)
 
 
 async def count_audit(db: Database, query: AuditQuery | None = None) -> int:
     """How many audit rows match (at a million rows, tens of milliseconds)."""
-    async with db.reading() as session:
+
+    async def read(session: AsyncSession) -> int:
         filters = await _filter(session, query or AuditQuery())
         return await AuditRepository(session).count(filters)
+
+    return await db.read(read)
 
 
 def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:

@@ -126,8 +126,9 @@ async def find_project_names(
 ) -> list[tuple[uuid.UUID, str]]:
     """Ids and names of the projects whose name holds ``text`` (any case),
     those starting with it first; at most ``limit``, for pickers."""
-    async with db.reading() as session:
-        return await ProjectRepository(session).names_matching(text.strip(), limit=limit)
+    return await db.read(
+        lambda session: ProjectRepository(session).names_matching(text.strip(), limit=limit)
+    )
 
 
 async def find_audit_actors(
@@ -135,14 +136,14 @@ async def find_audit_actors(
 ) -> list[str]:
     """The actors named in the audit log that start with ``prefix`` (as
     typed), in order; at most ``limit``, for the actor picker."""
-    async with db.reading() as session:
-        return await AuditRepository(session).actors(prefix.strip(), limit=limit)
+    return await db.read(
+        lambda session: AuditRepository(session).actors(prefix.strip(), limit=limit)
+    )
 
 
 async def project_names_of(db: Database, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     """The names of these projects (a page's worth), for showing ids as names."""
-    async with db.reading() as session:
-        return await ProjectRepository(session).names_of(project_ids)
+    return await db.read(lambda session: ProjectRepository(session).names_of(project_ids))
 
 
 async def pending_modification_counts(

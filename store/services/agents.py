@@ -400,6 +400,52 @@ async def _project_name(session: AsyncSession, project_id: uuid.UUID | None) -> 
     return project.name if project is not None else None
 
 
+async def _record_conversation(
+    session: AsyncSession,
+    conversation: Conversation,
+    *,
+    actor: str,
+    event_type: str,
+    description: str,
+    details: dict[str, Any],
+) -> None:
+    """The audit row of a change to a conversation (or its messages)."""
+    await audit.record(
+        session,
+        actor=actor,
+        event_type=event_type,
+        description=description,
+        project_id=conversation.project_id,
+        entity_type="conversation",
+        entity_id=conversation.id,
+        details=details,
+    )
+
+
+async def _record_run(
+    session: AsyncSession,
+    run: AgentRun,
+    *,
+    actor: str,
+    event_type: str,
+    description: str,
+    details: dict[str, Any],
+    severity: Severity = Severity.INFO,
+) -> None:
+    """The audit row of a change to an agent run."""
+    await audit.record(
+        session,
+        actor=actor,
+        event_type=event_type,
+        description=description,
+        project_id=run.project_id,
+        entity_type="agent_run",
+        entity_id=run.id,
+        severity=severity,
+        details=details,
+    )
+
+
 # -- conversations and messages ------------------------------------------------
 
 
@@ -432,14 +478,12 @@ async def start_conversation(
         AgentActivityRepository(session).add(conversation)
         await session.flush()
         where = f" on project {project.name!r}" if project else ""
-        await audit.record(
+        await _record_conversation(
             session,
+            conversation,
             actor=actor,
             event_type="conversation.started",
             description=f"started conversation {short_id(conversation.id)}{where}",
-            project_id=conversation.project_id,
-            entity_type="conversation",
-            entity_id=conversation.id,
             details={"title": clean_title, "intent": clean_intent},
         )
     return conversation
@@ -454,14 +498,12 @@ async def close_conversation(db: Database, ref: str, *, actor: str | None = None
         conversation.status = ConversationStatus.CLOSED
         conversation.updated_at = utcnow()
         totals = await AgentActivityRepository(session).message_totals(conversation.id)
-        await audit.record(
+        await _record_conversation(
             session,
+            conversation,
             actor=actor,
             event_type="conversation.closed",
             description=f"closed conversation {short_id(conversation.id)}",
-            project_id=conversation.project_id,
-            entity_type="conversation",
-            entity_id=conversation.id,
             details={"messages": totals[0], "cost": str(from_micros(totals[3]))},
         )
     return conversation
@@ -512,15 +554,13 @@ async def add_messages(
             )
         else:
             details["models"] = sorted({m.model_used for m in messages if m.model_used})
-        await audit.record(
+        await _record_conversation(
             session,
+            conversation,
             actor=actor,
             event_type="conversation.messages_added",
             description=f"added {len(messages)} message{'s' if len(messages) != 1 else ''} "
             f"to conversation {short_id(conversation.id)}",
-            project_id=conversation.project_id,
-            entity_type="conversation",
-            entity_id=conversation.id,
             details=details,
         )
     return messages
@@ -628,15 +668,13 @@ async def start_run(
         )
         AgentActivityRepository(session).add(run)
         await session.flush()
-        await audit.record(
+        await _record_run(
             session,
+            run,
             actor=actor,
             event_type="run.queued" if queued else "run.started",
             description=f"{'queued' if queued else 'started'} run {short_id(run.id)} "
             f"of agent {clean_agent!r} on project {project.name!r}",
-            project_id=project.id,
-            entity_type="agent_run",
-            entity_id=run.id,
             details={
                 "agent": clean_agent,
                 "conversation": str(conversation.id) if conversation else None,
@@ -661,15 +699,13 @@ async def begin_run(
         run.status = RunStatus.RUNNING
         run.started_at = started
         project_name = await _project_name(session, run.project_id)
-        await audit.record(
+        await _record_run(
             session,
+            run,
             actor=actor,
             event_type="run.started",
             description=f"started queued run {short_id(run.id)} of agent {run.agent!r} "
             f"on project {project_name!r}",
-            project_id=run.project_id,
-            entity_type="agent_run",
-            entity_id=run.id,
             details={"from": str(RunStatus.QUEUED), "to": str(RunStatus.RUNNING)},
         )
     return run
@@ -718,15 +754,13 @@ async def finish_run(
         if micros is not None:
             run.cost_micros = micros
         project_name = await _project_name(session, run.project_id)
-        await audit.record(
+        await _record_run(
             session,
+            run,
             actor=actor,
             event_type=f"run.{target.value}",
             description=f"run {short_id(run.id)} of agent {run.agent!r} on project "
             f"{project_name!r} {target.value}",
-            project_id=run.project_id,
-            entity_type="agent_run",
-            entity_id=run.id,
             severity=Severity.WARNING if target is RunStatus.FAILED else Severity.INFO,
             details={
                 "from": str(previous),

@@ -211,32 +211,55 @@ async def create_project_with_settings(
     settings_values = validate_fields(data.settings, _SETTINGS_FIELDS, "settings")
     _check_github_pair(values["github_owner"], values["github_repo"])
     async with db.transaction() as session:
-        projects = ProjectRepository(session)
-        await _ensure_unique(
-            projects, name=values["name"], github=(values["github_owner"], values["github_repo"])
-        )
-        now = utcnow()
-        project = Project(**values, created_at=now, updated_at=now, last_active_at=now)
-        projects.add(project)
-        await session.flush()
-        settings = ProjectSettings(project_id=project.id, updated_at=now, **settings_values)
-        SettingsRepository(session).add(settings)
-        await audit.record(
+        return await insert_project(
             session,
+            values,
+            settings_values,
             actor=actor,
-            event_type="project.created",
-            description=f"created project {project.name!r}",
-            project_id=project.id,
-            entity_type="project",
-            entity_id=project.id,
-            details={
-                "name": project.name,
-                "type": project.type,
-                "owner_id": project.owner_id,
-                "github": _github_label(project),
-                "files": len(project.codebase),
-            },
+            details={"github": _github_label(values["github_owner"], values["github_repo"])},
         )
+
+
+async def insert_project(
+    session: AsyncSession,
+    values: Mapping[str, Any],
+    settings_values: Mapping[str, Any],
+    *,
+    actor: str,
+    origin: str = "",
+    details: Mapping[str, Any],
+) -> ProjectConfig:
+    """In the caller's transaction: a new project from checked ``values``
+    (its name and repository not yet used), its settings, and the
+    ``project.created`` audit row. The row's description is "created project
+    NAME" then ``origin``; its details are the name, type and owner, then
+    ``details``, then the number of files."""
+    projects = ProjectRepository(session)
+    await _ensure_unique(
+        projects, name=values["name"], github=(values["github_owner"], values["github_repo"])
+    )
+    now = utcnow()
+    project = Project(**values, created_at=now, updated_at=now, last_active_at=now)
+    projects.add(project)
+    await session.flush()
+    settings = ProjectSettings(project_id=project.id, updated_at=now, **settings_values)
+    SettingsRepository(session).add(settings)
+    await audit.record(
+        session,
+        actor=actor,
+        event_type="project.created",
+        description=f"created project {project.name!r}{origin}",
+        project_id=project.id,
+        entity_type="project",
+        entity_id=project.id,
+        details={
+            "name": project.name,
+            "type": project.type,
+            "owner_id": project.owner_id,
+            **details,
+            "files": len(project.codebase),
+        },
+    )
     return ProjectConfig(project=project, settings=settings, secrets=[])
 
 
@@ -360,9 +383,9 @@ def _audit_change(key: str, before: Any, after: Any) -> Any:
     return {"from": before, "to": after}
 
 
-def _github_label(project: Project) -> str | None:
-    if project.github_owner and project.github_repo:
-        return f"{project.github_owner}/{project.github_repo}"
+def _github_label(owner: str | None, repo: str | None) -> str | None:
+    if owner and repo:
+        return f"{owner}/{repo}"
     return None
 
 
@@ -513,7 +536,7 @@ async def list_projects(
             type=p.type,
             status=p.status,
             owner_id=p.owner_id,
-            github=_github_label(p),
+            github=_github_label(p.github_owner, p.github_repo),
             version=p.version,
             updated_at=p.updated_at,
             pending_modifications=pending.get(p.id, 0),

@@ -18,8 +18,8 @@ from store import audit, templating, validation
 from store.config import current_actor
 from store.engine import Database
 from store.errors import Conflict, NotFound, ValidationError
-from store.models import Project, ProjectSettings, Template, TemplateCategory
-from store.repositories import ProjectRepository, SettingsRepository, TemplateRepository
+from store.models import Template, TemplateCategory
+from store.repositories import TemplateRepository
 from store.repositories.base import Page
 from store.repositories.templates import TemplateFilter
 from store.services import projects as project_service
@@ -422,37 +422,19 @@ async def create_project_from_template(
             "settings",
         )
         project_service._check_github_pair(values["github_owner"], values["github_repo"])
-        projects = ProjectRepository(session)
-        await project_service._ensure_unique(
-            projects, name=values["name"], github=(values["github_owner"], values["github_repo"])
-        )
-        now = utcnow()
-        project = Project(**values, created_at=now, updated_at=now, last_active_at=now)
-        projects.add(project)
-        await session.flush()
-        settings = ProjectSettings(project_id=project.id, updated_at=now, **settings_values)
-        SettingsRepository(session).add(settings)
-        await audit.record(
+        return await project_service.insert_project(
             session,
+            values,
+            settings_values,
             actor=actor,
-            event_type="project.created",
-            description=f"created project {project.name!r} from template {spec.name!r} "
-            f"(version {row.version})",
-            project_id=project.id,
-            entity_type="project",
-            entity_id=project.id,
+            origin=f" from template {spec.name!r} (version {row.version})",
             details={
-                "name": project.name,
-                "type": project.type,
-                "owner_id": project.owner_id,
                 "template": spec.name,
                 "template_version": row.version,
                 # Names only: a value could be something its owner would not log.
                 "variables": sorted(rendered.values),
-                "files": len(project.codebase),
             },
         )
-    return ProjectConfig(project=project, settings=settings, secrets=[])
 
 
 async def project_template_origin(db: Database, ref: str) -> TemplateOrigin | None:

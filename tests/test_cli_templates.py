@@ -189,3 +189,63 @@ def test_project_create_with_a_template_through_the_cli(cli: Projdeck) -> None:
     assert "Missing option '--type'" in cli.fails(*base, code=2)
     names = [p["name"] for p in cli.json("project", "list")["projects"]]
     assert names == ["Billing"]
+
+
+def test_project_create_with_a_template_applies_the_project_options(cli: Projdeck) -> None:
+    cli.ok("template", "seed")
+    base = (
+        "project",
+        "create",
+        "--template",
+        "fastapi-service",
+        "--var",
+        "project_name=ledger",
+        "--owner",
+        "dora",
+    )
+    options = (
+        "--env",
+        "LOG_LEVEL=debug",
+        "--env",
+        "REGION=eu",
+        "--webhook-url",
+        "https://hooks.example.com/ledger",
+        "--auto-merge",
+        "--auto-confirm",
+        "--branch",
+        "trunk",
+    )
+    created = cli.json(*base, "--name", "Ledger", *options)
+    assert created["settings"]["branch_name"] == "trunk"
+    shown = cli.json("project", "show", "Ledger")
+    assert shown["environment_vars"] == {"LOG_LEVEL": "debug", "REGION": "eu"}
+    assert shown["webhook_url"] == "https://hooks.example.com/ledger"
+    assert (shown["auto_merge_enabled"], shown["auto_confirm_plans"]) == (True, True)
+    assert shown["settings"]["branch_name"] == "trunk"
+    # Still made from the template, in one write with its one audit row.
+    assert shown["type"] == "api" and shown["state"]["template"]["name"] == "fastapi-service"
+    rows = [
+        row
+        for row in cli.json("audit", "list", "--limit", "500")["items"]
+        if row["event_type"] == "project.created"
+    ]
+    assert [row["description"] for row in rows] == [
+        "created project 'Ledger' from template 'fastapi-service' (version 1)"
+    ]
+    assert "LOG_LEVEL" not in json.dumps(rows) and "debug" not in json.dumps(rows)
+    # Without them, the defaults as before.
+    plain = cli.json(*base, "--name", "Plain")
+    assert (plain["environment_vars"], plain["webhook_url"]) == ({}, None)
+    assert (plain["auto_merge_enabled"], plain["auto_confirm_plans"]) == (False, False)
+    assert plain["settings"]["branch_name"] == "main"
+
+    # Bad values are refused naming the field, and nothing is stored.
+    assert cli.fails(*base, "--name", "Bad", "--env", "LOG_LEVEL") == (
+        "error: env: 'LOG_LEVEL' is not KEY=VALUE\n"
+    )
+    error = cli.fails(*base, "--name", "Bad", "--webhook-url", "ftp://example.com")
+    assert error.startswith("error: webhook_url: ")
+    error = cli.fails(*base, "--name", "Bad", "--branch", "a..b")
+    assert error == "error: branch_name: 'a..b' is not a valid git branch name\n"
+    names = [p["name"] for p in cli.json("project", "list")["projects"]]
+    assert sorted(names) == ["Ledger", "Plain"]

@@ -106,7 +106,9 @@ class ImportResult:
 @dataclass
 class TemplateProjectCreate:
     """A new project from a template: its own name and owner, the values of
-    the template's variables, and optionally its GitHub repository."""
+    the template's variables, and optionally its GitHub repository and the
+    project's own options (the template decides its type, files and
+    dependencies)."""
 
     name: str
     owner_id: str
@@ -114,6 +116,11 @@ class TemplateProjectCreate:
     github_owner: str | None = None
     github_repo: str | None = None
     planning_statement: str = ""
+    webhook_url: str | None = None
+    auto_merge_enabled: bool = False
+    auto_confirm_plans: bool = False
+    environment_vars: dict[str, str] = field(default_factory=dict)
+    branch_name: str | None = None  # None: the default branch
 
 
 @dataclass
@@ -385,8 +392,9 @@ async def create_project_from_template(
     actor: str | None = None,
 ) -> ProjectConfig:
     """In one transaction: render the template, create the project (its
-    codebase, dependencies and type from the template), its settings (the
-    template's setup commands) and the audit row. The project records the
+    codebase, dependencies and type from the template, the rest from
+    ``data``), its settings (the template's setup commands, and the planning
+    statement and branch from ``data``) and the audit row. The project records the
     template, its version and the values used."""
     actor = actor or current_actor()
     async with db.transaction() as session:
@@ -406,6 +414,10 @@ async def create_project_from_template(
                 "owner_id": data.owner_id,
                 "github_owner": data.github_owner,
                 "github_repo": data.github_repo,
+                "webhook_url": data.webhook_url,
+                "auto_merge_enabled": data.auto_merge_enabled,
+                "auto_confirm_plans": data.auto_confirm_plans,
+                "environment_vars": data.environment_vars,
                 "codebase": rendered.files,
                 "dependencies": list(spec.dependencies),
                 "state": {"template": origin, "tech_stack": list(spec.tech_stack)},
@@ -413,13 +425,14 @@ async def create_project_from_template(
             project_service._PROJECT_FIELDS,
             "project",
         )
+        settings: dict[str, Any] = {
+            "setup_commands": rendered.setup_commands,
+            "planning_statement": data.planning_statement,
+        }
+        if data.branch_name is not None:
+            settings["branch_name"] = data.branch_name
         settings_values = project_service.validate_fields(
-            {
-                "setup_commands": rendered.setup_commands,
-                "planning_statement": data.planning_statement,
-            },
-            project_service._SETTINGS_FIELDS,
-            "settings",
+            settings, project_service._SETTINGS_FIELDS, "settings"
         )
         project_service._check_github_pair(values["github_owner"], values["github_repo"])
         return await project_service.insert_project(

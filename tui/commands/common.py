@@ -15,6 +15,8 @@ import click
 from store.config import resolve_database_url
 from store.engine import Database, open_database
 from store.errors import StoreError
+from store.repositories.base import Page
+from store.services import projects as project_service
 
 T = TypeVar("T")
 
@@ -62,3 +64,26 @@ def run_with_database(
 
 def print_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False))
+
+
+def print_page_json(page: Page[T], key: str, as_dict: Callable[[T], dict[str, Any]]) -> None:
+    """A page of a list as JSON: where it starts, its size and the total,
+    and its items under ``key``."""
+    print_json(
+        {
+            "total": page.total,
+            "offset": page.offset,
+            "limit": page.limit,
+            key: [as_dict(item) for item in page.items],
+        }
+    )
+
+
+def print_new_project(config: project_service.ProjectConfig, *, as_json: bool) -> None:
+    """What creating a project prints: its id, or it and its settings as JSON."""
+    if as_json:
+        payload = project_service.project_as_dict(config.project)
+        payload["settings"] = project_service.settings_as_dict(config.settings)
+        print_json(payload)
+    else:
+        click.echo(str(config.project.id))

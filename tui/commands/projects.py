@@ -19,7 +19,13 @@ from store.repositories.projects import ProjectFilter, ProjectSort
 from store.services import projects as service
 from store.services import templates as template_service
 from tui import format
-from tui.commands.common import fail, print_json, run_with_database
+from tui.commands.common import (
+    fail,
+    print_json,
+    print_new_project,
+    print_page_json,
+    run_with_database,
+)
 from tui.commands.templates import create_from_template
 
 _TYPES = click.Choice([member.value for member in ProjectType])
@@ -133,14 +139,7 @@ def list_projects(
 
     page = run_with_database(ctx, work)
     if as_json:
-        print_json(
-            {
-                "total": page.total,
-                "offset": page.offset,
-                "limit": page.limit,
-                "projects": [service.summary_as_dict(item) for item in page.items],
-            }
-        )
+        print_page_json(page, "projects", service.summary_as_dict)
         return
     if not page.items:
         click.echo("no projects" if page.total == 0 else "no projects on this page")
@@ -215,17 +214,12 @@ def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
 
 
-# Options a template decides (or that ``template use`` does not take): given
-# with --template they are refused rather than silently ignored.
+# Options a template decides: given with --template they are refused rather
+# than silently ignored.
 _NOT_WITH_TEMPLATE = {
     "project_type": ("--type", "the template sets the type"),
     "dependencies": ("--dependency", "the template sets the dependencies"),
     "files": ("--file", "the template's rendered files are the codebase"),
-    "env": ("--env", "set it afterwards with: projdeck project update REF --env"),
-    "webhook_url": ("--webhook-url", "set it afterwards with: projdeck project update"),
-    "auto_merge": ("--auto-merge", "set it afterwards with: projdeck project update"),
-    "auto_confirm": ("--auto-confirm", "set it afterwards with: projdeck project update"),
-    "branch": ("--branch", "set it afterwards with: projdeck settings set REF --branch"),
 }
 
 
@@ -296,11 +290,15 @@ def create_project(
 
     With --template, the project is made from that template rendered with
     the --var values: its type, files, dependencies and setup commands come
-    from the template."""
+    from the template; the other options apply as without it."""
     if template_name is not None:
         for parameter, (option, reason) in _NOT_WITH_TEMPLATE.items():
             if ctx.get_parameter_source(parameter) is not ParameterSource.DEFAULT:
                 raise click.UsageError(f"{option} cannot be used with --template: {reason}")
+        try:
+            environment = _key_values("env", env)
+        except ValidationError as error:
+            fail(error.message)
         create_from_template(
             ctx,
             template_name,
@@ -309,6 +307,11 @@ def create_project(
             variables=variables,
             github=github,
             planning_statement=planning_statement or "",
+            webhook_url=webhook_url,
+            auto_merge=auto_merge,
+            auto_confirm=auto_confirm,
+            env=environment,
+            branch=branch,
             as_json=as_json,
         )
         return
@@ -343,13 +346,7 @@ def create_project(
     async def work(database: Database) -> service.ProjectConfig:
         return await service.create_project_with_settings(database, data)
 
-    config = run_with_database(ctx, work)
-    if as_json:
-        payload = service.project_as_dict(config.project)
-        payload["settings"] = service.settings_as_dict(config.settings)
-        print_json(payload)
-    else:
-        click.echo(str(config.project.id))
+    print_new_project(run_with_database(ctx, work), as_json=as_json)
 
 
 @project.command("update")

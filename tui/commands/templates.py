@@ -17,7 +17,13 @@ from store.repositories.base import Page
 from store.services import projects as project_service
 from store.services import templates as service
 from store.templating import RenderedProject
-from tui.commands.common import fail, print_json, run_with_database
+from tui.commands.common import (
+    fail,
+    print_json,
+    print_new_project,
+    print_page_json,
+    run_with_database,
+)
 
 _CATEGORIES = click.Choice([member.value for member in TemplateCategory])
 
@@ -78,14 +84,7 @@ def list_templates(
 
     page = run_with_database(ctx, work)
     if as_json:
-        print_json(
-            {
-                "total": page.total,
-                "offset": page.offset,
-                "limit": page.limit,
-                "templates": [service.summary_as_dict(item) for item in page.items],
-            }
-        )
+        print_page_json(page, "templates", service.summary_as_dict)
         return
     if not page.items:
         click.echo("no templates" if page.total == 0 else "no templates on this page")
@@ -270,29 +269,12 @@ def preview_template(
 @click.option("--planning-statement", default="", help="The project's planning statement.")
 @click.option("--json", "as_json", is_flag=True, help="Print the new project as JSON.")
 @click.pass_context
-def use_template(
-    ctx: click.Context,
-    template_name: str,
-    name: str,
-    owner: str,
-    variables: tuple[str, ...],
-    github: str | None,
-    planning_statement: str,
-    as_json: bool,
-) -> None:
+def use_template(ctx: click.Context, /, template_name: str, **options: Any) -> None:
     """Create a project from TEMPLATE: its files, dependencies and setup
     commands come from the template rendered with the --var values. Prints
     the new id. (Same as ``project create --template``.)"""
-    create_from_template(
-        ctx,
-        template_name,
-        name=name,
-        owner=owner,
-        variables=variables,
-        github=github,
-        planning_statement=planning_statement,
-        as_json=as_json,
-    )
+    # The options are named as create_from_template's parameters.
+    create_from_template(ctx, template_name, **options)
 
 
 def create_from_template(
@@ -305,6 +287,11 @@ def create_from_template(
     github: str | None,
     planning_statement: str,
     as_json: bool,
+    webhook_url: str | None = None,
+    auto_merge: bool = False,
+    auto_confirm: bool = False,
+    env: dict[str, str] | None = None,
+    branch: str | None = None,
 ) -> None:
     """What ``template use`` and ``project create --template`` do: create
     the project in one transaction and print its id (or JSON)."""
@@ -319,18 +306,17 @@ def create_from_template(
         github_owner=github_owner,
         github_repo=github_repo,
         planning_statement=planning_statement,
+        webhook_url=webhook_url,
+        auto_merge_enabled=auto_merge,
+        auto_confirm_plans=auto_confirm,
+        environment_vars=env or {},
+        branch_name=branch,
     )
 
     async def work(database: Database) -> project_service.ProjectConfig:
         return await service.create_project_from_template(database, template_name, data)
 
-    config = run_with_database(ctx, work)
-    if as_json:
-        payload = project_service.project_as_dict(config.project)
-        payload["settings"] = project_service.settings_as_dict(config.settings)
-        print_json(payload)
-    else:
-        click.echo(str(config.project.id))
+    print_new_project(run_with_database(ctx, work), as_json=as_json)
 
 
 @template.command("origin")

@@ -7,14 +7,17 @@ import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import URL
+from textual.pilot import Pilot
 
 from store import crypto
 from store.config import normalize_url
+from tui.app import ProjdeckApp
+from tui.screens.project_detail import TABS, ProjectDetailScreen
 from tui.screenshots import SHOT_KEY, SHOT_NOW, SHOT_SIZE, build_demo, screenshot_app, settle
 
 FIXED_NOW = SHOT_NOW
@@ -22,7 +25,35 @@ TEST_KEY = SHOT_KEY
 SIZE = SHOT_SIZE
 make_app = screenshot_app
 
-__all__ = ["FIXED_NOW", "SIZE", "TEST_KEY", "make_app", "settle"]
+__all__ = ["FIXED_NOW", "SIZE", "TEST_KEY", "make_app", "open_project", "running_app", "settle"]
+
+
+@contextlib.asynccontextmanager
+async def running_app(url: URL) -> AsyncIterator[tuple[ProjdeckApp, Pilot[None]]]:
+    """The app of the screenshots on ``url`` under Pilot, at the screenshots'
+    size, settled on its first screen."""
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        yield app, pilot
+
+
+async def open_project(
+    pilot: Pilot[None], name: str | None = None, *, tab: str = "overview"
+) -> ProjectDetailScreen:
+    """From the Projects list: filter it to ``name`` (None: keep the list as
+    it is), open the selected project and step to its ``tab``."""
+    if name is not None:
+        await pilot.press("slash", *name, "enter")
+        await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, ProjectDetailScreen)
+    if TABS.index(tab):
+        await pilot.press(*["right_square_bracket"] * TABS.index(tab))
+        await settle(pilot)
+    return screen
 
 
 @contextlib.contextmanager

@@ -14,11 +14,17 @@ from textual.widgets import Collapsible, Select, Static
 from store.engine import Database, open_database
 from store.money import format_amount
 from store.services import agents
-from tests.app_support import FIXED_NOW, SIZE, demo_database_file, demo_url, make_app, settle
+from tests.app_support import (
+    FIXED_NOW,
+    demo_database_file,
+    demo_url,
+    open_project,
+    running_app,
+    settle,
+)
 from tests.test_app_pilot import text_of
 from tui.screens.activity import ActivityScreen
 from tui.screens.conversation import ConversationScreen, is_long
-from tui.screens.project_detail import ProjectDetailScreen
 from tui.screens.review import ReviewScreen
 from tui.widgets.runs import RunTable
 
@@ -45,9 +51,7 @@ async def test_activity_lists_every_run_newest_first_and_filters_by_agent(demo_u
     everything = await service(demo_url, lambda db: agents.list_runs(db, limit=500))
     codex = await service(demo_url, lambda db: agents.list_runs(db, agent="codex", limit=500))
     assert 0 < codex.total < everything.total
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("6")
         await settle(pilot)
         screen = app.screen
@@ -73,9 +77,7 @@ async def test_activity_lists_every_run_newest_first_and_filters_by_agent(demo_u
 
 async def test_activity_filters_by_status_and_project(demo_url: URL) -> None:
     failed = await service(demo_url, lambda db: agents.list_runs(db, statuses=["failed"]))
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("6")
         await settle(pilot)
         screen = app.screen
@@ -109,9 +111,7 @@ async def test_run_detail_shows_task_tests_cost_and_opens_its_modification(
     position, detail = next(
         (index, detail) for index, detail in enumerate(details) if detail.modifications
     )
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("6")
         await settle(pilot)
         await press(pilot, *["down"] * position)
@@ -142,9 +142,7 @@ async def test_conversation_shows_messages_in_order_folds_long_ones_and_searches
     messages = await service(demo_url, lambda db: agents.list_messages(db, ref))
     matching = await service(demo_url, lambda db: agents.list_messages(db, ref, search="pytest"))
     conversation = await service(demo_url, lambda db: agents.get_conversation(db, ref))
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await press(pilot, "6", *["down"] * position, "enter")
         screen = app.screen
         assert isinstance(screen, ConversationScreen)
@@ -186,9 +184,7 @@ async def test_costs_tab_totals_the_chosen_period_per_project_and_model(demo_url
         ),
     )
     assert week.total < month.total
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("6", "c")
         await settle(pilot)
         screen = app.screen
@@ -212,13 +208,8 @@ async def test_costs_tab_totals_the_chosen_period_per_project_and_model(demo_url
 async def test_project_runs_tab_lists_the_projects_runs_and_opens_a_conversation(
     demo_url: URL,
 ) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ProjectDetailScreen)
+    async with running_app(demo_url) as (app, pilot):
+        screen = await open_project(pilot)
         ref = str(screen.project_id)
         runs = await service(demo_url, lambda db: agents.list_runs(db, project_ref=ref))
         costs = await service(

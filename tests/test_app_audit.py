@@ -9,7 +9,7 @@ from textual.widgets import DataTable, OptionList, Static
 
 from store.engine import open_database
 from store.services.audit import AuditQuery, list_audit
-from tests.app_support import SIZE, demo_database_file, demo_url, make_app, settle
+from tests.app_support import demo_database_file, demo_url, running_app, settle
 from tests.test_app_pilot import column, text_of
 from tui.screens.audit import AuditScreen
 from tui.screens.pick import PickScreen
@@ -32,9 +32,7 @@ async def test_audit_screen_filters_by_a_project_and_an_actor_picked_by_typing(
     finally:
         await db.dispose()
     assert 0 < by_ci.total < expected.total
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("4")
         await settle(pilot)
         await pilot.press("p")

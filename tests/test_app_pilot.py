@@ -18,7 +18,15 @@ from store.services import projects as project_service
 from store.services import secrets as secret_service
 from store.services.audit import AuditQuery, list_audit
 from store.services.modifications import ModificationProposal, propose_modification
-from tests.app_support import SIZE, app_environment, demo_database_file, demo_url, make_app, settle
+from tests.app_support import (
+    SIZE,
+    app_environment,
+    demo_database_file,
+    demo_url,
+    open_project,
+    running_app,
+    settle,
+)
 from tui.app import ProjdeckApp
 from tui.screens.audit import AuditScreen
 from tui.screens.confirm import ConfirmScreen
@@ -55,9 +63,7 @@ async def read(url: URL, ref: str) -> project_service.ProjectConfig:
 
 
 async def test_projects_screen_opens_on_the_active_demo_projects(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         assert isinstance(app.screen, ProjectsScreen)
         table = app.screen.query_one(DataTable)
         names = column(table, "name")
@@ -73,9 +79,7 @@ async def test_projects_screen_opens_on_the_active_demo_projects(demo_url: URL) 
 
 
 async def test_filter_as_you_type_narrows_the_projects(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("slash", *"gateway")
         await pilot.pause(TYPING_PAUSE + 0.1)
         await settle(pilot)
@@ -96,9 +100,7 @@ async def test_filter_as_you_type_narrows_the_projects(demo_url: URL) -> None:
 
 
 async def test_new_project_form_shows_errors_inline_and_saves_when_valid(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("n")
         await settle(pilot)
         assert isinstance(app.screen, ProjectForm)
@@ -130,9 +132,7 @@ async def test_new_project_form_shows_errors_inline_and_saves_when_valid(demo_ur
 
 async def test_edit_project_saves_with_the_version_read(demo_url: URL) -> None:
     before = await read(demo_url, "Metrics Pipeline")
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         assert column(app.screen.query_one(DataTable), "name")[0] == "Metrics Pipeline"
         await pilot.press("e")
         await settle(pilot)
@@ -148,9 +148,7 @@ async def test_edit_project_saves_with_the_version_read(demo_url: URL) -> None:
 
 
 async def test_edit_conflict_is_reported_and_reload_takes_the_new_version(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("e")
         await settle(pilot)
         form = app.screen
@@ -184,9 +182,7 @@ async def test_edit_conflict_is_reported_and_reload_takes_the_new_version(demo_u
 
 
 async def test_archive_delete_and_restore_by_keys(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         table = app.screen.query_one(DataTable)
         await pilot.press("a")
         await settle(pilot)
@@ -213,14 +209,8 @@ async def test_archive_delete_and_restore_by_keys(demo_url: URL) -> None:
 
 
 async def test_settings_are_edited_and_saved_with_ctrl_s(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        assert isinstance(app.screen, ProjectDetailScreen)
-        await pilot.press("right_square_bracket")
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
+        await open_project(pilot, tab="settings")
         await pilot.press("tab")
         editor = app.screen.query_one("#planning_statement", TextArea)
         assert app.screen.focused is editor
@@ -235,12 +225,9 @@ async def test_settings_are_edited_and_saved_with_ctrl_s(demo_url: URL) -> None:
 
 
 async def test_leaving_with_unsaved_settings_asks_first(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        await pilot.press("right_square_bracket", "tab", *"Draft")
+    async with running_app(demo_url) as (app, pilot):
+        await open_project(pilot, tab="settings")
+        await pilot.press("tab", *"Draft")
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
@@ -260,12 +247,9 @@ async def test_leaving_with_unsaved_settings_asks_first(demo_url: URL) -> None:
 
 
 async def test_reload_asks_before_discarding_unsaved_settings(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        await pilot.press("right_square_bracket", "tab", "ctrl+home", *"Draft ")
+    async with running_app(demo_url) as (app, pilot):
+        await open_project(pilot, tab="settings")
+        await pilot.press("tab", "ctrl+home", *"Draft ")
         editor = app.screen.query_one("#planning_statement", TextArea)
         assert editor.text.startswith("Draft ")
         await pilot.press("ctrl+r")
@@ -290,14 +274,9 @@ async def test_reload_asks_before_discarding_unsaved_settings(demo_url: URL) -> 
 
 
 async def test_editing_the_project_keeps_unsaved_settings(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        detail = app.screen
-        assert isinstance(detail, ProjectDetailScreen)
-        await pilot.press("right_square_bracket", "tab", "ctrl+home", *"Draft ")
+    async with running_app(demo_url) as (app, pilot):
+        detail = await open_project(pilot, tab="settings")
+        await pilot.press("tab", "ctrl+home", *"Draft ")
         # Back to the tab bar, where e edits the project.
         await pilot.press("shift+tab", "e")
         await settle(pilot)
@@ -322,14 +301,9 @@ async def test_editing_the_project_keeps_unsaved_settings(demo_url: URL) -> None
 async def test_a_main_screen_key_comes_back_to_the_open_project(demo_url: URL) -> None:
     """1 after 2 returns to where the person was in Projects: the project's
     detail, unsaved settings and all; quitting from elsewhere still asks."""
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        detail = app.screen
-        assert isinstance(detail, ProjectDetailScreen)
-        await pilot.press("right_square_bracket", "tab", "ctrl+home", *"Draft ")
+    async with running_app(demo_url) as (app, pilot):
+        detail = await open_project(pilot, tab="settings")
+        await pilot.press("tab", "ctrl+home", *"Draft ")
         await pilot.press("shift+tab", "2")
         await settle(pilot)
         assert isinstance(app.screen, TemplatesScreen)
@@ -355,13 +329,8 @@ async def test_a_main_screen_key_comes_back_to_the_open_project(demo_url: URL) -
 
 
 async def test_secrets_are_added_revealed_and_deleted_with_audit_rows(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
-        await pilot.press("right_square_bracket", "right_square_bracket")
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
+        await open_project(pilot, tab="secrets")
         table = app.screen.query_one("#secrets-table", DataTable)
         assert app.screen.focused is table
         assert column(table, "value") == [MASK, MASK]
@@ -404,9 +373,7 @@ async def test_secrets_are_added_revealed_and_deleted_with_audit_rows(demo_url: 
 
 
 async def test_audit_screen_filters_by_text_as_you_type(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("4")
         await settle(pilot)
         assert isinstance(app.screen, AuditScreen)
@@ -425,9 +392,7 @@ async def test_audit_screen_filters_by_text_as_you_type(demo_url: URL) -> None:
 
 
 async def test_help_lists_the_screen_keys_and_the_palette_reaches_screens(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
@@ -455,9 +420,7 @@ async def test_help_lists_the_screen_keys_and_the_palette_reaches_screens(demo_u
 async def test_a_database_that_cannot_be_opened_is_shown_not_thrown(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    app = make_app(normalize_url(f"sqlite:///{blocker}/projdeck.db"))
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(normalize_url(f"sqlite:///{blocker}/projdeck.db")) as (app, pilot):
         assert isinstance(app.screen, StartScreen)
         assert "could not be opened" in text_of(app.screen.query_one("#start-message", Static))
         await pilot.press("q")
@@ -481,9 +444,7 @@ async def test_projects_table_pages_from_the_database(
     finally:
         await db.dispose()
     with app_environment():
-        app = make_app(url)
-        async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
+        async with running_app(url) as (app, pilot):
             table = app.screen.query_one(DataTable)
             status = app.screen.query_one("#projects-status", Static)
             assert table.row_count == 100
@@ -532,9 +493,7 @@ async def test_templates_filter_by_name_tag_or_stack_and_preview(demo_url: URL) 
 
     from tui.screens.templates import TemplatesScreen
 
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("2")
         await settle(pilot)
         assert isinstance(app.screen, TemplatesScreen)
@@ -558,9 +517,7 @@ async def test_templates_filter_by_name_tag_or_stack_and_preview(demo_url: URL) 
 async def test_modifications_and_audit_filter_by_status_and_category(demo_url: URL) -> None:
     from tui.screens.modifications import ModificationsScreen
 
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("3")
         await settle(pilot)
         assert isinstance(app.screen, ModificationsScreen)
@@ -593,9 +550,7 @@ async def test_names_that_look_like_markup_are_shown_as_typed(demo_url: URL) -> 
         )
     finally:
         await db.dispose()
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         table = app.screen.query_one(DataTable)
         assert column(table, "name")[0] == name
         await pilot.press("d")
@@ -615,9 +570,7 @@ async def test_names_that_look_like_markup_are_shown_as_typed(demo_url: URL) -> 
 
 
 async def test_projects_sort_by_each_key_and_by_a_clicked_column_header(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         table = app.screen.query_one("#projects", DataTable)
         status = app.screen.query_one("#projects-status", Static)
         # s walks through every sort: updated, created, name, type, status, owner.
@@ -653,9 +606,7 @@ async def test_the_app_run_for_a_person_freezes_what_start_up_made(demo_url: URL
     import gc
 
     gc.unfreeze()
-    plain = make_app(demo_url)
-    async with plain.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (_app, pilot):
         assert gc.get_freeze_count() == 0
     frozen = ProjdeckApp(demo_url, freeze_gc=True)
     try:

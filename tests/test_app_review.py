@@ -17,7 +17,13 @@ from store.models import ModificationStatus
 from store.services import projects as project_service
 from store.services.browse import ProjectRow
 from store.services.modifications import get_modification, unified_diff, waiting_modifications
-from tests.app_support import SIZE, demo_database_file, demo_url, make_app, settle
+from tests.app_support import (
+    demo_database_file,
+    demo_url,
+    open_project,
+    running_app,
+    settle,
+)
 from tests.cli import SCRIPT
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.inbox import InboxScreen
@@ -47,9 +53,7 @@ def plain(widget: Static) -> str:
 
 
 async def test_full_keyboard_review_session(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("5")
         await settle(pilot)
         inbox = app.screen
@@ -145,9 +149,7 @@ async def test_full_keyboard_review_session(demo_url: URL) -> None:
 
 
 async def test_history_opens_final_states_read_only(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("3")
         await settle(pilot)
         assert isinstance(app.screen, ModificationsScreen)
@@ -179,10 +181,9 @@ async def test_history_opens_final_states_read_only(demo_url: URL) -> None:
 
 
 async def test_project_modifications_tab_opens_the_review(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("enter", *["right_square_bracket"] * 4, "enter")
+    async with running_app(demo_url) as (app, pilot):
+        await open_project(pilot, tab="modifications")
+        await pilot.press("enter")
         await settle(pilot)
         screen = review(app.screen)
         assert screen.detail is not None
@@ -217,9 +218,7 @@ async def wait_until(pilot: object, condition: object, seconds: float) -> float:
 async def test_inbox_and_review_update_when_the_cli_writes(demo_url: URL, tmp_path: Path) -> None:
     new_file = tmp_path / "rollup.py"
     new_file.write_text("def rollup():\n    return 42\n", encoding="utf-8")
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("5")
         await settle(pilot)
         inbox = app.screen
@@ -311,9 +310,7 @@ async def test_a_new_five_thousand_line_file_scrolls_to_its_end(demo_url: URL) -
         )
     finally:
         await db.dispose()
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         app.push_screen(ReviewScreen(mod.id))
         await settle(pilot)
         diff = app.screen.query_one(DiffView)
@@ -347,9 +344,7 @@ async def test_projects_history_and_detail_follow_cli_writes_keeping_the_cursor(
         )
         return out.strip()
 
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         # Projects: the Pending column follows, the cursor stays on its project.
         projects = app.screen
         assert isinstance(projects, ProjectsScreen)
@@ -464,9 +459,7 @@ async def test_notification_says_what_became_of_those_that_left_the_inbox(
         await approve_modification(db, str(clash.id))
     finally:
         await db.dispose()
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("5")
         await settle(pilot)
         await pilot.pause(0.6)  # the watcher has taken its first reading

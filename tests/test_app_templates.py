@@ -18,8 +18,13 @@ from store.errors import NotFound
 from store.services import projects as project_service
 from store.services.audit import AuditQuery, list_audit
 from store.services.templates import import_template, project_template_origin
-from tests.app_support import SIZE, demo_database_file, demo_url, make_app, settle
-from tui.app import ProjdeckApp
+from tests.app_support import (
+    demo_database_file,
+    demo_url,
+    open_project,
+    running_app,
+    settle,
+)
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.project_detail import ProjectDetailScreen
 from tui.screens.template_form import PREVIEW_PAUSE, TemplateProjectForm
@@ -42,7 +47,6 @@ def error_of(form: TemplateProjectForm, wid: str) -> str:
 
 async def open_form(pilot: Pilot[None], template: str) -> TemplateProjectForm:
     """From the projects list: Templates, filter to one template, ``c``."""
-    await settle(pilot)
     await pilot.press("2")
     await settle(pilot)
     await pilot.press("slash", *template, "enter")
@@ -62,8 +66,7 @@ async def typed(pilot: Pilot[None], *keys: str) -> None:
 
 
 async def test_create_a_project_from_a_template_by_keyboard(demo_url: URL) -> None:
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
+    async with running_app(demo_url) as (app, pilot):
         form = await open_form(pilot, "fastapi-service")
         # Defaults are filled and typed: text, a whole number, a choice.
         assert form.query_one("#var-1", Input).value == "A FastAPI service."
@@ -141,8 +144,7 @@ async def created_projects(url: URL) -> int:
 
 async def test_nothing_is_saved_until_every_field_is_valid(demo_url: URL) -> None:
     before = await created_projects(demo_url)
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
+    async with running_app(demo_url) as (app, pilot):
         form = await open_form(pilot, "go-microservice")
         # Create with nothing filled: every required variable is marked.
         await pilot.press("ctrl+s")
@@ -198,9 +200,7 @@ async def test_nothing_is_saved_until_every_field_is_valid(demo_url: URL) -> Non
 
 
 async def test_the_palette_offers_a_new_project_from_each_template(demo_url: URL) -> None:
-    app: ProjdeckApp = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await pilot.press("ctrl+p", *"new project from template static")
         await settle(pilot)
         await pilot.press("enter")
@@ -242,8 +242,7 @@ async def test_boolean_and_choice_variables_take_their_own_fields(
     finally:
         await db.dispose()
 
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
+    async with running_app(demo_url) as (app, pilot):
         form = await open_form(pilot, "flagged")
         checkbox = form.query_one("#var-0", Checkbox)
         assert checkbox.value is False
@@ -294,15 +293,9 @@ async def test_the_overview_shows_the_template_and_whether_it_changed_since(
         )
         folder = tmp_path / "static-site"
         await export_template(db, "static-site", folder)
-        app = make_app(demo_url)
-        async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
-            await pilot.press("slash", *"Aaa Site", "enter")
-            await settle(pilot)
-            await pilot.press("enter")
-            await settle(pilot)
-            assert isinstance(app.screen, ProjectDetailScreen)
-            body = app.screen.query_one(OverviewPane).query_one("#overview-body", Static)
+        async with running_app(demo_url) as (_app, pilot):
+            detail = await open_project(pilot, "Aaa Site")
+            body = detail.query_one(OverviewPane).query_one("#overview-body", Static)
             assert "static-site version 1 (the template is unchanged since)" in text_of(body)
 
             (folder / "files" / "robots.txt").write_text("User-agent: *\n", encoding="utf-8")
@@ -312,14 +305,9 @@ async def test_the_overview_shows_the_template_and_whether_it_changed_since(
             assert "static-site version 1 (the template has changed since: now version 2)" in (
                 text_of(body)
             )
-        plain = make_app(demo_url)
-        async with plain.run_test(size=SIZE) as pilot:
-            await settle(pilot)
-            await pilot.press("slash", *"Billing API", "enter")
-            await settle(pilot)
-            await pilot.press("enter")
-            await settle(pilot)
-            body = plain.screen.query_one(OverviewPane).query_one("#overview-body", Static)
+        async with running_app(demo_url) as (_app, pilot):
+            detail = await open_project(pilot, "Billing API")
+            body = detail.query_one(OverviewPane).query_one("#overview-body", Static)
             assert any(line.split() == ["Template", "—"] for line in text_of(body).splitlines())
     finally:
         await db.dispose()

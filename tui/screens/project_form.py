@@ -18,6 +18,7 @@ from store.errors import Conflict, StoreError, ValidationError
 from store.models import Project, ProjectType
 from store.services import projects as project_service
 from tui.context import deck
+from tui.screens.form_errors import FormError, where_shown
 
 # Which input shows a service error about which field.
 _FIELD_INPUTS = {
@@ -37,13 +38,6 @@ _SCORES = {
     "security": "security_score",
     "performance": "performance_score",
 }
-
-
-class FormError(Exception):
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(problem)
-        self.field = field
-        self.problem = problem
 
 
 class ProjectForm(ModalScreen[uuid.UUID | None]):
@@ -197,11 +191,7 @@ class ProjectForm(ModalScreen[uuid.UUID | None]):
                     db, str(self.project_id), values, expected_version=self.version
                 )
         except ValidationError as error:
-            field = _FIELD_INPUTS.get(error.field)
-            if field is None:
-                self._show_error("form", error.message)
-            else:
-                self._show_error(field, error.problem)
+            self._show_error(*where_shown(error, _FIELD_INPUTS))
             return
         except Conflict as error:
             stale = "changed by someone else" in error.message

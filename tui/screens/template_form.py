@@ -28,6 +28,7 @@ from store.services.templates import (
 from store.templating import RenderedProject, Variable, VariableErrors, VariableType
 from tui.context import deck
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.form_errors import FormError, where_shown
 from tui.widgets.codebase import FileBrowser
 
 # The preview follows the form once typing pauses this long (seconds).
@@ -41,13 +42,6 @@ _PROJECT_FIELDS = {
     "github_owner": "github",
     "github_repo": "github",
 }
-
-
-class FormError(Exception):
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(problem)
-        self.field = field
-        self.problem = problem
 
 
 class TemplateProjectForm(Screen[uuid.UUID | None]):
@@ -270,11 +264,7 @@ class TemplateProjectForm(Screen[uuid.UUID | None]):
             self._show_error("form", "Nothing was saved: fix the fields marked in red.")
             return
         except ValidationError as error:
-            field = _PROJECT_FIELDS.get(error.field)
-            if field is None:
-                self._show_error("form", error.message)
-            else:
-                self._show_error(field, error.problem)
+            self._show_error(*where_shown(error, _PROJECT_FIELDS))
             return
         except Conflict as error:
             field = "github" if "GitHub repository" in error.message else "name"

@@ -1,0 +1,28 @@
+"""What the project forms (new or edited project, new project from a
+template) share about problems: one found in the form before the service is
+asked, and where a problem the service reports is shown."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from store.errors import ValidationError
+
+
+class FormError(Exception):
+    """A problem with what was typed in input ``field``, found by the form."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(problem)
+        self.field = field
+        self.problem = problem
+
+
+def where_shown(error: ValidationError, inputs: Mapping[str, str]) -> tuple[str, str]:
+    """The input a service's ValidationError shows under, and what it says
+    there: the problem alone under the input ``inputs`` maps its field to,
+    else the whole message (naming the field) under the form ("form")."""
+    target = inputs.get(error.field)
+    if target is None:
+        return "form", error.message
+    return target, error.problem

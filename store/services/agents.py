@@ -400,31 +400,10 @@ async def _project_name(session: AsyncSession, project_id: uuid.UUID | None) -> 
     return project.name if project is not None else None
 
 
-async def _record_conversation(
+async def _record(
     session: AsyncSession,
-    conversation: Conversation,
-    *,
-    actor: str,
-    event_type: str,
-    description: str,
-    details: dict[str, Any],
-) -> None:
-    """The audit row of a change to a conversation (or its messages)."""
-    await audit.record(
-        session,
-        actor=actor,
-        event_type=event_type,
-        description=description,
-        project_id=conversation.project_id,
-        entity_type="conversation",
-        entity_id=conversation.id,
-        details=details,
-    )
-
-
-async def _record_run(
-    session: AsyncSession,
-    run: AgentRun,
+    entity_type: str,
+    row: Conversation | AgentRun,
     *,
     actor: str,
     event_type: str,
@@ -432,15 +411,16 @@ async def _record_run(
     details: dict[str, Any],
     severity: Severity = Severity.INFO,
 ) -> None:
-    """The audit row of a change to an agent run."""
+    """The audit row of a change to a conversation (or its messages) or an
+    agent run: about the row and its project."""
     await audit.record(
         session,
         actor=actor,
         event_type=event_type,
         description=description,
-        project_id=run.project_id,
-        entity_type="agent_run",
-        entity_id=run.id,
+        project_id=row.project_id,
+        entity_type=entity_type,
+        entity_id=row.id,
         severity=severity,
         details=details,
     )
@@ -478,8 +458,9 @@ async def start_conversation(
         AgentActivityRepository(session).add(conversation)
         await session.flush()
         where = f" on project {project.name!r}" if project else ""
-        await _record_conversation(
+        await _record(
             session,
+            "conversation",
             conversation,
             actor=actor,
             event_type="conversation.started",
@@ -498,8 +479,9 @@ async def close_conversation(db: Database, ref: str, *, actor: str | None = None
         conversation.status = ConversationStatus.CLOSED
         conversation.updated_at = utcnow()
         totals = await AgentActivityRepository(session).message_totals(conversation.id)
-        await _record_conversation(
+        await _record(
             session,
+            "conversation",
             conversation,
             actor=actor,
             event_type="conversation.closed",
@@ -554,8 +536,9 @@ async def add_messages(
             )
         else:
             details["models"] = sorted({m.model_used for m in messages if m.model_used})
-        await _record_conversation(
+        await _record(
             session,
+            "conversation",
             conversation,
             actor=actor,
             event_type="conversation.messages_added",
@@ -668,8 +651,9 @@ async def start_run(
         )
         AgentActivityRepository(session).add(run)
         await session.flush()
-        await _record_run(
+        await _record(
             session,
+            "agent_run",
             run,
             actor=actor,
             event_type="run.queued" if queued else "run.started",
@@ -699,8 +683,9 @@ async def begin_run(
         run.status = RunStatus.RUNNING
         run.started_at = started
         project_name = await _project_name(session, run.project_id)
-        await _record_run(
+        await _record(
             session,
+            "agent_run",
             run,
             actor=actor,
             event_type="run.started",
@@ -754,8 +739,9 @@ async def finish_run(
         if micros is not None:
             run.cost_micros = micros
         project_name = await _project_name(session, run.project_id)
-        await _record_run(
+        await _record(
             session,
+            "agent_run",
             run,
             actor=actor,
             event_type=f"run.{target.value}",

@@ -215,6 +215,8 @@ class Database:
     _write_sessions: async_sessionmaker[AsyncSession] = field(init=False)
     # The connection quick reads reuse, and whether a read is using it now.
     _reader: AsyncConnection | None = field(default=None, init=False)
+    # The session reads on the kept connection share; emptied after each.
+    _reader_session: AsyncSession | None = field(default=None, init=False)
     _reader_busy: bool = field(default=False, init=False)
     # Reads and clean-ups (closing a session or a connection) still running;
     # dispose waits for them.
@@ -321,11 +323,27 @@ class Database:
                     # No BEGIN reaches the database (autocommit); the session
                     # joins this and never ends it, so reads add no round trips.
                     await connection.begin()
-                session = AsyncSession(bind=connection, expire_on_commit=False)
-                try:
-                    result = await work(session)
-                finally:
-                    await session.close()
+                if kept:
+                    # One session for the kept connection, emptied after each
+                    # read (what it loaded leaves it, as on closing): making
+                    # and closing a session cost about as much as the read.
+                    if self._reader_session is None:
+                        self._reader_session = AsyncSession(bind=connection, expire_on_commit=False)
+                    shared = self._reader_session
+                    try:
+                        result = await work(shared)
+                    finally:
+                        shared.expunge_all()
+                        if not shared.is_active:
+                            # A failed statement left it needing a rollback.
+                            self._reader_session = None
+                            await shared.close()
+                else:
+                    session = AsyncSession(bind=connection, expire_on_commit=False)
+                    try:
+                        result = await work(session)
+                    finally:
+                        await session.close()
             except StoreError:
                 await self._release(connection, kept)
                 raise
@@ -357,6 +375,10 @@ class Database:
             self._reader_busy = False
             if self._reader is connection:
                 self._reader = None
+                session, self._reader_session = self._reader_session, None
+                if session is not None:
+                    with contextlib.suppress(Exception):
+                        await session.close()
         if connection is not None:
             await _discard(connection)
 
@@ -385,6 +407,10 @@ class Database:
         while self._cleanups:
             await asyncio.gather(*self._cleanups, return_exceptions=True)
         reader, self._reader = self._reader, None
+        session, self._reader_session = self._reader_session, None
+        if session is not None:
+            with contextlib.suppress(Exception):
+                await session.close()
         if reader is not None:
             with contextlib.suppress(Exception):
                 await reader.close()

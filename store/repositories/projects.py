@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, or_, select, update
+from sqlalchemy import String, bindparam, cast, delete, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -79,12 +79,18 @@ PROJECT_ORDER: dict[ProjectSort, tuple[UnaryExpression[Any], ...]] = {
 }
 
 
+_BY_ID = select(Project).where(col(Project.id) == bindparam("project_id"))
+
+
 class ProjectRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def get(self, project_id: uuid.UUID) -> Project | None:
-        return await self.session.get(Project, project_id)
+        # One statement built once: its cache key is computed once too
+        # (``session.get`` builds and keys a new one on every call).
+        result = await self.session.execute(_BY_ID, {"project_id": project_id})
+        return result.scalar_one_or_none()
 
     async def get_for_update(self, project_id: uuid.UUID) -> Project | None:
         query = select(Project).where(col(Project.id) == project_id).with_for_update()

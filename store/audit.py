@@ -110,28 +110,27 @@ def chain_hash(prev_hash: str, entry: AuditEntry) -> str:
     return digest.hexdigest()
 
 
+# The statements of every append, built once.
+_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_PG_CHAIN_END = text(
+    "SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), "
+    "nextval(pg_get_serial_sequence('audit_log', 'id'))"
+)
+_CHAIN_END = (
+    select(col(AuditEntry.id), col(AuditEntry.hash)).order_by(col(AuditEntry.id).desc()).limit(1)
+)
+
+
 async def _lock_and_read_chain_end(session: AsyncSession) -> tuple[str, int]:
     """The hash the new row links to, and the id it takes."""
     if session.get_bind().dialect.name == "postgresql":
         # Rows added earlier in this transaction must be in the table first.
         await session.flush()
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+        await session.execute(_CHAIN_LOCK, {"key": _CHAIN_LOCK_KEY})
         # A new statement, so it sees every append committed before the lock was ours.
-        last_hash, next_id = (
-            await session.execute(
-                text(
-                    "SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), "
-                    "nextval(pg_get_serial_sequence('audit_log', 'id'))"
-                )
-            )
-        ).one()
+        last_hash, next_id = (await session.execute(_PG_CHAIN_END)).one()
         return str(last_hash or GENESIS_HASH), int(next_id)
-    query = (
-        select(col(AuditEntry.id), col(AuditEntry.hash))
-        .order_by(col(AuditEntry.id).desc())
-        .limit(1)
-    )
-    last = (await session.execute(query)).first()
+    last = (await session.execute(_CHAIN_END)).first()
     if last is None:
         return GENESIS_HASH, 1
     return str(last[1] or GENESIS_HASH), int(last[0] or 0) + 1

@@ -60,21 +60,22 @@ _PENDING_BY_PROJECT = (
 )
 
 
+# Built once: their cache keys are computed once too.
+_BY_ID = select(Modification).where(col(Modification.id) == bindparam("modification_id"))
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update().execution_options(populate_existing=True)
+
+
 class ModificationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def get(self, modification_id: uuid.UUID) -> Modification | None:
-        return await self.session.get(Modification, modification_id)
+        result = await self.session.execute(_BY_ID, {"modification_id": modification_id})
+        return result.scalar_one_or_none()
 
     async def get_for_update(self, modification_id: uuid.UUID) -> Modification | None:
-        query = (
-            select(Modification)
-            .where(col(Modification.id) == modification_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return (await self.session.execute(query)).scalar_one_or_none()
+        result = await self.session.execute(_BY_ID_FOR_UPDATE, {"modification_id": modification_id})
+        return result.scalar_one_or_none()
 
     async def find_by_id_prefix(self, prefix: str, limit: int = 2) -> list[Modification]:
         """Modifications whose id (hex, without dashes) starts with ``prefix``."""

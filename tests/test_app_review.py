@@ -321,6 +321,76 @@ async def test_a_new_five_thousand_line_file_scrolls_to_its_end(demo_url: URL) -
         assert "return x + 2499" in diff.render_line(diff.size.height - 1).text
 
 
+async def test_affected_files_it_does_not_change_are_listed_and_reached_by_j_k(
+    demo_url: URL,
+) -> None:
+    """Affected but not modified files follow the changed ones in the list,
+    marked so; j/k reach them; one shows a line saying the modification does
+    not change it, then its codebase content (or that the codebase lacks it)."""
+    db = await open_database(demo_url)
+    try:
+        from store.services.modifications import ModificationProposal, propose_modification
+
+        mod = await propose_modification(
+            db,
+            "Metrics Pipeline",
+            ModificationProposal(
+                request="Drop test accounts",
+                modified_files={"sql/active_users.sql": "SELECT 1;\n"},
+                affected_files=["sql/active_users.sql", "sql/revenue.sql", "sql/missing.sql"],
+            ),
+        )
+    finally:
+        await db.dispose()
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.push_screen(ReviewScreen(mod.id))
+        await settle(pilot)
+        screen = review(app.screen)
+        files = screen.query_one("#review-files", OptionList)
+        labels = [str(files.get_option_at_index(i).prompt) for i in range(files.option_count)]
+        assert labels[0].startswith("M sql/active_users.sql +1 -")
+        assert labels[1:] == [
+            "= sql/missing.sql affected, not changed",
+            "= sql/revenue.sql affected, not changed",
+        ]
+        diff = screen.query_one(DiffView)
+        box = screen.query_one("#review-diff-box")
+        assert diff.path == "sql/active_users.sql"
+        assert any(row.kind == RowKind.ADDED for row in diff.rows)
+
+        await pilot.press("j")
+        await settle(pilot)
+        assert files.highlighted == 1
+        assert box.border_title == "sql/missing.sql · affected, not changed"
+        assert diff.rows == []
+        assert "does not change this file" in diff.message
+        assert "the codebase has no such file" in diff.message
+
+        await pilot.press("j")
+        await settle(pilot)
+        assert files.highlighted == 2
+        assert box.border_title == "sql/revenue.sql · affected, not changed"
+        assert str(box.border_subtitle).endswith("file 3 of 3")
+        shown = [diff.render_line(y).text for y in range(diff.size.height)]
+        assert "does not change this file" in shown[0]
+        assert any("WHERE status = 'paid'" in line for line in shown[1:])
+        assert not any(row.kind in (RowKind.ADDED, RowKind.REMOVED) for row in diff.rows)
+        # Side by side has nothing to pair: the file stays one column.
+        await pilot.press("s")
+        await settle(pilot)
+        assert diff.render_line(2).text.count("WHERE status") <= 1
+
+        # j wraps to the first file; k goes back to the last.
+        await pilot.press("j")
+        await settle(pilot)
+        assert diff.path == "sql/active_users.sql"
+        await pilot.press("k")
+        await settle(pilot)
+        assert box.border_title == "sql/revenue.sql · affected, not changed"
+
+
 def name_of(row: ProjectRow | None) -> str | None:
     return None if row is None else row.name
 

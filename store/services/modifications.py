@@ -83,17 +83,28 @@ class FileChange:
 
 
 @dataclass
+class UnchangedFile:
+    """A file the modification names as affected but does not change, with
+    its content in the codebase now (None: the codebase has no such file)."""
+
+    path: str
+    content: str | None
+
+
+@dataclass
 class ModificationDetail:
     """A modification with its project's name and the change of each file.
 
     Files are compared with the current codebase, except for an applied
     modification, whose files are compared with what they held before it
-    (``against`` says which)."""
+    (``against`` says which). ``unchanged`` are the affected files it does
+    not modify, as the codebase holds them now."""
 
     modification: Modification
     project_name: str
     against: str
     files: list[FileChange]
+    unchanged: list[UnchangedFile] = field(default_factory=list)
 
 
 @dataclass
@@ -758,8 +769,17 @@ async def get_modification(db: Database, ref: str) -> ModificationDetail:
     # Diffing a long file takes a while (0.1 s for 5,000 lines): not on the
     # event loop, where the app draws.
     against, changes = await asyncio.to_thread(file_changes, modification, codebase)
+    unchanged = [
+        UnchangedFile(path=path, content=codebase.get(path))
+        for path in sorted(modification.affected_files)
+        if path not in modification.modified_files
+    ]
     return ModificationDetail(
-        modification=modification, project_name=name, against=against, files=changes
+        modification=modification,
+        project_name=name,
+        against=against,
+        files=changes,
+        unchanged=unchanged,
     )
 
 

@@ -28,6 +28,7 @@ from store.services.modifications import (
     FileChange,
     Inbox,
     ModificationDetail,
+    UnchangedFile,
     apply_modification,
     approve_modification,
     get_modification,
@@ -157,6 +158,18 @@ def file_label(change: FileChange) -> Text:
     return label
 
 
+UNCHANGED_MARK = "affected, not changed"
+
+
+def unchanged_label(file: UnchangedFile) -> Text:
+    """An affected file the modification does not change: listed after the
+    changed ones, dim, with no line counts."""
+    label = Text("= ", style="dim")
+    label.append(file.path, style="dim")
+    label.append(f" {UNCHANGED_MARK}", style="dim italic")
+    return label
+
+
 def signature(detail: ModificationDetail) -> tuple[object, ...]:
     """What the screen draws of a modification: equal signatures, same picture."""
     mod = detail.modification
@@ -166,6 +179,7 @@ def signature(detail: ModificationDetail) -> tuple[object, ...]:
         mod.failure_reason,
         json.dumps(mod.test_results, sort_keys=True),
         tuple((change.path, change.diff) for change in detail.files),
+        tuple((file.path, file.content) for file in detail.unchanged),
     )
 
 
@@ -225,6 +239,14 @@ class ReviewScreen(Screen[None]):
         return self.detail.modification if self.detail is not None else None
 
     @property
+    def entries(self) -> list[FileChange | UnchangedFile]:
+        """The file list's entries: the changed files, then the affected
+        files the modification does not change (``j``/``k`` step through all)."""
+        if self.detail is None:
+            return []
+        return [*self.detail.files, *self.detail.unchanged]
+
+    @property
     def read_only(self) -> bool:
         mod = self.modification
         return mod is not None and mod.status in FINAL
@@ -254,7 +276,8 @@ class ReviewScreen(Screen[None]):
         files = self.query_one("#review-files", OptionList)
         files.clear_options()
         files.add_options([Option(file_label(change)) for change in detail.files])
-        if not keep_place or self.file_index >= len(detail.files):
+        files.add_options([Option(unchanged_label(file)) for file in detail.unchanged])
+        if not keep_place or self.file_index >= len(self.entries):
             self.file_index = 0
         self.show_file()
         self.refresh_bindings()
@@ -262,22 +285,39 @@ class ReviewScreen(Screen[None]):
     def show_file(self) -> None:
         diff = self.query_one(DiffView)
         box = self.query_one("#review-diff-box")
-        if self.detail is None or not self.detail.files:
+        entries = self.entries
+        if self.detail is None or not entries:
             diff.clear("This modification changes no file.")
             box.border_title = ""
             return
-        change = self.detail.files[self.file_index]
+        entry = entries[self.file_index]
         self.query_one("#review-files", OptionList).highlighted = self.file_index
-        diff.show(change.path, change.before, change.after, change.diff)
-        box.border_title = f"{change.path} · {change.kind}"
-        box.border_subtitle = (
-            f"against {self.detail.against} · "
-            f"{'side by side' if diff.side_by_side else 'unified'} · "
-            f"file {self.file_index + 1} of {len(self.detail.files)}"
-        )
+        place = f"file {self.file_index + 1} of {len(entries)}"
+        if isinstance(entry, UnchangedFile):
+            self.show_unchanged(entry, place)
+        else:
+            diff.show(entry.path, entry.before, entry.after, entry.diff)
+            box.border_title = f"{entry.path} · {entry.kind}"
+            box.border_subtitle = (
+                f"against {self.detail.against} · "
+                f"{'side by side' if diff.side_by_side else 'unified'} · {place}"
+            )
         search = self.query_one("#review-search", Input)
         if search.display and search.value:
             diff.find(search.value)
+
+    def show_unchanged(self, file: UnchangedFile, place: str) -> None:
+        """An affected file this modification does not change: a line saying
+        so, then its content in the codebase now (if the codebase has it)."""
+        diff = self.query_one(DiffView)
+        box = self.query_one("#review-diff-box")
+        said = "This modification does not change this file (affected, not changed)"
+        if file.content is None:
+            diff.clear(f"{said}; the codebase has no such file.")
+        else:
+            diff.show_content(file.path, file.content, f"{said}; its content in the codebase now:")
+        box.border_title = f"{file.path} · {UNCHANGED_MARK}"
+        box.border_subtitle = f"codebase now · {place}"
 
     def store_changed(self) -> None:
         """Another process wrote: redraw if this modification looks different."""
@@ -286,9 +326,10 @@ class ReviewScreen(Screen[None]):
     # Moving
 
     def action_file(self, step: int) -> None:
-        if self.detail is None or not self.detail.files:
+        entries = self.entries
+        if not entries:
             return
-        self.file_index = (self.file_index + step) % len(self.detail.files)
+        self.file_index = (self.file_index + step) % len(entries)
         self.show_file()
 
     @on(OptionList.OptionHighlighted, "#review-files")

@@ -248,6 +248,8 @@ class DiffView(ScrollView, can_focus=True):
         self._new = Highlighter("", None)
         self.rows: list[DiffRow] = []
         self.message = ""
+        # Set: the view shows one file as it is (under this note), not a diff.
+        self.note: str | None = None
         self.search = ""
         self.matches: list[int] = []
         self.current_match: int | None = None
@@ -270,10 +272,29 @@ class DiffView(ScrollView, can_focus=True):
         self._old = Highlighter(path, before)
         self._new = Highlighter(path, after)
         self.message = "" if before != after else "No change against the codebase."
+        self.note = None
         self._diff = diff
         self._generation += 1
         self._build()
         self.scroll_to(0, 0, animate=False)
+
+    def show_content(self, path: str, content: str, note: str) -> None:
+        """Show ``content``, the file ``path`` as it is, under a line saying
+        ``note`` (always unified: there is one side)."""
+        self.path = path
+        self._old_text = self._new_text = content.splitlines()
+        self._old = self._new = Highlighter(path, content)
+        self.message = ""
+        self.note = note
+        self._diff = ""
+        self._generation += 1
+        self._build()
+        self.scroll_to(0, 0, animate=False)
+
+    @property
+    def split(self) -> bool:
+        """Whether rows are drawn side by side."""
+        return self.side_by_side and self.note is None
 
     def _want_colours(self, row: int) -> None:
         """``row`` was drawn plain: colour it, then the rest of the file."""
@@ -324,10 +345,15 @@ class DiffView(ScrollView, can_focus=True):
         self._old = self._new = Highlighter("", None)
         self._diff = ""
         self.message = message
+        self.note = None
         self._build()
 
     def _build(self) -> None:
-        self.rows = diff_rows(self._diff, side_by_side=self.side_by_side)
+        if self.note is not None:
+            self.rows = [DiffRow(RowKind.HUNK, header=self.note)]
+            self.rows.extend(DiffRow(RowKind.CONTEXT, i, i) for i in range(len(self._new_text)))
+        else:
+            self.rows = diff_rows(self._diff, side_by_side=self.side_by_side)
         self._gutter = len(str(max(len(self._old_text), len(self._new_text), 1)))
         self._cache.clear()
         self._uncoloured = None
@@ -336,7 +362,7 @@ class DiffView(ScrollView, can_focus=True):
         self.refresh()
 
     def _resize(self) -> None:
-        if self.side_by_side:
+        if self.split:
             width = 0
         else:
             longest = max((_width(self._line_text(row)) for row in self.rows[:20000]), default=0)
@@ -358,7 +384,7 @@ class DiffView(ScrollView, can_focus=True):
         if row.kind == RowKind.HUNK:
             return row.header
         parts = []
-        if row.old is not None and (self.side_by_side or row.new is None):
+        if row.old is not None and (self.split or row.new is None):
             parts.append(_line(self._old_text, row.old))
         if row.new is not None:
             parts.append(_line(self._new_text, row.new))
@@ -499,7 +525,7 @@ class DiffView(ScrollView, can_focus=True):
         strip = self._cache.get(key)
         if strip is None:
             row = self.rows[index]
-            if self.side_by_side:
+            if self.split:
                 text = self._side_by_side_line(row, index, width)
             else:
                 text = self._unified_line(row, index)

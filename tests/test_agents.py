@@ -175,6 +175,29 @@ async def test_conversation_without_a_project(database: Database) -> None:
     assert [(r.label, r.cost) for r in report.rows] == [("(no project)", Decimal("0.500000"))]
 
 
+async def test_conversations_without_a_run_are_listed_newest_first(database: Database) -> None:
+    await make_project(database)
+    await make_project(database, "Other")
+    lone = await service.start_conversation(database, "Demo", title="Planning")
+    general = await service.start_conversation(database, None, title="General")
+    linked = await service.start_conversation(database, "Demo", title="With a run")
+    await service.start_run(
+        database, "Demo", agent="codex", task="t", conversation_ref=str(linked.id)
+    )
+    elsewhere = await service.start_conversation(database, "Other", title="Elsewhere")
+    # Talked in last: the most recently active first.
+    await service.add_message(database, str(lone.id), msg())
+
+    everything = await service.list_conversations_without_run(database)
+    assert [row.id for row in everything.items] == [lone.id, elsewhere.id, general.id]
+    assert everything.total == 3
+    assert [row.project_name for row in everything.items] == ["Demo", "Other", None]
+    demo = await service.list_conversations_without_run(database, project_ref="Demo")
+    assert [row.title for row in demo.items] == ["Planning"] and demo.total == 1
+    second = await service.list_conversations_without_run(database, limit=1, offset=1)
+    assert [row.id for row in second.items] == [elsewhere.id] and second.total == 3
+
+
 async def test_message_contents_never_reach_the_audit_log(database: Database) -> None:
     await make_project(database)
     conversation = await service.start_conversation(database, "Demo", title="Deploy")

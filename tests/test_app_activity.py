@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.engine import URL
 from textual.pilot import Pilot
 from textual.widgets import Collapsible, Select, Static
+from textual.widgets._footer import FooterKey
 
 from store.engine import Database, open_database
 from store.money import format_amount
@@ -25,8 +26,9 @@ from tests.app_support import (
 from tests.test_app_pilot import text_of
 from tui.screens.activity import ActivityScreen
 from tui.screens.conversation import ConversationScreen, is_long
+from tui.screens.help import HelpScreen
 from tui.screens.review import ReviewScreen
-from tui.widgets.runs import RunTable
+from tui.widgets.runs import ConversationTable, RunTable
 
 __all__ = ["demo_database_file", "demo_url"]
 
@@ -227,3 +229,54 @@ async def test_project_runs_tab_lists_the_projects_runs_and_opens_a_conversation
         await settle(pilot)
         assert isinstance(app.screen, ConversationScreen)
         assert app.screen.conversation_id == runs.items[0].conversation_id
+
+
+async def test_conversations_without_a_run_are_listed_and_open(demo_url: URL) -> None:
+    """A conversation recorded without a run (none of the runs' lists reach
+    it) is listed on the Activity screen's `w` tab; enter opens it."""
+
+    async def record(db: Database) -> Any:
+        lone = await agents.start_conversation(db, "Metrics Pipeline", title="Planning, no run")
+        await agents.add_message(
+            db, str(lone.id), agents.MessageInput(role="user", content="What should we do?")
+        )
+        none = await agents.start_conversation(db, None, title="About no project")
+        return lone, none
+
+    lone, about_none = await service(demo_url, record)
+    runs = await service(demo_url, lambda db: agents.list_runs(db, limit=500))
+    with_run = {row.conversation_id for row in runs.items} - {None}
+    without = await service(demo_url, lambda db: agents.list_conversations_without_run(db))
+    listed = [row.id for row in without.items]
+    assert {lone.id, about_none.id} <= set(listed)
+    assert not with_run & set(listed)
+    app = make_app(demo_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "6", "w")
+        screen = app.screen
+        assert isinstance(screen, ActivityScreen)
+        table = screen.query_one(ConversationTable)
+        assert table.has_focus
+        assert [row.id for row in table.items] == listed
+        line = text_of(screen.query_one("#activity-conversations-line", Static))
+        assert f"{without.total} conversation" in line
+        shown = [table.get_row_at(index) for index in range(table.row_count)]
+        position = listed.index(lone.id)
+        assert "Planning, no run" in str(shown[position][2])
+        assert "no project" in str(shown[listed.index(about_none.id)][1])
+
+        await press(pilot, *["down"] * position, "enter")
+        conversation = app.screen
+        assert isinstance(conversation, ConversationScreen)
+        assert conversation.conversation_id == lone.id
+        assert len(conversation.query(Collapsible)) == 1
+
+        await press(pilot, "escape")
+        assert app.screen is screen
+        # The key is in the footer and in the help.
+        footer = [key.key for key in screen.query(FooterKey)]
+        assert "w" in footer
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert dict(app.screen.keys)["w"] == "No-run conversations"

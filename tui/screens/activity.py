@@ -1,6 +1,7 @@
 """Agent activity: runs across projects, newest first, filtered by
 project, agent and status, with the selected run's detail and the
-modifications it proposed (enter reviews one); and what the agents cost over a period."""
+modifications it proposed (enter reviews one); the conversations no run
+belongs to (enter opens one); and what the agents cost over a period."""
 
 from __future__ import annotations
 
@@ -25,14 +26,20 @@ from textual.widgets import (
 )
 
 from store.models import RunStatus
-from store.services.agents import RunDetail, cost_report, get_run, list_runs
+from store.services.agents import (
+    RunDetail,
+    cost_report,
+    get_run,
+    list_conversations_without_run,
+    list_runs,
+)
 from store.services.browse import find_project_names
 from tui.context import attempt, deck
 from tui.screens.conversation import ConversationScreen
 from tui.screens.review import ReviewScreen
 from tui.widgets.costs import CostsView
 from tui.widgets.picker import PickerField
-from tui.widgets.runs import RunTable, render_run
+from tui.widgets.runs import ConversationTable, RunTable, render_run
 from tui.widgets.tables import ModificationTable
 
 PAGE = 100
@@ -41,6 +48,7 @@ TYPING_PAUSE = 0.2
 # (label, days back from now; None: since the first record)
 PERIODS = [("last 7 days", 7), ("last 30 days", 30), ("last 90 days", 90), ("all time", None)]
 DEFAULT_PERIOD = "30"
+FILTERS = Binding.Group("Filters")
 
 
 class ActivityScreen(Screen[None]):
@@ -48,21 +56,26 @@ class ActivityScreen(Screen[None]):
     CSS_PATH = "activity.tcss"
     BINDINGS = [
         Binding("r", "show_tab('runs')", "Runs"),
+        Binding("w", "show_tab('conversations')", "No-run conversations"),
         Binding("c", "show_tab('costs')", "Costs"),
-        Binding("f", "focus_filter('activity-project')", "Filters"),
-        Binding("a", "focus_filter('activity-agent')", "Agent"),
-        Binding("s", "focus_filter('activity-status')", "Status"),
+        # One footer entry ("f a s Filters"); the help lists each key.
+        Binding("f", "focus_filter('activity-project')", "Project filter", group=FILTERS),
+        Binding("a", "focus_filter('activity-agent')", "Agent filter", group=FILTERS),
+        Binding("s", "focus_filter('activity-status')", "Status filter", group=FILTERS),
         Binding("v", "conversation", "Conversation"),
         Binding("m", "modification", "Modification"),
         Binding("p", "focus_filter('costs-period')", "Period", show=False),
         Binding("ctrl+r", "reload", "Reload"),
-        Binding("escape", "clear_filters", "Clear filters"),
+        # Left out of the footer to make room (the help lists it).
+        Binding("escape", "clear_filters", "Clear filters", show=False),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.total = 0
         self.generation = 0
+        self.conversations_total = 0
+        self.conversations_generation = 0
         self.detail: RunDetail | None = None
         self._typing: Timer | None = None
 
@@ -85,6 +98,9 @@ class ActivityScreen(Screen[None]):
                             yield Static("", id="activity-run")
                         yield ModificationTable(with_project=False, id="activity-proposed")
                 yield Static("", id="activity-status-line", classes="status-line")
+            with TabPane("Conversations without a run", id="conversations"):
+                yield ConversationTable(id="activity-conversations")
+                yield Static("", id="activity-conversations-line", classes="status-line")
             with TabPane("Costs", id="costs"):
                 with Horizontal(classes="filters"):
                     yield Select(
@@ -103,6 +119,7 @@ class ActivityScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.reload()
+        self.reload_conversations()
         self.load_costs()
 
     # Runs
@@ -172,6 +189,40 @@ class ActivityScreen(Screen[None]):
         proposed.show(detail.modifications, now)
         proposed.display = bool(detail.modifications)
 
+    # Conversations without a run
+
+    def reload_conversations(self) -> None:
+        self.conversations_generation += 1
+        self.load_conversations(self.conversations_generation, 0)
+
+    @work(exclusive=True, group="activity-conversations")
+    async def load_conversations(self, generation: int, offset: int) -> None:
+        page = await attempt(
+            self, list_conversations_without_run(deck(self).database, limit=PAGE, offset=offset)
+        )
+        if page is None or generation != self.conversations_generation:
+            return
+        self.conversations_total = page.total
+        table = self.query_one(ConversationTable)
+        table.show(page.items, deck(self).clock(), append=offset > 0)
+        count = page.total
+        line = f"{count} conversation{'s' if count != 1 else ''} no run belongs to"
+        if count:
+            line += f" · {len(table.items)} loaded · enter opens one"
+        self.query_one("#activity-conversations-line", Static).update(line)
+
+    @on(ConversationTable.RowHighlighted, "#activity-conversations")
+    def _conversation_highlighted(self, event: ConversationTable.RowHighlighted) -> None:
+        loaded = len(self.query_one(ConversationTable).items)
+        if loaded < self.conversations_total and event.cursor_row >= loaded - NEAR_END:
+            self.load_conversations(self.conversations_generation, loaded)
+
+    @on(DataTable.RowSelected, "#activity-conversations")
+    def _conversation_chosen(self) -> None:
+        row = self.query_one(ConversationTable).selected()
+        if row is not None:
+            self.app.push_screen(ConversationScreen(row.id))
+
     @on(Input.Changed, "#activity-agent")
     def _agent_changed(self) -> None:
         # Query once typing pauses, not on every key.
@@ -233,18 +284,22 @@ class ActivityScreen(Screen[None]):
         self.query_one("#activity-project", PickerField).clear()
         self.query_one("#activity-status", Select).clear()
         self.query_one("#activity-agent", Input).value = ""
-        self.query_one(RunTable).focus()
+        if self.query_one(TabbedContent).active == "runs":
+            self.query_one(RunTable).focus()
         self.reload()
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
         if tab == "runs":
             self.query_one(RunTable).focus()
+        elif tab == "conversations":
+            self.query_one(ConversationTable).focus()
         else:
             self.query_one("#costs-period").focus()
 
     def action_reload(self) -> None:
         self.reload()
+        self.reload_conversations()
         self.load_costs()
 
     # Costs

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from store.money import format_amount
-from store.repositories.agents import RunRow
+from store.repositories.agents import ConversationRow, RunRow
 from store.services.agents import RunDetail
 from tui import format
 
@@ -91,6 +91,42 @@ class RunTable(DataTable[object]):
             self.add_row(*cells, key=str(row.id))
 
     def selected(self) -> RunRow | None:
+        if not self.items or not 0 <= self.cursor_row < len(self.items):
+            return None
+        return self.items[self.cursor_row]
+
+
+class ConversationTable(DataTable[object]):
+    """Conversations, most recently active first: last active, project,
+    title, who started it, status."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.items: list[ConversationRow] = []
+
+    def on_mount(self) -> None:
+        self.add_column("Active", key="active")
+        self.add_column("Project", key="project")
+        self.add_column("Title", key="title", width=40)
+        self.add_column("Started by", key="started_by")
+        self.add_column("Status", key="status")
+
+    def show(self, rows: list[ConversationRow], now: datetime, *, append: bool = False) -> None:
+        if not append:
+            self.clear()
+            self.items = []
+        for row in rows:
+            self.items.append(row)
+            self.add_row(
+                format.ago(row.updated_at, now),
+                Text(row.project_name or "no project", style="" if row.project_name else "dim"),
+                Text(row.title, overflow="ellipsis", no_wrap=True),
+                Text(row.started_by),
+                Text(str(row.status)),
+                key=str(row.id),
+            )
+
+    def selected(self) -> ConversationRow | None:
         if not self.items or not 0 <= self.cursor_row < len(self.items):
             return None
         return self.items[self.cursor_row]

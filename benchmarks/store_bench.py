@@ -215,7 +215,7 @@ async def raw_audit(
     """One audit row on the chain, as store.audit.record writes it: under
     the chain's lock, the previous hash and the new row's id, then the row."""
     if raw.postgres:
-        await raw.run("SELECT pg_advisory_xact_lock(?)", audit._CHAIN_LOCK_KEY)
+        await raw.run("SELECT pg_advisory_xact_lock(?)", audit.CHAIN_LOCK_KEY)
         last = await raw.one(
             "SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), "
             "nextval(pg_get_serial_sequence('audit_log', 'id'))"

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, inspect, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from store.models import AuditCategory, AuditEntry, Severity
@@ -41,9 +41,23 @@ _SENSITIVE_KEY = re.compile(
 # The hash a first row links to.
 GENESIS_HASH = "0" * 64
 # pg_advisory_xact_lock key that serializes appends to the chain (any fixed bigint).
-_CHAIN_LOCK_KEY = int.from_bytes(
+CHAIN_LOCK_KEY = int.from_bytes(
     hashlib.sha256(b"projdeck.audit_log.chain").digest()[:8], "big", signed=True
 )
+
+
+_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+async def lock_chain(executor: AsyncSession | AsyncConnection) -> None:
+    """Serialize with every other append to the audit chain until the
+    transaction ends: on PostgreSQL, the transaction-level advisory lock that
+    ``record`` takes; on SQLite nothing (a write transaction holds the
+    database's write lock already). For writers that append rows themselves
+    (a workspace merge)."""
+    bind = executor.get_bind() if isinstance(executor, AsyncSession) else executor
+    if bind.dialect.name == "postgresql":
+        await executor.execute(_CHAIN_LOCK, {"key": CHAIN_LOCK_KEY})
 
 
 def redact(value: Any) -> Any:
@@ -111,7 +125,6 @@ def chain_hash(prev_hash: str, entry: AuditEntry) -> str:
 
 
 # The statements of every append, built once.
-_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _PG_CHAIN_END = text(
     "SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), "
     "nextval(pg_get_serial_sequence('audit_log', 'id'))"
@@ -126,7 +139,7 @@ async def _lock_and_read_chain_end(session: AsyncSession) -> tuple[str, int]:
     if session.get_bind().dialect.name == "postgresql":
         # Rows added earlier in this transaction must be in the table first.
         await session.flush()
-        await session.execute(_CHAIN_LOCK, {"key": _CHAIN_LOCK_KEY})
+        await lock_chain(session)
         # A new statement, so it sees every append committed before the lock was ours.
         last_hash, next_id = (await session.execute(_PG_CHAIN_END)).one()
         return str(last_hash or GENESIS_HASH), int(next_id)

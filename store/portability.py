@@ -26,7 +26,17 @@ from enum import Enum as PyEnum
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Enum, LargeBinary, Table, Uuid, func, select, text, tuple_
+from sqlalchemy import (
+    Enum,
+    LargeBinary,
+    Table,
+    UniqueConstraint,
+    Uuid,
+    func,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
@@ -244,11 +254,8 @@ class RowWriter:
         from store.models import AuditEntry
 
         if self._chain_end is None:
-            if self.connection.dialect.name == "postgresql":
-                # Serialize with every other append to the target's chain.
-                await self.connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": audit._CHAIN_LOCK_KEY}
-                )
+            # Serialize with every other append to the target's chain.
+            await audit.lock_chain(self.connection)
             last = (
                 await self.connection.execute(
                     select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)
@@ -308,12 +315,12 @@ class RowWriter:
                     async with self.connection.begin_nested():
                         await self.connection.execute(table.insert(), [values])
                 except IntegrityError as error:
+                    problem = await self._taken(table, values) or _first_line(error)
                     if self.transfer:
                         raise Conflict(
-                            f"{_describe(table, values)} cannot be added to the target: "
-                            f"{_first_line(error)}"
+                            f"{_describe(table, values)} cannot be added to the target: {problem}"
                         ) from None
-                    raise Conflict(f"line {line}: {table.name}: {_first_line(error)}") from None
+                    raise Conflict(f"line {line}: {table.name}: {problem}") from None
                 except DBAPIError as error:
                     if self.transfer:
                         raise ValidationError(
@@ -323,6 +330,36 @@ class RowWriter:
                         f"line {line}", f"{table.name}: {_first_line(error)}"
                     ) from None
             raise
+
+    async def _taken(self, table: Table, values: dict[str, Any]) -> str | None:
+        """Which unique field(s) of ``values`` another row of the target
+        already holds, in words (None: no unique field clashes). Asked of
+        the data, not read from the driver's message, so both backends say
+        the same."""
+        for constraint in table.constraints:
+            if not isinstance(constraint, UniqueConstraint):
+                continue
+            columns = list(constraint.columns)
+            if any(values.get(column.name) is None for column in columns):
+                continue  # NULLs never clash
+            found = await self.connection.execute(
+                select(*table.primary_key.columns)
+                .where(*(column == values[column.name] for column in columns))
+                .limit(1)
+            )
+            if found.first() is None:
+                continue
+            names = [column.name for column in columns]
+            shown = "/".join(str(values[name]) for name in names)
+            what = "project" if table.name == "projects" else f"{table.name} row"
+            rule = (
+                f"{names[0]} must be unique" if len(names) == 1 else "they must be unique together"
+            )
+            return (
+                f"another {what} there has the same {' and '.join(names)} {shown!r} "
+                f"({rule}; rename one of them first)"
+            )
+        return None
 
     async def finish(self) -> ImportStats:
         await self.flush()

@@ -59,3 +59,21 @@ def test_backup_physical_says_what_it_means_on_each_backend(
     assert f"pg_dump --format=custom --file {target} 'postgresql://" in result.stdout
     assert "error" not in result.stderr
     assert not target.exists()
+
+
+def test_transfer_merge_names_a_project_whose_name_the_target_has(
+    database_url: URL, tmp_path: Path
+) -> None:
+    source = Projdeck(f"sqlite:///{tmp_path / 'source.db'}", PROJDECK_SECRET_KEY=KEY)
+    source.ok("project", "create", "--name", "Billing API", "--type", "api", "--owner", "alice")
+    ref = source.json("project", "show", "Billing API")["id"]
+    target = Projdeck(database_url, PROJDECK_SECRET_KEY=KEY)
+    target.ok("project", "create", "--name", "Billing API", "--type", "cli", "--owner", "bob")
+
+    error = source.fails("transfer", "--to", target.url, "--merge")
+    assert error.strip().splitlines()[-1] == (
+        f"error: project 'Billing API' ({ref}) cannot be added to the target: another project "
+        "there has the same name 'Billing API' (name must be unique; rename one of them first)"
+    )
+    assert "UNIQUE" not in error and "duplicate key" not in error
+    assert target.json("project", "list")["total"] == 1

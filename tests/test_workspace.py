@@ -419,19 +419,60 @@ async def test_merge_appends_the_source_audit_rows_after_the_target_chain(
     assert await audit_hashes(target) == before
 
 
+@pytest.mark.parametrize("direction", ["sqlite->sqlite", "sqlite->postgresql"])
 async def test_merge_refuses_a_project_whose_name_the_target_has(
-    make_database: MakeDatabase,
+    direction: str, make_database: MakeDatabase
 ) -> None:
-    source = await make_database("sqlite")
+    """The clash is named in words (the project, the field), the same on
+    both backends, not in the driver's; nothing is written."""
+    source_backend, target_backend = direction.split("->")
+    source = await make_database(source_backend)
     await fill(source)
-    target = await make_database("sqlite")
+    clashing = await projects.get_project(source, "project-0")
+    target = await make_database(target_backend)
     await projects.create_project_with_settings(
         target, projects.ProjectCreate(name="project-0", type="cli", owner_id="bob")
     )
-    with pytest.raises(
-        Conflict, match=r"^project 'project-0' \(.*\) cannot be added to the target"
-    ):
+    before = await all_rows(target)
+    with pytest.raises(Conflict) as refused:
         await service.transfer_workspace(source, target, merge=True)
+    assert refused.value.message == (
+        f"project 'project-0' ({clashing.id}) cannot be added to the target: another project "
+        "there has the same name 'project-0' (name must be unique; rename one of them first)"
+    )
+    assert await all_rows(target) == before
+
+
+@pytest.mark.parametrize("direction", ["sqlite->sqlite", "sqlite->postgresql"])
+async def test_merge_refuses_a_project_whose_repository_the_target_has(
+    direction: str, make_database: MakeDatabase
+) -> None:
+    source_backend, target_backend = direction.split("->")
+    source = await make_database(source_backend)
+    created = await projects.create_project_with_settings(
+        source,
+        projects.ProjectCreate(
+            name="billing",
+            type="api",
+            owner_id="alice",
+            github_owner="acme",
+            github_repo="billing",
+        ),
+    )
+    target = await make_database(target_backend)
+    await projects.create_project_with_settings(
+        target,
+        projects.ProjectCreate(
+            name="other", type="api", owner_id="bob", github_owner="acme", github_repo="billing"
+        ),
+    )
+    with pytest.raises(Conflict) as refused:
+        await service.transfer_workspace(source, target, merge=True)
+    assert refused.value.message == (
+        f"project 'billing' ({created.project.id}) cannot be added to the target: another "
+        "project there has the same github_owner and github_repo 'acme/billing' "
+        "(they must be unique together; rename one of them first)"
+    )
 
 
 async def test_sqlite_backup_and_restore_report_progress_and_the_restored_revision(

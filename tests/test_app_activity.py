@@ -250,9 +250,7 @@ async def test_conversations_without_a_run_are_listed_and_open(demo_url: URL) ->
     listed = [row.id for row in without.items]
     assert {lone.id, about_none.id} <= set(listed)
     assert not with_run & set(listed)
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         await press(pilot, "6", "w")
         screen = app.screen
         assert isinstance(screen, ActivityScreen)

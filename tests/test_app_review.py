@@ -342,9 +342,7 @@ async def test_affected_files_it_does_not_change_are_listed_and_reached_by_j_k(
         )
     finally:
         await db.dispose()
-    app = make_app(demo_url)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with running_app(demo_url) as (app, pilot):
         app.push_screen(ReviewScreen(mod.id))
         await settle(pilot)
         screen = review(app.screen)

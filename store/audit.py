@@ -161,8 +161,11 @@ async def record(
     category: AuditCategory = AuditCategory.GENERAL,
     severity: Severity = Severity.INFO,
     details: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> AuditEntry:
-    """Append one row to the audit chain, in the caller's transaction."""
+    """Append one row to the audit chain, in the caller's transaction. The
+    row is written as returned: changing the returned entry changes nothing
+    stored. ``at`` (default: now) dates it otherwise (the demo's history)."""
     prev_hash, entry_id = await _lock_and_read_chain_end(session)
     entry = AuditEntry(
         id=entry_id,
@@ -177,6 +180,8 @@ async def record(
         details=_plain_json(redact(dict(details or {}))),
         prev_hash=prev_hash,
     )
+    if at is not None:
+        entry.at = at
     entry.hash = chain_hash(prev_hash, entry)
     # One INSERT of the finished row, not through the session's unit of work
     # (which would track the object, then build the INSERT at flush): the row

@@ -405,3 +405,18 @@ async def test_a_failing_export_destination_is_reported_as_such(database: Databa
     assert not caught.value.closed
     exports = await audit_service.list_audit(database, AuditQuery(event_type="audit.exported"))
     assert exports.total == 0
+
+
+async def test_a_row_dated_by_its_writer_is_stored_with_that_time_and_verifies(
+    database: Database,
+) -> None:
+    moment = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    async with database.transaction() as session:
+        written = await audit.record(
+            session, actor="demo", event_type="test.dated", description="dated", at=moment
+        )
+    page = await audit_service.list_audit(database, AuditQuery(event_type="test.dated"))
+    assert [(row.id, row.at, row.hash) for row in page.items] == [
+        (written.id, moment, written.hash)
+    ]
+    assert (await verify_chain(database)).ok

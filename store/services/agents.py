@@ -1204,7 +1204,9 @@ async def fill_agent_demo(db: Database, *, rng_seed: int = 7, now: datetime | No
             for attempt_group in range(rng.randint(1, 3)):
                 _demo_webhooks(activity, rng, project, now, attempt_group, counts)
         await session.flush()
-        entry = await audit.record(
+        # Dated like the rows it describes, so a demo history ending at a
+        # fixed moment draws alike every day (the time is part of the hash).
+        await audit.record(
             session,
             actor="demo",
             event_type="demo.agent_activity_added",
@@ -1212,11 +1214,8 @@ async def fill_agent_demo(db: Database, *, rng_seed: int = 7, now: datetime | No
             entity_type="workspace",
             category=AuditCategory.SYSTEM,
             details=counts,
+            at=now,
         )
-        # Dated like the rows it describes, so a demo history ending at a
-        # fixed moment draws alike every day (the time is part of the hash).
-        entry.at = now
-        entry.hash = audit.chain_hash(entry.prev_hash or audit.GENESIS_HASH, entry)
 
 
 async def _demo_run(

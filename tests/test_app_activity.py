@@ -277,4 +277,4 @@ async def test_conversations_without_a_run_are_listed_and_open(demo_url: URL) ->
         assert "w" in footer
         await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
-        assert dict(app.screen.keys)["w"] == "No-run conversations"
+        assert dict(app.screen.keys)["w"] == "No-run"

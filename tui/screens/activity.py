@@ -56,7 +56,8 @@ class ActivityScreen(Screen[None]):
     CSS_PATH = "activity.tcss"
     BINDINGS = [
         Binding("r", "show_tab('runs')", "Runs"),
-        Binding("w", "show_tab('conversations')", "No-run conversations"),
+        # "No-run": the tab it opens is titled "Conversations without a run".
+        Binding("w", "show_tab('conversations')", "No-run"),
         Binding("c", "show_tab('costs')", "Costs"),
         # One footer entry ("f a s Filters"); the help lists each key.
         Binding("f", "focus_filter('activity-project')", "Project filter", group=FILTERS),
@@ -66,8 +67,7 @@ class ActivityScreen(Screen[None]):
         Binding("m", "modification", "Modification"),
         Binding("p", "focus_filter('costs-period')", "Period", show=False),
         Binding("ctrl+r", "reload", "Reload"),
-        # Left out of the footer to make room (the help lists it).
-        Binding("escape", "clear_filters", "Clear filters", show=False),
+        Binding("escape", "clear_filters", "Clear"),
     ]
 
     def __init__(self) -> None:

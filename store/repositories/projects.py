@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import col
 
 from store.models import Project, ProjectStatus, ProjectType
-from store.repositories.base import clamp_limit, contains_any, escape_like
+from store.repositories.base import clamp_limit, escape_like
 
 
 class ProjectSort(StrEnum):
@@ -39,25 +39,61 @@ class ProjectFilter:
     search: str | None = None
 
     def apply(self, query: Select[Any]) -> Select[Any]:
+        """``query`` narrowed by the filters, their values given as they are."""
+        return self.apply_bound(query).params(self.params())
+
+    def shape(self) -> tuple[bool, ...]:
+        """Which filters are set: queries of one shape differ only in the
+        values bound to them (``params``), so one statement serves them all."""
+        return (
+            self.status is not None,
+            bool(self.statuses),
+            self.owner_id is not None,
+            self.type is not None,
+            bool(self.search),
+        )
+
+    def apply_bound(self, query: Select[Any]) -> Select[Any]:
+        """``query`` narrowed by the filters that are set, each value a named
+        bound parameter (``params`` gives them)."""
         if self.status is not None:
-            query = query.where(col(Project.status) == self.status)
+            query = query.where(col(Project.status) == bindparam("filter_status"))
         if self.statuses:
-            query = query.where(col(Project.status).in_(list(self.statuses)))
+            query = query.where(
+                col(Project.status).in_(bindparam("filter_statuses", expanding=True))
+            )
         if self.owner_id is not None:
-            query = query.where(col(Project.owner_id) == self.owner_id)
+            query = query.where(col(Project.owner_id) == bindparam("filter_owner"))
         if self.type is not None:
-            query = query.where(col(Project.type) == self.type)
+            query = query.where(col(Project.type) == bindparam("filter_type"))
         if self.search:
             # The repository as the app shows it, "owner/repo": either half
             # matches, and so does a search typed or pasted in that form.
+            pattern = bindparam("filter_pattern", type_=String())
             github = col(Project.github_owner) + "/" + col(Project.github_repo)
             query = query.where(
                 or_(
-                    contains_any(self.search, col(Project.name), col(Project.owner_id)),
-                    github.ilike(f"%{escape_like(self.search)}%", escape="\\"),
+                    col(Project.name).ilike(pattern, escape="\\"),
+                    col(Project.owner_id).ilike(pattern, escape="\\"),
+                    github.ilike(pattern, escape="\\"),
                 )
             )
         return query
+
+    def params(self) -> dict[str, Any]:
+        """The values ``apply_bound`` leaves to bind."""
+        values: dict[str, Any] = {}
+        if self.status is not None:
+            values["filter_status"] = self.status
+        if self.statuses:
+            values["filter_statuses"] = list(self.statuses)
+        if self.owner_id is not None:
+            values["filter_owner"] = self.owner_id
+        if self.type is not None:
+            values["filter_type"] = self.type
+        if self.search:
+            values["filter_pattern"] = f"%{escape_like(self.search)}%"
+        return values
 
 
 # Each order ends with the id, so pages never overlap or skip a row.

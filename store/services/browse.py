@@ -8,14 +8,16 @@ a list shows, so a page of projects never loads codebases.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Integer, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
 from sqlmodel import col
 
 from store.engine import Database
@@ -42,6 +44,41 @@ _ROW_COLUMNS: tuple[Any, ...] = (
     col(Project.performance_score),
     col(Project.updated_at),
 )
+
+
+@functools.lru_cache(maxsize=128)
+def _page_statements(
+    sort: ProjectSort, keyset: bool, shape: tuple[bool, ...]
+) -> tuple[Select[Any], Select[Any]]:
+    """A page's statement and its count's, built once for each sort and
+    shape of filters (which are set): every call binds its own values, so
+    paging and typing a filter do not rebuild and re-key the statements."""
+    filters = ProjectFilter(
+        status=ProjectStatus.ACTIVE if shape[0] else None,
+        statuses=[ProjectStatus.ACTIVE] if shape[1] else None,
+        owner_id="" if shape[2] else None,
+        type=ProjectType.API if shape[3] else None,
+        search="?" if shape[4] else None,
+    )
+    assert filters.shape() == shape
+    query = filters.apply_bound(select(*_ROW_COLUMNS))
+    if keyset:
+        updated_type = Project.__table__.c.updated_at.type  # type: ignore[attr-defined]
+        id_type = Project.__table__.c.id.type  # type: ignore[attr-defined]
+        query = query.where(
+            tuple_(col(Project.updated_at), col(Project.id))
+            < tuple_(
+                bindparam("after_updated", type_=updated_type),
+                bindparam("after_id", type_=id_type),
+            )
+        )
+    query = (
+        query.order_by(*PROJECT_ORDER[sort])
+        .limit(bindparam("page_limit", type_=Integer()))
+        .offset(bindparam("page_offset", type_=Integer()))
+    )
+    count = filters.apply_bound(select(func.count()).select_from(Project))
+    return query, count
 
 
 @dataclass(frozen=True)
@@ -80,18 +117,23 @@ async def list_project_rows(
     filters passes the ``total`` it was given with the first, and the count
     is not made again."""
     filters = filters or ProjectFilter()
-    query = filters.apply(select(*_ROW_COLUMNS))
-    if after is not None and sort is ProjectSort.UPDATED:
-        query = query.where(tuple_(col(Project.updated_at), col(Project.id)) < after)
-    query = query.order_by(*PROJECT_ORDER[sort]).limit(clamp_limit(limit)).offset(max(offset, 0))
-    count = filters.apply(select(func.count()).select_from(Project))
+    keyset = after is not None and sort is ProjectSort.UPDATED
+    query, count = _page_statements(sort, keyset, filters.shape())
+    params: dict[str, Any] = {
+        **filters.params(),
+        "page_limit": clamp_limit(limit),
+        "page_offset": max(offset, 0),
+    }
+    if keyset:
+        assert after is not None
+        params["after_updated"], params["after_id"] = after
 
     async def read(session: AsyncSession) -> tuple[list[Any], int, dict[uuid.UUID, int]]:
         connection = await session.connection()
-        rows = list(await connection.execute(query))
+        rows = list(await connection.execute(query, params))
         counted = total
         if counted is None:
-            counted = int((await connection.execute(count)).scalar_one())
+            counted = int((await connection.execute(count, params)).scalar_one())
         pending = await ModificationRepository(session).count_pending_by_project(
             [row[0] for row in rows]
         )

@@ -55,8 +55,9 @@ REASONS = {
         "the whole Project is loaded through an ORM session; " + _LIGHT_READ + _SQLALCHEMY_PYTHON
     ),
     "update project (+ audit row, commit)": (
-        "a write transaction through the ORM: pool checkout, BEGIN IMMEDIATE, the load, the "
-        "versioned UPDATE, the audit row (one INSERT now) and the refresh of the Project; "
+        "a write transaction: pool checkout, BEGIN IMMEDIATE, the project's load (its whole row, "
+        "codebase included, as an ORM object), the versioned UPDATE, the audit chain's end and "
+        "the audit INSERT, COMMIT, as many statements as the raw version runs; "
         + _SQLALCHEMY_PYTHON
     ),
     "append an audit row": (
@@ -81,9 +82,10 @@ REASONS = {
         "50 typed rows) is most of it; " + _LIGHT_READ + _SQLALCHEMY_PYTHON
     ),
     "audit text search": (
-        "the FTS5 trigram index finds the rows, but the page also counts every match, and a "
-        "term made of common trigrams (every generated name shares its run tag) reads long "
-        "posting lists; a common word with 70k matches still takes over a second to count"
+        "the FTS5 trigram index matches the term once for the page and the count (one "
+        "statement), as fast as the raw query; a term made of common trigrams reads long "
+        "posting lists, and a common word with 73k matches takes about 26 ms (a page found "
+        "among all its matches)"
     ),
 }
 APP_REASONS = {

@@ -358,14 +358,17 @@ async def raw_append(raw: Raw) -> None:
 
 async def raw_search(raw: Raw, term: str, fts: bool) -> list[Any]:
     if fts:
-        # What the services do when the full-text index exists (see store.repositories.audit).
-        match = "id IN (SELECT rowid FROM audit_log_fts WHERE audit_log_fts MATCH ?)"
+        # What the services do when the full-text index exists and the text is
+        # the only filter (see store.repositories.audit): the term matched
+        # once, the page found among the matches and the matches counted.
         quoted = '"' + term.replace('"', '""') + '"'
-        rows = await raw.all(
-            f"SELECT * FROM audit_log WHERE {match} ORDER BY id DESC LIMIT ?", quoted, PAGE
+        return await raw.all(
+            "WITH matches AS (SELECT rowid FROM audit_log_fts WHERE audit_log_fts MATCH ?) "
+            "SELECT *, (SELECT count(*) FROM matches) FROM audit_log "
+            "WHERE id IN (SELECT rowid FROM matches) ORDER BY id DESC LIMIT ?",
+            quoted,
+            PAGE,
         )
-        await raw.one(f"SELECT count(*) FROM audit_log WHERE {match}", quoted)
-        return rows
     pattern = f"%{escape_like(term)}%"
     where = " OR ".join(raw.like(c) for c in ("description", "event_type", "actor"))
     rows = await raw.all(

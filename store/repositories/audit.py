@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -129,6 +130,31 @@ class AuditRepository:
             .offset(max(offset, 0))
         )
         return list((await self.session.execute(query)).scalars())
+
+    async def page_and_count(
+        self, filters: AuditFilter | None = None, *, limit: int = 50, offset: int = 0
+    ) -> tuple[builtins.list[AuditEntry], int]:
+        """A page, newest first, and how many rows match in all. A text
+        search alone on SQLite's full-text index is matched once for both:
+        the page is found among the matches and they are counted in the same
+        statement; any other filters take a statement each."""
+        filters = filters or AuditFilter()
+        if filters.search and filters.uses_fts(self._dialect) and filters.only_search():
+            matches = _fts_matches(filters.search).cte("matches")
+            total = select(func.count()).select_from(matches).scalar_subquery()
+            query = (
+                select(AuditEntry, total)
+                .where(col(AuditEntry.id).in_(select(matches.c.rowid)))
+                .order_by(col(AuditEntry.id).desc())
+                .limit(clamp_limit(limit))
+                .offset(max(offset, 0))
+            )
+            rows = (await self.session.execute(query)).all()
+            if rows:
+                return [row[0] for row in rows], int(rows[0][1])
+            # Past the last match: no row to carry the count.
+            return [], await self.count(filters)
+        return await self.list(filters, limit=limit, offset=offset), await self.count(filters)
 
     async def count(self, filters: AuditFilter | None = None) -> int:
         filters = filters or AuditFilter()

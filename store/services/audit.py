@@ -142,9 +142,9 @@ async def list_audit(
     """A page of audit rows, newest first, with the total that match."""
     async with db.reading() as session:
         filters = await _filter(session, query or AuditQuery())
-        repository = AuditRepository(session)
-        rows = await repository.list(filters, limit=limit, offset=offset)
-        total = await repository.count(filters)
+        rows, total = await AuditRepository(session).page_and_count(
+            filters, limit=limit, offset=offset
+        )
     return Page(items=rows, total=total, offset=offset, limit=limit)
 
 

@@ -142,7 +142,14 @@ def create_engine_for(
                 f"cannot create the folder {folder} for the database {mask_url(url)}: "
                 f"{error.strerror or type(error).__name__}"
             ) from None
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            # Every way in ends its transaction itself (a session's commit or
+            # rollback, a connection's close): the pool's own ROLLBACK on
+            # each return would be one more trip to the driver's thread.
+            pool_reset_on_return=None,
+        )
         _configure_sqlite(engine, foreign_keys=foreign_keys)
         return engine
     pool = pool or PoolOptions.from_env()

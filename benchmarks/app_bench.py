@@ -107,7 +107,7 @@ async def child_projdeck(url: str) -> None:
     from tui.app import ProjdeckApp
     from tui.screens.projects import ProjectsScreen
 
-    app = ProjdeckApp(normalize_url(url))
+    app = ProjdeckApp(normalize_url(url), freeze_gc=True)  # as run_app makes it
     async with app.run_test(size=SIZE) as pilot:
         await _wait(pilot, lambda: isinstance(app.screen, ProjectsScreen) and app.screen.rows)
         await pilot.pause()

@@ -27,7 +27,7 @@ from tests.app_support import (
     running_app,
     settle,
 )
-from tui.app import ProjdeckApp
+from tui.app import GC_THRESHOLDS, ProjdeckApp
 from tui.screens.audit import AuditScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
@@ -606,13 +606,17 @@ async def test_the_app_run_for_a_person_freezes_what_start_up_made(demo_url: URL
     import gc
 
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     async with running_app(demo_url) as (_app, pilot):
         assert gc.get_freeze_count() == 0
+        assert gc.get_threshold() == thresholds
     frozen = ProjdeckApp(demo_url, freeze_gc=True)
     try:
         async with frozen.run_test(size=SIZE) as pilot:
             await settle(pilot)
             assert isinstance(frozen.screen, ProjectsScreen)
             assert gc.get_freeze_count() > 10_000
+            assert gc.get_threshold() == GC_THRESHOLDS
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)

@@ -101,10 +101,10 @@ APP_REASONS = {
     ),
     "switch": "Textual composing, styling and drawing the screen and its footer",
     "step": (
-        "the slowest steps are the garbage collector's full sweeps of what the app made after "
-        "start-up (the rows scrolled through, the table's caches): in a 600-row scroll every "
-        "step over 100 ms began with a generation-2 collection (gc.callbacks); the others land "
-        "on the live refresh's tick or on a page of rows arriving"
+        "the slowest steps land on a page of rows arriving (its statement's Python and 100 rows "
+        "added to the table run on the event loop) or on the live refresh's tick; full garbage "
+        "collections, which held single steps for 60 to 200 ms (every step over 100 ms in a "
+        "600-row scroll began with one), are now rare (GC_THRESHOLDS in tui/app.py)"
     ),
     "keystroke": (
         "the slowest keystrokes land on the live refresh's tick or on the first keystroke's "
@@ -176,6 +176,10 @@ FINDINGS = """\
   the first screen is up the app imports the other main screens in a thread and freezes what
   start-up made out of the garbage collector's reach (`gc.freeze`): a full collection had
   landed in the first switch to Audit and doubled its time to the first frame.
+- **Garbage collection in a long session**: with Python's default thresholds a 600-row scroll
+  met nine full collections of what the app had made since start-up, each holding one
+  keystroke for 60 to 200 ms (seen with `gc.callbacks`); the app run for a person now uses
+  thresholds of 2,000/20/100, and the same scroll met none (`GC_THRESHOLDS`, tui/app.py).
 - **How the app is timed**: each interaction from the key handed to the app to the first frame
   painted that shows its result (a wrapper on the app's display call). The earlier figures went
   through Pilot's `press`, which sleeps 40 ms and more per key until the process looks idle, so

@@ -49,6 +49,27 @@ def make_project(cli: Projdeck, tmp_path: Path) -> str:
     ).strip()
 
 
+def test_show_lists_the_affected_files_a_modification_does_not_change(
+    cli: Projdeck, tmp_path: Path
+) -> None:
+    make_project(cli, tmp_path)
+    payload = {
+        "request": "Reword the greeting",
+        "modified_files": {"app.py": "print('hi')\n"},
+        "affected_files": ["app.py", "README.md", "docs/guide.md"],
+    }
+    modification_id = cli.ok("mod", "propose", "Demo", "--payload", "-", input=json.dumps(payload))
+    shown = cli.json("mod", "show", modification_id.strip())
+    assert [file["path"] for file in shown["files"]] == ["app.py"]
+    assert shown["unchanged_files"] == [
+        {"path": "README.md", "in_codebase": True},
+        {"path": "docs/guide.md", "in_codebase": False},
+    ]
+    text = cli.ok("mod", "show", modification_id.strip())
+    listed = text.split("affected, not changed:\n", 1)[1].splitlines()
+    assert listed == ["  README.md", "  docs/guide.md  (not in the codebase)"]
+
+
 def test_every_mod_command_round_trip(cli: Projdeck, tmp_path: Path) -> None:
     project_id = make_project(cli, tmp_path)
     new_app = tmp_path / "new_app.py"

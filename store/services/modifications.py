@@ -842,4 +842,8 @@ def detail_as_dict(detail: ModificationDetail, *, with_diff: bool) -> dict[str, 
         }
         for change in detail.files
     ]
+    # Named as affected, not changed: as the codebase holds them now.
+    data["unchanged_files"] = [
+        {"path": file.path, "in_codebase": file.content is not None} for file in detail.unchanged
+    ]
     return data

@@ -274,6 +274,11 @@ def show(ctx: click.Context, modification_id: str, with_diff: bool, as_json: boo
     click.echo(f"\nfiles (compared with {against}):")
     for change in detail.files:
         click.echo(f"  {change.kind:<8}  +{change.added} -{change.removed}  {change.path}")
+    if detail.unchanged:
+        click.echo("\naffected, not changed:")
+        for file in detail.unchanged:
+            where = "" if file.content is not None else "  (not in the codebase)"
+            click.echo(f"  {file.path}{where}")
     if with_diff:
         for change in detail.files:
             click.echo("")

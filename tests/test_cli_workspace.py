@@ -77,3 +77,13 @@ def test_transfer_merge_names_a_project_whose_name_the_target_has(
     )
     assert "UNIQUE" not in error and "duplicate key" not in error
     assert target.json("project", "list")["total"] == 1
+
+
+def test_a_path_the_file_system_refuses_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    cli = Projdeck(f"sqlite:///{tmp_path / 'source.db'}", PROJDECK_SECRET_KEY=KEY)
+    cli.ok("project", "create", "--name", "Billing API", "--type", "api", "--owner", "alice")
+    too_long = str(tmp_path / ("0" * 300))
+    for args in (("backup", too_long), ("export", too_long), ("restore", too_long, "--yes")):
+        error = cli.fails(*args)
+        assert error.startswith("error: file: file name too long"), (args, error)
+    assert cli.json("project", "list")["total"] == 1

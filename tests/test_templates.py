@@ -524,6 +524,22 @@ async def test_preview_renders_without_storing_anything(database: Database) -> N
     assert projects.total == 0
 
 
+async def test_a_folder_the_file_system_refuses_is_named_not_thrown(
+    database: Database, tmp_path: Path
+) -> None:
+    # One name longer than a file system allows (found by the hostile-input test).
+    work = tmp_path / "folders"
+    work.mkdir()
+    too_long = work / ("0" * 300)
+    with pytest.raises(ValidationError, match="folder: cannot be read: file name too long"):
+        await service.import_template(database, too_long)
+    source = write_folder(work / "tiny", metadata(), {"README.md": "# x\n"})
+    await service.import_template(database, source)
+    with pytest.raises(ValidationError, match="folder: cannot be written: file name too long"):
+        await service.export_template(database, metadata()["name"], too_long)
+    assert [path.name for path in work.iterdir()] == ["tiny"]
+
+
 async def test_import_export_round_trip_gives_back_the_same_folder(
     database: Database, tmp_path: Path
 ) -> None:

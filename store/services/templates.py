@@ -290,7 +290,11 @@ async def import_template(
     full first; a bad one is refused and nothing is stored."""
     actor = actor or current_actor()
     validation.text("folder", str(folder))
-    spec = templating.load_folder(Path(folder))
+    try:
+        spec = templating.load_folder(Path(folder))
+    except OSError as error:
+        # A name too long for the file system, a folder that cannot be read.
+        raise ValidationError("folder", f"cannot be read: {_os_problem(error)}") from None
     async with db.transaction() as session:
         row, created, changed = await _upsert(session, spec)
         if changed:
@@ -313,7 +317,14 @@ async def export_template(db: Database, name: str, folder: Path | str) -> list[P
     validation.text("folder", str(folder))
     async with db.reading() as session:
         spec = _spec(await _get_row(session, name))
-    return templating.write_folder(spec, Path(folder))
+    try:
+        return templating.write_folder(spec, Path(folder))
+    except OSError as error:
+        raise ValidationError("folder", f"cannot be written: {_os_problem(error)}") from None
+
+
+def _os_problem(error: OSError) -> str:
+    return (error.strerror or type(error).__name__).lower()
 
 
 async def remove_template(db: Database, name: str, *, actor: str | None = None) -> uuid.UUID:

@@ -57,6 +57,11 @@ def run_with_database(
         return asyncio.run(main())
     except StoreError as error:
         fail(error.message)
+    except OSError as error:
+        # A path the file system refuses (a name too long, no permission, a
+        # full disk): said as such, not as a traceback.
+        problem = (error.strerror or type(error).__name__).lower()
+        fail(f"file: {problem}" + (f": {error.filename}" if error.filename else ""))
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

@@ -153,6 +153,19 @@ _CONVERSATION_COLUMNS: tuple[Any, ...] = (
 )
 
 
+def _conversations(query: Any, project_id: uuid.UUID | None, without_run: bool) -> Any:
+    """``query`` kept to one project's conversations (``project_id``) and to
+    those no run names (``without_run``)."""
+    if project_id is not None:
+        query = query.where(col(Conversation.project_id) == project_id)
+    if without_run:
+        has_run = select(col(AgentRun.id)).where(
+            col(AgentRun.conversation_id) == col(Conversation.id)
+        )
+        query = query.where(~has_run.exists())
+    return query
+
+
 class CostGrouping(StrEnum):
     PROJECT = "project"
     MODEL = "model"
@@ -237,13 +250,22 @@ class AgentActivityRepository:
         return int(count), int(prompt), int(completion), int(cost)
 
     async def list_conversations(
-        self, *, project_id: uuid.UUID | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        project_id: uuid.UUID | None = None,
+        without_run: bool = False,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[ConversationRow]:
-        query = select(*_CONVERSATION_COLUMNS).outerjoin(
-            Project, col(Project.id) == col(Conversation.project_id)
+        """A page of conversations, most recently active first; with
+        ``without_run`` only those no run names."""
+        query = _conversations(
+            select(*_CONVERSATION_COLUMNS).outerjoin(
+                Project, col(Project.id) == col(Conversation.project_id)
+            ),
+            project_id,
+            without_run,
         )
-        if project_id is not None:
-            query = query.where(col(Conversation.project_id) == project_id)
         query = (
             query.order_by(col(Conversation.updated_at).desc(), col(Conversation.id).desc())
             .limit(clamp_limit(limit))
@@ -251,10 +273,12 @@ class AgentActivityRepository:
         )
         return [ConversationRow(*tuple(row)) for row in await self.session.execute(query)]
 
-    async def count_conversations(self, *, project_id: uuid.UUID | None = None) -> int:
-        query = select(func.count()).select_from(Conversation)
-        if project_id is not None:
-            query = query.where(col(Conversation.project_id) == project_id)
+    async def count_conversations(
+        self, *, project_id: uuid.UUID | None = None, without_run: bool = False
+    ) -> int:
+        query = _conversations(
+            select(func.count()).select_from(Conversation), project_id, without_run
+        )
         return int((await self.session.execute(query)).scalar_one())
 
     async def list_runs(

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -54,7 +54,7 @@ from store.repositories.agents import (
     RunRow,
     find_by_id_prefix,
 )
-from store.repositories.base import Page, clamp_limit
+from store.repositories.base import Page
 from store.repositories.modifications import ModificationRow
 from store.services.projects import MIN_ID_PREFIX, resolve_project
 from store.types import utcnow
@@ -594,58 +594,33 @@ async def list_messages(
 
 
 async def list_conversations(
-    db: Database, *, project_ref: str | None = None, limit: int = 50, offset: int = 0
+    db: Database,
+    *,
+    project_ref: str | None = None,
+    without_run: bool = False,
+    limit: int = 50,
+    offset: int = 0,
 ) -> Page[ConversationRow]:
-    """Conversations, most recently active first."""
+    """Conversations, most recently active first, with the total count; with
+    ``without_run`` only those no agent run belongs to (recorded on their
+    own, or whose runs are gone), which the runs' lists do not reach."""
     async with db.reading() as session:
         project_id = (await resolve_project(session, project_ref)).id if project_ref else None
         activity = AgentActivityRepository(session)
-        items = await activity.list_conversations(project_id=project_id, limit=limit, offset=offset)
-        total = await activity.count_conversations(project_id=project_id)
+        items = await activity.list_conversations(
+            project_id=project_id, without_run=without_run, limit=limit, offset=offset
+        )
+        total = await activity.count_conversations(project_id=project_id, without_run=without_run)
     return Page(items=items, total=total, offset=offset, limit=limit)
-
-
-def _without_run(query: Any, project_id: uuid.UUID | None) -> Any:
-    """``query`` kept to conversations no run names (and of one project)."""
-    has_run = select(col(AgentRun.id)).where(col(AgentRun.conversation_id) == col(Conversation.id))
-    query = query.where(~has_run.exists())
-    if project_id is not None:
-        query = query.where(col(Conversation.project_id) == project_id)
-    return query
 
 
 async def list_conversations_without_run(
     db: Database, *, project_ref: str | None = None, limit: int = 50, offset: int = 0
 ) -> Page[ConversationRow]:
-    """Conversations no agent run belongs to (recorded on their own, or
-    whose runs are gone), most recently active first, with the total count:
-    the runs' lists do not reach them. Read only."""
-    async with db.reading() as session:
-        project_id = (await resolve_project(session, project_ref)).id if project_ref else None
-        columns = (
-            col(Conversation.id),
-            col(Conversation.project_id),
-            col(Project.name),
-            col(Conversation.title),
-            col(Conversation.intent),
-            col(Conversation.status),
-            col(Conversation.started_by),
-            col(Conversation.created_at),
-            col(Conversation.updated_at),
-        )
-        query = _without_run(
-            select(*columns).outerjoin(Project, col(Project.id) == col(Conversation.project_id)),
-            project_id,
-        )
-        query = (
-            query.order_by(col(Conversation.updated_at).desc(), col(Conversation.id).desc())
-            .limit(clamp_limit(limit))
-            .offset(max(offset, 0))
-        )
-        items = [ConversationRow(*tuple(row)) for row in await session.execute(query)]
-        count = _without_run(select(func.count()).select_from(Conversation), project_id)
-        total = int((await session.execute(count)).scalar_one())
-    return Page(items=items, total=total, offset=offset, limit=limit)
+    """Conversations no agent run belongs to (see ``list_conversations``)."""
+    return await list_conversations(
+        db, project_ref=project_ref, without_run=True, limit=limit, offset=offset
+    )
 
 
 # -- runs ------------------------------------------------------------------------

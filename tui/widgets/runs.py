@@ -8,12 +8,12 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.widgets import DataTable
 
 from store.money import format_amount
 from store.repositories.agents import ConversationRow, RunRow
 from store.services.agents import RunDetail
 from tui import format
+from tui.widgets.tables import ItemTable
 
 RUN_STYLES = {
     "queued": "dim",
@@ -55,13 +55,12 @@ def tests_text(results: dict[str, Any]) -> Text:
     return text
 
 
-class RunTable(DataTable[object]):
+class RunTable(ItemTable[RunRow]):
     """Runs, newest first: status, project, agent, task, started, cost."""
 
     def __init__(self, *, with_project: bool = True, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id)
         self.with_project = with_project
-        self.items: list[RunRow] = []
 
     def on_mount(self) -> None:
         self.add_column("Status", key="status")
@@ -72,37 +71,23 @@ class RunTable(DataTable[object]):
         self.add_column("Started", key="started")
         self.add_column("Cost", key="cost")
 
-    def show(self, rows: list[RunRow], now: datetime, *, append: bool = False) -> None:
-        if not append:
-            self.clear()
-            self.items = []
-        for row in rows:
-            self.items.append(row)
-            # Text, not str: DataTable reads strings as markup, names are as typed.
-            cells: list[object] = [run_status(row.status)]
-            if self.with_project:
-                cells.append(Text(row.project_name))
-            cells += [
-                Text(row.agent),
-                Text(row.task, overflow="ellipsis", no_wrap=True),
-                format.ago(row.started_at or row.created_at, now),
-                Text(format_amount(row.cost, 2), justify="right"),
-            ]
-            self.add_row(*cells, key=str(row.id))
-
-    def selected(self) -> RunRow | None:
-        if not self.items or not 0 <= self.cursor_row < len(self.items):
-            return None
-        return self.items[self.cursor_row]
+    def cells(self, row: RunRow, now: datetime) -> list[object]:
+        # Text, not str: DataTable reads strings as markup, names are as typed.
+        cells: list[object] = [run_status(row.status)]
+        if self.with_project:
+            cells.append(Text(row.project_name))
+        return [
+            *cells,
+            Text(row.agent),
+            Text(row.task, overflow="ellipsis", no_wrap=True),
+            format.ago(row.started_at or row.created_at, now),
+            Text(format_amount(row.cost, 2), justify="right"),
+        ]
 
 
-class ConversationTable(DataTable[object]):
+class ConversationTable(ItemTable[ConversationRow]):
     """Conversations, most recently active first: last active, project,
     title, who started it, status."""
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self.items: list[ConversationRow] = []
 
     def on_mount(self) -> None:
         self.add_column("Active", key="active")
@@ -111,25 +96,14 @@ class ConversationTable(DataTable[object]):
         self.add_column("Started by", key="started_by")
         self.add_column("Status", key="status")
 
-    def show(self, rows: list[ConversationRow], now: datetime, *, append: bool = False) -> None:
-        if not append:
-            self.clear()
-            self.items = []
-        for row in rows:
-            self.items.append(row)
-            self.add_row(
-                format.ago(row.updated_at, now),
-                Text(row.project_name or "no project", style="" if row.project_name else "dim"),
-                Text(row.title, overflow="ellipsis", no_wrap=True),
-                Text(row.started_by),
-                Text(str(row.status)),
-                key=str(row.id),
-            )
-
-    def selected(self) -> ConversationRow | None:
-        if not self.items or not 0 <= self.cursor_row < len(self.items):
-            return None
-        return self.items[self.cursor_row]
+    def cells(self, row: ConversationRow, now: datetime) -> list[object]:
+        return [
+            format.ago(row.updated_at, now),
+            Text(row.project_name or "no project", style="" if row.project_name else "dim"),
+            Text(row.title, overflow="ellipsis", no_wrap=True),
+            Text(row.started_by),
+            Text(str(row.status)),
+        ]
 
 
 def render_run(detail: RunDetail, now: datetime) -> RenderableType:

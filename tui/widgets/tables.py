@@ -1,9 +1,11 @@
-"""Tables shared by screens: modifications and audit rows."""
+"""Tables shared by screens: store rows by id (ItemTable), modifications and
+audit rows; redrawing a table keeping its cursor."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Generic, Protocol, TypeVar
 
 from rich.text import Text
 from textual.coordinate import Coordinate
@@ -13,6 +15,14 @@ from textual.widgets.data_table import RowDoesNotExist
 from store.models import AuditEntry
 from store.repositories.modifications import ModificationRow
 from tui import format
+
+
+class _Keyed(Protocol):
+    @property
+    def id(self) -> object: ...
+
+
+Item = TypeVar("Item", bound=_Keyed)
 
 
 def redraw_keeping_cursor(
@@ -42,13 +52,38 @@ def redraw_keeping_cursor(
     table.call_after_refresh(table.scroll_to, y=scroll_y + index - old_index, animate=False)
 
 
-class ModificationTable(DataTable[object]):
+class ItemTable(DataTable[object], Generic[Item]):
+    """A table of store rows (``items``, one per table row, keyed by its id),
+    cursor by row. A subclass says which cells a row shows (``cells``)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.items: list[Item] = []
+
+    def cells(self, item: Item, now: datetime) -> list[object]:
+        raise NotImplementedError
+
+    def show(self, items: list[Item], now: datetime, *, append: bool = False) -> None:
+        """Show ``items`` (after those shown, with ``append``); ``now`` dates them."""
+        if not append:
+            self.clear()
+            self.items = []
+        for item in items:
+            self.items.append(item)
+            self.add_row(*self.cells(item, now), key=str(item.id))
+
+    def selected(self) -> Item | None:
+        if not self.items or not 0 <= self.cursor_row < len(self.items):
+            return None
+        return self.items[self.cursor_row]
+
+
+class ModificationTable(ItemTable[ModificationRow]):
     """Modifications: status, project, request, requester, dates."""
 
     def __init__(self, *, with_project: bool = True, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id)
         self.with_project = with_project
-        self.items: list[ModificationRow] = []
 
     def on_mount(self) -> None:
         self.add_column("Status", key="status")
@@ -60,37 +95,23 @@ class ModificationTable(DataTable[object]):
         self.add_column("Reviewed by", key="reviewer")
         self.add_column("Reviewed", key="reviewed")
 
-    def show(self, rows: list[ModificationRow], now: datetime, *, append: bool = False) -> None:
-        if not append:
-            self.clear()
-            self.items = []
-        for row in rows:
-            self.items.append(row)
-            cells: list[object] = [format.status_text(row.status)]
-            # Text, not str: DataTable reads strings as markup, names are as typed.
-            if self.with_project:
-                cells.append(Text(row.project_name))
-            cells += [
-                Text(row.request, overflow="ellipsis", no_wrap=True),
-                Text(row.requested_by),
-                format.ago(row.requested_at, now),
-                Text(row.reviewed_by or "—"),
-                format.ago(row.reviewed_at, now),
-            ]
-            self.add_row(*cells, key=str(row.id))
-
-    def selected(self) -> ModificationRow | None:
-        if not self.items or not 0 <= self.cursor_row < len(self.items):
-            return None
-        return self.items[self.cursor_row]
+    def cells(self, row: ModificationRow, now: datetime) -> list[object]:
+        cells: list[object] = [format.status_text(row.status)]
+        # Text, not str: DataTable reads strings as markup, names are as typed.
+        if self.with_project:
+            cells.append(Text(row.project_name))
+        return [
+            *cells,
+            Text(row.request, overflow="ellipsis", no_wrap=True),
+            Text(row.requested_by),
+            format.ago(row.requested_at, now),
+            Text(row.reviewed_by or "—"),
+            format.ago(row.reviewed_at, now),
+        ]
 
 
-class AuditTable(DataTable[object]):
+class AuditTable(ItemTable[AuditEntry]):
     """Audit rows, newest first."""
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self.items: list[AuditEntry] = []
 
     def on_mount(self) -> None:
         self.add_column("When", key="at")
@@ -100,23 +121,12 @@ class AuditTable(DataTable[object]):
         self.add_column("Event", key="event")
         self.add_column("Description", key="description")
 
-    def show(self, entries: list[AuditEntry], now: datetime, *, append: bool = False) -> None:
-        if not append:
-            self.clear()
-            self.items = []
-        for entry in entries:
-            self.items.append(entry)
-            self.add_row(
-                format.ago(entry.at, now),
-                format.status_text(entry.severity),
-                str(entry.category),
-                Text(entry.actor),
-                Text(entry.event_type),
-                Text(entry.description, overflow="ellipsis", no_wrap=True),
-                key=str(entry.id),
-            )
-
-    def selected(self) -> AuditEntry | None:
-        if not self.items or not 0 <= self.cursor_row < len(self.items):
-            return None
-        return self.items[self.cursor_row]
+    def cells(self, entry: AuditEntry, now: datetime) -> list[object]:
+        return [
+            format.ago(entry.at, now),
+            format.status_text(entry.severity),
+            str(entry.category),
+            Text(entry.actor),
+            Text(entry.event_type),
+            Text(entry.description, overflow="ellipsis", no_wrap=True),
+        ]

@@ -27,7 +27,7 @@ from tests.app_support import (
 )
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.project_detail import ProjectDetailScreen
-from tui.screens.template_form import PREVIEW_PAUSE, TemplateProjectForm
+from tui.screens.template_form import TemplateProjectForm
 from tui.screens.templates import TemplatesScreen
 from tui.widgets.codebase import FileBrowser
 
@@ -61,7 +61,6 @@ async def open_form(pilot: Pilot[None], template: str) -> TemplateProjectForm:
 
 async def typed(pilot: Pilot[None], *keys: str) -> None:
     await pilot.press(*keys)
-    await pilot.pause(PREVIEW_PAUSE + 0.1)
     await settle(pilot)
 
 

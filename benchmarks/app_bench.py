@@ -88,12 +88,9 @@ class Frames:
     async def key(self, key: str, ready: Any, *, settle: float = 0.01) -> float:
         """Press ``key`` as the terminal would; milliseconds to the frame that
         shows ``ready()``, then a short pause as between two keystrokes."""
-        from textual import events
-
         self.expect(ready)
         started = time.perf_counter()
-        char = key if len(key) == 1 else None
-        self.app._driver.send_message(events.Key(key, char))
+        self.app._driver.send_message(_key(key))
         took = await self.shown(started)
         await asyncio.sleep(settle)
         return took
@@ -249,6 +246,7 @@ async def child_interact(url: str, rows: int, term: str) -> None:
 
 
 def _key(key: str) -> Any:
+    """The key event the terminal driver would send for ``key``."""
     from textual import events
 
     return events.Key(key, key if len(key) == 1 else None)

@@ -18,7 +18,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +42,7 @@ MAX_REPEAT = 100_000
 MAX_LOOP_STEPS = 100_000
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "templates_builtin"
+BUILTIN_MANIFEST = "manifest.json"
 
 _HUGE_WIDTH = re.compile(r"\d{6,}")
 _TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
@@ -469,8 +470,13 @@ def check_files(files: Mapping[str, str]) -> dict[str, str]:
 # -- folders --------------------------------------------------------------------
 
 
-def load_folder(folder: Path) -> TemplateSpec:
-    """Read and check a template folder. Nothing is stored here."""
+def load_folder(folder: Path, *, listed: Collection[str] | None = None) -> TemplateSpec:
+    """Read and check a template folder. Nothing is stored here.
+
+    With ``listed``, exactly those paths under ``files/`` are read and
+    anything else in the folder is ignored: the built-in templates are read
+    that way, so the byte-code an installer compiles beside their Python
+    files (``__pycache__/*.pyc``) never becomes part of a template."""
     folder = Path(folder)
     label = folder.name or str(folder)
     if not folder.is_dir():
@@ -491,7 +497,10 @@ def load_folder(folder: Path) -> TemplateSpec:
     files_root = folder / FILES_DIR
     if files_root.is_symlink() or not files_root.is_dir():
         raise ValidationError(f"{label}/{FILES_DIR}", "is missing; put the template's files there")
-    files = _read_tree(files_root, f"{label}/{FILES_DIR}")
+    if listed is None:
+        files = _read_tree(files_root, f"{label}/{FILES_DIR}")
+    else:
+        files = _read_listed(files_root, f"{label}/{FILES_DIR}", listed)
     try:
         return spec_from_metadata(metadata, files, source=source)
     except ValidationError as error:
@@ -520,6 +529,23 @@ def _read_tree(root: Path, label: str) -> dict[str, str]:
                 files[relative] = _read_text(entry, where, MAX_TEMPLATE_FILE_BYTES)
             else:
                 raise ValidationError(where, "is not a regular file")
+    return files
+
+
+def _read_listed(root: Path, label: str, listed: Collection[str]) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for relative in sorted(listed):
+        where = f"{label}/{relative}"
+        entry = root
+        for part in validation.codebase_path(relative, where).split("/"):
+            entry = entry / part
+            if entry.is_symlink():
+                raise ValidationError(
+                    where, "is a symbolic link; it could point outside the template folder"
+                )
+        if not entry.is_file():
+            raise ValidationError(where, "is listed but missing")
+        files[relative] = _read_text(entry, where, MAX_TEMPLATE_FILE_BYTES)
     return files
 
 
@@ -560,12 +586,24 @@ def write_folder(spec: TemplateSpec, folder: Path) -> list[Path]:
     return written
 
 
-def builtin_folders() -> list[Path]:
-    return sorted(path for path in BUILTIN_DIR.iterdir() if (path / METADATA_FILE).is_file())
+def builtin_manifest(root: Path = BUILTIN_DIR) -> dict[str, list[str]]:
+    """The built-in templates' names and the files each holds, as listed in
+    ``manifest.json`` (a test keeps it equal to what the repository tracks)."""
+    listed: dict[str, list[str]] = json.loads((root / BUILTIN_MANIFEST).read_text("utf-8"))
+    return listed
 
 
-def load_builtins() -> list[TemplateSpec]:
-    return [load_folder(path) for path in builtin_folders()]
+def builtin_folders(root: Path = BUILTIN_DIR) -> list[Path]:
+    return [root / name for name in sorted(builtin_manifest(root))]
+
+
+def load_builtins(root: Path = BUILTIN_DIR) -> list[TemplateSpec]:
+    """The templates that ship with projdeck, read by their manifest: files an
+    installer or a tool adds beside them are not part of them."""
+    return [
+        load_folder(root / name, listed=files)
+        for name, files in sorted(builtin_manifest(root).items())
+    ]
 
 
 # -- rendering -------------------------------------------------------------------

@@ -90,6 +90,46 @@ def test_builtins_cover_every_category_with_complete_metadata() -> None:
         assert all(v.help for v in s.variables), s.name
 
 
+def test_builtin_manifest_lists_exactly_the_files_the_repository_tracks() -> None:
+    root = templating.BUILTIN_DIR
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "."], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    expected: dict[str, list[str]] = {}
+    for path in filter(None, tracked):
+        name, _, rest = path.partition("/")
+        if not rest:
+            continue
+        files = expected.setdefault(name, [])
+        if rest.startswith(f"{templating.FILES_DIR}/"):
+            files.append(rest.removeprefix(f"{templating.FILES_DIR}/"))
+    assert templating.builtin_manifest() == {name: sorted(f) for name, f in expected.items()}
+
+
+def test_builtins_ignore_what_an_installer_compiles_or_adds_beside_them(tmp_path: Path) -> None:
+    installed = tmp_path / "templates_builtin"
+    shutil.copytree(templating.BUILTIN_DIR, installed)
+    # What `pip install` of a wheel leaves: byte-code beside every .py file.
+    for source in list(installed.rglob("*.py")):
+        cache = source.parent / "__pycache__"
+        cache.mkdir(exist_ok=True)
+        (cache / f"{source.stem}.cpython-311.pyc").write_bytes(b"\xa7\r\r\n\x00\x00binary")
+    assert any(installed.rglob("*.pyc"))
+    (installed / "static-site" / "files" / ".DS_Store").write_bytes(b"\x00\x01")
+
+    assert templating.load_builtins(installed) == templating.load_builtins()
+
+
+def test_a_builtin_file_listed_but_missing_is_named(tmp_path: Path) -> None:
+    installed = tmp_path / "templates_builtin"
+    shutil.copytree(templating.BUILTIN_DIR, installed)
+    (installed / "static-site" / "files" / "index.html.jinja").unlink()
+    with pytest.raises(ValidationError) as caught:
+        templating.load_builtins(installed)
+    assert caught.value.field == "static-site/files/index.html.jinja"
+    assert "missing" in caught.value.problem
+
+
 def test_every_builtin_renders_to_a_small_project_with_readme_dependencies_and_a_test(
     tmp_path: Path,
 ) -> None:

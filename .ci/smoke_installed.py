@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import signal
@@ -35,6 +36,11 @@ def run(*args: str, env: dict[str, str]) -> str:
     return done.stdout
 
 
+def _screen_text(output: bytes) -> bytes:
+    """What the app drew, without the escape sequences that draw it."""
+    return re.sub(rb"\x1b\[[0-9;?]*[ -/]*[@-~]", b"", output)
+
+
 def open_app(*args: str, env: dict[str, str], expect: str, timeout: float = 120) -> None:
     """Run the app in a pseudo-terminal until ``expect`` is on its screen,
     then press q and check it exits 0."""
@@ -45,11 +51,13 @@ def open_app(*args: str, env: dict[str, str], expect: str, timeout: float = 120)
     seen = b""
     deadline = time.monotonic() + timeout
     try:
-        while expect.encode() not in seen:
+        # What the screen shows, without the escape sequences that draw it.
+        while expect.encode() not in (screen := _screen_text(seen)):
             if time.monotonic() > deadline:
                 os.kill(pid, signal.SIGKILL)
                 sys.exit(
-                    f"the app did not show {expect!r} in {timeout} s; it showed:\n{seen[-3000:]!r}"
+                    f"the app did not show {expect!r} in {timeout} s; it showed:\n"
+                    + screen[-3000:].decode(errors="replace")
                 )
             ready, _, _ = select.select([fd], [], [], 0.5)
             if ready:

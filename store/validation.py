@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from store import text as text_safety
 from store.errors import ValidationError
 
 MAX_NAME = 255
@@ -160,6 +161,12 @@ def codebase_path(value: Any, field: str = "codebase") -> str:
     if len(normal) > MAX_PATH:
         raise ValidationError(field, f"path is longer than {MAX_PATH} characters")
     _check_encodable(field, normal)
+    lookalike = text_safety.path_lookalike(normal)
+    if lookalike is not None:
+        raise ValidationError(
+            field,
+            f"path {text_safety.visible(normal)!r} {lookalike}; it could pass for another path",
+        )
     return normal
 
 

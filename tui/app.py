@@ -15,12 +15,14 @@ from sqlalchemy.engine import URL
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
 from store.config import describe_url
 from store.engine import Database, open_database
 from store.errors import StoreError
+from store.text import visible
 from store.types import utcnow
 from tui.live import LiveRefresh
 from tui.palette import ProjdeckCommands
@@ -70,6 +72,25 @@ _LAZY_MODULES = (
 
 class ProjdeckApp(App[None]):
     """projdeck's terminal app over one database."""
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification, whatever it quotes, shows hidden characters
+        as text (``store.text``): none reaches the terminal as a command."""
+        super().notify(
+            visible(message, multiline=True),
+            title=visible(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     TITLE = "projdeck"
     # The screens' own files too: read once here, or the first opening of
@@ -124,7 +145,7 @@ class ProjdeckApp(App[None]):
         self.show_ids = show_ids
         self.steady_cursor = steady_cursor
         self.freeze_gc = freeze_gc
-        self.sub_title = label or describe_url(url)
+        self.sub_title = visible(label or describe_url(url))
         self._database: Database | None = None
         self._connection_lost = False
         self._sub_title_when_connected = self.sub_title

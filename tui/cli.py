@@ -5,12 +5,13 @@ and exits 1 on a store error, 2 on a usage error; never a traceback."""
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
 from store.config import resolve_database_url
 from store.errors import StoreError
-from tui.commands.common import CliState, fail
+from tui.commands.common import CliState, VisibleOutput, fail
 
 # Each command's module is imported when that command runs (or help lists
 # it): opening the app or running one command does not load the code of all
@@ -52,7 +53,10 @@ class LazyGroup(click.Group):
 @click.group(
     cls=LazyGroup,
     invoke_without_command=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    # Colour codes are kept (click strips them on a pipe): projdeck prints
+    # none of its own, and those a stored text holds must be shown, not
+    # dropped unseen; VisibleOutput shows them as text.
+    context_settings={"help_option_names": ["-h", "--help"], "color": True},
 )
 @click.option(
     "--db-url",
@@ -83,6 +87,8 @@ def cli(ctx: click.Context, db_url: str | None, demo: bool) -> None:
 
 
 def main() -> None:
+    # Everything a command prints on stdout shows hidden characters as text.
+    sys.stdout = VisibleOutput(sys.stdout)
     try:
         cli.main(prog_name="projdeck", standalone_mode=True)
     except StoreError as error:

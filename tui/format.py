@@ -7,12 +7,86 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rich.console import JustifyMethod, OverflowMethod
+from rich.style import Style
 from rich.text import Text
+
+from store import text as text_safety
 
 if TYPE_CHECKING:
     from store.services.templates import TemplateOrigin
 
 HIDDEN_ID = "········"
+
+
+# How a hidden character's stand-in is marked, so it cannot pass for text
+# that was typed (a literal "␛" or "<U+202E>" in a name is shown plain).
+HIDDEN_STYLE = "bold reverse red"
+
+
+def safe(
+    value: object = "",
+    style: str | Style = "",
+    *,
+    multiline: bool = True,
+    overflow: OverflowMethod | None = None,
+    no_wrap: bool | None = None,
+    justify: JustifyMethod | None = None,
+) -> Text:
+    """Stored text as a Rich ``Text`` to show in the app: never markup, and
+    every character a terminal would act on or a reader could not see
+    (escape sequences, bidirectional overrides, zero-width characters) shown
+    as a marked stand-in (see ``store.text``); tabs and newlines are kept
+    unless ``multiline`` is false. Every screen shows stored text through
+    this (tables through ``SafeTable``, notifications through the app)."""
+    plain = "" if value is None else str(value)
+    matches = text_safety.hidden(plain, multiline=multiline)
+    if not matches:
+        return Text(plain, style=style, overflow=overflow, no_wrap=no_wrap, justify=justify)
+    shown = Text(style=style, overflow=overflow, no_wrap=no_wrap, justify=justify)
+    start = 0
+    for match in matches:
+        shown.append(plain[start : match.start()])
+        shown.append(text_safety.stand_in(match.group()), style=HIDDEN_STYLE)
+        start = match.end()
+    shown.append(plain[start:])
+    return shown
+
+
+def sealed(text: Text) -> Text:
+    """``text`` (built from several pieces of stored text) with its hidden
+    characters shown as marked stand-ins, its styles kept."""
+    plain = text.plain
+    matches = text_safety.hidden(plain, multiline=True)
+    if not matches:
+        return text
+    cuts = sorted({offset for match in matches for offset in (match.start(), match.end())})
+    shown = text.blank_copy()
+    for piece in text.divide(cuts):
+        if text_safety.has_hidden(piece.plain, multiline=True):
+            shown.append(text_safety.visible(piece.plain, multiline=True), style=HIDDEN_STYLE)
+        else:
+            shown.append_text(piece)
+    return shown
+
+
+def cell(value: str | Text) -> Text:
+    """A table cell or a line of stored text: ``safe`` for a string,
+    ``sealed`` for a ``Text``."""
+    return sealed(value) if isinstance(value, Text) else safe(value)
+
+
+def safe_renderable(value: object) -> object:
+    """A cell or a line about to be shown, made safe whatever it is: a string
+    becomes ``safe`` text (never markup), a ``Text`` holding hidden
+    characters has them shown; anything else is left as it is."""
+    return cell(value) if isinstance(value, str | Text) else value
+
+
+def plain(value: object) -> str:
+    """Stored text for a place that takes a plain string (a title, a
+    notification, an input's value): one line, hidden characters replaced."""
+    return text_safety.visible("" if value is None else str(value))
 
 
 def ago(when: datetime | None, now: datetime) -> str:

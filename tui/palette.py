@@ -14,6 +14,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 
 from store.errors import StoreError
+from tui import format
 from tui.context import deck
 
 SCREENS = {
@@ -92,7 +93,7 @@ class ProjdeckCommands(Provider):
     def _template_commands(self) -> list[tuple[str, Callable[[], object], str]]:
         return [
             (
-                f"New project from template {name}",
+                format.plain(f"New project from template {name}"),
                 partial(_open_template_form, self.app, name),
                 "fill in its variables, preview the files, create",
             )

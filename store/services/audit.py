@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit, validation
+from store import text as text_safety
 from store.config import current_actor
 from store.engine import Database
 from store.errors import NotFound, StoreError, ValidationError
@@ -231,7 +232,9 @@ async def export_audit(
                     )
                     writer.writerow(["" if data[key] is None else data[key] for key in CSV_COLUMNS])
                 else:
-                    out.write(json.dumps(data, sort_keys=True, ensure_ascii=False) + "\n")
+                    line = json.dumps(data, sort_keys=True, ensure_ascii=False)
+                    # The same JSON, safe to print: hidden characters as \u escapes.
+                    out.write(text_safety.json_escaped(line) + "\n")
                 count += 1
             out.flush()
         except OSError as error:

@@ -706,11 +706,21 @@ def _kind(before: str | None, after: str | None) -> ChangeKind:
     return ChangeKind.MODIFIED
 
 
+def text_lines(text: str) -> list[str]:
+    """``text``'s lines with their ends, broken at "\n" only, as git and
+    every editor count them (``str.splitlines`` also breaks at form feeds,
+    U+2028 and other characters an agent could use to make the diff and the
+    file disagree about which line is which)."""
+    lines = text.split("\n")
+    ended = [line + "\n" for line in lines[:-1]]
+    return [*ended, lines[-1]] if lines[-1] else ended
+
+
 def unified_diff(path: str, before: str | None, after: str | None) -> tuple[str, int, int]:
     """The unified diff of one file (``/dev/null`` for an absent side), and
     how many lines it adds and removes."""
-    old = (before or "").splitlines(keepends=True)
-    new = (after or "").splitlines(keepends=True)
+    old = text_lines(before or "")
+    new = text_lines(after or "")
     lines = difflib.unified_diff(
         old,
         new,

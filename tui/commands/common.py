@@ -4,14 +4,16 @@ and JSON."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TextIO, TypeVar
 
 import click
 
+from store import text as text_safety
 from store.config import resolve_database_url
 from store.engine import Database, open_database
 from store.errors import StoreError
@@ -26,8 +28,60 @@ class CliState:
     db_url_option: str | None
 
 
+class VisibleOutput(io.TextIOBase):
+    """A text stream that writes through to ``stream`` with every character
+    a terminal would act on shown as a visible stand-in (``store.text``):
+    ``projdeck`` prints through it, so nothing stored (a name, a request, a
+    file, a diff) can move the cursor, set the clipboard or the title, or
+    reorder what is read. JSON output is escaped losslessly before it gets
+    here (``print_json``)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(text_safety.visible(text, multiline=True))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self.stream.encoding
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return self.stream.errors
+
+
+def echo_exact(text: str) -> None:
+    """A line printed byte for byte when stdout is a pipe or a file (a
+    script reading a value it asked for), with hidden characters shown when
+    it is a terminal, like everything else."""
+    stream = sys.stdout
+    if isinstance(stream, VisibleOutput) and not stream.isatty():
+        stream = stream.stream
+    click.echo(text, file=stream)
+
+
+def echo_error(message: str) -> None:
+    """A line on stderr, hidden characters shown (stderr itself is left as
+    it is: progress bars draw on it)."""
+    click.echo(text_safety.visible(message), err=True)
+
+
 def fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    echo_error(f"error: {message}")
     sys.exit(1)
 
 
@@ -67,8 +121,13 @@ def run_with_database(
         sys.exit(130)
 
 
+def json_text(value: Any, **options: Any) -> str:
+    """``value`` as JSON, hidden characters written as ``\\u`` escapes."""
+    return text_safety.json_escaped(json.dumps(value, default=str, ensure_ascii=False, **options))
+
+
 def print_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False))
+    click.echo(json_text(value, indent=2, sort_keys=True))
 
 
 def print_page_json(page: Page[T], key: str, as_dict: Callable[[T], dict[str, Any]]) -> None:

@@ -11,7 +11,7 @@ from store.engine import Database
 from store.errors import ValidationError
 from store.repositories.secrets import SecretName
 from store.services import secrets as service
-from tui.commands.common import fail, print_json, run_with_database
+from tui.commands.common import echo_exact, fail, print_json, run_with_database
 
 
 def _name_as_dict(secret: SecretName) -> dict[str, str]:
@@ -104,7 +104,7 @@ def get_secret(ctx: click.Context, ref: str, key: str, as_json: bool) -> None:
     if as_json:
         print_json({"key_name": key, "value": value.reveal()})
     else:
-        click.echo(value.reveal())
+        echo_exact(value.reveal())
 
 
 @secret.command("rm")

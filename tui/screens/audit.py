@@ -11,7 +11,6 @@ from typing import Any
 
 from rich.console import Group
 from rich.table import Table
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -106,7 +105,7 @@ class AuditScreen(Screen[None]):
             since = when("#audit-since", "since")
             until = when("#audit-until", "until")
         except ValidationError as error:
-            self.query_one("#audit-status", Static).update(Text(error.message, style="red"))
+            self.query_one("#audit-status", Static).update(format.safe(error.message, style="red"))
             return None
         return AuditQuery(
             project=self.query_one("#audit-project", PickerField).value,
@@ -200,16 +199,16 @@ class AuditScreen(Screen[None]):
             ("Entity", entry.entity_type or "—"),
         ):
             # Text, not str: a table reads strings as markup, values are as typed.
-            fields.add_row(label, value if isinstance(value, Text) else Text(value))
+            fields.add_row(label, format.cell(value))
         metadata: Any = json.dumps(entry.details, indent=2, sort_keys=True, ensure_ascii=False)
         target.update(
             Group(
-                Text(entry.description, style="bold"),
-                Text(""),
+                format.safe(entry.description, style="bold"),
+                format.safe(""),
                 fields,
-                Text(""),
-                Text("Metadata", style="bold underline"),
-                Text(metadata),
+                format.safe(""),
+                format.safe("Metadata", style="bold underline"),
+                format.safe(metadata),
             )
         )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -52,7 +51,7 @@ def message_title(message: Message) -> str:
         if more > 0:
             title += f" (+{more} line{'s' if more != 1 else ''})"
     # The title is read as markup: a model or content is drawn as typed.
-    return escape(title)
+    return escape(format.plain(title))
 
 
 class ConversationScreen(Screen[None]):
@@ -103,7 +102,7 @@ class ConversationScreen(Screen[None]):
         await box.remove_children()
         await box.mount_all(
             Collapsible(
-                Static(Text(message.content), classes="message-content"),
+                Static(format.safe(message.content, multiline=True), classes="message-content"),
                 title=message_title(message),
                 collapsed=is_long(message.content),
                 classes=f"message role-{message.role}"
@@ -117,12 +116,12 @@ class ConversationScreen(Screen[None]):
             status += f" matching {search!r}"
         if page.total > len(page.items):
             status += f" · first {len(page.items)} shown"
-        self.query_one("#conversation-status", Static).update(Text(status))
+        self.query_one("#conversation-status", Static).update(format.safe(status))
 
     def _show_summary(self, detail: ConversationDetail) -> None:
         conversation = detail.conversation
-        self.sub_title = conversation.title
-        summary = Text(conversation.title, style="bold")
+        self.sub_title = format.plain(conversation.title)
+        summary = format.safe(conversation.title, style="bold")
         summary.append(f"  {conversation.status}", style="dim")
         summary.append(
             f"\n{detail.project_name or 'no project'} · started by {conversation.started_by} · "
@@ -130,7 +129,7 @@ class ConversationScreen(Screen[None]):
             f"{detail.prompt_tokens:,} tokens in, {detail.completion_tokens:,} out · "
         )
         summary.append(format_amount(detail.cost), style="bold cyan")
-        self.query_one("#conversation-summary", Static).update(summary)
+        self.query_one("#conversation-summary", Static).update(format.sealed(summary))
 
     @on(Input.Changed, "#conversation-search")
     def _search_changed(self) -> None:

@@ -30,28 +30,28 @@ class InboxList(OptionList):
 
 
 def group_heading(group: InboxGroup) -> Text:
-    heading = Text(group.project_name)
+    heading = format.safe(group.project_name)
     counts = []
     if group.pending:
         counts.append(f"{group.pending} pending")
     if group.approved:
         counts.append(f"{group.approved} approved")
     heading.append(f"   {' · '.join(counts)}", style="not bold dim")
-    return heading
+    return format.sealed(heading)
 
 
 def row_text(row: ModificationRow, now: datetime) -> Text:
-    line = Text("  ")
+    line = format.safe("  ")
     line.append_text(format.status_text(row.status))
     line.append(" " * (12 - line.cell_len))
     line.append(format.ago(row.requested_at, now).ljust(12))
-    request = Text(row.request.splitlines()[0] if row.request else "")
+    request = format.safe(row.request.splitlines()[0] if row.request else "")
     request.truncate(REQUEST_WIDTH, overflow="ellipsis", pad=True)
     line.append_text(request)
     files = len(row.affected_files)
     line.append(f"  {row.requested_by}", style="cyan")
     line.append(f" · {files} file{'s' if files != 1 else ''}", style="dim")
-    return line
+    return format.sealed(line)
 
 
 def heading_text(inbox: Inbox) -> str:

@@ -3,7 +3,6 @@ of the text asks the store for a few matches (never the whole list)."""
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +12,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from store.services.browse import PICK_LIMIT
+from tui import format
 from tui.context import attempt
 from tui.widgets.picker import Finder
 
@@ -60,7 +60,7 @@ class PickScreen(ModalScreen[Choice | None]):
         options.clear_options()
         options.add_options(
             [
-                Option(Text(label, style="italic" if value is None else ""))
+                Option(format.safe(label, style="italic" if value is None else ""))
                 for label, value in choices
             ]
         )
@@ -70,7 +70,7 @@ class PickScreen(ModalScreen[Choice | None]):
         else:
             more = " (the first ones: type more to narrow)" if len(found) >= PICK_LIMIT else ""
             hint = f"{len(found)} shown{more} · ↑↓ move · enter picks · escape cancels"
-        self.query_one("#pick-hint", Static).update(Text(hint))
+        self.query_one("#pick-hint", Static).update(format.safe(hint))
 
     def action_move(self, step: int) -> None:
         options = self.query_one("#pick-options", OptionList)

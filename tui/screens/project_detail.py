@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 
 from rich.console import Group
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,6 +19,7 @@ from store.services.agents import cost_report, list_runs
 from store.services.audit import AuditQuery, list_audit
 from store.services.modifications import list_modifications
 from store.services.projects import ProjectConfig
+from tui import format as shown
 from tui.context import attempt, deck
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.project_form import ProjectForm
@@ -98,10 +98,10 @@ class ProjectDetailScreen(Screen[None]):
         now = app.clock()
         self.config = config
         project = config.project
-        self.sub_title = project.name
-        title = Text(project.name, style="bold")
+        self.sub_title = shown.plain(project.name)
+        title = shown.safe(project.name, style="bold")
         title.append(f"  {project.type} · {project.status} · {project.owner_id}")
-        self.query_one("#project-title", Static).update(title)
+        self.query_one("#project-title", Static).update(shown.sealed(title))
         self.query_one(OverviewPane).show(config, now, show_ids=app.show_ids)
         editor = self.query_one(SettingsEditor)
         if discard_settings or not editor.dirty:
@@ -118,7 +118,7 @@ class ProjectDetailScreen(Screen[None]):
             heading = f"Agent costs, all time, by model ({runs.total if runs else 0} runs)"
             # A blank line between the costs and the runs table.
             self.query_one("#project-costs", Static).update(
-                Group(cost_table(costs, heading, "Model"), Text(""))
+                Group(cost_table(costs, heading, "Model"), shown.safe(""))
             )
 
     def store_changed(self) -> None:

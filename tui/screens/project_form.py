@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,6 +16,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from store.errors import Conflict, StoreError, ValidationError
 from store.models import Project, ProjectType
 from store.services import projects as project_service
+from tui import format
 from tui.context import deck
 from tui.screens.form_errors import FormError, where_shown
 
@@ -165,7 +165,7 @@ class ProjectForm(ModalScreen[uuid.UUID | None]):
     def _show_error(self, field: str, problem: str) -> None:
         target = self.query_one(f"#error-{field}" if field != "form" else "#form-error", Static)
         # Problems quote what was typed: shown as text, never as markup.
-        target.update(Text(problem))
+        target.update(format.safe(problem))
 
     def action_save(self) -> None:
         self._clear_errors()

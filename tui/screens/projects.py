@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,7 +19,7 @@ from store.services import projects as project_service
 from store.services.browse import ProjectRow, list_project_rows
 from tui import format
 from tui.context import attempt, deck
-from tui.widgets.tables import redraw_keeping_cursor
+from tui.widgets.tables import SafeTable, redraw_keeping_cursor
 
 PAGE = 100
 # Fetch the next page when the cursor comes this close to the last loaded row.
@@ -67,7 +66,7 @@ class ProjectsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="/ filter by name, owner or repository", id="project-filter")
-        yield DataTable(id="projects", cursor_type="row", zebra_stripes=True)
+        yield SafeTable(id="projects", cursor_type="row", zebra_stripes=True)
         yield Static("", id="projects-status", classes="status-line")
         yield Footer()
 
@@ -191,19 +190,21 @@ class ProjectsScreen(Screen[None]):
             if row.id in known:
                 continue
             self.rows.append(row)
-            pending = Text(str(row.pending_modifications) if row.pending_modifications else "·")
+            pending = format.safe(
+                str(row.pending_modifications) if row.pending_modifications else "·"
+            )
             if row.pending_modifications:
                 pending.stylize("bold cyan")
             # Text, not str: DataTable reads strings as markup, names are as typed.
             table.add_row(
-                Text(row.name),
+                format.safe(row.name),
                 str(row.type),
                 format.status_text(row.status),
-                Text(row.owner_id),
-                Text(row.github or "—"),
+                format.safe(row.owner_id),
+                format.safe(row.github or "—"),
                 pending,
                 *(
-                    Text(format.score(value), style=format.score_style(value))
+                    format.safe(format.score(value), style=format.score_style(value))
                     for value in (row.test_coverage, row.security_score, row.performance_score)
                 ),
                 format.ago(row.updated_at, now),

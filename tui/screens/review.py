@@ -71,7 +71,7 @@ def readable(value: Any) -> str:
 
 
 def impact_text(impact: dict[str, Any]) -> Text:
-    line = Text()
+    line = format.safe()
     risk = impact.get("risk")
     if risk is not None:
         line.append("risk ")
@@ -85,14 +85,14 @@ def impact_text(impact: dict[str, Any]) -> Text:
         line.append("\n" if line and key == others[0][0] else " · " if line else "")
         line.append(f"{key.replace('_', ' ')}: ", style="dim")
         line.append(readable(value))
-    return line or Text("none given", style="dim")
+    return format.sealed(line) if line else format.safe("none given", style="dim")
 
 
 def test_counts(results: dict[str, Any]) -> Text:
     if not results:
-        return Text("none attached", style="dim")
+        return format.safe("none attached", style="dim")
     failed = results.get("failed", 0)
-    line = Text()
+    line = format.safe()
     line.append(f"{results.get('passed', 0)} passed", style="green")
     line.append(" · ")
     line.append(f"{failed} failed", style="bold red" if failed else "")
@@ -100,7 +100,7 @@ def test_counts(results: dict[str, Any]) -> Text:
     failures = results.get("failures") or []
     if isinstance(failures, list) and failures:
         line.append(f"  ({len(failures)} failing: t shows them)", style="dim")
-    return line
+    return format.sealed(line)
 
 
 def test_details(results: dict[str, Any]) -> RenderableType:
@@ -109,7 +109,7 @@ def test_details(results: dict[str, Any]) -> RenderableType:
     parts: list[RenderableType] = [test_counts(results)]
     failures = results.get("failures") or []
     for failure in failures if isinstance(failures, list) else []:
-        entry = Text("✗ ", style="bold red")
+        entry = format.safe("✗ ", style="bold red")
         if isinstance(failure, dict):
             entry.append(str(failure.get("name", "?")), style="bold")
             message = failure.get("message")
@@ -124,8 +124,8 @@ def test_details(results: dict[str, Any]) -> RenderableType:
         if key not in ("passed", "failed", "skipped", "failures")
     }
     for key, value in extra.items():
-        parts.append(Text(f"{key.replace('_', ' ')}: {readable(value)}", style="dim"))
-    return Group(*parts)
+        parts.append(format.safe(f"{key.replace('_', ' ')}: {readable(value)}", style="dim"))
+    return Group(*(format.sealed(part) if isinstance(part, Text) else part for part in parts))
 
 
 def summary(detail: ModificationDetail, now: Any, *, show_ids: bool) -> RenderableType:
@@ -133,29 +133,31 @@ def summary(detail: ModificationDetail, now: Any, *, show_ids: bool) -> Renderab
     fields = Table.grid(padding=(0, 1))
     fields.add_column(style="bold", no_wrap=True)
     fields.add_column()
-    state = Text()
+    state = format.safe()
     state.append_text(format.status_text(mod.status))
     state.append(f" · {detail.project_name} · {format.short_id(mod.id, shown=show_ids)}")
-    fields.add_row("Status", state)
-    fields.add_row("Requested", Text(f"by {mod.requested_by}, {format.ago(mod.requested_at, now)}"))
+    fields.add_row("Status", format.sealed(state))
+    fields.add_row(
+        "Requested", format.safe(f"by {mod.requested_by}, {format.ago(mod.requested_at, now)}")
+    )
     if mod.reviewed_by:
-        reviewed = Text(f"by {mod.reviewed_by}, {format.ago(mod.reviewed_at, now)}")
+        reviewed = format.safe(f"by {mod.reviewed_by}, {format.ago(mod.reviewed_at, now)}")
         if mod.review_comment:
             reviewed.append(f": {mod.review_comment}", style="italic")
-        fields.add_row("Reviewed", reviewed)
+        fields.add_row("Reviewed", format.sealed(reviewed))
     if mod.failure_reason:
-        fields.add_row("Failed", Text(mod.failure_reason, style="red"))
+        fields.add_row("Failed", format.safe(mod.failure_reason, "red", multiline=True))
     fields.add_row("Impact", impact_text(mod.impact_analysis))
     fields.add_row("Tests", test_counts(mod.test_results))
-    return Group(Text(mod.request, style="bold"), fields)
+    return Group(format.safe(mod.request, "bold", multiline=True), fields)
 
 
 def file_label(change: FileChange) -> Text:
-    label = Text(KIND_MARKS[change.kind] + " ", style=KIND_STYLES[change.kind])
+    label = format.safe(KIND_MARKS[change.kind] + " ", style=KIND_STYLES[change.kind])
     label.append(change.path)
     label.append(f" +{change.added}", style="green")
     label.append(f" -{change.removed}", style="red")
-    return label
+    return format.sealed(label)
 
 
 UNCHANGED_MARK = "affected, not changed"
@@ -164,10 +166,10 @@ UNCHANGED_MARK = "affected, not changed"
 def unchanged_label(file: UnchangedFile) -> Text:
     """An affected file the modification does not change: listed after the
     changed ones, dim, with no line counts."""
-    label = Text("= ", style="dim")
+    label = format.safe("= ", style="dim")
     label.append(file.path, style="dim")
     label.append(f" {UNCHANGED_MARK}", style="dim italic")
-    return label
+    return format.sealed(label)
 
 
 def signature(detail: ModificationDetail) -> tuple[object, ...]:
@@ -297,7 +299,7 @@ class ReviewScreen(Screen[None]):
             self.show_unchanged(entry, place)
         else:
             diff.show(entry.path, entry.before, entry.after, entry.diff)
-            box.border_title = f"{entry.path} · {entry.kind}"
+            box.border_title = format.safe(f"{entry.path} · {entry.kind}")
             box.border_subtitle = (
                 f"against {self.detail.against} · "
                 f"{'side by side' if diff.side_by_side else 'unified'} · {place}"
@@ -316,7 +318,7 @@ class ReviewScreen(Screen[None]):
             diff.clear(f"{said}; the codebase has no such file.")
         else:
             diff.show_content(file.path, file.content, f"{said}; its content in the codebase now:")
-        box.border_title = f"{file.path} · {UNCHANGED_MARK}"
+        box.border_title = format.safe(f"{file.path} · {UNCHANGED_MARK}")
         box.border_subtitle = f"codebase now · {place}"
 
     def store_changed(self) -> None:
@@ -381,7 +383,11 @@ class ReviewScreen(Screen[None]):
     @on(Input.Submitted, "#review-search")
     def _search_next(self, event: Input.Submitted) -> None:
         if not self.query_one(DiffView).find(event.value, again=True) and event.value:
-            self.notify(f"{event.value!r} is not in this diff", severity="warning", markup=False)
+            self.notify(
+                format.plain(f"{event.value!r} is not in this diff"),
+                severity="warning",
+                markup=False,
+            )
 
     # Acting
 
@@ -440,14 +446,14 @@ class ReviewScreen(Screen[None]):
         short = format.short_id(result.id, shown=app.show_ids)
         if result.status == ModificationStatus.FAILED:
             self.notify(
-                result.failure_reason or "",
+                format.plain(result.failure_reason),
                 title=f"Could not apply {short}",
                 severity="warning",
                 timeout=8,
                 markup=False,
             )
         else:
-            self.notify(f"{done} {short}: {result.request}", markup=False)
+            self.notify(format.plain(f"{done} {short}: {result.request}"), markup=False)
         await self.open_next_waiting()
 
     async def open_next_waiting(self) -> None:

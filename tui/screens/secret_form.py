@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,6 +13,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from store.errors import StoreError, ValidationError
 from store.services import secrets as secret_service
+from tui import format
 from tui.context import deck
 
 
@@ -77,10 +77,10 @@ class SecretForm(ModalScreen[str | None]):
             )
         except ValidationError as error:
             field = "secret-name" if "name" in error.field else "secret-value"
-            self.query_one(f"#error-{field}", Static).update(Text(error.problem))
+            self.query_one(f"#error-{field}", Static).update(format.safe(error.problem))
             return
         except StoreError as error:
-            self.query_one("#error-secret-value", Static).update(Text(error.message))
+            self.query_one("#error-secret-value", Static).update(format.safe(error.message))
             return
         self.dismiss(stored.key_name)
 

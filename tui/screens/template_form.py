@@ -26,6 +26,7 @@ from store.services.templates import (
     preview_template,
 )
 from store.templating import RenderedProject, Variable, VariableErrors, VariableType
+from tui import format
 from tui.context import deck
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.form_errors import FormError, where_shown
@@ -104,9 +105,9 @@ class TemplateProjectForm(Screen[uuid.UUID | None]):
             return
         self.detail = detail
         spec = detail.spec
-        self.query_one("#template-form-about", Static).update(
-            f"[b]{escape(spec.name)}[/b] (version {detail.version}): {escape(spec.description)}"
-        )
+        about = format.safe(spec.name, "bold")
+        about.append_text(format.safe(f" (version {detail.version}): {spec.description}"))
+        self.query_one("#template-form-about", Static).update(about)
         holder = self.query_one("#template-variables", Vertical)
         widgets: list[Widget] = []
         for index, variable in enumerate(spec.variables):
@@ -165,7 +166,7 @@ class TemplateProjectForm(Screen[uuid.UUID | None]):
 
     def _show_error(self, field: str, problem: str) -> None:
         target = self.query_one(f"#error-{field}", Static)
-        target.update(problem)
+        target.update(format.safe(problem))
         target.display = True
 
     def _show_variable_errors(self, problems: dict[str, str], *, all_fields: bool) -> None:
@@ -176,7 +177,7 @@ class TemplateProjectForm(Screen[uuid.UUID | None]):
                 self._show_error(f"var-{index}", problem)
 
     def _status(self, text: str) -> None:
-        self.query_one("#preview-status", Static).update(text)
+        self.query_one("#preview-status", Static).update(format.safe(text))
 
     # -- preview ----------------------------------------------------------------
 
@@ -348,7 +349,7 @@ def _variable_field(index: int, variable: Variable) -> list[Widget]:
             default,
             id=wid,
             type="integer" if variable.type == VariableType.INTEGER else "text",
-            placeholder=variable.pattern or variable.type,
+            placeholder=format.plain(variable.pattern or variable.type),
             compact=True,
         )
     help_text = variable.help or ""
@@ -357,7 +358,7 @@ def _variable_field(index: int, variable: Variable) -> list[Widget]:
     return [
         Label(title, classes="field-label"),
         widget,
-        Static(help_text, id=f"help-{wid}", classes="field-help", markup=False),
+        Static(format.safe(help_text), id=f"help-{wid}", classes="field-help"),
         _error_line(wid).add_class("variable-error"),
     ]
 

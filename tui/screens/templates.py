@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from rich.console import Group
 from rich.table import Table
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,6 +16,7 @@ from textual.widgets.option_list import Option
 from store.models import TemplateCategory
 from store.repositories.templates import TemplateFilter
 from store.services.templates import TemplateDetail, TemplateSummary, get_template, list_templates
+from tui import format
 from tui.context import attempt, deck
 from tui.screens.template_form import open_template_form
 from tui.widgets.codebase import FileBrowser
@@ -134,8 +134,8 @@ class TemplatesScreen(Screen[None]):
         facts.add_column()
         facts.add_row("Category", str(spec.category))
         facts.add_row("Project type", str(spec.project_type))
-        facts.add_row("Tech stack", ", ".join(spec.tech_stack) or "—")
-        facts.add_row("Tags", ", ".join(spec.tags) or "—")
+        facts.add_row("Tech stack", format.safe(", ".join(spec.tech_stack) or "—"))
+        facts.add_row("Tags", format.safe(", ".join(spec.tags) or "—"))
         facts.add_row("Complexity", str(spec.complexity))
         setup = f"about {spec.estimated_setup_time} min" if spec.estimated_setup_time else "—"
         facts.add_row("Setup time", setup)
@@ -147,17 +147,22 @@ class TemplatesScreen(Screen[None]):
         variables.add_column("help")
         for variable in spec.variables:
             default = "required" if variable.required else f"default {variable.default!r}"
-            variables.add_row(variable.name, variable.type, default, variable.help)
+            variables.add_row(
+                *(
+                    format.safe(cell)
+                    for cell in (variable.name, variable.type, default, variable.help)
+                )
+            )
         return Group(
-            Text(spec.name, style="bold"),
-            Text(spec.description),
-            Text(""),
+            format.safe(spec.name, style="bold"),
+            format.safe(spec.description),
+            format.safe(""),
             facts,
-            Text(""),
-            Text("Variables", style="bold underline"),
+            format.safe(""),
+            format.safe("Variables", style="bold underline"),
             variables,
-            Text(""),
-            Text("Files", style="bold underline"),
+            format.safe(""),
+            format.safe("Files", style="bold underline"),
         )
 
     def action_create_project(self) -> None:

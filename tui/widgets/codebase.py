@@ -8,6 +8,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static, Tree
 
+from store import text as text_safety
+
 
 def tree_order(path: str) -> tuple[bool, str]:
     """Files in folders first, as the tree shows them."""
@@ -15,8 +17,10 @@ def tree_order(path: str) -> tuple[bool, str]:
 
 
 def file_view(path: str, content: str) -> Syntax:
+    """A stored file as it reads, coloured: hidden characters shown as
+    stand-ins (``store.text``), never sent to the terminal."""
     return Syntax(
-        content,
+        text_safety.visible(content.replace("\r\n", "\n"), multiline=True),
         Syntax.guess_lexer(path, content),
         line_numbers=True,
         word_wrap=False,

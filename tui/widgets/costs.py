@@ -14,6 +14,7 @@ from textual.widgets import Sparkline, Static
 
 from store.money import format_amount
 from store.services.agents import CostReport, CostRow
+from tui import format
 
 BAR_WIDTH = 16
 
@@ -21,7 +22,7 @@ BAR_WIDTH = 16
 def cost_bar(cost: Decimal, largest: Decimal, width: int = BAR_WIDTH) -> Text:
     """``cost`` as a bar of up to ``width`` cells, scaled to ``largest``."""
     filled = 0 if largest <= 0 else round(cost / largest * width)
-    bar = Text("█" * filled, style="cyan")
+    bar = format.safe("█" * filled, style="cyan")
     bar.append("░" * (width - filled), style="dim")
     return bar
 
@@ -41,7 +42,7 @@ def cost_table(report: CostReport, heading: str, column: str) -> Table:
     for row in rows:
         table.add_row(
             # Text, not str: names are drawn as typed, never read as markup.
-            Text(row.label, overflow="ellipsis"),
+            format.safe(row.label, overflow="ellipsis"),
             cost_bar(row.cost, largest),
             format_amount(row.cost, 2),
             f"{row.prompt_tokens:,}/{row.completion_tokens:,}",
@@ -49,7 +50,7 @@ def cost_table(report: CostReport, heading: str, column: str) -> Table:
             str(row.runs),
         )
     if not rows:
-        table.add_row(Text("nothing spent in this period", style="dim"), "", "", "", "", "")
+        table.add_row(format.safe("nothing spent in this period", style="dim"), "", "", "", "", "")
     return table
 
 
@@ -84,7 +85,7 @@ class CostsView(Vertical):
         first: date,
         last: date,
     ) -> None:
-        total = Text(f"{period}: ", style="bold")
+        total = format.safe(f"{period}: ", style="bold")
         total.append(format_amount(by_project.total, 2), style="bold cyan")
         total.append(
             f"  ·  {by_project.messages:,} messages · {by_project.runs:,} runs · "
@@ -93,10 +94,10 @@ class CostsView(Vertical):
         self.query_one(".costs-total", Static).update(total)
         series = daily_costs(by_day.rows, first, last)
         busiest = max(by_day.rows, key=lambda row: row.cost, default=None)
-        label = Text(f"per day, {first:%b %d} to {last:%b %d}\n", style="bold")
+        label = format.safe(f"per day, {first:%b %d} to {last:%b %d}\n", style="bold")
         if busiest is not None:
             label.append(f"busiest {busiest.label}: {format_amount(busiest.cost, 2)}", style="dim")
-        self.query_one(".costs-trend-label", Static).update(label)
+        self.query_one(".costs-trend-label", Static).update(format.sealed(label))
         self.query_one(Sparkline).data = series
         self.query_one(".costs-by-project", Static).update(
             cost_table(by_project, "By project", "Project")

@@ -29,7 +29,12 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from store import text as text_safety
+from tui import format
+
 THEME = "monokai"
+# In the gutter, beside a line that holds control or bidirectional characters.
+WARNING_MARK = "⚠"
 # Lines coloured at a time once those on screen are.
 COLOUR_CHUNK = 500
 # What Pygments names a token type: a tuple such as ("Keyword", "Constant").
@@ -52,6 +57,15 @@ class DiffRow(NamedTuple):
     old: int | None = None
     new: int | None = None
     header: str = ""
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of ``text`` as the store's diff counts them (broken at "\n"
+    only), without their ends; a "\r" ending a line is part of its end."""
+    lines = text.split("\n")
+    if not lines[-1]:
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
 
 
 def _lines_agree(text: str) -> bool:
@@ -143,7 +157,10 @@ class Highlighter:
                 self._text = ""
 
     def _end_line(self) -> None:
-        self._lines.append(Text("".join(self._pieces), spans=self._spans))
+        line = Text("".join(self._pieces), spans=self._spans)
+        if line.plain.endswith("\r"):  # part of the line's end (see _lines)
+            line.right_crop(1)
+        self._lines.append(line)
         self._pieces, self._spans, self._length = [], [], 0
 
 
@@ -214,7 +231,7 @@ def _width(line: str) -> int:
     """Cells ``line`` takes once tabs are expanded (quick for ASCII)."""
     if "\t" in line:
         line = line.expandtabs(4)
-    return len(line) if line.isascii() else cell_len(line)
+    return len(line) if line.isascii() else cell_len(text_safety.visible(line, multiline=True))
 
 
 class DiffView(ScrollView, can_focus=True):
@@ -267,8 +284,8 @@ class DiffView(ScrollView, can_focus=True):
         ``after`` (None: absent): plain at once, each line coloured as soon as a
         thread has read that far into Pygments' tokens (about 0.1 ms a line)."""
         self.path = path
-        self._old_text = (before or "").splitlines()
-        self._new_text = (after or "").splitlines()
+        self._old_text = _lines(before or "")
+        self._new_text = _lines(after or "")
         self._old = Highlighter(path, before)
         self._new = Highlighter(path, after)
         self.message = "" if before != after else "No change against the codebase."
@@ -282,7 +299,7 @@ class DiffView(ScrollView, can_focus=True):
         """Show ``content``, the file ``path`` as it is, under a line saying
         ``note`` (always unified: there is one side)."""
         self.path = path
-        self._old_text = self._new_text = content.splitlines()
+        self._old_text = self._new_text = _lines(content)
         self._old = self._new = Highlighter(path, content)
         self.message = ""
         self.note = note
@@ -437,10 +454,21 @@ class DiffView(ScrollView, can_focus=True):
         )
         coloured = highlighter.line(index)
         if coloured is not None:
-            return coloured.copy()
+            return format.sealed(coloured.copy())
         if not highlighter.done:
             self._want_colours(y)
-        return Text(_line(lines, index).expandtabs(4))
+        return format.safe(_line(lines, index).expandtabs(4))
+
+    def _warning(self, row: DiffRow, side: str | None = None) -> Text:
+        """The gutter's mark: ⚠ on a line holding control or bidirectional
+        characters (text a terminal or an editor shows otherwise than it
+        is: the "Trojan Source" kind), else a space."""
+        for name in ("old", "new") if side is None else (side,):
+            index = row.old if name == "old" else row.new
+            lines = self._old_text if name == "old" else self._new_text
+            if index is not None and text_safety.has_hidden(_line(lines, index), multiline=True):
+                return Text(WARNING_MARK, style="bold red")
+        return Text(" ")
 
     def _mark(self, text: Text, y: int) -> None:
         if not self.search or y not in self.matches:
@@ -471,7 +499,8 @@ class DiffView(ScrollView, can_focus=True):
         }[row.kind]
         code = self._code(row, side, y)
         self._mark(code, y)
-        line = Text(f"{self._number(row.old)} {self._number(row.new)} ", style=gutter)
+        line = Text(f"{self._number(row.old)} {self._number(row.new)}", style=gutter)
+        line.append_text(self._warning(row))
         line.append(f"{sign} ")
         line.append_text(code)
         if background is not None:
@@ -481,7 +510,8 @@ class DiffView(ScrollView, can_focus=True):
     def _half(self, row: DiffRow, side: str, width: int, y: int) -> Text:
         index = row.old if side == "old" else row.new
         gutter = self.get_component_rich_style("diff-view--gutter")
-        line = Text(f"{self._number(index)} ", style=gutter)
+        line = Text(self._number(index), style=gutter)
+        line.append_text(self._warning(row, side))
         if index is None:
             line.truncate(width, pad=True)
             return line

@@ -66,7 +66,7 @@ class OverviewPane(VerticalScroll):
             else "—"
         )
         rows: list[tuple[str, str | Text]] = [
-            ("Name", Text(project.name, style="bold")),
+            ("Name", format.safe(project.name, style="bold")),
             ("Id", format.short_id(project.id, shown=show_ids)),
             ("Type", str(project.type)),
             ("Status", format.status_text(project.status)),
@@ -107,7 +107,7 @@ class OverviewPane(VerticalScroll):
         ]
         for label, value in rows:
             # Text, not str: a table reads strings as markup, values are as typed.
-            fields.add_row(label, value if isinstance(value, Text) else Text(value))
+            fields.add_row(label, format.cell(value))
         scores = Table.grid(padding=(0, 2))
         scores.add_column(style="bold", no_wrap=True)
         scores.add_column()
@@ -115,5 +115,5 @@ class OverviewPane(VerticalScroll):
         scores.add_row("Security", format.score_bar(project.security_score))
         scores.add_row("Performance", format.score_bar(project.performance_score))
         self.query_one("#overview-body", Static).update(
-            Group(fields, Text(""), Text("Scores", style="bold underline"), scores)
+            Group(fields, format.safe(""), format.safe("Scores", style="bold underline"), scores)
         )

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Static
+
+from tui import format
 
 # Looks up the choices matching the typed text: (label, value) pairs.
 Finder = Callable[[str], Awaitable[list[tuple[str, str]]]]
@@ -52,9 +53,9 @@ class PickerField(Static, can_focus=True):
 
     def _draw(self) -> None:
         if self.value is None:
-            self.update(Text(self.prompt, style="dim"))
+            self.update(format.safe(self.prompt, style="dim"))
         else:
-            self.update(Text(self.label))
+            self.update(format.safe(self.label))
         self.set_class(self.value is not None, "-has-value")
 
     def pick(self, value: str | None, label: str = "") -> None:

@@ -25,7 +25,7 @@ RUN_STYLES = {
 
 
 def run_status(value: str) -> Text:
-    return Text(str(value), style=RUN_STYLES.get(str(value), ""))
+    return format.safe(str(value), style=RUN_STYLES.get(str(value), ""))
 
 
 def duration(value: timedelta | None) -> str:
@@ -45,8 +45,8 @@ def duration(value: timedelta | None) -> str:
 def tests_text(results: dict[str, Any]) -> Text:
     """``212 passed · 2 failed · 5 skipped``; ``no test results`` when none."""
     if not results:
-        return Text("no test results", style="dim")
-    text = Text()
+        return format.safe("no test results", style="dim")
+    text = format.safe()
     for key, style in (("passed", "green"), ("failed", "red"), ("skipped", "yellow")):
         count = int(results.get(key, 0) or 0)
         if text:
@@ -75,13 +75,13 @@ class RunTable(ItemTable[RunRow]):
         # Text, not str: DataTable reads strings as markup, names are as typed.
         cells: list[object] = [run_status(row.status)]
         if self.with_project:
-            cells.append(Text(row.project_name))
+            cells.append(format.safe(row.project_name))
         return [
             *cells,
-            Text(row.agent),
-            Text(row.task, overflow="ellipsis", no_wrap=True),
+            format.safe(row.agent),
+            format.safe(row.task, overflow="ellipsis", no_wrap=True),
             format.ago(row.started_at or row.created_at, now),
-            Text(format_amount(row.cost, 2), justify="right"),
+            format.safe(format_amount(row.cost, 2), justify="right"),
         ]
 
 
@@ -99,10 +99,10 @@ class ConversationTable(ItemTable[ConversationRow]):
     def cells(self, row: ConversationRow, now: datetime) -> list[object]:
         return [
             format.ago(row.updated_at, now),
-            Text(row.project_name or "no project", style="" if row.project_name else "dim"),
-            Text(row.title, overflow="ellipsis", no_wrap=True),
-            Text(row.started_by),
-            Text(str(row.status)),
+            format.safe(row.project_name or "no project", style="" if row.project_name else "dim"),
+            format.safe(row.title, overflow="ellipsis", no_wrap=True),
+            format.safe(row.started_by),
+            format.safe(str(row.status)),
         ]
 
 
@@ -114,21 +114,28 @@ def render_run(detail: RunDetail, now: datetime) -> RenderableType:
     fields.add_column()
     for label, value in (
         ("Status", run_status(run.status)),
-        ("Project", Text(detail.project_name)),
-        ("Agent", Text(run.agent)),
-        ("Started", Text(f"{format.stamp(run.started_at)} ({format.ago(run.started_at, now)})")),
-        ("Finished", Text(format.stamp(run.finished_at))),
-        ("Duration", Text(duration(detail.duration))),
+        ("Project", format.safe(detail.project_name)),
+        ("Agent", format.safe(run.agent)),
+        (
+            "Started",
+            format.safe(f"{format.stamp(run.started_at)} ({format.ago(run.started_at, now)})"),
+        ),
+        ("Finished", format.safe(format.stamp(run.finished_at))),
+        ("Duration", format.safe(duration(detail.duration))),
         ("Tests", tests_text(run.test_results)),
-        ("Cost", Text(format_amount(detail.cost))),
-        ("Conversation", Text(detail.conversation_title or "—")),
+        ("Cost", format.safe(format_amount(detail.cost))),
+        ("Conversation", format.safe(detail.conversation_title or "—")),
     ):
         fields.add_row(label, value)
-    parts: list[RenderableType] = [Text(run.task, style="bold"), Text(""), fields]
+    parts: list[RenderableType] = [format.safe(run.task, style="bold"), format.safe(""), fields]
     failing = [str(name) for name in run.test_results.get("failing", []) or []]
     if failing:
-        parts += [Text(""), Text("Failing tests", style="bold underline")]
-        parts += [Text(f"  {name}", style="red") for name in failing]
+        parts += [format.safe(""), format.safe("Failing tests", style="bold underline")]
+        parts += [format.safe(f"  {name}", style="red") for name in failing]
     if run.error:
-        parts += [Text(""), Text("Error", style="bold underline"), Text(run.error, style="red")]
+        parts += [
+            format.safe(""),
+            format.safe("Error", style="bold underline"),
+            format.safe(run.error, style="red"),
+        ]
     return Group(*parts)

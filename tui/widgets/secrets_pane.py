@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,6 +20,7 @@ from tui import format
 from tui.context import attempt, deck
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.secret_form import SecretForm
+from tui.widgets.tables import SafeTable
 
 MASK = "••••••••"
 REVEAL_SECONDS = 10.0
@@ -42,7 +42,7 @@ class SecretsPane(Vertical):
         self._mask_timers: dict[str, Timer] = {}
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="secrets-table", cursor_type="row")
+        yield SafeTable(id="secrets-table", cursor_type="row")
         yield Static(
             "n add · e change value · v reveal for 10 s · c copy · x delete", classes="hint"
         )
@@ -63,7 +63,7 @@ class SecretsPane(Vertical):
         self.names = list(names)
         for secret in self.names:
             table.add_row(
-                Text(secret.key_name),
+                format.safe(secret.key_name),
                 secret.key_id,
                 format.ago(secret.updated_at, now),
                 MASK,

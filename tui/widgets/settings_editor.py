@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Label, Static, TextArea
 
+from store import text as text_safety
 from store.models import ProjectSettings
+from tui import format
+
+HIDDEN_NOTE = (
+    "⚠ this text holds control or invisible characters, shown here as stand-ins"
+    " (saving keeps the stand-ins)"
+)
 
 
 class SettingsEditor(VerticalScroll):
@@ -35,12 +41,24 @@ class SettingsEditor(VerticalScroll):
         yield Static("", id="error-branch_name", classes="field-error")
 
     def load(self, settings: ProjectSettings) -> None:
-        self.query_one("#planning_statement", TextArea).load_text(settings.planning_statement)
-        self.query_one("#repository_rules", TextArea).load_text(settings.repository_rules)
-        self.query_one("#setup_commands", TextArea).load_text("\n".join(settings.setup_commands))
-        self.query_one("#branch_name", Input).value = settings.branch_name
+        # An editor draws what it holds: text with characters a terminal
+        # would act on is loaded with them shown as stand-ins, and said so.
+        stored = {
+            "planning_statement": settings.planning_statement,
+            "repository_rules": settings.repository_rules,
+            "setup_commands": "\n".join(settings.setup_commands),
+        }
+        hidden = []
+        for field, text in stored.items():
+            shown = text_safety.visible(text, multiline=True)
+            if shown != text:
+                hidden.append(field)
+            self.query_one(f"#{field}", TextArea).load_text(shown)
+        self.query_one("#branch_name", Input).value = text_safety.visible(settings.branch_name)
         self.saved = self.values()
         self.clear_errors()
+        for field in hidden:
+            self.show_error(field, HIDDEN_NOTE)
 
     def values(self) -> dict[str, object]:
         commands = self.query_one("#setup_commands", TextArea).text.splitlines()
@@ -70,6 +88,6 @@ class SettingsEditor(VerticalScroll):
         if matches:
             widget = matches.first()
             if isinstance(widget, Static):
-                widget.update(Text(problem))
+                widget.update(format.safe(problem))
                 return
         self.notify(f"{field}: {problem}", severity="error", markup=False)

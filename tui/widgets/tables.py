@@ -10,7 +10,7 @@ from typing import Generic, Protocol, TypeVar
 from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets.data_table import ColumnKey, RowDoesNotExist, RowKey
 
 from store.models import AuditEntry
 from store.repositories.modifications import ModificationRow
@@ -52,7 +52,39 @@ def redraw_keeping_cursor(
     table.call_after_refresh(table.scroll_to, y=scroll_y + index - old_index, animate=False)
 
 
-class ItemTable(DataTable[object], Generic[Item]):
+class SafeTable(DataTable[object]):
+    """A DataTable whose cells are shown as text: a string is never read as
+    markup, and no cell can send a control character to the terminal
+    (``format.safe_renderable``), whoever wrote what it holds."""
+
+    def add_row(
+        self,
+        *cells: object,
+        height: int | None = 1,
+        key: str | None = None,
+        label: str | Text | None = None,
+    ) -> RowKey:
+        return super().add_row(
+            *(format.safe_renderable(cell) for cell in cells),
+            height=height,
+            key=key,
+            label=None if label is None else format.safe(label),
+        )
+
+    def update_cell(
+        self,
+        row_key: RowKey | str,
+        column_key: ColumnKey | str,
+        value: object,
+        *,
+        update_width: bool = False,
+    ) -> None:
+        super().update_cell(
+            row_key, column_key, format.safe_renderable(value), update_width=update_width
+        )
+
+
+class ItemTable(SafeTable, Generic[Item]):
     """A table of store rows (``items``, one per table row, keyed by its id),
     cursor by row. A subclass says which cells a row shows (``cells``)."""
 
@@ -99,13 +131,13 @@ class ModificationTable(ItemTable[ModificationRow]):
         cells: list[object] = [format.status_text(row.status)]
         # Text, not str: DataTable reads strings as markup, names are as typed.
         if self.with_project:
-            cells.append(Text(row.project_name))
+            cells.append(format.safe(row.project_name))
         return [
             *cells,
-            Text(row.request, overflow="ellipsis", no_wrap=True),
-            Text(row.requested_by),
+            format.safe(row.request, overflow="ellipsis", no_wrap=True),
+            format.safe(row.requested_by),
             format.ago(row.requested_at, now),
-            Text(row.reviewed_by or "—"),
+            format.safe(row.reviewed_by or "—"),
             format.ago(row.reviewed_at, now),
         ]
 
@@ -126,7 +158,7 @@ class AuditTable(ItemTable[AuditEntry]):
             format.ago(entry.at, now),
             format.status_text(entry.severity),
             str(entry.category),
-            Text(entry.actor),
-            Text(entry.event_type),
-            Text(entry.description, overflow="ellipsis", no_wrap=True),
+            format.safe(entry.actor),
+            format.safe(entry.event_type),
+            format.safe(entry.description, overflow="ellipsis", no_wrap=True),
         ]

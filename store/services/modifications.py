@@ -5,6 +5,10 @@ waiting inbox, one modification with the diff of each file).
 
 States: pending -> approved | rejected; approved -> applied | failed;
 failed -> pending (reopen). Rejected and applied are final.
+
+Approval records a digest of the files as reviewed (``files_digest``); apply
+writes them only if they still hash to it, so content changed in the
+database after the review never reaches the codebase.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -28,6 +33,7 @@ from store.engine import Database
 from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from store.models import (
     AgentRun,
+    AuditCategory,
     Modification,
     ModificationStatus,
     Project,
@@ -135,6 +141,15 @@ def content_hash(content: str | None) -> str:
     if content is None:
         return ABSENT
     return "sha256:" + hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def files_digest(files: Mapping[str, str | None]) -> str:
+    """SHA-256 (hex) over a modification's files: each path with its new
+    content, or null for a deletion, in path order. Migration 0008 computes
+    the same for modifications approved before it."""
+    pairs = [[path, files[path]] for path in sorted(files)]
+    encoded = json.dumps(pairs, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("ascii")).hexdigest()
 
 
 def short_id(modification_id: uuid.UUID) -> str:
@@ -425,6 +440,10 @@ async def _review(
         modification.reviewed_by = actor
         modification.reviewed_at = utcnow()
         modification.review_comment = comment
+        approved = target == ModificationStatus.APPROVED
+        modification.approved_digest = (
+            files_digest(modification.modified_files) if approved else None
+        )
         await _record(
             session,
             modification,
@@ -432,7 +451,11 @@ async def _review(
             actor=actor,
             event_type=f"modification.{target.value}",
             description=target.value,
-            details={"from": "pending", "comment": comment},
+            details={
+                "from": "pending",
+                "comment": comment,
+                **({"digest": modification.approved_digest} if approved else {}),
+            },
         )
     return modification
 
@@ -479,6 +502,11 @@ async def apply_modification(db: Database, ref: str, *, actor: str | None = None
         project = await _project_of(session, modification, lock=True)
         if project.status != ProjectStatus.ACTIVE:
             raise InvalidTransition("project", str(project.status), "apply a modification to")
+        files = modification.modified_files
+        digest = files_digest(files)
+        if digest != modification.approved_digest:
+            await _refuse_unreviewed(session, modification, project, digest, actor=actor)
+            return modification
         codebase = project.codebase
         conflicts = [
             path
@@ -501,7 +529,6 @@ async def apply_modification(db: Database, ref: str, *, actor: str | None = None
                 details={"conflicts": conflicts},
             )
             return modification
-        files = modification.modified_files
         result = _result_of(codebase, files)
         _check_codebase_limits(result)
         now = utcnow()
@@ -528,6 +555,43 @@ async def apply_modification(db: Database, ref: str, *, actor: str | None = None
     return modification
 
 
+async def _refuse_unreviewed(
+    session: AsyncSession,
+    modification: Modification,
+    project: Project,
+    digest: str,
+    *,
+    actor: str,
+) -> None:
+    """Fail an apply whose files are not those approved (changed in the
+    database after the review), with a security audit row."""
+    modification.status = ModificationStatus.FAILED
+    modification.failure_reason = (
+        "refused: the files differ from those approved (changed in the database "
+        "after the review); reopen it to review them again"
+    )
+    await audit.record(
+        session,
+        actor=actor,
+        event_type="modification.unreviewed_content",
+        description=(
+            f"refused to apply modification {short_id(modification.id)} of project "
+            f"{project.name!r}: its files differ from those approved"
+        ),
+        project_id=project.id,
+        entity_type="modification",
+        entity_id=modification.id,
+        category=AuditCategory.SECURITY,
+        severity=Severity.ERROR,
+        details={
+            "status": str(modification.status),
+            "approved_digest": modification.approved_digest,
+            "digest": digest,
+            "files": sorted(modification.modified_files),
+        },
+    )
+
+
 async def reopen_modification(db: Database, ref: str, *, actor: str | None = None) -> Modification:
     """Put a failed modification back to pending: the review is cleared and
     the base recomputed from the codebase as it is now."""
@@ -542,6 +606,7 @@ async def reopen_modification(db: Database, ref: str, *, actor: str | None = Non
         modification.reviewed_at = None
         modification.review_comment = None
         modification.failure_reason = None
+        modification.approved_digest = None
         modification.base = _base(project.codebase, modification.affected_files)
         await _record(
             session,
@@ -821,6 +886,7 @@ def modification_as_dict(modification: Modification) -> dict[str, Any]:
         "reviewed_by": modification.reviewed_by,
         "reviewed_at": _iso(modification.reviewed_at),
         "review_comment": modification.review_comment,
+        "approved_digest": modification.approved_digest,
         "applied_at": _iso(modification.applied_at),
         "failure_reason": modification.failure_reason,
         "reverts_id": str(modification.reverts_id) if modification.reverts_id else None,

@@ -1,0 +1,156 @@
+"""Hostile databases: content changed in the database behind the services'
+back is never applied unreviewed (the approval's digest), a restored backup
+may not bring schema objects of its own (triggers, views, ...), doctor flags
+them, and an import checks every row as the CLI checks its input."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select, text, update
+from sqlalchemy.engine import URL
+from sqlmodel import col
+
+from store import migrate
+from store.engine import Database, open_database
+from store.models import AuditCategory, Modification, ModificationStatus, Severity
+from store.repositories.audit import AuditFilter, AuditRepository
+from store.services import modifications as service
+from store.services import projects
+
+CODEBASE = {"app.py": "print('hello')\n", "README.md": "# Demo\n"}
+
+
+async def make_project(db: Database, name: str = "Demo") -> uuid.UUID:
+    created = await projects.create_project_with_settings(
+        db, projects.ProjectCreate(name=name, type="api", owner_id="alice", codebase=CODEBASE)
+    )
+    return created.project.id
+
+
+async def approved_modification(db: Database, files: dict[str, str | None]) -> Modification:
+    project = await make_project(db)
+    mod = await service.propose_modification(
+        db,
+        str(project),
+        service.ModificationProposal(request="Say bye", modified_files=files),
+        actor="agent-7",
+    )
+    return await service.approve_modification(db, str(mod.id), actor="bob")
+
+
+async def write_behind_the_services_back(db: Database, mod_id: uuid.UUID, **values: object) -> None:
+    """What a database client, or a trigger brought in with a backup, does."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(Modification).where(col(Modification.id) == mod_id).values(**values)
+        )
+
+
+async def test_approval_records_the_digest_of_the_files_as_reviewed(database: Database) -> None:
+    files = {"app.py": "print('bye')\n", "README.md": None}
+    approved = await approved_modification(database, files)
+    assert approved.approved_digest == service.files_digest(files)
+    assert service.files_digest(files) != service.files_digest({"app.py": "print('bye')\n"})
+    async with database.reading() as session:
+        [row] = await AuditRepository(session).list(
+            AuditFilter(event_type="modification.approved"), limit=5
+        )
+    assert row.details["digest"] == approved.approved_digest
+
+
+async def test_apply_refuses_files_changed_in_the_database_after_approval(
+    database: Database,
+) -> None:
+    approved = await approved_modification(database, {"app.py": "print('bye')\n"})
+    project_id = approved.project_id
+    await write_behind_the_services_back(
+        database, approved.id, modified_files={"app.py": "import os; os.system('curl evil')\n"}
+    )
+    result = await service.apply_modification(database, str(approved.id), actor="bob")
+    assert result.status == ModificationStatus.FAILED
+    assert "differ from those approved" in (result.failure_reason or "")
+    assert (await projects.get_project(database, str(project_id))).codebase == CODEBASE
+    async with database.reading() as session:
+        rows = await AuditRepository(session).list(
+            AuditFilter(event_type="modification.unreviewed_content"), limit=5
+        )
+    [row] = rows
+    assert row.category == AuditCategory.SECURITY
+    assert row.severity == Severity.ERROR
+    assert row.entity_id == str(approved.id)
+    assert str(approved.id)[:8] in row.description
+    assert row.details["files"] == ["app.py"]
+
+
+async def test_apply_refuses_an_approved_modification_without_a_digest(
+    database: Database,
+) -> None:
+    approved = await approved_modification(database, {"app.py": "print('bye')\n"})
+    await write_behind_the_services_back(database, approved.id, approved_digest=None)
+    result = await service.apply_modification(database, str(approved.id))
+    assert result.status == ModificationStatus.FAILED
+    assert (await projects.get_project(database, str(approved.project_id))).codebase == CODEBASE
+
+
+async def test_a_refused_modification_reopened_and_approved_again_applies(
+    database: Database,
+) -> None:
+    approved = await approved_modification(database, {"app.py": "print('bye')\n"})
+    await write_behind_the_services_back(
+        database, approved.id, modified_files={"app.py": "changed\n"}
+    )
+    await service.apply_modification(database, str(approved.id))
+    reopened = await service.reopen_modification(database, str(approved.id))
+    assert reopened.approved_digest is None
+    await service.approve_modification(database, str(approved.id), actor="carol")
+    applied = await service.apply_modification(database, str(approved.id))
+    assert applied.status == ModificationStatus.APPLIED
+    codebase = (await projects.get_project(database, str(approved.project_id))).codebase
+    assert codebase["app.py"] == "changed\n"
+
+
+async def test_migration_0008_gives_modifications_approved_before_it_their_digest(
+    empty_database_url: URL,
+) -> None:
+    database = await open_database(empty_database_url)
+    project_id, approved_id, pending_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+    def key(value: uuid.UUID) -> object:
+        return value.hex if database.backend == "sqlite" else value
+
+    try:
+        await migrate.upgrade(database, "0007")
+        async with database.transaction() as session:
+            await session.execute(
+                text(
+                    "INSERT INTO projects (id, name, type, status, owner_id, auto_merge_enabled,"
+                    " auto_confirm_plans, codebase, dependencies, environment_vars,"
+                    " deployment_config, state, version, created_at, updated_at) VALUES"
+                    " (:id, 'Old', 'api', 'active', 'o', false, false, '{}', '[]', '{}', '{}',"
+                    " '{}', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"id": key(project_id)},
+            )
+            for mod_id, status in ((approved_id, "approved"), (pending_id, "pending")):
+                await session.execute(
+                    text(
+                        "INSERT INTO modifications (id, project_id, request, requested_by,"
+                        " requested_at, impact_analysis, affected_files, status, modified_files,"
+                        " base, test_results) VALUES (:id, :project, 'old change', 'agent',"
+                        " CURRENT_TIMESTAMP, '{}', '[\"a.py\"]', :status,"
+                        ' \'{"a.py": "x"}\', \'{"a.py": "absent"}\', \'{}\')'
+                    ),
+                    {"id": key(mod_id), "project": key(project_id), "status": status},
+                )
+        assert await migrate.upgrade(database) == migrate.HEAD_REVISION
+        async with database.reading() as session:
+            rows = await session.execute(
+                select(col(Modification.id), col(Modification.approved_digest))
+            )
+            digests = {row[0]: row[1] for row in rows}
+        assert digests == {approved_id: service.files_digest({"a.py": "x"}), pending_id: None}
+        applied = await service.apply_modification(database, str(approved_id))
+        assert applied.status == ModificationStatus.APPLIED
+    finally:
+        await database.dispose()

@@ -5,18 +5,22 @@ them, and an import checks every row as the CLI checks its input."""
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import URL
 from sqlmodel import col
 
 from store import migrate
 from store.engine import Database, open_database
+from store.errors import ValidationError
 from store.models import AuditCategory, Modification, ModificationStatus, Severity
 from store.repositories.audit import AuditFilter, AuditRepository
 from store.services import modifications as service
-from store.services import projects
+from store.services import projects, workspace
 
 CODEBASE = {"app.py": "print('hello')\n", "README.md": "# Demo\n"}
 
@@ -28,8 +32,10 @@ async def make_project(db: Database, name: str = "Demo") -> uuid.UUID:
     return created.project.id
 
 
-async def approved_modification(db: Database, files: dict[str, str | None]) -> Modification:
-    project = await make_project(db)
+async def approved_modification(
+    db: Database, files: dict[str, str | None], project_name: str = "Demo"
+) -> Modification:
+    project = await make_project(db, project_name)
     mod = await service.propose_modification(
         db,
         str(project),
@@ -154,3 +160,95 @@ async def test_migration_0008_gives_modifications_approved_before_it_their_diges
         assert applied.status == ModificationStatus.APPLIED
     finally:
         await database.dispose()
+
+
+# -- restore: a backup may not bring code of its own ----------------------------------------
+
+# Whenever a modification is applied, put a file of the attacker's into the codebase.
+EVIL_TRIGGER = """
+CREATE TRIGGER modification_applied_extra AFTER UPDATE OF status ON modifications
+WHEN new.status = 'applied' BEGIN
+  UPDATE projects SET codebase = json_set(codebase, '$."evil.py"', 'import os')
+  WHERE id = new.project_id;
+END
+"""
+
+
+def edit_file(path: Path, *statements: str) -> None:
+    connection = sqlite3.connect(path)
+    try:
+        for statement in statements:
+            connection.execute(statement)
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def schema_of(path: Path) -> set[tuple[str, str]]:
+    connection = sqlite3.connect(path)
+    try:
+        return {tuple(row) for row in connection.execute("SELECT type, name FROM sqlite_master")}
+    finally:
+        connection.close()
+
+
+async def backup_with(db: Database, tmp_path: Path, *statements: str) -> Path:
+    await make_project(db)
+    path = tmp_path / "backup.db"
+    await workspace.backup_database(db, path)
+    edit_file(path, *statements)
+    return path
+
+
+async def test_restore_refuses_a_backup_with_a_trigger_of_its_own(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    path = await backup_with(sqlite_database, tmp_path, EVIL_TRIGGER)
+    assert sqlite_database.url.database is not None
+    live = Path(sqlite_database.url.database)
+    before = schema_of(live)
+    with pytest.raises(
+        ValidationError,
+        match="trigger 'modification_applied_extra' on 'modifications' is not created by "
+        "projdeck's migrations",
+    ):
+        await workspace.restore_database(sqlite_database, path)
+    assert schema_of(live) == before
+    assert not list(tmp_path.glob("*before-restore*"))
+    # The live workspace still applies exactly what was reviewed.
+    approved = await approved_modification(sqlite_database, {"app.py": "bye\n"}, "Other")
+    await service.apply_modification(sqlite_database, str(approved.id))
+    codebase = (await projects.get_project(sqlite_database, str(approved.project_id))).codebase
+    assert "evil.py" not in codebase
+
+
+async def test_restore_names_every_object_added_or_altered(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    path = await backup_with(
+        sqlite_database,
+        tmp_path,
+        "CREATE VIEW secrets_plain AS SELECT * FROM project_secrets",
+        "CREATE INDEX ix_extra ON projects (owner_id)",
+        "CREATE TABLE stash (body TEXT)",
+        "DROP INDEX ix_audit_log_actor",
+        "CREATE INDEX ix_audit_log_actor ON audit_log (actor, at)",
+    )
+    with pytest.raises(ValidationError) as refused:
+        await workspace.restore_database(sqlite_database, path)
+    message = str(refused.value)
+    for named in (
+        "view 'secrets_plain' is not created",
+        "index 'ix_extra' on 'projects' is not created",
+        "table 'stash' is not created",
+        "index 'ix_audit_log_actor' on 'audit_log' differs from what the migrations create",
+    ):
+        assert named in message
+
+
+async def test_restore_takes_a_backup_as_the_migrations_made_it(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    path = await backup_with(sqlite_database, tmp_path, "ANALYZE")
+    result = await workspace.restore_database(sqlite_database, path)
+    assert result.revision == migrate.HEAD_REVISION

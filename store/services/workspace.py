@@ -19,7 +19,7 @@ from typing import IO, Any
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store import audit, migrate, portability
+from store import audit, migrate, portability, schema_check
 from store.config import current_actor, mask_url, normalize_url
 from store.engine import Database, open_database
 from store.errors import Conflict, StoreUnavailable, ValidationError
@@ -458,6 +458,7 @@ async def restore_database(
             f"projdeck transfer --from sqlite:///{path} --to URL",
         )
     revision = await asyncio.to_thread(_inspect_sqlite_file, path)
+    await schema_check.refuse_foreign_objects(path, revision)
     live = _sqlite_path(db)
     safety = live.with_name(f"{live.stem}.before-restore-{stamp}.db")
     with _temporary_beside(live) as staged:

@@ -177,5 +177,66 @@ async def connection_problems(connection: AsyncConnection, revision: str) -> lis
     return await _postgres_problems(connection)
 
 
+# Objects in the current schema (or, for event triggers, the database) that
+# projdeck's PostgreSQL migrations never create: any trigger, rule, view,
+# event trigger or function (pg_trgm's functions belong to its extension).
+_PG_EXTRAS = {
+    "trigger": """
+        SELECT t.tgname, c.relname FROM pg_trigger t
+        JOIN pg_class c ON c.oid = t.tgrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE NOT t.tgisinternal AND n.nspname = current_schema()""",
+    "rule": """
+        SELECT rulename, tablename FROM pg_rules WHERE schemaname = current_schema()""",
+    "view": """
+        SELECT viewname, viewname FROM pg_views WHERE schemaname = current_schema()
+        UNION ALL
+        SELECT matviewname, matviewname FROM pg_matviews WHERE schemaname = current_schema()""",
+    "event trigger": "SELECT evtname, evtname FROM pg_event_trigger",
+    "function": """
+        SELECT p.proname, p.proname FROM pg_proc p
+        JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = current_schema()
+        AND NOT EXISTS (
+            SELECT 1 FROM pg_depend d
+            WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')""",
+}
+_PG_TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+_PG_COLUMNS = """
+    SELECT table_name, column_name FROM information_schema.columns
+    WHERE table_schema = current_schema()"""
+# Indexes behind a constraint (primary keys, unique constraints) are the
+# constraint's; ``db check`` compares those with the models.
+_PG_INDEXES = """
+    SELECT i.relname, c.relname FROM pg_index x
+    JOIN pg_class i ON i.oid = x.indexrelid
+    JOIN pg_class c ON c.oid = x.indrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = current_schema()
+    AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)"""
+
+
 async def _postgres_problems(connection: AsyncConnection) -> list[str]:
-    return []
+    from sqlmodel import SQLModel
+
+    import store.models  # noqa: F401  (registers every table)
+    from store.models import POSTGRES_GIN_INDEXES
+
+    tables = SQLModel.metadata.tables
+    problems = []
+    for kind, query in _PG_EXTRAS.items():
+        for name, table in (await connection.execute(text(query))).all():
+            problems.append(SchemaObject(kind, str(name), str(table), "").describe())
+    for (name,) in (await connection.execute(text(_PG_TABLES))).all():
+        if name not in tables and name != "alembic_version":
+            problems.append(SchemaObject("table", str(name), str(name), "").describe())
+    for table, column in (await connection.execute(text(_PG_COLUMNS))).all():
+        if table in tables and column not in tables[table].columns:
+            problems.append(f"column {column!r} of {table!r}")
+    known_indexes = set(POSTGRES_GIN_INDEXES) | {
+        str(index.name) for table in tables.values() for index in table.indexes
+    }
+    for name, table in (await connection.execute(text(_PG_INDEXES))).all():
+        if name not in known_indexes:
+            problems.append(SchemaObject("index", str(name), str(table), "").describe())
+    return [f"{problem} is not created by projdeck's migrations" for problem in problems]

@@ -21,6 +21,7 @@ from store.models import AuditCategory, Modification, ModificationStatus, Severi
 from store.repositories.audit import AuditFilter, AuditRepository
 from store.services import modifications as service
 from store.services import projects, workspace
+from tests.cli import Projdeck
 
 CODEBASE = {"app.py": "print('hello')\n", "README.md": "# Demo\n"}
 
@@ -252,3 +253,64 @@ async def test_restore_takes_a_backup_as_the_migrations_made_it(
     path = await backup_with(sqlite_database, tmp_path, "ANALYZE")
     result = await workspace.restore_database(sqlite_database, path)
     assert result.revision == migrate.HEAD_REVISION
+
+
+# -- doctor: objects of its own in the live database ----------------------------------------
+
+PG_TRIGGER_FUNCTION = """
+CREATE FUNCTION modification_applied_extra() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE projects SET codebase = codebase || '{"evil.py": "import os"}'::jsonb
+  WHERE id = NEW.project_id;
+  RETURN NEW;
+END $$
+"""
+PG_TRIGGER = """
+CREATE TRIGGER modification_applied_extra AFTER UPDATE OF status ON modifications
+FOR EACH ROW WHEN (NEW.status = 'applied') EXECUTE FUNCTION modification_applied_extra()
+"""
+VIEW = "CREATE VIEW secrets_plain AS SELECT * FROM project_secrets"
+# (statements that add objects, statements that remove them again)
+HOSTILE_OBJECTS = {
+    "sqlite": (
+        [EVIL_TRIGGER, VIEW],
+        ["DROP TRIGGER modification_applied_extra", "DROP VIEW secrets_plain"],
+    ),
+    "postgresql": (
+        [PG_TRIGGER_FUNCTION, PG_TRIGGER, VIEW],
+        [
+            "DROP VIEW IF EXISTS secrets_plain",
+            "DROP TRIGGER IF EXISTS modification_applied_extra ON modifications",
+            "DROP FUNCTION IF EXISTS modification_applied_extra()",
+        ],
+    ),
+}
+
+
+async def execute(db: Database, statements: list[str]) -> None:
+    async with db.transaction() as session:
+        for statement in statements:
+            await session.execute(text(statement))
+
+
+async def test_doctor_flags_triggers_and_views_the_migrations_do_not_create(
+    database: Database, database_url: URL
+) -> None:
+    cli = Projdeck(database_url)
+    assert "ok   schema objects: as the migrations create them" in cli.ok("doctor")
+    added, removed = HOSTILE_OBJECTS[database.backend]
+    await execute(database, added)
+    try:
+        doctor = cli.run("doctor")
+    finally:
+        await execute(database, removed)
+    assert doctor.returncode == 1, doctor.stderr
+    [line] = [line for line in doctor.stdout.splitlines() if "schema objects" in line]
+    assert line.startswith("FAIL schema objects: ")
+    assert (
+        "trigger 'modification_applied_extra' on 'modifications' is not created by "
+        "projdeck's migrations" in line
+    )
+    assert "view 'secrets_plain' is not created" in line
+    if database.backend == "postgresql":
+        assert "function 'modification_applied_extra' is not created" in line

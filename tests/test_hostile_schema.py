@@ -5,22 +5,26 @@ them, and an import checks every row as the CLI checks its input."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import URL
 from sqlmodel import col
 
-from store import migrate
+from store import migrate, portability
 from store.engine import Database, open_database
 from store.errors import ValidationError
-from store.models import AuditCategory, Modification, ModificationStatus, Severity
+from store.models import AuditCategory, Modification, ModificationStatus, Project, Severity
 from store.repositories.audit import AuditFilter, AuditRepository
 from store.services import modifications as service
-from store.services import projects, workspace
+from store.services import projects, row_checks, secrets, templates, workspace
+from store.validation import MAX_FILE_BYTES
 from tests.cli import Projdeck
 
 CODEBASE = {"app.py": "print('hello')\n", "README.md": "# Demo\n"}
@@ -314,3 +318,125 @@ async def test_doctor_flags_triggers_and_views_the_migrations_do_not_create(
     assert "view 'secrets_plain' is not created" in line
     if database.backend == "postgresql":
         assert "function 'modification_applied_extra' is not created" in line
+
+
+# -- import: every row checked as the CLI checks its input ----------------------------------
+
+
+async def exported_workspace(db: Database, path: Path) -> list[dict[str, Any]]:
+    """A small workspace with a row in each table the cases below edit,
+    exported; its documents, one a line."""
+    approved = await approved_modification(db, {"app.py": "print('bye')\n"})
+    await secrets.set_secret(db, str(approved.project_id), "API_TOKEN", "canary")
+    await templates.seed_builtin_templates(db)
+    await workspace.export_workspace(db, path)
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def rewrite(path: Path, documents: list[dict[str, Any]], table: str, **values: Any) -> int:
+    """Change the first row of ``table``; its line number."""
+    number = next(i for i, doc in enumerate(documents, 1) if doc.get("table") == table)
+    documents[number - 1]["row"].update(values)
+    path.write_text("".join(json.dumps(doc) + "\n" for doc in documents), encoding="utf-8")
+    return number
+
+
+@pytest.mark.parametrize(
+    ("table", "values", "problem"),
+    [
+        ("projects", {"codebase": {"../evil.py": "x"}}, "projects.codebase: path '../evil.py'"),
+        ("projects", {"name": "Demo\x1b]0;owned\x07"}, "projects.name: must not contain control"),
+        ("projects", {"name": " Demo"}, "projects.name: is not as projdeck stores it"),
+        (
+            "projects",
+            {"codebase": {"big.py": "x" * (MAX_FILE_BYTES + 1)}},
+            "projects.codebase: codebase[big.py]: is 1048577 bytes",
+        ),
+        (
+            "projects",
+            {"codebase": {"a//b.py": "x"}},
+            "projects.codebase: is not as projdeck stores it",
+        ),
+        ("projects", {"webhook_url": "file:///etc/passwd"}, "projects.webhook_url: "),
+        (
+            "modifications",
+            {"modified_files": {"app.py": "x\x00"}},
+            "modifications.modified_files: modified_files[app.py]: contains a NUL byte",
+        ),
+        (
+            "modifications",
+            {"affected_files": ["/etc/passwd"]},
+            "modifications.affected_files: path '/etc/passwd' is absolute",
+        ),
+        (
+            "project_secrets",
+            {"key_name": "api token"},
+            "project_secrets.key_name: key name: 'api token' is not an environment-variable name",
+        ),
+        ("project_settings", {"branch_name": "main\n"}, "project_settings.branch_name: "),
+        (
+            "templates",
+            {"files": {"main.py.jinja": "{% include '/etc/passwd' %}"}},
+            "uses {% include %}; templates cannot read other files",
+        ),
+        ("audit_log", {"actor": "bob\x1b[2J"}, "audit_log.actor: must not contain control"),
+    ],
+)
+async def test_import_checks_every_row_as_the_cli_checks_its_input(
+    sqlite_database: Database,
+    make_database: Callable[[str], Awaitable[Database]],
+    tmp_path: Path,
+    table: str,
+    values: dict[str, Any],
+    problem: str,
+) -> None:
+    path = tmp_path / "workspace.jsonl"
+    documents = await exported_workspace(sqlite_database, path)
+    line = rewrite(path, documents, table, **values)
+    target = await make_database("sqlite")
+    with pytest.raises(ValidationError) as refused:
+        await workspace.import_workspace(target, path)
+    assert str(refused.value).startswith(f"line {line}: ")
+    assert problem in str(refused.value)
+    assert sum((await workspace.count_workspace(target)).values()) == 0
+
+
+async def test_restore_from_an_export_checks_every_row_and_keeps_the_workspace(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "workspace.jsonl"
+    documents = await exported_workspace(sqlite_database, path)
+    rewrite(path, documents, "projects", codebase={"../../evil.py": "x"})
+    before = await workspace.count_workspace(sqlite_database)
+    with pytest.raises(ValidationError, match=r"projects\.codebase: path '\.\./\.\./evil\.py'"):
+        await workspace.restore_database(sqlite_database, path)
+    assert await workspace.count_workspace(sqlite_database) == {
+        **before,
+        # The safety backup made before the import says so in the log.
+        "audit_log": before["audit_log"] + 1,
+    }
+
+
+async def test_transfer_checks_every_row_of_the_source(
+    sqlite_database: Database, make_database: Callable[[str], Awaitable[Database]]
+) -> None:
+    approved = await approved_modification(sqlite_database, {"app.py": "print('bye')\n"})
+    async with sqlite_database.transaction() as session:
+        await session.execute(
+            update(Project)
+            .where(col(Project.id) == approved.project_id)
+            .values(codebase={"../outside.py": "x"})
+        )
+    target = await make_database("sqlite")
+    with pytest.raises(ValidationError) as refused:
+        await workspace.transfer_workspace(sqlite_database, target)
+    assert str(refused.value).startswith(f"project 'Demo' ({approved.project_id}): ")
+    assert "projects.codebase: path '../outside.py' contains '..'" in str(refused.value)
+    assert sum((await workspace.count_workspace(target)).values()) == 0
+
+
+def test_every_table_of_the_workspace_has_its_columns_checked() -> None:
+    tables = {table.name: table for table in portability.workspace_tables()}
+    assert set(row_checks.COLUMN_CHECKS) == set(tables)
+    for name, checks in row_checks.COLUMN_CHECKS.items():
+        assert set(checks) <= set(tables[name].columns.keys()), name

@@ -25,6 +25,7 @@ from store.engine import Database, open_database
 from store.errors import Conflict, StoreUnavailable, ValidationError
 from store.models import AuditCategory, Severity
 from store.portability import ImportStats, Progress, RowWriter
+from store.services import row_checks
 from store.services.audit import verify_chain
 from store.types import utcnow
 
@@ -221,7 +222,7 @@ async def import_workspace(
             if replace:
                 for table in reversed(portability.workspace_tables()):
                     await connection.execute(delete(table))
-            writer = RowWriter(connection, progress)
+            writer = RowWriter(connection, progress, check=row_checks.check_row)
             while True:
                 batch = await asyncio.to_thread(reader.batch)
                 if not batch:
@@ -526,7 +527,9 @@ async def transfer_workspace(
         source_counts = await portability.count_rows(reader)
         async with target.transaction() as session:
             connection = await session.connection()
-            writer = RowWriter(connection, progress, transfer=True, merge=merge)
+            writer = RowWriter(
+                connection, progress, check=row_checks.check_row, transfer=True, merge=merge
+            )
             number = 0
             for table in portability.workspace_tables():
                 async for row in portability.read_rows(reader, table):

@@ -297,6 +297,31 @@ async def execute(db: Database, statements: list[str]) -> None:
             await session.execute(text(statement))
 
 
+async def test_apply_refuses_when_the_database_changes_more_than_the_files(
+    database: Database,
+) -> None:
+    approved = await approved_modification(database, {"app.py": "print('bye')\n"})
+    added, removed = HOSTILE_OBJECTS[database.backend]
+    await execute(database, added)
+    try:
+        result = await service.apply_modification(database, str(approved.id), actor="bob")
+        codebase = (await projects.get_project(database, str(approved.project_id))).codebase
+    finally:
+        await execute(database, removed)
+    assert result.status == ModificationStatus.FAILED
+    assert "changed the codebase beyond this modification's result (evil.py)" in (
+        result.failure_reason or ""
+    )
+    assert codebase == CODEBASE
+    async with database.reading() as session:
+        [row] = await AuditRepository(session).list(
+            AuditFilter(event_type="modification.apply_altered"), limit=5
+        )
+    assert row.category == AuditCategory.SECURITY
+    assert row.entity_id == str(approved.id)
+    assert row.details["paths"] == ["evil.py"]
+
+
 async def test_doctor_flags_triggers_and_views_the_migrations_do_not_create(
     database: Database, database_url: URL
 ) -> None:
@@ -440,3 +465,14 @@ def test_every_table_of_the_workspace_has_its_columns_checked() -> None:
     assert set(row_checks.COLUMN_CHECKS) == set(tables)
     for name, checks in row_checks.COLUMN_CHECKS.items():
         assert set(checks) <= set(tables[name].columns.keys()), name
+
+
+def test_cli_restore_of_a_backup_with_a_trigger_says_which_and_exits_1(tmp_path: Path) -> None:
+    cli = Projdeck(f"sqlite:///{tmp_path / 'live.db'}")
+    cli.ok("project", "create", "--name", "Billing", "--type", "api", "--owner", "alice")
+    cli.ok("backup", str(tmp_path / "backup.db"))
+    edit_file(tmp_path / "backup.db", EVIL_TRIGGER)
+    error = cli.fails("restore", str(tmp_path / "backup.db"), "--yes")
+    assert error.startswith("error: file: backup.db holds schema objects projdeck does not create")
+    assert "trigger 'modification_applied_extra' on 'modifications'" in error
+    assert "FAIL" not in cli.ok("doctor")

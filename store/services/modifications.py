@@ -25,6 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit, validation
@@ -494,8 +495,43 @@ async def apply_modification(db: Database, ref: str, *, actor: str | None = None
     """Write an approved modification into its project's codebase, in one
     transaction. If an affected file changed since the proposal, nothing is
     written and the modification becomes failed with the conflicting files
-    as its reason; the returned modification's status says which happened."""
+    as its reason; the returned modification's status says which happened.
+
+    Files that no longer hash to the digest recorded at approval, or a
+    codebase that holds anything but the modification's result once written
+    (the database's own code, a trigger or a rule, changed it), fail it too,
+    nothing written, with a security audit row."""
     actor = actor or current_actor()
+    try:
+        return await _apply(db, ref, actor)
+    except _WrittenOtherwise as altered:
+        async with db.transaction() as session:
+            modification = await _resolve(session, ref, for_update=True)
+            project = await _project_of(session, modification, lock=True)
+            await _refuse(
+                session,
+                modification,
+                project,
+                actor=actor,
+                event_type="modification.apply_altered",
+                reason=(
+                    "the database changed the codebase beyond this modification's result "
+                    f"({', '.join(altered.paths)}); nothing was applied: run projdeck doctor"
+                ),
+                details={"paths": altered.paths},
+            )
+        return modification
+
+
+class _WrittenOtherwise(Exception):
+    """The codebase read back after an apply is not what apply wrote."""
+
+    def __init__(self, paths: list[str]) -> None:
+        super().__init__(", ".join(paths))
+        self.paths = paths
+
+
+async def _apply(db: Database, ref: str, actor: str) -> Modification:
     async with db.transaction() as session:
         modification = await _resolve(session, ref, for_update=True)
         _require(modification, [ModificationStatus.APPROVED], "apply")
@@ -505,7 +541,22 @@ async def apply_modification(db: Database, ref: str, *, actor: str | None = None
         files = modification.modified_files
         digest = files_digest(files)
         if digest != modification.approved_digest:
-            await _refuse_unreviewed(session, modification, project, digest, actor=actor)
+            await _refuse(
+                session,
+                modification,
+                project,
+                actor=actor,
+                event_type="modification.unreviewed_content",
+                reason=(
+                    "the files differ from those approved (changed in the database after "
+                    "the review); reopen it to review them again"
+                ),
+                details={
+                    "approved_digest": modification.approved_digest,
+                    "digest": digest,
+                    "files": sorted(files),
+                },
+            )
             return modification
         codebase = project.codebase
         conflicts = [
@@ -552,43 +603,56 @@ async def apply_modification(db: Database, ref: str, *, actor: str | None = None
             description="applied",
             details={"files": _audit_files(files, codebase), "version": project.version + 1},
         )
+        await _check_written(session, project, result)
     return modification
 
 
-async def _refuse_unreviewed(
+async def _check_written(session: AsyncSession, project: Project, result: dict[str, str]) -> None:
+    """Raise _WrittenOtherwise unless the project's codebase, read back with
+    every trigger of this transaction fired, is exactly ``result``."""
+    await session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        # Deferred constraint triggers would fire at commit, after this check.
+        await session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
+    written = await ProjectRepository(session).codebase_of(project.id) or {}
+    if written != result:
+        raise _WrittenOtherwise(
+            sorted(
+                path
+                for path in written.keys() | result.keys()
+                if written.get(path) != result.get(path)
+            )
+        )
+
+
+async def _refuse(
     session: AsyncSession,
     modification: Modification,
     project: Project,
-    digest: str,
     *,
     actor: str,
+    event_type: str,
+    reason: str,
+    details: Mapping[str, Any],
 ) -> None:
-    """Fail an apply whose files are not those approved (changed in the
-    database after the review), with a security audit row."""
+    """Fail an apply that would not write exactly what was reviewed, with a
+    security audit row naming the modification."""
     modification.status = ModificationStatus.FAILED
-    modification.failure_reason = (
-        "refused: the files differ from those approved (changed in the database "
-        "after the review); reopen it to review them again"
-    )
+    modification.failure_reason = f"refused: {reason}"
     await audit.record(
         session,
         actor=actor,
-        event_type="modification.unreviewed_content",
+        event_type=event_type,
         description=(
             f"refused to apply modification {short_id(modification.id)} of project "
-            f"{project.name!r}: its files differ from those approved"
+            f"{project.name!r}: {reason}"
         ),
         project_id=project.id,
         entity_type="modification",
         entity_id=modification.id,
         category=AuditCategory.SECURITY,
         severity=Severity.ERROR,
-        details={
-            "status": str(modification.status),
-            "approved_digest": modification.approved_digest,
-            "digest": digest,
-            "files": sorted(modification.modified_files),
-        },
+        details={"status": str(modification.status), **details},
     )
 
 

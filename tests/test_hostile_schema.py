@@ -460,6 +460,23 @@ async def test_transfer_checks_every_row_of_the_source(
     assert sum((await workspace.count_workspace(target)).values()) == 0
 
 
+async def test_an_export_from_before_digests_keeps_its_approved_modifications_applicable(
+    sqlite_database: Database, make_database: Callable[[str], Awaitable[Database]], tmp_path: Path
+) -> None:
+    path = tmp_path / "workspace.jsonl"
+    documents = await exported_workspace(sqlite_database, path)
+    documents[0]["schema_revision"] = "0007"
+    for document in documents:
+        if document.get("table") == "modifications":
+            del document["row"]["approved_digest"]
+    path.write_text("".join(json.dumps(doc) + "\n" for doc in documents), encoding="utf-8")
+    target = await make_database("sqlite")
+    await workspace.import_workspace(target, path)
+    [mod] = (await service.list_modifications(target)).items
+    applied = await service.apply_modification(target, str(mod.id))
+    assert applied.status == ModificationStatus.APPLIED
+
+
 def test_every_table_of_the_workspace_has_its_columns_checked() -> None:
     tables = {table.name: table for table in portability.workspace_tables()}
     assert set(row_checks.COLUMN_CHECKS) == set(tables)

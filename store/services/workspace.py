@@ -27,6 +27,7 @@ from store.models import AuditCategory, Severity
 from store.portability import ImportStats, Progress, RowWriter
 from store.services import row_checks
 from store.services.audit import verify_chain
+from store.services.modifications import files_digest
 from store.types import utcnow
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -228,6 +229,8 @@ async def import_workspace(
                 if not batch:
                     break
                 for line in batch:
+                    if revision in _BEFORE_DIGESTS and line.table == "modifications":
+                        _add_approved_digest(line.row)
                     await writer.add(line.table, line.row, line.number)
                     seen[line.table] = seen.get(line.table, 0) + 1
             stats = await writer.finish()
@@ -256,6 +259,22 @@ async def import_workspace(
     finally:
         reader.close()
     return ImportResult(path=path, stats=stats, schema_revision=revision)
+
+
+# Exports written before revision 0008 recorded no digest of approved files.
+_BEFORE_DIGESTS = {"0001", "0002", "0003", "0004", "0005", "0006", "0007"}
+
+
+def _add_approved_digest(row: Any) -> None:
+    """An approved modification from an export older than 0008 gets the
+    digest of its files, as the migration gives those in a database."""
+    if (
+        isinstance(row, dict)
+        and row.get("status") == "approved"
+        and row.get("approved_digest") is None
+        and isinstance(row.get("modified_files"), dict)
+    ):
+        row["approved_digest"] = files_digest(row["modified_files"])
 
 
 # -- backup and restore -----------------------------------------------------

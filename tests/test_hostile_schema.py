@@ -345,6 +345,24 @@ async def test_doctor_flags_triggers_and_views_the_migrations_do_not_create(
         assert "function 'modification_applied_extra' is not created" in line
 
 
+async def test_db_check_names_objects_the_migrations_do_not_create(
+    database: Database, database_url: URL
+) -> None:
+    cli = Projdeck(database_url)
+    added, removed = HOSTILE_OBJECTS[database.backend]
+    await execute(database, added)
+    try:
+        check = cli.run("db", "check")
+    finally:
+        await execute(database, removed)
+    assert check.returncode == 1, check.stderr
+    assert (
+        "trigger 'modification_applied_extra' on 'modifications' is not created by "
+        "projdeck's migrations" in check.stdout.splitlines()
+    )
+    assert cli.ok("db", "check").strip() == "schema matches the models"
+
+
 # -- import: every row checked as the CLI checks its input ----------------------------------
 
 

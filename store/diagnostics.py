@@ -60,11 +60,28 @@ async def examine(database: Database) -> Report:
             "schema", False, f"{where}, head is {migrate.HEAD_REVISION}: run 'projdeck db upgrade'"
         )
 
+    if revision is not None and revision in {info.revision for info in migrate.history()}:
+        await _examine_schema_objects(database, revision, report)
+
     if database.backend == "sqlite":
         await _examine_sqlite(database, report)
     else:
         await _examine_postgres(database, report)
     return report
+
+
+async def _examine_schema_objects(database: Database, revision: str, report: Report) -> None:
+    """Objects the migrations do not create (a trigger brought in with a
+    backup, say) act on every write while every other check reads ok."""
+    from store import schema_check
+
+    async with database.engine.connect() as connection:
+        problems = await schema_check.connection_problems(connection, revision)
+    report.add(
+        "schema objects",
+        not problems,
+        "; ".join(problems) if problems else "as the migrations create them",
+    )
 
 
 async def _examine_sqlite(database: Database, report: Report) -> None:

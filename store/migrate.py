@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 # The newest revision in migrations/versions; a test keeps them in step.
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -146,7 +146,9 @@ async def stamp(database: Database, revision: str, *, actor: str | None = None) 
 
 
 async def check(database: Database) -> list[str]:
-    """Differences between the models and the database (empty when they agree)."""
+    """Differences between the models and the database (empty when they
+    agree), then the schema objects the migrations do not create (a trigger
+    brought in with a backup, say)."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
     from sqlmodel import SQLModel
@@ -164,6 +166,12 @@ async def check(database: Database) -> list[str]:
         return [_describe_diff(diff) for diff in compare_metadata(context, SQLModel.metadata)]
 
     result: list[str] = await _run(database, work)
+    revision = await current_revision(database)
+    if revision is not None and revision in {info.revision for info in history()}:
+        from store import schema_check
+
+        async with database.engine.connect() as connection:
+            result += await schema_check.connection_problems(connection, revision)
     return result
 
 

@@ -342,6 +342,9 @@ class Modification(SQLModel, table=True):
         default_factory=dict, sa_column=Column(JSONType, nullable=False)
     )
     failure_reason: str | None = Field(default=None, sa_column=Column(Text))
+    # SHA-256 of the modified files as approved (modifications.files_digest);
+    # apply writes them only while they still hash to it.
+    approved_digest: str | None = Field(default=None, sa_column=Column(String(64)))
     # What the modified files held just before the apply (null: absent), kept for revert.
     previous_contents: dict[str, str | None] | None = Field(
         default=None, sa_column=Column(JSONType)

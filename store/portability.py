@@ -50,6 +50,8 @@ FORMAT_VERSION = 1
 BATCH_ROWS = 500
 
 Progress = Callable[[int], None]
+# Raises a ValidationError naming the column of a row that may not be stored.
+RowCheck = Callable[[str, dict[str, Any]], None]
 
 
 def workspace_tables() -> list[Table]:
@@ -163,6 +165,8 @@ class RowWriter:
     transaction. Rows already present and identical are skipped (so an
     import can run twice); a present row that differs is a Conflict.
 
+    Every row is decoded and then checked by ``check`` (the services' own
+    checks of what a person gives them) before anything is written.
     ``transfer`` words messages for a database-to-database copy (no line
     numbers). ``merge`` adds to a target that has its own rows: a template
     whose name the target already has keeps the target's, and audit rows are
@@ -174,11 +178,13 @@ class RowWriter:
         connection: AsyncConnection,
         progress: Progress | None = None,
         *,
+        check: RowCheck,
         transfer: bool = False,
         merge: bool = False,
     ) -> None:
         self.connection = connection
         self.progress = progress
+        self.check = check
         self.transfer = transfer
         self.merge = merge
         self.stats = ImportStats()
@@ -191,7 +197,13 @@ class RowWriter:
         if self._table is not None and table is not self._table:
             await self.flush()
         self._table = table
-        self._pending.append((line, data, decode_row(table, data, line)))
+        values = decode_row(table, data, line)
+        try:
+            self.check(table.name, values)
+        except ValidationError as error:
+            where = _describe(table, values) if self.transfer else f"line {line}"
+            raise ValidationError(where, error.message) from None
+        self._pending.append((line, data, values))
         if len(self._pending) >= BATCH_ROWS:
             await self.flush()
 

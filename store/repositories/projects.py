@@ -240,6 +240,13 @@ class ProjectRepository:
             set_committed_value(project, key, value)
         return True
 
+    async def codebase_of(self, project_id: uuid.UUID) -> dict[str, str] | None:
+        """The codebase as stored now (not the session's copy of the row)."""
+        result = await self.session.execute(
+            select(col(Project.codebase)).where(col(Project.id) == project_id)
+        )
+        return result.scalar_one_or_none()
+
     async def delete(self, project_id: uuid.UUID) -> bool:
         statement = delete(Project).where(col(Project.id) == project_id)
         result = await self.session.execute(statement)

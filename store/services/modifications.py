@@ -5,6 +5,10 @@ waiting inbox, one modification with the diff of each file).
 
 States: pending -> approved | rejected; approved -> applied | failed;
 failed -> pending (reopen). Rejected and applied are final.
+
+Approval records a digest of the files as reviewed (``files_digest``); apply
+writes them only if they still hash to it, so content changed in the
+database after the review never reaches the codebase.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -20,6 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit, validation
@@ -28,6 +34,7 @@ from store.engine import Database
 from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from store.models import (
     AgentRun,
+    AuditCategory,
     Modification,
     ModificationStatus,
     Project,
@@ -135,6 +142,15 @@ def content_hash(content: str | None) -> str:
     if content is None:
         return ABSENT
     return "sha256:" + hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def files_digest(files: Mapping[str, str | None]) -> str:
+    """SHA-256 (hex) over a modification's files: each path with its new
+    content, or null for a deletion, in path order. Migration 0008 computes
+    the same for modifications approved before it."""
+    pairs = [[path, files[path]] for path in sorted(files)]
+    encoded = json.dumps(pairs, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("ascii")).hexdigest()
 
 
 def short_id(modification_id: uuid.UUID) -> str:
@@ -425,6 +441,10 @@ async def _review(
         modification.reviewed_by = actor
         modification.reviewed_at = utcnow()
         modification.review_comment = comment
+        approved = target == ModificationStatus.APPROVED
+        modification.approved_digest = (
+            files_digest(modification.modified_files) if approved else None
+        )
         await _record(
             session,
             modification,
@@ -432,7 +452,11 @@ async def _review(
             actor=actor,
             event_type=f"modification.{target.value}",
             description=target.value,
-            details={"from": "pending", "comment": comment},
+            details={
+                "from": "pending",
+                "comment": comment,
+                **({"digest": modification.approved_digest} if approved else {}),
+            },
         )
     return modification
 
@@ -471,14 +495,69 @@ async def apply_modification(db: Database, ref: str, *, actor: str | None = None
     """Write an approved modification into its project's codebase, in one
     transaction. If an affected file changed since the proposal, nothing is
     written and the modification becomes failed with the conflicting files
-    as its reason; the returned modification's status says which happened."""
+    as its reason; the returned modification's status says which happened.
+
+    Files that no longer hash to the digest recorded at approval, or a
+    codebase that holds anything but the modification's result once written
+    (the database's own code, a trigger or a rule, changed it), fail it too,
+    nothing written, with a security audit row."""
     actor = actor or current_actor()
+    try:
+        return await _apply(db, ref, actor)
+    except _WrittenOtherwise as altered:
+        async with db.transaction() as session:
+            modification = await _resolve(session, ref, for_update=True)
+            project = await _project_of(session, modification, lock=True)
+            await _refuse(
+                session,
+                modification,
+                project,
+                actor=actor,
+                event_type="modification.apply_altered",
+                reason=(
+                    "the database changed the codebase beyond this modification's result "
+                    f"({', '.join(altered.paths)}); nothing was applied: run projdeck doctor"
+                ),
+                details={"paths": altered.paths},
+            )
+        return modification
+
+
+class _WrittenOtherwise(Exception):
+    """The codebase read back after an apply is not what apply wrote."""
+
+    def __init__(self, paths: list[str]) -> None:
+        super().__init__(", ".join(paths))
+        self.paths = paths
+
+
+async def _apply(db: Database, ref: str, actor: str) -> Modification:
     async with db.transaction() as session:
         modification = await _resolve(session, ref, for_update=True)
         _require(modification, [ModificationStatus.APPROVED], "apply")
         project = await _project_of(session, modification, lock=True)
         if project.status != ProjectStatus.ACTIVE:
             raise InvalidTransition("project", str(project.status), "apply a modification to")
+        files = modification.modified_files
+        digest = files_digest(files)
+        if digest != modification.approved_digest:
+            await _refuse(
+                session,
+                modification,
+                project,
+                actor=actor,
+                event_type="modification.unreviewed_content",
+                reason=(
+                    "the files differ from those approved (changed in the database after "
+                    "the review); reopen it to review them again"
+                ),
+                details={
+                    "approved_digest": modification.approved_digest,
+                    "digest": digest,
+                    "files": sorted(files),
+                },
+            )
+            return modification
         codebase = project.codebase
         conflicts = [
             path
@@ -501,7 +580,6 @@ async def apply_modification(db: Database, ref: str, *, actor: str | None = None
                 details={"conflicts": conflicts},
             )
             return modification
-        files = modification.modified_files
         result = _result_of(codebase, files)
         _check_codebase_limits(result)
         now = utcnow()
@@ -525,7 +603,57 @@ async def apply_modification(db: Database, ref: str, *, actor: str | None = None
             description="applied",
             details={"files": _audit_files(files, codebase), "version": project.version + 1},
         )
+        await _check_written(session, project, result)
     return modification
+
+
+async def _check_written(session: AsyncSession, project: Project, result: dict[str, str]) -> None:
+    """Raise _WrittenOtherwise unless the project's codebase, read back with
+    every trigger of this transaction fired, is exactly ``result``."""
+    await session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        # Deferred constraint triggers would fire at commit, after this check.
+        await session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
+    written = await ProjectRepository(session).codebase_of(project.id) or {}
+    if written != result:
+        raise _WrittenOtherwise(
+            sorted(
+                path
+                for path in written.keys() | result.keys()
+                if written.get(path) != result.get(path)
+            )
+        )
+
+
+async def _refuse(
+    session: AsyncSession,
+    modification: Modification,
+    project: Project,
+    *,
+    actor: str,
+    event_type: str,
+    reason: str,
+    details: Mapping[str, Any],
+) -> None:
+    """Fail an apply that would not write exactly what was reviewed, with a
+    security audit row naming the modification."""
+    modification.status = ModificationStatus.FAILED
+    modification.failure_reason = f"refused: {reason}"
+    await audit.record(
+        session,
+        actor=actor,
+        event_type=event_type,
+        description=(
+            f"refused to apply modification {short_id(modification.id)} of project "
+            f"{project.name!r}: {reason}"
+        ),
+        project_id=project.id,
+        entity_type="modification",
+        entity_id=modification.id,
+        category=AuditCategory.SECURITY,
+        severity=Severity.ERROR,
+        details={"status": str(modification.status), **details},
+    )
 
 
 async def reopen_modification(db: Database, ref: str, *, actor: str | None = None) -> Modification:
@@ -542,6 +670,7 @@ async def reopen_modification(db: Database, ref: str, *, actor: str | None = Non
         modification.reviewed_at = None
         modification.review_comment = None
         modification.failure_reason = None
+        modification.approved_digest = None
         modification.base = _base(project.codebase, modification.affected_files)
         await _record(
             session,
@@ -831,6 +960,7 @@ def modification_as_dict(modification: Modification) -> dict[str, Any]:
         "reviewed_by": modification.reviewed_by,
         "reviewed_at": _iso(modification.reviewed_at),
         "review_comment": modification.review_comment,
+        "approved_digest": modification.approved_digest,
         "applied_at": _iso(modification.applied_at),
         "failure_reason": modification.failure_reason,
         "reverts_id": str(modification.reverts_id) if modification.reverts_id else None,

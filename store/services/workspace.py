@@ -19,13 +19,15 @@ from typing import IO, Any
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store import audit, migrate, portability
+from store import audit, migrate, portability, schema_check
 from store.config import current_actor, mask_url, normalize_url
 from store.engine import Database, open_database
 from store.errors import Conflict, StoreUnavailable, ValidationError
 from store.models import AuditCategory, Severity
 from store.portability import ImportStats, Progress, RowWriter
+from store.services import row_checks
 from store.services.audit import verify_chain
+from store.services.modifications import files_digest
 from store.types import utcnow
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -221,12 +223,14 @@ async def import_workspace(
             if replace:
                 for table in reversed(portability.workspace_tables()):
                     await connection.execute(delete(table))
-            writer = RowWriter(connection, progress)
+            writer = RowWriter(connection, progress, check=row_checks.check_row)
             while True:
                 batch = await asyncio.to_thread(reader.batch)
                 if not batch:
                     break
                 for line in batch:
+                    if revision in _BEFORE_DIGESTS and line.table == "modifications":
+                        _add_approved_digest(line.row)
                     await writer.add(line.table, line.row, line.number)
                     seen[line.table] = seen.get(line.table, 0) + 1
             stats = await writer.finish()
@@ -255,6 +259,22 @@ async def import_workspace(
     finally:
         reader.close()
     return ImportResult(path=path, stats=stats, schema_revision=revision)
+
+
+# Exports written before revision 0008 recorded no digest of approved files.
+_BEFORE_DIGESTS = {"0001", "0002", "0003", "0004", "0005", "0006", "0007"}
+
+
+def _add_approved_digest(row: Any) -> None:
+    """An approved modification from an export older than 0008 gets the
+    digest of its files, as the migration gives those in a database."""
+    if (
+        isinstance(row, dict)
+        and row.get("status") == "approved"
+        and row.get("approved_digest") is None
+        and isinstance(row.get("modified_files"), dict)
+    ):
+        row["approved_digest"] = files_digest(row["modified_files"])
 
 
 # -- backup and restore -----------------------------------------------------
@@ -458,6 +478,7 @@ async def restore_database(
             f"projdeck transfer --from sqlite:///{path} --to URL",
         )
     revision = await asyncio.to_thread(_inspect_sqlite_file, path)
+    await schema_check.refuse_foreign_objects(path, revision)
     live = _sqlite_path(db)
     safety = live.with_name(f"{live.stem}.before-restore-{stamp}.db")
     with _temporary_beside(live) as staged:
@@ -525,7 +546,9 @@ async def transfer_workspace(
         source_counts = await portability.count_rows(reader)
         async with target.transaction() as session:
             connection = await session.connection()
-            writer = RowWriter(connection, progress, transfer=True, merge=merge)
+            writer = RowWriter(
+                connection, progress, check=row_checks.check_row, transfer=True, merge=merge
+            )
             number = 0
             for table in portability.workspace_tables():
                 async for row in portability.read_rows(reader, table):

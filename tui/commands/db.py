@@ -71,7 +71,8 @@ def history() -> None:
 @db.command()
 @click.pass_context
 def check(ctx: click.Context) -> None:
-    """Check that the database schema matches the models (exit 1 if not)."""
+    """Check that the database schema matches the models and holds no
+    object the migrations do not create (exit 1 if not)."""
 
     async def work(database: Database) -> list[str]:
         return await migrate.check(database)

@@ -333,7 +333,7 @@ class ProjectsScreen(Screen[None]):
 
         self.app.push_screen(
             ConfirmScreen(
-                f"Delete project [b]{escape(row.name)}[/b]?\n\n"
+                f"Delete project [b]{escape(format.plain(row.name))}[/b]?\n\n"
                 "It is kept, marked deleted, and can be restored (D shows deleted projects).",
                 yes="Delete",
             ),

@@ -7,6 +7,8 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from store.text import visible
+
 
 class StartScreen(Screen[None]):
     def compose(self) -> ComposeResult:
@@ -16,6 +18,6 @@ class StartScreen(Screen[None]):
 
     def show_error(self, message: str) -> None:
         self.query_one("#start-message", Static).update(
-            f"[b]The database could not be opened[/b]\n\n{escape(message)}\n\nPress q to quit."
+            f"[b]The database could not be opened[/b]\n\n{escape(visible(message, multiline=True))}\n\nPress q to quit."
         )
         self.query_one("#start-message").add_class("error")

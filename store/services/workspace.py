@@ -10,8 +10,7 @@ import contextlib
 import json
 import os
 import sqlite3
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -19,7 +18,7 @@ from typing import IO, Any
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store import audit, migrate, portability
+from store import audit, migrate, outputs, portability
 from store.config import current_actor, mask_url, normalize_url
 from store.engine import Database, open_database
 from store.errors import Conflict, StoreUnavailable, ValidationError
@@ -82,21 +81,6 @@ async def _size(path: Path) -> int:
     return (await asyncio.to_thread(path.stat)).st_size
 
 
-@contextlib.contextmanager
-def _temporary_beside(path: Path) -> Iterator[Path]:
-    """A temporary path in ``path``'s folder, removed unless renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
-    try:
-        yield temporary
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-        for suffix in ("-wal", "-shm", "-journal"):
-            with contextlib.suppress(FileNotFoundError):
-                Path(f"{temporary}{suffix}").unlink()
-
-
 class _LineFile:
     """Blocking writes of a JSON lines file, run in a thread by the caller."""
 
@@ -140,11 +124,17 @@ async def _revision(connection: AsyncConnection) -> str | None:
 
 
 async def export_workspace(
-    db: Database, path: Path, *, progress: Progress | None = None, actor: str | None = None
+    db: Database,
+    path: Path,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    actor: str | None = None,
 ) -> ExportResult:
-    """Write every table to ``path`` as JSON lines (secrets stay encrypted)."""
-    path = _absolute(path)
-    with _temporary_beside(path) as temporary:
+    """Write every table to ``path`` as JSON lines (secrets stay encrypted);
+    an existing file is replaced only with ``force`` (see ``store.outputs``)."""
+    path = outputs.check_output(path, protected=outputs.protected_by(db), force=force)
+    with outputs.partial_beside(path) as temporary:
         output = await asyncio.to_thread(_LineFile, temporary)
         try:
             async with _snapshot(db) as connection:
@@ -166,7 +156,7 @@ async def export_workspace(
         except BaseException:
             output.abandon()
             raise
-        os.replace(temporary, path)
+        outputs.publish(temporary, path, force=force)
     async with db.transaction() as session:
         await audit.record(
             session,
@@ -333,24 +323,34 @@ def _sqlite_revision(connection: sqlite3.Connection) -> str | None:
 
 
 async def backup_database(
-    db: Database, path: Path, *, progress: Progress | None = None, actor: str | None = None
+    db: Database,
+    path: Path,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    actor: str | None = None,
 ) -> BackupResult:
     """SQLite: a consistent, checked copy of the file while others keep
-    writing. PostgreSQL: a logical export (pg_dump makes physical ones)."""
-    path = _absolute(path)
+    writing. PostgreSQL: a logical export (pg_dump makes physical ones).
+    An existing file is replaced only with ``force``."""
     if db.backend != "sqlite":
-        await export_workspace(db, path, progress=progress, actor=actor)
+        exported = await export_workspace(db, path, force=force, progress=progress, actor=actor)
         return BackupResult(
-            path=path, revision=migrate.HEAD_REVISION, size=await _size(path), kind="export"
+            path=exported.path,
+            revision=migrate.HEAD_REVISION,
+            size=await _size(exported.path),
+            kind="export",
         )
-    source = _sqlite_path(db)
-    if path == source:
-        raise ValidationError("path", "the backup cannot overwrite the database itself")
-    with _temporary_beside(path) as temporary:
+    path = outputs.check_output(path, protected=outputs.protected_by(db), force=force)
+    with outputs.partial_beside(path) as temporary:
         revision = await asyncio.to_thread(
-            _copy_sqlite, source, temporary, read_only=False, progress=_threadsafe(progress)
+            _copy_sqlite,
+            _sqlite_path(db),
+            temporary,
+            read_only=False,
+            progress=_threadsafe(progress),
         )
-        os.replace(temporary, path)
+        outputs.publish(temporary, path, force=force)
     size = await _size(path)
     async with db.transaction() as session:
         await audit.record(
@@ -460,7 +460,7 @@ async def restore_database(
     revision = await asyncio.to_thread(_inspect_sqlite_file, path)
     live = _sqlite_path(db)
     safety = live.with_name(f"{live.stem}.before-restore-{stamp}.db")
-    with _temporary_beside(live) as staged:
+    with outputs.partial_beside(live) as staged:
         await asyncio.to_thread(
             _copy_sqlite, path, staged, read_only=True, progress=_threadsafe(progress)
         )

@@ -1,0 +1,147 @@
+"""Paths and files an agent (or a slip of the hand) may hand projdeck: no
+command destroys the workspace, its key or a file through a link."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+from tests.cli import Projdeck
+
+WRITERS = {
+    "backup": lambda path: ("backup", path),
+    "export": lambda path: ("export", path),
+    "audit export": lambda path: ("audit", "export", "--output", path),
+}
+
+
+def _workspace(tmp_path: Path) -> tuple[Projdeck, Path]:
+    database = tmp_path / "work.db"
+    cli = Projdeck(f"sqlite:///{database}")
+    cli.ok("project", "create", "--name", "Billing API", "--type", "api", "--owner", "alice")
+    cli.ok("secret", "set", "Billing API", "API_TOKEN", input="canary-files-1\n")
+    return cli, database
+
+
+def _intact(cli: Projdeck) -> None:
+    assert cli.ok("secret", "get", "Billing API", "API_TOKEN") == "canary-files-1\n"
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def test_no_command_writes_over_the_database_its_journals_or_the_key_file(
+    tmp_path: Path, private_key_file: Path
+) -> None:
+    cli, database = _workspace(tmp_path)
+    keys_before = private_key_file.read_bytes()
+    named = {
+        str(database): "is the database this command runs on",
+        f"{database}-wal": "is the database's write-ahead log (-wal)",
+        f"{database}-shm": "is the database's shared-memory file (-shm)",
+        f"{database}-journal": "is the database's rollback journal (-journal)",
+        str(private_key_file): "is the master key file",
+        # The same files named another way: through the folder's "..".
+        str(tmp_path / "sub" / ".." / "work.db"): "is the database this command runs on",
+    }
+    (tmp_path / "sub").mkdir()
+    for command, args in WRITERS.items():
+        for path, problem in named.items():
+            error = cli.fails(*args(path), "--force")
+            assert problem in error, (command, path, error)
+            assert "never writes over it" in error
+    assert private_key_file.read_bytes() == keys_before
+    _intact(cli)
+
+
+def test_a_hard_link_to_the_database_is_refused_as_the_database(tmp_path: Path) -> None:
+    cli, database = _workspace(tmp_path)
+    os.link(database, tmp_path / "alias.db")
+    for args in WRITERS.values():
+        error = cli.fails(*args(str(tmp_path / "alias.db")), "--force")
+        assert "is the database this command runs on" in error
+    _intact(cli)
+
+
+def test_a_symbolic_link_is_not_written_through_and_force_replaces_only_the_link(
+    tmp_path: Path,
+) -> None:
+    cli, _database = _workspace(tmp_path)
+    elsewhere = tmp_path / "precious.txt"
+    elsewhere.write_text("keep me\n")
+    link = tmp_path / "out.jsonl"
+    for command, args in WRITERS.items():
+        link.unlink(missing_ok=True)
+        link.symlink_to(elsewhere)
+        error = cli.fails(*args(str(link)))
+        assert "is a symbolic link (to" in error, command
+        assert "add --force to replace the link" in error
+        assert link.is_symlink()
+        cli.ok(*args(str(link)), "--force")
+        assert not link.is_symlink(), command
+        assert link.is_file()
+        assert elsewhere.read_text() == "keep me\n"
+
+
+def test_a_device_or_a_pipe_is_refused_even_with_force(tmp_path: Path) -> None:
+    cli, _database = _workspace(tmp_path)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    cases = {
+        "/dev/null": "/dev/null is a device, not a regular file",
+        str(pipe): "is a named pipe, not a regular file",
+    }
+    for command, args in WRITERS.items():
+        for path, problem in cases.items():
+            error = cli.fails(*args(path), "--force")
+            assert problem in error, (command, path, error)
+
+
+def test_an_existing_file_is_replaced_only_with_force(tmp_path: Path) -> None:
+    cli, _database = _workspace(tmp_path)
+    target = tmp_path / "out.file"
+    for command, args in WRITERS.items():
+        target.write_bytes(b"an older file\n")
+        error = cli.fails(*args(str(target)))
+        assert (
+            error
+            == f"error: {'output' if command == 'audit export' else 'file'}: {target} already exists; add --force to replace it\n"
+        )
+        assert target.read_bytes() == b"an older file\n"
+        cli.ok(*args(str(target)), "--force")
+        assert target.read_bytes() != b"an older file\n", command
+
+
+def test_the_database_backups_exports_and_safety_copies_are_readable_by_their_owner_only(
+    tmp_path: Path,
+) -> None:
+    old_mask = os.umask(0o022)
+    try:
+        cli, database = _workspace(tmp_path)
+        for command, args in WRITERS.items():
+            target = tmp_path / f"{command.replace(' ', '-')}.out"
+            cli.ok(*args(str(target)))
+            assert _mode(target) == 0o600, command
+        restored = cli.ok("restore", str(tmp_path / "backup.out"), "--yes")
+    finally:
+        os.umask(old_mask)
+    assert _mode(database) == 0o600
+    safety = Path(restored.splitlines()[-1].removeprefix("the previous workspace was saved to "))
+    assert safety.parent == tmp_path
+    assert _mode(safety) == 0o600
+    leftovers = [path.name for path in tmp_path.iterdir() if ".partial-" in path.name]
+    assert leftovers == []
+
+
+def test_the_database_journals_are_created_private(tmp_path: Path) -> None:
+    cli, database = _workspace(tmp_path)
+    # An open reader keeps the journals in place to be looked at.
+    with contextlib.closing(sqlite3.connect(database)) as reader:
+        reader.execute("SELECT count(*) FROM projects").fetchone()
+        cli.ok("project", "create", "--name", "Another", "--type", "cli", "--owner", "bob")
+        assert _mode(Path(f"{database}-wal")) == 0o600
+        assert _mode(Path(f"{database}-shm")) == 0o600

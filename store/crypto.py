@@ -49,6 +49,14 @@ class MasterKeyError(StoreError):
     """The master key is missing, malformed or not safely stored."""
 
 
+class KeyFileMissing(MasterKeyError):
+    """There is no key file (and no key in the environment)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"no key file at {path} and {SECRET_KEY_ENV} is not set")
+
+
 class DecryptionFailed(StoreError):
     """A ciphertext could not be decrypted: wrong key, or tampered with."""
 
@@ -159,7 +167,7 @@ def default_key_file() -> Path:
 
 def load_keyring(*, create: bool = True) -> Keyring:
     """The keyring from the environment, else from the key file (made on
-    first use when ``create``)."""
+    first use when ``create``; KeyFileMissing otherwise)."""
     from_env = os.environ.get(SECRET_KEY_ENV, "").strip()
     if from_env:
         keys = [decode_key(from_env, SECRET_KEY_ENV)]
@@ -170,7 +178,7 @@ def load_keyring(*, create: bool = True) -> Keyring:
     path = default_key_file()
     if not path.exists():
         if not create:
-            raise MasterKeyError(f"no key file at {path} and {SECRET_KEY_ENV} is not set")
+            raise KeyFileMissing(path)
         return _create_key_file(path)
     return read_key_file(path)
 

@@ -171,8 +171,24 @@ def create_engine_for(
                 f"cannot create the folder {path.parent} for the database {mask_url(url)}: "
                 f"{error.strerror or type(error).__name__}"
             ) from None
-        if not path.exists():
+        try:
+            size: int | None = path.stat().st_size
+        except FileNotFoundError:
+            size = None
+        except OSError:
+            size = -1  # SQLite says what is wrong when it opens it
+        if size is None:
             _create_sqlite_file(path, url)
+        elif size == 0:
+            # Not made by projdeck (which writes the header first): a file
+            # truncated or replaced by something else. SQLite would quietly
+            # start a new workspace in it, hiding that the old one is gone.
+            raise StoreUnavailable(
+                f"the database file {path} is empty (0 bytes): it holds no workspace, and "
+                "projdeck does not start a new one in its place unasked. To start afresh, "
+                f"remove it (rm '{path}') and run projdeck again; to bring back a backup, "
+                "remove it, then run: projdeck restore BACKUP"
+            )
         engine = create_async_engine(
             url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

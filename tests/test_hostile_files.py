@@ -145,3 +145,51 @@ def test_the_database_journals_are_created_private(tmp_path: Path) -> None:
         cli.ok("project", "create", "--name", "Another", "--type", "cli", "--owner", "bob")
         assert _mode(Path(f"{database}-wal")) == 0o600
         assert _mode(Path(f"{database}-shm")) == 0o600
+
+
+def test_an_empty_database_file_is_not_started_afresh_in_silence(tmp_path: Path) -> None:
+    database = tmp_path / "work.db"
+    database.write_bytes(b"")
+    cli = Projdeck(f"sqlite:///{database}")
+    error = cli.fails("project", "list")
+    assert f"the database file {database} is empty (0 bytes)" in error
+    assert f"remove it (rm '{database}') and run projdeck again" in error
+    assert database.stat().st_size == 0
+    database.unlink()
+    assert cli.ok("project", "list") == "no projects\n"
+
+
+def test_a_lost_key_file_is_not_replaced_by_a_new_key_while_secrets_need_it(
+    tmp_path: Path, private_key_file: Path
+) -> None:
+    cli, _database = _workspace(tmp_path)
+    key_id = cli.json("secret", "list", "Billing API")[0]["key_id"]
+    kept = tmp_path / "keys.kept"
+    private_key_file.rename(kept)
+
+    refused = cli.fails("secret", "set", "Billing API", "OTHER", input="x\n")
+    assert f"no key file at {private_key_file}" in refused
+    assert f"this database holds 1 secret encrypted with key {key_id}" in refused
+    assert "'projdeck secret new-key'" in refused
+    assert f"key {key_id}" in cli.fails("secret", "rotate-key")
+    assert f"needs key {key_id}" in cli.fails("secret", "get", "Billing API", "API_TOKEN")
+    assert not private_key_file.exists()
+
+    kept.rename(private_key_file)
+    _intact(cli)
+
+
+def test_new_key_starts_a_key_file_only_when_asked_and_says_what_stays_unreadable(
+    tmp_path: Path, private_key_file: Path
+) -> None:
+    cli, _database = _workspace(tmp_path)
+    key_id = cli.json("secret", "list", "Billing API")[0]["key_id"]
+    assert "exists" in cli.fails("secret", "new-key")
+    private_key_file.unlink()
+    made = cli.ok("secret", "new-key")
+    assert f"1 secret under key {key_id} cannot be read: set them again" in made
+    assert _mode(private_key_file) == 0o600
+    cli.ok("secret", "set", "Billing API", "API_TOKEN", input="set again\n")
+    assert cli.ok("secret", "get", "Billing API", "API_TOKEN") == "set again\n"
+    events = [row["event_type"] for row in cli.json("audit", "list")["items"]]
+    assert "secret.key_created" in events

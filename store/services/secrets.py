@@ -9,6 +9,7 @@ The API the CLI and the app use::
     await reveal_secret(db, ref, "API_TOKEN") -> SecretValue  # audited as a read
     await delete_secret(db, ref, "API_TOKEN") -> None
     await rotate_key(db) -> Rotation
+    await start_key_file(db) -> NewKeyFile                    # after a key is lost
 
 ``ref`` is a project id, unique id prefix or exact name, as everywhere.
 Values are ``SecretValue`` (``str`` is accepted by ``set_secret``): their
@@ -22,6 +23,7 @@ Every function takes ``actor`` (default: the current user) and ``keyring``
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Callable
@@ -33,9 +35,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit, crypto
 from store.config import current_actor
-from store.crypto import DecryptionFailed, Keyring, SecretValue
+from store.crypto import DecryptionFailed, Keyring, MasterKeyError, SecretValue
 from store.engine import Database
-from store.errors import InvalidTransition, NotFound, ValidationError
+from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from store.models import AuditCategory, Project, ProjectSecret, ProjectStatus, Severity
 from store.repositories import SecretRepository
 from store.repositories.secrets import SecretName
@@ -48,6 +50,7 @@ _NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 
 __all__ = [
     "DecryptionFailed",
+    "NewKeyFile",
     "Rotation",
     "SecretName",
     "SecretValue",
@@ -58,6 +61,7 @@ __all__ = [
     "secret_name",
     "secret_value",
     "set_secret",
+    "start_key_file",
 ]
 
 
@@ -124,6 +128,35 @@ async def _lock_secrets(session: AsyncSession, mode: str) -> None:
         await session.execute(text("SELECT 1"))
 
 
+async def _keys_to_encrypt(session: AsyncSession, keyring: Keyring | None) -> Keyring:
+    """``keyring``, else the configured keys. A key file is made only while
+    the database holds no secret: a new key beside secrets that need a lost
+    one would hide that loss, so that is refused naming the key needed."""
+    if keyring is not None:
+        return keyring
+    try:
+        return crypto.load_keyring(create=False)
+    except crypto.KeyFileMissing as missing:
+        needed = await SecretRepository(session).count_by_key()
+        if needed:
+            raise MasterKeyError(
+                f"{missing}, but this database holds {_needing(needed)}. Put that key file "
+                f"back (or set {crypto.SECRET_KEY_ENV}); if the key is lost for good, "
+                "'projdeck secret new-key' starts a new key file (those secrets stay "
+                "unreadable until they are set again)"
+            ) from None
+        return crypto.load_keyring()
+
+
+def _needing(counts: dict[str, int]) -> str:
+    """'3 secrets encrypted with key K' for each key, in words."""
+    parts = [
+        f"{count} secret{'s' if count != 1 else ''} encrypted with key {key_id}"
+        for key_id, count in sorted(counts.items())
+    ]
+    return ", ".join(parts)
+
+
 async def _secret_row(session: AsyncSession, project: Project, key_name: str) -> ProjectSecret:
     row = await SecretRepository(session).get(project.id, key_name)
     if row is None:
@@ -173,7 +206,7 @@ async def set_secret(
     async with db.transaction() as session:
         await _lock_secrets(session, "ROW EXCLUSIVE")
         # Read the keys under the lock, so a key being retired is never used.
-        key = (keyring or crypto.load_keyring()).current
+        key = (await _keys_to_encrypt(session, keyring)).current
         project = await resolve_project(session, ref)
         if project.status == ProjectStatus.DELETED:
             raise InvalidTransition("project", "deleted", "set a secret of")
@@ -228,7 +261,13 @@ async def reveal_secret(
     async with db.transaction() as session:
         project = await resolve_project(session, ref)
         row = await _secret_row(session, project, key_name)
-        keyring = keyring or crypto.load_keyring(create=False)
+        try:
+            keyring = keyring or crypto.load_keyring(create=False)
+        except crypto.KeyFileMissing as missing:
+            raise MasterKeyError(
+                f"{missing}: {_label(project, key_name)} needs key {row.key_id}; put back the "
+                f"key file that holds it (or set {crypto.SECRET_KEY_ENV})"
+            ) from None
         try:
             value = crypto.decrypt(
                 keyring, project.id, key_name, _sealed(row), label=_label(project, key_name)
@@ -318,7 +357,9 @@ async def rotate_key(
     ``progress(done, total)`` is called after each re-encrypted secret.
     """
     actor = actor or current_actor()
-    keyring = keyring or crypto.load_keyring()
+    if keyring is None:
+        async with db.reading() as session:
+            keyring = await _keys_to_encrypt(session, None)
     resumed = len(keyring.keys) > 1
     if keyring.path is not None and not resumed:
         keyring = crypto.write_key_file(keyring.path, [crypto.new_key(), *keyring.keys])
@@ -391,6 +432,49 @@ async def rotate_key(
         resumed=resumed,
         source=keyring.source,
     )
+
+
+@dataclass(frozen=True)
+class NewKeyFile:
+    """What ``start_key_file`` made, and the secrets it cannot read."""
+
+    key_id: str
+    path: str
+    unreadable: dict[str, int]
+
+
+async def start_key_file(db: Database, *, actor: str | None = None) -> NewKeyFile:
+    """Make a key file where none is, even though the database holds secrets
+    under a key that is gone: they stay unreadable until set again. The
+    explicit way past the refusal ``set_secret`` and ``rotate_key`` give."""
+    actor = actor or current_actor()
+    if os.environ.get(crypto.SECRET_KEY_ENV, "").strip():
+        raise ValidationError(
+            crypto.SECRET_KEY_ENV, "is set, so projdeck uses that key and no key file"
+        )
+    path = crypto.default_key_file()
+    if path.exists():
+        raise Conflict(
+            f"the key file {path} exists; to move secrets to a new key run "
+            "'projdeck secret rotate-key'"
+        )
+    async with db.transaction() as session:
+        await _lock_secrets(session, "EXCLUSIVE")
+        unreadable = await SecretRepository(session).count_by_key()
+        keyring = crypto.load_keyring()
+        await audit.record(
+            session,
+            actor=actor,
+            event_type="secret.key_created",
+            description=f"started a new key file with key {keyring.current.key_id}"
+            + (f"; {_needing(unreadable)} cannot be read" if unreadable else ""),
+            entity_type="master_key",
+            entity_id=keyring.current.key_id,
+            category=AuditCategory.SECURITY,
+            severity=Severity.WARNING if unreadable else Severity.INFO,
+            details={"key_id": keyring.current.key_id, "unreadable": unreadable},
+        )
+    return NewKeyFile(key_id=keyring.current.key_id, path=str(path), unreadable=unreadable)
 
 
 async def _audit_rotation_failure(db: Database, actor: str, secret_id: uuid.UUID) -> None:

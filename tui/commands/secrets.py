@@ -1,5 +1,5 @@
 """``projdeck secret ...``: names, set (value from stdin or a hidden prompt,
-never from the command line), get, rm and rotate-key."""
+never from the command line), get, rm, rotate-key and new-key."""
 
 from __future__ import annotations
 
@@ -124,6 +124,25 @@ def remove_secret(ctx: click.Context, ref: str, key: str, yes: bool) -> None:
 
     run_with_database(ctx, work)
     click.echo(f"deleted {key}")
+
+
+@secret.command("new-key")
+@click.pass_context
+def new_key(ctx: click.Context) -> None:
+    """Start a new key file when the old one is lost for good.
+
+    Secrets encrypted with the lost key stay unreadable until they are set
+    again; while the database holds any, projdeck makes no key file unasked.
+    """
+
+    async def work(database: Database) -> service.NewKeyFile:
+        return await service.start_key_file(database)
+
+    made = run_with_database(ctx, work)
+    click.echo(f"new key {made.key_id} in {made.path}")
+    for key_id, count in sorted(made.unreadable.items()):
+        plural = "s" if count != 1 else ""
+        click.echo(f"{count} secret{plural} under key {key_id} cannot be read: set them again")
 
 
 @secret.command("rotate-key")

@@ -64,7 +64,27 @@ async def examine(database: Database) -> Report:
         await _examine_sqlite(database, report)
     else:
         await _examine_postgres(database, report)
+    if revision == migrate.HEAD_REVISION:
+        await _examine_keys(database, report)
     return report
+
+
+async def _examine_keys(database: Database, report: Report) -> None:
+    """Whether every secret is under a key projdeck has (secrets under a
+    key that is gone cannot be read, and nothing else says so until asked)."""
+    from store.services.secrets import keys_in_use
+
+    usage = await keys_in_use(database)
+    if usage.problem is not None:
+        report.add("secret keys", False, usage.problem)
+    elif not usage.counts:
+        report.add("secret keys", True, "no secrets")
+    else:
+        detail = f"{sum(usage.counts.values())} secrets, each under a key in {usage.source}"
+        if usage.older:
+            moved = sum(usage.older.values())
+            detail += f"; {moved} under older keys (projdeck secret rotate-key moves them)"
+        report.add("secret keys", True, detail)
 
 
 async def _examine_sqlite(database: Database, report: Report) -> None:

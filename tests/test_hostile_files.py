@@ -3,12 +3,17 @@ command destroys the workspace, its key or a file through a link."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sqlite3
 import stat
 from pathlib import Path
 
+from store import crypto
+from store.engine import Database
+from store.repositories import AuditRepository
+from store.services import projects, secrets
 from tests.cli import Projdeck
 
 WRITERS = {
@@ -193,3 +198,62 @@ def test_new_key_starts_a_key_file_only_when_asked_and_says_what_stays_unreadabl
     assert cli.ok("secret", "get", "Billing API", "API_TOKEN") == "set again\n"
     events = [row["event_type"] for row in cli.json("audit", "list")["items"]]
     assert "secret.key_created" in events
+
+
+def test_a_backup_taken_before_a_key_rotation_restores_with_readable_secrets(
+    tmp_path: Path,
+) -> None:
+    cli, _database = _workspace(tmp_path)
+    old_key = cli.json("secret", "list", "Billing API")[0]["key_id"]
+    cli.ok("backup", str(tmp_path / "before.db"))
+    rotated = cli.ok("secret", "rotate-key")
+    cli.ok("restore", str(tmp_path / "before.db"), "--yes")
+    assert cli.json("secret", "list", "Billing API")[0]["key_id"] == old_key
+    _intact(cli)
+    assert f"retired key {old_key}: kept in" in rotated
+    assert "under older keys (projdeck secret rotate-key moves them)" in cli.ok("doctor")
+
+
+def test_doctor_reports_secrets_under_a_key_it_does_not_have(
+    tmp_path: Path, private_key_file: Path
+) -> None:
+    cli, _database = _workspace(tmp_path)
+    key_id = cli.json("secret", "list", "Billing API")[0]["key_id"]
+    private_key_file.unlink()
+    cli.ok("secret", "new-key")
+    report = cli.run("doctor")
+    assert report.returncode == 1
+    assert (
+        f"FAIL secret keys: 1 secret encrypted with key {key_id}, which is not among the keys "
+        f"in {private_key_file}: they cannot be read"
+    ) in report.stdout
+
+
+async def test_rotations_started_together_take_turns_without_false_alarms(
+    database: Database, private_key_file: Path
+) -> None:
+    await projects.create_project_with_settings(
+        database, projects.ProjectCreate(name="Billing API", type="api", owner_id="alice")
+    )
+    values = {f"TOKEN_{index}": f"canary-turns-{index}" for index in range(20)}
+    for name, value in values.items():
+        await secrets.set_secret(database, "Billing API", name, value)
+    # What two processes starting at once both read before either writes.
+    seen_by_both = crypto.load_keyring()
+    first, second = await asyncio.gather(
+        secrets.rotate_key(database, keyring=seen_by_both),
+        secrets.rotate_key(database, keyring=seen_by_both),
+    )
+    assert {first.reencrypted, second.reencrypted} == {20}
+    assert len({first.key_id, second.key_id, seen_by_both.current.key_id}) == 3
+    for name, value in values.items():
+        assert (await secrets.reveal_secret(database, "Billing API", name)).reveal() == value
+    async with database.reading() as session:
+        events = [entry.event_type for entry in await AuditRepository(session).list(limit=500)]
+    assert "secret.decrypt_failed" not in events
+    keyring = crypto.read_key_file(private_key_file)
+    assert keyring.previous == ()
+    assert {key.key_id for key in keyring.retired} == {
+        seen_by_both.current.key_id,
+        *({first.key_id, second.key_id} - {keyring.current.key_id}),
+    }

@@ -23,11 +23,12 @@ Every function takes ``actor`` (default: the current user) and ``keyring``
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy import text
@@ -55,6 +56,7 @@ __all__ = [
     "SecretName",
     "SecretValue",
     "delete_secret",
+    "keys_in_use",
     "list_secrets",
     "reveal_secret",
     "rotate_key",
@@ -346,21 +348,43 @@ async def rotate_key(
     progress: Callable[[int, int], None] | None = None,
 ) -> Rotation:
     """Make a new master key, re-encrypt every secret with it in one
-    transaction, then retire the old key.
+    transaction, then retire the old key: kept in the key file, marked
+    retired, to decrypt what a backup or export taken before holds.
 
     Restartable: the key file holds the new key first and the old ones after
     it until the end, so an interruption at any point leaves every secret
-    readable, and a re-run (which sees several keys and does not make
-    another) finishes the job. With ``PROJDECK_SECRET_KEY`` no key is made:
-    secrets move to that key, and older ones named in
-    ``PROJDECK_SECRET_KEY_PREVIOUS`` can then be dropped from the environment.
-    ``progress(done, total)`` is called after each re-encrypted secret.
+    readable, and a re-run (which sees a key not yet retired and does not
+    make another) finishes the job. Rotations take turns (a lock beside the
+    key file): one started while another runs waits, then rotates from the
+    keys the other left, reading the key file again (also when ``keyring``
+    came from it). With ``PROJDECK_SECRET_KEY`` no key is made: secrets move
+    to that key, and older ones named in ``PROJDECK_SECRET_KEY_PREVIOUS`` can
+    then be dropped from the environment. ``progress(done, total)`` is
+    called after each re-encrypted secret.
     """
     actor = actor or current_actor()
-    if keyring is None:
-        async with db.reading() as session:
-            keyring = await _keys_to_encrypt(session, None)
-    resumed = len(keyring.keys) > 1
+    if keyring is not None:
+        key_file = keyring.path
+    elif os.environ.get(crypto.SECRET_KEY_ENV, "").strip():
+        key_file = None
+    else:
+        key_file = crypto.default_key_file()
+    async with crypto.rotation_turn(key_file):
+        if keyring is None:
+            async with db.reading() as session:
+                keyring = await _keys_to_encrypt(session, None)
+        elif keyring.path is not None:
+            keyring = crypto.read_key_file(keyring.path)
+        return await _rotate(db, actor, keyring, progress)
+
+
+async def _rotate(
+    db: Database,
+    actor: str,
+    keyring: Keyring,
+    progress: Callable[[int, int], None] | None,
+) -> Rotation:
+    resumed = bool(keyring.previous)
     if keyring.path is not None and not resumed:
         keyring = crypto.write_key_file(keyring.path, [crypto.new_key(), *keyring.keys])
     current = keyring.current
@@ -422,7 +446,14 @@ async def rotate_key(
             await _lock_secrets(session, "EXCLUSIVE")
             if await SecretRepository(session).count_not_under(current.key_id) == 0:
                 # Written while the secrets are locked, so none lands under an old key now.
-                crypto.write_key_file(keyring.path, [current])
+                crypto.write_key_file(
+                    keyring.path,
+                    [
+                        current,
+                        *(dataclasses.replace(key, retired=True) for key in keyring.previous),
+                        *keyring.retired,
+                    ],
+                )
                 retired, kept = kept, ()
     return Rotation(
         key_id=current.key_id,
@@ -432,6 +463,38 @@ async def rotate_key(
         resumed=resumed,
         source=keyring.source,
     )
+
+
+@dataclass(frozen=True)
+class KeyUsage:
+    """Secrets per key id, and whether the configured keys can read them."""
+
+    counts: dict[str, int]
+    source: str = ""
+    older: dict[str, int] = field(default_factory=dict)  # readable, not under the current key
+    problem: str | None = None  # secrets no configured key can read, in words
+
+
+async def keys_in_use(db: Database) -> KeyUsage:
+    """For ``doctor``: which keys the secrets need, and any the keyring lacks."""
+    async with db.reading() as session:
+        counts = await SecretRepository(session).count_by_key()
+    if not counts:
+        return KeyUsage(counts)
+    try:
+        keyring = crypto.load_keyring(create=False)
+    except MasterKeyError as error:
+        return KeyUsage(counts, problem=f"{error.message}; the database holds {_needing(counts)}")
+    unknown = {key_id: n for key_id, n in counts.items() if keyring.get(key_id) is None}
+    if unknown:
+        return KeyUsage(
+            counts,
+            keyring.source,
+            problem=f"{_needing(unknown)}, which is not among the keys in {keyring.source}: "
+            "they cannot be read (wrong key file, or the key was lost)",
+        )
+    older = {key_id: n for key_id, n in counts.items() if key_id != keyring.current.key_id}
+    return KeyUsage(counts, keyring.source, older)
 
 
 @dataclass(frozen=True)

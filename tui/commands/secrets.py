@@ -151,8 +151,10 @@ def new_key(ctx: click.Context) -> None:
 def rotate_key(ctx: click.Context, as_json: bool) -> None:
     """Make a new master key, re-encrypt every secret with it, retire the old one.
 
-    Safe to interrupt: every secret stays readable, and running it again
-    finishes the job.
+    The retired key stays in the key file, only to decrypt, so backups and
+    exports taken before still restore readable. Safe to interrupt: every
+    secret stays readable, and running it again finishes the job; a rotation
+    started while another runs waits for it.
     """
 
     async def work(database: Database) -> service.Rotation:
@@ -175,7 +177,10 @@ def rotate_key(ctx: click.Context, as_json: bool) -> None:
         click.echo("finished an earlier rotation that did not complete")
     click.echo(f"re-encrypted {done.reencrypted} secrets under key {done.key_id}")
     if done.retired:
-        click.echo(f"retired key {', '.join(done.retired)} from {done.source}")
+        click.echo(
+            f"retired key {', '.join(done.retired)}: kept in {done.source} only to decrypt "
+            "(backups and exports taken before this rotation)"
+        )
     if done.kept:
         click.echo(
             f"still kept: {', '.join(done.kept)} "

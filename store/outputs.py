@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 
 JOURNAL_SUFFIXES = ("-wal", "-shm", "-journal")
 PARTIAL_MARK = ".partial-"
-_PARTIAL_NAME = re.compile(r"\..+\.partial-(\d+)-[0-9a-f]{8}(?:-wal|-shm|-journal)?")
+# Hidden, the target's name, the writer's process id (older projdeck wrote
+# none), a random tag, and any journal SQLite gave the file.
+_PARTIAL_NAME = re.compile(r"\..+\.partial-(?:(\d+)-)?[0-9a-f]{8}(?:-wal|-shm|-journal)?")
 _COMPANIONS = {
     "": "the database this command runs on",
     "-wal": "the database's write-ahead log (-wal)",
@@ -181,29 +183,25 @@ def publish(partial: Path, target: Path, *, force: bool = False, field: str = "f
 
 
 def stale_partials(folder: Path) -> list[Path]:
-    """Partial files in ``folder`` whose writer is no longer running, and
-    any ``.partial`` file without a writer's process id (older projdeck)."""
-    stale = []
+    """Partial files in ``folder`` whose writer is no longer running (or
+    that do not name it: an older projdeck's)."""
     try:
         names = [entry.name for entry in os.scandir(folder)]
     except OSError:
         return []
+    stale = []
     for name in names:
-        if not name.startswith(".") or PARTIAL_MARK not in name:
-            continue
         match = _PARTIAL_NAME.fullmatch(name)
-        if match is None or not _running(int(match.group(1))):
+        if match is not None and (match.group(1) is None or not _running(int(match.group(1)))):
             stale.append(folder / name)
     return sorted(stale)
 
 
 def remove_stale_partials(folder: Path) -> None:
-    """Remove what ``stale_partials`` finds that this projdeck named (pid and
-    all); older names are left for ``doctor`` to report."""
+    """Remove what a killed backup, export or restore left in ``folder``."""
     for path in stale_partials(folder):
-        if _PARTIAL_NAME.fullmatch(path.name):
-            with contextlib.suppress(OSError):
-                path.unlink()
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def _running(pid: int) -> bool:

@@ -8,12 +8,16 @@ import contextlib
 import os
 import sqlite3
 import stat
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from store import crypto
 from store.engine import Database
 from store.repositories import AuditRepository
-from store.services import projects, secrets
+from store.services import projects, secrets, workspace
+from store.services.audit import verify_chain
 from tests.cli import Projdeck
 
 WRITERS = {
@@ -257,3 +261,61 @@ async def test_rotations_started_together_take_turns_without_false_alarms(
         seen_by_both.current.key_id,
         *({first.key_id, second.key_id} - {keyring.current.key_id}),
     }
+
+
+def _dead_pid() -> int:
+    """The id of a process that has ended (as one killed mid-backup has)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_partial_files_of_a_killed_run_are_reported_and_removed_by_the_next(
+    tmp_path: Path,
+) -> None:
+    cli, database = _workspace(tmp_path)
+    leftovers = [
+        tmp_path / f".work.db.partial-{_dead_pid()}-0123abcd",
+        tmp_path / f".work.db.partial-{_dead_pid()}-0123abcd-wal",
+        tmp_path / f".backup.db.partial-{_dead_pid()}-89abcdef",
+        tmp_path / ".old.jsonl.partial-fedcba98",
+    ]
+    for path in leftovers:
+        path.write_bytes(b"ciphertexts and webhook URLs")
+    report = cli.run("doctor")
+    assert report.returncode == 1
+    assert f"FAIL leftover files: 4 partial files (112 bytes) left in {tmp_path}" in report.stdout
+    cli.ok("backup", str(tmp_path / "backup.db"))
+    assert [path for path in leftovers if path.exists()] == []
+    assert "ok   leftover files: no partial files" in cli.ok("doctor")
+    assert database.exists()
+
+
+async def test_a_restore_stopped_just_after_the_swap_is_in_the_audit_log(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    await projects.create_project_with_settings(
+        sqlite_database, projects.ProjectCreate(name="Billing API", type="api", owner_id="alice")
+    )
+    backup = tmp_path / "backup.db"
+    await workspace.backup_database(sqlite_database, backup)
+    reports = 0
+
+    def stop_during_the_swap(_done: int) -> None:
+        # Called once for the staged copy, then from the swap itself: the
+        # swap runs on in its thread and completes; the restore stops there.
+        nonlocal reports
+        reports += 1
+        if reports == 2:
+            restoring.cancel()
+
+    restoring = asyncio.ensure_future(
+        workspace.restore_database(sqlite_database, backup, progress=stop_during_the_swap)
+    )
+    with pytest.raises(asyncio.CancelledError):
+        await restoring
+    assert reports == 2
+    async with sqlite_database.reading() as session:
+        newest = (await AuditRepository(session).list(limit=1))[0]
+    assert newest.event_type == "workspace.restored"
+    assert (await verify_chain(sqlite_database)).ok

@@ -464,26 +464,32 @@ async def restore_database(
         await asyncio.to_thread(
             _copy_sqlite, path, staged, read_only=True, progress=_threadsafe(progress)
         )
-        if revision != migrate.HEAD_REVISION:
-            staged_db = await open_database(normalize_url(f"sqlite:///{staged}"))
-            try:
+        staged_db = await open_database(normalize_url(f"sqlite:///{staged}"))
+        try:
+            if revision != migrate.HEAD_REVISION:
                 await migrate.upgrade(staged_db)
-            finally:
-                await staged_db.dispose()
+            # The audit row goes in with the restored data, so the swap
+            # brings it: a restore killed just after the swap is on record.
+            async with staged_db.transaction() as session:
+                await audit.record(
+                    session,
+                    actor=actor or current_actor(),
+                    event_type="workspace.restored",
+                    description=f"restored the database from {path.name}",
+                    category=AuditCategory.COMPLIANCE,
+                    severity=Severity.WARNING,
+                    entity_type="workspace",
+                    details={
+                        "file": str(path),
+                        "schema_revision": revision,
+                        "safety_backup": str(safety),
+                    },
+                )
+        finally:
+            await staged_db.dispose()
         await backup_database(db, safety, actor=actor)
         await db.engine.dispose()
         await asyncio.to_thread(_restore_into, staged, live, _threadsafe(progress))
-    async with db.transaction() as session:
-        await audit.record(
-            session,
-            actor=actor or current_actor(),
-            event_type="workspace.restored",
-            description=f"restored the database from {path.name}",
-            category=AuditCategory.COMPLIANCE,
-            severity=Severity.WARNING,
-            entity_type="workspace",
-            details={"file": str(path), "schema_revision": revision, "safety_backup": str(safety)},
-        )
     return RestoreResult(
         source=path,
         safety_backup=safety,

@@ -9,6 +9,7 @@ import os
 import sqlite3
 import stat
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -319,3 +320,21 @@ async def test_a_restore_stopped_just_after_the_swap_is_in_the_audit_log(
         newest = (await AuditRepository(session).list(limit=1))[0]
     assert newest.event_type == "workspace.restored"
     assert (await verify_chain(sqlite_database)).ok
+
+
+async def test_restores_within_one_second_keep_a_safety_copy_each(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    backup = tmp_path / "backup.db"
+    await workspace.backup_database(sqlite_database, backup)
+    live = Path(str(sqlite_database.url.database))
+    # Safety copies already taken this minute: none is replaced.
+    start = datetime.now(UTC)
+    taken = []
+    for second in range(60):
+        stamp = (start + timedelta(seconds=second)).strftime("%Y%m%dT%H%M%SZ")
+        taken.append(live.with_name(f"{live.stem}.before-restore-{stamp}.db"))
+        taken[-1].write_bytes(b"an earlier safety copy")
+    result = await workspace.restore_database(sqlite_database, backup)
+    assert result.safety_backup.name.endswith("-2.db")
+    assert all(path.read_bytes() == b"an earlier safety copy" for path in taken)

@@ -421,6 +421,19 @@ def _restore_into(source: Path, live: Path, progress: Progress | None) -> None:
         src.close()
 
 
+def _safety_path(beside: Path, suffix: str) -> Path:
+    """A new name beside ``beside`` for the copy a restore keeps of the
+    workspace it replaces: a second restore within the same second gets its
+    own copy rather than replacing the first's."""
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    candidate = beside.with_name(f"{beside.stem}.before-restore-{stamp}{suffix}")
+    number = 1
+    while candidate.exists() or candidate.is_symlink():
+        number += 1
+        candidate = beside.with_name(f"{beside.stem}.before-restore-{stamp}-{number}{suffix}")
+    return candidate
+
+
 async def restore_database(
     db: Database, path: Path, *, progress: Progress | None = None, actor: str | None = None
 ) -> RestoreResult:
@@ -429,7 +442,6 @@ async def restore_database(
     path = _absolute(path)
     if not await asyncio.to_thread(path.is_file):
         raise ValidationError("file", f"{path} does not exist")
-    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     is_sqlite = await asyncio.to_thread(is_sqlite_file, path)
     if not is_sqlite:
         # A logical export: its header is checked before anything is saved
@@ -440,9 +452,9 @@ async def restore_database(
         reader.close()
         if db.backend == "sqlite":
             live = _sqlite_path(db)
-            safety = live.with_name(f"{live.stem}.before-restore-{stamp}.db")
+            safety = _safety_path(live, ".db")
         else:
-            safety = path.with_name(f"{path.stem}.before-restore-{stamp}.jsonl")
+            safety = _safety_path(path, ".jsonl")
         await backup_database(db, safety, actor=actor)
         imported = await import_workspace(db, path, replace=True, progress=progress, actor=actor)
         return RestoreResult(
@@ -459,7 +471,7 @@ async def restore_database(
         )
     revision = await asyncio.to_thread(_inspect_sqlite_file, path)
     live = _sqlite_path(db)
-    safety = live.with_name(f"{live.stem}.before-restore-{stamp}.db")
+    safety = _safety_path(live, ".db")
     with outputs.partial_beside(live) as staged:
         await asyncio.to_thread(
             _copy_sqlite, path, staged, read_only=True, progress=_threadsafe(progress)

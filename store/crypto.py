@@ -5,10 +5,12 @@ The master key comes from ``PROJDECK_SECRET_KEY`` (urlsafe base64 of 32
 bytes) when set, with older keys in ``PROJDECK_SECRET_KEY_PREVIOUS``
 (comma-separated) while secrets are moved to a new one. Otherwise it lives in
 a key file, ``keys.json`` in the user config dir (``PROJDECK_KEY_FILE``
-overrides the path), created on first use with mode 0600. The file holds one
-key, or several while a rotation is in progress; the first is the current
-key. A key's id is derived from the key itself, so the same key has the same
-id wherever it comes from.
+overrides the path), created on first use with mode 0600. The first key in
+it is the current one; a second, not retired, means a rotation is in
+progress; keys a rotation replaced stay in it marked retired, only to
+decrypt (a backup or export taken before the rotation still reads). A key's
+id is derived from the key itself, so the same key has the same id wherever
+it comes from. Rotations take turns through a lock file beside the key file.
 
 Nothing here ever puts a key or a plaintext in a message, a ``repr`` or an
 exception.
@@ -16,9 +18,11 @@ exception.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -26,7 +30,7 @@ import secrets as random
 import stat
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -47,6 +51,14 @@ _AAD_PREFIX: Final = b"projdeck-secret-v1"
 
 class MasterKeyError(StoreError):
     """The master key is missing, malformed or not safely stored."""
+
+
+class KeyFileMissing(MasterKeyError):
+    """There is no key file (and no key in the environment)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"no key file at {path} and {SECRET_KEY_ENV} is not set")
 
 
 class DecryptionFailed(StoreError):
@@ -97,6 +109,8 @@ def key_id_for(material: bytes) -> str:
 class MasterKey:
     key_id: str
     material: bytes = field(repr=False)
+    # Replaced by a rotation: kept to decrypt, never to encrypt.
+    retired: bool = field(default=False, repr=False)
 
 
 def new_key() -> MasterKey:
@@ -127,6 +141,8 @@ class Keyring:
     """The keys that can decrypt, the first being the one that encrypts.
 
     ``path`` is the key file they came from, or None for the environment.
+    ``previous`` are the keys a rotation in progress moves secrets from;
+    ``retired`` the ones earlier rotations replaced (kept only to decrypt).
     """
 
     keys: tuple[MasterKey, ...]
@@ -138,7 +154,11 @@ class Keyring:
 
     @property
     def previous(self) -> tuple[MasterKey, ...]:
-        return self.keys[1:]
+        return tuple(key for key in self.keys[1:] if not key.retired)
+
+    @property
+    def retired(self) -> tuple[MasterKey, ...]:
+        return tuple(key for key in self.keys[1:] if key.retired)
 
     def get(self, key_id: str) -> MasterKey | None:
         return next((key for key in self.keys if key.key_id == key_id), None)
@@ -159,7 +179,7 @@ def default_key_file() -> Path:
 
 def load_keyring(*, create: bool = True) -> Keyring:
     """The keyring from the environment, else from the key file (made on
-    first use when ``create``)."""
+    first use when ``create``; KeyFileMissing otherwise)."""
     from_env = os.environ.get(SECRET_KEY_ENV, "").strip()
     if from_env:
         keys = [decode_key(from_env, SECRET_KEY_ENV)]
@@ -170,7 +190,7 @@ def load_keyring(*, create: bool = True) -> Keyring:
     path = default_key_file()
     if not path.exists():
         if not create:
-            raise MasterKeyError(f"no key file at {path} and {SECRET_KEY_ENV} is not set")
+            raise KeyFileMissing(path)
         return _create_key_file(path)
     return read_key_file(path)
 
@@ -206,7 +226,10 @@ def read_key_file(path: Path) -> Keyring:
         if data.get("version") != _FORMAT_VERSION or not isinstance(items, list) or not items:
             raise ValueError
         keys = [
-            decode_key(item["key"], f"key {index + 1} in {path}")
+            dataclasses.replace(
+                decode_key(item["key"], f"key {index + 1} in {path}"),
+                retired=index > 0 and item.get("retired") is True,
+            )
             for index, item in enumerate(items)
         ]
     except (ValueError, KeyError, TypeError):
@@ -219,9 +242,14 @@ def read_key_file(path: Path) -> Keyring:
 def _serialize(keys: Iterable[MasterKey]) -> bytes:
     data = {
         "version": _FORMAT_VERSION,
-        "note": "projdeck master keys: the first encrypts, the others only decrypt. Keep private.",
+        "note": "projdeck master keys: the first encrypts, the others only decrypt "
+        "(retired ones were replaced by a rotation and read older backups). Keep private.",
         "written_at": utcnow().isoformat(timespec="seconds"),
-        "keys": [{"id": key.key_id, "key": encode_key(key.material)} for key in keys],
+        "keys": [
+            {"id": key.key_id, "key": encode_key(key.material)}
+            | ({"retired": True} if key.retired else {})
+            for key in keys
+        ],
     }
     return (json.dumps(data, indent=2) + "\n").encode("utf-8")
 
@@ -277,6 +305,35 @@ def write_key_file(path: Path, keys: Iterable[MasterKey]) -> Keyring:
     except OSError as error:
         raise MasterKeyError(f"cannot write the key file {path}: {error.strerror}") from None
     return Keyring(keys=ordered, path=path)
+
+
+@contextlib.asynccontextmanager
+async def rotation_turn(path: Path | None) -> AsyncIterator[None]:
+    """Hold the lock beside the key file ``path`` that makes key rotations
+    take turns, waiting while another process (or task) holds it; nothing
+    for keys from the environment, which projdeck does not write."""
+    if path is None or os.name != "posix":
+        yield
+        return
+    import fcntl
+
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(path.with_name(f"{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise MasterKeyError(f"cannot lock the key file {path}: {error.strerror}") from None
+    try:
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                # Polled rather than waited for in a thread, so a cancelled
+                # rotation never takes the lock after it has gone.
+                await asyncio.sleep(0.05)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def associated_data(project_id: uuid.UUID, key_name: str, key_id: str) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -67,6 +68,8 @@ async def examine(database: Database) -> Report:
         await _examine_sqlite(database, report)
     else:
         await _examine_postgres(database, report)
+    if revision == migrate.HEAD_REVISION:
+        await _examine_keys(database, report)
     return report
 
 
@@ -84,6 +87,47 @@ async def _examine_schema_objects(database: Database, revision: str, report: Rep
     )
 
 
+async def _examine_keys(database: Database, report: Report) -> None:
+    """Whether every secret is under a key projdeck has (secrets under a
+    key that is gone cannot be read, and nothing else says so until asked)."""
+    from store.services.secrets import keys_in_use
+
+    usage = await keys_in_use(database)
+    if usage.problem is not None:
+        report.add("secret keys", False, usage.problem)
+    elif not usage.counts:
+        report.add("secret keys", True, "no secrets")
+    else:
+        total = sum(usage.counts.values())
+        detail = f"{total} secret{'s' if total != 1 else ''}, each under a key in {usage.source}"
+        if usage.older:
+            moved = sum(usage.older.values())
+            detail += f"; {moved} under older keys (projdeck secret rotate-key moves them)"
+        report.add("secret keys", True, detail)
+
+
+def _examine_leftovers(database: Database, report: Report) -> None:
+    """Hidden partial files a killed backup, export or restore left beside
+    the database (the next one written there removes those it can tell are
+    abandoned)."""
+    from store.outputs import stale_partials
+
+    assert database.url.database is not None
+    folder = Path(database.url.database).expanduser().resolve().parent
+    found = stale_partials(folder)
+    if not found:
+        report.add("leftover files", True, f"no partial files in {folder}")
+        return
+    names = ", ".join(path.name for path in found[:5]) + (", ..." if len(found) > 5 else "")
+    size = sum(path.stat().st_size for path in found if path.exists())
+    report.add(
+        "leftover files",
+        False,
+        f"{len(found)} partial files ({size} bytes) left in {folder} by a backup, export or "
+        f"restore that was stopped: {names}; remove them (the next backup or export there does)",
+    )
+
+
 async def _examine_sqlite(database: Database, report: Report) -> None:
     async with database.engine.connect() as connection:
         journal = (await connection.execute(text("PRAGMA journal_mode"))).scalar_one()
@@ -96,6 +140,7 @@ async def _examine_sqlite(database: Database, report: Report) -> None:
         integrity == ["ok"],
         "ok" if integrity == ["ok"] else "; ".join(str(line) for line in integrity[:5]),
     )
+    _examine_leftovers(database, report)
 
 
 async def _examine_postgres(database: Database, report: Report) -> None:

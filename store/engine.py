@@ -123,6 +123,35 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
             connection.exec_driver_sql("BEGIN")
 
 
+def _create_sqlite_file(path: Path, url: URL) -> None:
+    """A new database file, readable by its owner only (it holds secrets'
+    ciphertexts and webhook URLs) and never seen empty: made under a hidden
+    name with its header written, then linked into place (a first run that
+    loses the race to another uses the other's)."""
+    import sqlite3
+
+    from store.outputs import partial_beside
+
+    try:
+        with partial_beside(path) as partial:
+            connection = sqlite3.connect(partial)
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+            finally:
+                connection.close()
+            try:
+                os.link(partial, path)
+            except FileExistsError:
+                pass
+            except OSError:
+                # A file system without hard links.
+                if not path.exists():
+                    os.replace(partial, path)
+    except (OSError, sqlite3.Error) as error:
+        detail = getattr(error, "strerror", None) or str(error)
+        raise StoreUnavailable(f"cannot create the database {mask_url(url)}: {detail}") from None
+
+
 def create_engine_for(
     url: URL, pool: PoolOptions | None = None, *, foreign_keys: bool = True
 ) -> AsyncEngine:
@@ -134,14 +163,32 @@ def create_engine_for(
     backend = url.get_backend_name()
     if backend == "sqlite":
         assert url.database is not None
-        folder = Path(url.database).expanduser().parent
+        path = Path(url.database).expanduser()
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise StoreUnavailable(
-                f"cannot create the folder {folder} for the database {mask_url(url)}: "
+                f"cannot create the folder {path.parent} for the database {mask_url(url)}: "
                 f"{error.strerror or type(error).__name__}"
             ) from None
+        try:
+            size: int | None = path.stat().st_size
+        except FileNotFoundError:
+            size = None
+        except OSError:
+            size = -1  # SQLite says what is wrong when it opens it
+        if size is None:
+            _create_sqlite_file(path, url)
+        elif size == 0:
+            # Not made by projdeck (which writes the header first): a file
+            # truncated or replaced by something else. SQLite would quietly
+            # start a new workspace in it, hiding that the old one is gone.
+            raise StoreUnavailable(
+                f"the database file {path} is empty (0 bytes): it holds no workspace, and "
+                "projdeck does not start a new one in its place unasked. To start afresh, "
+                f"remove it (rm '{path}') and run projdeck again; to bring back a backup, "
+                "remove it, then run: projdeck restore BACKUP"
+            )
         engine = create_async_engine(
             url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

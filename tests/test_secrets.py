@@ -7,6 +7,7 @@ import json
 import os
 import pickle
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -317,7 +318,8 @@ async def test_rotation_reencrypts_everything_and_retires_the_old_key(
     done = await secrets.rotate_key(database)
     assert done.reencrypted == 6 and done.retired == (old.key_id,) and not done.resumed
     keyring = crypto.read_key_file(private_key_file)
-    assert [key.key_id for key in keyring.keys] == [done.key_id] != [old.key_id]
+    assert keyring.current.key_id == done.key_id != old.key_id
+    assert keyring.previous == () and keyring.retired == (replace(old, retired=True),)
     assert await _key_ids_in_use(database) == {done.key_id}
     await _assert_all_readable(database, values)
     assert stat.S_IMODE(private_key_file.stat().st_mode) == 0o600
@@ -356,7 +358,11 @@ async def test_interrupted_rotation_keeps_every_secret_readable_and_a_rerun_fini
     assert finished.resumed and finished.key_id == new_id
     assert finished.reencrypted == 6 and finished.retired == (old.key_id,)
     assert await _key_ids_in_use(database) == {new_id}
-    assert [key.key_id for key in crypto.read_key_file(private_key_file).keys] == [new_id]
+    on_disk = json.loads(private_key_file.read_text())
+    assert [(key["id"], key.get("retired")) for key in on_disk["keys"]] == [
+        (new_id, None),
+        (old.key_id, True),
+    ]
     await _assert_all_readable(database, values)
     assert (await verify_chain(database)).ok
 

@@ -75,6 +75,12 @@ class SecretRepository:
         )
         return int((await self.session.execute(query)).scalar_one())
 
+    async def count_by_key(self) -> dict[str, int]:
+        """How many secrets each key id encrypts."""
+        query = select(col(ProjectSecret.key_id), func.count()).group_by(col(ProjectSecret.key_id))
+        rows = await self.session.execute(query)
+        return {str(key_id): int(count) for key_id, count in rows}
+
     async def delete(self, secret_id: uuid.UUID) -> bool:
         statement = delete(ProjectSecret).where(col(ProjectSecret.id) == secret_id)
         result = await self.session.execute(statement)

@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store import audit, validation
+from store import audit, outputs, validation
 from store import text as text_safety
 from store.config import current_actor
 from store.engine import Database
@@ -255,6 +257,30 @@ async def export_audit(
             },
         )
     return count
+
+
+async def export_audit_file(
+    db: Database,
+    path: Path,
+    *,
+    fmt: ExportFormat | str = ExportFormat.JSONL,
+    query: AuditQuery | None = None,
+    force: bool = False,
+    actor: str | None = None,
+) -> tuple[Path, int]:
+    """``export_audit`` into the file ``path``, which appears only when
+    complete; an existing file is replaced only with ``force`` (see
+    ``store.outputs``). Returns the file written and the rows in it."""
+    target = outputs.check_output(
+        path, protected=outputs.protected_by(db), force=force, field="output"
+    )
+    with outputs.partial_beside(target) as partial:
+        with partial.open("w", encoding="utf-8", newline="") as stream:
+            count = await export_audit(db, stream, fmt=fmt, query=query, actor=actor)
+            stream.flush()
+            os.fsync(stream.fileno())
+        outputs.publish(partial, target, force=force, field="output")
+    return target, count
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ The API the CLI and the app use::
     await reveal_secret(db, ref, "API_TOKEN") -> SecretValue  # audited as a read
     await delete_secret(db, ref, "API_TOKEN") -> None
     await rotate_key(db) -> Rotation
+    await start_key_file(db) -> NewKeyFile                    # after a key is lost
 
 ``ref`` is a project id, unique id prefix or exact name, as everywhere.
 Values are ``SecretValue`` (``str`` is accepted by ``set_secret``): their
@@ -22,10 +23,12 @@ Every function takes ``actor`` (default: the current user) and ``keyring``
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy import text
@@ -33,9 +36,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit, crypto
 from store.config import current_actor
-from store.crypto import DecryptionFailed, Keyring, SecretValue
+from store.crypto import DecryptionFailed, Keyring, MasterKeyError, SecretValue
 from store.engine import Database
-from store.errors import InvalidTransition, NotFound, ValidationError
+from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from store.models import AuditCategory, Project, ProjectSecret, ProjectStatus, Severity
 from store.repositories import SecretRepository
 from store.repositories.secrets import SecretName
@@ -48,16 +51,19 @@ _NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 
 __all__ = [
     "DecryptionFailed",
+    "NewKeyFile",
     "Rotation",
     "SecretName",
     "SecretValue",
     "delete_secret",
+    "keys_in_use",
     "list_secrets",
     "reveal_secret",
     "rotate_key",
     "secret_name",
     "secret_value",
     "set_secret",
+    "start_key_file",
 ]
 
 
@@ -124,6 +130,35 @@ async def _lock_secrets(session: AsyncSession, mode: str) -> None:
         await session.execute(text("SELECT 1"))
 
 
+async def _keys_to_encrypt(session: AsyncSession, keyring: Keyring | None) -> Keyring:
+    """``keyring``, else the configured keys. A key file is made only while
+    the database holds no secret: a new key beside secrets that need a lost
+    one would hide that loss, so that is refused naming the key needed."""
+    if keyring is not None:
+        return keyring
+    try:
+        return crypto.load_keyring(create=False)
+    except crypto.KeyFileMissing as missing:
+        needed = await SecretRepository(session).count_by_key()
+        if needed:
+            raise MasterKeyError(
+                f"{missing}, but this database holds {_needing(needed)}. Put that key file "
+                f"back (or set {crypto.SECRET_KEY_ENV}); if the key is lost for good, "
+                "'projdeck secret new-key' starts a new key file (those secrets stay "
+                "unreadable until they are set again)"
+            ) from None
+        return crypto.load_keyring()
+
+
+def _needing(counts: dict[str, int]) -> str:
+    """'3 secrets encrypted with key K' for each key, in words."""
+    parts = [
+        f"{count} secret{'s' if count != 1 else ''} encrypted with key {key_id}"
+        for key_id, count in sorted(counts.items())
+    ]
+    return ", ".join(parts)
+
+
 async def _secret_row(session: AsyncSession, project: Project, key_name: str) -> ProjectSecret:
     row = await SecretRepository(session).get(project.id, key_name)
     if row is None:
@@ -173,7 +208,7 @@ async def set_secret(
     async with db.transaction() as session:
         await _lock_secrets(session, "ROW EXCLUSIVE")
         # Read the keys under the lock, so a key being retired is never used.
-        key = (keyring or crypto.load_keyring()).current
+        key = (await _keys_to_encrypt(session, keyring)).current
         project = await resolve_project(session, ref)
         if project.status == ProjectStatus.DELETED:
             raise InvalidTransition("project", "deleted", "set a secret of")
@@ -228,7 +263,13 @@ async def reveal_secret(
     async with db.transaction() as session:
         project = await resolve_project(session, ref)
         row = await _secret_row(session, project, key_name)
-        keyring = keyring or crypto.load_keyring(create=False)
+        try:
+            keyring = keyring or crypto.load_keyring(create=False)
+        except crypto.KeyFileMissing as missing:
+            raise MasterKeyError(
+                f"{missing}: {_label(project, key_name)} needs key {row.key_id}; put back the "
+                f"key file that holds it (or set {crypto.SECRET_KEY_ENV})"
+            ) from None
         try:
             value = crypto.decrypt(
                 keyring, project.id, key_name, _sealed(row), label=_label(project, key_name)
@@ -307,19 +348,43 @@ async def rotate_key(
     progress: Callable[[int, int], None] | None = None,
 ) -> Rotation:
     """Make a new master key, re-encrypt every secret with it in one
-    transaction, then retire the old key.
+    transaction, then retire the old key: kept in the key file, marked
+    retired, to decrypt what a backup or export taken before holds.
 
     Restartable: the key file holds the new key first and the old ones after
     it until the end, so an interruption at any point leaves every secret
-    readable, and a re-run (which sees several keys and does not make
-    another) finishes the job. With ``PROJDECK_SECRET_KEY`` no key is made:
-    secrets move to that key, and older ones named in
-    ``PROJDECK_SECRET_KEY_PREVIOUS`` can then be dropped from the environment.
-    ``progress(done, total)`` is called after each re-encrypted secret.
+    readable, and a re-run (which sees a key not yet retired and does not
+    make another) finishes the job. Rotations take turns (a lock beside the
+    key file): one started while another runs waits, then rotates from the
+    keys the other left, reading the key file again (also when ``keyring``
+    came from it). With ``PROJDECK_SECRET_KEY`` no key is made: secrets move
+    to that key, and older ones named in ``PROJDECK_SECRET_KEY_PREVIOUS`` can
+    then be dropped from the environment. ``progress(done, total)`` is
+    called after each re-encrypted secret.
     """
     actor = actor or current_actor()
-    keyring = keyring or crypto.load_keyring()
-    resumed = len(keyring.keys) > 1
+    if keyring is not None:
+        key_file = keyring.path
+    elif os.environ.get(crypto.SECRET_KEY_ENV, "").strip():
+        key_file = None
+    else:
+        key_file = crypto.default_key_file()
+    async with crypto.rotation_turn(key_file):
+        if keyring is None:
+            async with db.reading() as session:
+                keyring = await _keys_to_encrypt(session, None)
+        elif keyring.path is not None:
+            keyring = crypto.read_key_file(keyring.path)
+        return await _rotate(db, actor, keyring, progress)
+
+
+async def _rotate(
+    db: Database,
+    actor: str,
+    keyring: Keyring,
+    progress: Callable[[int, int], None] | None,
+) -> Rotation:
+    resumed = bool(keyring.previous)
     if keyring.path is not None and not resumed:
         keyring = crypto.write_key_file(keyring.path, [crypto.new_key(), *keyring.keys])
     current = keyring.current
@@ -381,7 +446,14 @@ async def rotate_key(
             await _lock_secrets(session, "EXCLUSIVE")
             if await SecretRepository(session).count_not_under(current.key_id) == 0:
                 # Written while the secrets are locked, so none lands under an old key now.
-                crypto.write_key_file(keyring.path, [current])
+                crypto.write_key_file(
+                    keyring.path,
+                    [
+                        current,
+                        *(dataclasses.replace(key, retired=True) for key in keyring.previous),
+                        *keyring.retired,
+                    ],
+                )
                 retired, kept = kept, ()
     return Rotation(
         key_id=current.key_id,
@@ -391,6 +463,81 @@ async def rotate_key(
         resumed=resumed,
         source=keyring.source,
     )
+
+
+@dataclass(frozen=True)
+class KeyUsage:
+    """Secrets per key id, and whether the configured keys can read them."""
+
+    counts: dict[str, int]
+    source: str = ""
+    older: dict[str, int] = field(default_factory=dict)  # readable, not under the current key
+    problem: str | None = None  # secrets no configured key can read, in words
+
+
+async def keys_in_use(db: Database) -> KeyUsage:
+    """For ``doctor``: which keys the secrets need, and any the keyring lacks."""
+    async with db.reading() as session:
+        counts = await SecretRepository(session).count_by_key()
+    if not counts:
+        return KeyUsage(counts)
+    try:
+        keyring = crypto.load_keyring(create=False)
+    except MasterKeyError as error:
+        return KeyUsage(counts, problem=f"{error.message}; the database holds {_needing(counts)}")
+    unknown = {key_id: n for key_id, n in counts.items() if keyring.get(key_id) is None}
+    if unknown:
+        return KeyUsage(
+            counts,
+            keyring.source,
+            problem=f"{_needing(unknown)}, which is not among the keys in {keyring.source}: "
+            "they cannot be read (wrong key file, or the key was lost)",
+        )
+    older = {key_id: n for key_id, n in counts.items() if key_id != keyring.current.key_id}
+    return KeyUsage(counts, keyring.source, older)
+
+
+@dataclass(frozen=True)
+class NewKeyFile:
+    """What ``start_key_file`` made, and the secrets it cannot read."""
+
+    key_id: str
+    path: str
+    unreadable: dict[str, int]
+
+
+async def start_key_file(db: Database, *, actor: str | None = None) -> NewKeyFile:
+    """Make a key file where none is, even though the database holds secrets
+    under a key that is gone: they stay unreadable until set again. The
+    explicit way past the refusal ``set_secret`` and ``rotate_key`` give."""
+    actor = actor or current_actor()
+    if os.environ.get(crypto.SECRET_KEY_ENV, "").strip():
+        raise ValidationError(
+            crypto.SECRET_KEY_ENV, "is set, so projdeck uses that key and no key file"
+        )
+    path = crypto.default_key_file()
+    if path.exists():
+        raise Conflict(
+            f"the key file {path} exists; to move secrets to a new key run "
+            "'projdeck secret rotate-key'"
+        )
+    async with db.transaction() as session:
+        await _lock_secrets(session, "EXCLUSIVE")
+        unreadable = await SecretRepository(session).count_by_key()
+        keyring = crypto.load_keyring()
+        await audit.record(
+            session,
+            actor=actor,
+            event_type="secret.key_created",
+            description=f"started a new key file with key {keyring.current.key_id}"
+            + (f"; {_needing(unreadable)} cannot be read" if unreadable else ""),
+            entity_type="master_key",
+            entity_id=keyring.current.key_id,
+            category=AuditCategory.SECURITY,
+            severity=Severity.WARNING if unreadable else Severity.INFO,
+            details={"key_id": keyring.current.key_id, "unreadable": unreadable},
+        )
+    return NewKeyFile(key_id=keyring.current.key_id, path=str(path), unreadable=unreadable)
 
 
 async def _audit_rotation_failure(db: Database, actor: str, secret_id: uuid.UUID) -> None:

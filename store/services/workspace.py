@@ -10,8 +10,7 @@ import contextlib
 import json
 import os
 import sqlite3
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -19,7 +18,7 @@ from typing import IO, Any
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from store import audit, migrate, portability, schema_check
+from store import audit, migrate, outputs, portability, schema_check
 from store.config import current_actor, mask_url, normalize_url
 from store.engine import Database, open_database
 from store.errors import Conflict, StoreUnavailable, ValidationError
@@ -84,21 +83,6 @@ async def _size(path: Path) -> int:
     return (await asyncio.to_thread(path.stat)).st_size
 
 
-@contextlib.contextmanager
-def _temporary_beside(path: Path) -> Iterator[Path]:
-    """A temporary path in ``path``'s folder, removed unless renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:8]}")
-    try:
-        yield temporary
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-        for suffix in ("-wal", "-shm", "-journal"):
-            with contextlib.suppress(FileNotFoundError):
-                Path(f"{temporary}{suffix}").unlink()
-
-
 class _LineFile:
     """Blocking writes of a JSON lines file, run in a thread by the caller."""
 
@@ -142,11 +126,17 @@ async def _revision(connection: AsyncConnection) -> str | None:
 
 
 async def export_workspace(
-    db: Database, path: Path, *, progress: Progress | None = None, actor: str | None = None
+    db: Database,
+    path: Path,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    actor: str | None = None,
 ) -> ExportResult:
-    """Write every table to ``path`` as JSON lines (secrets stay encrypted)."""
-    path = _absolute(path)
-    with _temporary_beside(path) as temporary:
+    """Write every table to ``path`` as JSON lines (secrets stay encrypted);
+    an existing file is replaced only with ``force`` (see ``store.outputs``)."""
+    path = outputs.check_output(path, protected=outputs.protected_by(db), force=force)
+    with outputs.partial_beside(path) as temporary:
         output = await asyncio.to_thread(_LineFile, temporary)
         try:
             async with _snapshot(db) as connection:
@@ -168,7 +158,7 @@ async def export_workspace(
         except BaseException:
             output.abandon()
             raise
-        os.replace(temporary, path)
+        outputs.publish(temporary, path, force=force)
     async with db.transaction() as session:
         await audit.record(
             session,
@@ -353,24 +343,34 @@ def _sqlite_revision(connection: sqlite3.Connection) -> str | None:
 
 
 async def backup_database(
-    db: Database, path: Path, *, progress: Progress | None = None, actor: str | None = None
+    db: Database,
+    path: Path,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    actor: str | None = None,
 ) -> BackupResult:
     """SQLite: a consistent, checked copy of the file while others keep
-    writing. PostgreSQL: a logical export (pg_dump makes physical ones)."""
-    path = _absolute(path)
+    writing. PostgreSQL: a logical export (pg_dump makes physical ones).
+    An existing file is replaced only with ``force``."""
     if db.backend != "sqlite":
-        await export_workspace(db, path, progress=progress, actor=actor)
+        exported = await export_workspace(db, path, force=force, progress=progress, actor=actor)
         return BackupResult(
-            path=path, revision=migrate.HEAD_REVISION, size=await _size(path), kind="export"
+            path=exported.path,
+            revision=migrate.HEAD_REVISION,
+            size=await _size(exported.path),
+            kind="export",
         )
-    source = _sqlite_path(db)
-    if path == source:
-        raise ValidationError("path", "the backup cannot overwrite the database itself")
-    with _temporary_beside(path) as temporary:
+    path = outputs.check_output(path, protected=outputs.protected_by(db), force=force)
+    with outputs.partial_beside(path) as temporary:
         revision = await asyncio.to_thread(
-            _copy_sqlite, source, temporary, read_only=False, progress=_threadsafe(progress)
+            _copy_sqlite,
+            _sqlite_path(db),
+            temporary,
+            read_only=False,
+            progress=_threadsafe(progress),
         )
-        os.replace(temporary, path)
+        outputs.publish(temporary, path, force=force)
     size = await _size(path)
     async with db.transaction() as session:
         await audit.record(
@@ -441,6 +441,19 @@ def _restore_into(source: Path, live: Path, progress: Progress | None) -> None:
         src.close()
 
 
+def _safety_path(beside: Path, suffix: str) -> Path:
+    """A new name beside ``beside`` for the copy a restore keeps of the
+    workspace it replaces: a second restore within the same second gets its
+    own copy rather than replacing the first's."""
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    candidate = beside.with_name(f"{beside.stem}.before-restore-{stamp}{suffix}")
+    number = 1
+    while candidate.exists() or candidate.is_symlink():
+        number += 1
+        candidate = beside.with_name(f"{beside.stem}.before-restore-{stamp}-{number}{suffix}")
+    return candidate
+
+
 async def restore_database(
     db: Database, path: Path, *, progress: Progress | None = None, actor: str | None = None
 ) -> RestoreResult:
@@ -449,7 +462,6 @@ async def restore_database(
     path = _absolute(path)
     if not await asyncio.to_thread(path.is_file):
         raise ValidationError("file", f"{path} does not exist")
-    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     is_sqlite = await asyncio.to_thread(is_sqlite_file, path)
     if not is_sqlite:
         # A logical export: its header is checked before anything is saved
@@ -460,9 +472,9 @@ async def restore_database(
         reader.close()
         if db.backend == "sqlite":
             live = _sqlite_path(db)
-            safety = live.with_name(f"{live.stem}.before-restore-{stamp}.db")
+            safety = _safety_path(live, ".db")
         else:
-            safety = path.with_name(f"{path.stem}.before-restore-{stamp}.jsonl")
+            safety = _safety_path(path, ".jsonl")
         await backup_database(db, safety, actor=actor)
         imported = await import_workspace(db, path, replace=True, progress=progress, actor=actor)
         return RestoreResult(
@@ -480,31 +492,37 @@ async def restore_database(
     revision = await asyncio.to_thread(_inspect_sqlite_file, path)
     await schema_check.refuse_foreign_objects(path, revision)
     live = _sqlite_path(db)
-    safety = live.with_name(f"{live.stem}.before-restore-{stamp}.db")
-    with _temporary_beside(live) as staged:
+    safety = _safety_path(live, ".db")
+    with outputs.partial_beside(live) as staged:
         await asyncio.to_thread(
             _copy_sqlite, path, staged, read_only=True, progress=_threadsafe(progress)
         )
-        if revision != migrate.HEAD_REVISION:
-            staged_db = await open_database(normalize_url(f"sqlite:///{staged}"))
-            try:
+        staged_db = await open_database(normalize_url(f"sqlite:///{staged}"))
+        try:
+            if revision != migrate.HEAD_REVISION:
                 await migrate.upgrade(staged_db)
-            finally:
-                await staged_db.dispose()
+            # The audit row goes in with the restored data, so the swap
+            # brings it: a restore killed just after the swap is on record.
+            async with staged_db.transaction() as session:
+                await audit.record(
+                    session,
+                    actor=actor or current_actor(),
+                    event_type="workspace.restored",
+                    description=f"restored the database from {path.name}",
+                    category=AuditCategory.COMPLIANCE,
+                    severity=Severity.WARNING,
+                    entity_type="workspace",
+                    details={
+                        "file": str(path),
+                        "schema_revision": revision,
+                        "safety_backup": str(safety),
+                    },
+                )
+        finally:
+            await staged_db.dispose()
         await backup_database(db, safety, actor=actor)
         await db.engine.dispose()
         await asyncio.to_thread(_restore_into, staged, live, _threadsafe(progress))
-    async with db.transaction() as session:
-        await audit.record(
-            session,
-            actor=actor or current_actor(),
-            event_type="workspace.restored",
-            description=f"restored the database from {path.name}",
-            category=AuditCategory.COMPLIANCE,
-            severity=Severity.WARNING,
-            entity_type="workspace",
-            details={"file": str(path), "schema_revision": revision, "safety_backup": str(safety)},
-        )
     return RestoreResult(
         source=path,
         safety_backup=safety,

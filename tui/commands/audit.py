@@ -3,10 +3,8 @@ verify its hash chain."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -110,10 +108,16 @@ def list_audit(
 @click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout)."
 )
+@click.option("--force", is_flag=True, help="Replace the --output file if it exists.")
 @_filters
 @click.pass_context
-def export_audit(ctx: click.Context, /, fmt: str, output: Path | None, **options: Any) -> None:
-    """Write the matching rows, oldest first, as JSON lines or CSV (streamed)."""
+def export_audit(
+    ctx: click.Context, /, fmt: str, output: Path | None, force: bool, **options: Any
+) -> None:
+    """Write the matching rows, oldest first, as JSON lines or CSV (streamed).
+
+    With --output the file appears only when complete, readable by you only;
+    an existing one is replaced only with --force."""
     query = _query(options)
     if output is None:
 
@@ -129,33 +133,12 @@ def export_audit(ctx: click.Context, /, fmt: str, output: Path | None, **options
 
         run_with_database(ctx, to_stdout)
         return
-    if output.exists() and not output.is_file():
-        # A pipe or device (/dev/stdout, a FIFO): write to it as it is.
-        with output.open("w", encoding="utf-8", newline="") as stream:
 
-            async def to_special(database: Database) -> int:
-                return await service.export_audit(database, stream, fmt=fmt, query=query)
+    async def to_file(database: Database) -> tuple[Path, int]:
+        return await service.export_audit_file(database, output, fmt=fmt, query=query, force=force)
 
-            count = run_with_database(ctx, to_special)
-        click.echo(f"exported {count} rows to {output}", err=True)
-        return
-    # Written beside the target and moved into place, so a failed export leaves no half file.
-    folder = output.resolve().parent
-    if not folder.is_dir():
-        fail(f"output: folder {folder} does not exist")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{output.name}.", dir=folder)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as stream:
-
-            async def to_file(database: Database) -> int:
-                return await service.export_audit(database, stream, fmt=fmt, query=query)
-
-            count = run_with_database(ctx, to_file)
-        os.replace(temporary, output)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-    click.echo(f"exported {count} rows to {output}", err=True)
+    written, count = run_with_database(ctx, to_file)
+    click.echo(f"exported {count} rows to {written}", err=True)
 
 
 @audit.command("verify")

@@ -1,5 +1,5 @@
 """``projdeck secret ...``: names, set (value from stdin or a hidden prompt,
-never from the command line), get, rm and rotate-key."""
+never from the command line), get, rm, rotate-key and new-key."""
 
 from __future__ import annotations
 
@@ -126,14 +126,35 @@ def remove_secret(ctx: click.Context, ref: str, key: str, yes: bool) -> None:
     click.echo(f"deleted {key}")
 
 
+@secret.command("new-key")
+@click.pass_context
+def new_key(ctx: click.Context) -> None:
+    """Start a new key file when the old one is lost for good.
+
+    Secrets encrypted with the lost key stay unreadable until they are set
+    again; while the database holds any, projdeck makes no key file unasked.
+    """
+
+    async def work(database: Database) -> service.NewKeyFile:
+        return await service.start_key_file(database)
+
+    made = run_with_database(ctx, work)
+    click.echo(f"new key {made.key_id} in {made.path}")
+    for key_id, count in sorted(made.unreadable.items()):
+        plural = "s" if count != 1 else ""
+        click.echo(f"{count} secret{plural} under key {key_id} cannot be read: set them again")
+
+
 @secret.command("rotate-key")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def rotate_key(ctx: click.Context, as_json: bool) -> None:
     """Make a new master key, re-encrypt every secret with it, retire the old one.
 
-    Safe to interrupt: every secret stays readable, and running it again
-    finishes the job.
+    The retired key stays in the key file, only to decrypt, so backups and
+    exports taken before still restore readable. Safe to interrupt: every
+    secret stays readable, and running it again finishes the job; a rotation
+    started while another runs waits for it.
     """
 
     async def work(database: Database) -> service.Rotation:
@@ -156,7 +177,10 @@ def rotate_key(ctx: click.Context, as_json: bool) -> None:
         click.echo("finished an earlier rotation that did not complete")
     click.echo(f"re-encrypted {done.reencrypted} secrets under key {done.key_id}")
     if done.retired:
-        click.echo(f"retired key {', '.join(done.retired)} from {done.source}")
+        click.echo(
+            f"retired key {', '.join(done.retired)}: kept in {done.source} only to decrypt "
+            "(backups and exports taken before this rotation)"
+        )
     if done.kept:
         click.echo(
             f"still kept: {', '.join(done.kept)} "

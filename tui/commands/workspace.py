@@ -51,12 +51,15 @@ def _rows(counts: dict[str, int]) -> str:
     help="PostgreSQL: print the pg_dump command for a physical backup instead of "
     "taking a logical one. SQLite: the backup is a physical copy anyway.",
 )
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
 @click.pass_context
-def backup(ctx: click.Context, path: Path, physical: bool) -> None:
+def backup(ctx: click.Context, path: Path, physical: bool, force: bool) -> None:
     """Back up the database to PATH.
 
     SQLite: a consistent, integrity-checked copy of the database file, taken
     while others keep working. PostgreSQL: a logical export (see export).
+    The file is readable by you only; an existing one is replaced only with
+    --force, and never the database, its journals or the key file.
     """
 
     async def work(database: Database) -> service.BackupResult | str:
@@ -68,7 +71,7 @@ def backup(ctx: click.Context, path: Path, physical: bool) -> None:
                     err=True,
                 )
             with progress_bar("backing up", None, unit="pages") as progress:
-                return await service.backup_database(database, path, progress=progress)
+                return await service.backup_database(database, path, force=force, progress=progress)
         if physical:
             return (
                 "projdeck takes logical PostgreSQL backups only (nothing was written); "
@@ -79,7 +82,7 @@ def backup(ctx: click.Context, path: Path, physical: bool) -> None:
             )
         total = sum((await service.count_workspace(database)).values())
         with progress_bar("backing up", total) as progress:
-            return await service.backup_database(database, path, progress=progress)
+            return await service.backup_database(database, path, force=force, progress=progress)
 
     result = run_with_database(ctx, work)
     if isinstance(result, str):
@@ -134,14 +137,18 @@ def _is_sqlite_file(path: Path) -> bool:
 
 @click.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
 @click.pass_context
-def export_command(ctx: click.Context, path: Path) -> None:
-    """Export every table to PATH as JSON lines (secrets stay encrypted)."""
+def export_command(ctx: click.Context, path: Path, force: bool) -> None:
+    """Export every table to PATH as JSON lines (secrets stay encrypted).
+
+    The file is readable by you only; an existing one is replaced only with
+    --force, and never the database, its journals or the key file."""
 
     async def work(database: Database) -> service.ExportResult:
         total = sum((await service.count_workspace(database)).values())
         with progress_bar("exporting", total) as progress:
-            return await service.export_workspace(database, path, progress=progress)
+            return await service.export_workspace(database, path, force=force, progress=progress)
 
     result = run_with_database(ctx, work)
     click.echo(f"exported to {result.path}: {_rows(result.counts)}")

@@ -12,9 +12,10 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from store import validation
 from store.config import resolve_database_url
 from store.engine import Database, open_database
-from store.errors import StoreError
+from store.errors import StoreError, ValidationError
 from store.repositories.base import Page
 from store.services import projects as project_service
 
@@ -65,6 +66,49 @@ def run_with_database(
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+
+
+def read_input(field: str, option: str, source: str, *, limit: int) -> str:
+    """The UTF-8 text of a local file, or of standard input for ``-``, read
+    with a cap: ``/dev/zero`` or an endless pipe stops at ``limit`` bytes
+    and is refused naming the option, instead of filling the memory."""
+    where = "standard input" if source == "-" else source
+    try:
+        if source == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(source, "rb") as stream:
+                data = stream.read(limit + 1)
+    except OSError as error:
+        raise ValidationError(field, f"cannot read {where}: {error.strerror}") from None
+    if len(data) > limit:
+        raise ValidationError(
+            field, f"{where} is larger than {_size(limit)}, the most {option} reads"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError(field, f"{where} is not UTF-8 text") from None
+
+
+# A JSON option's text, indentation included; its value is then held to
+# validation.MAX_JSON_BYTES as compact JSON.
+MAX_JSON_READ_BYTES = 4 * validation.MAX_JSON_BYTES
+
+
+def json_input(field: str, option: str, value: str, *, limit: int = MAX_JSON_READ_BYTES) -> Any:
+    """A JSON option given inline or as ``@FILE`` (``@-``: standard input),
+    read with a cap and parsed without RecursionError or ValueError."""
+    text = read_input(field, option, value[1:], limit=limit) if value.startswith("@") else value
+    return validation.parse_json(field, text)
+
+
+def _size(limit: int) -> str:
+    if limit % (1024 * 1024) == 0:
+        return f"{limit // (1024 * 1024)} MiB"
+    if limit % 1024 == 0:
+        return f"{limit // 1024} KiB"
+    return f"{limit} bytes"
 
 
 def print_json(value: Any) -> None:

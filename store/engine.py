@@ -178,6 +178,23 @@ def translate(error: BaseException, url: URL) -> StoreError:
     return StoreUnavailable(f"database error on {mask_url(url)}: {type(error).__name__}")
 
 
+def driver_failure(error: BaseException, url: URL) -> StoreError | None:
+    """``error`` as the store's words if it came from the database driver or
+    the connection to the server (SQLAlchemy, sqlite3, asyncpg, a reset or
+    timed-out socket), else None: what a command's last line of defence
+    uses, for errors no service translated (a server lost in the middle of
+    an export, a damaged SQLite file under a backup)."""
+    import sqlite3
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(error, SQLAlchemyError | ConnectionError | TimeoutError):
+        return translate(error, url)
+    if isinstance(error, sqlite3.Error) or type(error).__module__.split(".")[0] == "asyncpg":
+        return StoreUnavailable(f"database error on {mask_url(url)}: {_driver_detail(error)}")
+    return None
+
+
 def _driver_detail(error: BaseException) -> str:
     original = getattr(error, "orig", None) or error
     text = str(original).strip().splitlines()

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import URL
 
 from store.config import normalize_url
 from tests.cli import SCRIPT, Projdeck
+from tests.pg_proxy import PostgresProxy
 
 DEEP = "[" * 100_000 + "]" * 100_000
 HUGE_NUMBER = '{"n": ' + "7" * 5000 + "}"
@@ -288,3 +290,86 @@ def test_a_template_json_nested_100000_levels_deep_is_refused(
     stderr = workspace.cli.fails("template", "import", str(folder))
 
     assert stderr == "error: deep/template.json: is nested deeper than 32 levels\n"
+
+
+# -- driver and connection errors -------------------------------------------------
+
+
+@pytest.fixture
+def damaged_sqlite(migrated_sqlite_template: Path, tmp_path: Path) -> BoundedProjdeck:
+    """A projdeck SQLite file with some of its pages overwritten."""
+    target = tmp_path / "damaged.db"
+    shutil.copyfile(migrated_sqlite_template, target)
+    cli = BoundedProjdeck(
+        normalize_url(f"sqlite:///{target}"), PROJDECK_KEY_FILE=str(tmp_path / "keys.json")
+    )
+    for name in ("one", "two", "three"):
+        cli.ok("project", "create", "--name", name, "--type", "api", "--owner", "o")
+    with target.open("r+b") as file:
+        file.seek(3 * 4096)
+        file.write(b"\xa5" * 6 * 4096)
+    return cli
+
+
+def test_doctor_on_a_damaged_sqlite_file_reports_the_failed_integrity_check(
+    damaged_sqlite: BoundedProjdeck,
+) -> None:
+    result = damaged_sqlite.run("doctor")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "FAIL integrity: " in result.stdout
+    assert "database disk image is malformed" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["export", "backup"])
+def test_export_and_backup_of_a_damaged_sqlite_file_end_in_an_error_line(
+    damaged_sqlite: BoundedProjdeck, tmp_path: Path, command: str
+) -> None:
+    stderr = damaged_sqlite.fails(command, str(tmp_path / "copy"))
+
+    assert stderr.startswith("error: database error on sqlite+aiosqlite:///")
+    assert stderr.endswith(": database disk image is malformed\n")
+    assert not (tmp_path / "copy").exists()
+
+
+def _chunks_used(proxy: PostgresProxy, cli: Projdeck, *args: str) -> int:
+    """How many chunks the client sends the server while running a command."""
+    plenty = 1_000_000
+    proxy.restart()
+    proxy.cut_after(plenty)
+    cli.ok(*args)
+    left = proxy.chunks_left()
+    assert left is not None
+    proxy.restart()
+    return plenty - left
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("command", ["export", "backup", "import"])
+def test_postgres_lost_during_a_workspace_command_ends_in_an_error_line(
+    proxied_postgres: tuple[PostgresProxy, URL], tmp_path: Path, command: str
+) -> None:
+    """The server goes away at several points of the command's conversation
+    with it: each run succeeds or ends in one error line, never a traceback."""
+    proxy, url = proxied_postgres
+    cli = Projdeck(url, PROJDECK_CONNECT_DELAYS="")
+    for index in range(30):
+        cli.ok("project", "create", "--name", f"p{index}", "--type", "api", "--owner", "o")
+    dump = tmp_path / "dump.jsonl"
+    cli.ok("export", str(dump))
+    args = (command, str(dump if command == "import" else tmp_path / "out"))
+    used = _chunks_used(proxy, cli, *args)
+    failures = []
+    for budget in sorted({used // 4, used // 2, 3 * used // 4, used - 2}):
+        proxy.cut_after(budget)
+        result = cli.run(*args)
+        proxy.restart()
+        assert "Traceback" not in result.stderr, (budget, result.stderr)
+        if result.returncode:
+            assert result.returncode == 1
+            assert result.stderr.startswith("error: "), result.stderr
+            assert result.stderr.count("\n") == 1, result.stderr
+            failures.append(budget)
+    assert failures

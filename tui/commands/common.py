@@ -8,16 +8,19 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from store import validation
 from store.config import resolve_database_url
-from store.engine import Database, open_database
+from store.engine import Database, driver_failure, open_database
 from store.errors import StoreError, ValidationError
 from store.repositories.base import Page
 from store.services import projects as project_service
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 T = TypeVar("T")
 
@@ -42,7 +45,10 @@ def run_with_database(
     errors become ``error: ...`` and exit status 1."""
     state: CliState = ctx.find_object(CliState) or CliState(None)
 
+    url: URL | None = None
+
     async def main() -> T:
+        nonlocal url
         url = resolve_database_url(state.db_url_option)
         database = await open_database(url)
         try:
@@ -58,7 +64,14 @@ def run_with_database(
         return asyncio.run(main())
     except StoreError as error:
         fail(error.message)
-    except OSError as error:
+    except Exception as error:
+        # Driver and connection errors no service translated (a server lost
+        # in the middle of an export, a damaged file under a backup).
+        failure = driver_failure(error, url) if url is not None else None
+        if failure is not None:
+            fail(failure.message)
+        if not isinstance(error, OSError):
+            raise
         # A path the file system refuses (a name too long, no permission, a
         # full disk): said as such, not as a traceback.
         problem = (error.strerror or type(error).__name__).lower()

@@ -373,3 +373,81 @@ def test_postgres_lost_during_a_workspace_command_ends_in_an_error_line(
             assert result.stderr.count("\n") == 1, result.stderr
             failures.append(budget)
     assert failures
+
+
+# -- PostgreSQL timeouts ---------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(120)
+def test_a_frozen_postgres_server_fails_a_command_at_the_connect_timeout(
+    proxied_postgres: tuple[PostgresProxy, URL],
+) -> None:
+    proxy, url = proxied_postgres
+    cli = Projdeck(url, PROJDECK_CONNECT_DELAYS="", PROJDECK_CONNECT_TIMEOUT="1")
+    proxy.freeze()
+
+    stderr = cli.fails("project", "list")
+
+    assert stderr.startswith("error: cannot reach the database postgresql+asyncpg://")
+    assert stderr.endswith(": no answer within 1 s (PROJDECK_CONNECT_TIMEOUT)\n")
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(120)
+def test_a_statement_waiting_past_the_statement_timeout_fails_the_command(
+    proxied_postgres: tuple[PostgresProxy, URL],
+) -> None:
+    """A table locked by someone else: the server cancels the statement."""
+    import asyncpg
+
+    from tests.conftest import run_blocking
+
+    _, url = proxied_postgres
+    cli = Projdeck(url, PROJDECK_STATEMENT_TIMEOUT="1")
+    cli.ok("project", "create", "--name", "p", "--type", "api", "--owner", "o")
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def while_locked() -> str:
+        holder = await asyncpg.connect(dsn)
+        try:
+            async with holder.transaction():
+                await holder.execute("LOCK TABLE projects IN ACCESS EXCLUSIVE MODE")
+                import asyncio
+
+                return await asyncio.to_thread(cli.fails, "project", "list")
+        finally:
+            await holder.close()
+
+    stderr = run_blocking(while_locked())
+
+    assert stderr.startswith("error: ")
+    assert stderr.endswith("the statement ran longer than 1 s (PROJDECK_STATEMENT_TIMEOUT)\n"), (
+        stderr
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(120)
+async def test_a_connection_frozen_mid_session_fails_the_call_in_bounded_time(
+    proxied_postgres: tuple[PostgresProxy, URL], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from store.engine import open_database
+    from store.errors import StoreUnavailable
+    from store.services import projects
+
+    proxy, url = proxied_postgres
+    monkeypatch.setenv("PROJDECK_STATEMENT_TIMEOUT", "1")
+    monkeypatch.setenv("PROJDECK_CONNECT_TIMEOUT", "1")
+    db = await open_database(url, connect_delays=())
+    try:
+        await projects.list_projects(db)
+        await asyncio.to_thread(proxy.freeze)
+        with pytest.raises(StoreUnavailable, match="no answer within"):
+            await projects.create_project_with_settings(
+                db, projects.ProjectCreate(name="frozen", type="api", owner_id="o")
+            )
+    finally:
+        await asyncio.wait_for(db.dispose(), 30)

@@ -132,13 +132,19 @@ async def _examine_sqlite(database: Database, report: Report) -> None:
     async with database.engine.connect() as connection:
         journal = (await connection.execute(text("PRAGMA journal_mode"))).scalar_one()
         foreign_keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar_one()
-        integrity = [row[0] for row in (await connection.execute(text("PRAGMA integrity_check")))]
+        try:
+            integrity = [
+                str(row[0]) for row in await connection.execute(text("PRAGMA integrity_check"))
+            ]
+        except DBAPIError as error:
+            # A file damaged badly enough fails the check itself.
+            integrity = [translate(error, database.url).message]
     report.add("journal mode", journal == "wal", str(journal))
     report.add("foreign keys", foreign_keys == 1, "on" if foreign_keys == 1 else "off")
     report.add(
         "integrity",
         integrity == ["ok"],
-        "ok" if integrity == ["ok"] else "; ".join(str(line) for line in integrity[:5]),
+        "ok" if integrity == ["ok"] else "; ".join(integrity[:5]),
     )
     _examine_leftovers(database, report)
 

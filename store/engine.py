@@ -56,6 +56,41 @@ class PoolOptions:
         )
 
 
+@dataclass
+class PostgresTimeouts:
+    """How long a PostgreSQL connection may take to open
+    (``PROJDECK_CONNECT_TIMEOUT``) and a statement to run
+    (``PROJDECK_STATEMENT_TIMEOUT``), in seconds; 0 turns the statement
+    limit off. A frozen server or network then fails a command in bounded
+    time instead of holding it for minutes."""
+
+    connect: float = 10.0
+    statement: float = 30.0
+
+    @classmethod
+    def from_env(cls) -> PostgresTimeouts:
+        defaults = cls()
+        return cls(
+            connect=_env_number("PROJDECK_CONNECT_TIMEOUT", defaults.connect, float, minimum=0.1),
+            statement=_env_number(
+                "PROJDECK_STATEMENT_TIMEOUT", defaults.statement, float, minimum=0.0
+            ),
+        )
+
+    def connect_args(self) -> dict[str, Any]:
+        """asyncpg's: the server cancels a statement past the limit; the
+        client gives up a little later, for when the server cannot say so
+        (the network is down or the server frozen)."""
+        args: dict[str, Any] = {"timeout": self.connect}
+        if self.statement:
+            args["command_timeout"] = self.statement + _CLIENT_GRACE_SECONDS
+            args["server_settings"] = {"statement_timeout": str(int(self.statement * 1000))}
+        return args
+
+
+# How much longer than the server's statement limit the client waits.
+_CLIENT_GRACE_SECONDS = 5.0
+
 N = TypeVar("N", int, float)
 T = TypeVar("T")
 
@@ -202,6 +237,7 @@ def create_engine_for(
     pool = pool or PoolOptions.from_env()
     return create_async_engine(
         url,
+        connect_args=PostgresTimeouts.from_env().connect_args(),
         pool_size=pool.size,
         max_overflow=pool.overflow,
         pool_timeout=pool.timeout,
@@ -215,6 +251,9 @@ def translate(error: BaseException, url: URL) -> StoreError:
         return error
     if isinstance(error, IntegrityError):
         return Conflict(_integrity_message(error))
+    timeout = _timeout_detail(error)
+    if timeout is not None:
+        return StoreUnavailable(f"cannot use the database {mask_url(url)}: {timeout}")
     if isinstance(error, OperationalError | InterfaceError | OSError):
         detail = _driver_detail(error)
         if "locked" in detail or "busy" in detail:
@@ -223,6 +262,37 @@ def translate(error: BaseException, url: URL) -> StoreError:
     if isinstance(error, DBAPIError):
         return StoreUnavailable(f"database error on {mask_url(url)}: {_driver_detail(error)}")
     return StoreUnavailable(f"database error on {mask_url(url)}: {type(error).__name__}")
+
+
+def driver_failure(error: BaseException, url: URL) -> StoreError | None:
+    """``error`` as the store's words if it came from the database driver or
+    the connection to the server (SQLAlchemy, sqlite3, asyncpg, a reset or
+    timed-out socket), else None: what a command's last line of defence
+    uses, for errors no service translated (a server lost in the middle of
+    an export, a damaged SQLite file under a backup)."""
+    import sqlite3
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(error, SQLAlchemyError | ConnectionError | TimeoutError):
+        return translate(error, url)
+    if isinstance(error, sqlite3.Error) or type(error).__module__.split(".")[0] == "asyncpg":
+        return StoreUnavailable(f"database error on {mask_url(url)}: {_driver_detail(error)}")
+    return None
+
+
+def _timeout_detail(error: BaseException) -> str | None:
+    """What went past which PostgreSQL time limit, if one did."""
+    original = getattr(error, "orig", None) or error
+    limits = PostgresTimeouts.from_env()
+    if "statement timeout" in str(original):
+        return f"the statement ran longer than {limits.statement:g} s (PROJDECK_STATEMENT_TIMEOUT)"
+    if isinstance(original, TimeoutError):
+        waited = limits.statement + _CLIENT_GRACE_SECONDS
+        return (
+            f"no answer within {waited:g} s (PROJDECK_STATEMENT_TIMEOUT is {limits.statement:g} s)"
+        )
+    return None
 
 
 def _driver_detail(error: BaseException) -> str:
@@ -507,5 +577,8 @@ async def open_database(
     await engine.dispose()
     assert last_error is not None
     detail = _driver_detail(last_error)
+    if isinstance(getattr(last_error, "orig", None) or last_error, TimeoutError):
+        limit = PostgresTimeouts.from_env().connect
+        detail = f"no answer within {limit:g} s (PROJDECK_CONNECT_TIMEOUT)"
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     raise StoreUnavailable(f"cannot reach the database {mask_url(url)}{tries}: {detail}") from None

@@ -42,12 +42,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
 import store.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from store import validation
 from store.errors import Conflict, ValidationError
 from store.types import UTCDateTime
 
 FORMAT = "projdeck-export"
 FORMAT_VERSION = 1
 BATCH_ROWS = 500
+# One line holds one row; the largest (a project with a full codebase) is
+# below this even with its text escaped. A longer line (an endless file such
+# as /dev/zero) is refused before it fills the memory.
+MAX_LINE_CHARS = 2 * (validation.MAX_CODEBASE_BYTES + validation.MAX_JSON_BYTES)
 
 Progress = Callable[[int], None]
 # Raises a ValidationError naming the column of a row that may not be stored.
@@ -506,18 +511,19 @@ class DumpReader:
         assert self._file is not None
         while True:
             try:
-                raw = self._file.readline()
+                raw = self._file.readline(MAX_LINE_CHARS + 1)
             except UnicodeDecodeError:
                 raise ValidationError(f"line {self.line + 1}", "is not UTF-8 text") from None
             if raw == "":
                 return None
             self.line += 1
+            if len(raw) > MAX_LINE_CHARS:
+                raise ValidationError(
+                    f"line {self.line}", f"is longer than {MAX_LINE_CHARS} characters"
+                )
             if raw.strip():
                 break
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError as error:
-            raise ValidationError(f"line {self.line}", f"is not valid JSON ({error.msg})") from None
+        return validation.parse_json(f"line {self.line}", raw)
 
     def batch(self, size: int = BATCH_ROWS) -> list[DumpLine]:
         """Up to ``size`` rows; an empty list at the (checked) end."""

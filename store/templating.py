@@ -488,12 +488,7 @@ def load_folder(folder: Path, *, listed: Collection[str] | None = None) -> Templ
             source, f"is missing; a template folder holds {METADATA_FILE} and {FILES_DIR}/"
         )
     raw = _read_text(metadata_path, source, MAX_TEMPLATE_FILE_BYTES)
-    try:
-        metadata = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise ValidationError(
-            source, f"is not valid JSON ({error.msg} at line {error.lineno})"
-        ) from None
+    metadata = validation.parse_json(source, raw)
     files_root = folder / FILES_DIR
     if files_root.is_symlink() or not files_root.is_dir():
         raise ValidationError(f"{label}/{FILES_DIR}", "is missing; put the template's files there")

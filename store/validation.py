@@ -22,6 +22,9 @@ MAX_CODEBASE_FILES = 10_000
 MAX_PATH = 1024
 MAX_JSON_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
+# Longer integers are refused while parsing, before Python's own limit on
+# converting digits (4,300) would raise a bare ValueError.
+MAX_JSON_NUMBER_DIGITS = 1000
 MAX_TEXT = 100_000
 MAX_LIST_ITEMS = 1000
 MAX_URL = 2048
@@ -224,6 +227,28 @@ def environment(value: Any) -> dict[str, str]:
             raise ValidationError(field, f"{key!r} is not a variable name (letters, digits, _)")
         result[key] = text(f"{field}[{key}]", item, limit=32_768)
     return result
+
+
+def parse_json(field: str, text: str) -> Any:
+    """JSON text as a value, or a ValidationError naming ``field``: also for
+    nesting the parser cannot follow (100,000 brackets) and numbers too long
+    to convert, which would otherwise raise RecursionError or ValueError."""
+
+    def integer(digits: str) -> int:
+        if len(digits.lstrip("-")) > MAX_JSON_NUMBER_DIGITS:
+            raise ValidationError(
+                field, f"has a number longer than {MAX_JSON_NUMBER_DIGITS} digits"
+            )
+        return int(digits)
+
+    try:
+        return json.loads(text, parse_int=integer)
+    except json.JSONDecodeError as error:
+        raise ValidationError(
+            field, f"is not valid JSON ({error.msg} at line {error.lineno})"
+        ) from None
+    except RecursionError:
+        raise ValidationError(field, f"is nested deeper than {MAX_JSON_DEPTH} levels") from None
 
 
 def json_object(field: str, value: Any) -> dict[str, Any]:

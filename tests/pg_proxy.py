@@ -20,6 +20,9 @@ class PostgresProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._budget: int | None = None
+        # Cleared while frozen: nothing is forwarded, connections stay open.
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self._thread.start()
 
     def _call(self, coroutine: object) -> None:
@@ -38,6 +41,12 @@ class PostgresProxy:
         ``start()``: a server lost in the middle of a conversation."""
         self._budget = chunks
 
+    def freeze(self) -> None:
+        """Forward nothing more in either direction but keep every
+        connection open, and accept new ones that get no answer: a server
+        or network that hangs. ``restart()`` ends it."""
+        self._call(self._freeze())
+
     def chunks_left(self) -> int | None:
         return self._budget
 
@@ -53,7 +62,11 @@ class PostgresProxy:
         self._thread.join(timeout=5)
 
     async def _start(self) -> None:
+        self._flowing.set()
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+
+    async def _freeze(self) -> None:
+        self._flowing.clear()
 
     async def _stop(self) -> None:
         if self._server is not None:
@@ -83,6 +96,7 @@ class PostgresProxy:
                             await self._stop()
                             return
                         self._budget -= 1
+                    await self._flowing.wait()
                     sink.write(data)
                     await sink.drain()
             sink.transport.abort()

@@ -4,18 +4,15 @@ deliveries) and how people read it back (runs, a run, costs)."""
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from store.errors import ValidationError
 from store.money import format_amount, from_micros
-from tui.commands.common import fail, print_json, run_with_database
+from tui.commands.common import fail, json_input, print_json, read_input, run_with_database
 
 # The services load inside each command, so ``projdeck`` (and the app it
 # opens) starts without them.
@@ -28,36 +25,7 @@ if TYPE_CHECKING:
 
 BAR_WIDTH = 24
 # Bigger than the largest message content (1,000,000 characters of UTF-8).
-_MAX_READ_BYTES = 4 * 1024 * 1024
-
-
-def _read_text(field: str, source: str) -> str:
-    """The text of a local file, or of standard input for ``-``."""
-    if source == "-":
-        text = sys.stdin.read(_MAX_READ_BYTES + 1)
-        if len(text.encode("utf-8")) > _MAX_READ_BYTES:
-            raise ValidationError(field, "standard input is too large")
-        return text
-    path = Path(source)
-    try:
-        if path.stat().st_size > _MAX_READ_BYTES:
-            raise ValidationError(field, f"{source} is too large to read")
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValidationError(field, f"{source} is not UTF-8 text") from None
-    except OSError as error:
-        raise ValidationError(field, f"cannot read {source}: {error.strerror}") from None
-
-
-def _json_option(field: str, value: str) -> Any:
-    """A JSON value given inline or as @FILE."""
-    text = _read_text(field, value[1:]) if value.startswith("@") else value
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValidationError(
-            field, f"is not valid JSON ({error.msg} at line {error.lineno})"
-        ) from None
+_MAX_CONTENT_BYTES = 4 * 1024 * 1024
 
 
 def _when(field: str, value: str | None) -> datetime | None:
@@ -240,7 +208,13 @@ def message(
     if (content is None) == (content_file is None):
         raise click.UsageError("give the text with exactly one of --content or --content-file")
     try:
-        text = content if content is not None else _read_text("content", content_file or "-")
+        text = (
+            content
+            if content is not None
+            else read_input(
+                "content", "--content-file", content_file or "-", limit=_MAX_CONTENT_BYTES
+            )
+        )
         item = service.MessageInput(
             role=role,
             content=text,
@@ -249,7 +223,7 @@ def message(
             completion_tokens=tokens_out,
             cost=cost,
             intent=intent,
-            metadata=_json_option("metadata", metadata) if metadata else {},
+            metadata=json_input("metadata", "--metadata", metadata) if metadata else {},
         )
     except ValidationError as error:
         fail(error.message)
@@ -352,7 +326,7 @@ def run_finish(
     from store.services import agents as service
 
     try:
-        results = _json_option("tests", tests) if tests is not None else None
+        results = json_input("tests", "--tests", tests) if tests is not None else None
     except ValidationError as problem:
         fail(problem.message)
 

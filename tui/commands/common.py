@@ -9,16 +9,20 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 import click
 
 from store import text as text_safety
+from store import validation
 from store.config import resolve_database_url
-from store.engine import Database, open_database
-from store.errors import StoreError
+from store.engine import Database, driver_failure, open_database
+from store.errors import StoreError, ValidationError
 from store.repositories.base import Page
 from store.services import projects as project_service
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 T = TypeVar("T")
 
@@ -95,7 +99,10 @@ def run_with_database(
     errors become ``error: ...`` and exit status 1."""
     state: CliState = ctx.find_object(CliState) or CliState(None)
 
+    url: URL | None = None
+
     async def main() -> T:
+        nonlocal url
         url = resolve_database_url(state.db_url_option)
         database = await open_database(url)
         try:
@@ -111,7 +118,14 @@ def run_with_database(
         return asyncio.run(main())
     except StoreError as error:
         fail(error.message)
-    except OSError as error:
+    except Exception as error:
+        # Driver and connection errors no service translated (a server lost
+        # in the middle of an export, a damaged file under a backup).
+        failure = driver_failure(error, url) if url is not None else None
+        if failure is not None:
+            fail(failure.message)
+        if not isinstance(error, OSError):
+            raise
         # A path the file system refuses (a name too long, no permission, a
         # full disk): said as such, not as a traceback.
         problem = (error.strerror or type(error).__name__).lower()
@@ -124,6 +138,49 @@ def run_with_database(
 def json_text(value: Any, **options: Any) -> str:
     """``value`` as JSON, hidden characters written as ``\\u`` escapes."""
     return text_safety.json_escaped(json.dumps(value, default=str, ensure_ascii=False, **options))
+
+
+def read_input(field: str, option: str, source: str, *, limit: int) -> str:
+    """The UTF-8 text of a local file, or of standard input for ``-``, read
+    with a cap: ``/dev/zero`` or an endless pipe stops at ``limit`` bytes
+    and is refused naming the option, instead of filling the memory."""
+    where = "standard input" if source == "-" else source
+    try:
+        if source == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(source, "rb") as stream:
+                data = stream.read(limit + 1)
+    except OSError as error:
+        raise ValidationError(field, f"cannot read {where}: {error.strerror}") from None
+    if len(data) > limit:
+        raise ValidationError(
+            field, f"{where} is larger than {_size(limit)}, the most {option} reads"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError(field, f"{where} is not UTF-8 text") from None
+
+
+# A JSON option's text, indentation included; its value is then held to
+# validation.MAX_JSON_BYTES as compact JSON.
+MAX_JSON_READ_BYTES = 4 * validation.MAX_JSON_BYTES
+
+
+def json_input(field: str, option: str, value: str, *, limit: int = MAX_JSON_READ_BYTES) -> Any:
+    """A JSON option given inline or as ``@FILE`` (``@-``: standard input),
+    read with a cap and parsed without RecursionError or ValueError."""
+    text = read_input(field, option, value[1:], limit=limit) if value.startswith("@") else value
+    return validation.parse_json(field, text)
+
+
+def _size(limit: int) -> str:
+    if limit % (1024 * 1024) == 0:
+        return f"{limit // (1024 * 1024)} MiB"
+    if limit % 1024 == 0:
+        return f"{limit // 1024} KiB"
+    return f"{limit} bytes"
 
 
 def print_json(value: Any) -> None:

@@ -4,8 +4,6 @@ revert modifications, for agents and scripts."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -17,7 +15,7 @@ from store.models import Modification, ModificationStatus
 from store.repositories.base import Page
 from store.repositories.modifications import ModificationRow
 from store.services import modifications as service
-from tui.commands.common import fail, print_json, run_with_database
+from tui.commands.common import fail, json_input, print_json, read_input, run_with_database
 
 _STATUSES = click.Choice([member.value for member in ModificationStatus])
 _AGAINST = {"codebase": "the current codebase", "before apply": "what they held before the apply"}
@@ -32,34 +30,8 @@ _PROPOSAL_OPTIONS = {
 }
 
 
-def _read_text(field: str, source: str) -> str:
-    """The text of a local file, or of standard input for ``-``."""
-    if source == "-":
-        return sys.stdin.read()
-    path = Path(source)
-    try:
-        if path.stat().st_size > validation.MAX_JSON_BYTES + validation.MAX_CODEBASE_BYTES:
-            raise ValidationError(field, f"{source} is too large to read")
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValidationError(field, f"{source} is not UTF-8 text") from None
-    except OSError as error:
-        raise ValidationError(field, f"cannot read {source}: {error.strerror}") from None
-
-
-def _json_document(field: str, text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValidationError(
-            field, f"is not valid JSON ({error.msg} at line {error.lineno})"
-        ) from None
-
-
-def _json_option(field: str, value: str) -> Any:
-    """A JSON value given inline or as @FILE."""
-    text = _read_text(field, value[1:]) if value.startswith("@") else value
-    return _json_document(field, text)
+# The whole proposal: its files and the JSON around them.
+_MAX_PAYLOAD_BYTES = validation.MAX_JSON_BYTES + validation.MAX_CODEBASE_BYTES
 
 
 def _local_files(items: tuple[str, ...]) -> dict[str, str | None]:
@@ -70,16 +42,9 @@ def _local_files(items: tuple[str, ...]) -> dict[str, str | None]:
         if not sep or not path or not local:
             raise ValidationError("file", f"{item!r} is not PATH=LOCALFILE")
         clean = validation.codebase_path(path, "file")
-        field = f"modified_files[{clean}]"
-        try:
-            size = Path(local).stat().st_size
-        except OSError as error:
-            raise ValidationError("file", f"cannot read {local}: {error.strerror}") from None
-        if size > validation.MAX_FILE_BYTES:
-            raise ValidationError(
-                field, f"is {size} bytes; at most {validation.MAX_FILE_BYTES} (1 MiB) per file"
-            )
-        files[clean] = _read_text(field, local)
+        files[clean] = read_input(
+            f"modified_files[{clean}]", "--file", local, limit=validation.MAX_FILE_BYTES
+        )
     return files
 
 
@@ -92,9 +57,8 @@ def _proposal(
         given = [flag for name, flag in _PROPOSAL_OPTIONS.items() if options[name]]
         if given:
             raise click.UsageError(f"--payload gives the whole proposal; drop {', '.join(given)}")
-        return service.proposal_from_payload(
-            _json_document("payload", _read_text("payload", payload))
-        )
+        text = read_input("payload", "--payload", payload, limit=_MAX_PAYLOAD_BYTES)
+        return service.proposal_from_payload(validation.parse_json("payload", text))
     if not options["request"]:
         raise click.UsageError("give --request TEXT (or the whole proposal with --payload)")
     files = _local_files(options["files"])
@@ -107,10 +71,12 @@ def _proposal(
         request=options["request"],
         requested_by=options["requested_by"],
         modified_files=files,
-        impact_analysis=_json_option("impact_analysis", options["impact"])
+        impact_analysis=json_input("impact_analysis", "--impact", options["impact"])
         if options["impact"]
         else {},
-        test_results=_json_option("test_results", options["tests"]) if options["tests"] else {},
+        test_results=json_input("test_results", "--tests", options["tests"])
+        if options["tests"]
+        else {},
     )
 
 
@@ -369,7 +335,7 @@ def revert(ctx: click.Context, modification_id: str) -> None:
 def attach_tests(ctx: click.Context, modification_id: str, tests: str) -> None:
     """Attach (replace) the test results of a modification under review."""
     try:
-        results = _json_option("test_results", tests)
+        results = json_input("test_results", "--tests", tests)
     except ValidationError as error:
         fail(error.message)
 

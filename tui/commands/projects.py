@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -21,9 +19,11 @@ from store.services import templates as template_service
 from tui import format
 from tui.commands.common import (
     fail,
+    json_input,
     print_json,
     print_new_project,
     print_page_json,
+    read_input,
     run_with_database,
 )
 from tui.commands.templates import create_from_template
@@ -44,31 +44,10 @@ def _key_values(field: str, items: tuple[str, ...]) -> dict[str, str]:
 
 def _files(items: tuple[str, ...]) -> dict[str, str]:
     """``--file PATH=LOCALFILE``: the codebase path and the file to read."""
-    codebase = {}
-    for path, local in _key_values("file", items).items():
-        try:
-            codebase[path] = Path(local).read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise ValidationError("file", f"{local} is not UTF-8 text") from None
-        except OSError as error:
-            raise ValidationError("file", f"cannot read {local}: {error.strerror}") from None
-    return codebase
-
-
-def _json_option(field: str, value: str) -> Any:
-    """A JSON value given inline or as @FILE."""
-    text = value
-    if value.startswith("@"):
-        try:
-            text = Path(value[1:]).read_text(encoding="utf-8")
-        except OSError as error:
-            raise ValidationError(field, f"cannot read {value[1:]}: {error.strerror}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValidationError(
-            field, f"is not valid JSON ({error.msg} at line {error.lineno})"
-        ) from None
+    return {
+        path: read_input("file", "--file", local, limit=validation.MAX_FILE_BYTES)
+        for path, local in _key_values("file", items).items()
+    }
 
 
 def _short(project_id: Any) -> str:
@@ -448,7 +427,7 @@ def _update_changes(options: dict[str, Any]) -> dict[str, Any]:
         changes["environment_vars"] = _key_values("env", options["env"])
     for option in ("deployment_config", "state"):
         if options[option] is not None:
-            changes[option] = _json_option(option, options[option])
+            changes[option] = json_input(option, "--" + option.replace("_", "-"), options[option])
     return changes
 
 

@@ -11,7 +11,7 @@ from store.engine import Database
 from store.errors import ValidationError
 from store.repositories.secrets import SecretName
 from store.services import secrets as service
-from tui.commands.common import echo_exact, fail, print_json, run_with_database
+from tui.commands.common import echo_exact, fail, print_json, read_input, run_with_database
 
 
 def _name_as_dict(secret: SecretName) -> dict[str, str]:
@@ -62,7 +62,8 @@ def _read_value() -> str:
             "Value (hidden)", hide_input=True, confirmation_prompt=True, prompt_suffix=": "
         )
         return value
-    value = sys.stdin.read()
+    # Read with a cap above the value's own limit (which the service states).
+    value = read_input("value", "secret set", "-", limit=4 * service.MAX_VALUE_BYTES)
     if value.endswith("\r\n"):
         return value[:-2]
     return value[:-1] if value.endswith("\n") else value

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from store.models import AuditCategory, AuditEntry, Severity
+from store.redaction import mask_url
 
 REDACTED = "[redacted]"
 _SENSITIVE_KEY = re.compile(
@@ -37,6 +38,8 @@ _SENSITIVE_KEY = re.compile(
     r"|session[_-]?id|credential|ciphertext|plaintext|nonce",
     re.I,
 )
+# A value that is a URL and nothing else (free text is left alone).
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 
 # The hash a first row links to.
 GENESIS_HASH = "0" * 64
@@ -61,7 +64,8 @@ async def lock_chain(executor: AsyncSession | AsyncConnection) -> None:
 
 
 def redact(value: Any) -> Any:
-    """Audit metadata with anything that looks like a credential blanked out."""
+    """Audit metadata with anything that looks like a credential blanked out,
+    and URLs with the credentials they hold masked."""
     if isinstance(value, Mapping):
         return {
             key: REDACTED if _SENSITIVE_KEY.search(str(key)) else redact(item)
@@ -69,6 +73,8 @@ def redact(value: Any) -> Any:
         }
     if isinstance(value, list | tuple):
         return [redact(item) for item in value]
+    if isinstance(value, str) and _URL.fullmatch(value):
+        return mask_url(value)
     return value
 
 

@@ -72,16 +72,6 @@ def normalize_url(raw: str) -> URL:
     return url
 
 
-def mask_url(url: URL | str) -> str:
-    """The URL as it may be shown to a person: never with its password."""
-    if isinstance(url, str):
-        try:
-            url = make_url(url)
-        except ArgumentError:
-            return "<invalid URL>"
-    return url.render_as_string(hide_password=True)
-
-
 def describe_url(url: URL) -> str:
     """A short label for headers: the backend and the file or host."""
     if url.get_backend_name() == "sqlite":

@@ -1,0 +1,188 @@
+"""Secrets stay secret when what agents and people write is hostile: a
+project's webhook URL with credentials is shown, audited and exported masked
+and kept whole only encrypted; actor names are checked like every other
+name; CSV exports cannot smuggle spreadsheet formulas; and an update that
+did not ask for a version check does not fail because someone else wrote."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+
+from store.engine import Database
+from store.errors import NotFound
+from store.models import AuditCategory, AuditEntry
+from store.redaction import mask_url
+from store.repositories import AuditRepository
+from store.services import projects, secrets
+from store.services.audit import verify_chain
+from tests.cli import Projdeck
+
+PASSWORD = "hunter2-canary"
+API_KEY = "k3y-canary"
+HOOK = f"https://bot:{PASSWORD}@hooks.example.com/ci?key={API_KEY}&event=push"
+HOOK_SHOWN = "https://bot:***@hooks.example.com/ci?key=***&event=push"
+
+
+async def _audit_rows(database: Database) -> list[AuditEntry]:
+    async with database.reading() as session:
+        return await AuditRepository(session).list(limit=500)
+
+
+async def _stored_projects(database: Database) -> str:
+    async with database.reading() as session:
+        rows = (await session.execute(text("SELECT * FROM projects"))).all()
+    return repr(rows)
+
+
+def _audit_text(rows: list[AuditEntry]) -> str:
+    return json.dumps(
+        [[row.actor, row.description, row.details] for row in rows], ensure_ascii=False
+    )
+
+
+# -- one mask for every URL ----------------------------------------------------------------------
+
+
+def test_one_mask_hides_the_credentials_of_web_and_database_urls() -> None:
+    assert mask_url(HOOK) == HOOK_SHOWN
+    assert mask_url(HOOK_SHOWN) == HOOK_SHOWN
+    assert mask_url("https://ghp_abc@example.com/x") == "https://***@example.com/x"
+    # Database URLs: the password and credential parameters go, the login
+    # name and the file path stay as written.
+    assert mask_url("postgresql://ops:pw@db:5432/team") == "postgresql://ops:***@db:5432/team"
+    assert mask_url("postgresql://postgres@db/test") == "postgresql://postgres@db/test"
+    assert mask_url("postgresql://db/x?sslpassword=pw&sslmode=require") == (
+        "postgresql://db/x?sslpassword=***&sslmode=require"
+    )
+    long_folder = "sqlite:////tmp/pytest-of-someone/test_transfer_to_postgres0/p.db"
+    assert mask_url(long_folder) == long_folder
+    assert mask_url("sqlite:////tmp/p.db?password=pw") == "sqlite:////tmp/p.db?password=***"
+    assert mask_url("http://[::1") == "<invalid URL>"
+
+
+# -- a project's webhook URL --------------------------------------------------------------------
+
+
+async def test_a_webhook_url_with_credentials_is_stored_masked_and_sealed(
+    database: Database,
+) -> None:
+    created = await projects.create_project_with_settings(
+        database,
+        projects.ProjectCreate(name="Billing", type="api", owner_id="al", webhook_url=HOOK),
+    )
+    assert created.project.webhook_url == HOOK_SHOWN
+    assert projects.project_as_dict(created.project)["webhook_url"] == HOOK_SHOWN
+    other = f"https://bot:{PASSWORD}-2@hooks.example.com/ci?token=t-{API_KEY}"
+    await projects.update_project(database, "Billing", {"webhook_url": other}, expected_version=1)
+
+    stored = await _stored_projects(database)
+    assert PASSWORD not in stored and API_KEY not in stored
+    rows = await _audit_rows(database)
+    updated = next(row for row in rows if row.event_type == "project.updated")
+    assert updated.details["changes"]["webhook_url"] == {
+        "from": HOOK_SHOWN,
+        "to": "https://bot:***@hooks.example.com/ci?token=***",
+    }
+    assert PASSWORD not in _audit_text(rows) and API_KEY not in _audit_text(rows)
+    # The sealed URL is no secret a person set: listings leave it out.
+    assert await secrets.list_secrets(database, "Billing") == []
+
+    revealed = await secrets.reveal_webhook_url(database, "Billing", actor="auditor")
+    assert revealed.reveal() == other
+    assert PASSWORD not in repr(revealed)
+    [read] = [row for row in await _audit_rows(database) if row.event_type.endswith("revealed")]
+    assert (read.event_type, read.actor, read.category) == (
+        "project.webhook_revealed",
+        "auditor",
+        AuditCategory.SECURITY,
+    )
+    assert (await verify_chain(database)).ok
+
+
+async def test_a_webhook_url_without_credentials_needs_no_sealing(database: Database) -> None:
+    await projects.create_project_with_settings(
+        database,
+        projects.ProjectCreate(name="Billing", type="api", owner_id="al", webhook_url=HOOK),
+    )
+    plain = "https://hooks.example.com/ci?event=push"
+    await projects.update_project(database, "Billing", {"webhook_url": plain}, expected_version=1)
+    async with database.reading() as session:
+        sealed = (await session.execute(text("SELECT count(*) FROM project_secrets"))).scalar()
+    assert sealed == 0
+    assert (await secrets.reveal_webhook_url(database, "Billing")).reveal() == plain
+    await projects.update_project(database, "Billing", {"webhook_url": None}, expected_version=2)
+    with pytest.raises(NotFound, match="has no webhook URL"):
+        await secrets.reveal_webhook_url(database, "Billing")
+
+
+async def test_the_masked_webhook_given_back_keeps_the_sealed_one(database: Database) -> None:
+    """The edit form shows the masked URL and sends it back unchanged."""
+    await projects.create_project_with_settings(
+        database,
+        projects.ProjectCreate(name="Billing", type="api", owner_id="al", webhook_url=HOOK),
+    )
+    same = await projects.update_project(
+        database, "Billing", {"webhook_url": HOOK_SHOWN}, expected_version=1
+    )
+    assert same.version == 1
+    assert (await secrets.reveal_webhook_url(database, "Billing")).reveal() == HOOK
+
+
+async def test_key_rotation_reencrypts_the_sealed_webhook(database: Database) -> None:
+    await projects.create_project_with_settings(
+        database,
+        projects.ProjectCreate(name="Billing", type="api", owner_id="al", webhook_url=HOOK),
+    )
+    rotation = await secrets.rotate_key(database)
+    assert rotation.reencrypted == 1 and rotation.retired
+    assert (await secrets.reveal_webhook_url(database, "Billing")).reveal() == HOOK
+
+
+async def test_a_bad_webhook_url_is_refused_without_echoing_its_credentials(
+    database: Database,
+) -> None:
+    from store.errors import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        await projects.create_project_with_settings(
+            database,
+            projects.ProjectCreate(
+                name="Billing", type="api", owner_id="al", webhook_url=f"ftp://u:{PASSWORD}@h/x"
+            ),
+        )
+    assert caught.value.field == "webhook_url" and PASSWORD not in caught.value.message
+
+
+@pytest.fixture
+def cli(database_url: URL) -> Projdeck:
+    return Projdeck(database_url)
+
+
+def test_project_show_masks_the_webhook_unless_asked_to_reveal_it(
+    cli: Projdeck, tmp_path: Path
+) -> None:
+    cli.ok("project", "create", "--name", "Billing", "--type", "api", "--owner", "al",
+           "--webhook-url", HOOK)  # fmt: skip
+    shown = cli.ok("project", "show", "Billing")
+    assert HOOK_SHOWN in shown and PASSWORD not in shown
+    assert cli.json("project", "show", "Billing")["webhook_url"] == HOOK_SHOWN
+    assert HOOK in cli.ok("project", "show", "Billing", "--reveal-webhook")
+    revealed = cli.json("project", "show", "Billing", "--reveal-webhook")
+    assert revealed["webhook_url"] == HOOK
+    reads = cli.json("audit", "list", "--event", "project.webhook_revealed")
+    assert len(reads["items"]) == 2
+
+    # The export holds the URL sealed, as it holds secrets: it travels and
+    # opens with the same key, and nowhere in the file is it clear.
+    exported = tmp_path / "workspace.jsonl"
+    cli.ok("export", str(exported))
+    assert PASSWORD not in exported.read_text() and API_KEY not in exported.read_text()
+    target = Projdeck(f"sqlite:///{tmp_path / 'target.db'}")
+    target.ok("import", str(exported))
+    assert target.json("project", "show", "Billing", "--reveal-webhook")["webhook_url"] == HOOK
+    assert target.json("secret", "list", "Billing") == []

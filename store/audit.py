@@ -28,6 +28,7 @@ from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
+from store import validation
 from store.models import AuditCategory, AuditEntry, Severity
 from store.redaction import mask_url
 
@@ -171,7 +172,10 @@ async def record(
 ) -> AuditEntry:
     """Append one row to the audit chain, in the caller's transaction. The
     row is written as returned: changing the returned entry changes nothing
-    stored. ``at`` (default: now) dates it otherwise (the demo's history)."""
+    stored. ``at`` (default: now) dates it otherwise (the demo's history).
+    ``actor`` is checked as a name: an actor the row could not hold, or one
+    with control characters, fails the caller's transaction."""
+    actor = validation.name("actor", actor)
     prev_hash, entry_id = await _lock_and_read_chain_end(session)
     entry = AuditEntry(
         id=entry_id,

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from store import validation
 from store.errors import ValidationError
 
 APP_NAME = "projdeck"
@@ -82,10 +83,11 @@ def describe_url(url: URL) -> str:
 
 
 def current_actor() -> str:
-    """Who the audit log names: ``PROJDECK_ACTOR``, else the OS user."""
+    """Who the audit log names: ``PROJDECK_ACTOR``, else the OS user. The
+    name is checked like every other (ValidationError naming the variable)."""
     actor = os.environ.get(ACTOR_ENV, "").strip()
     if actor:
-        return actor
+        return validation.name(ACTOR_ENV, actor)
     try:
         return getpass.getuser()
     except (KeyError, OSError):

@@ -186,3 +186,83 @@ def test_project_show_masks_the_webhook_unless_asked_to_reveal_it(
     target.ok("import", str(exported))
     assert target.json("project", "show", "Billing", "--reveal-webhook")["webhook_url"] == HOOK
     assert target.json("secret", "list", "Billing") == []
+
+
+# -- actor names ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("actor", "problem"),
+    [
+        ("mallory\n2026-01-01 root approved everything", "control characters"),
+        ("\x1b[2J\x1b[31mroot", "control characters"),
+        ("x" * 256, "256 characters long; at most 255"),
+    ],
+)
+def test_a_bad_projdeck_actor_is_refused_before_anything_is_written(
+    database_url: URL, actor: str, problem: str
+) -> None:
+    cli = Projdeck(database_url)
+    hostile = Projdeck(database_url, PROJDECK_ACTOR=actor)
+    error = hostile.fails(
+        "project", "create", "--name", "Billing", "--type", "api", "--owner", "al"
+    )
+    assert error.startswith("error: PROJDECK_ACTOR: ") and problem in error
+    assert actor not in error
+    assert cli.json("project", "list")["total"] == 0
+    # Not even a command that writes its audit row after its work (an export).
+    assert hostile.fails("audit", "export", "--format", "csv").startswith("error: PROJDECK_ACTOR")
+    assert cli.json("audit", "list")["total"] == 0
+
+
+async def test_every_audit_row_checks_its_actor_like_a_name(database: Database) -> None:
+    from store.errors import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        await projects.create_project_with_settings(
+            database, projects.ProjectCreate(name="Billing", type="api", owner_id="al"),
+            actor="bot\r\nforged line",
+        )  # fmt: skip
+    assert caught.value.field == "actor"
+    assert (await projects.list_projects(database)).total == 0
+    ok = await projects.create_project_with_settings(
+        database, projects.ProjectCreate(name="Billing", type="api", owner_id="al"), actor=" bot "
+    )
+    assert [row.actor for row in await _audit_rows(database)] == ["bot"]
+    assert ok.project.name == "Billing"
+
+
+# -- CSV exports ---------------------------------------------------------------------------------
+
+
+def test_csv_export_cells_cannot_start_a_spreadsheet_formula(
+    database_url: URL, tmp_path: Path
+) -> None:
+    import csv
+
+    cli = Projdeck(database_url, PROJDECK_ACTOR='=HYPERLINK("https://evil.example","x")')
+    for name, owner in [("+cmd", "@SUM(A1)"), ("-2+3", "-al"), ("=1+1", "+al")]:
+        cli.ok("project", "create", "--name", name, "--type", "api", "--owner", owner,
+               "--planning-statement", "=formula in settings")  # fmt: skip
+    out = tmp_path / "audit.csv"
+    cli.ok("audit", "export", "--format", "csv", "--output", str(out))
+    rows = list(csv.DictReader(out.open(newline="", encoding="utf-8")))
+    assert len(rows) == 3
+    cells = [cell for row in rows for cell in row.values()]
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
+    assert {row["actor"] for row in rows} == {'\'=HYPERLINK("https://evil.example","x")'}
+    # Only a leading character is guarded: the rest of the value is as stored.
+    assert [json.loads(row["metadata"])["name"] for row in rows] == ["+cmd", "-2+3", "=1+1"]
+
+
+def test_a_csv_cell_starting_with_a_tab_or_carriage_return_is_guarded_too() -> None:
+    from store.services.audit import csv_cell
+
+    assert [csv_cell(value) for value in ["\tx", "\r=1", "a=b", None, 7, " =x"]] == [
+        "'\tx",
+        "'\r=1",
+        "a=b",
+        "",
+        "7",
+        " =x",
+    ]

@@ -72,6 +72,17 @@ CSV_COLUMNS = [
 ]
 
 
+# What a spreadsheet reads as the start of a formula (OWASP, CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A value as a CSV cell that a spreadsheet shows as text: one that
+    would start a formula gets a leading apostrophe; None is empty."""
+    cell = "" if value is None else str(value)
+    return f"'{cell}" if cell.startswith(_FORMULA_START) else cell
+
+
 @dataclass
 class AuditQuery:
     """Filters on the audit log, as a person gives them (all optional)."""
@@ -229,7 +240,7 @@ async def export_audit(
                     data["metadata"] = json.dumps(
                         data["metadata"], sort_keys=True, ensure_ascii=False
                     )
-                    writer.writerow(["" if data[key] is None else data[key] for key in CSV_COLUMNS])
+                    writer.writerow([csv_cell(data[key]) for key in CSV_COLUMNS])
                 else:
                     out.write(json.dumps(data, sort_keys=True, ensure_ascii=False) + "\n")
                 count += 1

@@ -12,7 +12,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from store.config import resolve_database_url
+from store.config import current_actor, resolve_database_url
 from store.engine import Database, open_database
 from store.errors import StoreError
 from store.repositories.base import Page
@@ -42,6 +42,9 @@ def run_with_database(
     state: CliState = ctx.find_object(CliState) or CliState(None)
 
     async def main() -> T:
+        # A bad PROJDECK_ACTOR is refused before anything is done, rather
+        # than at the audit row of a command that has already written.
+        current_actor()
         url = resolve_database_url(state.db_url_option)
         database = await open_database(url)
         try:

@@ -6,6 +6,7 @@ did not ask for a version check does not fail because someone else wrote."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from store.redaction import mask_url
 from store.repositories import AuditRepository
 from store.services import projects, secrets
 from store.services.audit import verify_chain
-from tests.cli import Projdeck
+from tests.cli import SCRIPT, Projdeck
 
 PASSWORD = "hunter2-canary"
 API_KEY = "k3y-canary"
@@ -266,3 +267,114 @@ def test_a_csv_cell_starting_with_a_tab_or_carriage_return_is_guarded_too() -> N
         "7",
         " =x",
     ]
+
+
+# -- updates without a version check -------------------------------------------------------------
+
+
+def test_project_update_waits_for_a_concurrent_update_instead_of_failing(
+    database_url: URL, tmp_path: Path
+) -> None:
+    """An update that did not ask for --expect-version, started while another
+    transaction holds a newer version of the row uncommitted, applies on top
+    of that version once it commits (it used to read the old version, then
+    fail with 'changed by someone else')."""
+    import subprocess
+
+    import asyncpg
+
+    if database_url.get_backend_name() != "postgresql":
+        pytest.skip("on SQLite a write transaction holds the whole database from its start")
+    cli = Projdeck(database_url)
+    cli.ok("project", "create", "--name", "Billing", "--type", "api", "--owner", "al")
+    dsn = database_url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def race() -> subprocess.CompletedProcess[str]:
+        other = await asyncpg.connect(dsn)
+        watcher = await asyncpg.connect(dsn)
+        try:
+            transaction = other.transaction()
+            await transaction.start()
+            await other.execute(
+                "UPDATE projects SET owner_id = 'carol', version = version + 1 WHERE name = 'Billing'"
+            )
+            update = subprocess.Popen(
+                [str(SCRIPT), "--db-url", cli.url, "project", "update", "Billing",
+                 "--dependency", "pytest", "--json"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli.env,
+            )  # fmt: skip
+            # Wait (a liveness bound, not a timing check) until the update is
+            # blocked on the row the other transaction holds.
+            for _ in range(600):
+                waiting = await watcher.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+                if waiting or update.poll() is not None:
+                    break
+                await asyncio.sleep(0.1)
+            await transaction.commit()
+            out, err = update.communicate(timeout=60)
+            return subprocess.CompletedProcess(update.args, update.returncode, out, err)
+        finally:
+            await other.close()
+            await watcher.close()
+
+    result = asyncio.run(race())
+    assert result.returncode == 0, result.stderr
+    updated = json.loads(result.stdout)
+    assert (updated["owner_id"], updated["dependencies"], updated["version"]) == (
+        "carol",
+        ["pytest"],
+        3,
+    )
+
+
+async def test_concurrent_updates_without_a_version_all_apply(database: Database) -> None:
+    await projects.create_project_with_settings(
+        database, projects.ProjectCreate(name="Billing", type="api", owner_id="al")
+    )
+    writers = 6
+    await asyncio.gather(
+        *(
+            projects.update_project(database, "Billing", {}, files={f"f{n}.txt": f"{n}\n"})
+            for n in range(writers)
+        )
+    )
+    project = await projects.get_project(database, "Billing")
+    assert sorted(project.codebase) == [f"f{n}.txt" for n in range(writers)]
+    assert project.version == 1 + writers
+
+
+def test_concurrent_cli_updates_adding_files_lose_none(database_url: URL, tmp_path: Path) -> None:
+    import subprocess
+
+    cli = Projdeck(database_url)
+    cli.ok("project", "create", "--name", "Billing", "--type", "api", "--owner", "al")
+    runs = []
+    for n in range(4):
+        local = tmp_path / f"f{n}.txt"
+        local.write_text(f"{n}\n")
+        runs.append(
+            subprocess.Popen(
+                [
+                    str(SCRIPT),
+                    "--db-url",
+                    cli.url,
+                    "project",
+                    "update",
+                    "Billing",
+                    "--file",
+                    f"f{n}.txt={local}",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=cli.env,
+            )
+        )
+    for run in runs:
+        _out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+    shown = cli.json("project", "show", "Billing")
+    assert shown["files"] == [f"f{n}.txt" for n in range(4)] and shown["version"] == 5

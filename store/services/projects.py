@@ -293,20 +293,36 @@ async def update_project(
     ref: str,
     changes: Mapping[str, Any],
     *,
-    expected_version: int,
+    expected_version: int | None = None,
+    files: Mapping[str, str] | None = None,
+    removed_files: Sequence[str] = (),
     actor: str | None = None,
 ) -> Project:
-    """Change fields of a project read at ``expected_version``; if anyone
-    wrote it since, nothing is written and Conflict says so."""
+    """Change fields of a project. Given ``expected_version`` (the version
+    the caller read), nothing is written if anyone wrote the project since,
+    and Conflict says so. Without it the change applies to the project as it
+    is: read and written in one transaction, its row locked in between, so a
+    concurrent writer makes it wait, never fail. ``files`` adds or replaces
+    codebase files and ``removed_files`` removes some, from the codebase as
+    it is in that transaction."""
     actor = actor or current_actor()
-    if not changes:
+    if not changes and not files and not removed_files:
         raise ValidationError("changes", "nothing to change")
     values = validate_fields(changes, _PROJECT_FIELDS, "project")
     async with db.transaction() as session:
         projects = ProjectRepository(session)
         project = await resolve_project(session, ref)
+        if expected_version is None:
+            # Read again holding the row (PostgreSQL; a SQLite write
+            # transaction holds the whole database already).
+            await session.refresh(project, with_for_update=True)
+            expected_version = project.version
         if project.status == ProjectStatus.DELETED:
             raise InvalidTransition("project", "deleted", "edit")
+        if files or removed_files:
+            values["codebase"] = _edited_codebase(
+                values.get("codebase", project.codebase), files or {}, removed_files
+            )
         if "state" in values:
             values["state"] = _keep_template_origin(project.state, values["state"])
         owner = values.get("github_owner", project.github_owner)
@@ -350,6 +366,18 @@ async def update_project(
             },
         )
     return project
+
+
+def _edited_codebase(
+    codebase: Mapping[str, str], files: Mapping[str, str], removed: Sequence[str]
+) -> dict[str, str]:
+    edited = {**codebase, **files}
+    for path in removed:
+        clean = validation.codebase_path(path, "remove-file")
+        if clean not in edited:
+            raise ValidationError("remove-file", f"{path!r} is not a file of this project")
+        del edited[clean]
+    return validation.codebase(edited)
 
 
 # What a project made from a template records in its state: the template

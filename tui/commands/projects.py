@@ -412,21 +412,21 @@ def update_project(ctx: click.Context, /, ref: str, **options: Any) -> None:
         fail(error.message)
     if not changes and not options["files"] and not options["removed"]:
         raise click.UsageError("give at least one field to change")
+    try:
+        files = _files(options["files"])
+    except ValidationError as error:
+        fail(error.message)
 
     async def work(database: Database) -> Any:
-        current = await service.get_project(database, ref)
-        if options["files"] or options["removed"]:
-            codebase = dict(current.codebase)
-            codebase.update(_files(options["files"]))
-            for path in options["removed"]:
-                clean = validation.codebase_path(path, "remove-file")
-                if clean not in codebase:
-                    raise ValidationError("remove-file", f"{path!r} is not a file of this project")
-                del codebase[clean]
-            changes["codebase"] = codebase
-        version = expect_version if expect_version is not None else current.version
+        # Without --expect-version the service reads and writes in one
+        # transaction: someone else's update makes it wait, not fail.
         return await service.update_project(
-            database, str(current.id), changes, expected_version=version
+            database,
+            ref,
+            changes,
+            expected_version=expect_version,
+            files=files,
+            removed_files=options["removed"],
         )
 
     updated = run_with_database(ctx, work)

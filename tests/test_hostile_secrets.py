@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from store.engine import Database
-from store.errors import NotFound
+from store.errors import NotFound, ValidationError
 from store.models import AuditCategory, AuditEntry
 from store.redaction import mask_url
 from store.repositories import AuditRepository
@@ -132,6 +133,17 @@ async def test_the_masked_webhook_given_back_keeps_the_sealed_one(database: Data
     )
     assert same.version == 1
     assert (await secrets.reveal_webhook_url(database, "Billing")).reveal() == HOOK
+    # Changed elsewhere, the masked URL would lose its credentials: refused.
+    with pytest.raises(ValidationError, match="masked credentials"):
+        await projects.update_project(
+            database, "Billing", {"webhook_url": HOOK_SHOWN.replace("/ci", "/cd")}
+        )
+    with pytest.raises(ValidationError, match="masked credentials"):
+        await projects.create_project_with_settings(
+            database,
+            projects.ProjectCreate(name="Copy", type="api", owner_id="al", webhook_url=HOOK_SHOWN),
+        )
+    assert (await secrets.reveal_webhook_url(database, "Billing")).reveal() == HOOK
 
 
 async def test_key_rotation_reencrypts_the_sealed_webhook(database: Database) -> None:
@@ -147,8 +159,6 @@ async def test_key_rotation_reencrypts_the_sealed_webhook(database: Database) ->
 async def test_a_bad_webhook_url_is_refused_without_echoing_its_credentials(
     database: Database,
 ) -> None:
-    from store.errors import ValidationError
-
     with pytest.raises(ValidationError) as caught:
         await projects.create_project_with_settings(
             database,
@@ -217,8 +227,6 @@ def test_a_bad_projdeck_actor_is_refused_before_anything_is_written(
 
 
 async def test_every_audit_row_checks_its_actor_like_a_name(database: Database) -> None:
-    from store.errors import ValidationError
-
     with pytest.raises(ValidationError) as caught:
         await projects.create_project_with_settings(
             database, projects.ProjectCreate(name="Billing", type="api", owner_id="al"),
@@ -272,15 +280,12 @@ def test_a_csv_cell_starting_with_a_tab_or_carriage_return_is_guarded_too() -> N
 # -- updates without a version check -------------------------------------------------------------
 
 
-def test_project_update_waits_for_a_concurrent_update_instead_of_failing(
-    database_url: URL, tmp_path: Path
-) -> None:
-    """An update that did not ask for --expect-version, started while another
-    transaction holds a newer version of the row uncommitted, applies on top
-    of that version once it commits (it used to read the old version, then
-    fail with 'changed by someone else')."""
-    import subprocess
-
+def _update_during_an_uncommitted_write(
+    database_url: URL, *options: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``project update Billing OPTIONS --json`` while another
+    transaction holds a newer version of the project (owner carol, version
+    2) uncommitted; commit that once the update waits on it (PostgreSQL)."""
     import asyncpg
 
     if database_url.get_backend_name() != "postgresql":
@@ -288,6 +293,7 @@ def test_project_update_waits_for_a_concurrent_update_instead_of_failing(
     cli = Projdeck(database_url)
     cli.ok("project", "create", "--name", "Billing", "--type", "api", "--owner", "al")
     dsn = database_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    command = [str(SCRIPT), "--db-url", cli.url, "project", "update", "Billing", *options, "--json"]
 
     async def race() -> subprocess.CompletedProcess[str]:
         other = await asyncpg.connect(dsn)
@@ -299,10 +305,8 @@ def test_project_update_waits_for_a_concurrent_update_instead_of_failing(
                 "UPDATE projects SET owner_id = 'carol', version = version + 1 WHERE name = 'Billing'"
             )
             update = subprocess.Popen(
-                [str(SCRIPT), "--db-url", cli.url, "project", "update", "Billing",
-                 "--dependency", "pytest", "--json"],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli.env,
-            )  # fmt: skip
+                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli.env
+            )
             # Wait (a liveness bound, not a timing check) until the update is
             # blocked on the row the other transaction holds.
             for _ in range(600):
@@ -315,18 +319,38 @@ def test_project_update_waits_for_a_concurrent_update_instead_of_failing(
                 await asyncio.sleep(0.1)
             await transaction.commit()
             out, err = update.communicate(timeout=60)
-            return subprocess.CompletedProcess(update.args, update.returncode, out, err)
+            return subprocess.CompletedProcess(command, update.returncode, out, err)
         finally:
             await other.close()
             await watcher.close()
 
-    result = asyncio.run(race())
+    return asyncio.run(race())
+
+
+def test_project_update_waits_for_a_concurrent_update_instead_of_failing(
+    database_url: URL,
+) -> None:
+    """Without --expect-version the update applies on top of the other
+    transaction's version once it commits (it used to read the old version,
+    then fail with 'changed by someone else')."""
+    result = _update_during_an_uncommitted_write(database_url, "--dependency", "pytest")
     assert result.returncode == 0, result.stderr
     updated = json.loads(result.stdout)
     assert (updated["owner_id"], updated["dependencies"], updated["version"]) == (
         "carol",
         ["pytest"],
         3,
+    )
+
+
+def test_an_update_that_expects_a_version_says_which_version_it_met(database_url: URL) -> None:
+    result = _update_during_an_uncommitted_write(
+        database_url, "--dependency", "pytest", "--expect-version", "1"
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: project 'Billing' was changed by someone else (you read version 1, "
+        "it is now at 2); reload it and try again\n"
     )
 
 
@@ -347,8 +371,6 @@ async def test_concurrent_updates_without_a_version_all_apply(database: Database
 
 
 def test_concurrent_cli_updates_adding_files_lose_none(database_url: URL, tmp_path: Path) -> None:
-    import subprocess
-
     cli = Projdeck(database_url)
     cli.ok("project", "create", "--name", "Billing", "--type", "api", "--owner", "al")
     runs = []

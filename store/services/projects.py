@@ -17,7 +17,7 @@ from store.config import current_actor
 from store.engine import Database
 from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from store.models import Project, ProjectSecret, ProjectSettings, ProjectStatus, ProjectType
-from store.redaction import mask_url
+from store.redaction import MASK, mask_url
 from store.repositories import (
     ModificationRepository,
     ProjectRepository,
@@ -241,6 +241,7 @@ async def insert_project(
     )
     now = utcnow()
     webhook = values.get("webhook_url")
+    _refuse_masked_webhook(webhook)
     project = Project(
         **{**values, "webhook_url": _shown_webhook(webhook)},
         created_at=now,
@@ -338,6 +339,7 @@ async def update_project(
         before = {key: getattr(project, key) for key in values}
         changed = {key: value for key, value in values.items() if before[key] != value}
         if "webhook_url" in changed:
+            _refuse_masked_webhook(values["webhook_url"])
             changed["webhook_url"] = _shown_webhook(values["webhook_url"])
         if project.version != expected_version:
             raise _stale(project, expected_version)
@@ -347,6 +349,8 @@ async def update_project(
         if not await projects.update_versioned(
             project, expected_version, {**changed, "updated_at": now, "last_active_at": now}
         ):
+            # Say the version it is at now, not the one read above.
+            await session.refresh(project)
             raise _stale(project, expected_version)
         if "webhook_url" in changed:
             await _keep_webhook(session, project.id, values["webhook_url"])
@@ -414,6 +418,17 @@ def _shown_webhook(url: str | None) -> str | None:
     """What a project stores and shows of its webhook URL: the URL with its
     credentials masked (the whole URL is sealed apart, see ``_keep_webhook``)."""
     return None if url is None else mask_url(url)
+
+
+def _refuse_masked_webhook(url: str | None) -> None:
+    """A new URL copied from a masked one would keep ``***`` as its
+    credentials (the form shows the masked URL: changing its path must not
+    silently drop the sealed password)."""
+    if url is not None and MASK in url:
+        raise ValidationError(
+            "webhook_url",
+            f"holds masked credentials ({MASK}); give the whole URL, or leave it unchanged",
+        )
 
 
 async def _keep_webhook(session: AsyncSession, project_id: uuid.UUID, url: str | None) -> None:

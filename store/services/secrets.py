@@ -358,8 +358,8 @@ async def rotate_key(
     reencrypted = 0
     try:
         async with db.transaction() as session:
-            await SecretRepository(session).lock("EXCLUSIVE")
             repository = SecretRepository(session)
+            await repository.lock("EXCLUSIVE")
             pending = await repository.ids_not_under(current.key_id)
             for secret_id in pending:
                 row = await repository.get_by_id(secret_id)

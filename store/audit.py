@@ -28,7 +28,9 @@ from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
+from store import validation
 from store.models import AuditCategory, AuditEntry, Severity
+from store.redaction import mask_url
 
 REDACTED = "[redacted]"
 _SENSITIVE_KEY = re.compile(
@@ -37,6 +39,8 @@ _SENSITIVE_KEY = re.compile(
     r"|session[_-]?id|credential|ciphertext|plaintext|nonce",
     re.I,
 )
+# A value that is a URL and nothing else (free text is left alone).
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 
 # The hash a first row links to.
 GENESIS_HASH = "0" * 64
@@ -61,7 +65,8 @@ async def lock_chain(executor: AsyncSession | AsyncConnection) -> None:
 
 
 def redact(value: Any) -> Any:
-    """Audit metadata with anything that looks like a credential blanked out."""
+    """Audit metadata with anything that looks like a credential blanked out,
+    and URLs with the credentials they hold masked."""
     if isinstance(value, Mapping):
         return {
             key: REDACTED if _SENSITIVE_KEY.search(str(key)) else redact(item)
@@ -69,6 +74,8 @@ def redact(value: Any) -> Any:
         }
     if isinstance(value, list | tuple):
         return [redact(item) for item in value]
+    if isinstance(value, str) and _URL.fullmatch(value):
+        return mask_url(value)
     return value
 
 
@@ -165,7 +172,10 @@ async def record(
 ) -> AuditEntry:
     """Append one row to the audit chain, in the caller's transaction. The
     row is written as returned: changing the returned entry changes nothing
-    stored. ``at`` (default: now) dates it otherwise (the demo's history)."""
+    stored. ``at`` (default: now) dates it otherwise (the demo's history).
+    ``actor`` is checked as a name: an actor the row could not hold, or one
+    with control characters, fails the caller's transaction."""
+    actor = validation.name("actor", actor)
     prev_hash, entry_id = await _lock_and_read_chain_end(session)
     entry = AuditEntry(
         id=entry_id,

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from store import validation
 from store.errors import ValidationError
 
 APP_NAME = "projdeck"
@@ -72,16 +73,6 @@ def normalize_url(raw: str) -> URL:
     return url
 
 
-def mask_url(url: URL | str) -> str:
-    """The URL as it may be shown to a person: never with its password."""
-    if isinstance(url, str):
-        try:
-            url = make_url(url)
-        except ArgumentError:
-            return "<invalid URL>"
-    return url.render_as_string(hide_password=True)
-
-
 def describe_url(url: URL) -> str:
     """A short label for headers: the backend and the file or host."""
     if url.get_backend_name() == "sqlite":
@@ -92,10 +83,11 @@ def describe_url(url: URL) -> str:
 
 
 def current_actor() -> str:
-    """Who the audit log names: ``PROJDECK_ACTOR``, else the OS user."""
+    """Who the audit log names: ``PROJDECK_ACTOR``, else the OS user. The
+    name is checked like every other (ValidationError naming the variable)."""
     actor = os.environ.get(ACTOR_ENV, "").strip()
     if actor:
-        return actor
+        return validation.name(ACTOR_ENV, actor)
     try:
         return getpass.getuser()
     except (KeyError, OSError):

@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from store.config import mask_url
 from store.errors import Conflict, StoreError, StoreUnavailable, ValidationError
+from store.redaction import mask_url
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_CONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from store import text as text_safety
 from store.errors import ValidationError
+from store.redaction import mask_url
 
 MAX_NAME = 255
 MAX_FILE_BYTES = 1024 * 1024
@@ -122,9 +123,12 @@ def webhook_url(value: Any) -> str | None:
         host = parts.hostname
         parts.port  # noqa: B018 - a port outside 0-65535 raises here
     except ValueError:
-        raise ValidationError("webhook_url", f"{value!r} is not a well-formed URL") from None
+        raise ValidationError("webhook_url", "is not a well-formed URL") from None
     if parts.scheme not in {"http", "https"} or not host:
-        raise ValidationError("webhook_url", f"{value!r} is not an http(s) URL with a host")
+        # Quoted masked: the URL may hold a credential.
+        raise ValidationError(
+            "webhook_url", f"{mask_url(value)!r} is not an http(s) URL with a host"
+        )
     return value
 
 

@@ -35,6 +35,7 @@ from store.models import (
     WebhookDelivery,
 )
 from store.money import format_amount, from_micros, parse_amount, to_micros
+from store.redaction import mask_url
 from store.repositories.agents import AgentActivityRepository, CostGrouping
 from store.services import agents as service
 from store.services import audit as audit_service
@@ -656,7 +657,7 @@ async def test_bad_runs_are_refused_and_store_nothing(database: Database) -> Non
 
 
 def test_webhook_urls_are_masked_where_they_hold_credentials() -> None:
-    mask = service.mask_url
+    mask = mask_url
     assert mask("https://hooks.example.com/ci") == "https://hooks.example.com/ci"
     assert mask("https://bot:hunter2@hooks.example.com/x") == "https://bot:***@hooks.example.com/x"
     assert mask("https://ghp_abc@example.com/x") == "https://***@example.com/x"

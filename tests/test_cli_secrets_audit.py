@@ -1,6 +1,8 @@
 """``projdeck secret ...`` and ``projdeck audit ...`` through the installed
 console script, including the leak test: a secret's value shows up in the
-output of ``secret get`` and nowhere else, not even in the database file."""
+output of ``secret get`` and nowhere else, not even in the database file; the
+credentials in a project's webhook URL likewise show only with
+``project show --reveal-webhook``."""
 
 from __future__ import annotations
 
@@ -59,15 +61,22 @@ def _stored_text(database_url: URL) -> bytes:
 def test_secret_values_appear_only_in_secret_get(
     cli: Projdeck, database_url: URL, tmp_path: Path, private_key_file: Path
 ) -> None:
-    canaries = {name: f"canary-{uuid.uuid4().hex}" for name in ("API_TOKEN", "DB_PASSWORD")}
-    project_id = cli.ok("project", "create", "--name", "Billing", "--type", "api", "--owner", "al")
+    canaries = {
+        name: f"canary-{uuid.uuid4().hex}"
+        for name in ("API_TOKEN", "DB_PASSWORD", "HOOK_PASSWORD", "HOOK_KEY", "HOOK_2")
+    }
+    hook = f"https://ci:{canaries['HOOK_PASSWORD']}@hooks.example.com/x?key={canaries['HOOK_KEY']}"
+    project_id = cli.ok(
+        "project", "create", "--name", "Billing", "--type", "api", "--owner", "al",
+        "--webhook-url", hook,
+    )  # fmt: skip
     outputs: list[str] = []
 
     def keep(result_stdout: str, result_stderr: str = "") -> None:
         outputs.extend([result_stdout, result_stderr])
 
-    for name, value in canaries.items():
-        result = cli.run("secret", "set", "Billing", name, input=value + "\n")
+    for name in ("API_TOKEN", "DB_PASSWORD"):
+        result = cli.run("secret", "set", "Billing", name, input=canaries[name] + "\n")
         assert result.returncode == 0, result.stderr
         keep(result.stdout, result.stderr)
 
@@ -78,12 +87,16 @@ def test_secret_values_appear_only_in_secret_get(
         "value": canaries["DB_PASSWORD"],
     }
 
+    revealed = cli.json("project", "show", "Billing", "--reveal-webhook")
+    assert revealed["webhook_url"] == hook
+
     export_file = tmp_path / "audit.csv"
     workspace_file = tmp_path / "workspace.jsonl"
     backup_file = tmp_path / "backup.db"
     change = tmp_path / "README.md"
     change.write_text("# Billing\n")
     commands = [
+        ("project", "update", "Billing", "--webhook-url", f"https://{canaries['HOOK_2']}@h.io/x"),
         ("secret", "list", "Billing"),
         ("secret", "list", "Billing", "--json"),
         ("project", "show", "Billing"),

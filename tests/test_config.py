@@ -6,6 +6,7 @@ import pytest
 
 from store import config
 from store.errors import ValidationError
+from store.redaction import mask_url
 
 
 def test_option_wins_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,7 +49,7 @@ def test_unsupported_backend_is_refused_with_the_field_named() -> None:
 
 
 def test_masked_url_never_shows_the_password() -> None:
-    masked = config.mask_url("postgresql://alice:s3cr3t-pw@db.example:5432/team")
+    masked = mask_url("postgresql://alice:s3cr3t-pw@db.example:5432/team")
     assert "s3cr3t-pw" not in masked
     assert "alice" in masked and "db.example" in masked
 

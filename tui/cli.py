@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from store.config import resolve_database_url
+from store.config import current_actor, resolve_database_url
 from store.errors import StoreError
 from tui.commands.common import CliState, VisibleOutput, fail
 
@@ -81,6 +81,7 @@ def cli(ctx: click.Context, db_url: str | None, demo: bool) -> None:
         from tui.app import run_app
 
         try:
+            current_actor()
             run_app(resolve_database_url(db_url), demo=demo)
         except StoreError as error:
             fail(error.message)

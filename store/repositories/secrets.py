@@ -6,12 +6,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from store.models import ProjectSecret
+
+# The row that holds a project's webhook URL when the URL carries
+# credentials (the project itself keeps the masked form). Not an
+# environment-variable name, so no secret a person sets can take it, and
+# listings leave it out; it is encrypted, exported and rotated like the rest.
+WEBHOOK_URL_KEY = "webhook_url"
 
 
 @dataclass(frozen=True)
@@ -34,11 +40,26 @@ class SecretRepository:
                 col(ProjectSecret.created_at),
                 col(ProjectSecret.updated_at),
             )
-            .where(col(ProjectSecret.project_id) == project_id)
+            .where(
+                col(ProjectSecret.project_id) == project_id,
+                col(ProjectSecret.key_name) != WEBHOOK_URL_KEY,
+            )
             .order_by(col(ProjectSecret.key_name))
         )
         rows = await self.session.execute(query)
         return [SecretName(*row) for row in rows]
+
+    async def lock(self, mode: str) -> None:
+        """Take the lock that orders secret writes against key retirement.
+
+        On SQLite the write transaction's first statement takes the database
+        write lock; on PostgreSQL writers take ROW EXCLUSIVE, which waits for
+        the EXCLUSIVE lock that key rotation holds while it retires a key.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(text(f"LOCK TABLE project_secrets IN {mode} MODE"))
+        else:
+            await self.session.execute(text("SELECT 1"))
 
     async def get(self, project_id: uuid.UUID, key_name: str) -> ProjectSecret | None:
         query = select(ProjectSecret).where(

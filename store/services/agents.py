@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +44,7 @@ from store.models import (
     WebhookDelivery,
 )
 from store.money import from_micros, parse_amount, to_micros
+from store.redaction import mask_url
 from store.repositories import ModificationRepository, ProjectRepository
 from store.repositories.agents import (
     AgentActivityRepository,
@@ -66,20 +66,12 @@ MAX_TOKENS = 100_000_000
 MAX_BATCH = 10_000
 MAX_TEST_COUNT = 10_000_000
 RESPONSE_EXCERPT = 2_000
-MASK = "***"
 FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
 UNFINISHED = (RunStatus.QUEUED, RunStatus.RUNNING)
 TEST_FIELDS = ("passed", "failed", "skipped", "failing", "duration_seconds")
 # A recorded time may run a little ahead of ours (another machine's clock).
 _CLOCK_SKEW = timedelta(minutes=5)
 _HEX = re.compile(r"^[0-9a-f]+$")
-_SENSITIVE_PARAM = re.compile(
-    r"token|secret|password|passwd|pwd|key|sig|signature|auth|credential|session|code",
-    re.I,
-)
-# A path segment that looks like a generated credential (Slack, Discord
-# webhook URLs carry theirs in the path): long, letters and digits mixed.
-_TOKEN_SEGMENT = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-]{24,}$")
 
 
 # -- inputs ------------------------------------------------------------------
@@ -275,36 +267,6 @@ def check_test_results(value: Any) -> dict[str, Any]:
             raise ValidationError("tests.duration_seconds", f"{seconds!r} is not a duration")
         result["duration_seconds"] = seconds
     return result
-
-
-def mask_url(url: str) -> str:
-    """The URL with its credentials masked: the user-info, token-like query
-    and fragment parameters, and path segments that look like generated
-    tokens. Everything else is kept as written."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        user, colon, _password = userinfo.partition(":")
-        netloc = f"{user}:{MASK}@{host}" if colon else f"{MASK}@{host}"
-    path = "/".join(
-        MASK if _TOKEN_SEGMENT.fullmatch(segment) else segment for segment in parts.path.split("/")
-    )
-    return urlunsplit(
-        (parts.scheme, netloc, path, _mask_params(parts.query), _mask_params(parts.fragment))
-    )
-
-
-def _mask_params(raw: str) -> str:
-    if "=" not in raw:
-        return raw
-    pieces = []
-    for piece in raw.split("&"):
-        key, equals, value = piece.partition("=")
-        if equals and value and _SENSITIVE_PARAM.search(unquote(key)):
-            value = MASK
-        pieces.append(f"{key}{equals}{value}")
-    return "&".join(pieces)
 
 
 def _webhook_values(item: WebhookInput) -> dict[str, Any]:

@@ -75,6 +75,17 @@ CSV_COLUMNS = [
 ]
 
 
+# What a spreadsheet reads as the start of a formula (OWASP, CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A value as a CSV cell that a spreadsheet shows as text: one that
+    would start a formula gets a leading apostrophe; None is empty."""
+    cell = "" if value is None else str(value)
+    return f"'{cell}" if cell.startswith(_FORMULA_START) else cell
+
+
 @dataclass
 class AuditQuery:
     """Filters on the audit log, as a person gives them (all optional)."""
@@ -232,7 +243,7 @@ async def export_audit(
                     data["metadata"] = json.dumps(
                         data["metadata"], sort_keys=True, ensure_ascii=False
                     )
-                    writer.writerow(["" if data[key] is None else data[key] for key in CSV_COLUMNS])
+                    writer.writerow([csv_cell(data[key]) for key in CSV_COLUMNS])
                 else:
                     line = json.dumps(data, sort_keys=True, ensure_ascii=False)
                     # The same JSON, safe to print: hidden characters as \u escapes.

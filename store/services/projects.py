@@ -12,11 +12,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store import audit, validation
+from store import audit, crypto, validation
 from store.config import current_actor
 from store.engine import Database
 from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
-from store.models import Project, ProjectSettings, ProjectStatus, ProjectType
+from store.models import Project, ProjectSecret, ProjectSettings, ProjectStatus, ProjectType
+from store.redaction import MASK, mask_url
 from store.repositories import (
     ModificationRepository,
     ProjectRepository,
@@ -25,7 +26,7 @@ from store.repositories import (
 )
 from store.repositories.base import Page
 from store.repositories.projects import ProjectFilter, ProjectSort
-from store.repositories.secrets import SecretName
+from store.repositories.secrets import WEBHOOK_URL_KEY, SecretName
 from store.types import utcnow
 
 MIN_ID_PREFIX = 6
@@ -239,9 +240,18 @@ async def insert_project(
         projects, name=values["name"], github=(values["github_owner"], values["github_repo"])
     )
     now = utcnow()
-    project = Project(**values, created_at=now, updated_at=now, last_active_at=now)
+    webhook = values.get("webhook_url")
+    _refuse_masked_webhook(webhook)
+    project = Project(
+        **{**values, "webhook_url": _shown_webhook(webhook)},
+        created_at=now,
+        updated_at=now,
+        last_active_at=now,
+    )
     projects.add(project)
     await session.flush()
+    if webhook != project.webhook_url:
+        await _keep_webhook(session, project.id, webhook)
     settings = ProjectSettings(project_id=project.id, updated_at=now, **settings_values)
     SettingsRepository(session).add(settings)
     await audit.record(
@@ -284,20 +294,36 @@ async def update_project(
     ref: str,
     changes: Mapping[str, Any],
     *,
-    expected_version: int,
+    expected_version: int | None = None,
+    files: Mapping[str, str] | None = None,
+    removed_files: Sequence[str] = (),
     actor: str | None = None,
 ) -> Project:
-    """Change fields of a project read at ``expected_version``; if anyone
-    wrote it since, nothing is written and Conflict says so."""
+    """Change fields of a project. Given ``expected_version`` (the version
+    the caller read), nothing is written if anyone wrote the project since,
+    and Conflict says so. Without it the change applies to the project as it
+    is: read and written in one transaction, its row locked in between, so a
+    concurrent writer makes it wait, never fail. ``files`` adds or replaces
+    codebase files and ``removed_files`` removes some, from the codebase as
+    it is in that transaction."""
     actor = actor or current_actor()
-    if not changes:
+    if not changes and not files and not removed_files:
         raise ValidationError("changes", "nothing to change")
     values = validate_fields(changes, _PROJECT_FIELDS, "project")
     async with db.transaction() as session:
         projects = ProjectRepository(session)
         project = await resolve_project(session, ref)
+        if expected_version is None:
+            # Read again holding the row (PostgreSQL; a SQLite write
+            # transaction holds the whole database already).
+            await session.refresh(project, with_for_update=True)
+            expected_version = project.version
         if project.status == ProjectStatus.DELETED:
             raise InvalidTransition("project", "deleted", "edit")
+        if files or removed_files:
+            values["codebase"] = _edited_codebase(
+                values.get("codebase", project.codebase), files or {}, removed_files
+            )
         if "state" in values:
             values["state"] = _keep_template_origin(project.state, values["state"])
         owner = values.get("github_owner", project.github_owner)
@@ -312,6 +338,9 @@ async def update_project(
         )
         before = {key: getattr(project, key) for key in values}
         changed = {key: value for key, value in values.items() if before[key] != value}
+        if "webhook_url" in changed:
+            _refuse_masked_webhook(values["webhook_url"])
+            changed["webhook_url"] = _shown_webhook(values["webhook_url"])
         if project.version != expected_version:
             raise _stale(project, expected_version)
         if not changed:
@@ -320,7 +349,11 @@ async def update_project(
         if not await projects.update_versioned(
             project, expected_version, {**changed, "updated_at": now, "last_active_at": now}
         ):
+            # Say the version it is at now, not the one read above.
+            await session.refresh(project)
             raise _stale(project, expected_version)
+        if "webhook_url" in changed:
+            await _keep_webhook(session, project.id, values["webhook_url"])
         await audit.record(
             session,
             actor=actor,
@@ -337,6 +370,18 @@ async def update_project(
             },
         )
     return project
+
+
+def _edited_codebase(
+    codebase: Mapping[str, str], files: Mapping[str, str], removed: Sequence[str]
+) -> dict[str, str]:
+    edited = {**codebase, **files}
+    for path in removed:
+        clean = validation.codebase_path(path, "remove-file")
+        if clean not in edited:
+            raise ValidationError("remove-file", f"{path!r} is not a file of this project")
+        del edited[clean]
+    return validation.codebase(edited)
 
 
 # What a project made from a template records in its state: the template
@@ -369,6 +414,54 @@ def _stale(project: Project, expected_version: int) -> Conflict:
     )
 
 
+def _shown_webhook(url: str | None) -> str | None:
+    """What a project stores and shows of its webhook URL: the URL with its
+    credentials masked (the whole URL is sealed apart, see ``_keep_webhook``)."""
+    return None if url is None else mask_url(url)
+
+
+def _refuse_masked_webhook(url: str | None) -> None:
+    """A new URL copied from a masked one would keep ``***`` as its
+    credentials (the form shows the masked URL: changing its path must not
+    silently drop the sealed password)."""
+    if url is not None and MASK in url:
+        raise ValidationError(
+            "webhook_url",
+            f"holds masked credentials ({MASK}); give the whole URL, or leave it unchanged",
+        )
+
+
+async def _keep_webhook(session: AsyncSession, project_id: uuid.UUID, url: str | None) -> None:
+    """Seal ``url`` as the project's encrypted webhook row when it holds
+    credentials; otherwise remove any such row (the project's own column
+    holds all of a URL without credentials)."""
+    repository = SecretRepository(session)
+    row = await repository.get(project_id, WEBHOOK_URL_KEY)
+    if url is None or url == _shown_webhook(url):
+        if row is not None:
+            session.expunge(row)
+            await repository.delete(row.id)
+        return
+    await repository.lock("ROW EXCLUSIVE")
+    # Read the keys under the lock, so a key being retired is never used.
+    key = crypto.load_keyring().current
+    sealed = crypto.encrypt(key, project_id, WEBHOOK_URL_KEY, crypto.SecretValue(url))
+    now = utcnow()
+    if row is None:
+        row = ProjectSecret(
+            project_id=project_id,
+            key_name=WEBHOOK_URL_KEY,
+            nonce=b"",
+            ciphertext=b"",
+            key_id=key.key_id,
+            created_at=now,
+        )
+        repository.add(row)
+    row.nonce, row.ciphertext, row.key_id = sealed.nonce, sealed.ciphertext, sealed.key_id
+    row.updated_at = now
+    await session.flush()
+
+
 def _audit_change(key: str, before: Any, after: Any) -> Any:
     if key == "codebase":
         old, new = before or {}, after or {}
@@ -380,6 +473,9 @@ def _audit_change(key: str, before: Any, after: Any) -> Any:
     if key in _AUDIT_KEYS_ONLY:
         old_keys, new_keys = set(before or {}), set(after or {})
         return {"keys": sorted(old_keys | new_keys)}
+    if key == "webhook_url":
+        # A project stored before webhooks were sealed may hold a clear URL.
+        return {"from": _shown_webhook(before), "to": _shown_webhook(after)}
     return {"from": before, "to": after}
 
 
@@ -560,7 +656,7 @@ def project_as_dict(project: Project, *, include_codebase: bool = False) -> dict
         "owner_id": project.owner_id,
         "github_owner": project.github_owner,
         "github_repo": project.github_repo,
-        "webhook_url": project.webhook_url,
+        "webhook_url": _shown_webhook(project.webhook_url),
         "auto_merge_enabled": project.auto_merge_enabled,
         "auto_confirm_plans": project.auto_confirm_plans,
         "dependencies": project.dependencies,

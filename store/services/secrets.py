@@ -7,6 +7,7 @@ The API the CLI and the app use::
     await list_secrets(db, ref) -> list[SecretName]          # names, never values
     await set_secret(db, ref, "API_TOKEN", value) -> SecretName
     await reveal_secret(db, ref, "API_TOKEN") -> SecretValue  # audited as a read
+    await reveal_webhook_url(db, ref) -> SecretValue          # with its credentials; audited
     await delete_secret(db, ref, "API_TOKEN") -> None
     await rotate_key(db) -> Rotation
     await start_key_file(db) -> NewKeyFile                    # after a key is lost
@@ -31,7 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit, crypto
@@ -41,7 +41,7 @@ from store.engine import Database
 from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from store.models import AuditCategory, Project, ProjectSecret, ProjectStatus, Severity
 from store.repositories import SecretRepository
-from store.repositories.secrets import SecretName
+from store.repositories.secrets import WEBHOOK_URL_KEY, SecretName
 from store.services.projects import resolve_project
 from store.types import utcnow
 
@@ -59,6 +59,7 @@ __all__ = [
     "keys_in_use",
     "list_secrets",
     "reveal_secret",
+    "reveal_webhook_url",
     "rotate_key",
     "secret_name",
     "secret_value",
@@ -115,19 +116,6 @@ def _as_name(row: ProjectSecret) -> SecretName:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
-
-
-async def _lock_secrets(session: AsyncSession, mode: str) -> None:
-    """Take the lock that orders secret writes against key retirement.
-
-    On SQLite the write transaction's first statement takes the database
-    write lock; on PostgreSQL writers take ROW EXCLUSIVE, which waits for
-    the EXCLUSIVE lock that ``rotate_key`` holds while it retires a key.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text(f"LOCK TABLE project_secrets IN {mode} MODE"))
-    else:
-        await session.execute(text("SELECT 1"))
 
 
 async def _keys_to_encrypt(session: AsyncSession, keyring: Keyring | None) -> Keyring:
@@ -206,7 +194,7 @@ async def set_secret(
     # Only the wrapped value lives on: tracebacks that show locals show no text.
     del value
     async with db.transaction() as session:
-        await _lock_secrets(session, "ROW EXCLUSIVE")
+        await SecretRepository(session).lock("ROW EXCLUSIVE")
         # Read the keys under the lock, so a key being retired is never used.
         key = (await _keys_to_encrypt(session, keyring)).current
         project = await resolve_project(session, ref)
@@ -289,6 +277,49 @@ async def reveal_secret(
                 entity_id=row.id,
                 category=AuditCategory.SECURITY,
                 details={"name": key_name, "key_id": row.key_id},
+            )
+    if failure is not None:
+        raise failure
+    return value
+
+
+async def reveal_webhook_url(
+    db: Database, ref: str, *, actor: str | None = None, keyring: Keyring | None = None
+) -> SecretValue:
+    """A project's webhook URL with the credentials that projects show
+    masked; the read is audited (``project.webhook_revealed``, category
+    security) like a secret's. NotFound when the project has no webhook."""
+    actor = actor or current_actor()
+    failure: DecryptionFailed | None = None
+    async with db.transaction() as session:
+        project = await resolve_project(session, ref)
+        if project.webhook_url is None:
+            raise NotFound(f"project {project.name!r} has no webhook URL")
+        row = await SecretRepository(session).get(project.id, WEBHOOK_URL_KEY)
+        label = f"the webhook URL of project {project.name!r}"
+        if row is None:
+            # No credentials (or stored before URLs were sealed): the URL is whole.
+            value = SecretValue(project.webhook_url)
+        else:
+            keyring = keyring or crypto.load_keyring(create=False)
+            try:
+                value = crypto.decrypt(
+                    keyring, project.id, WEBHOOK_URL_KEY, _sealed(row), label=label
+                )
+            except DecryptionFailed as error:
+                failure = error
+                await _record_failure(session, actor=actor, project=project, row=row, why="reveal")
+        if failure is None:
+            await audit.record(
+                session,
+                actor=actor,
+                event_type="project.webhook_revealed",
+                description=f"revealed {label}",
+                project_id=project.id,
+                entity_type="project",
+                entity_id=project.id,
+                category=AuditCategory.SECURITY,
+                details={"sealed": row is not None, "key_id": row.key_id if row else None},
             )
     if failure is not None:
         raise failure
@@ -392,8 +423,8 @@ async def _rotate(
     reencrypted = 0
     try:
         async with db.transaction() as session:
-            await _lock_secrets(session, "EXCLUSIVE")
             repository = SecretRepository(session)
+            await repository.lock("EXCLUSIVE")
             pending = await repository.ids_not_under(current.key_id)
             for secret_id in pending:
                 row = await repository.get_by_id(secret_id)
@@ -443,7 +474,7 @@ async def _rotate(
     kept = tuple(key.key_id for key in keyring.previous)
     if keyring.path is not None and keyring.previous:
         async with db.transaction() as session:
-            await _lock_secrets(session, "EXCLUSIVE")
+            await SecretRepository(session).lock("EXCLUSIVE")
             if await SecretRepository(session).count_not_under(current.key_id) == 0:
                 # Written while the secrets are locked, so none lands under an old key now.
                 crypto.write_key_file(
@@ -522,7 +553,7 @@ async def start_key_file(db: Database, *, actor: str | None = None) -> NewKeyFil
             "'projdeck secret rotate-key'"
         )
     async with db.transaction() as session:
-        await _lock_secrets(session, "EXCLUSIVE")
+        await SecretRepository(session).lock("EXCLUSIVE")
         unreadable = await SecretRepository(session).count_by_key()
         keyring = crypto.load_keyring()
         await audit.record(

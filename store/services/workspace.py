@@ -19,11 +19,12 @@ from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store import audit, migrate, outputs, portability, schema_check
-from store.config import current_actor, mask_url, normalize_url
+from store.config import current_actor, normalize_url
 from store.engine import Database, open_database
 from store.errors import Conflict, StoreUnavailable, ValidationError
 from store.models import AuditCategory, Severity
 from store.portability import ImportStats, Progress, RowWriter
+from store.redaction import mask_url
 from store.services import row_checks
 from store.services.audit import verify_chain
 from store.services.modifications import files_digest

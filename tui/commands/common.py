@@ -15,7 +15,7 @@ import click
 
 from store import text as text_safety
 from store import validation
-from store.config import resolve_database_url
+from store.config import current_actor, resolve_database_url
 from store.engine import Database, driver_failure, open_database
 from store.errors import StoreError, ValidationError
 from store.repositories.base import Page
@@ -103,6 +103,9 @@ def run_with_database(
 
     async def main() -> T:
         nonlocal url
+        # A bad PROJDECK_ACTOR is refused before anything is done, rather
+        # than at the audit row of a command that has already written.
+        current_actor()
         url = resolve_database_url(state.db_url_option)
         database = await open_database(url)
         try:

@@ -9,12 +9,14 @@ import click
 from click.core import ParameterSource
 
 from store import validation
+from store.crypto import SecretValue
 from store.engine import Database
 from store.errors import ValidationError
 from store.models import ProjectStatus, ProjectType
 from store.repositories.base import Page
 from store.repositories.projects import ProjectFilter, ProjectSort
 from store.services import projects as service
+from store.services import secrets as secret_service
 from store.services import templates as template_service
 from tui import format
 from tui.commands.common import (
@@ -138,20 +140,35 @@ def list_projects(
 @project.command("show")
 @click.argument("ref")
 @click.option("--codebase", "with_codebase", is_flag=True, help="Include file contents in --json.")
+@click.option(
+    "--reveal-webhook",
+    is_flag=True,
+    help="Show the webhook URL with its credentials (the read is recorded in the audit log).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def show_project(ctx: click.Context, ref: str, with_codebase: bool, as_json: bool) -> None:
-    """Show a project with its settings and secret names (never values)."""
+def show_project(
+    ctx: click.Context, ref: str, with_codebase: bool, reveal_webhook: bool, as_json: bool
+) -> None:
+    """Show a project with its settings and secret names (never values).
+    The webhook URL is shown with its credentials masked unless
+    --reveal-webhook is given."""
 
     async def work(
         database: Database,
-    ) -> tuple[service.ProjectConfig, template_service.TemplateOrigin | None]:
+    ) -> tuple[service.ProjectConfig, template_service.TemplateOrigin | None, SecretValue | None]:
         config = await service.get_project_full_config(database, ref)
-        origin = await template_service.project_template_origin(database, str(config.project.id))
-        return config, origin
+        project_id = str(config.project.id)
+        origin = await template_service.project_template_origin(database, project_id)
+        webhook = None
+        if reveal_webhook and config.project.webhook_url is not None:
+            webhook = await secret_service.reveal_webhook_url(database, project_id)
+        return config, origin, webhook
 
-    config, origin = run_with_database(ctx, work)
+    config, origin, webhook = run_with_database(ctx, work)
     data = service.project_as_dict(config.project, include_codebase=with_codebase)
+    if webhook is not None:
+        data["webhook_url"] = webhook.reveal()
     data["settings"] = service.settings_as_dict(config.settings)
     data["secrets"] = [secret.key_name for secret in config.secrets]
     if as_json:
@@ -165,7 +182,7 @@ def show_project(ctx: click.Context, ref: str, with_codebase: bool, as_json: boo
         ("status", p.status),
         ("owner", p.owner_id),
         ("github", (data["github_owner"] and f"{p.github_owner}/{p.github_repo}") or "-"),
-        ("webhook", p.webhook_url or "-"),
+        ("webhook", data["webhook_url"] or "-"),
         ("auto-merge", "on" if p.auto_merge_enabled else "off"),
         ("auto-confirm plans", "on" if p.auto_confirm_plans else "off"),
         (
@@ -374,21 +391,21 @@ def update_project(ctx: click.Context, /, ref: str, **options: Any) -> None:
         fail(error.message)
     if not changes and not options["files"] and not options["removed"]:
         raise click.UsageError("give at least one field to change")
+    try:
+        files = _files(options["files"])
+    except ValidationError as error:
+        fail(error.message)
 
     async def work(database: Database) -> Any:
-        current = await service.get_project(database, ref)
-        if options["files"] or options["removed"]:
-            codebase = dict(current.codebase)
-            codebase.update(_files(options["files"]))
-            for path in options["removed"]:
-                clean = validation.codebase_path(path, "remove-file")
-                if clean not in codebase:
-                    raise ValidationError("remove-file", f"{path!r} is not a file of this project")
-                del codebase[clean]
-            changes["codebase"] = codebase
-        version = expect_version if expect_version is not None else current.version
+        # Without --expect-version the service reads and writes in one
+        # transaction: someone else's update makes it wait, not fail.
         return await service.update_project(
-            database, str(current.id), changes, expected_version=version
+            database,
+            ref,
+            changes,
+            expected_version=expect_version,
+            files=files,
+            removed_files=options["removed"],
         )
 
     updated = run_with_database(ctx, work)

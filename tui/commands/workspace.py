@@ -9,10 +9,11 @@ from pathlib import Path
 
 import click
 
-from store.config import mask_url, resolve_database_url
+from store.config import resolve_database_url
 from store.engine import Database, open_database
 from store.errors import ValidationError
 from store.portability import Progress
+from store.redaction import mask_url
 from store.services import workspace as service
 from tui.commands.common import fail, run_with_database
 

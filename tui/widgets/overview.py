@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from store.redaction import mask_url
 from store.services.projects import ProjectConfig
 from store.services.templates import TemplateOrigin, project_template_origin
 from tui import format
@@ -72,7 +73,8 @@ class OverviewPane(VerticalScroll):
             ("Status", format.status_text(project.status)),
             ("Owner", project.owner_id),
             ("GitHub", github),
-            ("Webhook", project.webhook_url or "—"),
+            # Masked: a URL stored before credentials were sealed shows none.
+            ("Webhook", mask_url(project.webhook_url) if project.webhook_url else "—"),
             ("Auto-merge", "on" if project.auto_merge_enabled else "off"),
             ("Auto-confirm plans", "on" if project.auto_confirm_plans else "off"),
             ("Dependencies", ", ".join(project.dependencies) or "—"),

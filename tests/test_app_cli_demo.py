@@ -63,3 +63,20 @@ def test_every_listed_command_loads_and_answers_help() -> None:
         assert result.exit_code == 0, (name, result.output)
         assert f"Usage: cli {name}" in result.output
     assert runner.invoke(cli, ["no-such-command"]).exit_code == 2
+
+
+def test_the_app_without_a_terminal_says_so_and_exits_2(tmp_path: Path) -> None:
+    for args in ([], ["--demo"]):
+        result = subprocess.run(
+            [str(SCRIPT), "--db-url", f"sqlite:///{tmp_path / 'app.db'}", *args],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 2, (args, result.stderr)
+        assert "the app needs a terminal" in result.stderr
+        assert result.stdout == ""
+        assert "\x1b" not in result.stderr
+    assert not (tmp_path / "app.db").exists()

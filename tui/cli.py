@@ -78,6 +78,15 @@ def cli(ctx: click.Context, db_url: str | None, demo: bool) -> None:
     """
     ctx.obj = CliState(db_url_option=db_url)
     if ctx.invoked_subcommand is None:
+        # The app reads keys from stdin and draws on stderr: without a
+        # terminal there it would write escape codes into a pipe or a log.
+        if not (sys.stdin.isatty() and sys.__stderr__ is not None and sys.__stderr__.isatty()):
+            click.echo(
+                "error: the app needs a terminal (standard input and error); "
+                "run a command instead (projdeck --help lists them)",
+                err=True,
+            )
+            sys.exit(2)
         from tui.app import run_app
 
         try:

@@ -41,6 +41,15 @@ def _screen_text(output: bytes) -> bytes:
     return re.sub(rb"\x1b\[[0-9;?]*[ -/]*[@-~]", b"", output)
 
 
+def refused(*args: str, env: dict[str, str], saying: str) -> None:
+    print("$ projdeck", " ".join(args), "(refused)", flush=True)
+    done = subprocess.run(
+        [PROJDECK, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    if done.returncode != 1 or saying not in done.stderr or "Traceback" in done.stderr:
+        sys.exit(f"exit {done.returncode}, expected 1 saying {saying!r}:\n{done.stderr}")
+
+
 def open_app(*args: str, env: dict[str, str], expect: str, timeout: float = 120) -> None:
     """Run the app in a pseudo-terminal until ``expect`` is on its screen,
     then press q and check it exits 0."""
@@ -150,6 +159,16 @@ def main() -> None:
         run("--db-url", f"sqlite:///{home / 'demo.db'}", "project", "list", "--json", env=env)
     )
     assert demo["total"] >= 10, demo
+
+    # Installed without the postgres extra: a PostgreSQL URL says what to install.
+    refused(
+        "--db-url",
+        "postgresql://postgres@127.0.0.1:5432/test",
+        "project",
+        "list",
+        env=env,
+        saying="pip install 'projdeck[postgres]'",
+    )
 
     open_app(env=env, expect="smoke-site")
     open_app("--demo", env=env, expect="Projects")

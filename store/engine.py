@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -235,6 +236,12 @@ def create_engine_for(
         _configure_sqlite(engine, foreign_keys=foreign_keys)
         return engine
     pool = pool or PoolOptions.from_env()
+    if importlib.util.find_spec("asyncpg") is None:
+        # PostgreSQL's driver is an extra: the SQLite default needs none.
+        raise StoreUnavailable(
+            f"cannot use the database {mask_url(url)}: PostgreSQL needs its driver, "
+            "which is not installed; install projdeck with it: pip install 'projdeck[postgres]'"
+        )
     return create_async_engine(
         url,
         connect_args=PostgresTimeouts.from_env().connect_args(),

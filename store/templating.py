@@ -40,6 +40,12 @@ MAX_VARIABLES = 50
 MAX_VALUE_CHARS = 500
 MAX_REPEAT = 100_000
 MAX_LOOP_STEPS = 100_000
+# One render (every file of a template) may take this long and this much
+# more memory; past either it is stopped with an error.
+MAX_RENDER_SECONDS = 10
+MAX_RENDER_MEMORY = 512 * 1024 * 1024
+MAX_PATTERN_SECONDS = 2
+_MIB_TEXT = f"{MAX_RENDER_MEMORY // (1024 * 1024)} MiB"
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "templates_builtin"
 BUILTIN_MANIFEST = "manifest.json"
@@ -393,6 +399,7 @@ def _variables(source: str, raw: Any) -> list[Variable]:
                 raise ValidationError(
                     source, f"variable {name!r} pattern is not a regular expression ({error})"
                 ) from None
+            _check_pattern_speed(source, name, pattern)
         choices = item.get("choices")
         if kind == VariableType.CHOICE:
             if (
@@ -429,6 +436,34 @@ def _variables(source: str, raw: Any) -> list[Variable]:
             variable = replace(variable, default=default)
         variables.append(variable)
     return variables
+
+
+def _check_pattern_speed(source: str, name: str, pattern: str) -> None:
+    """Refuse a pattern that backtracks catastrophically: it is tried on
+    the values most likely to make it (each character it names, repeated
+    to the longest value, then one that fails) in a child process with a
+    deadline, since such a pattern would otherwise hang every use."""
+    compiled = re.compile(pattern)
+
+    def attempt() -> None:
+        for probe in _probes(pattern):
+            compiled.fullmatch(probe)
+
+    _bounded(
+        attempt,
+        seconds=MAX_PATTERN_SECONDS,
+        too_long=ValidationError(
+            source,
+            f"variable {name!r} pattern takes longer than {MAX_PATTERN_SECONDS} s to check a "
+            f"value of {MAX_VALUE_CHARS} characters (nested repetition such as (a+)+?)",
+        ),
+    )
+
+
+def _probes(pattern: str) -> list[str]:
+    """Values of MAX_VALUE_CHARS characters that end in a mismatch."""
+    characters = {char for char in pattern if char.isprintable()} | set("aA0_-. /")
+    return [char * MAX_VALUE_CHARS + end for char in sorted(characters) for end in ("\x00", "!")]
 
 
 def _json_kind(kind: str) -> str:
@@ -785,10 +820,95 @@ def resolve_values(spec: TemplateSpec, given: Mapping[str, Any]) -> dict[str, An
 
 
 def render(spec: TemplateSpec, given: Mapping[str, Any]) -> RenderedProject:
-    """Render a template's files with the given variable values."""
+    """Render a template's files with the given variable values, in a child
+    process with a deadline and a memory limit (``_bounded``): the sandbox's
+    counters stop most runaway templates, but work done inside one call
+    (a huge ``replace`` or ``join``, ``lipsum`` asked for millions of words,
+    a loop over text with an empty body) can only be stopped from outside."""
+    values = resolve_values(spec, given)
+
+    def work() -> list[Any]:
+        done = _render(spec, values)
+        return [done.files, done.values, done.setup_commands]
+
+    _environment()  # jinja2 imported before the fork, not in each child
+    files, rendered_values, commands = _bounded(
+        work,
+        seconds=MAX_RENDER_SECONDS,
+        too_long=ValidationError(
+            FILES_DIR, f"rendering took longer than {MAX_RENDER_SECONDS} s and was stopped"
+        ),
+    )
+    return RenderedProject(files=files, values=rendered_values, setup_commands=commands)
+
+
+def _bounded(work: Callable[[], Any], *, seconds: float, too_long: ValidationError) -> Any:
+    """``work`` run in a forked child that may take ``seconds`` and
+    MAX_RENDER_MEMORY more memory; its result (JSON) or ValidationError comes
+    back through a pipe, ``too_long`` is raised past the deadline. Without
+    fork (Windows) it runs here, unbounded."""
+    import os
+    import select
+    import signal
+    import time
+
+    if not hasattr(os, "fork"):
+        return work()
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns to the caller's stack
+        os.close(reader)
+        outcome: list[Any]
+        try:
+            _limit_memory(MAX_RENDER_MEMORY)
+            outcome = ["done", work()]
+        except ValidationError as error:
+            outcome = ["refused", error.field, error.problem]
+        except MemoryError:
+            outcome = ["refused", FILES_DIR, f"rendering needs more than {_MIB_TEXT} of memory"]
+        except BaseException as error:
+            outcome = ["refused", FILES_DIR, f"rendering failed ({type(error).__name__})"]
+        try:
+            with os.fdopen(writer, "wb") as stream:
+                stream.write(json.dumps(outcome).encode("ascii"))
+        finally:
+            os._exit(0)
+    os.close(writer)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + seconds
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([reader], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                raise too_long
+            chunk = os.read(reader, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(reader)
+        os.waitpid(pid, 0)
+    if not chunks:
+        raise ValidationError(FILES_DIR, "rendering stopped without a result")
+    outcome = json.loads(b"".join(chunks))
+    if outcome[0] == "refused":
+        raise ValidationError(outcome[1], outcome[2])
+    return outcome[1]
+
+
+def _limit_memory(extra: int) -> None:
+    """Let this process grow by ``extra`` bytes of address space at most."""
+    import resource
+
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        size = int(statm.read().split()[0]) * resource.getpagesize()
+    resource.setrlimit(resource.RLIMIT_AS, (size + extra, size + extra))
+
+
+def _render(spec: TemplateSpec, values: dict[str, Any]) -> RenderedProject:
     from jinja2.exceptions import SecurityError, TemplateError
 
-    values = resolve_values(spec, given)
     environment = _environment()
     rendered: dict[str, str] = {}
     origin: dict[str, str] = {}

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from store.config import normalize_url
+from store.engine import Database
 from tests.cli import SCRIPT, Projdeck
 from tests.pg_proxy import PostgresProxy
 
@@ -451,3 +452,75 @@ async def test_a_connection_frozen_mid_session_fails_the_call_in_bounded_time(
             )
     finally:
         await asyncio.wait_for(db.dispose(), 30)
+
+
+# -- templates -------------------------------------------------------------------------------
+
+
+def _template_folder(root: Path, content: str, variables: list[dict[str, object]]) -> Path:
+    import json
+
+    folder = root / "runaway"
+    (folder / "files").mkdir(parents=True)
+    (folder / "files" / "out.txt.jinja").write_text(content, encoding="utf-8")
+    metadata = {"name": "runaway", "category": "api", "variables": variables}
+    (folder / "template.json").write_text(json.dumps(metadata), encoding="utf-8")
+    return folder
+
+
+RUNAWAY_TEMPLATES = {
+    "a huge replace": (
+        "{{ ('x' * 100000) | replace('x', 'x' * 100000) }}",
+        "files: rendering needs more than 512 MiB of memory",
+    ),
+    "a huge join": (
+        "{{ ','.join(['x' * 100000] * 100000) }}",
+        "files: rendering needs more than 512 MiB of memory",
+    ),
+    "lipsum of billions of words": (
+        "{{ lipsum(100000, min=99999, max=100000) }}",
+        "files: rendering took longer than 10 s and was stopped",
+    ),
+    "nested loops with empty bodies": (
+        "{% set s = 'y' * 100000 %}{% for i in range(100000) %}{% for c in s %}"
+        "{% endfor %}{% endfor %}",
+        "files: rendering took longer than 10 s and was stopped",
+    ),
+}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("attack", list(RUNAWAY_TEMPLATES))
+async def test_a_runaway_template_is_stopped_with_a_clear_message(
+    sqlite_database: Database, tmp_path: Path, attack: str
+) -> None:
+    from store.errors import ValidationError
+    from store.services import templates
+
+    content, message = RUNAWAY_TEMPLATES[attack]
+    await templates.import_template(sqlite_database, _template_folder(tmp_path, content, []))
+
+    with pytest.raises(ValidationError) as refused:
+        await templates.preview_template(sqlite_database, "runaway", {})
+
+    assert refused.value.message == message
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("pattern", [r"^(a+)+$", r"^(\w+\s?)*$", r"^(a|aa)*c$"])
+async def test_importing_a_catastrophic_variable_pattern_is_refused(
+    sqlite_database: Database, tmp_path: Path, pattern: str
+) -> None:
+    from store.errors import ValidationError
+    from store.services import templates
+
+    folder = _template_folder(tmp_path, "{{ name }}", [{"name": "name", "pattern": pattern}])
+
+    with pytest.raises(ValidationError) as refused:
+        await templates.import_template(sqlite_database, folder)
+
+    assert refused.value.message == (
+        "runaway/template.json: variable 'name' pattern takes longer than 2 s to check a "
+        "value of 500 characters (nested repetition such as (a+)+?)"
+    )
+    assert (await templates.list_templates(sqlite_database)).total == 0

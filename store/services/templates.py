@@ -5,6 +5,7 @@ anything is stored."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -291,7 +292,8 @@ async def import_template(
     actor = actor or current_actor()
     validation.text("folder", str(folder))
     try:
-        spec = templating.load_folder(Path(folder))
+        # In a thread: its patterns are tried with a deadline (templating).
+        spec = await asyncio.to_thread(templating.load_folder, Path(folder))
     except OSError as error:
         # A name too long for the file system, a folder that cannot be read.
         raise ValidationError("folder", f"cannot be read: {_os_problem(error)}") from None
@@ -392,7 +394,9 @@ async def preview_template(db: Database, name: str, values: Mapping[str, Any]) -
     naming the file."""
     async with db.reading() as session:
         spec = _spec(await _get_row(session, name))
-    return templating.render(spec, values)
+    # In a thread, so a render up to its deadline never holds the event loop
+    # (the app's preview stays cancellable).
+    return await asyncio.to_thread(templating.render, spec, values)
 
 
 async def create_project_from_template(
@@ -411,7 +415,7 @@ async def create_project_from_template(
     async with db.transaction() as session:
         row = await _get_row(session, template)
         spec = _spec(row)
-        rendered = templating.render(spec, data.values)
+        rendered = await asyncio.to_thread(templating.render, spec, data.values)
         origin = {
             "name": spec.name,
             "version": row.version,

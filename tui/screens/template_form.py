@@ -105,7 +105,8 @@ class TemplateProjectForm(Screen[uuid.UUID | None]):
             return
         self.detail = detail
         spec = detail.spec
-        about = format.safe(spec.name, "bold")
+        about = format.safe()
+        about.append_text(format.safe(spec.name, "bold"))
         about.append_text(format.safe(f" (version {detail.version}): {spec.description}"))
         self.query_one("#template-form-about", Static).update(about)
         holder = self.query_one("#template-variables", Vertical)

@@ -16,6 +16,7 @@ from typing import Any
 
 from store import validation
 from store.errors import ValidationError
+from store.repositories.secrets import WEBHOOK_URL_KEY
 from store.services import agents, projects, secrets
 
 Check = Callable[[Any], Any]
@@ -91,6 +92,10 @@ def _base(value: Any) -> dict[str, str]:
 
 
 def _key_name(value: Any) -> str:
+    # The project's sealed webhook URL is kept as a secret row under a name
+    # no person can give a secret (lower case): an export carries it too.
+    if value == WEBHOOK_URL_KEY:
+        return WEBHOOK_URL_KEY
     return secrets.secret_name(value)
 
 

@@ -40,12 +40,11 @@ def safe(
     unless ``multiline`` is false. Every screen shows stored text through
     this (tables through ``SafeTable``, notifications through the app)."""
     plain = "" if value is None else str(value)
-    matches = text_safety.hidden(plain, multiline=multiline)
-    if not matches:
+    if not text_safety.has_hidden(plain, multiline=multiline):
         return Text(plain, style=style, overflow=overflow, no_wrap=no_wrap, justify=justify)
     shown = Text(style=style, overflow=overflow, no_wrap=no_wrap, justify=justify)
     start = 0
-    for match in matches:
+    for match in text_safety.hidden(plain, multiline=multiline):
         shown.append(plain[start : match.start()])
         shown.append(text_safety.stand_in(match.group()), style=HIDDEN_STYLE)
         start = match.end()
@@ -57,9 +56,9 @@ def sealed(text: Text) -> Text:
     """``text`` (built from several pieces of stored text) with its hidden
     characters shown as marked stand-ins, its styles kept."""
     plain = text.plain
-    matches = text_safety.hidden(plain, multiline=True)
-    if not matches:
+    if not text_safety.has_hidden(plain, multiline=True):
         return text
+    matches = text_safety.hidden(plain, multiline=True)
     cuts = sorted({offset for match in matches for offset in (match.start(), match.end())})
     shown = text.blank_copy()
     for piece in text.divide(cuts):

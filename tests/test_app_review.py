@@ -468,9 +468,14 @@ async def test_projects_history_and_detail_follow_cli_writes_keeping_the_cursor(
         await settle(pilot)
         detail = app.screen
         assert isinstance(detail, ProjectDetailScreen)
-        await pilot.press("right_square_bracket", "tab", "ctrl+home", *"Draft ")
-        await pilot.press("shift+tab", *["right_square_bracket"] * 3)
+        await pilot.press("right_square_bracket")
         await settle(pilot)
+        await pilot.press("tab", "ctrl+home", *"Draft ")
+        await pilot.press("shift+tab")
+        # One tab at a time: each focuses its table when shown.
+        for _ in range(3):
+            await pilot.press("right_square_bracket")
+            await settle(pilot)
         tab = detail.query_one("#project-modifications", ModificationTable)
         assert detail.focused is tab
         await pilot.press("down")

@@ -4,6 +4,7 @@ database once, and refuses one that already holds data."""
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 from store import crypto
@@ -63,6 +64,43 @@ def test_every_listed_command_loads_and_answers_help() -> None:
         assert result.exit_code == 0, (name, result.output)
         assert f"Usage: cli {name}" in result.output
     assert runner.invoke(cli, ["no-such-command"]).exit_code == 2
+
+
+def test_help_lists_each_command_with_its_own_summary() -> None:
+    """``--help`` lists the commands from summaries kept beside their
+    names (so that it imports none of them): each is the command's own."""
+    import click
+
+    from tui.cli import COMMANDS, cli
+
+    context = click.Context(cli)
+    for name, (_, summary) in COMMANDS.items():
+        command = cli.get_command(context, name)
+        assert command is not None
+        assert summary == command.get_short_help_str(limit=1000), name
+
+
+def test_help_and_version_load_no_database_code() -> None:
+    """``projdeck --help`` and ``--version`` answer without importing the
+    store's database layer (SQLAlchemy, the models, the services)."""
+    probe = (
+        "import sys\n"
+        "from tui.cli import main\n"
+        "sys.argv = ['projdeck', sys.argv[1]]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = [m for m in ('sqlalchemy', 'store.models', 'store.engine', 'textual') "
+        "if m in sys.modules]\n"
+        "print('LOADED', loaded)\n"
+    )
+    for flag in ("--help", "--version"):
+        result = subprocess.run(
+            [sys.executable, "-c", probe, flag], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        assert "LOADED []" in result.stdout, (flag, result.stdout)
 
 
 def test_the_app_without_a_terminal_says_so_and_exits_2(tmp_path: Path) -> None:

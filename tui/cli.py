@@ -8,30 +8,70 @@ import importlib
 import sys
 
 import click
+from click.utils import make_default_short_help
 
-from store.config import current_actor, resolve_database_url
 from store.errors import StoreError
-from tui.commands.common import CliState, VisibleOutput, fail
+from tui.commands.output import CliState, VisibleOutput, fail
 
-# Each command's module is imported when that command runs (or help lists
-# it): opening the app or running one command does not load the code of all
-# the others.
-COMMANDS = {
-    "db": "tui.commands.db:db",
-    "doctor": "tui.commands.db:doctor",
-    "demo": "tui.commands.demo:demo",
-    "project": "tui.commands.projects:project",
-    "settings": "tui.commands.projects:settings",
-    "mod": "tui.commands.modifications:mod",
-    "template": "tui.commands.templates:template",
-    "secret": "tui.commands.secrets:secret",
-    "audit": "tui.commands.audit:audit",
-    "agent": "tui.commands.agents:agent",
-    "backup": "tui.commands.workspace:backup",
-    "restore": "tui.commands.workspace:restore",
-    "export": "tui.commands.workspace:export_command",
-    "import": "tui.commands.workspace:import_command",
-    "transfer": "tui.commands.workspace:transfer",
+# Each command's module is imported when that command runs: opening the app,
+# running one command or listing them all (``--help``) does not load the code
+# of the others. Each entry: where the command is, and the summary ``--help``
+# lists for it (a test holds it equal to the command's own).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "agent": (
+        "tui.commands.agents:agent",
+        "Record and read what AI agents did: conversations, messages, runs, "
+        "webhook deliveries and their costs.",
+    ),
+    "audit": ("tui.commands.audit:audit", "Read, export and verify the audit log."),
+    "backup": ("tui.commands.workspace:backup", "Back up the database to PATH."),
+    "db": ("tui.commands.db:db", "Create and migrate the database schema."),
+    "demo": (
+        "tui.commands.demo:demo",
+        "Fill an empty database with demo data: a dozen projects with settings, secrets "
+        "and codebases, modifications in every status, the template library and their "
+        "audit history.",
+    ),
+    "doctor": (
+        "tui.commands.db:doctor",
+        "Check the database: reachable, schema at head, settings, integrity.",
+    ),
+    "export": (
+        "tui.commands.workspace:export_command",
+        "Export every table to PATH as JSON lines (secrets stay encrypted).",
+    ),
+    "import": (
+        "tui.commands.workspace:import_command",
+        "Import an export from PATH; rows already here and identical are skipped, and a "
+        "bad line aborts everything with its line number.",
+    ),
+    "mod": (
+        "tui.commands.modifications:mod",
+        "Propose, review, apply and revert modifications of a project's codebase.",
+    ),
+    "project": (
+        "tui.commands.projects:project",
+        "Create, list, show, change, archive and delete projects.",
+    ),
+    "restore": (
+        "tui.commands.workspace:restore",
+        "Replace the workspace with a backup or an export at PATH.",
+    ),
+    "secret": (
+        "tui.commands.secrets:secret",
+        "Keep a project's secrets, encrypted at rest (AES-256-GCM).",
+    ),
+    "settings": ("tui.commands.projects:settings", "Show and change a project's settings."),
+    "template": (
+        "tui.commands.templates:template",
+        "The template library: list, show, import, export and remove templates, seed "
+        "the built-in ones, preview and use one for a new project.",
+    ),
+    "transfer": (
+        "tui.commands.workspace:transfer",
+        "Copy the whole workspace into another database, keeping ids, timestamps and "
+        "the audit chain, then check it.",
+    ),
 }
 
 
@@ -42,12 +82,23 @@ class LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
             return None
-        module, name = target.split(":")
+        module, name = entry[0].split(":")
         command: click.Command = getattr(importlib.import_module(module), name)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # As click lists them, from the summaries above instead of importing
+        # every command to read its help.
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [
+            (name, make_default_short_help(summary, limit))
+            for name, (_, summary) in sorted(COMMANDS.items())
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(
@@ -87,6 +138,7 @@ def cli(ctx: click.Context, db_url: str | None, demo: bool) -> None:
                 err=True,
             )
             sys.exit(2)
+        from store.config import current_actor, resolve_database_url
         from tui.app import run_app
 
         try:

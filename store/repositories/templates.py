@@ -21,7 +21,6 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -118,6 +117,8 @@ class TemplateRepository:
         bind = self.session.get_bind()
         if bind.dialect.name == "postgresql":
             # Containment uses the GIN index on the column.
+            from sqlalchemy.dialects.postgresql import JSONB
+
             wanted = cast(literal(json.dumps([word])), JSONB)
             return column.op("@>", return_type=Boolean)(wanted)  # type: ignore[no-any-return]
         elements = func.json_each(column).table_valued("value")

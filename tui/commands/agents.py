@@ -12,7 +12,8 @@ import click
 
 from store.errors import ValidationError
 from store.money import format_amount, from_micros
-from tui.commands.common import fail, json_input, print_json, read_input, run_with_database
+from tui.commands.common import json_input, print_json, read_input, run_with_database
+from tui.commands.output import fail
 
 # The services load inside each command, so ``projdeck`` (and the app it
 # opens) starts without them.

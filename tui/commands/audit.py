@@ -16,7 +16,8 @@ from store.errors import ValidationError
 from store.models import AuditCategory, AuditEntry, Severity
 from store.repositories.base import Page
 from store.services import audit as service
-from tui.commands.common import fail, print_json, run_with_database
+from tui.commands.common import print_json, run_with_database
+from tui.commands.output import fail
 
 F = TypeVar("F", bound=Callable[..., Any])
 

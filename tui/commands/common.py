@@ -4,12 +4,10 @@ and JSON."""
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -20,73 +18,12 @@ from store.engine import Database, driver_failure, open_database
 from store.errors import StoreError, ValidationError
 from store.repositories.base import Page
 from store.services import projects as project_service
+from tui.commands.output import CliState, fail
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
 T = TypeVar("T")
-
-
-@dataclass
-class CliState:
-    db_url_option: str | None
-
-
-class VisibleOutput(io.TextIOBase):
-    """A text stream that writes through to ``stream`` with every character
-    a terminal would act on shown as a visible stand-in (``store.text``):
-    ``projdeck`` prints through it, so nothing stored (a name, a request, a
-    file, a diff) can move the cursor, set the clipboard or the title, or
-    reorder what is read. JSON output is escaped losslessly before it gets
-    here (``print_json``)."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-
-    def write(self, text: str) -> int:
-        self.stream.write(text_safety.visible(text, multiline=True))
-        return len(text)
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-    def isatty(self) -> bool:
-        return self.stream.isatty()
-
-    def fileno(self) -> int:
-        return self.stream.fileno()
-
-    def writable(self) -> bool:
-        return True
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return self.stream.encoding
-
-    @property
-    def errors(self) -> str | None:  # type: ignore[override]
-        return self.stream.errors
-
-
-def echo_exact(text: str) -> None:
-    """A line printed byte for byte when stdout is a pipe or a file (a
-    script reading a value it asked for), with hidden characters shown when
-    it is a terminal, like everything else."""
-    stream = sys.stdout
-    if isinstance(stream, VisibleOutput) and not stream.isatty():
-        stream = stream.stream
-    click.echo(text, file=stream)
-
-
-def echo_error(message: str) -> None:
-    """A line on stderr, hidden characters shown (stderr itself is left as
-    it is: progress bars draw on it)."""
-    click.echo(text_safety.visible(message), err=True)
-
-
-def fail(message: str) -> NoReturn:
-    echo_error(f"error: {message}")
-    sys.exit(1)
 
 
 def run_with_database(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from store.engine import Database
-from tui.commands.common import CliState, run_with_database
+from tui.commands.common import run_with_database
+from tui.commands.output import CliState
 
 
 @click.command()

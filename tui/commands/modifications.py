@@ -15,7 +15,8 @@ from store.models import Modification, ModificationStatus
 from store.repositories.base import Page
 from store.repositories.modifications import ModificationRow
 from store.services import modifications as service
-from tui.commands.common import fail, json_input, print_json, read_input, run_with_database
+from tui.commands.common import json_input, print_json, read_input, run_with_database
+from tui.commands.output import fail
 
 _STATUSES = click.Choice([member.value for member in ModificationStatus])
 _AGAINST = {"codebase": "the current codebase", "before apply": "what they held before the apply"}

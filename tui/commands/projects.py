@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
 from store import validation
-from store.crypto import SecretValue
 from store.engine import Database
 from store.errors import ValidationError
 from store.models import ProjectStatus, ProjectType
 from store.repositories.base import Page
 from store.repositories.projects import ProjectFilter, ProjectSort
 from store.services import projects as service
-from store.services import secrets as secret_service
-from store.services import templates as template_service
-from tui import format
 from tui.commands.common import (
-    fail,
     json_input,
     print_json,
     print_new_project,
@@ -28,7 +23,14 @@ from tui.commands.common import (
     read_input,
     run_with_database,
 )
-from tui.commands.templates import create_from_template
+from tui.commands.output import fail
+
+if TYPE_CHECKING:
+    from store.crypto import SecretValue
+    from store.services.templates import TemplateOrigin
+
+# The template and secret services and the app's formatting load inside the
+# commands that use them: ``project list`` starts without them.
 
 _TYPES = click.Choice([member.value for member in ProjectType])
 _STATUSES = click.Choice([member.value for member in ProjectStatus])
@@ -154,9 +156,13 @@ def show_project(
     The webhook URL is shown with its credentials masked unless
     --reveal-webhook is given."""
 
+    from store.services import secrets as secret_service
+    from store.services import templates as template_service
+    from tui import format
+
     async def work(
         database: Database,
-    ) -> tuple[service.ProjectConfig, template_service.TemplateOrigin | None, SecretValue | None]:
+    ) -> tuple[service.ProjectConfig, TemplateOrigin | None, SecretValue | None]:
         config = await service.get_project_full_config(database, ref)
         project_id = str(config.project.id)
         origin = await template_service.project_template_origin(database, project_id)
@@ -295,6 +301,8 @@ def create_project(
             environment = _key_values("env", env)
         except ValidationError as error:
             fail(error.message)
+        from tui.commands.templates import create_from_template
+
         create_from_template(
             ctx,
             template_name,

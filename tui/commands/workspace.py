@@ -15,7 +15,8 @@ from store.errors import ValidationError
 from store.portability import Progress
 from store.redaction import mask_url
 from store.services import workspace as service
-from tui.commands.common import fail, run_with_database
+from tui.commands.common import run_with_database
+from tui.commands.output import fail
 
 
 @contextmanager
@@ -188,8 +189,10 @@ def import_command(ctx: click.Context, path: Path) -> None:
 @click.option("--merge", is_flag=True, help="Add to a target that already holds data.")
 @click.pass_context
 def transfer(ctx: click.Context, target_url: str, source_url: str | None, merge: bool) -> None:
-    """Copy the whole workspace into another database (e.g. SQLite to
-    PostgreSQL), keeping ids, timestamps and the audit chain, then check it."""
+    """Copy the whole workspace into another database, keeping ids,
+    timestamps and the audit chain, then check it.
+
+    From SQLite to PostgreSQL, say, when a team outgrows one machine."""
 
     async def work(source: Database) -> service.TransferResult:
         target = await open_database(resolve_database_url(target_url))

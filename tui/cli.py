@@ -8,7 +8,6 @@ import importlib
 import sys
 
 import click
-from click.utils import make_default_short_help
 
 from store.errors import StoreError
 from tui.commands.output import CliState, VisibleOutput, fail
@@ -94,7 +93,7 @@ class LazyGroup(click.Group):
         # every command to read its help.
         limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
         rows = [
-            (name, make_default_short_help(summary, limit))
+            (name, click.Command(name, help=summary).get_short_help_str(limit))
             for name, (_, summary) in sorted(COMMANDS.items())
         ]
         with formatter.section("Commands"):

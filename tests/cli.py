@@ -39,8 +39,8 @@ class Projdeck:
         assert "Traceback" not in result.stderr
         return result.stdout
 
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "--json"))
+    def json(self, *args: str, input: str | None = None) -> Any:
+        return json.loads(self.ok(*args, "--json", input=input))
 
     def fails(self, *args: str, code: int = 1, input: str | None = None) -> str:
         result = self.run(*args, input=input)

@@ -160,3 +160,59 @@ def test_bad_agent_input_exits_1_naming_the_field_and_stores_nothing(cli: Projde
     assert show["messages"] == 0
     run = cli.json("agent", "run", "show", run_id)
     assert run["status"] == "running" and run["test_results"] == {} and run["cost"] == "0.000000"
+
+
+def test_agent_message_jsonl_records_a_batch_all_or_none(cli: Projdeck, tmp_path: Path) -> None:
+    import json
+
+    cli.ok("project", "create", "--name", "Batch", "--type", "api", "--owner", "alice")
+    conv_id = cli.json("agent", "conversation", "start", "Batch", "--title", "Bulk")["id"]
+    lines = [
+        json.dumps(
+            {
+                "role": "assistant" if n % 2 else "user",
+                "content": f"message {n}\nsecond line",
+                "model": "gpt-4.1" if n % 2 else None,
+                "tokens_in": n,
+                "tokens_out": 2 * n,
+                "cost": 0.001,
+                "metadata": {"n": n},
+            }
+        )
+        for n in range(1, 201)
+    ]
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("\n".join(lines[:100]) + "\n\n", encoding="utf-8")
+    ids = cli.ok("agent", "message", conv_id, "--jsonl", str(batch)).split()
+    assert len(ids) == 100 and len(set(ids)) == 100
+    added = cli.json("agent", "message", conv_id, "--jsonl", "-", input="\n".join(lines[100:]))
+    assert [item["content"] for item in added] == [
+        f"message {n}\nsecond line" for n in range(101, 201)
+    ]
+    assert added[0]["cost"] == "0.001000" and added[0]["metadata"] == {"n": 101}
+    shown = cli.json("agent", "conversation", "show", conv_id)
+    assert shown["messages"] == 200 and shown["cost"] == "0.200000"
+
+    # A bad line anywhere: named by its number, and nothing of the batch stored.
+    bad = [*lines[:4], json.dumps({"role": "user", "content": "x", "tokens_in": "many"}), lines[5]]
+    error = cli.fails("agent", "message", conv_id, "--jsonl", "-", input="\n".join(bad))
+    assert "line 5: tokens_in" in error and "whole number" in error
+    error = cli.fails("agent", "message", conv_id, "--jsonl", "-", input=lines[0] + "\n{oops\n")
+    assert "line 2" in error and "not valid JSON" in error
+    error = cli.fails(
+        "agent", "message", conv_id, "--jsonl", "-", input='{"role": "user", "text": "hi"}'
+    )
+    assert "line 1: text" in error and "not a message field" in error
+    error = cli.fails("agent", "message", conv_id, "--jsonl", "-", input='{"role": "user"}')
+    assert "line 1: content" in error and "required" in error
+    error = cli.fails("agent", "message", conv_id, "--jsonl", "-", input="\n\n")
+    assert "holds no messages" in error
+    assert cli.json("agent", "conversation", "show", conv_id)["messages"] == 200
+
+    # The per-message options and --jsonl do not mix.
+    error = cli.fails(
+        "agent", "message", conv_id, "--jsonl", "-", "--role", "user", input=lines[0], code=2
+    )
+    assert "--role cannot be used with --jsonl" in error
+    error = cli.fails("agent", "message", conv_id, "--content", "hi", code=2)
+    assert "--role" in error

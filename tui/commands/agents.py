@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 BAR_WIDTH = 24
 # Bigger than the largest message content (1,000,000 characters of UTF-8).
 _MAX_CONTENT_BYTES = 4 * 1024 * 1024
+# A batch of messages (--jsonl): at most 10,000 lines, read with this cap.
+_MAX_JSONL_BYTES = 64 * 1024 * 1024
 
 
 def _when(field: str, value: str | None) -> datetime | None:
@@ -178,65 +180,113 @@ def conversation_show(
 
 @agent.command("message")
 @click.argument("conversation_id", metavar="CONV_ID")
-@click.option("--role", required=True, help="user, assistant, system or tool.")
+@click.option("--role", help="user, assistant, system or tool.")
 @click.option("--model", help="The model that produced or read it.")
-@click.option("--tokens-in", type=int, default=0, help="Prompt tokens.")
-@click.option("--tokens-out", type=int, default=0, help="Completion tokens.")
-@click.option("--cost", default="0", help="What it cost, in dollars (e.g. 0.0123).")
+@click.option("--tokens-in", type=int, help="Prompt tokens.")
+@click.option("--tokens-out", type=int, help="Completion tokens.")
+@click.option("--cost", help="What it cost, in dollars (e.g. 0.0123).")
 @click.option("--intent", help="A short label for the message.")
 @click.option("--metadata", metavar="JSON|@FILE", help="Extra details, a JSON object.")
 @click.option("--content", help="The message text.")
 @click.option("--content-file", metavar="FILE|-", help="Read the message text from FILE or stdin.")
-@click.option("--json", "as_json", is_flag=True, help="Print the message as JSON.")
+@click.option(
+    "--jsonl",
+    metavar="FILE|-",
+    help="Record many messages at once, one JSON object a line with the options above "
+    "as fields (role, content, model, tokens_in, tokens_out, cost, intent, metadata): "
+    "all or none.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the message(s) as JSON.")
 @click.pass_context
 def message(
     ctx: click.Context,
     conversation_id: str,
-    role: str,
+    role: str | None,
     model: str | None,
-    tokens_in: int,
-    tokens_out: int,
-    cost: str,
+    tokens_in: int | None,
+    tokens_out: int | None,
+    cost: str | None,
     intent: str | None,
     metadata: str | None,
     content: str | None,
     content_file: str | None,
+    jsonl: str | None,
     as_json: bool,
 ) -> None:
-    """Record a message of conversation CONV_ID. Prints its id."""
+    """Record a message of conversation CONV_ID. Prints its id.
+
+    With --jsonl, records every message of FILE (or standard input) in one
+    transaction, or none if a line is bad (it is named by its number), and
+    prints their ids, one a line."""
     from store.services import agents as service
 
-    if (content is None) == (content_file is None):
-        raise click.UsageError("give the text with exactly one of --content or --content-file")
-    try:
-        text = (
-            content
-            if content is not None
-            else read_input(
-                "content", "--content-file", content_file or "-", limit=_MAX_CONTENT_BYTES
+    if jsonl is not None:
+        given = [
+            option
+            for option, value in (
+                ("--role", role),
+                ("--model", model),
+                ("--tokens-in", tokens_in),
+                ("--tokens-out", tokens_out),
+                ("--cost", cost),
+                ("--intent", intent),
+                ("--metadata", metadata),
+                ("--content", content),
+                ("--content-file", content_file),
             )
-        )
-        item = service.MessageInput(
-            role=role,
-            content=text,
-            model_used=model,
-            prompt_tokens=tokens_in,
-            completion_tokens=tokens_out,
-            cost=cost,
-            intent=intent,
-            metadata=json_input("metadata", "--metadata", metadata) if metadata else {},
-        )
-    except ValidationError as error:
-        fail(error.message)
+            if value is not None
+        ]
+        if given:
+            raise click.UsageError(
+                f"{given[0]} cannot be used with --jsonl: each line gives its own fields"
+            )
+        try:
+            items = service.messages_from_jsonl(
+                read_input("jsonl", "--jsonl", jsonl, limit=_MAX_JSONL_BYTES)
+            )
+        except ValidationError as error:
+            fail(error.message)
+    else:
+        if role is None:
+            raise click.UsageError("give the message's --role (or many messages with --jsonl)")
+        if (content is None) == (content_file is None):
+            raise click.UsageError("give the text with exactly one of --content or --content-file")
+        try:
+            text = (
+                content
+                if content is not None
+                else read_input(
+                    "content", "--content-file", content_file or "-", limit=_MAX_CONTENT_BYTES
+                )
+            )
+            items = [
+                service.MessageInput(
+                    role=role,
+                    content=text,
+                    model_used=model,
+                    prompt_tokens=tokens_in or 0,
+                    completion_tokens=tokens_out or 0,
+                    cost=cost or "0",
+                    intent=intent,
+                    metadata=json_input("metadata", "--metadata", metadata) if metadata else {},
+                )
+            ]
+        except ValidationError as error:
+            fail(error.message)
 
-    async def work(database: Database) -> Message:
-        return await service.add_message(database, conversation_id, item)
+    async def work(database: Database) -> list[Message]:
+        return await service.add_messages(database, conversation_id, items)
 
     added = run_with_database(ctx, work)
-    if as_json:
-        print_json(service.message_as_dict(added))
+    if jsonl is None:
+        if as_json:
+            print_json(service.message_as_dict(added[0]))
+        else:
+            click.echo(str(added[0].id))
+    elif as_json:
+        print_json([service.message_as_dict(item) for item in added])
     else:
-        click.echo(str(added.id))
+        click.echo("\n".join(str(item.id) for item in added))
 
 
 # -- runs ----------------------------------------------------------------------------------------

@@ -430,15 +430,25 @@ def _note(
 
 
 async def _is_empty(db: Database) -> bool:
+    """No projects, and nothing in the audit log but the seeding of the
+    built-in template library (which a new default database gets when it is
+    first opened): such a database holds nothing of anyone's."""
     async with db.reading() as session:
         projects = (await session.execute(select(func.count()).select_from(Project))).scalar_one()
-        entries = (await session.execute(select(func.count()).select_from(AuditEntry))).scalar_one()
+        entries = (
+            await session.execute(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(col(AuditEntry.event_type) != "templates.seeded")
+            )
+        ).scalar_one()
     return int(projects) == 0 and int(entries) == 0
 
 
 async def fill_demo(db: Database, *, now: datetime | None = None) -> DemoSummary:
     """Fill an empty database with the demo workspace; its history ends at
-    ``now`` (default: the present). Raises Conflict if the database holds data."""
+    ``now`` (default: the present). Raises Conflict if the database holds data
+    (the built-in templates a new database is given do not count)."""
     if not await _is_empty(db):
         raise Conflict(
             f"{db.masked_url} already holds projects or audit rows; demo data goes into an empty database"

@@ -39,6 +39,27 @@ def test_demo_takes_its_own_db_url_option(tmp_path: Path) -> None:
     assert target.exists()
 
 
+def test_demo_fills_the_default_database_of_a_fresh_machine(tmp_path: Path) -> None:
+    """A new default database is given the built-in templates when it is
+    first opened (here by ``template list``); that does not make it "hold
+    data" for ``demo``, whose history then verifies."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PROJDECK_ACTOR": "newcomer"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=120, check=False
+        )
+
+    listed = run("template", "list")
+    assert listed.returncode == 0 and "fastapi-service" in listed.stdout, listed.stderr
+    filled = run("demo")
+    assert filled.returncode == 0, filled.stderr
+    assert "12 projects" in filled.stdout and str(tmp_path) in filled.stdout
+    assert run("audit", "verify").returncode == 0
+    again = run("demo")
+    assert again.returncode == 1 and "already holds" in again.stderr
+
+
 def test_help_names_the_demo_flag_and_command() -> None:
     result = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0

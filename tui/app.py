@@ -7,6 +7,7 @@ import asyncio
 import gc
 import importlib
 import inspect
+import signal
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -132,12 +133,15 @@ class ProjdeckApp(App[None]):
         show_ids: bool = True,
         steady_cursor: bool = False,
         freeze_gc: bool = False,
+        exit_on_signals: bool = False,
     ) -> None:
         """``prepare`` runs on the opened database before the first screen
         (the demo fills it); ``clock`` and ``show_ids`` let tests and
         screenshots draw the same picture every time. ``freeze_gc`` (the
         app run for a person, see ``run_app``) keeps what start-up made out
-        of the garbage collector's sweeps."""
+        of the garbage collector's sweeps. ``exit_on_signals`` (the same)
+        makes SIGTERM and SIGHUP (its terminal closed) end the app as q does,
+        so the database is closed and a demo's temporary files removed."""
         super().__init__()
         self.url = url
         self.prepare = prepare
@@ -145,6 +149,7 @@ class ProjdeckApp(App[None]):
         self.show_ids = show_ids
         self.steady_cursor = steady_cursor
         self.freeze_gc = freeze_gc
+        self.exit_on_signals = exit_on_signals
         self.sub_title = visible(label or describe_url(url))
         self._database: Database | None = None
         self._connection_lost = False
@@ -169,7 +174,18 @@ class ProjdeckApp(App[None]):
 
     def on_mount(self) -> None:
         self._freeze_gc()
+        self._handle_signals()
         self.open_store()
+
+    def _handle_signals(self) -> None:
+        """Killed politely (SIGTERM) or left by its terminal (SIGHUP), the
+        app exits as on q but without asking (no one may be there to answer),
+        with the status a shell gives a process ended by that signal."""
+        if not self.exit_on_signals:
+            return
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(number, self.exit, None, 128 + number)
 
     def _freeze_gc(self) -> None:
         """Move every object alive now (modules, classes, the app and its
@@ -299,12 +315,14 @@ class ProjdeckApp(App[None]):
                 await result
 
 
-def run_app(url: URL, *, demo: bool = False) -> None:
+def run_app(url: URL, *, demo: bool = False) -> int:
     """Run the app on ``url``; with ``demo``, on a fresh temporary SQLite
-    database filled with the demo workspace (removed on exit)."""
+    database filled with the demo workspace (removed on exit, also when the
+    app is ended by SIGTERM or SIGHUP). Returns the exit status."""
     if not demo:
-        ProjdeckApp(url, freeze_gc=True).run()
-        return
+        app = ProjdeckApp(url, freeze_gc=True, exit_on_signals=True)
+        app.run()
+        return app.return_code or 0
     import os
     import tempfile
     from functools import partial
@@ -325,9 +343,12 @@ def run_app(url: URL, *, demo: bool = False) -> None:
             prepare = partial(fill_and_cache, cache=cache, key=key)
         os.environ[crypto.SECRET_KEY_ENV] = key
         os.environ.pop(crypto.PREVIOUS_KEYS_ENV, None)
-        ProjdeckApp(
+        app = ProjdeckApp(
             normalize_url(f"sqlite:///{target}"),
             prepare=prepare,
             label=f"demo · sqlite (temporary) {target}",
             freeze_gc=True,
-        ).run()
+            exit_on_signals=True,
+        )
+        app.run()
+        return app.return_code or 0

@@ -5,6 +5,7 @@ and exits 1 on a store error, 2 on a usage error; never a traceback."""
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -142,9 +143,23 @@ def cli(ctx: click.Context, db_url: str | None, demo: bool) -> None:
 
         try:
             current_actor()
-            run_app(resolve_database_url(db_url), demo=demo)
+            status = run_app(resolve_database_url(db_url), demo=demo)
         except StoreError as error:
             fail(error.message)
+        if status:
+            _leave_a_closed_terminal()
+            sys.exit(status)
+
+
+def _leave_a_closed_terminal() -> None:
+    """After the app ended because its terminal closed, what is still
+    buffered for it can never be written: drop it, instead of failing the
+    exit on it (Python would exit 120)."""
+    for name in ("stdout", "stderr"):
+        try:
+            getattr(sys, name).flush()
+        except OSError:
+            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 - lives until exit
 
 
 def main() -> None:

@@ -72,9 +72,7 @@ class Terminal:
 
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP"])
-def test_a_demo_ended_by_a_signal_removes_its_temporary_database(
-    tmp_path: Path, how: str
-) -> None:
+def test_a_demo_ended_by_a_signal_removes_its_temporary_database(tmp_path: Path, how: str) -> None:
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {

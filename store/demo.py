@@ -45,6 +45,7 @@ from store.models import (
     Severity,
     Template,
 )
+from store.progress import OnStep, Step, ignore
 from store.services import projects as project_service
 from store.services.projects import ProjectCreate
 from store.types import utcnow
@@ -378,6 +379,10 @@ PROJECTS: list[DemoProject] = [
     ),
 ]
 
+# The steps fill_demo tells its caller of: the templates, each project,
+# modifications, operations, history and agents.
+DEMO_STEPS = len(PROJECTS) + 5
+
 
 def _changed_content(path: str, current: str | None, request: str) -> str:
     """New file content for a demo modification: the old text plus a line
@@ -445,10 +450,13 @@ async def _is_empty(db: Database) -> bool:
     return int(projects) == 0 and int(entries) == 0
 
 
-async def fill_demo(db: Database, *, now: datetime | None = None) -> DemoSummary:
+async def fill_demo(
+    db: Database, *, now: datetime | None = None, on_step: OnStep = ignore
+) -> DemoSummary:
     """Fill an empty database with the demo workspace; its history ends at
     ``now`` (default: the present). Raises Conflict if the database holds data
-    (the built-in templates a new database is given do not count)."""
+    (the built-in templates a new database is given do not count). Each step
+    is told to ``on_step`` as it starts (counted: ``DEMO_STEPS`` in all)."""
     if not await _is_empty(db):
         raise Conflict(
             f"{db.masked_url} already holds projects or audit rows; demo data goes into an empty database"
@@ -456,11 +464,18 @@ async def fill_demo(db: Database, *, now: datetime | None = None) -> DemoSummary
     from store.services import secrets as secret_service
     from store.services.templates import seed_builtin_templates
 
+    steps = iter(range(DEMO_STEPS))
+
+    def step(what: str) -> None:
+        on_step(Step(f"Building the demo: {what}…", next(steps), DEMO_STEPS))
+
     rng = random.Random(SEED)  # noqa: S311 - fixed demo data, not security
+    step("the template library")
     seeded = await seed_builtin_templates(db, actor="projdeck")
     project_ids: dict[str, uuid.UUID] = {}
     secret_count = 0
-    for demo in PROJECTS:
+    for number, demo in enumerate(PROJECTS, start=1):
+        step(f"project {number} of {len(PROJECTS)}, {demo.name}")
         github_owner, github_repo = demo.github.split("/") if demo.github else (None, None)
         coverage, security, performance = demo.scores
         config = await project_service.create_project_with_settings(
@@ -507,7 +522,9 @@ async def fill_demo(db: Database, *, now: datetime | None = None) -> DemoSummary
         await project_service.update_settings(
             db, demo.name, {"planning_statement": demo.planning}, actor=demo.owner
         )
+    step("modifications in every status")
     modifications = await _add_modifications(db, rng)
+    step("deployments and operations")
     await _add_operations_history(db, rng, project_ids)
     for demo in PROJECTS:
         if demo.status == "archived":
@@ -515,12 +532,15 @@ async def fill_demo(db: Database, *, now: datetime | None = None) -> DemoSummary
         elif demo.status == "deleted":
             await project_service.delete_project(db, demo.name, actor=demo.owner)
     moment = now or utcnow()
+    step("90 days of history")
     audit_rows = await _spread_history(db, rng, moment)
     # Agents' conversations, runs and costs. After the history: a run that
     # proposed a modification is dated just before the modification's request.
     from store.services.agents import fill_agent_demo
 
+    step("agents' conversations and runs")
     await fill_agent_demo(db, now=moment)
+    on_step(Step("Building the demo: done", DEMO_STEPS, DEMO_STEPS))
     return DemoSummary(
         projects=len(PROJECTS),
         secrets=secret_count,
@@ -790,10 +810,13 @@ def _backup(source: Path, target: Path) -> None:
         origin.backup(copy)
 
 
-async def fill_and_cache(db: Database, *, cache: DemoCache, key: str) -> DemoSummary:
+async def fill_and_cache(
+    db: Database, *, cache: DemoCache, key: str, on_step: OnStep = ignore
+) -> DemoSummary:
     """Fill ``db`` with the demo and keep a copy in ``cache`` (best effort:
     a cache that cannot be written only costs the next run its speed)."""
-    summary = await fill_demo(db)
+    summary = await fill_demo(db, on_step=on_step)
+    on_step(Step("Keeping a copy of the demo for the next run…"))
     with contextlib.suppress(OSError, sqlite3.Error):
         await cache.save(db, key)
     return summary

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import importlib.util
 import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from store.errors import Conflict, StoreError, StoreUnavailable, ValidationError
+from store.progress import OnStep, Step, ignore
 from store.redaction import mask_url
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -302,6 +305,43 @@ def _timeout_detail(error: BaseException) -> str | None:
     return None
 
 
+# SQLSTATEs of a connection that may succeed a moment later: the server is
+# starting up, has no connection slot free, or lost the connection.
+_PASSING_SQLSTATES = frozenset({"57P03", "53300", "08000", "08001", "08003", "08006"})
+_PASSING_ERRNOS = frozenset(
+    {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.ETIMEDOUT, errno.EPIPE}
+)
+
+
+def can_pass(error: BaseException) -> bool:
+    """Whether a failure to connect may pass if tried again soon: refused,
+    reset, timed out, or a server starting up or full. A database that does
+    not exist, a refused role or password, or a host name that does not
+    resolve will not, and is not worth waiting for."""
+    original = getattr(error, "orig", None) or error
+    state = getattr(original, "sqlstate", None)
+    if isinstance(state, str):
+        return state in _PASSING_SQLSTATES
+    if isinstance(original, TimeoutError | ConnectionError):
+        return True
+    if isinstance(original, socket.gaierror):
+        return False
+    if isinstance(original, OSError):
+        if original.errno is not None:
+            return original.errno in _PASSING_ERRNOS
+        # asyncio joins the failures of every address of a host in one
+        # OSError without an errno ("Multiple exceptions: [Errno 111] ...").
+        return "Connect call failed" in str(original)
+    return False
+
+
+def _connect_detail(error: BaseException) -> str:
+    if isinstance(getattr(error, "orig", None) or error, TimeoutError):
+        limit = PostgresTimeouts.from_env().connect
+        return f"no answer within {limit:g} s (PROJDECK_CONNECT_TIMEOUT)"
+    return _driver_detail(error)
+
+
 def _driver_detail(error: BaseException) -> str:
     original = getattr(error, "orig", None) or error
     text = str(original).strip().splitlines()
@@ -560,11 +600,15 @@ async def open_database(
     *,
     pool: PoolOptions | None = None,
     connect_delays: Sequence[float] | None = None,
+    on_step: OnStep = ignore,
 ) -> Database:
     """Open ``url`` and check that the server answers.
 
     PostgreSQL is tried again with exponential back-off (1 s, 2 s, 4 s by
-    default) before giving up with a message naming the masked URL.
+    default) while the failure is one that can pass (the server refused,
+    reset or did not answer the connection, or is starting up), each wait
+    told to ``on_step``; one that cannot (no such database, a role or
+    password refused, an unknown host) fails at once with its reason.
     """
     if connect_delays is None:
         connect_delays = connect_delays_from_env()
@@ -572,20 +616,28 @@ async def open_database(
     database = Database(url=url, engine=engine)
     attempts = 1 if database.backend == "sqlite" else len(connect_delays) + 1
     last_error: BaseException | None = None
+    tried = 0
     for attempt in range(attempts):
+        tried = attempt + 1
         try:
             async with engine.connect() as connection:
                 await connection.exec_driver_sql("SELECT 1")
             return database
         except (DBAPIError, OSError) as error:
             last_error = error
+            if not can_pass(error):
+                break
             if attempt < attempts - 1:
-                await asyncio.sleep(connect_delays[attempt])
+                delay = connect_delays[attempt]
+                on_step(
+                    Step(
+                        f"cannot reach the database {mask_url(url)}: {_connect_detail(error)}; "
+                        f"trying again in {delay:g} s (attempt {attempt + 2} of {attempts})"
+                    )
+                )
+                await asyncio.sleep(delay)
     await engine.dispose()
     assert last_error is not None
-    detail = _driver_detail(last_error)
-    if isinstance(getattr(last_error, "orig", None) or last_error, TimeoutError):
-        limit = PostgresTimeouts.from_env().connect
-        detail = f"no answer within {limit:g} s (PROJDECK_CONNECT_TIMEOUT)"
-    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    detail = _connect_detail(last_error)
+    tries = f" after {tried} attempts" if tried > 1 else ""
     raise StoreUnavailable(f"cannot reach the database {mask_url(url)}{tries}: {detail}") from None

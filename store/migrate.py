@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from store.engine import Database, create_engine_for, translate
 from store.errors import SchemaOutOfDate, ValidationError
+from store.progress import OnStep, Step, ignore
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -218,7 +219,9 @@ def head_revisions() -> list[str]:
     return list(ScriptDirectory(str(scripts)).get_heads())
 
 
-async def ensure_schema(database: Database, *, auto_upgrade: bool) -> bool:
+async def ensure_schema(
+    database: Database, *, auto_upgrade: bool, on_step: OnStep = ignore
+) -> bool:
     """Make sure the schema is at head before the app or CLI uses it; True
     when it has just been created in an empty database.
 
@@ -231,6 +234,13 @@ async def ensure_schema(database: Database, *, auto_upgrade: bool) -> bool:
     if auto_upgrade:
         from alembic.util.exc import CommandError
 
+        on_step(
+            Step(
+                "Creating the database…"
+                if revision is None
+                else f"Upgrading the database from revision {revision} to {HEAD_REVISION}…"
+            )
+        )
         try:
             await upgrade(database)
         except CommandError as error:

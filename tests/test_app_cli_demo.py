@@ -60,6 +60,29 @@ def test_demo_fills_the_default_database_of_a_fresh_machine(tmp_path: Path) -> N
     assert again.returncode == 1 and "already holds" in again.stderr
 
 
+def test_demo_shows_its_progress_on_a_terminal_only(tmp_path: Path) -> None:
+    from tests.terminal import Terminal
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PROJDECK_ACTOR": "newcomer"}
+    url = f"sqlite:///{tmp_path / 'shown.db'}"
+    terminal = Terminal("--db-url", url, "demo", env=env)
+    assert terminal.exit_status(timeout=120) == 0
+    shown = terminal.seen.decode()
+    assert "Building the demo: project 12 of 12" in shown and "17/17" in shown
+    assert shown.rstrip().splitlines()[-1].strip().startswith("filled ")
+
+    piped = subprocess.run(
+        [str(SCRIPT), "--db-url", f"sqlite:///{tmp_path / 'piped.db'}", "demo"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert piped.returncode == 0 and piped.stderr == ""
+    assert piped.stdout.startswith("filled ")
+
+
 def test_help_names_the_demo_flag_and_command() -> None:
     result = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0

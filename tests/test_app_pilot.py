@@ -422,6 +422,44 @@ async def test_a_database_that_cannot_be_opened_is_shown_not_thrown(tmp_path: Pa
         await pilot.press("q")
 
 
+async def test_the_start_screen_shows_each_step_of_long_work_as_it_happens(
+    tmp_path: Path,
+) -> None:
+    """Building the demo (here a prepare step held open by the test) is
+    never silent: the start screen says what is being done and a counted
+    step moves a progress bar, until the first screen replaces it."""
+    import asyncio
+
+    from textual.widgets import ProgressBar
+
+    from store.engine import Database
+    from store.progress import OnStep, Step
+
+    release = asyncio.Event()
+
+    async def prepare(db: Database, *, on_step: OnStep) -> None:
+        on_step(Step("Building the demo: project 3 of 12, \x1b[31mBilling\x1b[0m…", 3, 12))
+        await release.wait()
+
+    app = ProjdeckApp(normalize_url(f"sqlite:///{tmp_path / 'slow.db'}"), prepare=prepare)
+    async with app.run_test(size=SIZE) as pilot:
+        # Not settle(): the app's opening waits on the test, and the
+        # start screen's spinner never stops moving.
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if "project 3" in text_of(app.screen.query_one("#start-message", Static)):
+                break
+        assert isinstance(app.screen, StartScreen)
+        message = text_of(app.screen.query_one("#start-message", Static))
+        assert message.startswith("Building the demo: project 3 of 12, ")
+        assert "\x1b" not in message and "Billing" in message
+        bar = app.screen.query_one("#start-progress", ProgressBar)
+        assert bar.display and (bar.progress, bar.total) == (3, 12)
+        release.set()
+        await settle(pilot)
+        assert isinstance(app.screen, ProjectsScreen)
+
+
 async def test_projects_table_pages_from_the_database(
     migrated_sqlite_template: Path, tmp_path: Path
 ) -> None:

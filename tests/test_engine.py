@@ -12,9 +12,11 @@ from sqlalchemy.engine import URL
 
 from store import migrate
 from store.config import normalize_url
-from store.engine import Database, PoolOptions, create_engine_for, open_database
+from store.engine import Database, PoolOptions, can_pass, create_engine_for, open_database
 from store.errors import SchemaOutOfDate, StoreUnavailable, ValidationError
+from store.progress import Step
 from store.services import projects as service
+from tests.conftest import POSTGRES_ENV, postgres_server_url
 
 
 async def test_sqlite_write_waits_for_a_reader_in_another_process_instead_of_failing(
@@ -65,6 +67,72 @@ async def test_unreachable_postgres_is_reported_with_the_masked_url() -> None:
     assert "ops:***@127.0.0.1:1/nowhere" in message
     assert "after 4 attempts" in message
     assert time.monotonic() - started < 5
+
+
+async def test_each_retry_of_an_unreachable_server_is_told_before_its_wait() -> None:
+    url = normalize_url("postgresql://ops:hunter2-secret@127.0.0.1:1/nowhere")
+    steps: list[Step] = []
+    with pytest.raises(StoreUnavailable):
+        await open_database(url, connect_delays=(0.01, 0.02), on_step=steps.append)
+    assert [step.what.rsplit("(", 1)[1] for step in steps] == ["attempt 2 of 3)", "attempt 3 of 3)"]
+    assert "trying again in 0.01 s" in steps[0].what
+    assert all("hunter2-secret" not in step.what for step in steps)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("change", "saying"),
+    [
+        ({"database": "projdeck_no_such_database"}, "does not exist"),
+        ({"username": "projdeck_no_such_role"}, "projdeck_no_such_role"),
+    ],
+    ids=["no such database", "no such role"],
+)
+async def test_a_failure_that_cannot_pass_is_not_retried(
+    change: dict[str, str], saying: str
+) -> None:
+    """A database that does not exist or a role the server refuses fails at
+    once with the server's reason, instead of after a minute of retries."""
+    server = postgres_server_url()
+    if server is None:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV}")
+    url = normalize_url(server.set(**change).render_as_string(hide_password=False))
+    steps: list[Step] = []
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable) as raised:
+        await open_database(url, connect_delays=(5.0, 5.0), on_step=steps.append)
+    assert time.monotonic() - started < 4
+    assert steps == []
+    message = str(raised.value)
+    assert saying in message and "attempts" not in message
+
+
+def test_only_refused_reset_timed_out_or_starting_connections_can_pass() -> None:
+    import errno
+    import socket
+
+    class DriverError(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            self.sqlstate = sqlstate
+
+    passing = [
+        ConnectionRefusedError(errno.ECONNREFUSED, "refused"),
+        ConnectionResetError(errno.ECONNRESET, "reset"),
+        TimeoutError(),
+        OSError("Multiple exceptions: [Errno 111] Connect call failed ('::1', 5432, 0, 0)"),
+        DriverError("57P03"),  # the database system is starting up
+        DriverError("53300"),  # too many connections
+    ]
+    lasting = [
+        socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+        OSError(errno.EACCES, "permission denied"),
+        DriverError("3D000"),  # no such database
+        DriverError("28P01"),  # wrong password
+        DriverError("28000"),  # role refused
+        ValueError("not a connection problem"),
+    ]
+    assert [can_pass(error) for error in passing] == [True] * len(passing)
+    assert [can_pass(error) for error in lasting] == [False] * len(lasting)
 
 
 async def test_sqlite_database_folder_is_created_and_schema_upgraded(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import inspect
 import signal
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.engine import URL
 from textual import events, work
@@ -23,6 +23,7 @@ from textual.widgets import Input, TextArea
 from store.config import describe_url
 from store.engine import Database, open_database
 from store.errors import StoreError
+from store.progress import OnStep, Step
 from store.text import visible
 from store.types import utcnow
 from tui.live import LiveRefresh
@@ -69,6 +70,13 @@ _LAZY_MODULES = (
     "tui.screens.templates",
     "tui.screens.activity",
 )
+
+
+class Prepare(Protocol):
+    """Work on the opened database before the first screen (the demo
+    fills it), telling each step to ``on_step``."""
+
+    def __call__(self, db: Database, *, on_step: OnStep) -> Awaitable[object]: ...
 
 
 class ProjdeckApp(App[None]):
@@ -127,7 +135,7 @@ class ProjdeckApp(App[None]):
         self,
         url: URL,
         *,
-        prepare: Callable[[Database], Awaitable[object]] | None = None,
+        prepare: Prepare | None = None,
         label: str | None = None,
         clock: Callable[[], datetime] = utcnow,
         show_ids: bool = True,
@@ -203,16 +211,22 @@ class ProjdeckApp(App[None]):
         if self.steady_cursor and isinstance(event.widget, Input | TextArea):
             event.widget.cursor_blink = False
 
+    def _show_step(self, step: Step) -> None:
+        """A step of opening the database, on the start screen while it shows."""
+        start = self.screen
+        if isinstance(start, StartScreen):
+            start.show_step(step)
+
     @work(exclusive=True, group="open")
     async def open_store(self) -> None:
         try:
-            database = await open_database(self.url)
+            database = await open_database(self.url, on_step=self._show_step)
             try:
                 from store.services.startup import prepare_database
 
-                await prepare_database(database)
+                await prepare_database(database, on_step=self._show_step)
                 if self.prepare is not None:
-                    await self.prepare(database)
+                    await self.prepare(database, on_step=self._show_step)
             except BaseException:
                 await database.dispose()
                 raise

@@ -18,7 +18,7 @@ from store.engine import Database, driver_failure, open_database
 from store.errors import StoreError, ValidationError
 from store.repositories.base import Page
 from store.services import projects as project_service
-from tui.commands.output import CliState, fail
+from tui.commands.output import CliState, StatusLine, fail
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -31,10 +31,14 @@ def run_with_database(
     work: Callable[[Database], Awaitable[T]],
     *,
     ensure_schema: bool = True,
+    status: StatusLine | None = None,
 ) -> T:
     """Open the configured database, run ``work`` on it, close it; store
-    errors become ``error: ...`` and exit status 1."""
+    errors become ``error: ...`` and exit status 1. Waits to connect again
+    and schema upgrades are told on ``status`` (default: a new one), which
+    ``work`` may use for its own steps."""
     state: CliState = ctx.find_object(CliState) or CliState(None)
+    status = status or StatusLine()
 
     url: URL | None = None
 
@@ -44,14 +48,16 @@ def run_with_database(
         # than at the audit row of a command that has already written.
         current_actor()
         url = resolve_database_url(state.db_url_option)
-        database = await open_database(url)
+        database = await open_database(url, on_step=status)
         try:
             if ensure_schema:
                 from store.services.startup import prepare_database
 
-                await prepare_database(database)
+                await prepare_database(database, on_step=status)
+            status.clear()
             return await work(database)
         finally:
+            status.clear()
             await database.dispose()
 
     try:

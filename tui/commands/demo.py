@@ -6,7 +6,7 @@ import click
 
 from store.engine import Database
 from tui.commands.common import run_with_database
-from tui.commands.output import CliState
+from tui.commands.output import CliState, StatusLine
 
 
 @click.command()
@@ -27,14 +27,17 @@ def demo(ctx: click.Context, db_url: str | None) -> None:
             ctx.obj = state = CliState(db_url_option=None)
         state.db_url_option = db_url
 
+    status = StatusLine()
+
     async def work(database: Database) -> None:
         from store.demo import fill_demo
 
-        summary = await fill_demo(database)
+        summary = await fill_demo(database, on_step=status)
+        status.clear()
         click.echo(
             f"filled {database.masked_url}: {summary.projects} projects, {summary.secrets} secrets, "
             f"{summary.modifications} modifications, {summary.templates} templates, "
             f"{summary.audit_rows} audit rows"
         )
 
-    run_with_database(ctx, work)
+    run_with_database(ctx, work, status=status)

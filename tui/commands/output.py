@@ -6,6 +6,7 @@ so that ``projdeck --help`` and ``--version`` import click and little else."""
 from __future__ import annotations
 
 import io
+import shutil
 import sys
 from dataclasses import dataclass
 from typing import NoReturn, TextIO
@@ -13,6 +14,9 @@ from typing import NoReturn, TextIO
 import click
 
 from store import text as text_safety
+from store.progress import Step
+
+BAR_WIDTH = 20
 
 
 @dataclass
@@ -75,3 +79,34 @@ def echo_error(message: str) -> None:
 def fail(message: str) -> NoReturn:
     echo_error(f"error: {message}")
     sys.exit(1)
+
+
+class StatusLine:
+    """Long work told on one line of stderr, rewritten at each step, when
+    stderr is a terminal (a script's log gets none of it): a wait before
+    connecting again, a schema upgrade, the demo being built."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.active = self.stream.isatty()
+        self.shown = 0
+
+    def __call__(self, step: Step) -> None:
+        if not self.active:
+            return
+        text = text_safety.visible(step.what)
+        if step.counted:
+            filled = BAR_WIDTH * min(step.done, step.total) // step.total
+            text = f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {step.done}/{step.total} {text}"
+        width = max(shutil.get_terminal_size().columns - 1, 20)
+        line = text[:width]
+        self.stream.write("\r" + line.ljust(self.shown))
+        self.stream.flush()
+        self.shown = len(line)
+
+    def clear(self) -> None:
+        """Take the line away before what the command prints."""
+        if self.shown:
+            self.stream.write("\r" + " " * self.shown + "\r")
+            self.stream.flush()
+            self.shown = 0

@@ -1,23 +1,57 @@
-"""What shows while the database opens, or why it could not."""
+"""What shows while the database opens (each step of long work said as it
+starts: connecting again, creating or upgrading the schema, building the
+demo), or why it could not."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
-from textual.markup import escape
+from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, LoadingIndicator, ProgressBar, Static
 
-from store.text import visible
+from store.progress import Step
+from tui.format import safe
 
 
 class StartScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Opening the database…", id="start-message")
+        with Vertical(id="start-box"):
+            yield Static("Opening the database…", id="start-message")
+            yield ProgressBar(id="start-progress", show_eta=False)
+            yield LoadingIndicator(id="start-spinner")
         yield Footer()
 
+    def on_mount(self) -> None:
+        self.query_one("#start-progress", ProgressBar).display = False
+
+    def _composed(self) -> bool:
+        """Whether every widget is in place: the database can answer (or
+        fail) before the screen has finished mounting its own."""
+        return bool(self.query("#start-spinner"))
+
+    def show_step(self, step: Step) -> None:
+        """Say what is being done now; a counted step moves the bar."""
+        if not self._composed():
+            self.call_after_refresh(self.show_step, step)
+            return
+        self.query_one("#start-message", Static).update(safe(step.what))
+        bar = self.query_one("#start-progress", ProgressBar)
+        bar.display = step.counted
+        if step.counted:
+            bar.update(total=step.total, progress=step.done)
+
     def show_error(self, message: str) -> None:
-        self.query_one("#start-message", Static).update(
-            f"[b]The database could not be opened[/b]\n\n{escape(visible(message, multiline=True))}\n\nPress q to quit."
-        )
+        if not self._composed():
+            self.call_after_refresh(self.show_error, message)
+            return
+        self.query_one("#start-progress", ProgressBar).display = False
+        self.query_one("#start-spinner", LoadingIndicator).display = False
+        text = Text()
+        text.append("The database could not be opened", style="bold")
+        text.append("\n\n")
+        text.append_text(safe(message))
+        text.append("\n\nPress q to quit.")
+        self.query_one("#start-message", Static).update(text)
         self.query_one("#start-message").add_class("error")

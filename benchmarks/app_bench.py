@@ -113,6 +113,21 @@ async def child_projdeck(url: str) -> None:
         _leave()
 
 
+async def child_demo() -> None:
+    """``projdeck --demo`` as run_app makes it; the parent gives it an empty
+    cache dir (a machine that never ran it) and a temporary dir it removes."""
+    from tui.app import demo_app
+    from tui.screens.projects import ProjectsScreen
+
+    with demo_app() as app:
+        async with app.run_test(size=SIZE) as pilot:
+            await _wait(pilot, lambda: isinstance(app.screen, ProjectsScreen) and app.screen.rows)
+            await pilot.pause()
+            print(_PAINTED, flush=True)
+            print(json.dumps({"peak_mib": _peak_mib()}), flush=True)
+            _leave()
+
+
 def _leave() -> None:
     """End the child at once: what comes after the measurement (the app's
     shutdown, its workers) is not measured, and must not hold the run up."""
@@ -285,13 +300,14 @@ async def _open_review(app: Any, pilot: Any, frames: Frames) -> float:
 # The parent ----------------------------------------------------------------
 
 
-def _first_paint(args: list[str]) -> dict[str, float]:
+def first_paint(args: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
     """Seconds from launching the child to its "painted" line, and its peak memory."""
     started = time.perf_counter()
     child = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.app_bench", *args],
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
     assert child.stdout is not None
     line = child.stdout.readline().strip()
@@ -305,12 +321,12 @@ def _first_paint(args: list[str]) -> dict[str, float]:
 
 def run(url: str, *, repeats: int = 5, rows: int = 1000, term: str = "billing") -> dict[str, Any]:
     # Warm the file cache and the bytecode once, as a second launch would be.
-    _first_paint(["--child", "baseline"])
-    _first_paint(["--child", "projdeck", "--db-url", url])
+    first_paint(["--child", "baseline"])
+    first_paint(["--child", "projdeck", "--db-url", url])
     baseline, projdeck = [], []
     for _ in range(repeats):
-        baseline.append(_first_paint(["--child", "baseline"]))
-        projdeck.append(_first_paint(["--child", "projdeck", "--db-url", url]))
+        baseline.append(first_paint(["--child", "baseline"]))
+        projdeck.append(first_paint(["--child", "projdeck", "--db-url", url]))
     interact = subprocess.run(
         [
             sys.executable,
@@ -376,7 +392,7 @@ def print_result(result: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.app_bench")
     parser.add_argument("--db-url")
-    parser.add_argument("--child", choices=["projdeck", "baseline", "interact"])
+    parser.add_argument("--child", choices=["projdeck", "baseline", "interact", "demo"])
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--term", default="billing")
     parser.add_argument("--repeats", type=int, default=5)
@@ -385,6 +401,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(child_projdeck(args.db_url))
     elif args.child == "baseline":
         asyncio.run(child_baseline())
+    elif args.child == "demo":
+        asyncio.run(child_demo())
     elif args.child == "interact":
         asyncio.run(child_interact(args.db_url, args.rows, args.term))
     else:

@@ -124,6 +124,14 @@ def test_help_lists_each_command_with_its_own_summary() -> None:
         assert summary == command.get_short_help_str(limit=1000), name
 
 
+def test_version_is_the_installed_one() -> None:
+    from importlib.metadata import version
+
+    result = subprocess.run([str(SCRIPT), "--version"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert result.stdout == f"projdeck, version {version('projdeck')}\n"
+
+
 def test_help_and_version_load_no_database_code() -> None:
     """``projdeck --help`` and ``--version`` answer without importing the
     store's database layer (SQLAlchemy, the models, the services)."""

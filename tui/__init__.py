@@ -2,3 +2,5 @@
 
 Nothing here builds SQL: screens and commands call ``store.services``.
 """
+
+__version__ = "0.1.0"

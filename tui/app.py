@@ -4,11 +4,12 @@ Modifications, Audit), the database opened in a worker, help and palette."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import importlib
 import inspect
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -337,6 +338,17 @@ def run_app(url: URL, *, demo: bool = False) -> int:
         app = ProjdeckApp(url, freeze_gc=True, exit_on_signals=True)
         app.run()
         return app.return_code or 0
+    with demo_app() as app:
+        app.run()
+        return app.return_code or 0
+
+
+@contextlib.contextmanager
+def demo_app() -> Iterator[ProjdeckApp]:
+    """The app of ``projdeck --demo``: on a copy of the demo kept in the
+    user cache dir, or on a new one it builds (and keeps) as it opens, in a
+    temporary folder removed when the block ends. Its secrets are sealed
+    with a key made for the demo only."""
     import os
     import tempfile
     from functools import partial
@@ -352,17 +364,14 @@ def run_app(url: URL, *, demo: bool = False) -> int:
         key = cache.copy_to(target)
         prepare = None
         if key is None:
-            # The demo's secrets are sealed with a key made for the demo only.
             key = crypto.encode_key(crypto.new_key().material)
             prepare = partial(fill_and_cache, cache=cache, key=key)
         os.environ[crypto.SECRET_KEY_ENV] = key
         os.environ.pop(crypto.PREVIOUS_KEYS_ENV, None)
-        app = ProjdeckApp(
+        yield ProjdeckApp(
             normalize_url(f"sqlite:///{target}"),
             prepare=prepare,
             label=f"demo · sqlite (temporary) {target}",
             freeze_gc=True,
             exit_on_signals=True,
         )
-        app.run()
-        return app.return_code or 0

@@ -11,6 +11,7 @@ import sys
 import click
 
 from store.errors import StoreError
+from tui import __version__
 from tui.commands.output import CliState, VisibleOutput, fail
 
 # Each command's module is imported when that command runs: opening the app,
@@ -120,7 +121,7 @@ class LazyGroup(click.Group):
     is_flag=True,
     help="Open the app on a fresh temporary database filled with demo data.",
 )
-@click.version_option(package_name="projdeck")
+@click.version_option(__version__, prog_name="projdeck")
 @click.pass_context
 def cli(ctx: click.Context, db_url: str | None, demo: bool) -> None:
     """projdeck: keep project records and review what AI agents propose.

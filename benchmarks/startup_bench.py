@@ -208,13 +208,17 @@ def _run(folder: Path, large_sqlite: str | None, repeats: int) -> dict[str, Any]
         shutil.rmtree(temp, ignore_errors=True)
         temp.mkdir()
         child_env = {**env, "XDG_CACHE_HOME": str(cache), "TMPDIR": str(temp)}
-        return app_bench.first_paint(["--child", "demo"], env=child_env)["seconds"]
+        figures = app_bench.first_paint(["--child", "demo"], env=child_env)
+        projects.append(figures["projects_s"])
+        return figures["seconds"]
 
+    projects: list[float] = []
     results["--demo, no cache"] = _pair(
         demo,
         lambda: app_bench.first_paint(["--child", "baseline"])["seconds"],
         max(3, repeats // 3),
     )
+    results["--demo, no cache"]["projects_s"] = statistics.median(projects[1:])
     return results
 
 
@@ -234,7 +238,8 @@ def render(results: dict[str, Any]) -> list[str]:
             "one `agent message`",
         ),
         "--demo, no cache": (
-            "`projdeck --demo`, no cache: first painted Projects screen",
+            "`projdeck --demo`, no cache: first painted screen (the demo being built, its "
+            "progress shown)",
             "the minimal Textual app's first paint",
         ),
     }
@@ -257,6 +262,12 @@ def render(results: dict[str, Any]) -> list[str]:
         )
     search = results.get("search")
     lines.append("")
+    demo = results["--demo, no cache"]
+    lines.append(
+        f"- `projdeck --demo` with no cache shows its Projects screen, the demo built and kept "
+        f"for the next run, after **{demo['projects_s']:.2f} s** "
+        f"({demo['projects_s'] / demo['reference_s']:.1f}x the minimal app's first paint)"
+    )
     if search:
         mark = "" if search["added_ms"] <= SEARCH_TARGET_MS else " (missed)"
         lines.append(

@@ -53,8 +53,19 @@ async def test_project_rows_carry_scores_and_pending_counts_page_by_page(
         offset=3,
     )
     assert [row.name for row in rest.items] == ["svc-3", "svc-4"] and not rest.has_more
+    assert rest.total == 5
     found = await list_project_rows(database, ProjectFilter(search="GW"))
-    assert [row.name for row in found.items] == ["gateway"]
+    assert [row.name for row in found.items] == ["gateway"] and found.total == 1
+    for limit in (4, 5, 6):
+        listed = await project_service.list_projects(
+            database, ProjectFilter(search="svc"), limit=limit
+        )
+        assert listed.total == 5 and len(listed.items) == min(limit, 5)
+    further = await project_service.list_projects(
+        database, ProjectFilter(search="svc"), limit=2, offset=4
+    )
+    assert further.total == 5 and len(further.items) == 1
+    assert (await project_service.list_projects(database, ProjectFilter(search="zz"))).total == 0
 
 
 async def test_project_rows_sort_by_type_status_and_owner_with_name_breaking_ties(

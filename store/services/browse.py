@@ -132,6 +132,11 @@ async def list_project_rows(
         connection = await session.connection()
         rows = list(await connection.execute(query, params))
         counted = total
+        if counted is None and not keyset and offset <= 0 and len(rows) < params["page_limit"]:
+            # A first page that is not full holds every match: no second
+            # read of them all to count them (a search matching nothing
+            # reads the table once, not twice).
+            counted = len(rows)
         if counted is None:
             counted = int((await connection.execute(count, params)).scalar_one())
         pending = await ModificationRepository(session).count_pending_by_project(

@@ -24,7 +24,7 @@ from store.repositories import (
     SecretRepository,
     SettingsRepository,
 )
-from store.repositories.base import Page
+from store.repositories.base import Page, clamp_limit
 from store.repositories.projects import ProjectFilter, ProjectSort
 from store.repositories.secrets import WEBHOOK_URL_KEY, SecretName
 from store.types import utcnow
@@ -618,7 +618,11 @@ async def list_projects(
     async def read(session: AsyncSession) -> tuple[list[Project], int, dict[uuid.UUID, int]]:
         projects = ProjectRepository(session)
         rows = await projects.list(filters, sort=sort, limit=limit, offset=offset)
-        total = await projects.count(filters)
+        # A first page that is not full holds every match: no count needed.
+        if offset <= 0 and len(rows) < clamp_limit(limit):
+            total = len(rows)
+        else:
+            total = await projects.count(filters)
         pending = await ModificationRepository(session).count_pending_by_project(
             [p.id for p in rows]
         )

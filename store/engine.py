@@ -135,7 +135,10 @@ def _env_number(name: str, default: N, kind: type[N], *, minimum: N) -> N:
 
 
 def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
+    from store.sqlite_compiler import HintingSQLiteCompiler
     from store.sqlite_cursor import use_one_trip_cursors
+
+    engine.sync_engine.dialect.statement_compiler = HintingSQLiteCompiler
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from store.engine import Database
 from store.models import ProjectStatus
-from store.repositories.projects import ProjectFilter, ProjectSort
+from store.repositories.projects import PROJECT_ORDER, ProjectFilter, ProjectSort
 from store.services import projects as project_service
 from store.services.audit import AuditQuery, list_audit
 from store.services.browse import (
@@ -133,3 +133,47 @@ async def test_actor_picker_lists_distinct_actors_from_the_typed_start(database:
     # What the picker offers is what the audit filter matches.
     page = await list_audit(database, AuditQuery(actor="agent:codex"))
     assert page.total >= 1 and {entry.actor for entry in page.items} == {"agent:codex"}
+
+
+async def test_a_project_search_on_sqlite_reads_the_search_index_not_every_row(
+    sqlite_database: Database,
+) -> None:
+    """Left alone, SQLite walks the update-time index and reads every row
+    for a search that matches little; the search names the index that
+    holds the searched columns, in the order the list is shown."""
+    from sqlalchemy import select, text
+
+    from store.models import Project
+
+    await _project(sqlite_database, "gateway")
+    # The planner's statistics of a workspace of 100,000 projects (as
+    # ANALYZE wrote them for the benchmarks' one), read in again.
+    stats = {
+        "ix_projects_status_updated_search": "100000 33334 2 1 1 1 1 1",
+        "ix_projects_owner_status_updated": "100000 202 68 2 1",
+        "ix_projects_updated_at": "100000 2",
+        "ix_projects_type": "100000 12500",
+    }
+    async with sqlite_database.transaction() as session:
+        await session.execute(text("ANALYZE"))
+        await session.execute(text("DELETE FROM sqlite_stat1 WHERE tbl = 'projects'"))
+        for index, stat in stats.items():
+            await session.execute(
+                text("INSERT INTO sqlite_stat1 VALUES ('projects', :index, :stat)"),
+                {"index": index, "stat": stat},
+            )
+        await session.execute(text("ANALYZE sqlite_schema"))
+    query = ProjectFilter(
+        statuses=[ProjectStatus.ACTIVE, ProjectStatus.ARCHIVED], search="zz"
+    ).apply(select(Project).order_by(*PROJECT_ORDER[ProjectSort.UPDATED]).limit(50))
+    async with sqlite_database.reading() as session:
+        compiled = query.compile(
+            dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+        )
+        plan = await session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
+        details = " ".join(str(row[3]) for row in plan)
+    assert (
+        "ix_projects_status_updated_search" in details and "ix_projects_updated_at" not in details
+    )
+    found = await list_project_rows(sqlite_database, ProjectFilter(search="GATE"))
+    assert [row.name for row in found.items] == ["gateway"]

@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import col
 
 from store.models import Project, ProjectStatus, ProjectType
-from store.repositories.base import clamp_limit, escape_like
+from store.repositories.base import LikeAnyCase, clamp_limit, escape_like
 
 
 class ProjectSort(StrEnum):
@@ -28,6 +28,11 @@ class ProjectSort(StrEnum):
     TYPE = "type"
     STATUS = "status"
     OWNER = "owner"
+
+
+# The index of the project list's searches (revision 0006): status, update
+# time, id and the searched columns.
+SEARCH_INDEX = "ix_projects_status_updated_search"
 
 
 @dataclass
@@ -71,11 +76,21 @@ class ProjectFilter:
             # matches, and so does a search typed or pasted in that form.
             pattern = bindparam("filter_pattern", type_=String())
             github = col(Project.github_owner) + "/" + col(Project.github_repo)
+            if self.owner_id is None:
+                # SQLite would walk the update-time index and read every
+                # row it points to (0.15 s through 100,000 projects when
+                # nothing matches); the status index holding the searched
+                # columns answers from itself, in the same order.
+                query = query.with_hint(
+                    Project.__table__,  # type: ignore[attr-defined]
+                    f"INDEXED BY {SEARCH_INDEX}",
+                    dialect_name="sqlite",
+                )
             query = query.where(
                 or_(
-                    col(Project.name).ilike(pattern, escape="\\"),
-                    col(Project.owner_id).ilike(pattern, escape="\\"),
-                    github.ilike(pattern, escape="\\"),
+                    LikeAnyCase(col(Project.name), pattern),
+                    LikeAnyCase(col(Project.owner_id), pattern),
+                    LikeAnyCase(github, pattern),
                 )
             )
         return query

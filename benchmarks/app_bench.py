@@ -107,9 +107,11 @@ async def child_projdeck(url: str) -> None:
     from tui.screens.projects import ProjectsScreen
 
     app = ProjdeckApp(normalize_url(url), freeze_gc=True)  # as run_app makes it
-    async with app.run_test(size=SIZE) as pilot:
-        await _wait(pilot, lambda: isinstance(app.screen, ProjectsScreen) and app.screen.rows)
-        await pilot.pause()
+    frames = Frames(app)
+    # The first frame painted with the Projects screen's rows in it.
+    frames.expect(lambda: isinstance(app.screen, ProjectsScreen) and bool(app.screen.rows))
+    async with app.run_test(size=SIZE):
+        await frames.shown(0)
         print(_PAINTED, flush=True)
         print(json.dumps({"peak_mib": _peak_mib()}), flush=True)
         _leave()
@@ -173,11 +175,13 @@ async def child_baseline() -> None:
             )
 
     app = Minimal()
+    frames = Frames(app)
+    # The first frame painted with the table's rows in it, as for projdeck.
+    frames.expect(lambda: any(table.row_count == 50 for table in app.query(DataTable)))
     async with app.run_test(size=SIZE) as pilot:
-        table = app.query_one(DataTable)
-        await _wait(pilot, lambda: table.row_count == 50)
-        await pilot.pause()
+        await frames.shown(0)
         print(_PAINTED, flush=True)
+        table = app.query_one(DataTable)
         # The same key step as in the app, timed the same way.
         table.focus()
         await pilot.pause()

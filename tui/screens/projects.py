@@ -157,6 +157,7 @@ class ProjectsScreen(Screen[None]):
 
         redraw_keeping_cursor(self.query_one(DataTable), fill, keep_place=keep_place)
         self._show_status()
+        self.call_after_refresh(deck(self).first_rows_shown)
 
     @work(exclusive=True, group="projects-more")
     async def load_more(self, generation: int, filters: ProjectFilter, sort: ProjectSort) -> None:

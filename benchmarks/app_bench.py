@@ -139,11 +139,10 @@ async def child_demo() -> None:
             return bool(bars) and bool(bars.first().display)
 
         frames.expect(building)
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZE):
             await frames.shown(0)
             print(_PAINTED, flush=True)
-            await _wait(pilot, lambda: isinstance(app.screen, ProjectsScreen) and app.screen.rows)
-            frames.expect(lambda: True)
+            frames.expect(lambda: isinstance(app.screen, ProjectsScreen) and bool(app.screen.rows))
             await frames.shown(0)
             projects_s = time.time() - launched
             print(json.dumps({"peak_mib": _peak_mib(), "projects_s": projects_s}), flush=True)

@@ -435,20 +435,37 @@ async def test_the_start_screen_shows_each_step_of_long_work_as_it_happens(
     from store.engine import Database
     from store.progress import OnStep, Step
 
-    release = asyncio.Event()
+    begin, release = asyncio.Event(), asyncio.Event()
 
     async def prepare(db: Database, *, on_step: OnStep) -> None:
+        await begin.wait()
         on_step(Step("Building the demo: project 3 of 12, \x1b[31mBilling\x1b[0m…", 3, 12))
         await release.wait()
 
-    app = ProjdeckApp(normalize_url(f"sqlite:///{tmp_path / 'slow.db'}"), prepare=prepare)
+    app = ProjdeckApp(
+        normalize_url(f"sqlite:///{tmp_path / 'slow.db'}"),
+        prepare=prepare,
+        preparing=Step("Building the demo: its database…", 0, 12),
+    )
     async with app.run_test(size=SIZE) as pilot:
         # Not settle(): the app's opening waits on the test, and the
         # start screen's spinner never stops moving.
-        for _ in range(200):
-            await asyncio.sleep(0.05)
-            if "project 3" in text_of(app.screen.query_one("#start-message", Static)):
-                break
+        async def shown(text: str) -> str:
+            for _ in range(200):
+                await asyncio.sleep(0.05)
+                message = text_of(app.screen.query_one("#start-message", Static))
+                if text in message:
+                    return message
+            raise AssertionError(f"{text!r} was not shown")
+
+        # From the first frame the bar is there; a step that is not counted
+        # (the database being created) leaves it where it is.
+        await shown("Creating the database")
+        assert isinstance(app.screen, StartScreen)
+        bar = app.screen.query_one("#start-progress", ProgressBar)
+        assert bar.display and (bar.progress, bar.total) == (0, 12)
+        begin.set()
+        await shown("project 3")
         assert isinstance(app.screen, StartScreen)
         message = text_of(app.screen.query_one("#start-message", Static))
         assert message.startswith("Building the demo: project 3 of 12, ")

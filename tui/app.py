@@ -142,6 +142,7 @@ class ProjdeckApp(App[None]):
         *,
         prepare: Prepare | None = None,
         label: str | None = None,
+        preparing: Step | None = None,
         clock: Callable[[], datetime] = utcnow,
         show_ids: bool = True,
         steady_cursor: bool = False,
@@ -149,7 +150,8 @@ class ProjdeckApp(App[None]):
         exit_on_signals: bool = False,
     ) -> None:
         """``prepare`` runs on the opened database before the first screen
-        (the demo fills it); ``clock`` and ``show_ids`` let tests and
+        (the demo fills it), ``preparing`` the step the start screen shows
+        from its first frame while it does; ``clock`` and ``show_ids`` let tests and
         screenshots draw the same picture every time. ``freeze_gc`` (the
         app run for a person, see ``run_app``) keeps what start-up made out
         of the garbage collector's sweeps. ``exit_on_signals`` (the same)
@@ -158,6 +160,7 @@ class ProjdeckApp(App[None]):
         super().__init__()
         self.url = url
         self.prepare = prepare
+        self.preparing = preparing
         self.clock = clock
         self.show_ids = show_ids
         self.steady_cursor = steady_cursor
@@ -184,7 +187,7 @@ class ProjdeckApp(App[None]):
         return self._database is not None
 
     def get_default_screen(self) -> Screen[None]:
-        return StartScreen()
+        return StartScreen(self.preparing)
 
     def on_mount(self) -> None:
         self._freeze_gc()
@@ -374,21 +377,25 @@ def demo_app() -> Iterator[ProjdeckApp]:
 
     from store import crypto
     from store.config import normalize_url
-    from store.demo import DemoCache, fill_and_cache
+    from store.demo import DEMO_STEPS, DemoCache, fill_and_cache
 
     with tempfile.TemporaryDirectory(prefix="projdeck-demo-") as folder:
         target = Path(folder) / "demo.db"
         cache = DemoCache.default()
         key = cache.copy_to(target)
-        prepare = None
+        prepare = preparing = None
         if key is None:
             key = crypto.encode_key(crypto.new_key().material)
             prepare = partial(fill_and_cache, cache=cache, key=key)
+            # Its progress bar from the first frame: making the database
+            # is the first of the demo's steps.
+            preparing = Step("Building the demo: its database…", 0, DEMO_STEPS)
         os.environ[crypto.SECRET_KEY_ENV] = key
         os.environ.pop(crypto.PREVIOUS_KEYS_ENV, None)
         yield ProjdeckApp(
             normalize_url(f"sqlite:///{target}"),
             prepare=prepare,
+            preparing=preparing,
             label=f"demo · sqlite (temporary) {target}",
             freeze_gc=True,
             exit_on_signals=True,

@@ -15,16 +15,22 @@ from tui.format import safe
 
 
 class StartScreen(Screen[None]):
+    def __init__(self, first: Step | None = None) -> None:
+        """``first``: the step shown from the first frame (default: opening
+        the database)."""
+        super().__init__()
+        self.first = first or Step("Opening the database…")
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="start-box"):
-            yield Static("Opening the database…", id="start-message")
-            yield ProgressBar(id="start-progress", show_eta=False)
+            yield Static(safe(self.first.what), id="start-message")
+            bar = ProgressBar(total=self.first.total or None, id="start-progress", show_eta=False)
+            bar.progress = self.first.done
+            bar.display = self.first.counted
+            yield bar
             yield LoadingIndicator(id="start-spinner")
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#start-progress", ProgressBar).display = False
 
     def _composed(self) -> bool:
         """Whether every widget is in place: the database can answer (or
@@ -32,14 +38,15 @@ class StartScreen(Screen[None]):
         return bool(self.query("#start-spinner"))
 
     def show_step(self, step: Step) -> None:
-        """Say what is being done now; a counted step moves the bar."""
+        """Say what is being done now; a counted step moves the bar (which
+        stays where it is through a step that is not counted)."""
         if not self._composed():
             self.call_after_refresh(self.show_step, step)
             return
         self.query_one("#start-message", Static).update(safe(step.what))
-        bar = self.query_one("#start-progress", ProgressBar)
-        bar.display = step.counted
         if step.counted:
+            bar = self.query_one("#start-progress", ProgressBar)
+            bar.display = True
             bar.update(total=step.total, progress=step.done)
 
     def show_error(self, message: str) -> None:

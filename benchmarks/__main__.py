@@ -180,6 +180,38 @@ FINDINGS = """\
   met nine full collections of what the app had made since start-up, each holding one
   keystroke for 60 to 200 ms (seen with `gc.callbacks`); the app run for a person now uses
   thresholds of 2,000/20/100, and the same scroll met none (`GC_THRESHOLDS`, tui/app.py).
+- **Start-up of commands** (issue 16; `python -X importtime`): `projdeck --help` and
+  `--version` imported SQLAlchemy and every model (0.5 s); the group now lists its commands from
+  summaries kept beside their names (a test holds each equal to the command's own) and reads
+  its version from the package, so both import click and little else (about 40 ms, 1.1x a
+  trivial click program). A read command loads only what it uses: PostgreSQL's dialect when a
+  PostgreSQL database uses JSONB, the template and secret services and the app's formatting
+  inside the commands that need them. **The floor of a read command** is SQLModel: importing
+  `sqlmodel` adds 60 ms to the reference (`import sqlalchemy.ext.asyncio, aiosqlite, click`,
+  272 ms) and defining projdeck's ten tables another 59 ms (pydantic schemas and SQLAlchemy
+  mappers; pydantic's `defer_build` saves 7 ms of it), so 1.44x is spent before a command's
+  own code runs; `project list` and `mod list --json` stand at about 1.7x, against the 1.5x
+  asked. Getting under it means tables without SQLModel (plain SQLAlchemy declarative or Core),
+  a change of the stack, not of this code.
+- **Search on the projects list** (`--search`, the app's filter): a search matching little
+  took 0.15 s more than the plain list at 100k projects because SQLite's planner, with
+  ANALYZE's statistics, walked the update-time index and read every row it pointed to; the
+  search now names the status index that holds the searched columns (`INDEXED BY`, on SQLite
+  only; SQLAlchemy's SQLite compiler drops `with_hint`, `store/sqlite_compiler.py` renders it),
+  which answers in index order without reading rows (0.15 s -> 30 ms when nothing matches,
+  16 -> 0.3 ms for a common letter). LIKE replaces `lower(x) LIKE lower(y)` on SQLite (its LIKE
+  ignores ASCII case already), and a first page that is not full is not counted again.
+- **The app's first page first**: the live refresh (watching for other processes' writes) and
+  the thread preloading the other screens started with the first page and competed with its
+  read (0.18 s instead of 0.09 s at 100k) and its drawing; both now start once its rows are
+  drawn. The first paint is now timed to the first frame showing the rows, for projdeck and
+  the minimal app alike (the earlier figure waited for Pilot's idle on both, which added about
+  0.1 s to each): about 0.70 s against 0.21 s. What remains is the same floor as the commands'
+  (SQLAlchemy, SQLModel and the tables: about 0.3 s of the 0.45 s before the first frame) on top
+  of Textual's own start-up.
+- **`--demo` with no cache** shows its progress bar from the first frame (making the database
+  is the first of the demo's steps), 2.6x the minimal app's first paint; the demo is built,
+  kept in the cache and shown about 1.9 s after launch; the next run opens the kept copy.
 - **How the app is timed**: each interaction from the key handed to the app to the first frame
   painted that shows its result (a wrapper on the app's display call). The earlier figures went
   through Pilot's `press`, which sleeps 40 ms and more per key until the process looks idle, so

@@ -39,6 +39,8 @@ P95_TARGETS = {
     "audit text search": 0.020,
 }
 RATIO_TARGET = 3.0
+# The app's first painted Projects screen against the minimal app's (issue 16).
+FIRST_PAINT_RATIO = 2.0
 
 # Why a target is still missed, from profiling (see the Findings section).
 _SQLALCHEMY_PYTHON = (
@@ -90,14 +92,18 @@ REASONS = {
 }
 APP_REASONS = {
     "first paint": (
-        "imports (SQLAlchemy, SQLModel and the models, Textual: about 0.45 s of the start on a "
-        "quiet machine), opening the database, the first page of projects with its count, then "
-        "Textual's own start"
+        "imports: SQLAlchemy, SQLModel and the tables take about 0.3 s of the 0.45 s before the "
+        "first frame, on top of Textual's own start (the minimal app's whole first paint is "
+        "about 0.2 s); then opening the database and the first page of projects with its count "
+        "(about 0.09 s at 100k), drawn. The first page now comes before the live refresh and the "
+        "preloading, which slowed it by 0.1 s; the floor is the stack's (see the Findings)"
     ),
     "first switch": (
-        "the first time a screen is shown Textual composes and mounts it, styles each widget "
-        "class it has not drawn before and re-styles the footer's keys; a later visit paints "
-        "in about half the time (see the second visit)"
+        "the first time a screen is shown Textual composes and mounts it, and (because the new "
+        "screen's styles are older than the app's) parses the whole stylesheet again, twice "
+        "(cProfile: about 40 ms of it); mounting each widget class ahead of time, hidden, "
+        "while nobody waits was tried and changed nothing, since the reparse is per screen. A "
+        "later visit paints in about 40 ms (see the second visit)"
     ),
     "switch": "Textual composing, styling and drawing the screen and its footer",
     "step": (
@@ -212,6 +218,12 @@ FINDINGS = """\
 - **`--demo` with no cache** shows its progress bar from the first frame (making the database
   is the first of the demo's steps), 2.6x the minimal app's first paint; the demo is built,
   kept in the cache and shown about 1.9 s after launch; the next run opens the kept copy.
+- **This run's machine is not the last one's** (an Intel Xeon, where the 2026-11-26 run had an
+  AMD EPYC): raw aiosqlite's writes take 1.4x as long here, and the services' project update
+  2.3 ms median at commit b397096 (the last run's code) and at this one alike (a loop of 300
+  updates on a copy of the workspace), against 0.78 ms there. The store figures are the same
+  code on slower writes, not a regression; the app's first visit to Audit measured 89 to 95 ms
+  at the start of this work and after it.
 - **How the app is timed**: each interaction from the key handed to the app to the first frame
   painted that shows its result (a wrapper on the app's display call). The earlier figures went
   through Pilot's `press`, which sleeps 40 ms and more per key until the process looks idle, so
@@ -514,10 +526,10 @@ def _missed(figures: list[store_bench.Figure], app: dict[str, Any]) -> list[str]
         missed.append(
             f"first paint {app['first_paint_s']:.2f} s, target 0.8 s. Why: {APP_REASONS['first paint']}."
         )
-    if app["first_paint_ratio"] > RATIO_TARGET:
+    if app["first_paint_ratio"] > FIRST_PAINT_RATIO:
         missed.append(
-            f"first paint {app['first_paint_ratio']:.1f}x the minimal app, target 3x. "
-            f"Why: {APP_REASONS['first paint']}."
+            f"first paint {app['first_paint_ratio']:.1f}x the minimal app, target "
+            f"{FIRST_PAINT_RATIO:g}x. Why: {APP_REASONS['first paint']}."
         )
     for label, value, why in (
         ("switch to Audit, first visit", app["audit_first_ms"], APP_REASONS["first switch"]),

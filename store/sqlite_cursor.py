@@ -8,9 +8,10 @@ SQLite. This one opens, executes, fetches and closes in a single call on
 that thread and keeps what SQLAlchemy reads afterwards (description, row
 count, last row id). Server-side cursors (streamed results) are untouched.
 
-It leans on the adapter's internals (SQLAlchemy 2.0.44 and later) and on
-aiosqlite's queue of calls for its thread; where those are not as
-expected, connections keep the adapter's own cursor.
+It leans on the adapter's internals (SQLAlchemy 2.0.44 and later, the lower
+bound pyproject.toml pins) and on aiosqlite's queue of calls for its thread;
+where those are not as expected, connections keep the adapter's own cursor,
+and tests/test_engine.py fails (it checks that the one-trip path is in use).
 """
 
 from __future__ import annotations

@@ -193,3 +193,41 @@ async def test_a_new_default_database_gets_the_built_in_templates(
         assert (await list_templates(other)).total == 0
     finally:
         await other.dispose()
+
+
+async def test_sqlite_connections_run_each_statement_in_one_trip(sqlite_database: Database) -> None:
+    """The one-trip cursor (store/sqlite_cursor.py) is the one in use: a
+    SQLAlchemy upgrade that changes the adapter's internals it leans on
+    fails here, instead of silently losing the speed the benchmarks report."""
+    from sqlalchemy.engine import Connection
+
+    from store.sqlite_cursor import OneTripConnection, OneTripCursor
+
+    trips = 0
+
+    def run(connection: Connection) -> None:
+        nonlocal trips
+        adapter = connection.connection.dbapi_connection
+        assert isinstance(adapter, OneTripConnection)
+        inner = adapter._connection  # aiosqlite's: each call is a trip to its thread
+        queue_call = inner._execute
+
+        async def counted(*args: object, **kwargs: object) -> object:
+            nonlocal trips
+            trips += 1
+            return await queue_call(*args, **kwargs)
+
+        inner._execute = counted
+        try:
+            cursor = adapter.cursor()
+            assert isinstance(cursor, OneTripCursor)
+            cursor.execute("SELECT count(*) FROM projects")
+            assert cursor.fetchone() == (0,)
+            cursor.close()
+        finally:
+            inner._execute = queue_call
+
+    async with sqlite_database.engine.connect() as connection:
+        await connection.run_sync(run)
+    # Open, execute, fetch and close: one trip (the adapter's own cursor makes four).
+    assert trips == 1

@@ -13,7 +13,6 @@ credentials they hold masked.
 from __future__ import annotations
 
 import random
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from store import audit, validation
 from store.config import current_actor
 from store.engine import Database
 from store.errors import InvalidTransition, NotFound, ValidationError
+from store.ids import MIN_ID_PREFIX, full_id, id_prefix, iso, short_id
 from store.models import (
     AgentRun,
     AuditCategory,
@@ -56,7 +56,7 @@ from store.repositories.agents import (
 )
 from store.repositories.base import Page
 from store.repositories.modifications import ModificationRow
-from store.services.projects import MIN_ID_PREFIX, resolve_project
+from store.services.projects import resolve_project
 from store.types import utcnow
 
 M = TypeVar("M", bound=SQLModel)
@@ -71,7 +71,6 @@ UNFINISHED = (RunStatus.QUEUED, RunStatus.RUNNING)
 TEST_FIELDS = ("passed", "failed", "skipped", "failing", "duration_seconds")
 # A recorded time may run a little ahead of ours (another machine's clock).
 _CLOCK_SKEW = timedelta(minutes=5)
-_HEX = re.compile(r"^[0-9a-f]+$")
 
 
 # -- inputs ------------------------------------------------------------------
@@ -312,13 +311,10 @@ def _webhook_values(item: WebhookInput) -> dict[str, Any]:
 async def _resolve(session: AsyncSession, model: type[M], ref: str, what: str) -> M:
     """A row by full id or unique id prefix (6+ characters)."""
     ref = ref.strip() if isinstance(ref, str) else ""
-    try:
-        row_id: uuid.UUID | None = uuid.UUID(ref)
-    except ValueError:
-        row_id = None
+    row_id = full_id(ref)
     if row_id is None:
-        prefix = ref.lower().replace("-", "")
-        if len(prefix) < MIN_ID_PREFIX or not _HEX.fullmatch(prefix):
+        prefix = id_prefix(ref)
+        if prefix is None:
             raise ValidationError(
                 what,
                 f"{ref!r} is not a {what} id; give the id or at least "
@@ -344,10 +340,6 @@ async def resolve_conversation(session: AsyncSession, ref: str) -> Conversation:
 
 async def resolve_run(session: AsyncSession, ref: str) -> AgentRun:
     return await _resolve(session, AgentRun, ref, "run")
-
-
-def short_id(row_id: uuid.UUID) -> str:
-    return str(row_id)[:8]
 
 
 def _require_live(project: Project, wanted: str) -> None:
@@ -992,10 +984,6 @@ async def list_webhook_deliveries(
 # -- JSON shapes -----------------------------------------------------------------
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _seconds(value: timedelta | None) -> float | None:
     return value.total_seconds() if value is not None else None
 
@@ -1045,8 +1033,8 @@ def run_row_as_dict(row: RunRow) -> dict[str, Any]:
         "task": row.task,
         "status": str(row.status),
         "created_at": row.created_at.isoformat(),
-        "started_at": _iso(row.started_at),
-        "finished_at": _iso(row.finished_at),
+        "started_at": iso(row.started_at),
+        "finished_at": iso(row.finished_at),
         "duration_seconds": _seconds(row.duration),
         "cost": str(row.cost),
     }
@@ -1062,8 +1050,8 @@ def run_as_dict(run: AgentRun) -> dict[str, Any]:
         "task": run.task,
         "status": str(run.status),
         "created_at": run.created_at.isoformat(),
-        "started_at": _iso(run.started_at),
-        "finished_at": _iso(run.finished_at),
+        "started_at": iso(run.started_at),
+        "finished_at": iso(run.finished_at),
         "duration_seconds": _seconds(duration),
         "error": run.error,
         "test_results": run.test_results,
@@ -1089,7 +1077,7 @@ def delivery_as_dict(delivery: WebhookDelivery) -> dict[str, Any]:
         "url": delivery.url,
         "status_code": delivery.status_code,
         "attempt": delivery.attempt,
-        "delivered_at": _iso(delivery.delivered_at),
+        "delivered_at": iso(delivery.delivered_at),
         "response_excerpt": delivery.response_excerpt,
         "created_at": delivery.created_at.isoformat(),
     }
@@ -1098,8 +1086,8 @@ def delivery_as_dict(delivery: WebhookDelivery) -> dict[str, Any]:
 def cost_report_as_dict(report: CostReport) -> dict[str, Any]:
     return {
         "by": str(report.by),
-        "since": _iso(report.since),
-        "until": _iso(report.until),
+        "since": iso(report.since),
+        "until": iso(report.until),
         "rows": [
             {
                 "key": None if row.key is None else str(row.key),

@@ -17,11 +17,9 @@ import asyncio
 import difflib
 import hashlib
 import json
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -32,6 +30,7 @@ from store import audit, validation
 from store.config import current_actor
 from store.engine import Database
 from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from store.ids import MIN_ID_PREFIX, full_id, id_prefix, iso, short_id
 from store.models import (
     AgentRun,
     AuditCategory,
@@ -44,13 +43,12 @@ from store.models import (
 from store.repositories import ModificationRepository, ProjectRepository
 from store.repositories.base import Page
 from store.repositories.modifications import ModificationRow
-from store.services.projects import MIN_ID_PREFIX, resolve_project
+from store.services.projects import resolve_project
 from store.types import utcnow
 
 ABSENT = "absent"
 WAITING = (ModificationStatus.PENDING, ModificationStatus.APPROVED)
 FINAL = (ModificationStatus.APPLIED, ModificationStatus.REJECTED)
-_HEX = re.compile(r"^[0-9a-f]+$")
 
 
 class ChangeKind(StrEnum):
@@ -151,10 +149,6 @@ def files_digest(files: Mapping[str, str | None]) -> str:
     pairs = [[path, files[path]] for path in sorted(files)]
     encoded = json.dumps(pairs, ensure_ascii=True, separators=(",", ":"))
     return hashlib.sha256(encoded.encode("ascii")).hexdigest()
-
-
-def short_id(modification_id: uuid.UUID) -> str:
-    return str(modification_id)[:8]
 
 
 def proposal_from_payload(payload: Any) -> ModificationProposal:
@@ -276,13 +270,10 @@ async def _resolve(session: AsyncSession, ref: str, *, for_update: bool = False)
     locked for the transaction when ``for_update``."""
     modifications = ModificationRepository(session)
     ref = ref.strip()
-    try:
-        modification_id: uuid.UUID | None = uuid.UUID(ref)
-    except ValueError:
-        modification_id = None
+    modification_id = full_id(ref)
     if modification_id is None:
-        prefix = ref.lower().replace("-", "")
-        if len(prefix) < MIN_ID_PREFIX or not _HEX.fullmatch(prefix):
+        prefix = id_prefix(ref)
+        if prefix is None:
             raise ValidationError(
                 "id",
                 f"{ref!r} is not a modification id; give the id or at least "
@@ -922,10 +913,6 @@ async def get_modification(db: Database, ref: str) -> ModificationDetail:
     )
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def row_as_dict(row: ModificationRow) -> dict[str, Any]:
     return {
         "id": str(row.id),
@@ -937,8 +924,8 @@ def row_as_dict(row: ModificationRow) -> dict[str, Any]:
         "status": str(row.status),
         "affected_files": row.affected_files,
         "reviewed_by": row.reviewed_by,
-        "reviewed_at": _iso(row.reviewed_at),
-        "applied_at": _iso(row.applied_at),
+        "reviewed_at": iso(row.reviewed_at),
+        "applied_at": iso(row.applied_at),
         "reverts_id": str(row.reverts_id) if row.reverts_id else None,
     }
 
@@ -958,10 +945,10 @@ def modification_as_dict(modification: Modification) -> dict[str, Any]:
         "base": modification.base,
         "test_results": modification.test_results,
         "reviewed_by": modification.reviewed_by,
-        "reviewed_at": _iso(modification.reviewed_at),
+        "reviewed_at": iso(modification.reviewed_at),
         "review_comment": modification.review_comment,
         "approved_digest": modification.approved_digest,
-        "applied_at": _iso(modification.applied_at),
+        "applied_at": iso(modification.applied_at),
         "failure_reason": modification.failure_reason,
         "reverts_id": str(modification.reverts_id) if modification.reverts_id else None,
         "run_id": str(modification.run_id) if modification.run_id else None,

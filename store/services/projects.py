@@ -16,6 +16,7 @@ from store import audit, crypto, validation
 from store.config import current_actor
 from store.engine import Database
 from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from store.ids import MIN_ID_PREFIX, full_id, id_prefix
 from store.models import Project, ProjectSecret, ProjectSettings, ProjectStatus, ProjectType
 from store.redaction import MASK, mask_url
 from store.repositories import (
@@ -29,8 +30,6 @@ from store.repositories.projects import ProjectFilter, ProjectSort
 from store.repositories.secrets import WEBHOOK_URL_KEY, SecretName
 from store.types import utcnow
 
-MIN_ID_PREFIX = 6
-_HEX = re.compile(r"^[0-9a-f]+$")
 _BRANCH_FORBIDDEN = re.compile(r"[\s~^:?*\[\\]|\.\.|@\{|//")
 
 # Fields a person may change with update_project, and how each is checked.
@@ -174,10 +173,7 @@ async def resolve_project(session: AsyncSession, ref: str) -> Project:
     if not ref:
         raise ValidationError("project", "give a project id, id prefix or name")
     validation.text("project", ref, limit=validation.MAX_TEXT)
-    try:
-        project_id = uuid.UUID(ref)
-    except ValueError:
-        project_id = None
+    project_id = full_id(ref)
     if project_id is not None:
         project = await projects.get(project_id)
         if project is None:
@@ -186,8 +182,8 @@ async def resolve_project(session: AsyncSession, ref: str) -> Project:
     by_name = await projects.get_by_name(ref)
     if by_name is not None:
         return by_name
-    prefix = ref.lower().replace("-", "")
-    if len(prefix) >= MIN_ID_PREFIX and _HEX.fullmatch(prefix):
+    prefix = id_prefix(ref)
+    if prefix is not None:
         matches = await projects.find_by_id_prefix(prefix)
         if len(matches) == 1:
             return matches[0]

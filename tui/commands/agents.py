@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from store.errors import ValidationError
+from store.ids import short_id
 from store.money import format_amount, from_micros
 from tui.commands.common import json_input, print_json, read_input, run_with_database
 from tui.commands.output import fail
@@ -115,7 +116,7 @@ def conversation_close(ctx: click.Context, conversation_id: str) -> None:
         return await service.close_conversation(database, conversation_id)
 
     closed = run_with_database(ctx, work)
-    click.echo(f"closed conversation {service.short_id(closed.id)}")
+    click.echo(f"closed conversation {short_id(closed.id)}")
 
 
 @conversation.command("show")
@@ -349,7 +350,7 @@ def run_begin(ctx: click.Context, run_id: str, as_json: bool) -> None:
     if as_json:
         print_json(service.run_as_dict(started))
     else:
-        click.echo(f"run {service.short_id(started.id)} {started.status}")
+        click.echo(f"run {short_id(started.id)} {started.status}")
 
 
 @run.command("finish")
@@ -390,7 +391,7 @@ def run_finish(
     if as_json:
         print_json(service.run_as_dict(finished))
     else:
-        click.echo(f"run {service.short_id(finished.id)} {finished.status}")
+        click.echo(f"run {short_id(finished.id)} {finished.status}")
 
 
 @run.command("show")
@@ -435,9 +436,7 @@ def run_show(ctx: click.Context, run_id: str, as_json: bool) -> None:
     if detail.modifications:
         click.echo("modifications:")
         for mod in detail.modifications:
-            click.echo(
-                f"  {service.short_id(mod.id)}  {mod.status:<8}  {_first_line(mod.request, 60)}"
-            )
+            click.echo(f"  {short_id(mod.id)}  {mod.status:<8}  {_first_line(mod.request, 60)}")
 
 
 @agent.command("runs")
@@ -484,7 +483,7 @@ def runs(
     for row in page.items:
         started = f"{row.started_at:%Y-%m-%d %H:%M}" if row.started_at else "—"
         click.echo(
-            f"{service.short_id(row.id):<8}  {row.project_name[:18]:<18}  {row.agent[:12]:<12}  "
+            f"{short_id(row.id):<8}  {row.project_name[:18]:<18}  {row.agent[:12]:<12}  "
             f"{row.status:<9}  {started:<16}  {_duration(row.duration):>7}  "
             f"{format_amount(row.cost):>9}  {_first_line(row.task, 50)}"
         )

@@ -11,6 +11,7 @@ import click
 from store import validation
 from store.engine import Database
 from store.errors import ValidationError
+from store.ids import short_id
 from store.models import Modification, ModificationStatus
 from store.repositories.base import Page
 from store.repositories.modifications import ModificationRow
@@ -181,7 +182,7 @@ def list_modifications(
     for row in page.items:
         request = row.request.splitlines()[0] if row.request else ""
         click.echo(
-            f"{service.short_id(row.id):<8}  {row.project_name[:20]:<20}  {row.status:<8}  "
+            f"{short_id(row.id):<8}  {row.project_name[:20]:<20}  {row.status:<8}  "
             f"{len(row.affected_files):>5}  {row.requested_by[:14]:<14}  "
             f"{row.requested_at:%Y-%m-%d %H:%M}  {request[:60]}"
         )

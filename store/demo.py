@@ -536,7 +536,7 @@ async def fill_demo(
     audit_rows = await _spread_history(db, rng, moment)
     # Agents' conversations, runs and costs. After the history: a run that
     # proposed a modification is dated just before the modification's request.
-    from store.services.agents import fill_agent_demo
+    from store.demo_agents import fill_agent_demo
 
     step("agents' conversations and runs")
     await fill_agent_demo(db, now=moment)
@@ -769,8 +769,12 @@ class DemoCache:
 
         from store.migrate import HEAD_REVISION
 
-        # A new schema or new demo data makes a new cache entry.
-        digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+        # A new schema or new demo data (this module's, the agents' part's)
+        # makes a new cache entry.
+        here = Path(__file__)
+        digest = hashlib.sha256(
+            here.read_bytes() + here.with_name("demo_agents.py").read_bytes()
+        ).hexdigest()[:12]
         return cls(user_cache_path(APP_NAME, appauthor=False) / f"demo-{HEAD_REVISION}-{digest}")
 
     def copy_to(self, target: Path) -> str | None:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL
 from sqlmodel import SQLModel
 
 from store import migrate
+from store.demo_agents import fill_agent_demo
 from store.engine import Database, open_database
 from store.errors import InvalidTransition, NotFound, ValidationError
 from store.models import (
@@ -754,7 +755,7 @@ async def test_agent_demo_is_deterministic_and_links_runs_to_modifications(
                 name,
                 modifications.ModificationProposal(request="r", modified_files={"a.py": "a"}),
             )
-        await service.fill_agent_demo(db)
+        await fill_agent_demo(db)
         runs = await service.list_runs(db, limit=500)
         assert runs.total >= 4
         shapes.append(
@@ -849,7 +850,7 @@ async def test_transfer_carries_agent_activity_and_exact_costs(
         "Demo",
         modifications.ModificationProposal(request="r", modified_files={"a.py": "a"}),
     )
-    await service.fill_agent_demo(source)
+    await fill_agent_demo(source)
     target = await make_database(target_backend)
     await workspace.transfer_workspace(source, target)
     for by in CostGrouping:

@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from sqlalchemy.engine import URL
 from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
 
 from store import crypto
 from store.config import normalize_url
@@ -89,3 +91,16 @@ def demo_url(demo_database_file: Path, tmp_path: Path) -> Iterator[URL]:
     shutil.copyfile(demo_database_file, target)
     with app_environment():
         yield normalize_url(f"sqlite:///{target}")
+
+
+def text_of(widget: Static) -> str:
+    """What a Static shows, as plain text."""
+    console = Console(width=200, record=True)
+    console.print(widget.content)
+    return console.export_text()
+
+
+def column(table: DataTable[object], key: str) -> list[str]:
+    return [
+        str(table.get_cell_at((row, table.get_column_index(key)))) for row in range(table.row_count)
+    ]

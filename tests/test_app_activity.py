@@ -22,8 +22,8 @@ from tests.app_support import (
     open_project,
     running_app,
     settle,
+    text_of,
 )
-from tests.test_app_pilot import text_of
 from tui.screens.activity import ActivityScreen
 from tui.screens.conversation import ConversationScreen, is_long
 from tui.screens.help import HelpScreen

@@ -9,8 +9,7 @@ from textual.widgets import DataTable, OptionList, Static
 
 from store.engine import open_database
 from store.services.audit import AuditQuery, list_audit
-from tests.app_support import demo_database_file, demo_url, running_app, settle
-from tests.test_app_pilot import column, text_of
+from tests.app_support import column, demo_database_file, demo_url, running_app, settle, text_of
 from tui.screens.audit import AuditScreen
 from tui.screens.pick import PickScreen
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from rich.console import Console
 from sqlalchemy.engine import URL
 from textual.command import CommandPalette
 from textual.widgets import DataTable, Input, Static, TextArea
@@ -21,11 +20,13 @@ from store.services.modifications import ModificationProposal, propose_modificat
 from tests.app_support import (
     SIZE,
     app_environment,
+    column,
     demo_database_file,
     demo_url,
     open_project,
     running_app,
     settle,
+    text_of,
 )
 from tui.app import GC_THRESHOLDS, ProjdeckApp
 from tui.screens.audit import AuditScreen
@@ -39,19 +40,6 @@ from tui.screens.templates import TemplatesScreen
 from tui.widgets.secrets_pane import MASK
 
 __all__ = ["demo_database_file", "demo_url"]
-
-
-def text_of(widget: Static) -> str:
-    """What a Static shows, as plain text."""
-    console = Console(width=200, record=True)
-    console.print(widget.content)
-    return console.export_text()
-
-
-def column(table: DataTable[object], key: str) -> list[str]:
-    return [
-        str(table.get_cell_at((row, table.get_column_index(key)))) for row in range(table.row_count)
-    ]
 
 
 async def read(url: URL, ref: str) -> project_service.ProjectConfig:

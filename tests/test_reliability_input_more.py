@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL
 
 from store.engine import Database, open_database
 from store.services import agents, modifications, projects, templates
-from tests.test_reliability_input import deep, json_values, nasty_text, run
+from tests.input_support import deep, json_values, nasty_text, run
 
 # Fewer examples than the first file: these services are many.
 EXAMPLES = settings(

@@ -21,8 +21,7 @@ from tui.commands.output import fail
 if TYPE_CHECKING:
     from store.engine import Database
     from store.models import AgentRun, Conversation, Message, WebhookDelivery
-    from store.repositories.agents import RunRow
-    from store.repositories.base import Page
+    from store.services import Page, RunRow
     from store.services import agents as service
 
 BAR_WIDTH = 24

@@ -14,7 +14,7 @@ import click
 from store.engine import Database
 from store.errors import ValidationError
 from store.models import AuditCategory, AuditEntry, Severity
-from store.repositories.base import Page
+from store.services import Page
 from store.services import audit as service
 from tui.commands.common import print_json, run_with_database
 from tui.commands.output import fail

@@ -16,7 +16,7 @@ from store import validation
 from store.config import current_actor, resolve_database_url
 from store.engine import Database, driver_failure, open_database
 from store.errors import StoreError, ValidationError
-from store.repositories.base import Page
+from store.services import Page
 from store.services import projects as project_service
 from tui.commands.output import CliState, StatusLine, fail
 

@@ -13,8 +13,7 @@ from store.engine import Database
 from store.errors import ValidationError
 from store.ids import short_id
 from store.models import Modification, ModificationStatus
-from store.repositories.base import Page
-from store.repositories.modifications import ModificationRow
+from store.services import ModificationRow, Page
 from store.services import modifications as service
 from tui.commands.common import json_input, print_json, read_input, run_with_database
 from tui.commands.output import fail

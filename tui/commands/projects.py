@@ -12,8 +12,7 @@ from store import validation
 from store.engine import Database
 from store.errors import ValidationError
 from store.models import ProjectStatus, ProjectType
-from store.repositories.base import Page
-from store.repositories.projects import ProjectFilter, ProjectSort
+from store.services import Page, ProjectFilter, ProjectSort
 from store.services import projects as service
 from tui.commands.common import (
     json_input,

@@ -9,7 +9,7 @@ import click
 
 from store.engine import Database
 from store.errors import ValidationError
-from store.repositories.secrets import SecretName
+from store.services import SecretName
 from store.services import secrets as service
 from tui.commands.common import print_json, read_input, run_with_database
 from tui.commands.output import echo_exact, fail

@@ -13,7 +13,7 @@ from store import validation
 from store.engine import Database
 from store.errors import ValidationError
 from store.models import TemplateCategory
-from store.repositories.base import Page
+from store.services import Page
 from store.services import projects as project_service
 from store.services import templates as service
 from store.templating import RenderedProject

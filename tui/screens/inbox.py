@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from store.repositories.modifications import ModificationRow
+from store.services import ModificationRow
 from store.services.modifications import Inbox, InboxGroup, waiting_modifications
 from tui import format
 from tui.context import attempt, deck

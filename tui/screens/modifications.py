@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Select, Static
 
 from store.models import ModificationStatus
-from store.repositories.modifications import ModificationRow
+from store.services import ModificationRow
 from store.services.modifications import get_modification, list_modifications
 from tui.context import attempt, deck
 from tui.widgets.modification_view import render_modification

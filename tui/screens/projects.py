@@ -14,7 +14,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from store.models import ProjectStatus
-from store.repositories.projects import ProjectFilter, ProjectSort
+from store.services import ProjectFilter, ProjectSort
 from store.services import projects as project_service
 from store.services.browse import ProjectRow, list_project_rows
 from tui import format

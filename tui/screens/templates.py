@@ -14,7 +14,7 @@ from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from store.models import TemplateCategory
-from store.repositories.templates import TemplateFilter
+from store.services import TemplateFilter
 from store.services.templates import TemplateDetail, TemplateSummary, get_template, list_templates
 from tui import format
 from tui.context import attempt, deck

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from store.money import format_amount
-from store.repositories.agents import ConversationRow, RunRow
+from store.services import ConversationRow, RunRow
 from store.services.agents import RunDetail
 from tui import format
 from tui.widgets.tables import ItemTable

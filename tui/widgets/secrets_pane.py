@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
-from store.repositories.secrets import SecretName
+from store.services import SecretName
 from store.services import secrets as secret_service
 from tui import format
 from tui.context import attempt, deck

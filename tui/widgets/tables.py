@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowDoesNotExist, RowKey
 
 from store.models import AuditEntry
-from store.repositories.modifications import ModificationRow
+from store.services import ModificationRow
 from tui import format
 
 

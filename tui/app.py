@@ -201,8 +201,13 @@ class ProjdeckApp(App[None]):
         if not self.exit_on_signals:
             return
         loop = asyncio.get_running_loop()
-        for number in (signal.SIGTERM, signal.SIGHUP):
-            loop.add_signal_handler(number, self.exit, None, 128 + number)
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is None:  # no SIGHUP on Windows
+                continue
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                # Windows' event loops take no signal handlers.
+                loop.add_signal_handler(number, self.exit, None, 128 + number)
 
     def _freeze_gc(self) -> None:
         """Move every object alive now (modules, classes, the app and its

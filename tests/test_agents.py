@@ -40,7 +40,7 @@ from store.redaction import mask_url
 from store.repositories.agents import AgentActivityRepository, CostGrouping
 from store.services import agents as service
 from store.services import audit as audit_service
-from store.services import modifications, projects
+from store.services import modifications, projects, shapes
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -473,7 +473,7 @@ async def test_run_lifecycle_with_its_conversation_and_modification(database: Da
         run_ref=str(run.id)[:8],
     )
     assert mod.run_id == run.id
-    assert modifications.modification_as_dict(mod)["run_id"] == str(run.id)
+    assert shapes.modification_as_dict(mod)["run_id"] == str(run.id)
     [proposed] = await audit_rows(database, "modification.proposed")
     assert proposed.details["run"] == str(run.id)
     finished = await service.finish_run(
@@ -497,7 +497,7 @@ async def test_run_lifecycle_with_its_conversation_and_modification(database: Da
         "failing": [],
         "duration_seconds": 3.5,
     }
-    data = service.run_detail_as_dict(detail)
+    data = shapes.run_detail_as_dict(detail)
     assert data["modifications"][0]["id"] == str(mod.id)
     assert data["cost"] == "0.420000"
     with pytest.raises(InvalidTransition, match="succeeded"):
@@ -580,7 +580,7 @@ async def test_list_runs_newest_first_filtered_and_paged(database: Database) -> 
     with pytest.raises(ValidationError) as caught:
         await service.list_runs(database, statuses=["done"])
     assert caught.value.field == "status"
-    assert service.run_row_as_dict(page.items[0])["status"] == "failed"
+    assert shapes.run_row_as_dict(page.items[0])["status"] == "failed"
 
 
 @pytest.mark.parametrize(
@@ -856,11 +856,11 @@ async def test_transfer_carries_agent_activity_and_exact_costs(
     for by in CostGrouping:
         before = await service.cost_report(source, by=by)
         after = await service.cost_report(target, by=by)
-        assert service.cost_report_as_dict(after) == service.cost_report_as_dict(before)
+        assert shapes.cost_report_as_dict(after) == shapes.cost_report_as_dict(before)
     runs = await service.list_runs(source, limit=500)
     copied = await service.list_runs(target, limit=500)
-    assert [service.run_row_as_dict(r) for r in copied.items] == [
-        service.run_row_as_dict(r) for r in runs.items
+    assert [shapes.run_row_as_dict(r) for r in copied.items] == [
+        shapes.run_row_as_dict(r) for r in runs.items
     ]
     linked = [r for r in runs.items if (await service.get_run(source, str(r.id))).modifications]
     assert linked

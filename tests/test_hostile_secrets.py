@@ -20,7 +20,7 @@ from store.errors import NotFound, ValidationError
 from store.models import AuditCategory, AuditEntry
 from store.redaction import mask_url
 from store.repositories import AuditRepository
-from store.services import projects, secrets
+from store.services import projects, secrets, shapes
 from store.services.audit import verify_chain
 from tests.cli import SCRIPT, Projdeck
 
@@ -78,7 +78,7 @@ async def test_a_webhook_url_with_credentials_is_stored_masked_and_sealed(
         projects.ProjectCreate(name="Billing", type="api", owner_id="al", webhook_url=HOOK),
     )
     assert created.project.webhook_url == HOOK_SHOWN
-    assert projects.project_as_dict(created.project)["webhook_url"] == HOOK_SHOWN
+    assert shapes.project_as_dict(created.project)["webhook_url"] == HOOK_SHOWN
     other = f"https://bot:{PASSWORD}-2@hooks.example.com/ci?token=t-{API_KEY}"
     await projects.update_project(database, "Billing", {"webhook_url": other}, expected_version=1)
 

@@ -21,7 +21,7 @@ from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from store.models import AuditEntry, Modification, ModificationStatus
 from store.repositories.audit import AuditFilter, AuditRepository
 from store.services import modifications as service
-from store.services import projects
+from store.services import projects, shapes
 from store.services.changes import ChangeProbe
 from store.validation import MAX_FILE_BYTES
 
@@ -471,7 +471,7 @@ async def test_get_shows_change_kinds_line_counts_and_unified_diffs(database: Da
     gone = changes["gone.py"]
     assert (gone.kind, gone.added, gone.removed) == ("deleted", 0, 2)
     assert gone.diff.startswith("--- a/gone.py\n+++ /dev/null\n")
-    data = service.detail_as_dict(detail, with_diff=True)
+    data = shapes.modification_detail_as_dict(detail, with_diff=True)
     json.dumps(data)
     assert data["files"][0] == {
         "path": "a.py",
@@ -544,7 +544,7 @@ async def test_inbox_groups_waiting_modifications_by_project_oldest_first(
     newest = await service.list_modifications(database, oldest_first=False, limit=1)
     assert newest.items[0].id == rejected.id
     assert newest.total == 4
-    assert service.row_as_dict(newest.items[0])["project"] == "First"
+    assert shapes.modification_row_as_dict(newest.items[0])["project"] == "First"
 
 
 async def test_attach_tests_replaces_the_results_and_audits_only_their_keys(

@@ -36,6 +36,7 @@ from store.models import AuditCategory, AuditEntry, Severity
 from store.repositories import AuditRepository
 from store.repositories.audit import AuditFilter
 from store.repositories.base import Page
+from store.services import shapes
 from store.services.projects import resolve_project
 
 _STREAM_BATCH = 500
@@ -186,24 +187,6 @@ async def count_audit(db: Database, query: AuditQuery | None = None) -> int:
     return await db.read(read)
 
 
-def entry_as_dict(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "at": entry.at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor": entry.actor,
-        "event_type": entry.event_type,
-        "category": str(entry.category),
-        "severity": str(entry.severity),
-        "project_id": str(entry.project_id) if entry.project_id else None,
-        "entity_type": entry.entity_type,
-        "entity_id": entry.entity_id,
-        "description": entry.description,
-        "metadata": entry.details,
-        "prev_hash": entry.prev_hash,
-        "hash": entry.hash,
-    }
-
-
 async def _stream(session: AsyncSession, filters: AuditFilter | None) -> AsyncIterator[AuditEntry]:
     """Rows oldest first, read through a server-side cursor in batches as
     plain rows (not kept in the session), so memory does not grow with the log."""
@@ -238,7 +221,7 @@ async def export_audit(
             if writer is not None:
                 writer.writerow(CSV_COLUMNS)
             async for entry in _stream(session, filters):
-                data = entry_as_dict(entry)
+                data = shapes.audit_entry_as_dict(entry)
                 if writer is not None:
                     data["metadata"] = json.dumps(
                         data["metadata"], sort_keys=True, ensure_ascii=False

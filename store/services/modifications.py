@@ -30,7 +30,7 @@ from store import audit, validation
 from store.config import current_actor
 from store.engine import Database
 from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
-from store.ids import MIN_ID_PREFIX, full_id, id_prefix, iso, short_id
+from store.ids import MIN_ID_PREFIX, full_id, id_prefix, short_id
 from store.models import (
     AgentRun,
     AuditCategory,
@@ -911,66 +911,3 @@ async def get_modification(db: Database, ref: str) -> ModificationDetail:
         files=changes,
         unchanged=unchanged,
     )
-
-
-def row_as_dict(row: ModificationRow) -> dict[str, Any]:
-    return {
-        "id": str(row.id),
-        "project_id": str(row.project_id),
-        "project": row.project_name,
-        "request": row.request,
-        "requested_by": row.requested_by,
-        "requested_at": row.requested_at.isoformat(),
-        "status": str(row.status),
-        "affected_files": row.affected_files,
-        "reviewed_by": row.reviewed_by,
-        "reviewed_at": iso(row.reviewed_at),
-        "applied_at": iso(row.applied_at),
-        "reverts_id": str(row.reverts_id) if row.reverts_id else None,
-    }
-
-
-def modification_as_dict(modification: Modification) -> dict[str, Any]:
-    """A modification as plain JSON-ready data (for ``--json`` outputs)."""
-    return {
-        "id": str(modification.id),
-        "project_id": str(modification.project_id),
-        "request": modification.request,
-        "requested_by": modification.requested_by,
-        "requested_at": modification.requested_at.isoformat(),
-        "status": str(modification.status),
-        "impact_analysis": modification.impact_analysis,
-        "affected_files": modification.affected_files,
-        "modified_files": modification.modified_files,
-        "base": modification.base,
-        "test_results": modification.test_results,
-        "reviewed_by": modification.reviewed_by,
-        "reviewed_at": iso(modification.reviewed_at),
-        "review_comment": modification.review_comment,
-        "approved_digest": modification.approved_digest,
-        "applied_at": iso(modification.applied_at),
-        "failure_reason": modification.failure_reason,
-        "reverts_id": str(modification.reverts_id) if modification.reverts_id else None,
-        "run_id": str(modification.run_id) if modification.run_id else None,
-    }
-
-
-def detail_as_dict(detail: ModificationDetail, *, with_diff: bool) -> dict[str, Any]:
-    data = modification_as_dict(detail.modification)
-    data["project"] = detail.project_name
-    data["compared_with"] = detail.against
-    data["files"] = [
-        {
-            "path": change.path,
-            "kind": str(change.kind),
-            "added": change.added,
-            "removed": change.removed,
-            **({"diff": change.diff} if with_diff else {}),
-        }
-        for change in detail.files
-    ]
-    # Named as affected, not changed: as the codebase holds them now.
-    data["unchanged_files"] = [
-        {"path": file.path, "in_codebase": file.content is not None} for file in detail.unchanged
-    ]
-    return data

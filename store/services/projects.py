@@ -239,7 +239,7 @@ async def insert_project(
     webhook = values.get("webhook_url")
     _refuse_masked_webhook(webhook)
     project = Project(
-        **{**values, "webhook_url": _shown_webhook(webhook)},
+        **{**values, "webhook_url": shown_webhook(webhook)},
         created_at=now,
         updated_at=now,
         last_active_at=now,
@@ -336,7 +336,7 @@ async def update_project(
         changed = {key: value for key, value in values.items() if before[key] != value}
         if "webhook_url" in changed:
             _refuse_masked_webhook(values["webhook_url"])
-            changed["webhook_url"] = _shown_webhook(values["webhook_url"])
+            changed["webhook_url"] = shown_webhook(values["webhook_url"])
         if project.version != expected_version:
             raise _stale(project, expected_version)
         if not changed:
@@ -410,7 +410,7 @@ def _stale(project: Project, expected_version: int) -> Conflict:
     )
 
 
-def _shown_webhook(url: str | None) -> str | None:
+def shown_webhook(url: str | None) -> str | None:
     """What a project stores and shows of its webhook URL: the URL with its
     credentials masked (the whole URL is sealed apart, see ``_keep_webhook``)."""
     return None if url is None else mask_url(url)
@@ -433,7 +433,7 @@ async def _keep_webhook(session: AsyncSession, project_id: uuid.UUID, url: str |
     holds all of a URL without credentials)."""
     repository = SecretRepository(session)
     row = await repository.get(project_id, WEBHOOK_URL_KEY)
-    if url is None or url == _shown_webhook(url):
+    if url is None or url == shown_webhook(url):
         if row is not None:
             session.expunge(row)
             await repository.delete(row.id)
@@ -471,7 +471,7 @@ def _audit_change(key: str, before: Any, after: Any) -> Any:
         return {"keys": sorted(old_keys | new_keys)}
     if key == "webhook_url":
         # A project stored before webhooks were sealed may hold a clear URL.
-        return {"from": _shown_webhook(before), "to": _shown_webhook(after)}
+        return {"from": shown_webhook(before), "to": shown_webhook(after)}
     return {"from": before, "to": after}
 
 
@@ -644,56 +644,3 @@ async def list_projects(
 
 def parse_statuses(values: Sequence[str]) -> list[ProjectStatus]:
     return [validation.enum_value("status", value, ProjectStatus) for value in values]
-
-
-def project_as_dict(project: Project, *, include_codebase: bool = False) -> dict[str, Any]:
-    """A project as plain JSON-ready data (for ``--json`` outputs)."""
-    data: dict[str, Any] = {
-        "id": str(project.id),
-        "name": project.name,
-        "type": str(project.type),
-        "status": str(project.status),
-        "owner_id": project.owner_id,
-        "github_owner": project.github_owner,
-        "github_repo": project.github_repo,
-        "webhook_url": _shown_webhook(project.webhook_url),
-        "auto_merge_enabled": project.auto_merge_enabled,
-        "auto_confirm_plans": project.auto_confirm_plans,
-        "dependencies": project.dependencies,
-        "environment_vars": project.environment_vars,
-        "deployment_config": project.deployment_config,
-        "state": project.state,
-        "test_coverage": project.test_coverage,
-        "security_score": project.security_score,
-        "performance_score": project.performance_score,
-        "version": project.version,
-        "created_at": project.created_at.isoformat(),
-        "updated_at": project.updated_at.isoformat(),
-        "last_deployed_at": project.last_deployed_at.isoformat()
-        if project.last_deployed_at
-        else None,
-        "last_active_at": project.last_active_at.isoformat() if project.last_active_at else None,
-        "files": sorted(project.codebase),
-    }
-    if include_codebase:
-        data["codebase"] = project.codebase
-    return data
-
-
-def settings_as_dict(settings: ProjectSettings) -> dict[str, Any]:
-    return {
-        "planning_statement": settings.planning_statement,
-        "repository_rules": settings.repository_rules,
-        "setup_commands": settings.setup_commands,
-        "branch_name": settings.branch_name,
-        "updated_at": settings.updated_at.isoformat(),
-    }
-
-
-def summary_as_dict(summary: ProjectSummary) -> dict[str, Any]:
-    data = asdict(summary)
-    data["id"] = str(summary.id)
-    data["type"] = str(summary.type)
-    data["status"] = str(summary.status)
-    data["updated_at"] = summary.updated_at.isoformat()
-    return data

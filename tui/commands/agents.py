@@ -92,6 +92,7 @@ def conversation_start(
 ) -> None:
     """Start a conversation about project REF. Prints its id."""
     from store.services import agents as service
+    from store.services import shapes
 
     async def work(database: Database) -> service.ConversationDetail:
         created = await service.start_conversation(database, ref, title=title, intent=intent)
@@ -99,7 +100,7 @@ def conversation_start(
 
     detail = run_with_database(ctx, work)
     if as_json:
-        print_json(service.conversation_as_dict(detail))
+        print_json(shapes.conversation_as_dict(detail))
     else:
         click.echo(str(detail.conversation.id))
 
@@ -135,6 +136,7 @@ def conversation_show(
 ) -> None:
     """Show a conversation and its messages in order."""
     from store.services import agents as service
+    from store.services import shapes
 
     async def work(database: Database) -> tuple[service.ConversationDetail, Page[Message]]:
         detail = await service.get_conversation(database, conversation_id)
@@ -145,9 +147,9 @@ def conversation_show(
 
     detail, page = run_with_database(ctx, work)
     if as_json:
-        data = service.conversation_as_dict(detail)
+        data = shapes.conversation_as_dict(detail)
         data["messages_page"] = {"offset": page.offset, "limit": page.limit, "total": page.total}
-        data["message_list"] = [service.message_as_dict(m) for m in page.items]
+        data["message_list"] = [shapes.message_as_dict(m) for m in page.items]
         print_json(data)
         return
     c = detail.conversation
@@ -219,6 +221,7 @@ def message(
     transaction, or none if a line is bad (it is named by its number), and
     prints their ids, one a line."""
     from store.services import agents as service
+    from store.services import shapes
 
     if jsonl is not None:
         given = [
@@ -280,11 +283,11 @@ def message(
     added = run_with_database(ctx, work)
     if jsonl is None:
         if as_json:
-            print_json(service.message_as_dict(added[0]))
+            print_json(shapes.message_as_dict(added[0]))
         else:
             click.echo(str(added[0].id))
     elif as_json:
-        print_json([service.message_as_dict(item) for item in added])
+        print_json([shapes.message_as_dict(item) for item in added])
     else:
         click.echo("\n".join(str(item.id) for item in added))
 
@@ -316,6 +319,7 @@ def run_start(
 ) -> None:
     """Start (or queue) a run of an agent on project REF. Prints its id."""
     from store.services import agents as service
+    from store.services import shapes
 
     async def work(database: Database) -> AgentRun:
         return await service.start_run(
@@ -329,7 +333,7 @@ def run_start(
 
     started = run_with_database(ctx, work)
     if as_json:
-        print_json(service.run_as_dict(started))
+        print_json(shapes.run_as_dict(started))
     else:
         click.echo(str(started.id))
 
@@ -341,13 +345,14 @@ def run_start(
 def run_begin(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """A queued run starts running."""
     from store.services import agents as service
+    from store.services import shapes
 
     async def work(database: Database) -> AgentRun:
         return await service.begin_run(database, run_id)
 
     started = run_with_database(ctx, work)
     if as_json:
-        print_json(service.run_as_dict(started))
+        print_json(shapes.run_as_dict(started))
     else:
         click.echo(f"run {short_id(started.id)} {started.status}")
 
@@ -375,6 +380,7 @@ def run_finish(
 ) -> None:
     """Finish a queued or running run with its status, test results, error and cost."""
     from store.services import agents as service
+    from store.services import shapes
 
     try:
         results = json_input("tests", "--tests", tests) if tests is not None else None
@@ -388,7 +394,7 @@ def run_finish(
 
     finished = run_with_database(ctx, work)
     if as_json:
-        print_json(service.run_as_dict(finished))
+        print_json(shapes.run_as_dict(finished))
     else:
         click.echo(f"run {short_id(finished.id)} {finished.status}")
 
@@ -400,13 +406,14 @@ def run_finish(
 def run_show(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """Show a run: task, duration, tests, cost and the modifications it proposed."""
     from store.services import agents as service
+    from store.services import shapes
 
     async def work(database: Database) -> service.RunDetail:
         return await service.get_run(database, run_id)
 
     detail = run_with_database(ctx, work)
     if as_json:
-        print_json(service.run_detail_as_dict(detail))
+        print_json(shapes.run_detail_as_dict(detail))
         return
     r = detail.run
     lines = [
@@ -457,6 +464,7 @@ def runs(
 ) -> None:
     """List runs across projects, newest first."""
     from store.services import agents as service
+    from store.services import shapes
 
     async def work(database: Database) -> Page[RunRow]:
         return await service.list_runs(
@@ -470,7 +478,7 @@ def runs(
 
     page = run_with_database(ctx, work)
     if as_json:
-        print_json({"total": page.total, "runs": [service.run_row_as_dict(r) for r in page.items]})
+        print_json({"total": page.total, "runs": [shapes.run_row_as_dict(r) for r in page.items]})
         return
     if not page.items:
         click.echo("no runs")
@@ -517,6 +525,7 @@ def webhook(
 ) -> None:
     """Record an attempt to deliver a webhook of project REF."""
     from store.services import agents as service
+    from store.services import shapes
 
     item = service.WebhookInput(
         event=event, url=url, status_code=status_code, attempt=attempt, response=response
@@ -527,7 +536,7 @@ def webhook(
 
     delivery = run_with_database(ctx, work)
     if as_json:
-        print_json(service.delivery_as_dict(delivery))
+        print_json(shapes.delivery_as_dict(delivery))
     else:
         state = "delivered" if delivery.delivered_at else "not delivered"
         click.echo(f"{delivery.id} {state} ({delivery.url})")
@@ -542,6 +551,7 @@ def webhook(
 def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: bool) -> None:
     """List the webhook deliveries of project REF, newest first."""
     from store.services import agents as service
+    from store.services import shapes
 
     async def work(database: Database) -> Page[WebhookDelivery]:
         return await service.list_webhook_deliveries(database, ref, limit=limit, offset=offset)
@@ -549,7 +559,7 @@ def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: boo
     page = run_with_database(ctx, work)
     if as_json:
         print_json(
-            {"total": page.total, "deliveries": [service.delivery_as_dict(d) for d in page.items]}
+            {"total": page.total, "deliveries": [shapes.delivery_as_dict(d) for d in page.items]}
         )
         return
     if not page.items:
@@ -657,6 +667,7 @@ def costs(
     up to the same total.
     """
     from store.services import agents as service
+    from store.services import shapes
 
     try:
         start, end = _when("since", since), _when("until", until)
@@ -670,7 +681,7 @@ def costs(
 
     report = run_with_database(ctx, work)
     if as_json:
-        print_json(service.cost_report_as_dict(report))
+        print_json(shapes.cost_report_as_dict(report))
         return
     if not report.rows:
         click.echo("no costs recorded in this period")

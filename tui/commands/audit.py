@@ -14,7 +14,7 @@ import click
 from store.engine import Database
 from store.errors import ValidationError
 from store.models import AuditCategory, AuditEntry, Severity
-from store.services import Page
+from store.services import Page, shapes
 from store.services import audit as service
 from tui.commands.common import print_json, run_with_database
 from tui.commands.output import fail
@@ -84,7 +84,7 @@ def list_audit(
             {
                 "total": page.total,
                 "offset": page.offset,
-                "items": [service.entry_as_dict(entry) for entry in page.items],
+                "items": [shapes.audit_entry_as_dict(entry) for entry in page.items],
             }
         )
         return

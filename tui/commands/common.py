@@ -16,7 +16,7 @@ from store import validation
 from store.config import current_actor, resolve_database_url
 from store.engine import Database, driver_failure, open_database
 from store.errors import StoreError, ValidationError
-from store.services import Page
+from store.services import Page, shapes
 from store.services import projects as project_service
 from tui.commands.output import CliState, StatusLine, fail
 
@@ -149,8 +149,8 @@ def print_page_json(page: Page[T], key: str, as_dict: Callable[[T], dict[str, An
 def print_new_project(config: project_service.ProjectConfig, *, as_json: bool) -> None:
     """What creating a project prints: its id, or it and its settings as JSON."""
     if as_json:
-        payload = project_service.project_as_dict(config.project)
-        payload["settings"] = project_service.settings_as_dict(config.settings)
+        payload = shapes.project_as_dict(config.project)
+        payload["settings"] = shapes.settings_as_dict(config.settings)
         print_json(payload)
     else:
         click.echo(str(config.project.id))

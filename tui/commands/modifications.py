@@ -13,7 +13,7 @@ from store.engine import Database
 from store.errors import ValidationError
 from store.ids import short_id
 from store.models import Modification, ModificationStatus
-from store.services import ModificationRow, Page
+from store.services import ModificationRow, Page, shapes
 from store.services import modifications as service
 from tui.commands.common import json_input, print_json, read_input, run_with_database
 from tui.commands.output import fail
@@ -140,7 +140,7 @@ def propose(
 
     created = run_with_database(ctx, work)
     if as_json:
-        print_json(service.modification_as_dict(created))
+        print_json(shapes.modification_as_dict(created))
     else:
         click.echo(str(created.id))
 
@@ -168,7 +168,7 @@ def list_modifications(
         print_json(
             {
                 "total": page.total,
-                "modifications": [service.row_as_dict(row) for row in page.items],
+                "modifications": [shapes.modification_row_as_dict(row) for row in page.items],
             }
         )
         return
@@ -202,7 +202,7 @@ def show(ctx: click.Context, modification_id: str, with_diff: bool, as_json: boo
 
     detail = run_with_database(ctx, work)
     if as_json:
-        print_json(service.detail_as_dict(detail, with_diff=with_diff))
+        print_json(shapes.modification_detail_as_dict(detail, with_diff=with_diff))
         return
     m = detail.modification
     lines = [

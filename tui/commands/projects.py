@@ -12,7 +12,7 @@ from store import validation
 from store.engine import Database
 from store.errors import ValidationError
 from store.models import ProjectStatus, ProjectType
-from store.services import Page, ProjectFilter, ProjectSort
+from store.services import Page, ProjectFilter, ProjectSort, shapes
 from store.services import projects as service
 from tui.commands.common import (
     json_input,
@@ -121,7 +121,7 @@ def list_projects(
 
     page = run_with_database(ctx, work)
     if as_json:
-        print_page_json(page, "projects", service.summary_as_dict)
+        print_page_json(page, "projects", shapes.project_summary_as_dict)
         return
     if not page.items:
         click.echo("no projects" if page.total == 0 else "no projects on this page")
@@ -171,10 +171,10 @@ def show_project(
         return config, origin, webhook
 
     config, origin, webhook = run_with_database(ctx, work)
-    data = service.project_as_dict(config.project, include_codebase=with_codebase)
+    data = shapes.project_as_dict(config.project, include_codebase=with_codebase)
     if webhook is not None:
         data["webhook_url"] = webhook.reveal()
-    data["settings"] = service.settings_as_dict(config.settings)
+    data["settings"] = shapes.settings_as_dict(config.settings)
     data["secrets"] = [secret.key_name for secret in config.secrets]
     if as_json:
         print_json(data)
@@ -417,7 +417,7 @@ def update_project(ctx: click.Context, /, ref: str, **options: Any) -> None:
 
     updated = run_with_database(ctx, work)
     if as_json:
-        print_json(service.project_as_dict(updated))
+        print_json(shapes.project_as_dict(updated))
     else:
         click.echo(f"updated {updated.name} (version {updated.version})")
 
@@ -517,7 +517,7 @@ def show_settings(ctx: click.Context, ref: str, as_json: bool) -> None:
         return await service.get_project_full_config(database, ref)
 
     config = run_with_database(ctx, work)
-    data = service.settings_as_dict(config.settings)
+    data = shapes.settings_as_dict(config.settings)
     if as_json:
         print_json(data)
         return
@@ -571,6 +571,6 @@ def set_settings(
 
     updated = run_with_database(ctx, work)
     if as_json:
-        print_json(service.settings_as_dict(updated))
+        print_json(shapes.settings_as_dict(updated))
     else:
         click.echo(f"updated settings: {', '.join(sorted(changes))}")

@@ -13,7 +13,7 @@ from store import validation
 from store.engine import Database
 from store.errors import ValidationError
 from store.models import TemplateCategory
-from store.services import Page
+from store.services import Page, shapes
 from store.services import projects as project_service
 from store.services import templates as service
 from store.templating import RenderedProject
@@ -79,7 +79,7 @@ def list_templates(
 
     page = run_with_database(ctx, work)
     if as_json:
-        print_page_json(page, "templates", service.summary_as_dict)
+        print_page_json(page, "templates", shapes.template_summary_as_dict)
         return
     if not page.items:
         click.echo("no templates" if page.total == 0 else "no templates on this page")
@@ -109,7 +109,7 @@ def show_template(ctx: click.Context, name: str, with_files: bool, as_json: bool
 
     detail = run_with_database(ctx, work)
     if as_json:
-        print_json(service.detail_as_dict(detail, include_files=with_files))
+        print_json(shapes.template_detail_as_dict(detail, include_files=with_files))
         return
     spec = detail.spec
     lines = [
@@ -327,7 +327,7 @@ def template_origin(ctx: click.Context, ref: str, as_json: bool) -> None:
 
     origin = run_with_database(ctx, work)
     if as_json:
-        print_json(None if origin is None else service.origin_as_dict(origin))
+        print_json(None if origin is None else shapes.template_origin_as_dict(origin))
         return
     if origin is None:
         click.echo("not created from a template")

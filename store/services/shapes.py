@@ -1,0 +1,350 @@
+"""What the services' results look like as JSON: every ``--json`` output,
+the audit export's rows, a run's detail. One place for them all, so that a
+shape is written once and read in one file."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, timedelta
+from typing import TYPE_CHECKING, Any
+
+from store.ids import iso
+from store.money import from_micros
+from store.services.projects import shown_webhook
+
+if TYPE_CHECKING:
+    from store.models import (
+        AgentRun,
+        AuditEntry,
+        Message,
+        Modification,
+        Project,
+        ProjectSettings,
+        WebhookDelivery,
+    )
+    from store.repositories.agents import RunRow
+    from store.repositories.modifications import ModificationRow
+    from store.services.agents import ConversationDetail, CostReport, RunDetail
+    from store.services.modifications import ModificationDetail
+    from store.services.projects import ProjectSummary
+    from store.services.templates import TemplateDetail, TemplateOrigin, TemplateSummary
+
+
+# -- projects ----------------------------------------------------------------------------------
+
+
+def project_as_dict(project: Project, *, include_codebase: bool = False) -> dict[str, Any]:
+    """A project as plain JSON-ready data (for ``--json`` outputs)."""
+    data: dict[str, Any] = {
+        "id": str(project.id),
+        "name": project.name,
+        "type": str(project.type),
+        "status": str(project.status),
+        "owner_id": project.owner_id,
+        "github_owner": project.github_owner,
+        "github_repo": project.github_repo,
+        "webhook_url": shown_webhook(project.webhook_url),
+        "auto_merge_enabled": project.auto_merge_enabled,
+        "auto_confirm_plans": project.auto_confirm_plans,
+        "dependencies": project.dependencies,
+        "environment_vars": project.environment_vars,
+        "deployment_config": project.deployment_config,
+        "state": project.state,
+        "test_coverage": project.test_coverage,
+        "security_score": project.security_score,
+        "performance_score": project.performance_score,
+        "version": project.version,
+        "created_at": project.created_at.isoformat(),
+        "updated_at": project.updated_at.isoformat(),
+        "last_deployed_at": project.last_deployed_at.isoformat()
+        if project.last_deployed_at
+        else None,
+        "last_active_at": project.last_active_at.isoformat() if project.last_active_at else None,
+        "files": sorted(project.codebase),
+    }
+    if include_codebase:
+        data["codebase"] = project.codebase
+    return data
+
+
+def settings_as_dict(settings: ProjectSettings) -> dict[str, Any]:
+    return {
+        "planning_statement": settings.planning_statement,
+        "repository_rules": settings.repository_rules,
+        "setup_commands": settings.setup_commands,
+        "branch_name": settings.branch_name,
+        "updated_at": settings.updated_at.isoformat(),
+    }
+
+
+def project_summary_as_dict(summary: ProjectSummary) -> dict[str, Any]:
+    data = asdict(summary)
+    data["id"] = str(summary.id)
+    data["type"] = str(summary.type)
+    data["status"] = str(summary.status)
+    data["updated_at"] = summary.updated_at.isoformat()
+    return data
+
+
+# -- templates ---------------------------------------------------------------------------------
+
+
+def template_summary_as_dict(summary: TemplateSummary) -> dict[str, Any]:
+    return {
+        "id": str(summary.id),
+        "name": summary.name,
+        "description": summary.description,
+        "category": str(summary.category),
+        "complexity": summary.complexity,
+        "estimated_setup_time": summary.estimated_setup_time,
+        "tech_stack": summary.tech_stack,
+        "tags": summary.tags,
+        "version": summary.version,
+        "variables": summary.variables,
+        "updated_at": summary.updated_at.isoformat(),
+    }
+
+
+def template_detail_as_dict(
+    detail: TemplateDetail, *, include_files: bool = False
+) -> dict[str, Any]:
+    data = detail.spec.metadata()
+    data.update(
+        {
+            "id": str(detail.id),
+            "version": detail.version,
+            "digest": detail.digest,
+            "created_at": detail.created_at.isoformat(),
+            "updated_at": detail.updated_at.isoformat(),
+            "file_paths": sorted(detail.spec.files),
+        }
+    )
+    for variable in data["variables"]:
+        variable["required"] = "default" not in variable
+    if include_files:
+        data["files"] = detail.spec.files
+    return data
+
+
+def template_origin_as_dict(origin: TemplateOrigin) -> dict[str, Any]:
+    return {
+        "name": origin.name,
+        "version": origin.version,
+        "digest": origin.digest,
+        "values": origin.values,
+        "current_version": origin.current_version,
+        "changed": origin.changed,
+        "removed": origin.removed,
+    }
+
+
+# -- modifications -----------------------------------------------------------------------------
+
+
+def modification_row_as_dict(row: ModificationRow) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "project_id": str(row.project_id),
+        "project": row.project_name,
+        "request": row.request,
+        "requested_by": row.requested_by,
+        "requested_at": row.requested_at.isoformat(),
+        "status": str(row.status),
+        "affected_files": row.affected_files,
+        "reviewed_by": row.reviewed_by,
+        "reviewed_at": iso(row.reviewed_at),
+        "applied_at": iso(row.applied_at),
+        "reverts_id": str(row.reverts_id) if row.reverts_id else None,
+    }
+
+
+def modification_as_dict(modification: Modification) -> dict[str, Any]:
+    """A modification as plain JSON-ready data (for ``--json`` outputs)."""
+    return {
+        "id": str(modification.id),
+        "project_id": str(modification.project_id),
+        "request": modification.request,
+        "requested_by": modification.requested_by,
+        "requested_at": modification.requested_at.isoformat(),
+        "status": str(modification.status),
+        "impact_analysis": modification.impact_analysis,
+        "affected_files": modification.affected_files,
+        "modified_files": modification.modified_files,
+        "base": modification.base,
+        "test_results": modification.test_results,
+        "reviewed_by": modification.reviewed_by,
+        "reviewed_at": iso(modification.reviewed_at),
+        "review_comment": modification.review_comment,
+        "approved_digest": modification.approved_digest,
+        "applied_at": iso(modification.applied_at),
+        "failure_reason": modification.failure_reason,
+        "reverts_id": str(modification.reverts_id) if modification.reverts_id else None,
+        "run_id": str(modification.run_id) if modification.run_id else None,
+    }
+
+
+def modification_detail_as_dict(detail: ModificationDetail, *, with_diff: bool) -> dict[str, Any]:
+    data = modification_as_dict(detail.modification)
+    data["project"] = detail.project_name
+    data["compared_with"] = detail.against
+    data["files"] = [
+        {
+            "path": change.path,
+            "kind": str(change.kind),
+            "added": change.added,
+            "removed": change.removed,
+            **({"diff": change.diff} if with_diff else {}),
+        }
+        for change in detail.files
+    ]
+    # Named as affected, not changed: as the codebase holds them now.
+    data["unchanged_files"] = [
+        {"path": file.path, "in_codebase": file.content is not None} for file in detail.unchanged
+    ]
+    return data
+
+
+# -- agents' activity --------------------------------------------------------------------------
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return value.total_seconds() if value is not None else None
+
+
+def conversation_as_dict(detail: ConversationDetail) -> dict[str, Any]:
+    conversation = detail.conversation
+    return {
+        "id": str(conversation.id),
+        "project_id": str(conversation.project_id) if conversation.project_id else None,
+        "project": detail.project_name,
+        "title": conversation.title,
+        "intent": conversation.intent,
+        "status": str(conversation.status),
+        "started_by": conversation.started_by,
+        "created_at": conversation.created_at.isoformat(),
+        "updated_at": conversation.updated_at.isoformat(),
+        "messages": detail.messages,
+        "prompt_tokens": detail.prompt_tokens,
+        "completion_tokens": detail.completion_tokens,
+        "cost": str(detail.cost),
+    }
+
+
+def message_as_dict(message: Message) -> dict[str, Any]:
+    return {
+        "id": str(message.id),
+        "conversation_id": str(message.conversation_id),
+        "role": str(message.role),
+        "content": message.content,
+        "intent": message.intent,
+        "model": message.model_used,
+        "prompt_tokens": message.prompt_tokens,
+        "completion_tokens": message.completion_tokens,
+        "cost": str(from_micros(message.cost_micros)),
+        "metadata": message.details,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def run_row_as_dict(row: RunRow) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "project_id": str(row.project_id),
+        "project": row.project_name,
+        "conversation_id": str(row.conversation_id) if row.conversation_id else None,
+        "agent": row.agent,
+        "task": row.task,
+        "status": str(row.status),
+        "created_at": row.created_at.isoformat(),
+        "started_at": iso(row.started_at),
+        "finished_at": iso(row.finished_at),
+        "duration_seconds": _seconds(row.duration),
+        "cost": str(row.cost),
+    }
+
+
+def run_as_dict(run: AgentRun) -> dict[str, Any]:
+    duration = run.finished_at - run.started_at if run.finished_at and run.started_at else None
+    return {
+        "id": str(run.id),
+        "project_id": str(run.project_id),
+        "conversation_id": str(run.conversation_id) if run.conversation_id else None,
+        "agent": run.agent,
+        "task": run.task,
+        "status": str(run.status),
+        "created_at": run.created_at.isoformat(),
+        "started_at": iso(run.started_at),
+        "finished_at": iso(run.finished_at),
+        "duration_seconds": _seconds(duration),
+        "error": run.error,
+        "test_results": run.test_results,
+        "cost": str(from_micros(run.cost_micros)),
+    }
+
+
+def run_detail_as_dict(detail: RunDetail) -> dict[str, Any]:
+    data = run_as_dict(detail.run)
+    data["project"] = detail.project_name
+    data["conversation"] = detail.conversation_title
+    data["modifications"] = [modification_row_as_dict(row) for row in detail.modifications]
+    return data
+
+
+def delivery_as_dict(delivery: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "id": str(delivery.id),
+        "project_id": str(delivery.project_id),
+        "event": delivery.event,
+        "url": delivery.url,
+        "status_code": delivery.status_code,
+        "attempt": delivery.attempt,
+        "delivered_at": iso(delivery.delivered_at),
+        "response_excerpt": delivery.response_excerpt,
+        "created_at": delivery.created_at.isoformat(),
+    }
+
+
+def cost_report_as_dict(report: CostReport) -> dict[str, Any]:
+    return {
+        "by": str(report.by),
+        "since": iso(report.since),
+        "until": iso(report.until),
+        "rows": [
+            {
+                "key": None if row.key is None else str(row.key),
+                "label": row.label,
+                "messages": row.messages,
+                "runs": row.runs,
+                "prompt_tokens": row.prompt_tokens,
+                "completion_tokens": row.completion_tokens,
+                "cost": str(row.cost),
+            }
+            for row in report.rows
+        ],
+        "messages": report.messages,
+        "runs": report.runs,
+        "prompt_tokens": report.prompt_tokens,
+        "completion_tokens": report.completion_tokens,
+        "total": str(report.total),
+    }
+
+
+# -- the audit log -----------------------------------------------------------------------------
+
+
+def audit_entry_as_dict(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "at": entry.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": entry.actor,
+        "event_type": entry.event_type,
+        "category": str(entry.category),
+        "severity": str(entry.severity),
+        "project_id": str(entry.project_id) if entry.project_id else None,
+        "entity_type": entry.entity_type,
+        "entity_id": entry.entity_id,
+        "description": entry.description,
+        "metadata": entry.details,
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }

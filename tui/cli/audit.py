@@ -16,8 +16,8 @@ from store.errors import ValidationError
 from store.models import AuditCategory, AuditEntry, Severity
 from store.services import Page, shapes
 from store.services import audit as service
-from tui.commands.common import print_json, run_with_database
-from tui.commands.output import fail
+from tui.cli.common import print_json, run_with_database
+from tui.cli.output import fail
 
 F = TypeVar("F", bound=Callable[..., Any])
 

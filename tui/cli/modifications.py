@@ -15,8 +15,8 @@ from store.ids import short_id
 from store.models import Modification, ModificationStatus
 from store.services import ModificationRow, Page, shapes
 from store.services import modifications as service
-from tui.commands.common import json_input, print_json, read_input, run_with_database
-from tui.commands.output import fail
+from tui.cli.common import json_input, print_json, read_input, run_with_database
+from tui.cli.output import fail
 
 _STATUSES = click.Choice([member.value for member in ModificationStatus])
 _AGAINST = {"codebase": "the current codebase", "before apply": "what they held before the apply"}

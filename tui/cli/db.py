@@ -6,7 +6,7 @@ import click
 
 from store import diagnostics, migrate
 from store.engine import Database
-from tui.commands.common import print_json, run_with_database
+from tui.cli.common import print_json, run_with_database
 
 
 @click.group()

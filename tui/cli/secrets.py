@@ -11,8 +11,8 @@ from store.engine import Database
 from store.errors import ValidationError
 from store.services import SecretName
 from store.services import secrets as service
-from tui.commands.common import print_json, read_input, run_with_database
-from tui.commands.output import echo_exact, fail
+from tui.cli.common import print_json, read_input, run_with_database
+from tui.cli.output import echo_exact, fail
 
 
 def _name_as_dict(secret: SecretName) -> dict[str, str]:

@@ -14,7 +14,7 @@ from store.errors import ValidationError
 from store.models import ProjectStatus, ProjectType
 from store.services import Page, ProjectFilter, ProjectSort, shapes
 from store.services import projects as service
-from tui.commands.common import (
+from tui.cli.common import (
     json_input,
     print_json,
     print_new_project,
@@ -22,7 +22,7 @@ from tui.commands.common import (
     read_input,
     run_with_database,
 )
-from tui.commands.output import fail
+from tui.cli.output import fail
 
 if TYPE_CHECKING:
     from store.crypto import SecretValue
@@ -300,7 +300,7 @@ def create_project(
             environment = _key_values("env", env)
         except ValidationError as error:
             fail(error.message)
-        from tui.commands.templates import create_from_template
+        from tui.cli.templates import create_from_template
 
         create_from_template(
             ctx,

@@ -12,7 +12,7 @@ import click
 
 from store.errors import StoreError
 from tui import __version__
-from tui.commands.output import CliState, VisibleOutput, fail
+from tui.cli.output import CliState, VisibleOutput, fail
 
 # Each command's module is imported when that command runs: opening the app,
 # running one command or listing them all (``--help``) does not load the code
@@ -20,56 +20,56 @@ from tui.commands.output import CliState, VisibleOutput, fail
 # lists for it (a test holds it equal to the command's own).
 COMMANDS: dict[str, tuple[str, str]] = {
     "agent": (
-        "tui.commands.agents:agent",
+        "tui.cli.agents:agent",
         "Record and read what AI agents did: conversations, messages, runs, "
         "webhook deliveries and their costs.",
     ),
-    "audit": ("tui.commands.audit:audit", "Read, export and verify the audit log."),
-    "backup": ("tui.commands.workspace:backup", "Back up the database to PATH."),
-    "db": ("tui.commands.db:db", "Create and migrate the database schema."),
+    "audit": ("tui.cli.audit:audit", "Read, export and verify the audit log."),
+    "backup": ("tui.cli.workspace:backup", "Back up the database to PATH."),
+    "db": ("tui.cli.db:db", "Create and migrate the database schema."),
     "demo": (
-        "tui.commands.demo:demo",
+        "tui.cli.demo:demo",
         "Fill an empty database with demo data: a dozen projects with settings, secrets "
         "and codebases, modifications in every status, the template library and their "
         "audit history.",
     ),
     "doctor": (
-        "tui.commands.db:doctor",
+        "tui.cli.db:doctor",
         "Check the database: reachable, schema at head, settings, integrity.",
     ),
     "export": (
-        "tui.commands.workspace:export_command",
+        "tui.cli.workspace:export_command",
         "Export every table to PATH as JSON lines (secrets stay encrypted).",
     ),
     "import": (
-        "tui.commands.workspace:import_command",
+        "tui.cli.workspace:import_command",
         "Import an export from PATH; rows already here and identical are skipped, and a "
         "bad line aborts everything with its line number.",
     ),
     "mod": (
-        "tui.commands.modifications:mod",
+        "tui.cli.modifications:mod",
         "Propose, review, apply and revert modifications of a project's codebase.",
     ),
     "project": (
-        "tui.commands.projects:project",
+        "tui.cli.projects:project",
         "Create, list, show, change, archive and delete projects.",
     ),
     "restore": (
-        "tui.commands.workspace:restore",
+        "tui.cli.workspace:restore",
         "Replace the workspace with a backup or an export at PATH.",
     ),
     "secret": (
-        "tui.commands.secrets:secret",
+        "tui.cli.secrets:secret",
         "Keep a project's secrets, encrypted at rest (AES-256-GCM).",
     ),
-    "settings": ("tui.commands.projects:settings", "Show and change a project's settings."),
+    "settings": ("tui.cli.projects:settings", "Show and change a project's settings."),
     "template": (
-        "tui.commands.templates:template",
+        "tui.cli.templates:template",
         "The template library: list, show, import, export and remove templates, seed "
         "the built-in ones, preview and use one for a new project.",
     ),
     "transfer": (
-        "tui.commands.workspace:transfer",
+        "tui.cli.workspace:transfer",
         "Copy the whole workspace into another database, keeping ids, timestamps and "
         "the audit chain, then check it.",
     ),

@@ -15,8 +15,8 @@ from store.errors import ValidationError
 from store.portability import Progress
 from store.redaction import mask_url
 from store.services import workspace as service
-from tui.commands.common import run_with_database
-from tui.commands.output import fail
+from tui.cli.common import run_with_database
+from tui.cli.output import fail
 
 
 @contextmanager

@@ -17,8 +17,8 @@ from store.services import Page, shapes
 from store.services import projects as project_service
 from store.services import templates as service
 from store.templating import RenderedProject
-from tui.commands.common import print_json, print_new_project, print_page_json, run_with_database
-from tui.commands.output import fail
+from tui.cli.common import print_json, print_new_project, print_page_json, run_with_database
+from tui.cli.output import fail
 
 _CATEGORIES = click.Choice([member.value for member in TemplateCategory])
 

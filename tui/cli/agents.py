@@ -13,8 +13,8 @@ import click
 from store.errors import ValidationError
 from store.ids import short_id
 from store.money import format_amount, from_micros
-from tui.commands.common import json_input, print_json, read_input, run_with_database
-from tui.commands.output import fail
+from tui.cli.common import json_input, print_json, read_input, run_with_database
+from tui.cli.output import fail
 
 # The services load inside each command, so ``projdeck`` (and the app it
 # opens) starts without them.

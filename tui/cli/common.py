@@ -18,7 +18,7 @@ from store.engine import Database, driver_failure, open_database
 from store.errors import StoreError, ValidationError
 from store.services import Page, shapes
 from store.services import projects as project_service
-from tui.commands.output import CliState, StatusLine, fail
+from tui.cli.output import CliState, StatusLine, fail
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from store.engine import Database
-from tui.commands.common import run_with_database
-from tui.commands.output import CliState, StatusLine
+from tui.cli.common import run_with_database
+from tui.cli.output import CliState, StatusLine
 
 
 @click.command()

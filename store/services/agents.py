@@ -443,10 +443,16 @@ async def close_conversation(db: Database, ref: str, *, actor: str | None = None
 
 
 async def add_messages(
-    db: Database, conversation_ref: str, items: Sequence[MessageInput], *, actor: str | None = None
+    db: Database,
+    conversation_ref: str,
+    items: Sequence[MessageInput],
+    *,
+    labels: Sequence[str] | None = None,
+    actor: str | None = None,
 ) -> list[Message]:
     """Record messages of an active conversation in one transaction, with
-    one audit row (counts, tokens and cost; never the contents)."""
+    one audit row (counts, tokens and cost; never the contents). A bad
+    message is named by its label (``line 7``), else by its index."""
     actor = actor or current_actor()
     if not items:
         raise ValidationError("messages", "give at least one message")
@@ -457,6 +463,8 @@ async def add_messages(
         try:
             rows.append(_message_values(item))
         except ValidationError as error:
+            if labels is not None:
+                raise ValidationError(f"{labels[index]}: {error.field}", error.problem) from None
             if len(items) == 1:
                 raise
             raise ValidationError(f"messages[{index}].{error.field}", error.problem) from None
@@ -504,60 +512,57 @@ async def add_messages(
 JSONL_FIELDS = ("role", "content", "model", "tokens_in", "tokens_out", "cost", "intent", "metadata")
 
 
-def messages_from_jsonl(text: str) -> list[MessageInput]:
+def messages_from_jsonl(text: str) -> tuple[list[MessageInput], list[str]]:
     """Messages given one JSON object a line (blank lines skipped), each
     with ``agent message``'s options as fields (``role`` and ``content``
-    required). Every line is checked before any is recorded; a bad one is
-    named by its number: ``line 7: tokens_in: 'x' is not a whole number``."""
+    required), and the label of each (``line 7``), which ``add_messages``
+    names a bad value by (``line 7: tokens_in: 'x' is not a whole number``).
+    Here each line's shape is checked: JSON, an object, its fields."""
     items: list[MessageInput] = []
+    labels: list[str] = []
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         if len(items) >= MAX_BATCH:
             raise ValidationError("jsonl", f"more than {MAX_BATCH:,} messages; split the file")
         field_name = f"line {number}"
-        try:
-            value = validation.parse_json(field_name, line)
-            if not isinstance(value, Mapping):
-                raise ValidationError(field_name, "must be a JSON object (one message a line)")
-            unknown = sorted(key for key in value if key not in JSONL_FIELDS)
-            if unknown:
-                raise ValidationError(
-                    f"{field_name}: {unknown[0]}",
-                    f"is not a message field (allowed: {', '.join(JSONL_FIELDS)})",
-                )
-            for required in ("role", "content"):
-                if required not in value:
-                    raise ValidationError(f"{field_name}: {required}", "is required")
-            for name in ("role", "content", "model", "intent"):
-                if name in value and not (
-                    isinstance(value[name], str)
-                    or (value[name] is None and name in ("model", "intent"))
-                ):
-                    raise ValidationError(f"{field_name}: {name}", "must be a string")
-            cost = value.get("cost", 0)
-            if isinstance(cost, bool) or not isinstance(cost, str | int | float):
-                raise ValidationError(f"{field_name}: cost", "must be a number or a string")
-            item = MessageInput(
-                role=value["role"],
-                content=value["content"],
-                model_used=value.get("model"),
-                prompt_tokens=value.get("tokens_in", 0),
-                completion_tokens=value.get("tokens_out", 0),
-                # A JSON number is read as written (0.1 stays 0.1, not its float).
-                cost=cost if isinstance(cost, str | int) else repr(cost),
-                intent=value.get("intent"),
-                metadata=value.get("metadata", {}),
+        value = validation.parse_json(field_name, line)
+        if not isinstance(value, Mapping):
+            raise ValidationError(field_name, "must be a JSON object (one message a line)")
+        unknown = sorted(key for key in value if key not in JSONL_FIELDS)
+        if unknown:
+            raise ValidationError(
+                f"{field_name}: {unknown[0]}",
+                f"is not a message field (allowed: {', '.join(JSONL_FIELDS)})",
             )
-            _message_values(item)
-        except ValidationError as error:
-            if error.field.startswith(field_name):
-                raise
-            raise ValidationError(f"{field_name}: {error.field}", error.problem) from None
+        for required in ("role", "content"):
+            if required not in value:
+                raise ValidationError(f"{field_name}: {required}", "is required")
+        for name in ("role", "content", "model", "intent"):
+            if name in value and not (
+                isinstance(value[name], str)
+                or (value[name] is None and name in ("model", "intent"))
+            ):
+                raise ValidationError(f"{field_name}: {name}", "must be a string")
+        cost = value.get("cost", 0)
+        if isinstance(cost, bool) or not isinstance(cost, str | int | float):
+            raise ValidationError(f"{field_name}: cost", "must be a number or a string")
+        item = MessageInput(
+            role=value["role"],
+            content=value["content"],
+            model_used=value.get("model"),
+            prompt_tokens=value.get("tokens_in", 0),
+            completion_tokens=value.get("tokens_out", 0),
+            # A JSON number is read as written (0.1 stays 0.1, not its float).
+            cost=cost if isinstance(cost, str | int) else repr(cost),
+            intent=value.get("intent"),
+            metadata=value.get("metadata", {}),
+        )
         items.append(item)
+        labels.append(field_name)
     if not items:
         raise ValidationError("jsonl", "holds no messages (one JSON object a line)")
-    return items
+    return items, labels
 
 
 async def add_message(

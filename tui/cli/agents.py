@@ -244,12 +244,13 @@ def message(
                 f"{given[0]} cannot be used with --jsonl: each line gives its own fields"
             )
         try:
-            items = service.messages_from_jsonl(
+            items, labels = service.messages_from_jsonl(
                 read_input("jsonl", "--jsonl", jsonl, limit=_MAX_JSONL_BYTES)
             )
         except ValidationError as error:
             fail(error.message)
     else:
+        labels = None
         if role is None:
             raise click.UsageError("give the message's --role (or many messages with --jsonl)")
         if (content is None) == (content_file is None):
@@ -278,7 +279,7 @@ def message(
             fail(error.message)
 
     async def work(database: Database) -> list[Message]:
-        return await service.add_messages(database, conversation_id, items)
+        return await service.add_messages(database, conversation_id, items, labels=labels)
 
     added = run_with_database(ctx, work)
     if jsonl is None:

@@ -147,7 +147,8 @@ def _run(folder: Path, large_sqlite: str | None, repeats: int) -> dict[str, Any]
     def ours(*args: str, stdin: str | None = None) -> Callable[[], float]:
         return lambda: _timed([SCRIPT, *args], env, stdin)
 
-    imports = lambda: _timed([py, "-c", IMPORTS], env)  # noqa: E731
+    def imports() -> float:
+        return _timed([py, "-c", IMPORTS], env)
 
     print("start-up: --version, --help", flush=True)
     results["version"] = _pair(

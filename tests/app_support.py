@@ -18,9 +18,9 @@ from textual.widgets import DataTable, Static
 
 from store import crypto
 from store.config import normalize_url
+from tests.screenshots import SHOT_KEY, SHOT_NOW, SHOT_SIZE, build_demo, screenshot_app, settle
 from tui.app import ProjdeckApp
 from tui.screens.project_detail import TABS, ProjectDetailScreen
-from tui.screenshots import SHOT_KEY, SHOT_NOW, SHOT_SIZE, build_demo, screenshot_app, settle
 
 FIXED_NOW = SHOT_NOW
 TEST_KEY = SHOT_KEY

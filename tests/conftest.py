@@ -255,7 +255,7 @@ def proxied_postgres(request: pytest.FixtureRequest) -> Iterator[tuple[Any, URL]
 def _finer_idle_steps() -> None:
     """Pilot waits for the app to look idle after each key by sleeping in
     steps of 20 ms (textual._wait); every app test settles on workers and
-    short timers itself (tui.screenshots.settle), so steps of 5 ms halve
+    short timers itself (tests.screenshots.settle), so steps of 5 ms halve
     the app tests' time without loosening what they wait for."""
     import textual._wait
 

@@ -1,4 +1,4 @@
-"""What a person sees, pinned: every scene of ``tui.screenshots`` drawn
+"""What a person sees, pinned: every scene of ``tests.screenshots`` drawn
 from the fixed demo data at a fixed size (``pytest --snapshot-update``
 re-approves them after a deliberate change)."""
 
@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL
 from textual.pilot import Pilot
 
 from tests.app_support import demo_database_file, demo_url, make_app
-from tui.screenshots import SCENES, Scene, play
+from tests.screenshots import SCENES, Scene, play
 
 __all__ = ["demo_database_file", "demo_url"]
 

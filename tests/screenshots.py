@@ -1,5 +1,6 @@
-"""The pictures of every screen: ``python -m tui.screenshots [FOLDER]``
-writes one SVG per scene (default folder: ``screenshots/``).
+"""The pictures of every screen: ``python -m tests.screenshots [FOLDER]``,
+run from the checkout, writes one SVG per scene (default folder:
+``screenshots/``).
 
 The snapshot tests draw the same scenes from the same data: the demo
 workspace with its history ending at SHOT_NOW, the app counting time from

@@ -148,8 +148,8 @@ async def stamp(database: Database, revision: str, *, actor: str | None = None) 
 
 async def check(database: Database) -> list[str]:
     """Differences between the models and the database (empty when they
-    agree), then the schema objects the migrations do not create (a trigger
-    brought in with a backup, say)."""
+    agree). ``schema_check.database_problems`` adds the schema objects the
+    migrations do not create."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
     from sqlmodel import SQLModel
@@ -167,12 +167,6 @@ async def check(database: Database) -> list[str]:
         return [_describe_diff(diff) for diff in compare_metadata(context, SQLModel.metadata)]
 
     result: list[str] = await _run(database, work)
-    revision = await current_revision(database)
-    if revision is not None and revision in {info.revision for info in history()}:
-        from store import schema_check
-
-        async with database.engine.connect() as connection:
-            result += await schema_check.connection_problems(connection, revision)
     return result
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from store.errors import ValidationError
 
 if TYPE_CHECKING:
-    from store.engine import Database
+    from sqlalchemy.engine import URL
 
 JOURNAL_SUFFIXES = ("-wal", "-shm", "-journal")
 PARTIAL_MARK = ".partial-"
@@ -65,14 +65,14 @@ def protected_files(database: Path | None, key_file: Path | None) -> list[Protec
     return found
 
 
-def protected_by(db: Database) -> list[Protected]:
-    """The files no output of a command run on ``db`` may replace: its
-    SQLite file and journals, and the key file."""
+def protected_by(url: URL) -> list[Protected]:
+    """The files no output of a command run on the database at ``url`` may
+    replace: its SQLite file and journals, and the key file."""
     from store.crypto import default_key_file
 
     database = None
-    if db.backend == "sqlite" and db.url.database is not None:
-        database = Path(db.url.database)
+    if url.get_backend_name() == "sqlite" and url.database is not None:
+        database = Path(url.database)
     return protected_files(database, default_key_file())
 
 

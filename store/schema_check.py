@@ -19,11 +19,15 @@ import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store.errors import ValidationError
+
+if TYPE_CHECKING:
+    from store.engine import Database
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,20 @@ async def refuse_foreign_objects(path: Path, revision: str) -> None:
             f"{path.name} holds schema objects projdeck does not create, so it is not "
             f"restored: {'; '.join(problems)}",
         )
+
+
+async def database_problems(database: Database) -> list[str]:
+    """Differences between the models and the database (``migrate.check``),
+    then the schema objects the migrations do not create (a trigger brought
+    in with a backup, say): empty when there are none (``db check``)."""
+    from store import migrate
+
+    result = await migrate.check(database)
+    revision = await migrate.current_revision(database)
+    if revision is not None and revision in {info.revision for info in migrate.history()}:
+        async with database.engine.connect() as connection:
+            result += await connection_problems(connection, revision)
+    return result
 
 
 async def connection_problems(connection: AsyncConnection, revision: str) -> list[str]:

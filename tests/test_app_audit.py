@@ -11,7 +11,7 @@ from store.engine import open_database
 from store.services.audit import AuditQuery, list_audit
 from tests.app_support import column, demo_database_file, demo_url, running_app, settle, text_of
 from tui.screens.audit import AuditScreen
-from tui.screens.pick import PickScreen
+from tui.widgets.pick import PickScreen
 
 __all__ = ["demo_database_file", "demo_url"]
 

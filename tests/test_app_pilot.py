@@ -35,9 +35,9 @@ from tui.screens.help import HelpScreen
 from tui.screens.project_detail import ProjectDetailScreen
 from tui.screens.project_form import ProjectForm
 from tui.screens.projects import ProjectsScreen
+from tui.screens.secrets_pane import MASK
 from tui.screens.start import StartScreen
 from tui.screens.templates import TemplatesScreen
-from tui.widgets.secrets_pane import MASK
 
 __all__ = ["demo_database_file", "demo_url"]
 

@@ -9,6 +9,7 @@ import gc
 import importlib
 import inspect
 import signal
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -27,13 +28,11 @@ from store.errors import StoreError
 from store.progress import OnStep, Step
 from store.text import visible
 from store.types import utcnow
+from tui.context import Deck, UnsavedWork
 from tui.live import LiveRefresh
 from tui.palette import ProjdeckCommands
 from tui.screens.projects import ProjectsScreen
 from tui.screens.start import StartScreen
-
-if TYPE_CHECKING:
-    from tui.screens.project_detail import ProjectDetailScreen
 
 RECONNECT_SECONDS = 2.0
 
@@ -174,7 +173,7 @@ class ProjdeckApp(App[None]):
         self.live = LiveRefresh(self)
         # Every open project's detail, under any main screen: quitting asks
         # first if one has unsaved settings.
-        self.open_projects: set[ProjectDetailScreen] = set()
+        self.open_projects: set[UnsavedWork] = set()
 
     @property
     def database(self) -> Database:
@@ -342,6 +341,9 @@ class ProjdeckApp(App[None]):
     def is_connection_lost(self) -> bool:
         return self._connection_lost
 
+    def expect_change(self, modification_id: uuid.UUID) -> None:
+        self.live.expect(modification_id)
+
     @work(exclusive=True, group="connection")
     async def watch_connection(self) -> None:
         while not await self.database.ping():  # noqa: ASYNC110 (polling a server)
@@ -405,3 +407,8 @@ def demo_app() -> Iterator[ProjdeckApp]:
             freeze_gc=True,
             exit_on_signals=True,
         )
+
+
+if TYPE_CHECKING:
+    # The app is what its screens and widgets take it for (tui.context.Deck).
+    _app_is_a_deck: type[Deck] = ProjdeckApp

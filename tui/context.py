@@ -1,10 +1,13 @@
 """What screens and widgets reach through the app: the open database, the
-moment times are counted from, and whether ids are drawn."""
+moment times are counted from, and whether ids are drawn. They name it by
+the ``Deck`` protocol, never by importing the app (which imports them)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING, TypeVar, cast
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from textual.dom import DOMNode
 from textual.widget import Widget
@@ -12,13 +15,53 @@ from textual.widget import Widget
 from store.errors import SchemaOutOfDate, StoreError, StoreUnavailable
 
 if TYPE_CHECKING:
-    from tui.app import ProjdeckApp
+    from textual.app import App
+
+    from store.engine import Database
 
 T = TypeVar("T")
 
 
-def deck(node: DOMNode) -> ProjdeckApp:
-    return cast("ProjdeckApp", node.app)
+class UnsavedWork(Protocol):
+    """An open screen that may hold edits not yet saved (asked before quitting)."""
+
+    @property
+    def has_unsaved_settings(self) -> bool: ...
+
+
+class Deck(Protocol):
+    """What screens and widgets need from the app (``tui.app.ProjdeckApp``)."""
+
+    clock: Callable[[], datetime]
+    show_ids: bool
+    # Every open project's detail, under any main screen.
+    open_projects: set[UnsavedWork]
+
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def is_connection_lost(self) -> bool: ...
+
+    def connection_lost(self, message: str) -> None:
+        """Say the database stopped answering, and watch for it to return."""
+
+    def first_rows_shown(self) -> None:
+        """The first screen has drawn its rows: start what waited for them."""
+
+    def expect_change(self, modification_id: uuid.UUID) -> None:
+        """This app is about to change ``modification_id``: the live
+        refresh announces no news of it."""
+
+
+def deck(node: DOMNode) -> Deck:
+    """The app ``node`` belongs to, as screens and widgets see it."""
+    return cast("Deck", node.app)
+
+
+def as_deck(app: App[Any]) -> Deck:
+    """The app itself, as what the app's parts need of it."""
+    return cast("Deck", app)
 
 
 async def attempt(node: Widget, work: Awaitable[T], *, title: str = "") -> T | None:

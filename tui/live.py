@@ -9,18 +9,18 @@ a kept connection (``PRAGMA data_version`` and the highest audit id)."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from textual.app import ScreenStackError
+from textual.app import App, ScreenStackError
 
 from store.errors import StoreError, StoreUnavailable
 from store.models import ModificationStatus
 from store.services.changes import ChangeProbe
 from tui import format
+from tui.context import as_deck
 
 if TYPE_CHECKING:
     from store.services.modifications import Inbox
-    from tui.app import ProjdeckApp
 
 POLL_SECONDS = 0.5
 WAITING = (ModificationStatus.PENDING, ModificationStatus.APPROVED)
@@ -33,8 +33,9 @@ LEFT_WORDS = {
 
 
 class LiveRefresh:
-    def __init__(self, app: ProjdeckApp) -> None:
+    def __init__(self, app: App[Any]) -> None:
         self.app = app
+        self.deck = as_deck(app)
         self.probe: ChangeProbe | None = None
         self.waiting: dict[uuid.UUID, tuple[ModificationStatus, str, str]] | None = None
         # Modifications this app just acted on: their change is no news.
@@ -42,7 +43,7 @@ class LiveRefresh:
         self._busy = False
 
     def start(self) -> None:
-        self.probe = ChangeProbe(self.app.database)
+        self.probe = ChangeProbe(self.deck.database)
         self.app.set_interval(POLL_SECONDS, self._tick, name="live-refresh")
 
     def expect(self, modification_id: uuid.UUID) -> None:
@@ -54,7 +55,7 @@ class LiveRefresh:
             await self.probe.close()
 
     def _tick(self) -> None:
-        if self._busy or self.probe is None or self.app.is_connection_lost:
+        if self._busy or self.probe is None or self.deck.is_connection_lost:
             return
         self._busy = True
         self.app.run_worker(self._check(), group="live-refresh")
@@ -69,12 +70,12 @@ class LiveRefresh:
                 changed = await self.probe.changed()
                 if not changed and self.waiting is not None:
                     return
-                inbox = await waiting_modifications(self.app.database)
+                inbox = await waiting_modifications(self.deck.database)
                 # What became of those that left the inbox, to say so.
                 gone = self._gone(inbox)
-                statuses = await modification_statuses(self.app.database, gone) if gone else {}
+                statuses = await modification_statuses(self.deck.database, gone) if gone else {}
             except StoreUnavailable as error:
-                self.app.connection_lost(error.message)
+                self.deck.connection_lost(error.message)
                 return
             except StoreError:
                 return
@@ -144,9 +145,5 @@ class LiveRefresh:
     ) -> str:
         _, project, request = table[key]
         return (
-            f"{project} {format.short_id(key, shown=self.app.show_ids)} {request.splitlines()[0]}"
+            f"{project} {format.short_id(key, shown=self.deck.show_ids)} {request.splitlines()[0]}"
         )
-
-
-def live_refresh(app: ProjdeckApp) -> LiveRefresh:
-    return app.live

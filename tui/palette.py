@@ -9,12 +9,11 @@ from functools import partial
 from typing import Any
 
 from textual.app import App
-from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.dom import DOMNode
 
 from store.errors import StoreError
 from tui import format
+from tui.bindings import own_binding
 from tui.context import deck
 
 SCREENS = {
@@ -32,16 +31,6 @@ def _open_template_form(app: App[Any], template: str) -> None:
     from tui.screens.template_form import open_template_form
 
     open_template_form(app, template)
-
-
-def own_binding(node: DOMNode, binding: Binding) -> bool:
-    """Whether projdeck declared ``binding`` (not Textual's own widgets and
-    base classes: cursor keys, focus, copy)."""
-    return any(
-        binding in vars(cls).get("BINDINGS", [])
-        for cls in type(node).__mro__
-        if not cls.__module__.startswith("textual.")
-    )
 
 
 class ProjdeckCommands(Provider):

@@ -266,7 +266,7 @@ async def export_audit_file(
     complete; an existing file is replaced only with ``force`` (see
     ``store.outputs``). Returns the file written and the rows in it."""
     target = outputs.check_output(
-        path, protected=outputs.protected_by(db), force=force, field="output"
+        path, protected=outputs.protected_by(db.url), force=force, field="output"
     )
     with outputs.partial_beside(target) as partial:
         with partial.open("w", encoding="utf-8", newline="") as stream:

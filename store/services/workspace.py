@@ -136,7 +136,7 @@ async def export_workspace(
 ) -> ExportResult:
     """Write every table to ``path`` as JSON lines (secrets stay encrypted);
     an existing file is replaced only with ``force`` (see ``store.outputs``)."""
-    path = outputs.check_output(path, protected=outputs.protected_by(db), force=force)
+    path = outputs.check_output(path, protected=outputs.protected_by(db.url), force=force)
     with outputs.partial_beside(path) as temporary:
         output = await asyncio.to_thread(_LineFile, temporary)
         try:
@@ -362,7 +362,7 @@ async def backup_database(
             size=await _size(exported.path),
             kind="export",
         )
-    path = outputs.check_output(path, protected=outputs.protected_by(db), force=force)
+    path = outputs.check_output(path, protected=outputs.protected_by(db.url), force=force)
     with outputs.partial_beside(path) as temporary:
         revision = await asyncio.to_thread(
             _copy_sqlite,

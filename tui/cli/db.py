@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from store import diagnostics, migrate
+from store import diagnostics, migrate, schema_check
 from store.engine import Database
 from tui.cli.common import print_json, run_with_database
 
@@ -75,7 +75,7 @@ def check(ctx: click.Context) -> None:
     object the migrations do not create (exit 1 if not)."""
 
     async def work(database: Database) -> list[str]:
-        return await migrate.check(database)
+        return await schema_check.database_problems(database)
 
     differences = run_with_database(ctx, work, ensure_schema=False)
     if differences:

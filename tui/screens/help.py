@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from tui.palette import own_binding
+from tui.bindings import own_binding
 
 
 class HelpScreen(ModalScreen[None]):

@@ -23,11 +23,11 @@ from tui import format as shown
 from tui.context import attempt, deck
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.project_form import ProjectForm
+from tui.screens.secrets_pane import SecretsPane
 from tui.widgets.codebase import FileBrowser
 from tui.widgets.costs import cost_table
 from tui.widgets.overview import OverviewPane
 from tui.widgets.runs import RunTable
-from tui.widgets.secrets_pane import SecretsPane
 from tui.widgets.settings_editor import SettingsEditor
 from tui.widgets.tables import AuditTable, ModificationTable, redraw_keeping_cursor
 

@@ -436,10 +436,8 @@ class ReviewScreen(Screen[None]):
 
     @work(exclusive=True, group="review-action")
     async def act(self, call: Callable[[Any, str], Awaitable[Modification]], done: str) -> None:
-        from tui.live import live_refresh
-
         app = deck(self)
-        live_refresh(app).expect(self.current)
+        app.expect_change(self.current)
         result = await attempt(self, call(app.database, str(self.current)), title=done.lower())
         if result is None:
             return

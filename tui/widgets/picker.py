@@ -7,16 +7,12 @@ opens a PickScreen where typing asks the store for a few matching names.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Static
 
 from tui import format
-
-# Looks up the choices matching the typed text: (label, value) pairs.
-Finder = Callable[[str], Awaitable[list[tuple[str, str]]]]
+from tui.widgets.pick import Finder, PickScreen
 
 
 class PickerField(Static, can_focus=True):
@@ -70,8 +66,6 @@ class PickerField(Static, can_focus=True):
         self.pick(None)
 
     def action_pick(self) -> None:
-        from tui.screens.pick import PickScreen
-
         def picked(choice: tuple[str, str | None] | None) -> None:
             if choice is not None:
                 label, value = choice

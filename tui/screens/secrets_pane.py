@@ -1,6 +1,7 @@
 """A project's secrets: names and key ids, values masked. A value is shown
 for ten seconds when revealed; every reveal and copy is audited by the
-service."""
+service. A tab of the project screen, kept among the screens because it
+opens their dialogs (the secret form, the confirmation)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
 """Choosing one name from a long list by typing part of it: each change
-of the text asks the store for a few matches (never the whole list)."""
+of the text asks the store for a few matches (never the whole list). The
+dialog a PickerField (tui/widgets/picker.py) opens."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,8 +17,9 @@ from textual.widgets.option_list import Option
 from store.services.browse import PICK_LIMIT
 from tui import format
 from tui.context import attempt
-from tui.widgets.picker import Finder
 
+# Looks up the choices matching the typed text: (label, value) pairs.
+Finder = Callable[[str], Awaitable[list[tuple[str, str]]]]
 # (label, value); value None: no filter.
 Choice = tuple[str, str | None]
 

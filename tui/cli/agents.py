@@ -13,15 +13,15 @@ import click
 from store.errors import ValidationError
 from store.ids import short_id
 from store.money import format_amount, from_micros
-from tui.cli.common import json_input, print_json, read_input, run_with_database
+from tui.cli.common import call_service, json_input, print_json, read_input, run_with_database
 from tui.cli.output import fail
 
 # The services load inside each command, so ``projdeck`` (and the app it
 # opens) starts without them.
 if TYPE_CHECKING:
     from store.engine import Database
-    from store.models import AgentRun, Conversation, Message, WebhookDelivery
-    from store.services import Page, RunRow
+    from store.models import Message
+    from store.services import Page
     from store.services import agents as service
 
 BAR_WIDTH = 24
@@ -112,10 +112,7 @@ def conversation_close(ctx: click.Context, conversation_id: str) -> None:
     """Close a conversation: it takes no more messages."""
     from store.services import agents as service
 
-    async def work(database: Database) -> Conversation:
-        return await service.close_conversation(database, conversation_id)
-
-    closed = run_with_database(ctx, work)
+    closed = call_service(ctx, service.close_conversation, conversation_id)
     click.echo(f"closed conversation {short_id(closed.id)}")
 
 
@@ -278,10 +275,7 @@ def message(
         except ValidationError as error:
             fail(error.message)
 
-    async def work(database: Database) -> list[Message]:
-        return await service.add_messages(database, conversation_id, items, labels=labels)
-
-    added = run_with_database(ctx, work)
+    added = call_service(ctx, service.add_messages, conversation_id, items, labels=labels)
     if jsonl is None:
         if as_json:
             print_json(shapes.message_as_dict(added[0]))
@@ -322,17 +316,15 @@ def run_start(
     from store.services import agents as service
     from store.services import shapes
 
-    async def work(database: Database) -> AgentRun:
-        return await service.start_run(
-            database,
-            ref,
-            agent=agent_name,
-            task=task,
-            conversation_ref=conversation_id,
-            queued=queued,
-        )
-
-    started = run_with_database(ctx, work)
+    started = call_service(
+        ctx,
+        service.start_run,
+        ref,
+        agent=agent_name,
+        task=task,
+        conversation_ref=conversation_id,
+        queued=queued,
+    )
     if as_json:
         print_json(shapes.run_as_dict(started))
     else:
@@ -348,10 +340,7 @@ def run_begin(ctx: click.Context, run_id: str, as_json: bool) -> None:
     from store.services import agents as service
     from store.services import shapes
 
-    async def work(database: Database) -> AgentRun:
-        return await service.begin_run(database, run_id)
-
-    started = run_with_database(ctx, work)
+    started = call_service(ctx, service.begin_run, run_id)
     if as_json:
         print_json(shapes.run_as_dict(started))
     else:
@@ -388,12 +377,9 @@ def run_finish(
     except ValidationError as problem:
         fail(problem.message)
 
-    async def work(database: Database) -> AgentRun:
-        return await service.finish_run(
-            database, run_id, status=status, test_results=results, error=error, cost=cost
-        )
-
-    finished = run_with_database(ctx, work)
+    finished = call_service(
+        ctx, service.finish_run, run_id, status=status, test_results=results, error=error, cost=cost
+    )
     if as_json:
         print_json(shapes.run_as_dict(finished))
     else:
@@ -409,10 +395,7 @@ def run_show(ctx: click.Context, run_id: str, as_json: bool) -> None:
     from store.services import agents as service
     from store.services import shapes
 
-    async def work(database: Database) -> service.RunDetail:
-        return await service.get_run(database, run_id)
-
-    detail = run_with_database(ctx, work)
+    detail = call_service(ctx, service.get_run, run_id)
     if as_json:
         print_json(shapes.run_detail_as_dict(detail))
         return
@@ -467,17 +450,15 @@ def runs(
     from store.services import agents as service
     from store.services import shapes
 
-    async def work(database: Database) -> Page[RunRow]:
-        return await service.list_runs(
-            database,
-            project_ref=project_ref,
-            agent=agent_name,
-            statuses=statuses,
-            limit=limit,
-            offset=offset,
-        )
-
-    page = run_with_database(ctx, work)
+    page = call_service(
+        ctx,
+        service.list_runs,
+        project_ref=project_ref,
+        agent=agent_name,
+        statuses=statuses,
+        limit=limit,
+        offset=offset,
+    )
     if as_json:
         print_json({"total": page.total, "runs": [shapes.run_row_as_dict(r) for r in page.items]})
         return
@@ -532,10 +513,7 @@ def webhook(
         event=event, url=url, status_code=status_code, attempt=attempt, response=response
     )
 
-    async def work(database: Database) -> WebhookDelivery:
-        return await service.record_webhook_delivery(database, ref, item)
-
-    delivery = run_with_database(ctx, work)
+    delivery = call_service(ctx, service.record_webhook_delivery, ref, item)
     if as_json:
         print_json(shapes.delivery_as_dict(delivery))
     else:
@@ -554,10 +532,7 @@ def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: boo
     from store.services import agents as service
     from store.services import shapes
 
-    async def work(database: Database) -> Page[WebhookDelivery]:
-        return await service.list_webhook_deliveries(database, ref, limit=limit, offset=offset)
-
-    page = run_with_database(ctx, work)
+    page = call_service(ctx, service.list_webhook_deliveries, ref, limit=limit, offset=offset)
     if as_json:
         print_json(
             {"total": page.total, "deliveries": [shapes.delivery_as_dict(d) for d in page.items]}
@@ -675,12 +650,9 @@ def costs(
     except ValidationError as error:
         fail(error.message)
 
-    async def work(database: Database) -> service.CostReport:
-        return await service.cost_report(
-            database, by=by, project_ref=project_ref, since=start, until=end
-        )
-
-    report = run_with_database(ctx, work)
+    report = call_service(
+        ctx, service.cost_report, by=by, project_ref=project_ref, since=start, until=end
+    )
     if as_json:
         print_json(shapes.cost_report_as_dict(report))
         return

@@ -13,10 +13,10 @@ import click
 
 from store.engine import Database
 from store.errors import ValidationError
-from store.models import AuditCategory, AuditEntry, Severity
-from store.services import Page, shapes
+from store.models import AuditCategory, Severity
 from store.services import audit as service
-from tui.cli.common import print_json, run_with_database
+from store.services import shapes
+from tui.cli.common import call_service, print_json, run_with_database
 from tui.cli.output import fail
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,10 +75,7 @@ def list_audit(
     """Audit rows, newest first."""
     query = _query(options)
 
-    async def work(database: Database) -> Page[AuditEntry]:
-        return await service.list_audit(database, query, limit=limit, offset=offset)
-
-    page = run_with_database(ctx, work)
+    page = call_service(ctx, service.list_audit, query, limit=limit, offset=offset)
     if as_json:
         print_json(
             {
@@ -135,10 +132,9 @@ def export_audit(
         run_with_database(ctx, to_stdout)
         return
 
-    async def to_file(database: Database) -> tuple[Path, int]:
-        return await service.export_audit_file(database, output, fmt=fmt, query=query, force=force)
-
-    written, count = run_with_database(ctx, to_file)
+    written, count = call_service(
+        ctx, service.export_audit_file, output, fmt=fmt, query=query, force=force
+    )
     click.echo(f"exported {count} rows to {written}", err=True)
 
 
@@ -154,10 +150,7 @@ def verify(ctx: click.Context, expect_head: str | None, as_json: bool) -> None:
     """Walk the hash chain; exit 1 naming the first edited, deleted, inserted
     or reordered row."""
 
-    async def work(database: Database) -> service.ChainReport:
-        return await service.verify_chain(database, anchor=expect_head)
-
-    report = run_with_database(ctx, work)
+    report = call_service(ctx, service.verify_chain, anchor=expect_head)
     if as_json:
         print_json(
             {

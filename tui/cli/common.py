@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import click
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def run_with_database(
@@ -79,6 +80,23 @@ def run_with_database(
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+
+
+def call_service(
+    ctx: click.Context,
+    operation: Callable[Concatenate[Database, P], Awaitable[T]],
+    /,
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """Open the configured database, run ``operation(database, *args,
+    **kwargs)`` on it and close it, as ``run_with_database`` does: most
+    commands are one service call."""
+
+    async def work(database: Database) -> T:
+        return await operation(database, *args, **kwargs)
+
+    return run_with_database(ctx, work)
 
 
 def json_text(value: Any, **options: Any) -> str:

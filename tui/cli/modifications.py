@@ -9,13 +9,12 @@ from typing import Any
 import click
 
 from store import validation
-from store.engine import Database
 from store.errors import ValidationError
 from store.ids import short_id
-from store.models import Modification, ModificationStatus
-from store.services import ModificationRow, Page, shapes
+from store.models import ModificationStatus
 from store.services import modifications as service
-from tui.cli.common import json_input, print_json, read_input, run_with_database
+from store.services import shapes
+from tui.cli.common import call_service, json_input, print_json, read_input
 from tui.cli.output import fail
 
 _STATUSES = click.Choice([member.value for member in ModificationStatus])
@@ -135,10 +134,7 @@ def propose(
     except ValidationError as error:
         fail(error.message)
 
-    async def work(database: Database) -> Modification:
-        return await service.propose_modification(database, ref, proposal, run_ref=run_id)
-
-    created = run_with_database(ctx, work)
+    created = call_service(ctx, service.propose_modification, ref, proposal, run_ref=run_id)
     if as_json:
         print_json(shapes.modification_as_dict(created))
     else:
@@ -158,12 +154,9 @@ def list_modifications(
     """List modifications, oldest first (at most 500)."""
     wanted = [ModificationStatus(status) for status in statuses]
 
-    async def work(database: Database) -> Page[ModificationRow]:
-        return await service.list_modifications(
-            database, project_ref=project_ref, statuses=wanted, limit=500
-        )
-
-    page = run_with_database(ctx, work)
+    page = call_service(
+        ctx, service.list_modifications, project_ref=project_ref, statuses=wanted, limit=500
+    )
     if as_json:
         print_json(
             {
@@ -197,10 +190,7 @@ def list_modifications(
 def show(ctx: click.Context, modification_id: str, with_diff: bool, as_json: bool) -> None:
     """Show a modification and its files (diffed against the current codebase)."""
 
-    async def work(database: Database) -> service.ModificationDetail:
-        return await service.get_modification(database, modification_id)
-
-    detail = run_with_database(ctx, work)
+    detail = call_service(ctx, service.get_modification, modification_id)
     if as_json:
         print_json(shapes.modification_detail_as_dict(detail, with_diff=with_diff))
         return
@@ -263,10 +253,7 @@ def _plain(value: Any) -> str:
 def approve(ctx: click.Context, modification_id: str, comment: str | None) -> None:
     """Approve a pending modification."""
 
-    async def work(database: Database) -> Modification:
-        return await service.approve_modification(database, modification_id, comment=comment)
-
-    approved = run_with_database(ctx, work)
+    approved = call_service(ctx, service.approve_modification, modification_id, comment=comment)
     click.echo(f"{approved.id} is now approved")
 
 
@@ -277,10 +264,7 @@ def approve(ctx: click.Context, modification_id: str, comment: str | None) -> No
 def reject(ctx: click.Context, modification_id: str, comment: str) -> None:
     """Reject a pending modification, saying why."""
 
-    async def work(database: Database) -> Modification:
-        return await service.reject_modification(database, modification_id, comment=comment)
-
-    rejected = run_with_database(ctx, work)
+    rejected = call_service(ctx, service.reject_modification, modification_id, comment=comment)
     click.echo(f"{rejected.id} is now rejected")
 
 
@@ -294,10 +278,7 @@ def apply(ctx: click.Context, modification_id: str) -> None:
     modification becomes failed, and the command exits 1 naming the files.
     """
 
-    async def work(database: Database) -> Modification:
-        return await service.apply_modification(database, modification_id)
-
-    result = run_with_database(ctx, work)
+    result = call_service(ctx, service.apply_modification, modification_id)
     if result.status == ModificationStatus.FAILED:
         fail(f"{result.id} failed and was not applied: {result.failure_reason}")
     click.echo(f"{result.id} is now applied")
@@ -309,10 +290,7 @@ def apply(ctx: click.Context, modification_id: str) -> None:
 def reopen(ctx: click.Context, modification_id: str) -> None:
     """Put a failed modification back to pending, against the codebase as it is now."""
 
-    async def work(database: Database) -> Modification:
-        return await service.reopen_modification(database, modification_id)
-
-    reopened = run_with_database(ctx, work)
+    reopened = call_service(ctx, service.reopen_modification, modification_id)
     click.echo(f"{reopened.id} is now pending")
 
 
@@ -322,10 +300,7 @@ def reopen(ctx: click.Context, modification_id: str) -> None:
 def revert(ctx: click.Context, modification_id: str) -> None:
     """Propose a modification that undoes an applied one. Prints the new id."""
 
-    async def work(database: Database) -> Modification:
-        return await service.revert_modification(database, modification_id)
-
-    created = run_with_database(ctx, work)
+    created = call_service(ctx, service.revert_modification, modification_id)
     click.echo(str(created.id))
 
 
@@ -340,8 +315,5 @@ def attach_tests(ctx: click.Context, modification_id: str, tests: str) -> None:
     except ValidationError as error:
         fail(error.message)
 
-    async def work(database: Database) -> Modification:
-        return await service.attach_test_results(database, modification_id, results)
-
-    updated = run_with_database(ctx, work)
+    updated = call_service(ctx, service.attach_test_results, modification_id, results)
     click.echo(f"{updated.id}: test results attached")

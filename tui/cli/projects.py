@@ -12,9 +12,10 @@ from store import validation
 from store.engine import Database
 from store.errors import ValidationError
 from store.models import ProjectStatus, ProjectType
-from store.services import Page, ProjectFilter, ProjectSort, shapes
+from store.services import ProjectFilter, ProjectSort, shapes
 from store.services import projects as service
 from tui.cli.common import (
+    call_service,
     json_input,
     print_json,
     print_new_project,
@@ -114,12 +115,9 @@ def list_projects(
         search=search,
     )
 
-    async def work(database: Database) -> Page[service.ProjectSummary]:
-        return await service.list_projects(
-            database, filters, sort=ProjectSort(sort), limit=limit, offset=offset
-        )
-
-    page = run_with_database(ctx, work)
+    page = call_service(
+        ctx, service.list_projects, filters, sort=ProjectSort(sort), limit=limit, offset=offset
+    )
     if as_json:
         print_page_json(page, "projects", shapes.project_summary_as_dict)
         return
@@ -346,10 +344,9 @@ def create_project(
     except ValidationError as error:
         fail(error.message)
 
-    async def work(database: Database) -> service.ProjectConfig:
-        return await service.create_project_with_settings(database, data)
-
-    print_new_project(run_with_database(ctx, work), as_json=as_json)
+    print_new_project(
+        call_service(ctx, service.create_project_with_settings, data), as_json=as_json
+    )
 
 
 @project.command("update")
@@ -403,19 +400,17 @@ def update_project(ctx: click.Context, /, ref: str, **options: Any) -> None:
     except ValidationError as error:
         fail(error.message)
 
-    async def work(database: Database) -> Any:
-        # Without --expect-version the service reads and writes in one
-        # transaction: someone else's update makes it wait, not fail.
-        return await service.update_project(
-            database,
-            ref,
-            changes,
-            expected_version=expect_version,
-            files=files,
-            removed_files=options["removed"],
-        )
-
-    updated = run_with_database(ctx, work)
+    # Without --expect-version the service reads and writes in one
+    # transaction: someone else's update makes it wait, not fail.
+    updated = call_service(
+        ctx,
+        service.update_project,
+        ref,
+        changes,
+        expected_version=expect_version,
+        files=files,
+        removed_files=options["removed"],
+    )
     if as_json:
         print_json(shapes.project_as_dict(updated))
     else:
@@ -462,10 +457,7 @@ def _status_command(name: str, action: str, help_text: str) -> None:
     def command(ctx: click.Context, ref: str) -> None:
         operation = getattr(service, f"{action}_project")
 
-        async def work(database: Database) -> Any:
-            return await operation(database, ref)
-
-        changed = run_with_database(ctx, work)
+        changed = call_service(ctx, operation, ref)
         click.echo(f"{changed.name} is now {changed.status}")
 
 
@@ -491,14 +483,14 @@ def delete_project(ctx: click.Context, ref: str, purge: bool, yes: bool) -> None
             abort=True,
         )
 
-    async def work(database: Database) -> str:
-        if purge:
-            project_id = await service.purge_project(database, ref)
-            return f"purged project {project_id}"
-        deleted = await service.delete_project(database, ref)
-        return f"{deleted.name} is now deleted (restore with: projdeck project restore {_short(deleted.id)})"
-
-    click.echo(run_with_database(ctx, work))
+    if purge:
+        project_id = call_service(ctx, service.purge_project, ref)
+        click.echo(f"purged project {project_id}")
+        return
+    deleted = call_service(ctx, service.delete_project, ref)
+    click.echo(
+        f"{deleted.name} is now deleted (restore with: projdeck project restore {_short(deleted.id)})"
+    )
 
 
 @click.group()
@@ -513,10 +505,7 @@ def settings() -> None:
 def show_settings(ctx: click.Context, ref: str, as_json: bool) -> None:
     """Show the planning statement, repository rules, setup commands and branch."""
 
-    async def work(database: Database) -> service.ProjectConfig:
-        return await service.get_project_full_config(database, ref)
-
-    config = run_with_database(ctx, work)
+    config = call_service(ctx, service.get_project_full_config, ref)
     data = shapes.settings_as_dict(config.settings)
     if as_json:
         print_json(data)
@@ -566,10 +555,7 @@ def set_settings(
     if not changes:
         raise click.UsageError("give at least one setting to change")
 
-    async def work(database: Database) -> Any:
-        return await service.update_settings(database, ref, changes)
-
-    updated = run_with_database(ctx, work)
+    updated = call_service(ctx, service.update_settings, ref, changes)
     if as_json:
         print_json(shapes.settings_as_dict(updated))
     else:

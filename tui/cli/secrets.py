@@ -7,11 +7,10 @@ import sys
 
 import click
 
-from store.engine import Database
 from store.errors import ValidationError
 from store.services import SecretName
 from store.services import secrets as service
-from tui.cli.common import print_json, read_input, run_with_database
+from tui.cli.common import call_service, print_json, read_input
 from tui.cli.output import echo_exact, fail
 
 
@@ -40,10 +39,7 @@ def secret() -> None:
 def list_secrets(ctx: click.Context, ref: str, as_json: bool) -> None:
     """The names of a project's secrets (never their values)."""
 
-    async def work(database: Database) -> list[SecretName]:
-        return await service.list_secrets(database, ref)
-
-    names = run_with_database(ctx, work)
+    names = call_service(ctx, service.list_secrets, ref)
     if as_json:
         print_json([_name_as_dict(name) for name in names])
         return
@@ -84,10 +80,7 @@ def set_secret(ctx: click.Context, ref: str, key: str) -> None:
     except ValidationError as error:
         fail(error.message)
 
-    async def work(database: Database) -> SecretName:
-        return await service.set_secret(database, ref, key, value)
-
-    stored = run_with_database(ctx, work)
+    stored = call_service(ctx, service.set_secret, ref, key, value)
     click.echo(f"stored {stored.key_name} (key {stored.key_id})")
 
 
@@ -99,10 +92,7 @@ def set_secret(ctx: click.Context, ref: str, key: str) -> None:
 def get_secret(ctx: click.Context, ref: str, key: str, as_json: bool) -> None:
     """Print the value of KEY (the read is recorded in the audit log)."""
 
-    async def work(database: Database) -> service.SecretValue:
-        return await service.reveal_secret(database, ref, key)
-
-    value = run_with_database(ctx, work)
+    value = call_service(ctx, service.reveal_secret, ref, key)
     if as_json:
         print_json({"key_name": key, "value": value.reveal()})
     else:
@@ -121,10 +111,7 @@ def remove_secret(ctx: click.Context, ref: str, key: str, yes: bool) -> None:
             fail("deleting a secret cannot be undone; add --yes to confirm (no terminal to ask)")
         click.confirm(f"Delete secret {key} of project {ref!r}? This cannot be undone", abort=True)
 
-    async def work(database: Database) -> None:
-        await service.delete_secret(database, ref, key)
-
-    run_with_database(ctx, work)
+    call_service(ctx, service.delete_secret, ref, key)
     click.echo(f"deleted {key}")
 
 
@@ -137,10 +124,7 @@ def new_key(ctx: click.Context) -> None:
     again; while the database holds any, projdeck makes no key file unasked.
     """
 
-    async def work(database: Database) -> service.NewKeyFile:
-        return await service.start_key_file(database)
-
-    made = run_with_database(ctx, work)
+    made = call_service(ctx, service.start_key_file)
     click.echo(f"new key {made.key_id} in {made.path}")
     for key_id, count in sorted(made.unreadable.items()):
         plural = "s" if count != 1 else ""
@@ -159,10 +143,7 @@ def rotate_key(ctx: click.Context, as_json: bool) -> None:
     started while another runs waits for it.
     """
 
-    async def work(database: Database) -> service.Rotation:
-        return await service.rotate_key(database)
-
-    done = run_with_database(ctx, work)
+    done = call_service(ctx, service.rotate_key)
     if as_json:
         print_json(
             {

@@ -10,14 +10,11 @@ from typing import Any
 import click
 
 from store import validation
-from store.engine import Database
 from store.errors import ValidationError
 from store.models import TemplateCategory
-from store.services import Page, shapes
-from store.services import projects as project_service
+from store.services import shapes
 from store.services import templates as service
-from store.templating import RenderedProject
-from tui.cli.common import print_json, print_new_project, print_page_json, run_with_database
+from tui.cli.common import call_service, print_json, print_new_project, print_page_json
 from tui.cli.output import fail
 
 _CATEGORIES = click.Choice([member.value for member in TemplateCategory])
@@ -74,10 +71,7 @@ def list_templates(
         text=search,
     )
 
-    async def work(database: Database) -> Page[service.TemplateSummary]:
-        return await service.list_templates(database, filters, limit=limit, offset=offset)
-
-    page = run_with_database(ctx, work)
+    page = call_service(ctx, service.list_templates, filters, limit=limit, offset=offset)
     if as_json:
         print_page_json(page, "templates", shapes.template_summary_as_dict)
         return
@@ -104,10 +98,7 @@ def list_templates(
 def show_template(ctx: click.Context, name: str, with_files: bool, as_json: bool) -> None:
     """Show a template: what it is, its variables and its files."""
 
-    async def work(database: Database) -> service.TemplateDetail:
-        return await service.get_template(database, name)
-
-    detail = run_with_database(ctx, work)
+    detail = call_service(ctx, service.get_template, name)
     if as_json:
         print_json(shapes.template_detail_as_dict(detail, include_files=with_files))
         return
@@ -153,10 +144,7 @@ def show_template(ctx: click.Context, name: str, with_files: bool, as_json: bool
 def seed_templates(ctx: click.Context, as_json: bool) -> None:
     """Add the built-in templates, or update those that changed (safe to re-run)."""
 
-    async def work(database: Database) -> service.SeedResult:
-        return await service.seed_builtin_templates(database)
-
-    result = run_with_database(ctx, work)
+    result = call_service(ctx, service.seed_builtin_templates)
     if as_json:
         print_json(
             {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
@@ -174,10 +162,7 @@ def seed_templates(ctx: click.Context, as_json: bool) -> None:
 def import_template(ctx: click.Context, folder: Path) -> None:
     """Create or update a template from FOLDER (template.json and files/)."""
 
-    async def work(database: Database) -> service.ImportResult:
-        return await service.import_template(database, folder)
-
-    result = run_with_database(ctx, work)
+    result = call_service(ctx, service.import_template, folder)
     if result.created:
         click.echo(f"imported template {result.name} (version {result.version})")
     elif result.changed:
@@ -193,10 +178,7 @@ def import_template(ctx: click.Context, folder: Path) -> None:
 def export_template(ctx: click.Context, name: str, folder: Path) -> None:
     """Write template NAME as FOLDER (new or empty); `template import` reads it back."""
 
-    async def work(database: Database) -> list[Path]:
-        return await service.export_template(database, name, folder)
-
-    written = run_with_database(ctx, work)
+    written = call_service(ctx, service.export_template, name, folder)
     click.echo(f"exported {name} to {folder} ({len(written) - 1} files)")
 
 
@@ -211,10 +193,7 @@ def remove_template(ctx: click.Context, name: str, yes: bool) -> None:
             fail("add --yes to remove the template (no terminal to ask)")
         click.confirm(f"Remove template {name!r}?", abort=True)
 
-    async def work(database: Database) -> Any:
-        return await service.remove_template(database, name)
-
-    run_with_database(ctx, work)
+    call_service(ctx, service.remove_template, name)
     click.echo(f"removed template {name}")
 
 
@@ -234,10 +213,7 @@ def preview_template(
     """Show the files a project made from NAME with these values would get."""
     values = _values(variables)
 
-    async def work(database: Database) -> RenderedProject:
-        return await service.preview_template(database, name, values)
-
-    rendered = run_with_database(ctx, work)
+    rendered = call_service(ctx, service.preview_template, name, values)
     if as_json:
         print_json(
             {
@@ -308,10 +284,10 @@ def create_from_template(
         branch_name=branch,
     )
 
-    async def work(database: Database) -> project_service.ProjectConfig:
-        return await service.create_project_from_template(database, template_name, data)
-
-    print_new_project(run_with_database(ctx, work), as_json=as_json)
+    print_new_project(
+        call_service(ctx, service.create_project_from_template, template_name, data),
+        as_json=as_json,
+    )
 
 
 @template.command("origin")
@@ -322,10 +298,7 @@ def template_origin(ctx: click.Context, ref: str, as_json: bool) -> None:
     """Which template (and version) project REF was created from, with which
     values, and whether that template has changed or gone since."""
 
-    async def work(database: Database) -> service.TemplateOrigin | None:
-        return await service.project_template_origin(database, ref)
-
-    origin = run_with_database(ctx, work)
+    origin = call_service(ctx, service.project_template_origin, ref)
     if as_json:
         print_json(None if origin is None else shapes.template_origin_as_dict(origin))
         return

@@ -3,8 +3,10 @@ CLI, the app and Alembic's ``env.py``."""
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
+import uuid
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
@@ -16,6 +18,7 @@ from store.errors import ValidationError
 APP_NAME = "projdeck"
 DATABASE_URL_ENV = "PROJDECK_DATABASE_URL"
 ACTOR_ENV = "PROJDECK_ACTOR"
+MACHINE_ENV = "PROJDECK_MACHINE"
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -80,6 +83,32 @@ def describe_url(url: URL) -> str:
     host = url.host or "localhost"
     port = f":{url.port}" if url.port else ""
     return f"postgresql {url.username or ''}{'@' if url.username else ''}{host}{port}/{url.database or ''}"
+
+
+def machine_id() -> str:
+    """Which machine this is, for what is kept per machine (the repository
+    a project is linked to): ``PROJDECK_MACHINE``, else an id made once and
+    kept in the user's data directory."""
+    given = os.environ.get(MACHINE_ENV, "").strip()
+    if given:
+        return validation.name(MACHINE_ENV, given, limit=64)
+    from platformdirs import user_data_path
+
+    path = user_data_path(APP_NAME, appauthor=False) / "machine-id"
+    with contextlib.suppress(FileNotFoundError):
+        return validation.name(str(path), path.read_text(encoding="utf-8"), limit=64)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    made = uuid.uuid4().hex
+    written = path.with_name(f".machine-id.{made}")
+    written.write_text(made + "\n", encoding="utf-8")
+    try:
+        # Whole, and only if absent: two processes starting at once keep one id.
+        os.link(written, path)
+    except FileExistsError:
+        made = validation.name(str(path), path.read_text(encoding="utf-8"), limit=64)
+    finally:
+        written.unlink()
+    return made
 
 
 def current_actor() -> str:

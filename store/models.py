@@ -217,6 +217,9 @@ class Project(SQLModel, table=True):
     updated_at: datetime = _created()
     last_deployed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_active_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The commit of the linked repository the codebase was last synced from
+    # (shared: every machine's clone knows it by the same id).
+    snapshot_commit: str | None = Field(default=None, sa_column=Column(String(64)))
 
 
 class ProjectSettings(SQLModel, table=True):
@@ -232,6 +235,27 @@ class ProjectSettings(SQLModel, table=True):
     )
     branch_name: str = Field(default="main", sa_column=Column(String(255), nullable=False))
     updated_at: datetime = _created()
+
+
+class RepositoryLink(SQLModel, table=True):
+    """A project's git repository on one machine. The link is per machine:
+    on a shared PostgreSQL database each person links their own clone; the
+    branch is the project's (settings' branch name)."""
+
+    __tablename__ = "repository_links"
+    __table_args__ = (
+        UniqueConstraint("project_id", "machine"),
+        UniqueConstraint("machine", "path"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
+    project_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    )
+    machine: str = Field(sa_column=Column(String(64), nullable=False))
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    linked_by: str = Field(sa_column=Column(String(255), nullable=False))
+    linked_at: datetime = _created()
 
 
 class ProjectSecret(SQLModel, table=True):
@@ -358,6 +382,12 @@ class Modification(SQLModel, table=True):
         default=None,
         sa_column=Column(Uuid, ForeignKey("agent_runs.id", ondelete="SET NULL")),
     )
+    # On a linked project: the commit the change was made against, the
+    # commit applying it wrote, and the git modes of files it adds or whose
+    # mode it changes (path -> 0o100755 or 0o100644; absent: as before).
+    base_commit: str | None = Field(default=None, sa_column=Column(String(64)))
+    applied_commit: str | None = Field(default=None, sa_column=Column(String(64)))
+    file_modes: dict[str, int] | None = Field(default=None, sa_column=Column(JSONType))
 
 
 class AuditEntry(SQLModel, table=True):

@@ -101,6 +101,43 @@ def github_repo(value: str) -> str:
     return value
 
 
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+# The modes git gives a file: plain or executable (links and submodules
+# are never carried).
+FILE_MODES = (0o100644, 0o100755)
+
+
+def commit_id(field: str, value: Any) -> str:
+    """A full git commit id: 40 (SHA-1) or 64 (SHA-256) lower-case hex digits."""
+    if not isinstance(value, str) or not _COMMIT_ID.fullmatch(value):
+        raise ValidationError(field, "is not a full git commit id (40 or 64 lower-case hex digits)")
+    return value
+
+
+def file_modes(field: str, value: Any) -> dict[str, int]:
+    """File paths to git modes (0o100644 plain, 0o100755 executable)."""
+    if not isinstance(value, Mapping) or len(value) > MAX_CODEBASE_FILES:
+        raise ValidationError(field, f"must map at most {MAX_CODEBASE_FILES} file paths to modes")
+    result: dict[str, int] = {}
+    for raw_path, mode in value.items():
+        path = codebase_path(raw_path, field)
+        if type(mode) is not int or mode not in FILE_MODES:
+            raise ValidationError(
+                field, f"the mode of {path!r} is not 100644 (plain) or 100755 (executable)"
+            )
+        result[path] = mode
+    return result
+
+
+def repository_path(field: str, value: Any) -> str:
+    """The absolute path of a linked repository: one line, no control
+    characters (it is shown wherever the link is)."""
+    path = name(field, value, limit=MAX_PATH)
+    if not (path.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", path)):
+        raise ValidationError(field, f"{path!r} is not an absolute path")
+    return path
+
+
 def github_pair(value: str) -> tuple[str, str]:
     """``OWNER/REPO`` as given on the command line."""
     owner, slash, repo = value.partition("/")

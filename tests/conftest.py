@@ -35,6 +35,8 @@ def private_key_file(
     monkeypatch.setenv("PROJDECK_KEY_FILE", str(path))
     monkeypatch.delenv("PROJDECK_SECRET_KEY", raising=False)
     monkeypatch.delenv("PROJDECK_SECRET_KEY_PREVIOUS", raising=False)
+    # Nor its data dir's machine id (repository links are per machine).
+    monkeypatch.setenv("PROJDECK_MACHINE", "test-machine")
     return path
 
 

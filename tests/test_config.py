@@ -1,6 +1,8 @@
-"""Resolving and showing database URLs, and naming the actor."""
+"""Resolving and showing database URLs, naming the actor and the machine."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +61,20 @@ def test_actor_from_environment_else_os_user(monkeypatch: pytest.MonkeyPatch) ->
     assert config.current_actor() == "review-bot"
     monkeypatch.delenv(config.ACTOR_ENV)
     assert config.current_actor()  # the OS user name, whatever it is here
+
+
+def test_machine_id_is_made_once_and_kept_in_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PROJDECK_MACHINE")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    first = config.machine_id()
+    assert first == config.machine_id()
+    assert (tmp_path / "projdeck" / "machine-id").read_text().strip() == first
+    assert [path.name for path in (tmp_path / "projdeck").iterdir()] == ["machine-id"]
+    monkeypatch.setenv("PROJDECK_MACHINE", "laptop-7")
+    assert config.machine_id() == "laptop-7"
+    monkeypatch.setenv("PROJDECK_MACHINE", "bad\nname")
+    with pytest.raises(ValidationError) as error:
+        config.machine_id()
+    assert error.value.field == "PROJDECK_MACHINE"

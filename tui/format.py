@@ -14,6 +14,7 @@ from rich.text import Text
 from store import text as text_safety
 
 if TYPE_CHECKING:
+    from store.services.git import RepositoryStatus
     from store.services.templates import TemplateOrigin
 
 HIDDEN_ID = "········"
@@ -162,6 +163,24 @@ STATUS_STYLES = {
 
 def status_text(value: str) -> Text:
     return Text(str(value), style=STATUS_STYLES.get(str(value), ""))
+
+
+def snapshot_state(commit: str | None, repository: RepositoryStatus | None) -> str:
+    """The commit a codebase snapshot is at, and how far the linked branch
+    has moved since (when this machine has the repository)."""
+    if commit is None:
+        return "not synced from git" + (" (projdeck project sync)" if repository else "")
+    text = f"{commit[:12]}"
+    if repository is None:
+        return text
+    if repository.problem is not None:
+        return f"{text} ({repository.problem})"
+    if repository.ahead == 0:
+        return f"{text} (the tip of {repository.branch})"
+    if repository.ahead is not None:
+        plural = "s" if repository.ahead != 1 else ""
+        return f"{text} ({repository.branch} has moved {repository.ahead} commit{plural} since)"
+    return text
 
 
 def template_origin(origin: TemplateOrigin) -> str:

@@ -5,6 +5,7 @@ and hands its session in.
 """
 
 from store.repositories.audit import AuditRepository
+from store.repositories.links import LinkRepository
 from store.repositories.modifications import ModificationRepository
 from store.repositories.projects import ProjectFilter, ProjectRepository
 from store.repositories.secrets import SecretRepository
@@ -13,6 +14,7 @@ from store.repositories.templates import TemplateRepository
 
 __all__ = [
     "AuditRepository",
+    "LinkRepository",
     "ModificationRepository",
     "ProjectFilter",
     "ProjectRepository",

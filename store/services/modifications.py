@@ -61,7 +61,10 @@ class ChangeKind(StrEnum):
 class ModificationProposal:
     """What an agent proposes. ``modified_files`` maps a path to its new
     content, or to None to delete the file; ``affected_files`` (default: those
-    paths) are the files whose change since the proposal makes apply fail."""
+    paths) are the files whose change since the proposal makes apply fail.
+    On a project linked to a git repository, ``base_commit`` is the commit
+    the change was made against (applying merges it onto the branch from
+    there) and ``file_modes`` the git modes of files it adds or re-modes."""
 
     request: str
     modified_files: Mapping[str, str | None]
@@ -69,6 +72,8 @@ class ModificationProposal:
     affected_files: Sequence[str] | None = None
     impact_analysis: Mapping[str, Any] = field(default_factory=dict)
     test_results: Mapping[str, Any] = field(default_factory=dict)
+    base_commit: str | None = None
+    file_modes: Mapping[str, int] | None = None
 
 
 PROPOSAL_FIELDS = tuple(item.name for item in fields(ModificationProposal))
@@ -226,7 +231,25 @@ def _validate_proposal(proposal: ModificationProposal, actor: str) -> dict[str, 
         "affected_files": _affected_files(proposal.affected_files, modified),
         "impact_analysis": validation.json_object("impact_analysis", proposal.impact_analysis),
         "test_results": validation.json_object("test_results", proposal.test_results),
+        "base_commit": None
+        if proposal.base_commit is None
+        else validation.commit_id("base_commit", proposal.base_commit),
+        "file_modes": _file_modes(proposal.file_modes, modified),
     }
+
+
+def _file_modes(
+    value: Mapping[str, int] | None, modified: Mapping[str, str | None]
+) -> dict[str, int] | None:
+    if not value:
+        return None
+    modes = validation.file_modes("file_modes", value)
+    stray = sorted(path for path in modes if modified.get(path) is None)
+    if stray:
+        raise ValidationError(
+            "file_modes", f"names files the change does not write: {', '.join(stray)}"
+        )
+    return modes
 
 
 def _result_of(codebase: Mapping[str, str], files: Mapping[str, str | None]) -> dict[str, str]:
@@ -351,7 +374,9 @@ async def _propose(
     missing = sorted(
         path for path, content in files.items() if content is None and path not in project.codebase
     )
-    if missing:
+    # Made against a commit, the change is checked against it by git when
+    # applied: the stored snapshot may be at another commit.
+    if missing and values.get("base_commit") is None:
         raise ValidationError(
             "modified_files",
             f"cannot delete {', '.join(missing)}: not a file of project {project.name!r}",

@@ -91,6 +91,15 @@ def _base(value: Any) -> dict[str, str]:
     return dict(value)
 
 
+def _commit(field: str) -> Check:
+    return lambda value: validation.commit_id(field, value)
+
+
+def _link_path(value: Any) -> str:
+    # A folder of this or another machine, as linking checks it.
+    return validation.repository_path("path", value)
+
+
 def _key_name(value: Any) -> str:
     # The project's sealed webhook URL is kept as a secret row under a name
     # no person can give a secret (lower case): an export carries it too.
@@ -114,7 +123,10 @@ def _template_row(values: Mapping[str, Any]) -> None:
 # database's own constraints.
 COLUMN_CHECKS: dict[str, dict[str, Check]] = {
     # The very checks of project create/update and settings set.
-    "projects": dict(projects._PROJECT_FIELDS),
+    "projects": {
+        **projects._PROJECT_FIELDS,
+        "snapshot_commit": _optional(_commit("snapshot_commit")),
+    },
     "project_settings": dict(projects._SETTINGS_FIELDS),
     "project_secrets": {"key_name": _key_name, "key_id": _name("key_id", 64)},
     "templates": {
@@ -141,6 +153,14 @@ COLUMN_CHECKS: dict[str, dict[str, Check]] = {
         "failure_reason": _optional(_text("failure_reason")),
         "approved_digest": _optional(_hex_digest("approved_digest")),
         "previous_contents": _optional(_files("previous_contents", deletions=True)),
+        "base_commit": _optional(_commit("base_commit")),
+        "applied_commit": _optional(_commit("applied_commit")),
+        "file_modes": _optional(lambda value: validation.file_modes("file_modes", value)),
+    },
+    "repository_links": {
+        "machine": _name("machine", 64),
+        "path": _link_path,
+        "linked_by": _name("linked_by"),
     },
     "audit_log": {
         "actor": _name("actor"),

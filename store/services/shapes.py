@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from store.repositories.agents import RunRow
     from store.repositories.modifications import ModificationRow
     from store.services.agents import ConversationDetail, CostReport, RunDetail
+    from store.services.git import RepositoryStatus
     from store.services.modifications import ModificationDetail
     from store.services.projects import ProjectSummary
     from store.services.templates import TemplateDetail, TemplateOrigin, TemplateSummary
@@ -61,10 +62,23 @@ def project_as_dict(project: Project, *, include_codebase: bool = False) -> dict
         else None,
         "last_active_at": project.last_active_at.isoformat() if project.last_active_at else None,
         "files": sorted(project.codebase),
+        "snapshot_commit": project.snapshot_commit,
     }
     if include_codebase:
         data["codebase"] = project.codebase
     return data
+
+
+def repository_as_dict(status: RepositoryStatus) -> dict[str, Any]:
+    """A linked repository as it is now (``project show --json``)."""
+    return {
+        "path": status.path,
+        "branch": status.branch,
+        "snapshot_commit": status.snapshot_commit,
+        "tip": status.tip,
+        "commits_since_snapshot": status.ahead,
+        "problem": status.problem,
+    }
 
 
 def settings_as_dict(settings: ProjectSettings) -> dict[str, Any]:
@@ -171,6 +185,9 @@ def modification_as_dict(modification: Modification) -> dict[str, Any]:
         "affected_files": modification.affected_files,
         "modified_files": modification.modified_files,
         "base": modification.base,
+        "base_commit": modification.base_commit,
+        "applied_commit": modification.applied_commit,
+        "file_modes": modification.file_modes,
         "test_results": modification.test_results,
         "reviewed_by": modification.reviewed_by,
         "reviewed_at": iso(modification.reviewed_at),

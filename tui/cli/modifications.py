@@ -11,7 +11,7 @@ import click
 from store import validation
 from store.errors import ValidationError
 from store.ids import short_id
-from store.models import ModificationStatus
+from store.models import Modification, ModificationStatus
 from store.services import modifications as service
 from store.services import shapes
 from tui.cli.common import call_service, json_input, print_json, read_input
@@ -80,6 +80,64 @@ def _proposal(
     )
 
 
+def _propose_from_git(
+    ctx: click.Context,
+    ref: str,
+    payload: str | None,
+    patch: str | None,
+    rev: str | None,
+    worktree: str | None,
+    run_id: str | None,
+    options: dict[str, Any],
+) -> Modification:
+    from store.services import git
+
+    given = (("--patch", patch), ("--from-git", rev), ("--from-worktree", worktree))
+    sources = [flag for flag, value in given if value is not None]
+    if len(sources) > 1:
+        raise click.UsageError(f"give one of {', '.join(sources)}")
+    files_given = [
+        flag for name, flag in _PROPOSAL_OPTIONS.items() if name in _FILE_OPTIONS and options[name]
+    ]
+    if payload is not None:
+        files_given.append("--payload")
+    if files_given:
+        raise click.UsageError(f"{sources[0]} gives the files; drop {', '.join(files_given)}")
+    try:
+        source = git.GitSource(
+            patch=None
+            if patch is None
+            else read_input("patch", "--patch", patch, limit=_MAX_PATCH_READ_BYTES),
+            rev=rev,
+            worktree=worktree,
+        )
+        impact = (
+            json_input("impact_analysis", "--impact", options["impact"])
+            if options["impact"]
+            else None
+        )
+        tests = (
+            json_input("test_results", "--tests", options["tests"]) if options["tests"] else None
+        )
+    except ValidationError as error:
+        fail(error.message)
+    return call_service(
+        ctx,
+        git.propose_from_git,
+        ref,
+        source,
+        request=options["request"],
+        requested_by=options["requested_by"],
+        impact_analysis=impact,
+        test_results=tests,
+        run_ref=run_id,
+    )
+
+
+_FILE_OPTIONS = {"files", "deletes"}
+_MAX_PATCH_READ_BYTES = 50 * 1024 * 1024
+
+
 @click.group("mod")
 def mod() -> None:
     """Propose, review, apply and revert modifications of a project's codebase.
@@ -112,6 +170,26 @@ def mod() -> None:
     "affected_files, impact_analysis, test_results); - reads standard input.",
 )
 @click.option(
+    "--patch",
+    metavar="FILE|-",
+    help="The change as a unified diff (git diff, git format-patch); - reads standard input. "
+    "Applied to the tip of the linked branch, or to the stored codebase of an unlinked project.",
+)
+@click.option(
+    "--from-git",
+    "rev",
+    metavar="REV",
+    help="The change of a branch or commit of the linked repository since it left the "
+    "project's branch, or of a range A..B.",
+)
+@click.option(
+    "--from-worktree",
+    "worktree",
+    metavar="PATH",
+    type=click.Path(file_okay=False, path_type=str),
+    help="The uncommitted work of a working tree of the linked repository (git worktree).",
+)
+@click.option(
     "--run",
     "run_id",
     metavar="RUN_ID",
@@ -124,17 +202,27 @@ def propose(
     /,
     ref: str,
     payload: str | None,
+    patch: str | None,
+    rev: str | None,
+    worktree: str | None,
     run_id: str | None,
     as_json: bool,
     **options: Any,
 ) -> None:
-    """Propose a change to project REF's codebase. Prints the new id."""
-    try:
-        proposal = _proposal(payload=payload, options=options)
-    except ValidationError as error:
-        fail(error.message)
+    """Propose a change to project REF's codebase. Prints the new id.
 
-    created = call_service(ctx, service.propose_modification, ref, proposal, run_ref=run_id)
+    The change is given as files (--file, --delete), as one JSON document
+    (--payload), or from git (--patch, --from-git, --from-worktree), which
+    records the commit it was made against; the request and who asks then
+    default to the commit's message and author."""
+    if patch is not None or rev is not None or worktree is not None:
+        created = _propose_from_git(ctx, ref, payload, patch, rev, worktree, run_id, options)
+    else:
+        try:
+            proposal = _proposal(payload=payload, options=options)
+        except ValidationError as error:
+            fail(error.message)
+        created = call_service(ctx, service.propose_modification, ref, proposal, run_ref=run_id)
     if as_json:
         print_json(shapes.modification_as_dict(created))
     else:

@@ -153,27 +153,35 @@ def show_project(
     The webhook URL is shown with its credentials masked unless
     --reveal-webhook is given."""
 
+    from store.services import git
     from store.services import secrets as secret_service
     from store.services import templates as template_service
     from tui import format
 
     async def work(
         database: Database,
-    ) -> tuple[service.ProjectConfig, TemplateOrigin | None, SecretValue | None]:
+    ) -> tuple[
+        service.ProjectConfig,
+        TemplateOrigin | None,
+        SecretValue | None,
+        git.RepositoryStatus | None,
+    ]:
         config = await service.get_project_full_config(database, ref)
         project_id = str(config.project.id)
         origin = await template_service.project_template_origin(database, project_id)
         webhook = None
         if reveal_webhook and config.project.webhook_url is not None:
             webhook = await secret_service.reveal_webhook_url(database, project_id)
-        return config, origin, webhook
+        repository = await git.repository_status(database, project_id)
+        return config, origin, webhook, repository
 
-    config, origin, webhook = run_with_database(ctx, work)
+    config, origin, webhook, repository = run_with_database(ctx, work)
     data = shapes.project_as_dict(config.project, include_codebase=with_codebase)
     if webhook is not None:
         data["webhook_url"] = webhook.reveal()
     data["settings"] = shapes.settings_as_dict(config.settings)
     data["secrets"] = [secret.key_name for secret in config.secrets]
+    data["repository"] = None if repository is None else shapes.repository_as_dict(repository)
     if as_json:
         print_json(data)
         return
@@ -197,6 +205,8 @@ def show_project(
         ("files", f"{len(p.codebase)}"),
         ("secrets", ", ".join(data["secrets"]) or "-"),
         ("branch", config.settings.branch_name),
+        ("repository", "-" if repository is None else repository.path),
+        ("snapshot", format.snapshot_state(p.snapshot_commit, repository)),
         ("template", "-" if origin is None else format.template_origin(origin)),
         ("version", str(p.version)),
         ("created", f"{p.created_at:%Y-%m-%d %H:%M:%S %Z}"),
@@ -491,6 +501,95 @@ def delete_project(ctx: click.Context, ref: str, purge: bool, yes: bool) -> None
     click.echo(
         f"{deleted.name} is now deleted (restore with: projdeck project restore {_short(deleted.id)})"
     )
+
+
+@project.command("link")
+@click.argument("ref")
+@click.argument("path", type=click.Path(file_okay=False, path_type=str))
+@click.option(
+    "--branch",
+    help="The branch changes are applied to (default: the project's branch if the "
+    "repository has it, else the one checked out).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def link_project(
+    ctx: click.Context, ref: str, path: str, branch: str | None, as_json: bool
+) -> None:
+    """Link a project to the git repository at PATH (a working tree or a
+    bare repository) on this machine. The branch becomes the project's
+    branch; sync reads it, applied modifications are committed to it."""
+    from store.services import git
+
+    link = call_service(ctx, git.link_project, ref, path, branch=branch)
+    if as_json:
+        print_json({"project": link.project, "path": link.path, "branch": link.branch})
+        return
+    click.echo(f"linked {link.project} to {link.path} (branch {link.branch})")
+    click.echo(f"next: projdeck project sync {link.project}")
+
+
+@project.command("unlink")
+@click.argument("ref")
+@click.pass_context
+def unlink_project(ctx: click.Context, ref: str) -> None:
+    """Remove the project's link to its repository on this machine (the
+    repository itself is not touched)."""
+    from store.services import git
+
+    link = call_service(ctx, git.unlink_project, ref)
+    click.echo(f"unlinked {link.project} from {link.path}")
+
+
+@project.command("sync")
+@click.argument("ref")
+@click.option(
+    "--max-file-size",
+    type=click.IntRange(1),
+    default=validation.MAX_FILE_BYTES,
+    show_default=True,
+    metavar="BYTES",
+    help="Leave out files larger than this.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (with every file left out).")
+@click.pass_context
+def sync_project(ctx: click.Context, ref: str, max_file_size: int, as_json: bool) -> None:
+    """Replace the stored codebase with what git tracks at the tip of the
+    linked branch, and record that commit. Binary files, files over
+    --max-file-size, links and submodules are left out and counted."""
+    from store.services import git
+    from tui.cli.output import StatusLine
+
+    status = StatusLine()
+
+    async def work(database: Database) -> git.Synced:
+        return await git.sync_project(database, ref, max_file_bytes=max_file_size, on_step=status)
+
+    synced = run_with_database(ctx, work, status=status)
+    if as_json:
+        print_json(
+            {
+                "project": synced.project,
+                "commit": synced.commit,
+                "files": synced.files,
+                "added": synced.added,
+                "changed": synced.changed,
+                "removed": synced.removed,
+                "skipped": synced.skipped,
+                "skipped_files": [
+                    {"path": path, "reason": reason} for path, reason in synced.skipped_paths
+                ],
+            }
+        )
+        return
+    click.echo(
+        f"synced {synced.project} at {synced.commit[:12]}: {synced.files} files "
+        f"({synced.added} added, {synced.changed} changed, {synced.removed} removed)"
+    )
+    if synced.skipped:
+        total = sum(synced.skipped.values())
+        reasons = ", ".join(f"{count} {reason}" for reason, count in synced.skipped.items())
+        click.echo(f"left out {total}: {reasons} (--json lists them)")
 
 
 @click.group()

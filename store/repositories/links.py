@@ -1,0 +1,45 @@
+"""Queries on ``repository_links``: which folder holds a project's git
+repository on a machine."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, select
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from store.models import RepositoryLink
+
+
+class LinkRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, project_id: uuid.UUID, machine: str) -> RepositoryLink | None:
+        result = await self.session.execute(
+            select(RepositoryLink).where(
+                col(RepositoryLink.project_id) == project_id,
+                col(RepositoryLink.machine) == machine,
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def by_path(self, machine: str, path: str) -> RepositoryLink | None:
+        result = await self.session.execute(
+            select(RepositoryLink).where(
+                col(RepositoryLink.machine) == machine, col(RepositoryLink.path) == path
+            )
+        )
+        return result.scalar_one_or_none()
+
+    def add(self, link: RepositoryLink) -> None:
+        self.session.add(link)
+
+    async def delete(self, link_id: uuid.UUID) -> bool:
+        result = await self.session.execute(
+            delete(RepositoryLink).where(col(RepositoryLink.id) == link_id)
+        )
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1

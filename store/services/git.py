@@ -1,0 +1,438 @@
+"""A project's git repository: linking it (per machine), syncing the stored
+codebase from the tip of its branch, and how far the branch has moved since.
+
+Git is read and written by ``store.vcs`` in a worker thread, never inside a
+database transaction that waits on it longer than it must.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store import audit, validation, vcs
+from store.config import current_actor, machine_id
+from store.engine import Database
+from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from store.models import Modification, Project, ProjectSettings, ProjectStatus, RepositoryLink
+from store.progress import OnStep, Step, ignore
+from store.repositories import LinkRepository, ProjectRepository, SettingsRepository
+from store.services.modifications import ModificationProposal, propose_modification
+from store.services.projects import resolve_project
+from store.types import utcnow
+
+DEFAULT_MAX_FILE_BYTES = validation.MAX_FILE_BYTES
+
+
+@dataclass(frozen=True)
+class Link:
+    """Where a project's repository is on this machine, and its branch."""
+
+    project_id: str
+    project: str
+    path: str
+    branch: str
+
+
+@dataclass(frozen=True)
+class RepositoryStatus:
+    """A linked project's repository as it is now: the commit the codebase
+    snapshot is at, the branch's tip, and how far it has moved since
+    (``problem`` says why a figure is missing: the folder is gone, say)."""
+
+    path: str
+    branch: str
+    snapshot_commit: str | None
+    tip: str | None
+    ahead: int | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Synced:
+    """What a sync stored: the commit, the files, and those left out (why)."""
+
+    project: str
+    commit: str
+    files: int
+    added: int
+    changed: int
+    removed: int
+    skipped: dict[str, int]
+    skipped_paths: tuple[tuple[str, str], ...]
+
+
+def _folder(path: str | os.PathLike[str]) -> str:
+    """The absolute path a link stores (links resolved: the same repository
+    reached through a link is the same repository)."""
+    text = validation.name("path", os.fspath(path), limit=validation.MAX_PATH)
+    return validation.repository_path("path", str(Path(text).expanduser().resolve()))
+
+
+async def _settings(session: AsyncSession, project: Project) -> ProjectSettings:
+    settings = await SettingsRepository(session).get(project.id)
+    if settings is None:
+        settings = ProjectSettings(project_id=project.id)
+        SettingsRepository(session).add(settings)
+    return settings
+
+
+async def link_project(
+    db: Database,
+    ref: str,
+    path: str | os.PathLike[str],
+    *,
+    branch: str | None = None,
+    actor: str | None = None,
+) -> Link:
+    """Link ``ref`` to the git repository at ``path`` (a working tree or a
+    bare repository) on this machine. ``branch`` (default: the project's
+    branch when the repository has it, else the one its HEAD names) becomes
+    the project's branch. Linking again moves the link."""
+    actor = actor or current_actor()
+    folder = _folder(path)
+    machine = machine_id()
+    wanted = validation.name("branch", branch) if branch is not None else None
+    async with db.transaction() as session:
+        project = await resolve_project(session, ref)
+        if project.status == ProjectStatus.DELETED:
+            raise InvalidTransition("project", "deleted", "link")
+        settings = await _settings(session, project)
+        found = await asyncio.to_thread(
+            _inspect, folder, wanted, settings.branch_name if wanted is None else None
+        )
+        links = LinkRepository(session)
+        other = await links.by_path(machine, found.path)
+        if other is not None and other.project_id != project.id:
+            owner = await ProjectRepository(session).get(other.project_id)
+            name = owner.name if owner is not None else str(other.project_id)
+            raise Conflict(f"path: {found.path} is already linked to project {name!r}")
+        link = await links.get(project.id, machine)
+        before = None if link is None else link.path
+        if link is None:
+            link = RepositoryLink(
+                project_id=project.id, machine=machine, path=found.path, linked_by=actor
+            )
+            links.add(link)
+        link.path, link.linked_by, link.linked_at = found.path, actor, utcnow()
+        branch_before = settings.branch_name
+        settings.branch_name = found.branch
+        settings.updated_at = utcnow()
+        await session.flush()
+        await audit.record(
+            session,
+            actor=actor,
+            event_type="project.linked",
+            description=(
+                f"linked project {project.name!r} to {found.path} (branch {found.branch})"
+            ),
+            project_id=project.id,
+            entity_type="project",
+            entity_id=project.id,
+            details={
+                "path": found.path,
+                "branch": found.branch,
+                "tip": found.tip,
+                "bare": found.bare,
+                "machine": machine,
+                "path_before": before,
+                "branch_before": branch_before,
+            },
+        )
+        return Link(str(project.id), project.name, found.path, found.branch)
+
+
+def _inspect(folder: str, branch: str | None, preferred: str | None) -> vcs.RepositoryLink:
+    """The repository at ``folder`` on ``branch``; with no branch asked
+    for, the project's own (``preferred``) when the repository has it, else
+    the one HEAD names."""
+    if branch is None and preferred is not None:
+        try:
+            return vcs.inspect_repository(folder, branch=preferred)
+        except ValidationError as error:
+            if error.field != "branch":
+                raise
+    return vcs.inspect_repository(folder, branch=branch)
+
+
+async def unlink_project(db: Database, ref: str, *, actor: str | None = None) -> Link:
+    """Remove the link of ``ref`` on this machine (the repository is not
+    touched; the snapshot and the commits recorded stay)."""
+    actor = actor or current_actor()
+    machine = machine_id()
+    async with db.transaction() as session:
+        project = await resolve_project(session, ref)
+        links = LinkRepository(session)
+        link = await links.get(project.id, machine)
+        if link is None:
+            raise NotFound(f"project {project.name!r} is not linked to a repository here")
+        settings = await _settings(session, project)
+        await links.delete(link.id)
+        await audit.record(
+            session,
+            actor=actor,
+            event_type="project.unlinked",
+            description=f"unlinked project {project.name!r} from {link.path}",
+            project_id=project.id,
+            entity_type="project",
+            entity_id=project.id,
+            details={"path": link.path, "machine": machine},
+        )
+        return Link(str(project.id), project.name, link.path, settings.branch_name)
+
+
+async def linked_repository(db: Database, ref: str) -> Link | None:
+    """Where ``ref``'s repository is on this machine (None: not linked here)."""
+    machine = machine_id()
+    async with db.reading() as session:
+        project = await resolve_project(session, ref)
+        link = await LinkRepository(session).get(project.id, machine)
+        if link is None:
+            return None
+        settings = await _settings(session, project)
+        return Link(str(project.id), project.name, link.path, settings.branch_name)
+
+
+async def repository_status(db: Database, ref: str) -> RepositoryStatus | None:
+    """``ref``'s linked repository now (None: not linked on this machine):
+    read in a worker thread; a repository that cannot be read is said in
+    ``problem``, not raised."""
+    link = await linked_repository(db, ref)
+    if link is None:
+        return None
+    async with db.reading() as session:
+        project = await resolve_project(session, ref)
+        snapshot = project.snapshot_commit
+    return await asyncio.to_thread(_status, link, snapshot)
+
+
+def _status(link: Link, snapshot: str | None) -> RepositoryStatus:
+    try:
+        tip = vcs.branch_tip(link.path, branch=link.branch)
+    except (ValidationError, NotFound) as error:
+        return RepositoryStatus(link.path, link.branch, snapshot, None, None, error.message)
+    ahead = None
+    problem = None
+    if snapshot is not None:
+        try:
+            ahead = vcs.distance(link.path, since=snapshot, branch=link.branch).ahead
+        except (ValidationError, NotFound) as error:
+            problem = error.message
+    return RepositoryStatus(link.path, link.branch, snapshot, tip, ahead, problem)
+
+
+async def sync_project(
+    db: Database,
+    ref: str,
+    *,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    on_step: OnStep = ignore,
+    actor: str | None = None,
+) -> Synced:
+    """Replace ``ref``'s stored codebase with what git tracks at the tip of
+    its linked branch, and record that commit. Binary files, files over
+    ``max_file_bytes``, links, submodules and paths projdeck would refuse
+    are left out and counted by reason; so are files past the codebase's
+    limits (``validation.MAX_CODEBASE_FILES`` / ``MAX_CODEBASE_BYTES``)."""
+    actor = actor or current_actor()
+    if not 1 <= max_file_bytes <= validation.MAX_FILE_BYTES:
+        raise ValidationError(
+            "max-file-size",
+            f"must be between 1 byte and {validation.MAX_FILE_BYTES // 1024 // 1024} MiB "
+            "(the largest file a codebase holds)",
+        )
+    link = await linked_repository(db, ref)
+    if link is None:
+        raise ValidationError(
+            "project", f"{ref!r} is not linked to a repository here; link it first"
+        )
+    on_step(Step(f"Reading {link.branch} in {link.path}…"))
+    tip = await asyncio.to_thread(vcs.branch_tip, link.path, branch=link.branch)
+    snapshot = await asyncio.to_thread(
+        vcs.read_snapshot, link.path, commit=tip, max_file_bytes=max_file_bytes, on_step=on_step
+    )
+    files, skipped = _within_limits(snapshot)
+    on_step(Step("Storing the codebase…"))
+    async with db.transaction() as session:
+        project = await resolve_project(session, link.project_id)
+        await session.refresh(project, with_for_update=True)
+        if project.status == ProjectStatus.DELETED:
+            raise InvalidTransition("project", "deleted", "sync")
+        before = project.codebase or {}
+        added = sum(1 for path in files if path not in before)
+        changed = sum(1 for path in files if path in before and before[path] != files[path])
+        removed = sum(1 for path in before if path not in files)
+        now = utcnow()
+        updated = await ProjectRepository(session).update_versioned(
+            project,
+            project.version,
+            {
+                "codebase": files,
+                "snapshot_commit": tip,
+                "updated_at": now,
+                "last_active_at": now,
+            },
+        )
+        if not updated:
+            raise Conflict(f"project {project.name!r} changed while syncing; sync again")
+        reasons = Counter(reason for _, reason in skipped)
+        await audit.record(
+            session,
+            actor=actor,
+            event_type="project.synced",
+            description=(
+                f"synced project {project.name!r} from {link.branch} at {tip[:12]} "
+                f"({len(files)} files, {len(skipped)} left out)"
+            ),
+            project_id=project.id,
+            entity_type="project",
+            entity_id=project.id,
+            details={
+                "commit": tip,
+                "branch": link.branch,
+                "path": link.path,
+                "files": len(files),
+                "added": added,
+                "changed": changed,
+                "removed": removed,
+                "skipped": dict(sorted(reasons.items())),
+            },
+        )
+    return Synced(
+        project=project.name,
+        commit=tip,
+        files=len(files),
+        added=added,
+        changed=changed,
+        removed=removed,
+        skipped=dict(sorted(reasons.items())),
+        skipped_paths=tuple(skipped),
+    )
+
+
+def _within_limits(snapshot: vcs.Snapshot) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The snapshot's files a codebase may hold, and those it may not (with
+    the reason), in path order: refused paths, then past the limits."""
+    skipped = [(item.path, str(item.reason)) for item in snapshot.skipped]
+    files: dict[str, str] = {}
+    total = 0
+    for path in sorted(snapshot.files):
+        content = snapshot.files[path]
+        try:
+            clean = validation.codebase_path(path)
+            validation.file_content(path, content)
+        except ValidationError:
+            # Control characters, a look-alike name, text no database holds.
+            skipped.append((path, "refused path or text"))
+            continue
+        size = len(content.encode("utf-8"))
+        if len(files) >= validation.MAX_CODEBASE_FILES:
+            skipped.append((path, f"over the codebase's {validation.MAX_CODEBASE_FILES} files"))
+            continue
+        if total + size > validation.MAX_CODEBASE_BYTES:
+            limit = validation.MAX_CODEBASE_BYTES // 1024 // 1024
+            skipped.append((path, f"over the codebase's {limit} MiB"))
+            continue
+        files[clean] = content
+        total += size
+    skipped.sort()
+    return files, skipped
+
+
+@dataclass(frozen=True)
+class GitSource:
+    """Where a proposed change comes from: a patch (text), a revision or
+    ``A..B`` range of the linked repository, or a working tree's
+    uncommitted work. Exactly one is given."""
+
+    patch: str | bytes | None = None
+    rev: str | None = None
+    worktree: str | None = None
+
+
+async def propose_from_git(
+    db: Database,
+    ref: str,
+    source: GitSource,
+    *,
+    request: str | None = None,
+    requested_by: str | None = None,
+    impact_analysis: Mapping[str, Any] | None = None,
+    test_results: Mapping[str, Any] | None = None,
+    run_ref: str | None = None,
+    actor: str | None = None,
+) -> Modification:
+    """Propose the change ``source`` holds as a modification of ``ref``,
+    recording the commit it was made against. The request defaults to the
+    commit's (or the patch email's) subject and body, ``requested_by`` to
+    its author. A patch applies to the tip of the linked branch, or to the
+    stored codebase of a project linked nowhere here."""
+    given = [value for value in (source.patch, source.rev, source.worktree) if value is not None]
+    if len(given) != 1:
+        raise ValidationError("source", "give exactly one of a patch, a revision or a worktree")
+    link = await linked_repository(db, ref)
+    if link is None and source.patch is None:
+        raise ValidationError(
+            "project", f"{ref!r} is not linked to a repository here; link it first"
+        )
+    if source.patch is not None:
+        change = await _change_from_patch(db, ref, link, source.patch)
+    elif source.rev is not None:
+        assert link is not None
+        change = await asyncio.to_thread(
+            vcs.change_from_git, link.path, rev=source.rev, branch=link.branch
+        )
+    else:
+        assert link is not None and source.worktree is not None
+        change = await asyncio.to_thread(_worktree_change, link, source.worktree)
+    proposal = ModificationProposal(
+        request=request if request is not None else _request_of(change),
+        modified_files=change.files,
+        requested_by=requested_by if requested_by is not None else change.author_name,
+        impact_analysis=impact_analysis or {},
+        test_results=test_results or {},
+        base_commit=change.base,
+        file_modes=change.modes or None,
+    )
+    return await propose_modification(db, ref, proposal, run_ref=run_ref, actor=actor)
+
+
+def _request_of(change: vcs.Change) -> str:
+    if change.subject is None:
+        raise ValidationError("request", "the change carries no message: give --request")
+    return change.subject if change.body is None else f"{change.subject}\n\n{change.body}"
+
+
+async def _change_from_patch(
+    db: Database, ref: str, link: Link | None, patch: str | bytes
+) -> vcs.Change:
+    if link is not None:
+        tip = await asyncio.to_thread(vcs.branch_tip, link.path, branch=link.branch)
+        reader = vcs.files_at(link.path, commit=tip)
+        return await asyncio.to_thread(
+            vcs.change_from_patch, patch, before=reader.text, before_modes=reader.mode, base=tip
+        )
+    async with db.reading() as session:
+        project = await resolve_project(session, ref)
+        codebase = dict(project.codebase)
+    return await asyncio.to_thread(vcs.change_from_patch, patch, before=codebase)
+
+
+def _worktree_change(link: Link, worktree: str) -> vcs.Change:
+    """The uncommitted work of ``worktree``, which must be a working tree of
+    the linked repository (so its base commit is one the branch can reach)."""
+    change = vcs.change_from_worktree(worktree)
+    if change.base is None or not vcs.has_commit(link.path, commit=change.base):
+        raise ValidationError(
+            "worktree",
+            f"{worktree} is not a working tree of the linked repository {link.path} "
+            "(its HEAD commit is not there)",
+        )
+    return change

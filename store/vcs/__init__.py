@@ -1,0 +1,77 @@
+"""The git layer: linking a project to a local repository, reading what it
+tracks, taking proposed changes from patches, branches and working trees,
+and applying a change as a commit. Services call it; nothing else does.
+
+Built on libgit2 (pygit2); no ``git`` program is run. Every function takes
+the repository's path first and keyword arguments after it, returns plain
+frozen dataclasses and raises the store's errors (``store.errors``, and
+those of ``store.vcs.errors``)."""
+
+from store.vcs.change import Change
+from store.vcs.commits import (
+    Applicability,
+    Applied,
+    AppliedCommit,
+    applied_commits,
+    check_applies,
+    commit_change,
+    commit_message,
+)
+from store.vcs.errors import (
+    ConflictedFile,
+    ConflictHunk,
+    DirtyWorktree,
+    MergeConflict,
+    NothingToCommit,
+    WorktreeNotUpdated,
+)
+from store.vcs.identity import Identity
+from store.vcs.patches import MAX_PATCH_BYTES, change_from_patch, format_mbox, format_patch
+from store.vcs.repository import (
+    CommitFiles,
+    Distance,
+    RepositoryLink,
+    branch_tip,
+    distance,
+    files_at,
+    has_commit,
+    inspect_repository,
+)
+from store.vcs.snapshot import Skipped, SkipReason, Snapshot, read_snapshot
+from store.vcs.sources import change_from_git, change_from_worktree
+
+__all__ = [
+    "MAX_PATCH_BYTES",
+    "Applicability",
+    "Applied",
+    "AppliedCommit",
+    "Change",
+    "CommitFiles",
+    "ConflictHunk",
+    "ConflictedFile",
+    "DirtyWorktree",
+    "Distance",
+    "Identity",
+    "MergeConflict",
+    "NothingToCommit",
+    "RepositoryLink",
+    "SkipReason",
+    "Skipped",
+    "Snapshot",
+    "WorktreeNotUpdated",
+    "applied_commits",
+    "branch_tip",
+    "change_from_git",
+    "change_from_patch",
+    "change_from_worktree",
+    "check_applies",
+    "commit_change",
+    "commit_message",
+    "distance",
+    "files_at",
+    "format_mbox",
+    "format_patch",
+    "has_commit",
+    "inspect_repository",
+    "read_snapshot",
+]

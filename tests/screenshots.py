@@ -23,6 +23,7 @@ from sqlalchemy.engine import URL
 from textual.app import App
 from textual.dom import DOMNode
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 from textual.worker import WorkerCancelled
 
 from store import crypto
@@ -121,6 +122,17 @@ async def settle(pilot: Pilot[None]) -> None:
         if timers:
             await asyncio.wait(timers, timeout=5 * SHORT_TIMER)
         await pilot.pause()
+    # A table measures its new rows' columns when its own queue is idle,
+    # which a loaded machine may reach after the app looks idle: the
+    # picture would show the columns as wide as their headers.
+    for _ in range(200):
+        if not any(_measuring(table) for table in pilot.app.screen.query(DataTable)):
+            break
+        await pilot.pause(0.01)
+
+
+def _measuring(table: DataTable[object]) -> bool:
+    return bool(table._require_update_dimensions or table._updated_cells or table._new_rows)
 
 
 async def play(pilot: Pilot[None], scene: Scene) -> None:

@@ -37,7 +37,7 @@ from store.models import (
     WebhookDelivery,
 )
 from store.money import from_micros
-from store.repositories.base import clamp_limit, contains_any
+from store.repositories.base import Repository, clamp_limit, contains_any
 
 M = TypeVar("M", bound=SQLModel)
 AnySelect = Select[*tuple[Any, ...]]
@@ -194,14 +194,7 @@ class TestSums:
     skipped: int
 
 
-class AgentActivityRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    @property
-    def dialect(self) -> str:
-        return self.session.get_bind().dialect.name
-
+class AgentActivityRepository(Repository):
     def add(self, row: SQLModel) -> None:
         self.session.add(row)
 

@@ -9,12 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import column, func, literal, literal_column, select, table
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 from sqlmodel import col
 
 from store.models import AUDIT_FTS_TABLE, AuditCategory, AuditEntry, Severity
-from store.repositories.base import clamp_limit, contains_any, escape_like
+from store.repositories.base import Repository, clamp_limit, contains_any, escape_like
 
 
 @dataclass
@@ -92,14 +91,7 @@ def _fts_matches(term: str) -> Select[Any]:
     return select(_FTS.c.rowid).where(literal_column(AUDIT_FTS_TABLE).op("MATCH")(phrase))
 
 
-class AuditRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    @property
-    def _dialect(self) -> str:
-        return self.session.get_bind().dialect.name
-
+class AuditRepository(Repository):
     def add(self, entry: AuditEntry) -> None:
         self.session.add(entry)
 
@@ -123,7 +115,7 @@ class AuditRepository:
     async def list(
         self, filters: AuditFilter | None = None, *, limit: int = 50, offset: int = 0
     ) -> list[AuditEntry]:
-        query = (filters or AuditFilter()).apply(select(AuditEntry), self._dialect)
+        query = (filters or AuditFilter()).apply(select(AuditEntry), self.dialect)
         query = (
             query.order_by(col(AuditEntry.id).desc())
             .limit(clamp_limit(limit))
@@ -139,7 +131,7 @@ class AuditRepository:
         the page is found among the matches and they are counted in the same
         statement; any other filters take a statement each."""
         filters = filters or AuditFilter()
-        if filters.search and filters.uses_fts(self._dialect) and filters.only_search():
+        if filters.search and filters.uses_fts(self.dialect) and filters.only_search():
             matches = _fts_matches(filters.search).cte("matches")
             total = select(func.count()).select_from(matches).scalar_subquery()
             query = (
@@ -158,11 +150,11 @@ class AuditRepository:
 
     async def count(self, filters: AuditFilter | None = None) -> int:
         filters = filters or AuditFilter()
-        if filters.search and filters.uses_fts(self._dialect) and filters.only_search():
+        if filters.search and filters.uses_fts(self.dialect) and filters.only_search():
             # Every audit row has its index entry (triggers keep them in
             # step): counting the index's matches alone skips looking up
             # each matching row, several times faster for a common word.
             query = select(func.count()).select_from(_fts_matches(filters.search).subquery())
             return int((await self.session.execute(query)).scalar_one())
-        query = filters.apply(select(func.count()).select_from(AuditEntry), self._dialect)
+        query = filters.apply(select(func.count()).select_from(AuditEntry), self.dialect)
         return int((await self.session.execute(query)).scalar_one())

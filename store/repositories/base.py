@@ -1,4 +1,5 @@
-"""What the repositories share: paging and text search helpers."""
+"""What the repositories share: the session they query, paging and text
+search helpers."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Boolean, ColumnElement, String, literal, or_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -28,6 +30,18 @@ class Page(Generic[T]):
     @property
     def has_more(self) -> bool:
         return self.offset + len(self.items) < self.total
+
+
+class Repository:
+    """Queries of one table group in the session of the service that owns
+    the transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def dialect(self) -> str:
+        return self.session.get_bind().dialect.name
 
 
 def clamp_limit(limit: int) -> int:

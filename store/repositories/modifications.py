@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import String, bindparam, cast, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from store.models import Modification, ModificationStatus, Project
-from store.repositories.base import clamp_limit
+from store.repositories.base import Repository, clamp_limit
 
 
 @dataclass(frozen=True)
@@ -65,10 +64,7 @@ _BY_ID = select(Modification).where(col(Modification.id) == bindparam("modificat
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update().execution_options(populate_existing=True)
 
 
-class ModificationRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ModificationRepository(Repository):
     async def get(self, modification_id: uuid.UUID) -> Modification | None:
         result = await self.session.execute(_BY_ID, {"modification_id": modification_id})
         return result.scalar_one_or_none()

@@ -11,14 +11,13 @@ from typing import Any
 
 from sqlalchemy import String, bindparam, cast, delete, func, or_, select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import col
 
 from store.models import Project, ProjectStatus, ProjectType
-from store.repositories.base import LikeAnyCase, clamp_limit, escape_like
+from store.repositories.base import LikeAnyCase, Repository, clamp_limit, escape_like
 
 
 class ProjectSort(StrEnum):
@@ -133,10 +132,7 @@ PROJECT_ORDER: dict[ProjectSort, tuple[UnaryExpression[Any], ...]] = {
 _BY_ID = select(Project).where(col(Project.id) == bindparam("project_id"))
 
 
-class ProjectRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ProjectRepository(Repository):
     async def get(self, project_id: uuid.UUID) -> Project | None:
         # One statement built once: its cache key is computed once too
         # (``session.get`` builds and keys a new one on every call).
@@ -173,7 +169,7 @@ class ProjectRepository:
         term = escape_like(text)
         # SQLite's LIKE ignores ASCII case by itself, and its lower() knows
         # no other case: lower() there would only slow the scan down.
-        sqlite = self.session.get_bind().dialect.name == "sqlite"
+        sqlite = self.dialect == "sqlite"
         like = name.like if sqlite else name.ilike
         not_like = name.not_like if sqlite else name.not_ilike
         starting = (

@@ -8,10 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from store.models import ProjectSecret
+from store.repositories.base import Repository
 
 # The row that holds a project's webhook URL when the URL carries
 # credentials (the project itself keeps the masked form). Not an
@@ -28,10 +28,7 @@ class SecretName:
     updated_at: datetime
 
 
-class SecretRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class SecretRepository(Repository):
     async def list_names(self, project_id: uuid.UUID) -> list[SecretName]:
         query = (
             select(
@@ -56,7 +53,7 @@ class SecretRepository:
         write lock; on PostgreSQL writers take ROW EXCLUSIVE, which waits for
         the EXCLUSIVE lock that key rotation holds while it retires a key.
         """
-        if self.session.get_bind().dialect.name == "postgresql":
+        if self.dialect == "postgresql":
             await self.session.execute(text(f"LOCK TABLE project_secrets IN {mode} MODE"))
         else:
             await self.session.execute(text("SELECT 1"))

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from store.models import ProjectSettings
+from store.repositories.base import Repository
 
 
-class SettingsRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class SettingsRepository(Repository):
     async def get(self, project_id: uuid.UUID) -> ProjectSettings | None:
         return await self.session.get(ProjectSettings, project_id)
 

@@ -21,11 +21,10 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from store.models import Template, TemplateCategory
-from store.repositories.base import clamp_limit, contains_any
+from store.repositories.base import Repository, clamp_limit, contains_any
 
 SUMMARY_COLUMNS = (
     col(Template.id),
@@ -56,10 +55,7 @@ class TemplateFilter:
     text: str | None = None
 
 
-class TemplateRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class TemplateRepository(Repository):
     async def get(self, template_id: uuid.UUID) -> Template | None:
         return await self.session.get(Template, template_id)
 
@@ -114,8 +110,7 @@ class TemplateRepository:
 
     def _holds(self, column: Any, word: str) -> ColumnElement[bool]:
         """The JSON list in ``column`` has ``word`` as an element."""
-        bind = self.session.get_bind()
-        if bind.dialect.name == "postgresql":
+        if self.dialect == "postgresql":
             # Containment uses the GIN index on the column.
             from sqlalchemy.dialects.postgresql import JSONB
 

@@ -24,7 +24,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -403,37 +402,6 @@ def _changed_content(path: str, current: str | None, request: str) -> str:
     return (current or "") + line
 
 
-def _note(
-    session: AsyncSession,
-    *,
-    actor: str,
-    event_type: str,
-    description: str,
-    project_id: uuid.UUID | None = None,
-    entity_type: str | None = None,
-    entity_id: uuid.UUID | None = None,
-    category: AuditCategory = AuditCategory.GENERAL,
-    severity: Severity = Severity.INFO,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """An audit row of the demo's own history. Its place in the chain is
-    set by _spread_history, which hashes every row once all are written
-    (cheaper than audit.record's three round trips per row)."""
-    session.add(
-        AuditEntry(
-            actor=actor,
-            event_type=event_type,
-            category=category,
-            severity=severity,
-            project_id=project_id,
-            entity_type=entity_type,
-            entity_id=None if entity_id is None else str(entity_id),
-            description=description,
-            details=details or {},
-        )
-    )
-
-
 async def _is_empty(db: Database) -> bool:
     """No projects, and nothing in the audit log but the seeding of the
     built-in template library (which a new default database gets when it is
@@ -649,6 +617,9 @@ async def _add_operations_history(
 def _add_operations(
     session: AsyncSession, rng: random.Random, project_ids: dict[str, uuid.UUID]
 ) -> None:
+    # Audit rows of the demo's own history, added unchained: _spread_history
+    # hashes every row once all are written (cheaper than audit.record's
+    # three round trips per row).
     active = [demo for demo in PROJECTS if demo.status == "active"]
     for round_number in range(24):
         for demo in active:
@@ -657,38 +628,33 @@ def _add_operations(
             project_id = project_ids[demo.name]
             version = f"{1 + round_number // 5}.{round_number % 5}.{rng.randrange(10)}"
             if rng.random() < 0.12:
-                _note(
-                    session,
+                event, severity = "deployment.failed", Severity.ERROR
+                description = f"deployment of {demo.name} {version} failed: health check timed out"
+            else:
+                event, severity = "deployment.succeeded", Severity.INFO
+                description = f"deployed {demo.name} {version} to production"
+            session.add(
+                AuditEntry(
                     actor="ci",
-                    event_type="deployment.failed",
-                    description=f"deployment of {demo.name} {version} failed: health check timed out",
+                    event_type=event,
+                    description=description,
                     project_id=project_id,
                     entity_type="project",
-                    entity_id=project_id,
+                    entity_id=str(project_id),
                     category=AuditCategory.SYSTEM,
-                    severity=Severity.ERROR,
+                    severity=severity,
                     details={"version": version, "environment": "production"},
                 )
-                continue
-            _note(
-                session,
-                actor="ci",
-                event_type="deployment.succeeded",
-                description=f"deployed {demo.name} {version} to production",
-                project_id=project_id,
-                entity_type="project",
-                entity_id=project_id,
-                category=AuditCategory.SYSTEM,
-                details={"version": version, "environment": "production"},
             )
         if round_number % 4 == 1:
-            _note(
-                session,
-                actor="compliance-bot",
-                event_type="compliance.review",
-                description=f"quarterly access review {round_number // 4 + 1} completed",
-                category=AuditCategory.COMPLIANCE,
-                details={"projects_reviewed": len(active), "findings": rng.randrange(3)},
+            session.add(
+                AuditEntry(
+                    actor="compliance-bot",
+                    event_type="compliance.review",
+                    description=f"quarterly access review {round_number // 4 + 1} completed",
+                    category=AuditCategory.COMPLIANCE,
+                    details={"projects_reviewed": len(active), "findings": rng.randrange(3)},
+                )
             )
 
 

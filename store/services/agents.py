@@ -53,7 +53,7 @@ from store.repositories.agents import (
 )
 from store.repositories.base import Page
 from store.repositories.modifications import ModificationRow
-from store.services.projects import resolve_project
+from store.services.projects import resolve_project, resolve_undeleted_project
 from store.types import utcnow
 
 M = TypeVar("M", bound=SQLModel)
@@ -351,9 +351,15 @@ async def _project_name(session: AsyncSession, project_id: uuid.UUID | None) -> 
     return project.name if project is not None else None
 
 
+async def _run_label(session: AsyncSession, run: AgentRun) -> str:
+    """A run as its audit rows name it: ``run 1a2b3c4d of agent 'devin' on
+    project 'Billing API'``."""
+    project_name = await _project_name(session, run.project_id)
+    return f"run {short_id(run.id)} of agent {run.agent!r} on project {project_name!r}"
+
+
 async def _record(
     session: AsyncSession,
-    entity_type: str,
     row: Conversation | AgentRun,
     *,
     actor: str,
@@ -370,7 +376,7 @@ async def _record(
         event_type=event_type,
         description=description,
         project_id=row.project_id,
-        entity_type=entity_type,
+        entity_type="conversation" if isinstance(row, Conversation) else "agent_run",
         entity_id=row.id,
         severity=severity,
         details=details,
@@ -411,7 +417,6 @@ async def start_conversation(
         where = f" on project {project.name!r}" if project else ""
         await _record(
             session,
-            "conversation",
             conversation,
             actor=actor,
             event_type="conversation.started",
@@ -432,7 +437,6 @@ async def close_conversation(db: Database, ref: str, *, actor: str | None = None
         totals = await AgentActivityRepository(session).message_totals(conversation.id)
         await _record(
             session,
-            "conversation",
             conversation,
             actor=actor,
             event_type="conversation.closed",
@@ -497,7 +501,6 @@ async def add_messages(
             details["models"] = sorted({m.model_used for m in messages if m.model_used})
         await _record(
             session,
-            "conversation",
             conversation,
             actor=actor,
             event_type="conversation.messages_added",
@@ -687,7 +690,6 @@ async def start_run(
         await session.flush()
         await _record(
             session,
-            "agent_run",
             run,
             actor=actor,
             event_type="run.queued" if queued else "run.started",
@@ -716,15 +718,12 @@ async def begin_run(
             raise ValidationError("started_at", "is before the run was queued")
         run.status = RunStatus.RUNNING
         run.started_at = started
-        project_name = await _project_name(session, run.project_id)
         await _record(
             session,
-            "agent_run",
             run,
             actor=actor,
             event_type="run.started",
-            description=f"started queued run {short_id(run.id)} of agent {run.agent!r} "
-            f"on project {project_name!r}",
+            description=f"started queued {await _run_label(session, run)}",
             details={"from": str(RunStatus.QUEUED), "to": str(RunStatus.RUNNING)},
         )
     return run
@@ -772,15 +771,12 @@ async def finish_run(
             run.error = clean_error
         if micros is not None:
             run.cost_micros = micros
-        project_name = await _project_name(session, run.project_id)
         await _record(
             session,
-            "agent_run",
             run,
             actor=actor,
             event_type=f"run.{target.value}",
-            description=f"run {short_id(run.id)} of agent {run.agent!r} on project "
-            f"{project_name!r} {target.value}",
+            description=f"{await _run_label(session, run)} {target.value}",
             severity=Severity.WARNING if target is RunStatus.FAILED else Severity.INFO,
             details={
                 "from": str(previous),
@@ -936,9 +932,9 @@ async def record_webhook_delivery(
     actor = actor or current_actor()
     values = _webhook_values(item)
     async with db.transaction() as session:
-        project = await resolve_project(session, project_ref)
-        if project.status == ProjectStatus.DELETED:
-            raise InvalidTransition("project", "deleted", "record a webhook delivery for")
+        project = await resolve_undeleted_project(
+            session, project_ref, "record a webhook delivery for"
+        )
         now = utcnow()
         code = values["status_code"]
         delivery = WebhookDelivery(

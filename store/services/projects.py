@@ -196,6 +196,15 @@ async def resolve_project(session: AsyncSession, ref: str) -> Project:
     )
 
 
+async def resolve_undeleted_project(session: AsyncSession, ref: str, doing: str) -> Project:
+    """``resolve_project`` for a change a deleted project refuses; ``doing``
+    names the change (``"set a secret of"``) in the error."""
+    project = await resolve_project(session, ref)
+    if project.status == ProjectStatus.DELETED:
+        raise InvalidTransition("project", "deleted", doing)
+    return project
+
+
 async def create_project_with_settings(
     db: Database, data: ProjectCreate, *, actor: str | None = None
 ) -> ProjectConfig:
@@ -568,9 +577,7 @@ async def update_settings(
         raise ValidationError("settings", "nothing to change")
     values = validate_fields(changes, _SETTINGS_FIELDS, "settings")
     async with db.transaction() as session:
-        project = await resolve_project(session, ref)
-        if project.status == ProjectStatus.DELETED:
-            raise InvalidTransition("project", "deleted", "change the settings of")
+        project = await resolve_undeleted_project(session, ref, "change the settings of")
         repository = SettingsRepository(session)
         settings = await repository.get(project.id)
         if settings is None:

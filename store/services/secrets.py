@@ -38,11 +38,11 @@ from store import audit, crypto
 from store.config import current_actor
 from store.crypto import DecryptionFailed, Keyring, MasterKeyError, SecretValue
 from store.engine import Database
-from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
-from store.models import AuditCategory, Project, ProjectSecret, ProjectStatus, Severity
+from store.errors import Conflict, NotFound, ValidationError
+from store.models import AuditCategory, Project, ProjectSecret, Severity
 from store.repositories import SecretRepository
 from store.repositories.secrets import WEBHOOK_URL_KEY, SecretName
-from store.services.projects import resolve_project
+from store.services.projects import resolve_project, resolve_undeleted_project
 from store.types import utcnow
 
 MAX_NAME = 100
@@ -197,9 +197,7 @@ async def set_secret(
         await SecretRepository(session).lock("ROW EXCLUSIVE")
         # Read the keys under the lock, so a key being retired is never used.
         key = (await _keys_to_encrypt(session, keyring)).current
-        project = await resolve_project(session, ref)
-        if project.status == ProjectStatus.DELETED:
-            raise InvalidTransition("project", "deleted", "set a secret of")
+        project = await resolve_undeleted_project(session, ref, "set a secret of")
         repository = SecretRepository(session)
         row = await repository.get(project.id, key_name)
         created = row is None
@@ -330,9 +328,7 @@ async def delete_secret(db: Database, ref: str, key_name: str, *, actor: str | N
     actor = actor or current_actor()
     key_name = secret_name(key_name)
     async with db.transaction() as session:
-        project = await resolve_project(session, ref)
-        if project.status == ProjectStatus.DELETED:
-            raise InvalidTransition("project", "deleted", "delete a secret of")
+        project = await resolve_undeleted_project(session, ref, "delete a secret of")
         row = await _secret_row(session, project, key_name)
         secret_id, key_id = row.id, row.key_id
         session.expunge(row)

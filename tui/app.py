@@ -36,15 +36,6 @@ from tui.screens.start import StartScreen
 
 RECONNECT_SECONDS = 2.0
 
-MAIN_SCREENS = {
-    "projects": "Projects",
-    "templates": "Templates",
-    "modifications": "Modifications",
-    "audit": "Audit",
-    "inbox": "Inbox",
-    "activity": "Activity",
-}
-
 
 def _lazy(module: str, name: str) -> Callable[[], Screen[None]]:
     """A main screen made from its module imported on first use: start-up

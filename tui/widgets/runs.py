@@ -58,26 +58,25 @@ def tests_text(results: dict[str, Any]) -> Text:
 class RunTable(ItemTable[RunRow]):
     """Runs, newest first: status, project, agent, task, started, cost."""
 
-    def __init__(self, *, with_project: bool = True, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.with_project = with_project
+    COLUMNS = (
+        ("Status", "status"),
+        ("Project", "project"),
+        ("Agent", "agent"),
+        ("Task", "task"),
+        ("Started", "started"),
+        ("Cost", "cost"),
+    )
 
-    def on_mount(self) -> None:
-        self.add_column("Status", key="status")
-        if self.with_project:
-            self.add_column("Project", key="project")
-        self.add_column("Agent", key="agent")
-        self.add_column("Task", key="task", width=22 if self.with_project else 48)
-        self.add_column("Started", key="started")
-        self.add_column("Cost", key="cost")
+    def column_width(self, key: str) -> int | None:
+        if key == "task":
+            return 22 if self.with_project else 48
+        return None
 
     def cells(self, row: RunRow, now: datetime) -> list[object]:
         # Text, not str: DataTable reads strings as markup, names are as typed.
-        cells: list[object] = [run_status(row.status)]
-        if self.with_project:
-            cells.append(format.safe(row.project_name))
         return [
-            *cells,
+            run_status(row.status),
+            format.safe(row.project_name),
             format.safe(row.agent),
             format.safe(row.task, overflow="ellipsis", no_wrap=True),
             format.ago(row.started_at or row.created_at, now),
@@ -89,12 +88,16 @@ class ConversationTable(ItemTable[ConversationRow]):
     """Conversations, most recently active first: last active, project,
     title, who started it, status."""
 
-    def on_mount(self) -> None:
-        self.add_column("Active", key="active")
-        self.add_column("Project", key="project")
-        self.add_column("Title", key="title", width=40)
-        self.add_column("Started by", key="started_by")
-        self.add_column("Status", key="status")
+    COLUMNS = (
+        ("Active", "active"),
+        ("Project", "project"),
+        ("Title", "title"),
+        ("Started by", "started_by"),
+        ("Status", "status"),
+    )
+
+    def column_width(self, key: str) -> int | None:
+        return 40 if key == "title" else None
 
     def cells(self, row: ConversationRow, now: datetime) -> list[object]:
         return [

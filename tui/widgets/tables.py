@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 from rich.text import Text
 from textual.coordinate import Coordinate
@@ -86,11 +86,27 @@ class SafeTable(DataTable[object]):
 
 class ItemTable(SafeTable, Generic[Item]):
     """A table of store rows (``items``, one per table row, keyed by its id),
-    cursor by row. A subclass says which cells a row shows (``cells``)."""
+    cursor by row. A subclass names its columns (``COLUMNS``: label and key)
+    and the cells a row shows in them (``cells``). Without ``with_project``
+    (a table of one project's rows) the ``project`` column and its cells are
+    left out."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    def __init__(self, *, with_project: bool = True, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.items: list[Item] = []
+        self.with_project = with_project
+        self._shown = [self.with_project or key != "project" for _, key in self.COLUMNS]
+
+    def column_width(self, key: str) -> int | None:
+        """The fixed width of column ``key``; None sizes it to its cells."""
+        return None
+
+    def on_mount(self) -> None:
+        for (label, key), shown in zip(self.COLUMNS, self._shown, strict=True):
+            if shown:
+                self.add_column(label, key=key, width=self.column_width(key))
 
     def cells(self, item: Item, now: datetime) -> list[object]:
         raise NotImplementedError
@@ -102,7 +118,11 @@ class ItemTable(SafeTable, Generic[Item]):
             self.items = []
         for item in items:
             self.items.append(item)
-            self.add_row(*self.cells(item, now), key=str(item.id))
+            cells = self.cells(item, now)
+            self.add_row(
+                *(cell for cell, shown in zip(cells, self._shown, strict=True) if shown),
+                key=str(item.id),
+            )
 
     def selected(self) -> Item | None:
         if not self.items or not 0 <= self.cursor_row < len(self.items):
@@ -113,27 +133,21 @@ class ItemTable(SafeTable, Generic[Item]):
 class ModificationTable(ItemTable[ModificationRow]):
     """Modifications: status, project, request, requester, dates."""
 
-    def __init__(self, *, with_project: bool = True, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.with_project = with_project
-
-    def on_mount(self) -> None:
-        self.add_column("Status", key="status")
-        if self.with_project:
-            self.add_column("Project", key="project")
-        self.add_column("Request", key="request")
-        self.add_column("Requested by", key="requester")
-        self.add_column("Requested", key="requested")
-        self.add_column("Reviewed by", key="reviewer")
-        self.add_column("Reviewed", key="reviewed")
+    COLUMNS = (
+        ("Status", "status"),
+        ("Project", "project"),
+        ("Request", "request"),
+        ("Requested by", "requester"),
+        ("Requested", "requested"),
+        ("Reviewed by", "reviewer"),
+        ("Reviewed", "reviewed"),
+    )
 
     def cells(self, row: ModificationRow, now: datetime) -> list[object]:
-        cells: list[object] = [format.status_text(row.status)]
         # Text, not str: DataTable reads strings as markup, names are as typed.
-        if self.with_project:
-            cells.append(format.safe(row.project_name))
         return [
-            *cells,
+            format.status_text(row.status),
+            format.safe(row.project_name),
             format.safe(row.request, overflow="ellipsis", no_wrap=True),
             format.safe(row.requested_by),
             format.ago(row.requested_at, now),
@@ -145,13 +159,14 @@ class ModificationTable(ItemTable[ModificationRow]):
 class AuditTable(ItemTable[AuditEntry]):
     """Audit rows, newest first."""
 
-    def on_mount(self) -> None:
-        self.add_column("When", key="at")
-        self.add_column("Severity", key="severity")
-        self.add_column("Category", key="category")
-        self.add_column("Actor", key="actor")
-        self.add_column("Event", key="event")
-        self.add_column("Description", key="description")
+    COLUMNS = (
+        ("When", "at"),
+        ("Severity", "severity"),
+        ("Category", "category"),
+        ("Actor", "actor"),
+        ("Event", "event"),
+        ("Description", "description"),
+    )
 
     def cells(self, entry: AuditEntry, now: datetime) -> list[object]:
         return [

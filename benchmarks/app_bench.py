@@ -213,7 +213,8 @@ async def child_interact(url: str, rows: int, term: str) -> None:
     from store.config import normalize_url
     from tui.app import ProjdeckApp
     from tui.screens.audit import AuditScreen
-    from tui.screens.projects import TYPING_PAUSE, ProjectsScreen
+    from tui.screens.filtered import TYPING_PAUSE
+    from tui.screens.projects import ProjectsScreen
 
     result: dict[str, Any] = {"filter_typing_pause_ms": TYPING_PAUSE * 1000}
     app = ProjdeckApp(normalize_url(url), freeze_gc=True)  # as run_app makes it

@@ -12,8 +12,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import (
     DataTable,
     Footer,
@@ -36,6 +34,7 @@ from store.services.agents import (
 from store.services.browse import find_project_names
 from tui.context import attempt, deck
 from tui.screens.conversation import ConversationScreen
+from tui.screens.filtered import FilteredScreen
 from tui.screens.review import ReviewScreen
 from tui.widgets.costs import CostsView
 from tui.widgets.picker import PickerField
@@ -44,14 +43,13 @@ from tui.widgets.tables import ModificationTable
 
 PAGE = 100
 NEAR_END = 20
-TYPING_PAUSE = 0.2
 # (label, days back from now; None: since the first record)
 PERIODS = [("last 7 days", 7), ("last 30 days", 30), ("last 90 days", 90), ("all time", None)]
 DEFAULT_PERIOD = "30"
 FILTERS = Binding.Group("Filters")
 
 
-class ActivityScreen(Screen[None]):
+class ActivityScreen(FilteredScreen):
     TITLE = "Activity"
     CSS_PATH = "activity.tcss"
     BINDINGS = [
@@ -77,7 +75,6 @@ class ActivityScreen(Screen[None]):
         self.conversations_total = 0
         self.conversations_generation = 0
         self.detail: RunDetail | None = None
-        self._typing: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -85,7 +82,9 @@ class ActivityScreen(Screen[None]):
             with TabPane("Runs", id="runs"):
                 with Horizontal(id="activity-filters", classes="filters"):
                     yield PickerField("project", self._find_projects, id="activity-project")
-                    yield Input(placeholder="agent (exact name)", id="activity-agent")
+                    yield Input(
+                        placeholder="agent (exact name)", id="activity-agent", classes="as-you-type"
+                    )
                     yield Select(
                         [(status.value, status.value) for status in RunStatus],
                         prompt="every status",
@@ -222,13 +221,6 @@ class ActivityScreen(Screen[None]):
         row = self.query_one(ConversationTable).selected()
         if row is not None:
             self.app.push_screen(ConversationScreen(row.id))
-
-    @on(Input.Changed, "#activity-agent")
-    def _agent_changed(self) -> None:
-        # Query once typing pauses, not on every key.
-        if self._typing is not None:
-            self._typing.stop()
-        self._typing = self.set_timer(TYPING_PAUSE, self.reload)
 
     @on(Input.Submitted, "#activity-agent")
     def _agent_submitted(self) -> None:

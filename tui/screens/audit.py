@@ -15,8 +15,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Select, Static
 
 from store.errors import ValidationError
@@ -25,16 +23,15 @@ from store.services.audit import AuditQuery, audit_page, count_audit, parse_time
 from store.services.browse import find_audit_actors, find_project_names, project_names_of
 from tui import format
 from tui.context import attempt, deck
+from tui.screens.filtered import FilteredScreen
 from tui.widgets.picker import PickerField
 from tui.widgets.tables import AuditTable
 
 PAGE = 100
 NEAR_END = 20
-# Seconds of no typing before a filter runs.
-TYPING_PAUSE = 0.2
 
 
-class AuditScreen(Screen[None]):
+class AuditScreen(FilteredScreen):
     TITLE = "Audit"
     BINDINGS = [
         Binding("slash", "focus_filter('audit-search')", "Search"),
@@ -52,7 +49,6 @@ class AuditScreen(Screen[None]):
         self.total: int | None = None
         self.more = False
         self.generation = 0
-        self._typing: Timer | None = None
         # Names of the projects on the loaded pages, for the detail pane.
         self.names: dict[uuid.UUID, str] = {}
         self.chain_text = "chain not verified yet (v verifies)"
@@ -60,7 +56,9 @@ class AuditScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="audit-filters", classes="filters"):
-            yield Input(placeholder="/ search descriptions", id="audit-search")
+            yield Input(
+                placeholder="/ search descriptions", id="audit-search", classes="as-you-type"
+            )
             yield Select(
                 [(c.value, c.value) for c in AuditCategory], prompt="category", id="audit-category"
             )
@@ -211,13 +209,6 @@ class AuditScreen(Screen[None]):
                 format.safe(metadata),
             )
         )
-
-    @on(Input.Changed, "#audit-search")
-    def _search_changed(self) -> None:
-        # Query once typing pauses, not on every key (see the projects filter).
-        if self._typing is not None:
-            self._typing.stop()
-        self._typing = self.set_timer(TYPING_PAUSE, self.reload)
 
     @on(Select.Changed)
     @on(PickerField.Changed)

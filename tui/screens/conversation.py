@@ -10,8 +10,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.markup import escape
-from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Collapsible, Footer, Header, Input, Static
 
 from store.models import Message
@@ -19,13 +17,13 @@ from store.money import format_amount, from_micros
 from store.services.agents import ConversationDetail, get_conversation, list_messages
 from tui import format
 from tui.context import attempt, deck
+from tui.screens.filtered import FilteredScreen
 
 # Enough for any one sitting; the status line says when there are more.
 LIMIT = 500
 # Contents longer than this (lines or characters) start folded.
 FOLD_LINES = 3
 FOLD_CHARS = 240
-TYPING_PAUSE = 0.2
 
 
 def is_long(content: str) -> bool:
@@ -54,7 +52,7 @@ def message_title(message: Message) -> str:
     return escape(format.plain(title))
 
 
-class ConversationScreen(Screen[None]):
+class ConversationScreen(FilteredScreen):
     TITLE = "Conversation"
     CSS_PATH = "activity.tcss"
     BINDINGS = [
@@ -71,12 +69,15 @@ class ConversationScreen(Screen[None]):
         self.detail: ConversationDetail | None = None
         self.shown = 0
         self.total = 0
-        self._typing: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="conversation-summary")
-        yield Input(placeholder="/ search the messages (text or model)", id="conversation-search")
+        yield Input(
+            placeholder="/ search the messages (text or model)",
+            id="conversation-search",
+            classes="as-you-type",
+        )
         yield VerticalScroll(id="conversation-messages")
         yield Static("", id="conversation-status", classes="status-line")
         yield Footer()
@@ -130,13 +131,6 @@ class ConversationScreen(Screen[None]):
         )
         summary.append(format_amount(detail.cost), style="bold cyan")
         self.query_one("#conversation-summary", Static).update(format.sealed(summary))
-
-    @on(Input.Changed, "#conversation-search")
-    def _search_changed(self) -> None:
-        # Query once typing pauses, not on every key.
-        if self._typing is not None:
-            self._typing.stop()
-        self._typing = self.set_timer(TYPING_PAUSE, self.reload)
 
     @on(Input.Submitted, "#conversation-search")
     def _search_submitted(self) -> None:

@@ -9,8 +9,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.markup import escape
-from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from store.models import ProjectStatus
@@ -19,13 +17,12 @@ from store.services import projects as project_service
 from store.services.browse import ProjectRow, list_project_rows
 from tui import format
 from tui.context import attempt, deck
+from tui.screens.filtered import FilteredScreen
 from tui.widgets.tables import SafeTable, redraw_keeping_cursor
 
 PAGE = 100
 # Fetch the next page when the cursor comes this close to the last loaded row.
 NEAR_END = 20
-# Seconds of no typing before a filter runs.
-TYPING_PAUSE = 0.2
 _SORTS = list(ProjectSort)
 # The columns a click on the header sorts by.
 _SORT_OF_COLUMN = {
@@ -37,7 +34,7 @@ _SORT_OF_COLUMN = {
 }
 
 
-class ProjectsScreen(Screen[None]):
+class ProjectsScreen(FilteredScreen):
     TITLE = "Projects"
     BINDINGS = [
         Binding("slash", "filter", "Filter"),
@@ -61,11 +58,14 @@ class ProjectsScreen(Screen[None]):
         self.show_deleted = False
         # Bumped on every new query, so a late page of an old one is dropped.
         self.generation = 0
-        self._typing: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="/ filter by name, owner or repository", id="project-filter")
+        yield Input(
+            placeholder="/ filter by name, owner or repository",
+            id="project-filter",
+            classes="as-you-type",
+        )
         yield SafeTable(id="projects", cursor_type="row", zebra_stripes=True)
         yield Static("", id="projects-status", classes="status-line")
         yield Footer()
@@ -228,14 +228,6 @@ class ProjectsScreen(Screen[None]):
         if len(self.rows) < self.total and event.cursor_row >= len(self.rows) - NEAR_END:
             self.load_more(self.generation, self._filters(), self.sort)
 
-    @on(Input.Changed, "#project-filter")
-    def _filter_changed(self) -> None:
-        # Query once typing pauses, not on every key: a text search scans
-        # the table, and stale scans would queue behind the newest.
-        if self._typing is not None:
-            self._typing.stop()
-        self._typing = self.set_timer(TYPING_PAUSE, self.reload)
-
     @on(Input.Submitted, "#project-filter")
     def _filter_done(self) -> None:
         self.query_one(DataTable).focus()
@@ -294,13 +286,17 @@ class ProjectsScreen(Screen[None]):
     def action_edit(self) -> None:
         from tui.screens.project_form import ProjectForm
 
+        row = self._selected_undeleted("Deleted projects cannot be edited; r restores")
+        if row is not None:
+            self.app.push_screen(ProjectForm(row.id), self._saved)
+
+    def _selected_undeleted(self, refusal: str) -> ProjectRow | None:
+        """The selected project; None, with ``refusal`` shown, when it is deleted."""
         row = self.selected()
-        if row is None:
-            return
-        if row.status == ProjectStatus.DELETED:
-            self.notify("Deleted projects cannot be edited; r restores", severity="warning")
-            return
-        self.app.push_screen(ProjectForm(row.id), self._saved)
+        if row is not None and row.status == ProjectStatus.DELETED:
+            self.notify(refusal, severity="warning")
+            return None
+        return row
 
     def _saved(self, project_id: uuid.UUID | None) -> None:
         if project_id is not None:
@@ -321,11 +317,8 @@ class ProjectsScreen(Screen[None]):
     def action_delete(self) -> None:
         from tui.screens.confirm import ConfirmScreen
 
-        row = self.selected()
+        row = self._selected_undeleted("Already deleted; r restores it")
         if row is None:
-            return
-        if row.status == ProjectStatus.DELETED:
-            self.notify("Already deleted; r restores it", severity="warning")
             return
 
         def answered(yes: bool | None) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -88,8 +88,8 @@ class ProjectForm(ModalScreen[uuid.UUID | None]):
             yield Checkbox("Auto-confirm plans", id="auto-confirm")
             yield Static("", id="form-error", classes="field-error")
             with Horizontal(classes="buttons"):
-                yield Button("Save (ctrl+s)", variant="primary", id="save")
-                yield Button("Cancel", id="cancel")
+                yield Button("Save (ctrl+s)", variant="primary", id="save", action="screen.save")
+                yield Button("Cancel", id="cancel", action="screen.cancel")
 
     @staticmethod
     def _field(title: str, widget: Input | Select[str]) -> ComposeResult:
@@ -210,11 +210,3 @@ class ProjectForm(ModalScreen[uuid.UUID | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()

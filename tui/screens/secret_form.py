@@ -46,8 +46,8 @@ class SecretForm(ModalScreen[str | None]):
             yield Input(password=True, id="secret-value", placeholder="never shown")
             yield Static("", id="error-secret-value", classes="field-error")
             with Horizontal(classes="buttons"):
-                yield Button("Save (ctrl+s)", variant="primary", id="save")
-                yield Button("Cancel", id="cancel")
+                yield Button("Save (ctrl+s)", variant="primary", id="save", action="screen.save")
+                yield Button("Cancel", id="cancel", action="screen.cancel")
 
     def on_mount(self) -> None:
         target = "#secret-value" if self.key_name is not None else "#secret-name"
@@ -85,12 +85,4 @@ class SecretForm(ModalScreen[str | None]):
         self.dismiss(stored.key_name)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self) -> None:
-        self.action_save()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
         self.dismiss(None)

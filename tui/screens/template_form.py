@@ -82,9 +82,11 @@ class TemplateProjectForm(Screen[uuid.UUID | None]):
                 yield Vertical(id="template-variables")
                 yield _error_line("form")
                 with Horizontal(classes="buttons"):
-                    yield Button("Create (ctrl+s)", variant="primary", id="create")
-                    yield Button("Preview (ctrl+r)", id="preview")
-                    yield Button("Cancel", id="cancel")
+                    yield Button(
+                        "Create (ctrl+s)", variant="primary", id="create", action="screen.create"
+                    )
+                    yield Button("Preview (ctrl+r)", id="preview", action="screen.preview")
+                    yield Button("Cancel", id="cancel", action="screen.cancel")
             with Vertical(id="template-form-preview", classes="detail") as preview:
                 preview.border_title = "Preview"
                 yield Static("Loading the template…", id="preview-status")
@@ -301,18 +303,6 @@ class TemplateProjectForm(Screen[uuid.UUID | None]):
             ConfirmScreen("Discard this new project? What you typed is lost.", yes="Discard"),
             answered,
         )
-
-    @on(Button.Pressed, "#create")
-    def _create_pressed(self) -> None:
-        self.action_create()
-
-    @on(Button.Pressed, "#preview")
-    def _preview_pressed(self) -> None:
-        self.action_preview()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
 
 
 def _field(title: str, wid: str, placeholder: str) -> ComposeResult:

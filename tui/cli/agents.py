@@ -20,7 +20,7 @@ from tui.cli.output import fail
 # opens) starts without them.
 if TYPE_CHECKING:
     from store.engine import Database
-    from store.models import Message
+    from store.models import AgentRun, Message
     from store.services import Page
     from store.services import agents as service
 
@@ -338,13 +338,8 @@ def run_start(
 def run_begin(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """A queued run starts running."""
     from store.services import agents as service
-    from store.services import shapes
 
-    started = call_service(ctx, service.begin_run, run_id)
-    if as_json:
-        print_json(shapes.run_as_dict(started))
-    else:
-        click.echo(f"run {short_id(started.id)} {started.status}")
+    _print_moved(call_service(ctx, service.begin_run, run_id), as_json)
 
 
 @run.command("finish")
@@ -370,7 +365,6 @@ def run_finish(
 ) -> None:
     """Finish a queued or running run with its status, test results, error and cost."""
     from store.services import agents as service
-    from store.services import shapes
 
     try:
         results = json_input("tests", "--tests", tests) if tests is not None else None
@@ -380,10 +374,17 @@ def run_finish(
     finished = call_service(
         ctx, service.finish_run, run_id, status=status, test_results=results, error=error, cost=cost
     )
+    _print_moved(finished, as_json)
+
+
+def _print_moved(moved: AgentRun, as_json: bool) -> None:
+    """A run that began or finished: its new status, or the run as JSON."""
+    from store.services import shapes
+
     if as_json:
-        print_json(shapes.run_as_dict(finished))
+        print_json(shapes.run_as_dict(moved))
     else:
-        click.echo(f"run {short_id(finished.id)} {finished.status}")
+        click.echo(f"run {short_id(moved.id)} {moved.status}")
 
 
 @run.command("show")

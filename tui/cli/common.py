@@ -99,6 +99,20 @@ def call_service(
     return run_with_database(ctx, work)
 
 
+def call_as_is(
+    ctx: click.Context,
+    operation: Callable[Concatenate[Database, P], Awaitable[T]],
+    /,
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """``call_service`` on the database as it is, its schema not brought to
+    head first: for the commands that look at or change the schema itself."""
+    return run_with_database(
+        ctx, lambda database: operation(database, *args, **kwargs), ensure_schema=False
+    )
+
+
 def json_text(value: Any, **options: Any) -> str:
     """``value`` as JSON, hidden characters written as ``\\u`` escapes."""
     return text_safety.json_escaped(json.dumps(value, default=str, ensure_ascii=False, **options))

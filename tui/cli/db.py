@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from store import diagnostics, migrate, schema_check
-from store.engine import Database
-from tui.cli.common import print_json, run_with_database
+from tui.cli.common import call_as_is, print_json
 
 
 @click.group()
@@ -19,11 +18,7 @@ def db() -> None:
 @click.pass_context
 def upgrade(ctx: click.Context, revision: str) -> None:
     """Upgrade the schema to REVISION (default: head)."""
-
-    async def work(database: Database) -> str | None:
-        return await migrate.upgrade(database, revision)
-
-    current = run_with_database(ctx, work, ensure_schema=False)
+    current = call_as_is(ctx, migrate.upgrade, revision)
     click.echo(f"database at revision {current or 'base (empty)'}")
 
 
@@ -32,11 +27,7 @@ def upgrade(ctx: click.Context, revision: str) -> None:
 @click.pass_context
 def downgrade(ctx: click.Context, revision: str) -> None:
     """Downgrade the schema to REVISION ('base' removes every table)."""
-
-    async def work(database: Database) -> str | None:
-        return await migrate.downgrade(database, revision)
-
-    current = run_with_database(ctx, work, ensure_schema=False)
+    current = call_as_is(ctx, migrate.downgrade, revision)
     click.echo(f"database at revision {current or 'base (empty)'}")
 
 
@@ -44,11 +35,7 @@ def downgrade(ctx: click.Context, revision: str) -> None:
 @click.pass_context
 def current(ctx: click.Context) -> None:
     """Show the revision the database is at."""
-
-    async def work(database: Database) -> str | None:
-        return await migrate.current_revision(database)
-
-    revision = run_with_database(ctx, work, ensure_schema=False)
+    revision = call_as_is(ctx, migrate.current_revision)
     if revision is None:
         click.echo("base (empty database)")
     else:
@@ -73,11 +60,7 @@ def history() -> None:
 def check(ctx: click.Context) -> None:
     """Check that the database schema matches the models and holds no
     object the migrations do not create (exit 1 if not)."""
-
-    async def work(database: Database) -> list[str]:
-        return await schema_check.database_problems(database)
-
-    differences = run_with_database(ctx, work, ensure_schema=False)
+    differences = call_as_is(ctx, schema_check.database_problems)
     if differences:
         for line in differences:
             click.echo(line)
@@ -90,11 +73,7 @@ def check(ctx: click.Context) -> None:
 @click.pass_context
 def stamp(ctx: click.Context, revision: str) -> None:
     """Record REVISION as current without running migrations."""
-
-    async def work(database: Database) -> str | None:
-        return await migrate.stamp(database, revision)
-
-    current_revision = run_with_database(ctx, work, ensure_schema=False)
+    current_revision = call_as_is(ctx, migrate.stamp, revision)
     click.echo(f"database stamped at {current_revision or 'base'}")
 
 
@@ -103,11 +82,7 @@ def stamp(ctx: click.Context, revision: str) -> None:
 @click.pass_context
 def doctor(ctx: click.Context, as_json: bool) -> None:
     """Check the database: reachable, schema at head, settings, integrity."""
-
-    async def work(database: Database) -> diagnostics.Report:
-        return await diagnostics.examine(database)
-
-    report = run_with_database(ctx, work, ensure_schema=False)
+    report = call_as_is(ctx, diagnostics.examine)
     if as_json:
         print_json(report.as_dict())
     else:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,9 @@ SCRIPT = Path(sys.executable).with_name("projdeck")
 
 class Projdeck:
     """The CLI bound to one database, as a script or an agent would run it."""
+
+    # Run in the child before the command (a subclass limits its memory).
+    preexec_fn: Callable[[], None] | None = None
 
     def __init__(self, url: URL | str, **env: str) -> None:
         self.url = url if isinstance(url, str) else url.render_as_string(hide_password=False)
@@ -31,6 +35,7 @@ class Projdeck:
             env=self.env,
             timeout=60,
             check=False,
+            preexec_fn=self.preexec_fn,
         )
 
     def ok(self, *args: str, input: str | None = None) -> str:

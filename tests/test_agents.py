@@ -41,6 +41,7 @@ from store.repositories.agents import AgentActivityRepository, CostGrouping
 from store.services import agents as service
 from store.services import audit as audit_service
 from store.services import modifications, projects, shapes
+from tests.store_support import transfer_databases
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -842,8 +843,7 @@ async def test_transfer_carries_agent_activity_and_exact_costs(
 ) -> None:
     from store.services import workspace
 
-    source_backend, target_backend = direction.split("->")
-    source = await make_database(source_backend)
+    source, target = await transfer_databases(make_database, direction)
     await make_project(source)
     await modifications.propose_modification(
         source,
@@ -851,7 +851,6 @@ async def test_transfer_carries_agent_activity_and_exact_costs(
         modifications.ModificationProposal(request="r", modified_files={"a.py": "a"}),
     )
     await fill_agent_demo(source)
-    target = await make_database(target_backend)
     await workspace.transfer_workspace(source, target)
     for by in CostGrouping:
         before = await service.cost_report(source, by=by)

@@ -34,17 +34,7 @@ def _limit_memory() -> None:
 class BoundedProjdeck(Projdeck):
     """The CLI run with a memory limit."""
 
-    def run(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(SCRIPT), "--db-url", self.url, *args],
-            capture_output=True,
-            text=True,
-            input=input,
-            env=self.env,
-            timeout=60,
-            check=False,
-            preexec_fn=_limit_memory,
-        )
+    preexec_fn = staticmethod(_limit_memory)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from store.services import modifications as service
 from store.services import projects, row_checks, secrets, templates, workspace
 from store.validation import MAX_FILE_BYTES
 from tests.cli import Projdeck
+from tests.store_support import insert_old_project, raw_id
 
 CODEBASE = {"app.py": "print('hello')\n", "README.md": "# Demo\n"}
 
@@ -127,22 +128,10 @@ async def test_migration_0008_gives_modifications_approved_before_it_their_diges
     database = await open_database(empty_database_url)
     project_id, approved_id, pending_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 
-    def key(value: uuid.UUID) -> object:
-        return value.hex if database.backend == "sqlite" else value
-
     try:
         await migrate.upgrade(database, "0007")
         async with database.transaction() as session:
-            await session.execute(
-                text(
-                    "INSERT INTO projects (id, name, type, status, owner_id, auto_merge_enabled,"
-                    " auto_confirm_plans, codebase, dependencies, environment_vars,"
-                    " deployment_config, state, version, created_at, updated_at) VALUES"
-                    " (:id, 'Old', 'api', 'active', 'o', false, false, '{}', '[]', '{}', '{}',"
-                    " '{}', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-                ),
-                {"id": key(project_id)},
-            )
+            await insert_old_project(session, database, project_id)
             for mod_id, status in ((approved_id, "approved"), (pending_id, "pending")):
                 await session.execute(
                     text(
@@ -152,7 +141,11 @@ async def test_migration_0008_gives_modifications_approved_before_it_their_diges
                         " CURRENT_TIMESTAMP, '{}', '[\"a.py\"]', :status,"
                         ' \'{"a.py": "x"}\', \'{"a.py": "absent"}\', \'{}\')'
                     ),
-                    {"id": key(mod_id), "project": key(project_id), "status": status},
+                    {
+                        "id": raw_id(database, mod_id),
+                        "project": raw_id(database, project_id),
+                        "status": status,
+                    },
                 )
         assert await migrate.upgrade(database) == migrate.HEAD_REVISION
         async with database.reading() as session:

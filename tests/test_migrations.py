@@ -83,26 +83,22 @@ async def test_gin_indexes_exist_on_postgresql_only(database: Database) -> None:
 def test_plain_alembic_with_the_repository_ini_upgrades_a_database(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PROJDECK_DATABASE_URL": f"sqlite:///{tmp_path / 'plain.db'}"}
-    alembic = Path(sys.executable).with_name("alembic")
-    result = subprocess.run(
-        [str(alembic), "-c", str(root / "alembic.ini"), "upgrade", "head"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    script = Path(sys.executable).with_name("alembic")
+
+    def alembic(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(script), "-c", str(root / "alembic.ini"), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+
+    result = alembic("upgrade", "head")
     assert result.returncode == 0, result.stderr
     assert "Running upgrade  -> 0001" in result.stderr
-    check = subprocess.run(
-        [str(alembic), "-c", str(root / "alembic.ini"), "check"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    check = alembic("check")
     assert check.returncode == 0, check.stderr
     assert "No new upgrade operations detected" in check.stdout + check.stderr

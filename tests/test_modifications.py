@@ -24,6 +24,7 @@ from store.services import modifications as service
 from store.services import projects, shapes
 from store.services.changes import ChangeProbe
 from store.validation import MAX_FILE_BYTES
+from tests.store_support import insert_old_project, raw_id
 
 CODEBASE = {
     "app.py": "print('hello')\n",
@@ -598,16 +599,7 @@ async def test_migration_0002_keeps_existing_modifications(empty_database_url: U
     try:
         await migrate.upgrade(database, "0001")
         async with database.transaction() as session:
-            await session.execute(
-                text(
-                    "INSERT INTO projects (id, name, type, status, owner_id, auto_merge_enabled,"
-                    " auto_confirm_plans, codebase, dependencies, environment_vars,"
-                    " deployment_config, state, version, created_at, updated_at) VALUES"
-                    " (:id, 'Old', 'api', 'active', 'o', false, false, '{}', '[]', '{}', '{}',"
-                    " '{}', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-                ),
-                {"id": uuid.UUID(project_id) if database.backend != "sqlite" else project_id},
-            )
+            await insert_old_project(session, database, uuid.UUID(project_id))
             await session.execute(
                 text(
                     "INSERT INTO modifications (id, project_id, request, requested_by,"
@@ -617,10 +609,8 @@ async def test_migration_0002_keeps_existing_modifications(empty_database_url: U
                     " '{}', '{}')"
                 ),
                 {
-                    "id": uuid.UUID(mod_id) if database.backend != "sqlite" else mod_id,
-                    "project": uuid.UUID(project_id)
-                    if database.backend != "sqlite"
-                    else project_id,
+                    "id": raw_id(database, uuid.UUID(mod_id)),
+                    "project": raw_id(database, uuid.UUID(project_id)),
                 },
             )
         # Up to whatever is head now: later revisions must keep the rows too.

@@ -21,6 +21,7 @@ from store.models import Modification, Template, TemplateCategory
 from store.services import projects, secrets
 from store.services import workspace as service
 from store.services.audit import verify_chain
+from tests.store_support import transfer_databases
 
 MakeDatabase = Callable[[str], Awaitable[Database]]
 KEY = "w7IbUa4wb3Ju1mMzgCpZq1OZ6QnX3Vvv5S4pSKsxZ0E="
@@ -89,8 +90,7 @@ async def all_rows(db: Database) -> dict[str, list[str]]:
 async def test_export_then_import_gives_identical_rows(
     direction: str, make_database: MakeDatabase, tmp_path: Path
 ) -> None:
-    source_backend, target_backend = direction.split("->")
-    source = await make_database(source_backend)
+    source, target = await transfer_databases(make_database, direction)
     await fill(source)
     before = await all_rows(source)
     exported = await service.export_workspace(source, tmp_path / "workspace.jsonl")
@@ -98,7 +98,6 @@ async def test_export_then_import_gives_identical_rows(
     assert exported.counts["project_secrets"] == 1
     assert b"canary-value-123" not in (tmp_path / "workspace.jsonl").read_bytes()
 
-    target = await make_database(target_backend)
     result = await service.import_workspace(target, tmp_path / "workspace.jsonl")
     assert result.stats.inserted["projects"] == 3
     after = await all_rows(target)
@@ -309,11 +308,9 @@ async def test_restore_refuses_a_sqlite_file_that_is_not_projdeck(
 async def test_transfer_copies_everything_and_verifies(
     direction: str, make_database: MakeDatabase
 ) -> None:
-    source_backend, target_backend = direction.split("->")
-    source = await make_database(source_backend)
+    source, target = await transfer_databases(make_database, direction)
     await fill(source)
     before = await all_rows(source)
-    target = await make_database(target_backend)
     result = await service.transfer_workspace(source, target)
     assert result.source_counts["projects"] == 3
     assert result.target_counts["audit_log"] == result.source_counts["audit_log"] + 1
@@ -348,10 +345,8 @@ async def test_transfer_of_the_demo_workspace_verifies_counts_and_chain(
 ) -> None:
     from store.demo import fill_demo
 
-    source_backend, target_backend = direction.split("->")
-    source = await make_database(source_backend)
+    source, target = await transfer_databases(make_database, direction)
     await fill_demo(source)
-    target = await make_database(target_backend)
     result = await service.transfer_workspace(source, target)
     for table, count in result.source_counts.items():
         extra = 1 if table == "audit_log" else 0
@@ -375,10 +370,8 @@ async def audit_hashes(db: Database) -> list[tuple[int, str | None]]:
 async def test_merge_appends_the_source_audit_rows_after_the_target_chain(
     direction: str, make_database: MakeDatabase
 ) -> None:
-    source_backend, target_backend = direction.split("->")
-    source = await make_database(source_backend)
+    source, target = await transfer_databases(make_database, direction)
     await fill(source)
-    target = await make_database(target_backend)
     await projects.create_project_with_settings(
         target, projects.ProjectCreate(name="target-only", type="cli", owner_id="bob")
     )
@@ -425,11 +418,9 @@ async def test_merge_refuses_a_project_whose_name_the_target_has(
 ) -> None:
     """The clash is named in words (the project, the field), the same on
     both backends, not in the driver's; nothing is written."""
-    source_backend, target_backend = direction.split("->")
-    source = await make_database(source_backend)
+    source, target = await transfer_databases(make_database, direction)
     await fill(source)
     clashing = await projects.get_project(source, "project-0")
-    target = await make_database(target_backend)
     await projects.create_project_with_settings(
         target, projects.ProjectCreate(name="project-0", type="cli", owner_id="bob")
     )
@@ -447,8 +438,7 @@ async def test_merge_refuses_a_project_whose_name_the_target_has(
 async def test_merge_refuses_a_project_whose_repository_the_target_has(
     direction: str, make_database: MakeDatabase
 ) -> None:
-    source_backend, target_backend = direction.split("->")
-    source = await make_database(source_backend)
+    source, target = await transfer_databases(make_database, direction)
     created = await projects.create_project_with_settings(
         source,
         projects.ProjectCreate(
@@ -459,7 +449,6 @@ async def test_merge_refuses_a_project_whose_repository_the_target_has(
             github_repo="billing",
         ),
     )
-    target = await make_database(target_backend)
     await projects.create_project_with_settings(
         target,
         projects.ProjectCreate(

@@ -27,7 +27,16 @@ TEST_KEY = SHOT_KEY
 SIZE = SHOT_SIZE
 make_app = screenshot_app
 
-__all__ = ["FIXED_NOW", "SIZE", "TEST_KEY", "make_app", "open_project", "running_app", "settle"]
+__all__ = [
+    "FIXED_NOW",
+    "SIZE",
+    "TEST_KEY",
+    "make_app",
+    "open_project",
+    "press",
+    "running_app",
+    "settle",
+]
 
 
 @contextlib.asynccontextmanager
@@ -40,23 +49,27 @@ async def running_app(url: URL) -> AsyncIterator[tuple[ProjdeckApp, Pilot[None]]
         yield app, pilot
 
 
+async def press(pilot: Pilot[None], *keys: str) -> None:
+    """Press ``keys``, then wait until the app has settled (its workers
+    done, the screen drawn)."""
+    await pilot.press(*keys)
+    await settle(pilot)
+
+
 async def open_project(
     pilot: Pilot[None], name: str | None = None, *, tab: str = "overview"
 ) -> ProjectDetailScreen:
     """From the Projects list: filter it to ``name`` (None: keep the list as
     it is), open the selected project and step to its ``tab``."""
     if name is not None:
-        await pilot.press("slash", *name, "enter")
-        await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
+        await press(pilot, "slash", *name, "enter")
+    await press(pilot, "enter")
     screen = pilot.app.screen
     assert isinstance(screen, ProjectDetailScreen)
     # One tab at a time: each focuses its own table when shown, and a key
     # pressed before that lands where the previous tab put the focus.
     for _ in range(TABS.index(tab)):
-        await pilot.press("right_square_bracket")
-        await settle(pilot)
+        await press(pilot, "right_square_bracket")
     return screen
 
 

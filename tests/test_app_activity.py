@@ -20,8 +20,8 @@ from tests.app_support import (
     demo_database_file,
     demo_url,
     open_project,
+    press,
     running_app,
-    settle,
     text_of,
 )
 from tui.screens.activity import ActivityScreen
@@ -41,12 +41,11 @@ async def service(url: URL, call: Any) -> Any:
         await db.dispose()
 
 
-async def press(pilot: Pilot[None], *keys: str) -> None:
+async def press_each(pilot: Pilot[None], *keys: str) -> None:
     """Press keys one at a time, letting each key's workers finish (a worker
     cancelled mid-read by the next key is not what these tests are about)."""
     for key in keys:
-        await pilot.press(key)
-        await settle(pilot)
+        await press(pilot, key)
 
 
 async def test_activity_lists_every_run_newest_first_and_filters_by_agent(demo_url: URL) -> None:
@@ -54,8 +53,7 @@ async def test_activity_lists_every_run_newest_first_and_filters_by_agent(demo_u
     codex = await service(demo_url, lambda db: agents.list_runs(db, agent="codex", limit=500))
     assert 0 < codex.total < everything.total
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("6")
-        await settle(pilot)
+        await press(pilot, "6")
         screen = app.screen
         assert isinstance(screen, ActivityScreen)
         table = screen.query_one(RunTable)
@@ -66,35 +64,30 @@ async def test_activity_lists_every_run_newest_first_and_filters_by_agent(demo_u
             screen.query_one("#activity-status-line", Static)
         )
 
-        await pilot.press("a", *"codex", "enter")
-        await settle(pilot)
+        await press(pilot, "a", *"codex", "enter")
         assert [row.id for row in table.items] == [row.id for row in codex.items]
         assert {row.agent for row in table.items} == {"codex"}
         assert table.has_focus
 
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert len(table.items) == everything.total
 
 
 async def test_activity_filters_by_status_and_project(demo_url: URL) -> None:
     failed = await service(demo_url, lambda db: agents.list_runs(db, statuses=["failed"]))
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("6")
-        await settle(pilot)
+        await press(pilot, "6")
         screen = app.screen
         table = screen.query_one(RunTable)
         # The status list: prompt, queued, running, succeeded, failed.
-        await pilot.press("s", "enter", "down", "down", "down", "down", "enter")
-        await settle(pilot)
+        await press(pilot, "s", "enter", "down", "down", "down", "down", "enter")
         assert screen.query_one("#activity-status", Select).value == "failed"
         assert [row.id for row in table.items] == [row.id for row in failed.items]
 
         project = table.items[0].project_name
         # The project picker: enter opens it, typing narrows, enter picks.
         screen.query_one("#activity-project").focus()
-        await pilot.press("enter", *project, "enter")
-        await settle(pilot)
+        await press(pilot, "enter", *project, "enter")
         one = await service(
             demo_url, lambda db: agents.list_runs(db, project_ref=project, statuses=["failed"])
         )
@@ -114,23 +107,20 @@ async def test_run_detail_shows_task_tests_cost_and_opens_its_modification(
         (index, detail) for index, detail in enumerate(details) if detail.modifications
     )
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("6")
-        await settle(pilot)
-        await press(pilot, *["down"] * position)
+        await press(pilot, "6")
+        await press_each(pilot, *["down"] * position)
         shown = text_of(app.screen.query_one("#activity-run", Static))
         assert detail.run.task in shown
         assert format_amount(detail.cost) in shown
         assert f"{detail.run.test_results['passed']} passed" in shown
 
-        await pilot.press("m")
-        await settle(pilot)
+        await press(pilot, "m")
         assert isinstance(app.screen, ReviewScreen)
         assert app.screen.current == detail.modifications[0].id
         summary = text_of(app.screen.query_one("#review-summary", Static))
         assert detail.modifications[0].request.splitlines()[0] in summary
 
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert isinstance(app.screen, ActivityScreen)
 
 
@@ -145,7 +135,7 @@ async def test_conversation_shows_messages_in_order_folds_long_ones_and_searches
     matching = await service(demo_url, lambda db: agents.list_messages(db, ref, search="pytest"))
     conversation = await service(demo_url, lambda db: agents.get_conversation(db, ref))
     async with running_app(demo_url) as (app, pilot):
-        await press(pilot, "6", *["down"] * position, "enter")
+        await press_each(pilot, "6", *["down"] * position, "enter")
         screen = app.screen
         assert isinstance(screen, ConversationScreen)
         assert screen.conversation_id == run.conversation_id
@@ -164,13 +154,11 @@ async def test_conversation_shows_messages_in_order_folds_long_ones_and_searches
         await pilot.pause()
         assert not any(fold.collapsed for fold in screen.query(Collapsible))
 
-        await pilot.press("slash", *"pytest", "enter")
-        await settle(pilot)
+        await press(pilot, "slash", *"pytest", "enter")
         assert len(screen.query(Collapsible)) == matching.total == 1
         assert "matching 'pytest'" in text_of(screen.query_one("#conversation-status", Static))
 
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert isinstance(app.screen, ActivityScreen)
 
 
@@ -187,8 +175,7 @@ async def test_costs_tab_totals_the_chosen_period_per_project_and_model(demo_url
     )
     assert week.total < month.total
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("6", "c")
-        await settle(pilot)
+        await press(pilot, "6", "c")
         screen = app.screen
         total = text_of(screen.query_one(".costs-total", Static))
         assert f"last 30 days: {format_amount(month.total, 2)}" in total
@@ -198,8 +185,7 @@ async def test_costs_tab_totals_the_chosen_period_per_project_and_model(demo_url
             assert format_amount(row.cost, 2) in by_model
 
         # The period list: 7, 30, 90 days, all time.
-        await pilot.press("enter", "up", "enter")
-        await settle(pilot)
+        await press(pilot, "enter", "up", "enter")
         total = text_of(screen.query_one(".costs-total", Static))
         assert f"last 7 days: {format_amount(week.total, 2)}" in total
         by_project = text_of(screen.query_one(".costs-by-project", Static))
@@ -217,16 +203,14 @@ async def test_project_runs_tab_lists_the_projects_runs_and_opens_a_conversation
         costs = await service(
             demo_url, lambda db: agents.cost_report(db, by="model", project_ref=ref)
         )
-        await pilot.press(*["right_square_bracket"] * 6)
-        await settle(pilot)
+        await press(pilot, *["right_square_bracket"] * 6)
         table = screen.query_one("#project-runs", RunTable)
         assert table.has_focus
         assert [row.id for row in table.items] == [row.id for row in runs.items]
         shown = text_of(screen.query_one("#project-costs", Static))
         assert format_amount(costs.rows[0].cost, 2) in shown
 
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         assert isinstance(app.screen, ConversationScreen)
         assert app.screen.conversation_id == runs.items[0].conversation_id
 
@@ -251,7 +235,7 @@ async def test_conversations_without_a_run_are_listed_and_open(demo_url: URL) ->
     assert {lone.id, about_none.id} <= set(listed)
     assert not with_run & set(listed)
     async with running_app(demo_url) as (app, pilot):
-        await press(pilot, "6", "w")
+        await press_each(pilot, "6", "w")
         screen = app.screen
         assert isinstance(screen, ActivityScreen)
         table = screen.query_one(ConversationTable)
@@ -264,17 +248,17 @@ async def test_conversations_without_a_run_are_listed_and_open(demo_url: URL) ->
         assert "Planning, no run" in str(shown[position][2])
         assert "no project" in str(shown[listed.index(about_none.id)][1])
 
-        await press(pilot, *["down"] * position, "enter")
+        await press_each(pilot, *["down"] * position, "enter")
         conversation = app.screen
         assert isinstance(conversation, ConversationScreen)
         assert conversation.conversation_id == lone.id
         assert len(conversation.query(Collapsible)) == 1
 
-        await press(pilot, "escape")
+        await press_each(pilot, "escape")
         assert app.screen is screen
         # The key is in the footer and in the help.
         footer = [key.key for key in screen.query(FooterKey)]
         assert "w" in footer
-        await press(pilot, "question_mark")
+        await press_each(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
         assert dict(app.screen.keys)["w"] == "No-run"

@@ -9,7 +9,14 @@ from textual.widgets import DataTable, OptionList, Static
 
 from store.engine import open_database
 from store.services.audit import AuditQuery, list_audit
-from tests.app_support import column, demo_database_file, demo_url, running_app, settle, text_of
+from tests.app_support import (
+    column,
+    demo_database_file,
+    demo_url,
+    press,
+    running_app,
+    text_of,
+)
 from tui.screens.audit import AuditScreen
 from tui.widgets.pick import PickScreen
 
@@ -32,47 +39,37 @@ async def test_audit_screen_filters_by_a_project_and_an_actor_picked_by_typing(
         await db.dispose()
     assert 0 < by_ci.total < expected.total
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("4")
-        await settle(pilot)
-        await pilot.press("p")
-        await settle(pilot)
+        await press(pilot, "4")
+        await press(pilot, "p")
         assert isinstance(app.screen, PickScreen)
         names = offered(app.screen)
         assert names[0] == "any project" and "Metrics Pipeline" in names
-        await pilot.press(*"metrics")
-        await settle(pilot)
+        await press(pilot, *"metrics")
         names = offered(app.screen)
         assert names == ["Metrics Pipeline"]
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         assert isinstance(app.screen, AuditScreen)
         assert "Metrics Pipeline" in text_of(app.screen.query_one("#audit-project", Static))
         status = text_of(app.screen.query_one("#audit-status", Static))
         assert status.startswith(f"{expected.total} matching rows")
         assert "Project  Metrics Pipeline" in text_of(app.screen.query_one("#audit-entry", Static))
         # The actor picker offers the names starting with what is typed.
-        await pilot.press("a", "c")
-        await settle(pilot)
+        await press(pilot, "a", "c")
         names = offered(app.screen)
         assert "ci" in names and all(name.startswith("c") for name in names)
-        await pilot.press("i")
-        await settle(pilot)
+        await press(pilot, "i")
         names = offered(app.screen)
         assert names == ["ci"]
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         table = app.screen.query_one(DataTable)
         assert set(column(table, "actor")) == {"ci"}
         status = text_of(app.screen.query_one("#audit-status", Static))
         assert status.startswith(f"{by_ci.total} matching row")
         # Escape in the picker keeps the filter; backspace on the field clears it.
-        await pilot.press("a", "escape")
-        await settle(pilot)
+        await press(pilot, "a", "escape")
         assert set(column(table, "actor")) == {"ci"}
-        await pilot.press("backspace")
-        await settle(pilot)
+        await press(pilot, "backspace")
         status = text_of(app.screen.query_one("#audit-status", Static))
         assert status.startswith(f"{expected.total} matching rows")
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert text_of(app.screen.query_one("#audit-project", Static)).strip() == "project"

@@ -24,6 +24,7 @@ from tests.app_support import (
     demo_database_file,
     demo_url,
     open_project,
+    press,
     running_app,
     settle,
     text_of,
@@ -57,57 +58,47 @@ async def test_projects_screen_opens_on_the_active_demo_projects(demo_url: URL) 
         names = column(table, "name")
         assert len(names) == 9
         assert "Billing API" in names and "Docs Site" not in names
-        await pilot.press("A")
-        await settle(pilot)
+        await press(pilot, "A")
         assert "Docs Site" in column(table, "name")
-        await pilot.press("D")
-        await settle(pilot)
+        await press(pilot, "D")
         assert "Payments Sandbox" in column(table, "name")
         assert table.row_count == 12
 
 
 async def test_filter_as_you_type_narrows_the_projects(demo_url: URL) -> None:
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("slash", *"gateway")
-        await settle(pilot)
+        await press(pilot, "slash", *"gateway")
         table = app.screen.query_one(DataTable)
         assert column(table, "name") == ["Auth Gateway"]
         # The GitHub column's "owner/repo" is searched as shown.
-        await pilot.press("ctrl+u", *"acme/billing")
-        await settle(pilot)
+        await press(pilot, "ctrl+u", *"acme/billing")
         assert column(table, "name") == ["Billing API"]
-        await pilot.press("ctrl+u", *"acme")
-        await settle(pilot)
+        await press(pilot, "ctrl+u", *"acme")
         assert len(column(table, "name")) == 9
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert table.row_count == 9
 
 
 async def test_new_project_form_shows_errors_inline_and_saves_when_valid(demo_url: URL) -> None:
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("n")
-        await settle(pilot)
+        await press(pilot, "n")
         assert isinstance(app.screen, ProjectForm)
         await pilot.press(*"Release Notes Bot")
         await pilot.press("tab", "tab")  # past the type selector to the owner
         assert app.screen.focused is app.screen.query_one("#owner", Input)
         await pilot.press("tab", *"acme-release-notes")  # a GitHub value without a slash
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
         form = app.screen
         assert isinstance(form, ProjectForm)
         assert "OWNER/REPO" in text_of(form.query_one("#error-github", Static))
         form.query_one("#github", Input).focus()
         await pilot.press("ctrl+u", *"acme/release-notes")
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
         assert isinstance(form, ProjectForm)
         # The owner is empty: the service refuses it and names the field.
         assert "empty" in text_of(form.query_one("#error-owner", Static))
         form.query_one("#owner", Input).focus()
-        await pilot.press(*"gwen", "ctrl+s")
-        await settle(pilot)
+        await press(pilot, *"gwen", "ctrl+s")
         assert isinstance(app.screen, ProjectsScreen)
         assert "Release Notes Bot" in column(app.screen.query_one(DataTable), "name")
     config = await read(demo_url, "Release Notes Bot")
@@ -119,13 +110,11 @@ async def test_edit_project_saves_with_the_version_read(demo_url: URL) -> None:
     before = await read(demo_url, "Metrics Pipeline")
     async with running_app(demo_url) as (app, pilot):
         assert column(app.screen.query_one(DataTable), "name")[0] == "Metrics Pipeline"
-        await pilot.press("e")
-        await settle(pilot)
+        await press(pilot, "e")
         form = app.screen
         assert isinstance(form, ProjectForm)
         form.query_one("#owner", Input).focus()
-        await pilot.press("ctrl+u", *"zoe", "ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+u", *"zoe", "ctrl+s")
         assert isinstance(app.screen, ProjectsScreen)
     after = await read(demo_url, "Metrics Pipeline")
     assert after.project.owner_id == "zoe"
@@ -134,8 +123,7 @@ async def test_edit_project_saves_with_the_version_read(demo_url: URL) -> None:
 
 async def test_edit_conflict_is_reported_and_reload_takes_the_new_version(demo_url: URL) -> None:
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("e")
-        await settle(pilot)
+        await press(pilot, "e")
         form = app.screen
         assert isinstance(form, ProjectForm)
         # Another process changes the project while the form is open.
@@ -151,17 +139,14 @@ async def test_edit_conflict_is_reported_and_reload_takes_the_new_version(demo_u
         finally:
             await other.dispose()
         form.query_one("#owner", Input).focus()
-        await pilot.press("ctrl+u", *"zoe", "ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+u", *"zoe", "ctrl+s")
         assert isinstance(app.screen, ProjectForm)
         message = text_of(form.query_one("#form-error", Static))
         assert "changed by someone else" in message and "ctrl+r" in message
-        await pilot.press("ctrl+r")
-        await settle(pilot)
+        await press(pilot, "ctrl+r")
         assert form.query_one("#owner", Input).value == "someone-else"
         form.query_one("#owner", Input).focus()
-        await pilot.press("end", "ctrl+u", *"zoe", "ctrl+s")
-        await settle(pilot)
+        await press(pilot, "end", "ctrl+u", *"zoe", "ctrl+s")
         assert isinstance(app.screen, ProjectsScreen)
     assert (await read(demo_url, "Metrics Pipeline")).project.owner_id == "zoe"
 
@@ -169,27 +154,21 @@ async def test_edit_conflict_is_reported_and_reload_takes_the_new_version(demo_u
 async def test_archive_delete_and_restore_by_keys(demo_url: URL) -> None:
     async with running_app(demo_url) as (app, pilot):
         table = app.screen.query_one(DataTable)
-        await pilot.press("a")
-        await settle(pilot)
+        await press(pilot, "a")
         assert "Metrics Pipeline" not in column(table, "name")
         assert (await read(demo_url, "Metrics Pipeline")).project.status == ProjectStatus.ARCHIVED
         # Now Ledger Core is first; delete asks first, and "n" keeps it.
-        await pilot.press("d")
-        await settle(pilot)
+        await press(pilot, "d")
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("n")
-        await settle(pilot)
+        await press(pilot, "n")
         assert (await read(demo_url, "Ledger Core")).project.status == ProjectStatus.ACTIVE
-        await pilot.press("d", "y")
-        await settle(pilot)
+        await press(pilot, "d", "y")
         assert (await read(demo_url, "Ledger Core")).project.status == ProjectStatus.DELETED
         assert "Ledger Core" not in column(table, "name")
-        await pilot.press("D")
-        await settle(pilot)
+        await press(pilot, "D")
         index = column(table, "name").index("Ledger Core")
         table.move_cursor(row=index)
-        await pilot.press("r")
-        await settle(pilot)
+        await press(pilot, "r")
     assert (await read(demo_url, "Ledger Core")).project.status == ProjectStatus.ACTIVE
 
 
@@ -200,10 +179,8 @@ async def test_settings_are_edited_and_saved_with_ctrl_s(demo_url: URL) -> None:
         editor = app.screen.query_one("#planning_statement", TextArea)
         assert app.screen.focused is editor
         await pilot.press("ctrl+a", "end", *" Backfills run on Sundays.")
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
+        await press(pilot, "escape")
         assert isinstance(app.screen, ProjectsScreen)
     settings = (await read(demo_url, "Metrics Pipeline")).settings
     assert settings.planning_statement.endswith("Backfills run on Sundays.")
@@ -213,19 +190,16 @@ async def test_leaving_with_unsaved_settings_asks_first(demo_url: URL) -> None:
     async with running_app(demo_url) as (app, pilot):
         await open_project(pilot, tab="settings")
         await pilot.press("tab", *"Draft")
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         assert isinstance(app.screen, ProjectDetailScreen)
         # Quitting asks too.
         app.screen.query_one("ContentTabs").focus()
-        await pilot.press("q")
-        await settle(pilot)
+        await press(pilot, "q")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
-        await pilot.press("escape", "y")
-        await settle(pilot)
+        await press(pilot, "escape", "y")
         assert isinstance(app.screen, ProjectsScreen)
     settings = (await read(demo_url, "Metrics Pipeline")).settings
     assert "Draft" not in settings.planning_statement
@@ -237,23 +211,19 @@ async def test_reload_asks_before_discarding_unsaved_settings(demo_url: URL) -> 
         await pilot.press("tab", "ctrl+home", *"Draft ")
         editor = app.screen.query_one("#planning_statement", TextArea)
         assert editor.text.startswith("Draft ")
-        await pilot.press("ctrl+r")
-        await settle(pilot)
+        await press(pilot, "ctrl+r")
         assert isinstance(app.screen, ConfirmScreen)
         assert "Reload and discard" in text_of(app.screen.query_one("#confirm-question", Static))
-        await pilot.press("n")
-        await settle(pilot)
+        await press(pilot, "n")
         assert isinstance(app.screen, ProjectDetailScreen)
         assert editor.text.startswith("Draft ")
-        await pilot.press("ctrl+r", "y")
-        await settle(pilot)
+        await press(pilot, "ctrl+r", "y")
         assert isinstance(app.screen, ProjectDetailScreen)
         saved = (await read(demo_url, "Metrics Pipeline")).settings
         assert editor.text == saved.planning_statement
         assert not app.screen.has_unsaved_settings
         # Without unsaved edits ctrl+r reloads at once.
-        await pilot.press("ctrl+r")
-        await settle(pilot)
+        await press(pilot, "ctrl+r")
         assert isinstance(app.screen, ProjectDetailScreen)
     assert "Draft" not in saved.planning_statement
 
@@ -263,20 +233,17 @@ async def test_editing_the_project_keeps_unsaved_settings(demo_url: URL) -> None
         detail = await open_project(pilot, tab="settings")
         await pilot.press("tab", "ctrl+home", *"Draft ")
         # Back to the tab bar, where e edits the project.
-        await pilot.press("shift+tab", "e")
-        await settle(pilot)
+        await press(pilot, "shift+tab", "e")
         form = app.screen
         assert isinstance(form, ProjectForm)
         form.query_one("#owner", Input).focus()
-        await pilot.press("ctrl+u", *"zoe", "ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+u", *"zoe", "ctrl+s")
         assert app.screen is detail
         assert "zoe" in text_of(detail.query_one("#project-title", Static))
         editor = detail.query_one("#planning_statement", TextArea)
         assert editor.text.startswith("Draft ")
         assert detail.has_unsaved_settings
-        await pilot.press("tab", "ctrl+s")
-        await settle(pilot)
+        await press(pilot, "tab", "ctrl+s")
         assert not detail.has_unsaved_settings
     after = await read(demo_url, "Metrics Pipeline")
     assert after.project.owner_id == "zoe"
@@ -289,25 +256,19 @@ async def test_a_main_screen_key_comes_back_to_the_open_project(demo_url: URL) -
     async with running_app(demo_url) as (app, pilot):
         detail = await open_project(pilot, tab="settings")
         await pilot.press("tab", "ctrl+home", *"Draft ")
-        await pilot.press("shift+tab", "2")
-        await settle(pilot)
+        await press(pilot, "shift+tab", "2")
         assert isinstance(app.screen, TemplatesScreen)
-        await pilot.press("q")
-        await settle(pilot)
+        await press(pilot, "q")
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("n")
-        await settle(pilot)
-        await pilot.press("1")
-        await settle(pilot)
+        await press(pilot, "n")
+        await press(pilot, "1")
         assert app.screen is detail
         assert detail.query_one("#planning_statement", TextArea).text.startswith("Draft ")
-        await pilot.press("escape", "y")
-        await settle(pilot)
+        await press(pilot, "escape", "y")
         assert isinstance(app.screen, ProjectsScreen)
         assert not app.open_projects
         # With no project open, 2 then 1 lands on the list.
-        await pilot.press("2", "1")
-        await settle(pilot)
+        await press(pilot, "2", "1")
         assert isinstance(app.screen, ProjectsScreen)
     settings = (await read(demo_url, "Metrics Pipeline")).settings
     assert "Draft" not in settings.planning_statement
@@ -319,8 +280,7 @@ async def test_secrets_are_added_revealed_and_deleted_with_audit_rows(demo_url: 
         table = app.screen.query_one("#secrets-table", DataTable)
         assert app.screen.focused is table
         assert column(table, "value") == [MASK, MASK]
-        await pilot.press("n", *"DEPLOY_TOKEN", "enter", *"s3cr3t-value", "enter")
-        await settle(pilot)
+        await press(pilot, "n", *"DEPLOY_TOKEN", "enter", *"s3cr3t-value", "enter")
         assert column(table, "name") == [
             "DEPLOY_TOKEN",
             "SLACK_WEBHOOK_TOKEN",
@@ -328,19 +288,16 @@ async def test_secrets_are_added_revealed_and_deleted_with_audit_rows(demo_url: 
         ]
         assert "s3cr3t-value" not in column(table, "value")
         table.move_cursor(row=0)
-        await pilot.press("v")
-        await settle(pilot)
+        await press(pilot, "v")
         assert column(table, "value")[0] == "s3cr3t-value"
         # The value masks itself again after ten seconds.
         pane = app.screen.query_one("SecretsPane")
         pane._mask("DEPLOY_TOKEN")  # the timer's callback, without waiting 10 s
         assert column(table, "value")[0] == MASK
-        await pilot.press("c")
-        await settle(pilot)
+        await press(pilot, "c")
         assert app.clipboard == "s3cr3t-value"
         assert column(table, "value")[0] == MASK
-        await pilot.press("x", "y")
-        await settle(pilot)
+        await press(pilot, "x", "y")
         assert column(table, "name") == ["SLACK_WEBHOOK_TOKEN", "WAREHOUSE_PASSWORD"]
     db = await open_database(demo_url)
     try:
@@ -359,45 +316,35 @@ async def test_secrets_are_added_revealed_and_deleted_with_audit_rows(demo_url: 
 
 async def test_audit_screen_filters_by_text_as_you_type(demo_url: URL) -> None:
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("4")
-        await settle(pilot)
+        await press(pilot, "4")
         assert isinstance(app.screen, AuditScreen)
-        await pilot.press("slash", *"archived project")
-        await settle(pilot)
+        await press(pilot, "slash", *"archived project")
         table = app.screen.query_one(DataTable)
         assert sorted(column(table, "event")) == ["project.archived", "project.archived"]
         status = text_of(app.screen.query_one("#audit-status", Static))
         assert status.startswith("2 matching rows")
-        await pilot.press("escape")
-        await settle(pilot)
-        await pilot.press("v")
-        await settle(pilot)
+        await press(pilot, "escape")
+        await press(pilot, "v")
         assert "chain verified" in text_of(app.screen.query_one("#audit-status", Static))
 
 
 async def test_help_lists_the_screen_keys_and_the_palette_reaches_screens(demo_url: URL) -> None:
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("question_mark")
-        await settle(pilot)
+        await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
         keys = dict(app.screen.keys)
         assert keys["n"] == "New" and keys["d"] == "Delete" and keys["q"] == "Quit"
         await pilot.press("escape")
         assert isinstance(app.screen, ProjectsScreen)
         # The palette runs the screen's actions too.
-        await pilot.press("ctrl+p", *"show deleted")
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "ctrl+p", *"show deleted")
+        await press(pilot, "enter")
         assert isinstance(app.screen, ProjectsScreen)
         assert "Payments Sandbox" in column(app.screen.query_one(DataTable), "name")
-        await pilot.press("ctrl+p")
-        await settle(pilot)
+        await press(pilot, "ctrl+p")
         assert isinstance(app.screen, CommandPalette)
-        await pilot.press(*"Go to Audit")
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, *"Go to Audit")
+        await press(pilot, "enter")
         assert isinstance(app.screen, AuditScreen)
 
 
@@ -488,11 +435,9 @@ async def test_projects_table_pages_from_the_database(
             status = app.screen.query_one("#projects-status", Static)
             assert table.row_count == 100
             assert text_of(status).startswith("250 projects")
-            await pilot.press("ctrl+end")
-            await settle(pilot)
+            await press(pilot, "ctrl+end")
             assert table.row_count == 200
-            await pilot.press("ctrl+end")
-            await settle(pilot)
+            await press(pilot, "ctrl+end")
             assert table.row_count == 250
             # Another process proposes a change deep in the list: the rows
             # are read again, all 250, the cursor staying on its project.
@@ -521,8 +466,7 @@ async def test_projects_table_pages_from_the_database(
             pending = table.get_column_index("pending")
             assert str(table.get_cell_at((table.cursor_row, pending))) == "1"
             assert table.row_count == 250
-            await pilot.press("slash", *"service-12")
-            await settle(pilot)
+            await press(pilot, "slash", *"service-12")
             assert sorted(column(table, "name")) == [f"service-{n}" for n in range(120, 130)]
 
 
@@ -532,8 +476,7 @@ async def test_templates_filter_by_name_tag_or_stack_and_preview(demo_url: URL) 
     from tui.screens.templates import TemplatesScreen
 
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("2")
-        await settle(pilot)
+        await press(pilot, "2")
         assert isinstance(app.screen, TemplatesScreen)
         listing = app.screen.query_one("#template-list", OptionList)
         assert listing.option_count == 8
@@ -541,12 +484,10 @@ async def test_templates_filter_by_name_tag_or_stack_and_preview(demo_url: URL) 
         await settle(pilot)
         shown = [template.name for template in app.screen.shown]
         assert shown and all("docker" not in name for name in shown)
-        await pilot.press("ctrl+u", *"react")
-        await settle(pilot)
+        await press(pilot, "ctrl+u", *"react")
         shown = [template.name for template in app.screen.shown]
         assert "react-spa" in shown and "expo-mobile-app" in shown  # React Native's stack
-        await pilot.press(*"-spa")
-        await settle(pilot)
+        await press(pilot, *"-spa")
         assert [template.name for template in app.screen.shown] == ["react-spa"]
         preview = text_of(app.screen.query_one("#template-info", Static))
         assert "react-spa" in preview and "Variables" in preview
@@ -556,25 +497,20 @@ async def test_modifications_and_audit_filter_by_status_and_category(demo_url: U
     from tui.screens.modifications import ModificationsScreen
 
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("3")
-        await settle(pilot)
+        await press(pilot, "3")
         assert isinstance(app.screen, ModificationsScreen)
         table = app.screen.query_one(DataTable)
         assert table.row_count == 42
         # The status selector lists pending first.
-        await pilot.press("f", "enter", "down", "enter")
-        await settle(pilot)
+        await press(pilot, "f", "enter", "down", "enter")
         statuses = {str(cell) for cell in column(table, "status")}
         assert statuses == {"pending"}
-        await pilot.press("4")
-        await settle(pilot)
-        await pilot.press("f", "enter", "down", "enter")
-        await settle(pilot)
+        await press(pilot, "4")
+        await press(pilot, "f", "enter", "down", "enter")
         audit_table = app.screen.query_one(DataTable)
         categories = set(column(audit_table, "category"))
         assert categories == {"security"}
-        await pilot.press("tab", "tab", "tab", "tab", *"30d", "enter")
-        await settle(pilot)
+        await press(pilot, "tab", "tab", "tab", "tab", *"30d", "enter")
         status = text_of(app.screen.query_one("#audit-status", Static))
         assert status.startswith("0 matching rows")
 
@@ -591,17 +527,13 @@ async def test_names_that_look_like_markup_are_shown_as_typed(demo_url: URL) -> 
     async with running_app(demo_url) as (app, pilot):
         table = app.screen.query_one(DataTable)
         assert column(table, "name")[0] == name
-        await pilot.press("d")
-        await settle(pilot)
+        await press(pilot, "d")
         assert isinstance(app.screen, ConfirmScreen)
         assert name in text_of(app.screen.query_one("#confirm-question", Static))
-        await pilot.press("y")
-        await settle(pilot)
-        await pilot.press("D")
-        await settle(pilot)
+        await press(pilot, "y")
+        await press(pilot, "D")
         table.move_cursor(row=column(table, "name").index(name))
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         assert isinstance(app.screen, ProjectDetailScreen)
         assert name in text_of(app.screen.query_one("#project-title", Static))
     assert (await read(demo_url, name)).project.status == ProjectStatus.DELETED
@@ -612,17 +544,14 @@ async def test_projects_sort_by_each_key_and_by_a_clicked_column_header(demo_url
         table = app.screen.query_one("#projects", DataTable)
         status = app.screen.query_one("#projects-status", Static)
         # s walks through every sort: updated, created, name, type, status, owner.
-        await pilot.press("s", "s")
-        await settle(pilot)
+        await press(pilot, "s", "s")
         assert "sorted by name" in str(status.render())
         names = column(table, "name")
         assert names == sorted(names)
-        await pilot.press("s")
-        await settle(pilot)
+        await press(pilot, "s")
         types = column(table, "type")
         assert "sorted by type" in str(status.render()) and types == sorted(types)
-        await pilot.press("s", "s")
-        await settle(pilot)
+        await press(pilot, "s", "s")
         owners = column(table, "owner")
         assert "sorted by owner" in str(status.render()) and owners == sorted(owners)
         # A click on the Type header sorts by type; on Pending, it says it cannot.

@@ -21,6 +21,7 @@ from tests.app_support import (
     demo_database_file,
     demo_url,
     open_project,
+    press,
     running_app,
     settle,
 )
@@ -54,45 +55,37 @@ def plain(widget: Static) -> str:
 
 async def test_full_keyboard_review_session(demo_url: URL) -> None:
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("5")
-        await settle(pilot)
+        await press(pilot, "5")
         inbox = app.screen
         assert isinstance(inbox, InboxScreen)
         assert inbox.title == "Inbox · 15 waiting (10 pending, 5 approved)"
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         screen = review(app.screen)
         assert request_of(screen) == "Round tax amounts half-even per line item"
         assert screen.title == "Review · 1 of 15"
 
         # n: the next modification; j/k step through its two files.
-        await pilot.press("n")
-        await settle(pilot)
+        await press(pilot, "n")
         assert request_of(screen) == "Return 404 for unknown invoice ids"
         diff = screen.query_one(DiffView)
         files = [change.path for change in screen.detail.files] if screen.detail else []
         assert len(files) == 2
         assert diff.path == files[0]
-        await pilot.press("j")
-        await settle(pilot)
+        await press(pilot, "j")
         assert diff.path == files[1]
         assert screen.query_one("#review-files", OptionList).highlighted == 1
-        await pilot.press("k")
-        await settle(pilot)
+        await press(pilot, "k")
         assert diff.path == files[0]
         assert any(row.kind == RowKind.ADDED for row in diff.rows)
 
         # s, t and / change the view, not the data.
-        await pilot.press("s")
-        await settle(pilot)
+        await press(pilot, "s")
         assert diff.side_by_side
         assert any(row.kind in (RowKind.CHANGED, RowKind.ADDED) for row in diff.rows)
-        await pilot.press("s", "t")
-        await settle(pilot)
+        await press(pilot, "s", "t")
         assert not diff.side_by_side
         assert screen.query_one("#review-tests").display
-        await pilot.press("slash", *"404")
-        await settle(pilot)
+        await press(pilot, "slash", *"404")
         assert diff.matches and diff.current_match in diff.matches
         await pilot.press("escape")
         assert not screen.query_one("#review-search", Input).display
@@ -100,34 +93,27 @@ async def test_full_keyboard_review_session(demo_url: URL) -> None:
 
         # a approves; the next waiting modification opens.
         approved_id = screen.current
-        await pilot.press("a")
-        await settle(pilot)
+        await press(pilot, "a")
         assert request_of(screen) == "Lazy-load the product images"
 
         # A applies after a confirmation.
         applied_id = screen.current
-        await pilot.press("A")
-        await settle(pilot)
+        await press(pilot, "A")
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
-        await settle(pilot)
+        await press(pilot, "y")
         assert request_of(screen) == "Add dark mode styles"
 
         # r asks for the comment and refuses an empty one.
         rejected_id = screen.current
-        await pilot.press("r")
-        await settle(pilot)
+        await press(pilot, "r")
         assert isinstance(app.screen, RejectScreen)
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         assert "needs a comment" in plain(app.screen.query_one("#reject-error", Static))
-        await pilot.press(*"Not this sprint", "enter")
-        await settle(pilot)
+        await press(pilot, *"Not this sprint", "enter")
         assert request_of(screen) == "Add readiness probe separate from /health"
         assert screen.title == "Review · 3 of 13"
 
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert isinstance(app.screen, InboxScreen)
         assert app.screen.title == "Inbox · 13 waiting (8 pending, 5 approved)"
 
@@ -150,22 +136,19 @@ async def test_full_keyboard_review_session(demo_url: URL) -> None:
 
 async def test_history_opens_final_states_read_only(demo_url: URL) -> None:
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("3")
-        await settle(pilot)
+        await press(pilot, "3")
         assert isinstance(app.screen, ModificationsScreen)
         table = app.screen.query_one(ModificationTable)
         statuses = [row.status for row in table.items]
         index = statuses.index(ModificationStatus.APPLIED)
-        await pilot.press(*["down"] * index, "enter")
-        await settle(pilot)
+        await press(pilot, *["down"] * index, "enter")
         screen = review(app.screen)
         assert screen.read_only
         assert "read-only (applied)" in (screen.title or "")
         assert screen.detail is not None and screen.detail.against == "before apply"
         before = screen.current
         # The actions are not offered; pressing them changes nothing.
-        await pilot.press("a", "r", "A", "o")
-        await settle(pilot)
+        await press(pilot, "a", "r", "A", "o")
         assert isinstance(app.screen, ReviewScreen) and screen.current == before
         offered = {
             active.binding.action for active in screen.active_bindings.values() if active.enabled
@@ -183,8 +166,7 @@ async def test_history_opens_final_states_read_only(demo_url: URL) -> None:
 async def test_project_modifications_tab_opens_the_review(demo_url: URL) -> None:
     async with running_app(demo_url) as (app, pilot):
         await open_project(pilot, tab="modifications")
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         screen = review(app.screen)
         assert screen.detail is not None
         assert screen.detail.project_name == "Metrics Pipeline"
@@ -219,8 +201,7 @@ async def test_inbox_and_review_update_when_the_cli_writes(demo_url: URL, tmp_pa
     new_file = tmp_path / "rollup.py"
     new_file.write_text("def rollup():\n    return 42\n", encoding="utf-8")
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("5")
-        await settle(pilot)
+        await press(pilot, "5")
         inbox = app.screen
         assert isinstance(inbox, InboxScreen)
         await pilot.pause(0.6)  # the watcher has taken its first reading
@@ -247,11 +228,9 @@ async def test_inbox_and_review_update_when_the_cli_writes(demo_url: URL, tmp_pa
 
         # The review screen of a pending modification follows an approval
         # made by another process.
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         screen = review(app.screen)
-        await pilot.press("n")
-        await settle(pilot)
+        await press(pilot, "n")
         assert screen.modification is not None
         assert screen.modification.status == ModificationStatus.PENDING
         await pilot.press("j")  # the second file: a redraw keeps it
@@ -315,8 +294,7 @@ async def test_a_new_five_thousand_line_file_scrolls_to_its_end(demo_url: URL) -
         await settle(pilot)
         diff = app.screen.query_one(DiffView)
         assert len(diff.rows) == 5001
-        await pilot.press("end")
-        await settle(pilot)
+        await press(pilot, "end")
         assert diff.scroll_y == diff.max_scroll_y > 0
         assert "return x + 2499" in diff.render_line(diff.size.height - 1).text
 
@@ -358,16 +336,14 @@ async def test_affected_files_it_does_not_change_are_listed_and_reached_by_j_k(
         assert diff.path == "sql/active_users.sql"
         assert any(row.kind == RowKind.ADDED for row in diff.rows)
 
-        await pilot.press("j")
-        await settle(pilot)
+        await press(pilot, "j")
         assert files.highlighted == 1
         assert box.border_title == "sql/missing.sql · affected, not changed"
         assert diff.rows == []
         assert "does not change this file" in diff.message
         assert "the codebase has no such file" in diff.message
 
-        await pilot.press("j")
-        await settle(pilot)
+        await press(pilot, "j")
         assert files.highlighted == 2
         assert box.border_title == "sql/revenue.sql · affected, not changed"
         assert str(box.border_subtitle).endswith("file 3 of 3")
@@ -376,16 +352,13 @@ async def test_affected_files_it_does_not_change_are_listed_and_reached_by_j_k(
         assert any("WHERE status = 'paid'" in line for line in shown[1:])
         assert not any(row.kind in (RowKind.ADDED, RowKind.REMOVED) for row in diff.rows)
         # Side by side has nothing to pair: the file stays one column.
-        await pilot.press("s")
-        await settle(pilot)
+        await press(pilot, "s")
         assert diff.render_line(2).text.count("WHERE status") <= 1
 
         # j wraps to the first file; k goes back to the last.
-        await pilot.press("j")
-        await settle(pilot)
+        await press(pilot, "j")
         assert diff.path == "sql/active_users.sql"
-        await pilot.press("k")
-        await settle(pilot)
+        await press(pilot, "k")
         assert box.border_title == "sql/revenue.sql · affected, not changed"
 
 
@@ -428,15 +401,13 @@ async def test_projects_history_and_detail_follow_cli_writes_keeping_the_cursor(
 
         # History: a new modification on top, one approved elsewhere; the
         # cursor stays on the modification it was on, its detail redrawn.
-        await pilot.press("3")
-        await settle(pilot)
+        await press(pilot, "3")
         history = app.screen
         assert isinstance(history, ModificationsScreen)
         mods = history.query_one(ModificationTable)
         # The first pending one below the top row (the one just proposed).
         index = [row.status for row in mods.items].index(ModificationStatus.PENDING, 1)
-        await pilot.press(*["down"] * index)
-        await settle(pilot)
+        await press(pilot, *["down"] * index)
         approved = mods.selected()
         assert approved is not None and approved.status == ModificationStatus.PENDING
         await pilot.pause(0.6)
@@ -461,21 +432,17 @@ async def test_projects_history_and_detail_follow_cli_writes_keeping_the_cursor(
 
         # A project's detail: its Modifications tab follows; unsaved
         # settings stay in their editor.
-        await pilot.press("1")
-        await settle(pilot)
+        await press(pilot, "1")
         assert name_of(projects.selected()) == "Inventory Service"
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "enter")
         detail = app.screen
         assert isinstance(detail, ProjectDetailScreen)
-        await pilot.press("right_square_bracket")
-        await settle(pilot)
+        await press(pilot, "right_square_bracket")
         await pilot.press("tab", "ctrl+home", *"Draft ")
         await pilot.press("shift+tab")
         # One tab at a time: each focuses its table when shown.
         for _ in range(3):
-            await pilot.press("right_square_bracket")
-            await settle(pilot)
+            await press(pilot, "right_square_bracket")
         tab = detail.query_one("#project-modifications", ModificationTable)
         assert detail.focused is tab
         await pilot.press("down")
@@ -533,8 +500,7 @@ async def test_notification_says_what_became_of_those_that_left_the_inbox(
     finally:
         await db.dispose()
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("5")
-        await settle(pilot)
+        await press(pilot, "5")
         await pilot.pause(0.6)  # the watcher has taken its first reading
         told: list[str] = []
 

@@ -22,8 +22,8 @@ from tests.app_support import (
     demo_database_file,
     demo_url,
     open_project,
+    press,
     running_app,
-    settle,
 )
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.project_detail import ProjectDetailScreen
@@ -47,12 +47,9 @@ def error_of(form: TemplateProjectForm, wid: str) -> str:
 
 async def open_form(pilot: Pilot[None], template: str) -> TemplateProjectForm:
     """From the projects list: Templates, filter to one template, ``c``."""
-    await pilot.press("2")
-    await settle(pilot)
-    await pilot.press("slash", *template, "enter")
-    await settle(pilot)
-    await pilot.press("c")
-    await settle(pilot)
+    await press(pilot, "2")
+    await press(pilot, "slash", *template, "enter")
+    await press(pilot, "c")
     form = pilot.app.screen
     assert isinstance(form, TemplateProjectForm)
     assert form.template == template
@@ -60,8 +57,7 @@ async def open_form(pilot: Pilot[None], template: str) -> TemplateProjectForm:
 
 
 async def typed(pilot: Pilot[None], *keys: str) -> None:
-    await pilot.press(*keys)
-    await settle(pilot)
+    await press(pilot, *keys)
 
 
 async def test_create_a_project_from_a_template_by_keyboard(demo_url: URL) -> None:
@@ -95,22 +91,17 @@ async def test_create_a_project_from_a_template_by_keyboard(demo_url: URL) -> No
         assert "80001" in "".join(preview.files.values())
 
         # Browse the rendered files: the highlighted one shows highlighted.
-        await pilot.press("ctrl+r")
-        await settle(pilot)
-        await pilot.press("ctrl+t")
-        await settle(pilot)
+        await press(pilot, "ctrl+r")
+        await press(pilot, "ctrl+t")
         assert isinstance(app.focused, Tree)
-        await pilot.press("down", "down")
-        await settle(pilot)
+        await press(pilot, "down", "down")
         shown = text_of(preview.query_one(".file-content", Static))
         assert shown.strip()
 
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
         assert isinstance(app.screen, ConfirmScreen)
         assert "Billing Svc" in text_of(app.screen.query_one("#confirm-question", Static))
-        await pilot.press("y")
-        await settle(pilot)
+        await press(pilot, "y")
         assert isinstance(app.screen, ProjectDetailScreen)
         assert "Billing Svc" in text_of(app.screen.query_one("#project-title", Static))
 
@@ -146,8 +137,7 @@ async def test_nothing_is_saved_until_every_field_is_valid(demo_url: URL) -> Non
     async with running_app(demo_url) as (app, pilot):
         form = await open_form(pilot, "go-microservice")
         # Create with nothing filled: every required variable is marked.
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
         assert isinstance(app.screen, TemplateProjectForm)
         assert error_of(form, "var-0").startswith("is required")
         assert error_of(form, "var-1").startswith("is required")
@@ -156,33 +146,26 @@ async def test_nothing_is_saved_until_every_field_is_valid(demo_url: URL) -> Non
         # Variables right, but the project's name taken and GitHub malformed.
         await pilot.press(*"Billing API", "tab", *"bob", "tab", *"nope", "tab")
         await pilot.press(*"orders", "tab", *"github.com/acme/orders")
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
         assert "is not OWNER/REPO" in error_of(form, "github")
         assert isinstance(app.screen, TemplateProjectForm)
 
         await pilot.press("shift+tab", "shift+tab")
         await pilot.press(*["backspace"] * 4)
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
-        await settle(pilot)
+        await press(pilot, "y")
         assert isinstance(app.screen, TemplateProjectForm)
         assert "already exists" in error_of(form, "name")
 
         # Cancelled (what was typed is lost, so it asks): back to the
         # templates, nothing stored.
-        await pilot.press("escape")
-        await settle(pilot)
+        await press(pilot, "escape")
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("n")
-        await settle(pilot)
+        await press(pilot, "n")
         assert app.screen is form
-        await pilot.press("escape")
-        await settle(pilot)
-        await pilot.press("y")
-        await settle(pilot)
+        await press(pilot, "escape")
+        await press(pilot, "y")
         assert isinstance(app.screen, TemplatesScreen)
 
     db = await open_database(demo_url)
@@ -200,10 +183,8 @@ async def test_nothing_is_saved_until_every_field_is_valid(demo_url: URL) -> Non
 
 async def test_the_palette_offers_a_new_project_from_each_template(demo_url: URL) -> None:
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("ctrl+p", *"new project from template static")
-        await settle(pilot)
-        await pilot.press("enter")
-        await settle(pilot)
+        await press(pilot, "ctrl+p", *"new project from template static")
+        await press(pilot, "enter")
         assert isinstance(app.screen, TemplateProjectForm)
         assert app.screen.template == "static-site"
 
@@ -247,8 +228,7 @@ async def test_boolean_and_choice_variables_take_their_own_fields(
         assert checkbox.value is False
         assert form.query_one("#var-1", Select).value is Select.NULL
         await pilot.press(*"Flags", "tab", *"carol", "tab", "tab", "space")
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
         assert checkbox.value is True
         assert error_of(form, "var-1").startswith("is required")
         assert isinstance(app.screen, TemplateProjectForm)
@@ -257,10 +237,8 @@ async def test_boolean_and_choice_variables_take_their_own_fields(
         await typed(pilot)
         assert form.query_one("#var-1", Select).value == "l"
         assert form.query_one(FileBrowser).files == {"page.txt": "dark=True size=l\n"}
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        await pilot.press("y")
-        await settle(pilot)
+        await press(pilot, "ctrl+s")
+        await press(pilot, "y")
         assert isinstance(app.screen, ProjectDetailScreen)
 
     db = await open_database(demo_url)
@@ -299,8 +277,7 @@ async def test_the_overview_shows_the_template_and_whether_it_changed_since(
 
             (folder / "files" / "robots.txt").write_text("User-agent: *\n", encoding="utf-8")
             await import_template(db, folder)
-            await pilot.press("ctrl+r")
-            await settle(pilot)
+            await press(pilot, "ctrl+r")
             assert "static-site version 1 (the template has changed since: now version 2)" in (
                 text_of(body)
             )

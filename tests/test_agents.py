@@ -799,7 +799,14 @@ async def test_upgrading_from_0003_keeps_every_row(empty_database_url: URL) -> N
         await modifications.approve_modification(database, str(mod.id), comment="fine")
         await projects.update_settings(database, str(project), {"branch_name": "dev"})
         tables = ("projects", "project_settings", "modifications", "audit_log", "templates")
-        newer = ("run_id", "approved_digest")
+        newer = (
+            "run_id",
+            "approved_digest",
+            "snapshot_commit",
+            "base_commit",
+            "applied_commit",
+            "file_modes",
+        )
 
         async def snapshot() -> dict[str, Any]:
             async with database.reading() as session:
@@ -810,7 +817,8 @@ async def test_upgrading_from_0003_keeps_every_row(empty_database_url: URL) -> N
                     result = await session.execute(text(f"SELECT * FROM {table}{where}"))
                     rows[table] = sorted(
                         json.dumps(
-                            # Columns added after 0003 (0008 fills approved_digest).
+                            # Columns added after 0003 (0008 fills approved_digest, 0009
+                            # adds the commits).
                             {k: str(v) for k, v in row._mapping.items() if k not in newer},
                             sort_keys=True,
                         )

@@ -88,7 +88,7 @@ async def test_a_branch_is_proposed_as_its_change_since_it_left_main(
     )
     assert created.base_commit == base
     assert created.request == "Rates from the table\n\nThe table replaces the constant."
-    assert created.requested_by == "Agent Smith"
+    assert created.requested_by == "Agent Smith <agent@example.org>"
     assert created.modified_files == {
         "src/rates.py": "RATE = 2\n",
         "src/deep/new/table.py": "T = []\n",
@@ -217,7 +217,7 @@ def test_cli_proposes_a_git_diff_and_a_format_patch_email(
     email = git(repository, "format-patch", "--stdout", f"{tip}~1..{tip}")
     data = cli.json("mod", "propose", "billing", "--patch", "-", "--json", input=email)
     assert data["request"].startswith("Rates from the table")
-    assert data["requested_by"] == "Agent Smith"
+    assert data["requested_by"] == "Agent Smith <agent@example.org>"
 
     error = cli.fails("mod", "propose", "billing", "--from-git", "no-such-branch")
     assert "error: rev:" in error

@@ -7,16 +7,13 @@ import uuid
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from store.models import RepositoryLink
+from store.repositories.base import Repository
 
 
-class LinkRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class LinkRepository(Repository):
     async def get(self, project_id: uuid.UUID, machine: str) -> RepositoryLink | None:
         result = await self.session.execute(
             select(RepositoryLink).where(
@@ -33,6 +30,22 @@ class LinkRepository:
             )
         )
         return result.scalar_one_or_none()
+
+    async def elsewhere(self, project_id: uuid.UUID) -> bool:
+        """Whether some machine has the project linked (any machine)."""
+        result = await self.session.execute(
+            select(col(RepositoryLink.id))
+            .where(col(RepositoryLink.project_id) == project_id)
+            .limit(1)
+        )
+        return result.first() is not None
+
+    async def for_machine(self, machine: str) -> list[RepositoryLink]:
+        """Every link of one machine."""
+        result = await self.session.execute(
+            select(RepositoryLink).where(col(RepositoryLink.machine) == machine)
+        )
+        return list(result.scalars())
 
     def add(self, link: RepositoryLink) -> None:
         self.session.add(link)

@@ -175,6 +175,15 @@ class ModificationRepository(Repository):
             for modification_id, status in await self.session.execute(query)
         }
 
+    async def ids_with_status(
+        self, project_id: uuid.UUID, status: ModificationStatus
+    ) -> list[uuid.UUID]:
+        """Ids of the project's modifications in ``status``."""
+        query = select(col(Modification.id)).where(
+            col(Modification.project_id) == project_id, col(Modification.status) == status
+        )
+        return list((await self.session.execute(query)).scalars())
+
     async def find_reverts(
         self, modification_id: uuid.UUID, statuses: Sequence[ModificationStatus]
     ) -> list[uuid.UUID]:

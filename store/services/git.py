@@ -20,12 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store import audit, validation, vcs
 from store.config import current_actor, machine_id
 from store.engine import Database
-from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
-from store.models import Modification, Project, ProjectSettings, ProjectStatus, RepositoryLink
+from store.errors import Conflict, NotFound, ValidationError
+from store.models import Modification, Project, ProjectSettings, RepositoryLink
 from store.progress import OnStep, Step, ignore
 from store.repositories import LinkRepository, ProjectRepository, SettingsRepository
 from store.services.modifications import ModificationProposal, propose_modification
-from store.services.projects import resolve_project
+from store.services.projects import resolve_project, resolve_undeleted_project
 from store.types import utcnow
 
 DEFAULT_MAX_FILE_BYTES = validation.MAX_FILE_BYTES
@@ -101,9 +101,7 @@ async def link_project(
     machine = machine_id()
     wanted = validation.name("branch", branch) if branch is not None else None
     async with db.transaction() as session:
-        project = await resolve_project(session, ref)
-        if project.status == ProjectStatus.DELETED:
-            raise InvalidTransition("project", "deleted", "link")
+        project = await resolve_undeleted_project(session, ref, "link")
         settings = await _settings(session, project)
         found = await asyncio.to_thread(
             _inspect, folder, wanted, settings.branch_name if wanted is None else None
@@ -261,10 +259,8 @@ async def sync_project(
     files, skipped = _within_limits(snapshot)
     on_step(Step("Storing the codebase…"))
     async with db.transaction() as session:
-        project = await resolve_project(session, link.project_id)
+        project = await resolve_undeleted_project(session, link.project_id, "sync")
         await session.refresh(project, with_for_update=True)
-        if project.status == ProjectStatus.DELETED:
-            raise InvalidTransition("project", "deleted", "sync")
         before = project.codebase or {}
         added = sum(1 for path in files if path not in before)
         changed = sum(1 for path in files if path in before and before[path] != files[path])
@@ -395,13 +391,20 @@ async def propose_from_git(
     proposal = ModificationProposal(
         request=request if request is not None else _request_of(change),
         modified_files=change.files,
-        requested_by=requested_by if requested_by is not None else change.author_name,
+        requested_by=requested_by if requested_by is not None else _author_of(change),
         impact_analysis=impact_analysis or {},
         test_results=test_results or {},
         base_commit=change.base,
         file_modes=change.modes or None,
     )
     return await propose_modification(db, ref, proposal, run_ref=run_ref, actor=actor)
+
+
+def _author_of(change: vcs.Change) -> str | None:
+    """Who wrote the change, as git names them ("Name <address>")."""
+    if change.author_name and change.author_email:
+        return f"{change.author_name} <{change.author_email}>"
+    return change.author_name
 
 
 def _request_of(change: vcs.Change) -> str:

@@ -27,9 +27,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit, validation
-from store.config import current_actor
+from store.config import current_actor, machine_id
 from store.engine import Database
-from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from store.errors import Conflict, InvalidTransition, NotFound, StoreError, ValidationError
 from store.ids import MIN_ID_PREFIX, full_id, id_prefix, short_id
 from store.models import (
     AgentRun,
@@ -38,11 +38,13 @@ from store.models import (
     ModificationStatus,
     Project,
     ProjectStatus,
+    RepositoryLink,
     Severity,
 )
-from store.repositories import ModificationRepository, ProjectRepository
+from store.repositories import LinkRepository, ModificationRepository, ProjectRepository
 from store.repositories.base import Page
 from store.repositories.modifications import ModificationRow
+from store.services import linked
 from store.services.projects import resolve_project
 from store.types import utcnow
 
@@ -335,30 +337,6 @@ def _audit_files(files: Mapping[str, str | None], before: Mapping[str, str]) -> 
     return kinds
 
 
-async def _record(
-    session: AsyncSession,
-    modification: Modification,
-    project: Project,
-    *,
-    actor: str,
-    event_type: str,
-    description: str,
-    severity: Severity = Severity.INFO,
-    details: Mapping[str, Any] | None = None,
-) -> None:
-    await audit.record(
-        session,
-        actor=actor,
-        event_type=event_type,
-        description=f"{description} modification {short_id(modification.id)} of project {project.name!r}",
-        project_id=project.id,
-        entity_type="modification",
-        entity_id=modification.id,
-        severity=severity,
-        details={"status": str(modification.status), **(details or {})},
-    )
-
-
 async def _propose(
     session: AsyncSession,
     project: Project,
@@ -392,7 +370,7 @@ async def _propose(
     )
     ModificationRepository(session).add(modification)
     await session.flush()
-    await _record(
+    await audit.record_step(
         session,
         modification,
         project,
@@ -461,7 +439,7 @@ async def _review(
         modification.approved_digest = (
             files_digest(modification.modified_files) if approved else None
         )
-        await _record(
+        await audit.record_step(
             session,
             modification,
             project,
@@ -480,14 +458,30 @@ async def _review(
 async def approve_modification(
     db: Database, ref: str, *, comment: str | None = None, actor: str | None = None
 ) -> Modification:
-    return await _review(
+    """Approve a pending modification. On a project with auto-merge on it
+    is applied at once, by the same rules and with the same audit rows as
+    ``apply_modification`` (the result's status says how that went)."""
+    actor = actor or current_actor()
+    approved = await _review(
         db,
         ref,
         target=ModificationStatus.APPROVED,
         wanted="approve",
         comment=_comment(comment),
-        actor=actor or current_actor(),
+        actor=actor,
     )
+    async with db.reading() as session:
+        project = await _project_of(session, approved, lock=False)
+        merges = project.auto_merge_enabled
+    if not merges:
+        return approved
+    try:
+        return await apply_modification(db, str(approved.id), actor=actor)
+    except StoreError as error:
+        raise Conflict(
+            f"approved {short_id(approved.id)}, but applying it at once (the project merges "
+            f"automatically) did not: {error.message}; apply it when that is resolved"
+        ) from None
 
 
 async def reject_modification(
@@ -556,6 +550,7 @@ async def _apply(db: Database, ref: str, actor: str) -> Modification:
             raise InvalidTransition("project", str(project.status), "apply a modification to")
         files = modification.modified_files
         digest = files_digest(files)
+        link = await _repository_here(session, project)
         if digest != modification.approved_digest:
             await _refuse(
                 session,
@@ -574,6 +569,8 @@ async def _apply(db: Database, ref: str, actor: str) -> Modification:
                 },
             )
             return modification
+        if link is not None:
+            return await linked.apply_as_commit(session, modification, project, link, actor=actor)
         codebase = project.codebase
         conflicts = [
             path
@@ -585,7 +582,7 @@ async def _apply(db: Database, ref: str, actor: str) -> Modification:
             modification.failure_reason = (
                 f"conflict: changed since the proposal: {', '.join(conflicts)}"
             )
-            await _record(
+            await audit.record_step(
                 session,
                 modification,
                 project,
@@ -610,7 +607,7 @@ async def _apply(db: Database, ref: str, actor: str) -> Modification:
         modification.applied_at = now
         modification.previous_contents = {path: codebase.get(path) for path in files}
         modification.failure_reason = None
-        await _record(
+        await audit.record_step(
             session,
             modification,
             project,
@@ -621,6 +618,20 @@ async def _apply(db: Database, ref: str, actor: str) -> Modification:
         )
         await _check_written(session, project, result)
     return modification
+
+
+async def _repository_here(session: AsyncSession, project: Project) -> RepositoryLink | None:
+    """The project's repository on this machine; a project linked only on
+    other machines is not applied here (its commit would be missing)."""
+    links = LinkRepository(session)
+    link = await links.get(project.id, machine_id())
+    if link is None and await links.elsewhere(project.id):
+        raise ValidationError(
+            "project",
+            f"{project.name!r} is linked to a git repository on another machine; link it "
+            "here (projdeck project link) to apply its modifications as commits",
+        )
+    return link
 
 
 async def _check_written(session: AsyncSession, project: Project, result: dict[str, str]) -> None:
@@ -688,7 +699,7 @@ async def reopen_modification(db: Database, ref: str, *, actor: str | None = Non
         modification.failure_reason = None
         modification.approved_digest = None
         modification.base = _base(project.codebase, modification.affected_files)
-        await _record(
+        await audit.record_step(
             session,
             modification,
             project,
@@ -767,7 +778,7 @@ async def attach_test_results(
         )
         project = await _project_of(session, modification, lock=False)
         modification.test_results = results
-        await _record(
+        await audit.record_step(
             session,
             modification,
             project,

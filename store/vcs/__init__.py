@@ -32,10 +32,12 @@ from store.vcs.repository import (
     Distance,
     RepositoryLink,
     branch_tip,
+    configured_email,
     distance,
     files_at,
     has_commit,
     inspect_repository,
+    parent_of,
 )
 from store.vcs.snapshot import Skipped, SkipReason, Snapshot, read_snapshot
 from store.vcs.sources import change_from_git, change_from_worktree
@@ -67,11 +69,13 @@ __all__ = [
     "check_applies",
     "commit_change",
     "commit_message",
+    "configured_email",
     "distance",
     "files_at",
     "format_mbox",
     "format_patch",
     "has_commit",
     "inspect_repository",
+    "parent_of",
     "read_snapshot",
 ]

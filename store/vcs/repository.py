@@ -168,6 +168,26 @@ def distance(path: str | os.PathLike[str], *, since: str, branch: str) -> Distan
     return Distance(ahead=ahead, behind=behind)
 
 
+def parent_of(path: str | os.PathLike[str], *, commit: str) -> str:
+    """The first parent of ``commit`` (the branch's tip it was made on)."""
+    repo = open_repository(path)
+    found = resolve_commit(repo, commit, field="commit")
+    if not found.parent_ids:
+        raise ValidationError("commit", f"{commit[:12]} is a root commit (no parent)")
+    return str(found.parent_ids[0])
+
+
+def configured_email(path: str | os.PathLike[str]) -> str | None:
+    """``user.email`` as the repository's configuration gives it, if set."""
+    repo = open_repository(path)
+    try:
+        value = repo.config["user.email"]
+    except (KeyError, pygit2.GitError):
+        return None
+    text = str(value).strip()
+    return text if text and not has_control(text) and " " not in text else None
+
+
 def has_commit(path: str | os.PathLike[str], *, commit: str) -> bool:
     """Whether the repository holds the commit ``commit`` (a full id)."""
     repo = open_repository(path)

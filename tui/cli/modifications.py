@@ -297,8 +297,12 @@ def show(ctx: click.Context, modification_id: str, with_diff: bool, as_json: boo
         lines.append(("reviewed by", reviewed))
     if m.review_comment:
         lines.append(("comment", m.review_comment))
+    if m.base_commit:
+        lines.append(("base commit", m.base_commit))
     if m.applied_at:
         lines.append(("applied", f"{m.applied_at:%Y-%m-%d %H:%M:%S %Z}"))
+    if m.applied_commit:
+        lines.append(("commit", m.applied_commit))
     if m.failure_reason:
         lines.append(("failed", m.failure_reason))
     if m.reverts_id:
@@ -339,10 +343,24 @@ def _plain(value: Any) -> str:
 @click.option("--comment", help="A note for the record.")
 @click.pass_context
 def approve(ctx: click.Context, modification_id: str, comment: str | None) -> None:
-    """Approve a pending modification."""
+    """Approve a pending modification (on a project with auto-merge on,
+    this applies it too)."""
 
     approved = call_service(ctx, service.approve_modification, modification_id, comment=comment)
-    click.echo(f"{approved.id} is now approved")
+    if approved.status == ModificationStatus.APPROVED:
+        click.echo(f"{approved.id} is now approved")
+        return
+    # Its project merges automatically: approving applied it too.
+    _applied(approved)
+
+
+def _applied(result: Modification) -> None:
+    if result.status == ModificationStatus.FAILED:
+        fail(f"{result.id} failed and was not applied: {result.failure_reason}")
+    if result.applied_commit:
+        click.echo(f"{result.id} is now applied as commit {result.applied_commit}")
+    else:
+        click.echo(f"{result.id} is now applied")
 
 
 @mod.command("reject")
@@ -364,12 +382,15 @@ def apply(ctx: click.Context, modification_id: str) -> None:
 
     If a file it touches changed since the proposal, nothing is written, the
     modification becomes failed, and the command exits 1 naming the files.
+
+    On a project linked to a git repository it is committed on the
+    project's branch (merged three ways if the branch moved since its base;
+    conflicting files and lines fail it, the branch untouched), and a
+    working tree with the branch checked out follows; uncommitted edits to
+    the files it touches there refuse it. Prints the commit id.
     """
 
-    result = call_service(ctx, service.apply_modification, modification_id)
-    if result.status == ModificationStatus.FAILED:
-        fail(f"{result.id} failed and was not applied: {result.failure_reason}")
-    click.echo(f"{result.id} is now applied")
+    _applied(call_service(ctx, service.apply_modification, modification_id))
 
 
 @mod.command("reopen")

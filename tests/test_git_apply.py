@@ -1,0 +1,247 @@
+"""Applying a modification of a linked project as a commit on its branch:
+author, committer and trailers as git shows them, a three-way merge onto a
+branch that moved, conflicts and uncommitted edits that refuse it, the
+working tree following, and a commit the database missed reconciled."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+
+from store import vcs
+from store.engine import Database
+from store.errors import Conflict, ValidationError
+from store.models import ModificationStatus
+from store.repositories.audit import AuditFilter, AuditRepository
+from store.services import git as git_service
+from store.services import linked
+from store.services import modifications as service
+from store.services import projects as project_service
+from tests.cli import Projdeck
+from tests.git_support import (
+    commit_all,
+    git,
+    head,
+    isolated_git,  # noqa: F401  (a fixture)
+    make_bare,
+    make_repo,
+    status,
+    write,
+)
+
+pytestmark = pytest.mark.usefixtures("isolated_git")
+
+FILES = {
+    "README.md": "# Billing\n",
+    "src/rates.py": "RATE = 1\n\n\ndef rate():\n    return RATE\n",
+    "src/taxes.py": "TAX = 0.2\n",
+}
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo", FILES)
+
+
+async def linked_project(db: Database, folder: Path, *, auto_merge: bool = False) -> None:
+    await project_service.create_project_with_settings(
+        db,
+        project_service.ProjectCreate(
+            name="billing", type="api", owner_id="alice", auto_merge_enabled=auto_merge
+        ),
+    )
+    await git_service.link_project(db, "billing", folder)
+    await git_service.sync_project(db, "billing")
+
+
+async def approved(db: Database, files: dict[str, str | None], request: str) -> str:
+    proposal = service.ModificationProposal(
+        request=request, modified_files=files, requested_by="Agent Smith <agent@example.org>"
+    )
+    created = await service.propose_modification(db, "billing", proposal, actor="agent")
+    await service.approve_modification(db, str(created.id), actor="rita")
+    return str(created.id)
+
+
+async def test_apply_commits_the_change_on_the_branch_and_the_worktree_follows(
+    database: Database, repository: Path
+) -> None:
+    await linked_project(database, repository)
+    before = head(repository)
+    ref = await approved(
+        database, {"src/taxes.py": "TAX = 0.25\n", "docs/new.md": "new\n"}, "Raise the tax"
+    )
+    result = await service.apply_modification(database, ref, actor="rita")
+    assert result.status == ModificationStatus.APPLIED
+    assert result.applied_commit == head(repository)
+    assert git(repository, "rev-parse", "HEAD~1").strip() == before
+    shown = git(repository, "log", "-1", "--format=%an <%ae>|%cn|%s|%(trailers:only,unfold)")
+    assert shown.startswith("Agent Smith <agent@example.org>|rita|Raise the tax|")
+    assert f"Projdeck-Modification: {ref}" in shown
+    assert "Reviewed-by: rita" in shown
+    assert (repository / "src/taxes.py").read_text() == "TAX = 0.25\n"
+    assert (repository / "docs/new.md").read_text() == "new\n"
+    assert status(repository) == ""
+    git(repository, "fsck", "--strict")
+    config = await project_service.get_project_full_config(database, "billing")
+    assert config.project.snapshot_commit == result.applied_commit
+    assert config.project.codebase["src/taxes.py"] == "TAX = 0.25\n"
+    assert result.previous_contents == {"src/taxes.py": "TAX = 0.2\n", "docs/new.md": None}
+    async with database.reading() as session:
+        [row] = await AuditRepository(session).list(
+            AuditFilter(event_type="modification.applied"), limit=5
+        )
+    assert row.details["commit"] == result.applied_commit
+
+
+async def test_apply_merges_onto_a_branch_moved_by_other_lines(
+    database: Database, repository: Path
+) -> None:
+    await linked_project(database, repository)
+    ref = await approved(
+        database,
+        {"src/rates.py": "RATE = 2\n\n\ndef rate():\n    return RATE\n"},
+        "Rate two",
+    )
+    write(repository, {"src/rates.py": "RATE = 1\n\n\ndef rate():\n    return RATE * 1\n"})
+    moved = commit_all(repository, "Someone else edits the function")
+    result = await service.apply_modification(database, ref, actor="rita")
+    assert result.status == ModificationStatus.APPLIED
+    assert git(repository, "rev-parse", "HEAD~1").strip() == moved
+    merged = (repository / "src/rates.py").read_text()
+    assert merged == "RATE = 2\n\n\ndef rate():\n    return RATE * 1\n"
+    git(repository, "fsck", "--strict")
+
+
+async def test_apply_fails_on_a_conflict_and_leaves_the_branch_alone(
+    database: Database, repository: Path
+) -> None:
+    await linked_project(database, repository)
+    ref = await approved(database, {"src/taxes.py": "TAX = 0.3\n"}, "Tax three")
+    write(repository, {"src/taxes.py": "TAX = 0.4\n"})
+    moved = commit_all(repository, "Tax four")
+    result = await service.apply_modification(database, ref, actor="rita")
+    assert result.status == ModificationStatus.FAILED
+    assert result.failure_reason is not None
+    assert "src/taxes.py" in result.failure_reason
+    assert result.applied_commit is None
+    assert head(repository) == moved
+
+
+async def test_uncommitted_edits_to_touched_files_refuse_the_apply(
+    database: Database, repository: Path
+) -> None:
+    await linked_project(database, repository)
+    tip = head(repository)
+    ref = await approved(database, {"src/taxes.py": "TAX = 0.3\n"}, "Tax three")
+    write(repository, {"src/taxes.py": "TAX = 9  # local experiment\n"})
+    with pytest.raises(Conflict, match=r"uncommitted edits .*src/taxes\.py"):
+        await service.apply_modification(database, ref, actor="rita")
+    assert head(repository) == tip
+    assert (await service.get_modification(database, ref)).modification.status == (
+        ModificationStatus.APPROVED
+    )
+    assert (repository / "src/taxes.py").read_text() == "TAX = 9  # local experiment\n"
+
+
+async def test_a_bare_repository_gets_the_commit(
+    database: Database, repository: Path, tmp_path: Path
+) -> None:
+    bare = make_bare(repository, tmp_path / "bare.git")
+    await linked_project(database, bare)
+    ref = await approved(database, {"README.md": "# Billing v2\n"}, "Title")
+    result = await service.apply_modification(database, ref, actor="rita")
+    assert result.applied_commit == git(bare, "rev-parse", "main").strip()
+    assert git(bare, "show", "main:README.md") == "# Billing v2\n"
+
+
+async def test_a_commit_the_database_missed_is_reconciled_not_made_twice(
+    database: Database, repository: Path
+) -> None:
+    await linked_project(database, repository)
+    ref = await approved(database, {"src/taxes.py": "TAX = 0.3\n"}, "Tax three")
+    # A process that committed and was killed before the database knew.
+    message = vcs.commit_message("Tax three", modification_id=ref, reviewer="rita")
+    made = vcs.commit_change(
+        repository,
+        branch="main",
+        base=head(repository),
+        change=vcs.Change(files={"src/taxes.py": "TAX = 0.3\n"}),
+        message=message,
+        author=vcs.Identity("Agent Smith", "agent@example.org"),
+    )
+    fixed = await linked.reconcile(database, actor="doctor")
+    assert [item.applied_commit for item in fixed] == [made.commit]
+    detail = await service.get_modification(database, ref)
+    assert detail.modification.status == ModificationStatus.APPLIED
+    async with database.reading() as session:
+        [row] = await AuditRepository(session).list(
+            AuditFilter(event_type="modification.reconciled"), limit=5
+        )
+    assert row.details["commit"] == made.commit
+    assert await linked.reconcile(database) == []
+
+
+async def test_applying_again_after_a_lost_commit_records_it_instead(
+    database: Database, repository: Path
+) -> None:
+    await linked_project(database, repository)
+    ref = await approved(database, {"src/taxes.py": "TAX = 0.3\n"}, "Tax three")
+    message = vcs.commit_message("Tax three", modification_id=ref, reviewer="rita")
+    made = vcs.commit_change(
+        repository,
+        branch="main",
+        base=head(repository),
+        change=vcs.Change(files={"src/taxes.py": "TAX = 0.3\n"}),
+        message=message,
+        author=vcs.Identity("Agent Smith", "agent@example.org"),
+    )
+    result = await service.apply_modification(database, ref, actor="rita")
+    assert result.applied_commit == made.commit
+    assert head(repository) == made.commit
+
+
+async def test_auto_merge_applies_on_approval(database: Database, repository: Path) -> None:
+    await linked_project(database, repository, auto_merge=True)
+    proposal = service.ModificationProposal(
+        request="Tax three", modified_files={"src/taxes.py": "TAX = 0.3\n"}
+    )
+    created = await service.propose_modification(database, "billing", proposal, actor="agent")
+    result = await service.approve_modification(database, str(created.id), actor="rita")
+    assert result.status == ModificationStatus.APPLIED
+    assert result.applied_commit == head(repository)
+
+
+async def test_a_project_linked_only_elsewhere_is_not_applied_here(
+    database: Database, repository: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await linked_project(database, repository)
+    ref = await approved(database, {"src/taxes.py": "TAX = 0.3\n"}, "Tax three")
+    monkeypatch.setenv("PROJDECK_MACHINE", "another-machine")
+    with pytest.raises(ValidationError, match="linked to a git repository on another machine"):
+        await service.apply_modification(database, ref, actor="rita")
+
+
+def test_cli_applies_as_a_commit_and_shows_it(database_url: URL, repository: Path) -> None:
+    cli = Projdeck(database_url)
+    cli.ok("project", "create", "--name", "billing", "--type", "api", "--owner", "alice")
+    cli.ok("project", "link", "billing", str(repository))
+    cli.ok("project", "sync", "billing")
+    (repository.parent / "taxes.py").write_text("TAX = 0.3\n")
+    modification_id = cli.ok(
+        "mod",
+        "propose",
+        "billing",
+        "--request",
+        "Tax three",
+        "--file",
+        f"src/taxes.py={repository.parent / 'taxes.py'}",
+    ).strip()
+    cli.ok("mod", "approve", modification_id)
+    out = cli.ok("mod", "apply", modification_id)
+    assert out.strip() == f"{modification_id} is now applied as commit {head(repository)}"
+    shown = cli.ok("mod", "show", modification_id)
+    assert re.search(rf"^commit +{head(repository)}$", shown, re.MULTILINE)

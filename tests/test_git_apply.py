@@ -245,3 +245,40 @@ def test_cli_applies_as_a_commit_and_shows_it(database_url: URL, repository: Pat
     assert out.strip() == f"{modification_id} is now applied as commit {head(repository)}"
     shown = cli.ok("mod", "show", modification_id)
     assert re.search(rf"^commit +{head(repository)}$", shown, re.MULTILINE)
+
+
+async def test_change_state_says_how_far_the_branch_moved_and_whether_it_applies(
+    database: Database, repository: Path
+) -> None:
+    await linked_project(database, repository)
+    base = head(repository)
+    clean = await approved(database, {"README.md": "# Billing v2\n"}, "Title")
+    clashing = await approved(database, {"src/taxes.py": "TAX = 0.3\n"}, "Tax three")
+    write(repository, {"src/taxes.py": "TAX = 0.4\n"})
+    commit_all(repository, "Tax four")
+    state = await git_service.change_state(database, clean)
+    assert state is not None
+    assert (state.branch, state.base_commit, state.moved_by, state.applies) == (
+        "main",
+        base,
+        1,
+        True,
+    )
+    state = await git_service.change_state(database, clashing)
+    assert state is not None and state.applies is False
+    assert [conflict.split(":")[0] for conflict in state.conflicts] == ["src/taxes.py"]
+    applied = await service.apply_modification(database, clean, actor="rita")
+    state = await git_service.change_state(database, clean)
+    assert state is not None
+    assert (state.applied_commit, state.applies) == (applied.applied_commit, None)
+
+
+async def test_change_state_is_none_for_a_project_without_a_repository(
+    database: Database,
+) -> None:
+    await project_service.create_project_with_settings(
+        database, project_service.ProjectCreate(name="loose", type="api", owner_id="alice")
+    )
+    proposal = service.ModificationProposal(request="r", modified_files={"a.txt": "a\n"})
+    created = await service.propose_modification(database, "loose", proposal)
+    assert await git_service.change_state(database, str(created.id)) is None

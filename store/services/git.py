@@ -11,7 +11,7 @@ import asyncio
 import os
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store import audit, validation, vcs
 from store.config import current_actor, machine_id
 from store.engine import Database
-from store.errors import Conflict, NotFound, ValidationError
-from store.models import Modification, Project, ProjectSettings, RepositoryLink
+from store.errors import Conflict, NotFound, StoreError, ValidationError
+from store.models import (
+    Modification,
+    ModificationStatus,
+    Project,
+    ProjectSettings,
+    RepositoryLink,
+)
 from store.progress import OnStep, Step, ignore
 from store.repositories import LinkRepository, ProjectRepository, SettingsRepository
-from store.services.modifications import ModificationProposal, propose_modification
+from store.services.modifications import (
+    ModificationProposal,
+    get_modification,
+    propose_modification,
+)
 from store.services.projects import resolve_project, resolve_undeleted_project
 from store.types import utcnow
 
@@ -439,3 +449,65 @@ def _worktree_change(link: Link, worktree: str) -> vcs.Change:
             "(its HEAD commit is not there)",
         )
     return change
+
+
+@dataclass(frozen=True)
+class ChangeState:
+    """A modification against its project's repository, for the review
+    screen: the commit it was made against (or applied as), how many
+    commits the branch has gained since, and whether it would commit
+    cleanly now (None: not asked, as for one no longer waiting, or not
+    known, as for a project linked nowhere here; ``problem`` says why)."""
+
+    branch: str | None
+    base_commit: str | None
+    applied_commit: str | None
+    moved_by: int | None = None
+    applies: bool | None = None
+    conflicts: tuple[str, ...] = ()
+    dirty: tuple[str, ...] = ()
+    problem: str | None = None
+
+
+async def change_state(db: Database, modification_ref: str) -> ChangeState | None:
+    """Where a modification stands against its project's linked repository
+    (None: a project without a repository here, and a modification made
+    against no commit). Git is read in a worker thread."""
+    detail = await get_modification(db, modification_ref)
+    modification = detail.modification
+    link = await linked_repository(db, str(modification.project_id))
+    if link is None:
+        if modification.base_commit is None and modification.applied_commit is None:
+            return None
+        return ChangeState(
+            None,
+            modification.base_commit,
+            modification.applied_commit,
+            problem="the project's repository is not linked on this machine",
+        )
+    async with db.reading() as session:
+        project = await resolve_project(session, link.project_id)
+        snapshot = project.snapshot_commit
+    base = modification.base_commit or snapshot
+    state = ChangeState(link.branch, base, modification.applied_commit)
+    if modification.status not in (ModificationStatus.PENDING, ModificationStatus.APPROVED):
+        return state
+    if base is None:
+        return replace(state, problem="made against no commit: it applies onto the branch's tip")
+    change = vcs.Change(
+        files=dict(modification.modified_files), modes=dict(modification.file_modes or {})
+    )
+    try:
+        found = await asyncio.to_thread(
+            vcs.check_applies, link.path, branch=link.branch, base=base, change=change
+        )
+    except StoreError as error:
+        return replace(state, problem=error.message)
+    return replace(
+        state,
+        moved_by=found.moved_by,
+        applies=found.clean,
+        conflicts=tuple(item.describe() for item in found.conflicts),
+        dirty=found.dirty,
+        problem="the branch already holds this change" if found.already_applied else None,
+    )

@@ -70,7 +70,29 @@ async def examine(database: Database) -> Report:
         await _examine_postgres(database, report)
     if revision == migrate.HEAD_REVISION:
         await _examine_keys(database, report)
+        await _examine_repositories(database, report)
     return report
+
+
+async def _examine_repositories(database: Database, report: Report) -> None:
+    """The git repositories projects are linked to on this machine: each
+    still there, and every modification committed on its branch known as
+    applied (a process killed between the commit and the database leaves
+    one unknown: it is recorded now, with an audit row saying so)."""
+    from store.services import linked
+
+    found = await linked.examine(database)
+    if not found.links:
+        report.add("repositories", True, "no project is linked to a repository on this machine")
+        return
+    detail = f"{found.links} linked repositor{'ies' if found.links != 1 else 'y'} on this machine"
+    if found.reconciled:
+        applied = ", ".join(found.reconciled)
+        detail += f"; recorded as applied, found committed on their branches: {applied}"
+    if found.problems:
+        report.add("repositories", False, f"{detail}; " + "; ".join(found.problems))
+        return
+    report.add("repositories", True, detail)
 
 
 async def _examine_schema_objects(database: Database, revision: str, report: Report) -> None:

@@ -282,3 +282,43 @@ async def test_change_state_is_none_for_a_project_without_a_repository(
     proposal = service.ModificationProposal(request="r", modified_files={"a.txt": "a\n"})
     created = await service.propose_modification(database, "loose", proposal)
     assert await git_service.change_state(database, str(created.id)) is None
+
+
+def test_doctor_records_a_commit_the_database_missed_and_names_a_gone_repository(
+    database_url: URL, repository: Path, tmp_path: Path
+) -> None:
+    cli = Projdeck(database_url)
+    cli.ok("project", "create", "--name", "billing", "--type", "api", "--owner", "alice")
+    cli.ok("project", "link", "billing", str(repository))
+    cli.ok("project", "sync", "billing")
+    (tmp_path / "taxes.py").write_text("TAX = 0.3\n")
+    ref = cli.ok(
+        "mod",
+        "propose",
+        "billing",
+        "--request",
+        "Tax",
+        "--file",
+        f"src/taxes.py={tmp_path / 'taxes.py'}",
+    ).strip()
+    cli.ok("mod", "approve", ref)
+    made = vcs.commit_change(
+        repository,
+        branch="main",
+        base=head(repository),
+        change=vcs.Change(files={"src/taxes.py": "TAX = 0.3\n"}),
+        message=vcs.commit_message("Tax", modification_id=ref, reviewer="rita"),
+        author=vcs.Identity("Agent Smith", "agent@example.org"),
+    )
+    report = cli.ok("doctor")
+    assert "ok   repositories: 1 linked repository on this machine; recorded as applied" in report
+    assert f"{ref[:8]} as {made.commit[:12]}" in report
+    assert cli.json("mod", "show", ref, "--json")["applied_commit"] == made.commit
+    events = cli.json("audit", "list", "--event", "modification.reconciled", "--json")
+    assert [event["entity_id"] for event in events["items"]] == [ref]
+    repository.rename(tmp_path / "moved-away")
+    failed = cli.run("doctor")
+    assert failed.returncode == 1
+    assert "FAIL repositories: 1 linked repository on this machine; project 'billing':" in (
+        failed.stdout
+    )

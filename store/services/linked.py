@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store import audit, vcs
 from store.config import current_actor, machine_id
 from store.engine import Database
+from store.errors import StoreError
+from store.ids import short_id
 from store.models import (
     Modification,
     ModificationStatus,
@@ -245,6 +247,42 @@ def _contents(
     return before, after
 
 
+@dataclass(frozen=True)
+class Examined:
+    """The repositories linked on this machine: how many, the modifications
+    found committed but not known as applied (now recorded: "id as commit"),
+    and what is wrong with a link (its folder gone, its branch missing)."""
+
+    links: int
+    reconciled: list[str]
+    problems: list[str]
+
+
+async def examine(db: Database, *, actor: str | None = None) -> Examined:
+    """Check every link of this machine and reconcile its branch (doctor)."""
+    actor = actor or current_actor()
+    async with db.reading() as session:
+        links = await LinkRepository(session).for_machine(machine_id())
+        names = await ProjectRepository(session).names_of([link.project_id for link in links])
+    reconciled: list[str] = []
+    problems: list[str] = []
+    for link in links:
+        name = names.get(link.project_id, str(link.project_id))
+        async with db.reading() as session:
+            project = await ProjectRepository(session).get(link.project_id)
+            branch = "main" if project is None else await branch_of(session, project)
+        try:
+            await asyncio.to_thread(vcs.branch_tip, link.path, branch=branch)
+        except StoreError as error:
+            problems.append(f"project {name!r}: {error.message}")
+            continue
+        for modification in await _reconcile_project(db, link, actor=actor):
+            reconciled.append(
+                f"{short_id(modification.id)} as {(modification.applied_commit or '')[:12]}"
+            )
+    return Examined(len(links), reconciled, problems)
+
+
 async def reconcile(db: Database, *, actor: str | None = None) -> list[Modification]:
     """Record as applied every approved modification whose commit is on its
     linked branch (on this machine) though the database does not know it:
@@ -274,7 +312,8 @@ async def _reconcile_project(
         return []
     try:
         found = await asyncio.to_thread(vcs.applied_commits, link.path, branch=branch)
-    except Exception:
+    except StoreError:
+        # A repository gone or unreadable: nothing to reconcile (doctor says so).
         return []
     fixed = []
     for commit in found:

@@ -7,7 +7,8 @@ import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ __all__ = [
     "press",
     "running_app",
     "settle",
+    "wait_until",
 ]
 
 
@@ -54,6 +56,18 @@ async def press(pilot: Pilot[None], *keys: str) -> None:
     done, the screen drawn)."""
     await pilot.press(*keys)
     await settle(pilot)
+
+
+async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float) -> float:
+    """Seconds until ``condition()`` holds, the app running meanwhile (what
+    the app notices within a second, the tests allow ten for on a loaded
+    machine)."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        if condition():
+            return time.monotonic() - start
+        await pilot.pause(0.05)
+    raise AssertionError(f"not within {seconds} s")
 
 
 async def open_project(

@@ -5,7 +5,6 @@ against a real SQLite copy of the demo database."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 from rich.console import Console
@@ -24,6 +23,7 @@ from tests.app_support import (
     press,
     running_app,
     settle,
+    wait_until,
 )
 from tests.cli import SCRIPT
 from tui.screens.confirm import ConfirmScreen
@@ -184,17 +184,6 @@ async def run_cli(url: URL, *args: str, exit_code: int = 0) -> str:
     out, err = await process.communicate()
     assert process.returncode == exit_code, err.decode()
     return out.decode()
-
-
-async def wait_until(pilot: object, condition: object, seconds: float) -> float:
-    """Seconds until ``condition()`` holds, the app running meanwhile. The
-    app notices within a second; the tests allow ten for a loaded machine."""
-    start = time.monotonic()
-    while time.monotonic() - start < seconds:
-        if condition():  # type: ignore[operator]
-            return time.monotonic() - start
-        await pilot.pause(0.05)  # type: ignore[attr-defined]
-    raise AssertionError(f"not within {seconds} s")
 
 
 async def test_inbox_and_review_update_when_the_cli_writes(demo_url: URL, tmp_path: Path) -> None:

@@ -260,6 +260,28 @@ class ProjdeckApp(App[None]):
         self.live.start()
         self._freeze_gc()
         self.preload_screens()
+        self.reconcile_repositories()
+
+    @work(group="reconcile")
+    async def reconcile_repositories(self) -> None:
+        """Modifications a process committed on this machine's linked
+        repositories but stopped before recording are recorded now (with an
+        audit row), and the person told."""
+        # git's library loads in a thread, not on the drawing loop.
+        linked = await asyncio.to_thread(importlib.import_module, "store.services.linked")
+        try:
+            fixed = await linked.reconcile(self.database)
+        except StoreError as error:
+            self.notify(error.message, title="Repositories", severity="warning", markup=False)
+            return
+        if fixed:
+            what = "1 modification" if len(fixed) == 1 else f"{len(fixed)} modifications"
+            self.notify(
+                f"{what} found committed on the linked branch and recorded as applied "
+                "(the process applying it stopped before the database knew).",
+                title="Repositories reconciled",
+                markup=False,
+            )
 
     @work(group="preload")
     async def preload_screens(self) -> None:

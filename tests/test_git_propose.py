@@ -223,3 +223,22 @@ def test_cli_proposes_a_git_diff_and_a_format_patch_email(
     assert "error: rev:" in error
     usage = cli.fails("mod", "propose", "billing", "--from-git", "main", "--file", "a=b", code=2)
     assert "--from-git gives the files; drop --file" in usage
+
+
+async def test_the_change_is_reviewed_against_the_commit_it_was_made_against(
+    database: Database, repository: Path
+) -> None:
+    await linked_project(database, repository)
+    agent_branch(repository)
+    write(repository, {"src/rates.py": "RATE = 1\nEXTRA = True\n"})
+    commit_all(repository, "Main moves on")
+    await git_service.sync_project(database, "billing")
+    created = await git_service.propose_from_git(
+        database, "billing", git_service.GitSource(rev="agent/rates")
+    )
+    detail = await modification_service.get_modification(database, str(created.id))
+    assert detail.against == "base commit"
+    [rates] = [change for change in detail.files if change.path == "src/rates.py"]
+    # Not the snapshot's newer content: the lines the agent changed.
+    assert (rates.before, rates.after) == ("RATE = 1\n", "RATE = 2\n")
+    assert (rates.added, rates.removed) == (1, 1)

@@ -44,7 +44,6 @@ from store.models import (
 from store.repositories import LinkRepository, ModificationRepository, ProjectRepository
 from store.repositories.base import Page
 from store.repositories.modifications import ModificationRow
-from store.services import linked
 from store.services.projects import resolve_project
 from store.types import utcnow
 
@@ -570,6 +569,9 @@ async def _apply(db: Database, ref: str, actor: str) -> Modification:
             )
             return modification
         if link is not None:
+            # git's library loads only for a project linked to a repository.
+            from store.services import linked
+
             return await linked.apply_as_commit(session, modification, project, link, actor=actor)
         codebase = project.codebase
         conflicts = [
@@ -896,10 +898,14 @@ def unified_diff(path: str, before: str | None, after: str | None) -> tuple[str,
 
 
 def file_changes(
-    modification: Modification, codebase: Mapping[str, str]
+    modification: Modification,
+    codebase: Mapping[str, str | None],
+    *,
+    against: str = "codebase",
 ) -> tuple[str, list[FileChange]]:
-    """Each modified file compared with the codebase (or, once applied,
-    with what it held before)."""
+    """Each modified file compared with the codebase, or the files
+    ``against`` names (the base commit's), or, once applied, with what it
+    held before."""
     applied = (
         modification.status == ModificationStatus.APPLIED
         and modification.previous_contents is not None
@@ -923,7 +929,17 @@ def file_changes(
                 diff=diff,
             )
         )
-    return ("before apply" if applied else "codebase"), changes
+    return ("before apply" if applied else against), changes
+
+
+def _files_at(path: str, commit: str, files: list[str]) -> dict[str, str | None] | None:
+    """The files as ``commit`` holds them (None: the repository cannot say)."""
+    from store import vcs
+
+    try:
+        return vcs.files_at(path, commit=commit).texts(files)
+    except StoreError:
+        return None
 
 
 async def get_modification(db: Database, ref: str) -> ModificationDetail:
@@ -932,11 +948,23 @@ async def get_modification(db: Database, ref: str) -> ModificationDetail:
         modification = await _resolve(session, ref)
         project = await _project_of(session, modification, lock=False)
         codebase, name = project.codebase, project.name
+        link = await LinkRepository(session).get(project.id, machine_id())
+    before: Mapping[str, str | None] = codebase
+    label = "codebase"
+    if link is not None and modification.base_commit is not None:
+        # What you review is what gets applied: the change as made against
+        # its commit, which the stored snapshot need not be at.
+        paths = sorted({*modification.modified_files, *modification.affected_files})
+        base = await asyncio.to_thread(_files_at, link.path, modification.base_commit, paths)
+        if base is not None:
+            before, label = base, "base commit"
     # Diffing a long file takes a while (0.1 s for 5,000 lines): not on the
     # event loop, where the app draws.
-    against, changes = await asyncio.to_thread(file_changes, modification, codebase)
+    against, changes = await asyncio.to_thread(
+        file_changes, modification, before, against=label
+    )
     unchanged = [
-        UnchangedFile(path=path, content=codebase.get(path))
+        UnchangedFile(path=path, content=before.get(path))
         for path in sorted(modification.affected_files)
         if path not in modification.modified_files
     ]

@@ -18,7 +18,11 @@ from tui.cli.common import call_service, json_input, print_json, read_input
 from tui.cli.output import fail
 
 _STATUSES = click.Choice([member.value for member in ModificationStatus])
-_AGAINST = {"codebase": "the current codebase", "before apply": "what they held before the apply"}
+_AGAINST = {
+    "codebase": "the current codebase",
+    "base commit": "the commit it was made against",
+    "before apply": "what they held before the apply",
+}
 # Options that describe a proposal one by one; --payload gives them all at once.
 _PROPOSAL_OPTIONS = {
     "request": "--request",

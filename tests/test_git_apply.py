@@ -322,3 +322,48 @@ def test_doctor_records_a_commit_the_database_missed_and_names_a_gone_repository
     assert "FAIL repositories: 1 linked repository on this machine; project 'billing':" in (
         failed.stdout
     )
+
+
+def test_show_patch_and_export_mbox_are_taken_by_git_apply_and_git_am(
+    database_url: URL, repository: Path, tmp_path: Path
+) -> None:
+    cli = Projdeck(database_url)
+    cli.ok("project", "create", "--name", "billing", "--type", "api", "--owner", "alice")
+    cli.ok("project", "link", "billing", str(repository))
+    cli.ok("project", "sync", "billing")
+    git(repository, "checkout", "-q", "-b", "agent")
+    write(repository, {"src/taxes.py": "TAX = 0.3\n", "README.md": None, "new/a.txt": "a\n"})
+    commit_all(repository, "Taxes and a new file\n\nBody line.")
+    git(repository, "checkout", "-q", "main")
+    ref = cli.ok(
+        "mod",
+        "propose",
+        "billing",
+        "--from-git",
+        "agent",
+        "--requested-by",
+        "Agent Smith <agent@example.org>",
+    ).strip()
+    patch = cli.ok("mod", "show", ref, "--patch")
+    git(repository, "apply", "--check", "-", stdin=patch.encode())
+    cli.ok("mod", "approve", ref)
+    mbox = cli.ok("mod", "export", ref, "--mbox")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repository), str(clone))
+    git(
+        clone,
+        "-c",
+        "user.name=Tess",
+        "-c",
+        "user.email=t@example.org",
+        "am",
+        "-q",
+        stdin=mbox.encode(),
+    )
+    shown = git(clone, "log", "-1", "--format=%an <%ae>|%s|%b")
+    assert shown.startswith("Agent Smith <agent@example.org>|Taxes and a new file|Body line.")
+    assert f"Projdeck-Modification: {ref}" in shown
+    assert "Reviewed-by: cli-test" in shown
+    assert (clone / "new/a.txt").read_text() == "a\n"
+    assert not (clone / "README.md").exists()
+    assert cli.fails("mod", "export", ref, code=2)

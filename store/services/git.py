@@ -511,3 +511,59 @@ async def change_state(db: Database, modification_ref: str) -> ChangeState | Non
         dirty=found.dirty,
         problem="the branch already holds this change" if found.already_applied else None,
     )
+
+
+async def modification_patch(db: Database, ref: str, *, mbox: bool = False) -> str:
+    """A modification as a patch ``git apply`` accepts, made against what
+    it is reviewed against (its base commit's files, the codebase, or what
+    the files held before it was applied); with ``mbox``, as an email ``git
+    am`` accepts: author and date of the request, subject and body from it,
+    and the trailers its commit carries."""
+    detail = await get_modification(db, ref)
+    modification = detail.modification
+    before = {change.path: change.before for change in detail.files}
+    modes = await _modes_before(db, modification)
+    change = vcs.Change(
+        files=dict(modification.modified_files), modes=dict(modification.file_modes or {})
+    )
+    if not mbox:
+        return await asyncio.to_thread(vcs.format_patch, change, before=before, before_modes=modes)
+    message = vcs.commit_message(
+        modification.request,
+        modification_id=str(modification.id),
+        reviewer=modification.reviewed_by or "(not reviewed yet)",
+    )
+    if modification.reviewed_by is None:
+        message = message.rsplit("\nReviewed-by: ", 1)[0] + "\n"
+    subject, _, body = message.partition("\n\n")
+    # A line "---" would end the mail's message: kept as the commit keeps it.
+    body = "\n".join(" ---" if line == "---" else line for line in body.splitlines())
+    author = replace(vcs.named(modification.requested_by), time=modification.requested_at)
+    return await asyncio.to_thread(
+        vcs.format_mbox,
+        change,
+        before=before,
+        before_modes=modes,
+        subject=subject,
+        body=body,
+        author=author,
+    )
+
+
+async def _modes_before(db: Database, modification: Modification) -> dict[str, int] | None:
+    """The git modes of the files as the base commit holds them (None: a
+    project with no repository here, whose files are all plain)."""
+    link = await linked_repository(db, str(modification.project_id))
+    if link is None or modification.base_commit is None:
+        return None
+    paths = sorted(modification.modified_files)
+    commit = modification.base_commit
+
+    def read() -> dict[str, int]:
+        files = vcs.files_at(link.path, commit=commit)
+        return {path: mode for path in paths if (mode := files.mode(path)) is not None}
+
+    try:
+        return await asyncio.to_thread(read)
+    except StoreError:
+        return None

@@ -12,7 +12,6 @@ finds and records (``reconcile``), never a second commit.
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from dataclasses import dataclass
 
@@ -37,20 +36,6 @@ from store.repositories import (
     SettingsRepository,
 )
 from store.types import utcnow
-
-# "Name <address>", as git writes who made a commit.
-_NAME_AND_EMAIL = re.compile(r"^(?P<name>[^<>]*?)\s*<(?P<email>[^<>\s]+)>$")
-
-
-def identity(who: str, *, email: str | None = None) -> vcs.Identity:
-    """Who, as git records them: "Name <address>" as given, else the name
-    with ``email`` or an address that says it is none (``.invalid``)."""
-    match = _NAME_AND_EMAIL.match(who.strip())
-    if match is not None and match.group("name"):
-        return vcs.Identity(match.group("name"), match.group("email"))
-    name = " ".join(who.replace("<", " ").replace(">", " ").split()) or "unknown"
-    local = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.").lower() or "unknown"
-    return vcs.Identity(name, email or f"{local}@projdeck.invalid")
 
 
 async def branch_of(session: AsyncSession, project: Project) -> str:
@@ -105,8 +90,8 @@ async def apply_as_commit(
             base=base,
             change=change,
             message=message,
-            author=identity(modification.requested_by),
-            committer=identity(actor, email=committer_email),
+            author=vcs.named(modification.requested_by),
+            committer=vcs.named(actor, email=committer_email),
         )
         made = _Commit(applied.commit, applied.parent, applied.merged)
     except (vcs.MergeConflict, vcs.NothingToCommit) as refused:

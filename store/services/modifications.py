@@ -960,9 +960,7 @@ async def get_modification(db: Database, ref: str) -> ModificationDetail:
             before, label = base, "base commit"
     # Diffing a long file takes a while (0.1 s for 5,000 lines): not on the
     # event loop, where the app draws.
-    against, changes = await asyncio.to_thread(
-        file_changes, modification, before, against=label
-    )
+    against, changes = await asyncio.to_thread(file_changes, modification, before, against=label)
     unchanged = [
         UnchangedFile(path=path, content=before.get(path))
         for path in sorted(modification.affected_files)

@@ -25,7 +25,7 @@ from store.vcs.errors import (
     NothingToCommit,
     WorktreeNotUpdated,
 )
-from store.vcs.identity import Identity
+from store.vcs.identity import Identity, named
 from store.vcs.patches import MAX_PATCH_BYTES, change_from_patch, format_mbox, format_patch
 from store.vcs.repository import (
     CommitFiles,
@@ -76,6 +76,7 @@ __all__ = [
     "format_patch",
     "has_commit",
     "inspect_repository",
+    "named",
     "parent_of",
     "read_snapshot",
 ]

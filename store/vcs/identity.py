@@ -3,6 +3,7 @@ address and a time."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -29,6 +30,21 @@ class Identity:
         if self.time.tzinfo is None:
             return self.time.replace(tzinfo=UTC)
         return self.time
+
+
+# "Name <address>", as git writes who made a commit.
+_NAME_AND_EMAIL = re.compile(r"^(?P<name>[^<>]*?)\s*<(?P<email>[^<>\s]+)>$")
+
+
+def named(who: str, *, email: str | None = None) -> Identity:
+    """Who, as git records them: "Name <address>" as given, else the name
+    with ``email`` or an address that says it is none (``.invalid``)."""
+    match = _NAME_AND_EMAIL.match(who.strip())
+    if match is not None and match.group("name"):
+        return Identity(match.group("name"), match.group("email"))
+    name = " ".join(who.replace("<", " ").replace(">", " ").split()) or "unknown"
+    local = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.").lower() or "unknown"
+    return Identity(name, email or f"{local}@projdeck.invalid")
 
 
 def checked_identity(identity: object, field: str) -> Identity:

@@ -15,7 +15,7 @@ from store.models import Modification, ModificationStatus
 from store.services import modifications as service
 from store.services import shapes
 from tui.cli.common import call_service, json_input, print_json, read_input
-from tui.cli.output import fail
+from tui.cli.output import echo_exact, fail
 
 _STATUSES = click.Choice([member.value for member in ModificationStatus])
 _AGAINST = {
@@ -277,10 +277,27 @@ def list_modifications(
 @mod.command("show")
 @click.argument("modification_id", metavar="ID")
 @click.option("--diff", "with_diff", is_flag=True, help="Include the unified diff of each file.")
+@click.option(
+    "--patch",
+    "as_patch",
+    is_flag=True,
+    help="Print only the change, as a patch git apply accepts.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def show(ctx: click.Context, modification_id: str, with_diff: bool, as_json: bool) -> None:
-    """Show a modification and its files (diffed against the current codebase)."""
+def show(
+    ctx: click.Context, modification_id: str, with_diff: bool, as_patch: bool, as_json: bool
+) -> None:
+    """Show a modification and its files (diffed against the commit it was
+    made against on a linked project, else the current codebase; once
+    applied, against what they held before)."""
+    if as_patch:
+        from store.services import git
+
+        if as_json or with_diff:
+            raise click.UsageError("--patch prints the patch alone; drop --json and --diff")
+        echo_exact(call_service(ctx, git.modification_patch, modification_id).rstrip("\n"))
+        return
 
     detail = call_service(ctx, service.get_modification, modification_id)
     if as_json:
@@ -340,6 +357,23 @@ def show(ctx: click.Context, modification_id: str, with_diff: bool, as_json: boo
 
 def _plain(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+@mod.command("export")
+@click.argument("modification_id", metavar="ID")
+@click.option(
+    "--mbox",
+    is_flag=True,
+    required=True,
+    help="As an email git am accepts (author, date, subject, body, trailers).",
+)
+@click.pass_context
+def export(ctx: click.Context, modification_id: str, mbox: bool) -> None:
+    """Print a modification as a patch email, for git am (a change to files
+    with CRLF line ends needs git am --keep-cr, as git's own patches do)."""
+    from store.services import git
+
+    echo_exact(call_service(ctx, git.modification_patch, modification_id, mbox=mbox).rstrip("\n"))
 
 
 @mod.command("approve")

@@ -367,3 +367,23 @@ def test_show_patch_and_export_mbox_are_taken_by_git_apply_and_git_am(
     assert (clone / "new/a.txt").read_text() == "a\n"
     assert not (clone / "README.md").exists()
     assert cli.fails("mod", "export", ref, code=2)
+
+
+async def test_revert_of_an_applied_commit_is_merged_onto_the_branch_as_it_is(
+    database: Database, repository: Path
+) -> None:
+    await linked_project(database, repository)
+    ref = await approved(database, {"src/taxes.py": "TAX = 0.3\n", "new.txt": "n\n"}, "Tax")
+    applied = await service.apply_modification(database, ref, actor="rita")
+    write(repository, {"README.md": "# Billing, later\n"})
+    later = commit_all(repository, "Later work")
+    revert = await service.revert_modification(database, ref, actor="rita")
+    assert revert.base_commit == applied.applied_commit
+    assert revert.modified_files == {"src/taxes.py": "TAX = 0.2\n", "new.txt": None}
+    await service.approve_modification(database, str(revert.id), actor="rita")
+    result = await service.apply_modification(database, str(revert.id), actor="rita")
+    assert result.status == ModificationStatus.APPLIED
+    assert git(repository, "rev-parse", "HEAD~1").strip() == later
+    assert (repository / "src/taxes.py").read_text() == "TAX = 0.2\n"
+    assert not (repository / "new.txt").exists()
+    assert (repository / "README.md").read_text() == "# Billing, later\n"

@@ -735,6 +735,18 @@ async def revert_modification(db: Database, ref: str, *, actor: str | None = Non
                 f"{short_id(waiting[0])}"
             )
         project = await _project_of(session, original, lock=False)
+        if original.applied_commit is not None:
+            # Applied as a commit: the revert is made against that commit,
+            # and applying it merges onto the branch as it is then (later
+            # work on the same lines conflicts there).
+            return await _propose(
+                session,
+                project,
+                _revert_values(original, dict(original.previous_contents), actor)
+                | {"base_commit": original.applied_commit, "file_modes": None},
+                actor=actor,
+                reverts=original,
+            )
         codebase = project.codebase
         changed = sorted(
             path
@@ -753,16 +765,22 @@ async def revert_modification(db: Database, ref: str, *, actor: str | None = Non
         }
         if not restore:
             raise Conflict(f"reverting {short_id(original.id)} would change nothing")
-        summary = original.request.splitlines()[0][:200]
-        values = {
-            "request": f"Revert {short_id(original.id)}: {summary}",
-            "requested_by": validation.name("requested_by", actor),
-            "modified_files": restore,
-            "affected_files": sorted(restore),
-            "impact_analysis": {"reverts": str(original.id)},
-            "test_results": {},
-        }
+        values = _revert_values(original, restore, actor)
         return await _propose(session, project, values, actor=actor, reverts=original)
+
+
+def _revert_values(
+    original: Modification, restore: dict[str, str | None], actor: str
+) -> dict[str, Any]:
+    summary = original.request.splitlines()[0][:200]
+    return {
+        "request": f"Revert {short_id(original.id)}: {summary}",
+        "requested_by": validation.name("requested_by", actor),
+        "modified_files": restore,
+        "affected_files": sorted(restore),
+        "impact_analysis": {"reverts": str(original.id)},
+        "test_results": {},
+    }
 
 
 async def attach_test_results(

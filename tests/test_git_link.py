@@ -261,3 +261,43 @@ def test_cli_links_syncs_and_shows_the_snapshot(database_url: URL, repository: P
     error = cli.fails("project", "link", "billing", str(repository / "docs"))
     assert "error: path:" in error and "not a git repository" in error
     assert "unlinked billing" in cli.ok("project", "unlink", "billing")
+
+
+def test_create_with_repo_makes_a_linked_project_or_nothing(
+    database_url: URL, repository: Path
+) -> None:
+    cli = Projdeck(database_url)
+    error = cli.fails(
+        "project",
+        "create",
+        "--name",
+        "billing",
+        "--type",
+        "api",
+        "--owner",
+        "alice",
+        "--repo",
+        str(repository),
+        "--branch",
+        "nope",
+    )
+    assert "error: branch:" in error
+    assert cli.json("project", "list", "--json")["projects"] == []
+    created = cli.json(
+        "project",
+        "create",
+        "--name",
+        "billing",
+        "--type",
+        "api",
+        "--owner",
+        "alice",
+        "--repo",
+        str(repository),
+        "--json",
+    )
+    assert created["settings"]["branch_name"] == "main"
+    shown = cli.json("project", "show", "billing", "--json")
+    assert shown["repository"]["path"] == str(repository.resolve())
+    events = cli.json("audit", "list", "--project", "billing", "--json")["items"]
+    assert [event["event_type"] for event in events] == ["project.linked", "project.created"]

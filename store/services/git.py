@@ -35,7 +35,14 @@ from store.services.modifications import (
     get_modification,
     propose_modification,
 )
-from store.services.projects import resolve_project, resolve_undeleted_project
+from store.services.projects import (
+    ProjectConfig,
+    ProjectCreate,
+    checked_create,
+    insert_project,
+    resolve_project,
+    resolve_undeleted_project,
+)
 from store.types import utcnow
 
 DEFAULT_MAX_FILE_BYTES = validation.MAX_FILE_BYTES
@@ -108,7 +115,6 @@ async def link_project(
     the project's branch. Linking again moves the link."""
     actor = actor or current_actor()
     folder = _folder(path)
-    machine = machine_id()
     wanted = validation.name("branch", branch) if branch is not None else None
     async with db.transaction() as session:
         project = await resolve_undeleted_project(session, ref, "link")
@@ -116,45 +122,86 @@ async def link_project(
         found = await asyncio.to_thread(
             _inspect, folder, wanted, settings.branch_name if wanted is None else None
         )
-        links = LinkRepository(session)
-        other = await links.by_path(machine, found.path)
-        if other is not None and other.project_id != project.id:
-            owner = await ProjectRepository(session).get(other.project_id)
-            name = owner.name if owner is not None else str(other.project_id)
-            raise Conflict(f"path: {found.path} is already linked to project {name!r}")
-        link = await links.get(project.id, machine)
-        before = None if link is None else link.path
-        if link is None:
-            link = RepositoryLink(
-                project_id=project.id, machine=machine, path=found.path, linked_by=actor
-            )
-            links.add(link)
-        link.path, link.linked_by, link.linked_at = found.path, actor, utcnow()
-        branch_before = settings.branch_name
-        settings.branch_name = found.branch
-        settings.updated_at = utcnow()
-        await session.flush()
-        await audit.record(
+        return await _link(session, project, settings, found, actor=actor)
+
+
+async def create_linked_project(
+    db: Database,
+    data: ProjectCreate,
+    path: str | os.PathLike[str],
+    *,
+    branch: str | None = None,
+    actor: str | None = None,
+) -> tuple[ProjectConfig, Link]:
+    """Create a project linked to the git repository at ``path``, in one
+    transaction (both audit rows, or nothing). ``branch`` as for linking;
+    by default the settings' branch when the repository has it."""
+    actor = actor or current_actor()
+    checked = checked_create(data)
+    folder = _folder(path)
+    wanted = validation.name("branch", branch) if branch is not None else None
+    preferred = checked.settings.get("branch_name") if wanted is None else None
+    found = await asyncio.to_thread(_inspect, folder, wanted, preferred)
+    async with db.transaction() as session:
+        config = await insert_project(
             session,
+            checked.values,
+            {**checked.settings, "branch_name": found.branch},
             actor=actor,
-            event_type="project.linked",
-            description=(
-                f"linked project {project.name!r} to {found.path} (branch {found.branch})"
-            ),
-            project_id=project.id,
-            entity_type="project",
-            entity_id=project.id,
-            details={
-                "path": found.path,
-                "branch": found.branch,
-                "tip": found.tip,
-                "bare": found.bare,
-                "machine": machine,
-                "path_before": before,
-                "branch_before": branch_before,
-            },
+            details=checked.details,
         )
-        return Link(str(project.id), project.name, found.path, found.branch)
+        link = await _link(session, config.project, config.settings, found, actor=actor)
+        return config, link
+
+
+async def _link(
+    session: AsyncSession,
+    project: Project,
+    settings: ProjectSettings,
+    found: vcs.RepositoryLink,
+    *,
+    actor: str,
+) -> Link:
+    """In the caller's transaction: ``project`` linked on this machine to
+    the repository ``found`` describes, its branch the project's."""
+    machine = machine_id()
+    links = LinkRepository(session)
+    other = await links.by_path(machine, found.path)
+    if other is not None and other.project_id != project.id:
+        owner = await ProjectRepository(session).get(other.project_id)
+        name = owner.name if owner is not None else str(other.project_id)
+        raise Conflict(f"path: {found.path} is already linked to project {name!r}")
+    link = await links.get(project.id, machine)
+    before = None if link is None else link.path
+    if link is None:
+        link = RepositoryLink(
+            project_id=project.id, machine=machine, path=found.path, linked_by=actor
+        )
+        links.add(link)
+    link.path, link.linked_by, link.linked_at = found.path, actor, utcnow()
+    branch_before = settings.branch_name
+    settings.branch_name = found.branch
+    settings.updated_at = utcnow()
+    await session.flush()
+    await audit.record(
+        session,
+        actor=actor,
+        event_type="project.linked",
+        description=f"linked project {project.name!r} to {found.path} (branch {found.branch})",
+        project_id=project.id,
+        entity_type="project",
+        entity_id=project.id,
+        details={
+            "path": found.path,
+            "branch": found.branch,
+            "tip": found.tip,
+            "bare": found.bare,
+            "machine": machine,
+            "path_before": before,
+            "branch_before": branch_before,
+        },
+    )
+    return Link(str(project.id), project.name, found.path, found.branch)
 
 
 def _inspect(folder: str, branch: str | None, preferred: str | None) -> vcs.RepositoryLink:

@@ -205,10 +205,19 @@ async def resolve_undeleted_project(session: AsyncSession, ref: str, doing: str)
     return project
 
 
-async def create_project_with_settings(
-    db: Database, data: ProjectCreate, *, actor: str | None = None
-) -> ProjectConfig:
-    actor = actor or current_actor()
+@dataclass(frozen=True)
+class CheckedCreate:
+    """A new project's fields and settings as checked, with what its
+    ``project.created`` audit row adds."""
+
+    values: dict[str, Any]
+    settings: dict[str, Any]
+    details: dict[str, Any]
+
+
+def checked_create(data: ProjectCreate) -> CheckedCreate:
+    """``data`` checked as creating a project checks it (ValidationError
+    naming the field otherwise)."""
     values = validate_fields(
         {key: value for key, value in asdict(data).items() if key != "settings"},
         _PROJECT_FIELDS,
@@ -216,13 +225,18 @@ async def create_project_with_settings(
     )
     settings_values = validate_fields(data.settings, _SETTINGS_FIELDS, "settings")
     _check_github_pair(values["github_owner"], values["github_repo"])
+    details = {"github": _github_label(values["github_owner"], values["github_repo"])}
+    return CheckedCreate(values, settings_values, details)
+
+
+async def create_project_with_settings(
+    db: Database, data: ProjectCreate, *, actor: str | None = None
+) -> ProjectConfig:
+    actor = actor or current_actor()
+    checked = checked_create(data)
     async with db.transaction() as session:
         return await insert_project(
-            session,
-            values,
-            settings_values,
-            actor=actor,
-            details={"github": _github_label(values["github_owner"], values["github_repo"])},
+            session, checked.values, checked.settings, actor=actor, details=checked.details
         )
 
 

@@ -261,7 +261,18 @@ _NOT_WITH_TEMPLATE = {
     help="Add a codebase file read from LOCALFILE (repeatable).",
 )
 @click.option("--planning-statement", help="The project's planning statement.")
-@click.option("--branch", help="Branch name (default main).")
+@click.option(
+    "--branch",
+    help="Branch name (default main; with --repo: the repository's branch to link, "
+    "default the one checked out).",
+)
+@click.option(
+    "--repo",
+    "repository",
+    metavar="PATH",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Link the project to the git repository at PATH on this machine (as `project link` does).",
+)
 @click.option(
     "--template",
     "template_name",
@@ -291,6 +302,7 @@ def create_project(
     files: tuple[str, ...],
     planning_statement: str | None,
     branch: str | None,
+    repository: str | None,
     template_name: str | None,
     variables: tuple[str, ...],
     as_json: bool,
@@ -299,8 +311,16 @@ def create_project(
 
     With --template, the project is made from that template rendered with
     the --var values: its type, files, dependencies and setup commands come
-    from the template; the other options apply as without it."""
+    from the template; the other options apply as without it.
+
+    With --repo, the project is linked to that git repository in the same
+    step; `project sync` then reads its codebase from the branch."""
     if template_name is not None:
+        if repository is not None:
+            raise click.UsageError(
+                "--repo cannot be used with --template yet: create from the template, "
+                "then projdeck project link NAME PATH"
+            )
         for parameter, (option, reason) in _NOT_WITH_TEMPLATE.items():
             if ctx.get_parameter_source(parameter) is not ParameterSource.DEFAULT:
                 raise click.UsageError(f"{option} cannot be used with --template: {reason}")
@@ -335,7 +355,7 @@ def create_project(
         settings: dict[str, Any] = {}
         if planning_statement is not None:
             settings["planning_statement"] = planning_statement
-        if branch is not None:
+        if branch is not None and repository is None:
             settings["branch_name"] = branch
         data = service.ProjectCreate(
             name=name,
@@ -354,6 +374,14 @@ def create_project(
     except ValidationError as error:
         fail(error.message)
 
+    if repository is not None:
+        from store.services import git
+
+        config, _link = call_service(
+            ctx, git.create_linked_project, data, repository, branch=branch
+        )
+        print_new_project(config, as_json=as_json)
+        return
     print_new_project(
         call_service(ctx, service.create_project_with_settings, data), as_json=as_json
     )

@@ -611,7 +611,8 @@ def sync_project(ctx: click.Context, ref: str, max_file_size: int, as_json: bool
         )
         return
     click.echo(
-        f"synced {synced.project} at {synced.commit[:12]}: {synced.files} files "
+        f"synced {synced.project} at {synced.commit[:12]}: "
+        f"{synced.files} file{'s' if synced.files != 1 else ''} "
         f"({synced.added} added, {synced.changed} changed, {synced.removed} removed)"
     )
     if synced.skipped:

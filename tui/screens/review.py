@@ -1,4 +1,5 @@
 """Reviewing one modification by keyboard: its request, impact and tests,
+where it stands against its project's git repository (when linked here),
 its files and the diff of each, and the actions its state allows (approve,
 reject, apply, reopen). After an action the next waiting modification opens.
 Final states (applied, rejected) are shown read-only."""
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -21,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from store.errors import StoreError
 from store.models import Modification, ModificationStatus
 from store.services.modifications import (
     FINAL,
@@ -41,6 +43,7 @@ from tui.context import attempt, deck
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.reject import RejectScreen
 from tui.widgets.diff_view import DiffView
+from tui.widgets.repository import Row, change_rows, checking_rows, load_git
 
 KIND_MARKS = {ChangeKind.ADDED: "A", ChangeKind.MODIFIED: "M", ChangeKind.DELETED: "D"}
 KIND_STYLES = {ChangeKind.ADDED: "green", ChangeKind.MODIFIED: "yellow", ChangeKind.DELETED: "red"}
@@ -128,7 +131,11 @@ def test_details(results: dict[str, Any]) -> RenderableType:
     return Group(*(format.sealed(part) if isinstance(part, Text) else part for part in parts))
 
 
-def summary(detail: ModificationDetail, now: Any, *, show_ids: bool) -> RenderableType:
+def summary(
+    detail: ModificationDetail, now: Any, *, show_ids: bool, repository: Sequence[Row] = ()
+) -> RenderableType:
+    """The request and the modification's fields; ``repository``: rows
+    about it against its project's git repository, last."""
     mod = detail.modification
     fields = Table.grid(padding=(0, 1))
     fields.add_column(style="bold", no_wrap=True)
@@ -149,6 +156,8 @@ def summary(detail: ModificationDetail, now: Any, *, show_ids: bool) -> Renderab
         fields.add_row("Failed", format.safe(mod.failure_reason, "red", multiline=True))
     fields.add_row("Impact", impact_text(mod.impact_analysis))
     fields.add_row("Tests", test_counts(mod.test_results))
+    for label, value in repository:
+        fields.add_row(label, value)
     return Group(format.safe(mod.request, "bold", multiline=True), fields)
 
 
@@ -211,6 +220,11 @@ class ReviewScreen(Screen[None]):
         self.queue = list(queue or [modification_id])
         self.detail: ModificationDetail | None = None
         self.file_index = 0
+        # What the summary shows of the git repository, and of which
+        # modification in which state; the projects found linked here.
+        self.repository_rows: list[Row] = []
+        self.rows_of: tuple[uuid.UUID, ModificationStatus] | None = None
+        self.linked_projects: set[uuid.UUID] = set()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -259,11 +273,48 @@ class ReviewScreen(Screen[None]):
         if detail is None:
             return
         if keep_place and self.detail is not None and signature(detail) == signature(self.detail):
+            # The same picture, but the branch may have moved meanwhile.
+            self.check_repository(self.detail.modification)
             return
         self.show(detail, keep_place=keep_place)
+        self.check_repository(detail.modification)
+
+    @work(exclusive=True, group="review-repository")
+    async def check_repository(self, modification: Modification) -> None:
+        """Read where ``modification`` stands against its project's
+        repository (git can be slow: the summary says it is checking)."""
+        await load_git()
+        from store.services import git
+
+        rows: list[Row]
+        try:
+            state = await git.change_state(deck(self).database, str(modification.id))
+        except StoreError as error:
+            rows = [("Git", format.safe(f"not checked: {error.message}", style="yellow"))]
+        else:
+            rows = [] if state is None else change_rows(state)
+            if state is not None and state.branch is not None:
+                self.linked_projects.add(modification.project_id)
+        shown = self.modification
+        if shown is None or (shown.id, shown.status) != (modification.id, modification.status):
+            return
+        if rows != self.repository_rows:
+            self.repository_rows = rows
+            self.show_summary()
+
+    def show_summary(self) -> None:
+        if self.detail is None:
+            return
+        app = deck(self)
+        widget = self.query_one("#review-summary", Static)
+        widget.update(
+            summary(
+                self.detail, app.clock(), show_ids=app.show_ids, repository=self.repository_rows
+            )
+        )
+        widget.set_class(bool(self.repository_rows), "with-repository")
 
     def show(self, detail: ModificationDetail, *, keep_place: bool = False) -> None:
-        app = deck(self)
         self.detail = detail
         mod = detail.modification
         position = self.queue.index(mod.id) + 1 if mod.id in self.queue else None
@@ -271,9 +322,13 @@ class ReviewScreen(Screen[None]):
         if mod.status in FINAL:
             title += f" · read-only ({mod.status})"
         self.title = title
-        self.query_one("#review-summary", Static).update(
-            summary(detail, app.clock(), show_ids=app.show_ids)
-        )
+        if (mod.id, mod.status) != self.rows_of:
+            # Another modification, or this one moved on: what git said no
+            # longer holds. Say it is checking where git has something to say.
+            self.rows_of = (mod.id, mod.status)
+            in_git = mod.base_commit or mod.applied_commit or mod.project_id in self.linked_projects
+            self.repository_rows = checking_rows() if in_git else []
+        self.show_summary()
         self.query_one("#review-tests-text", Static).update(test_details(mod.test_results))
         files = self.query_one("#review-files", OptionList)
         files.clear_options()

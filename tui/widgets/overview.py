@@ -1,9 +1,12 @@
-"""A project's every field, scores as bars, and the template it came from."""
+"""A project's every field, scores as bars, the template it came from, and
+its linked git repository (where, and how far the branch moved since the
+snapshot)."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
@@ -18,6 +21,10 @@ from store.services.projects import ProjectConfig
 from store.services.templates import TemplateOrigin, project_template_origin
 from tui import format
 from tui.context import attempt, deck
+from tui.widgets.repository import load_git
+
+if TYPE_CHECKING:
+    from store.services.git import RepositoryStatus
 
 
 class OverviewPane(VerticalScroll):
@@ -25,6 +32,7 @@ class OverviewPane(VerticalScroll):
         super().__init__(id=id)
         self._shown: tuple[ProjectConfig, datetime, bool] | None = None
         self._origin: TemplateOrigin | None = None
+        self._repository: RepositoryStatus | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="overview-body")
@@ -32,8 +40,11 @@ class OverviewPane(VerticalScroll):
     def show(self, config: ProjectConfig, now: datetime, *, show_ids: bool) -> None:
         if self._shown is None or self._shown[0].project.id != config.project.id:
             self._origin = None
+            self._repository = None
         self._shown = (config, now, show_ids)
         self._draw()
+        # Drawn without it first: git can be slow.
+        self._check_repository(str(config.project.id))
         recorded = (config.project.state or {}).get("template")
         if isinstance(recorded, dict) and "name" in recorded:
             # Whether the template changed since needs the template itself.
@@ -45,6 +56,32 @@ class OverviewPane(VerticalScroll):
         if origin is not None and self._shown and str(self._shown[0].project.id) == project_id:
             self._origin = origin
             self._draw()
+
+    @work(exclusive=True, group="overview-repository")
+    async def _check_repository(self, project_id: str) -> None:
+        await load_git()
+        from store.services import git
+
+        status = await attempt(self, git.repository_status(deck(self).database, project_id))
+        shown = self._shown
+        if shown is None or str(shown[0].project.id) != project_id or status == self._repository:
+            return
+        self._repository = status
+        self._draw()
+
+    def _repository_rows(self, config: ProjectConfig) -> list[tuple[str, str | Text]]:
+        """Where the linked repository is and which commit the snapshot is
+        at: none for a project neither linked here nor synced from git."""
+        repository = self._repository
+        commit = config.project.snapshot_commit
+        if repository is not None:
+            commit = repository.snapshot_commit
+        rows: list[tuple[str, str | Text]] = []
+        if repository is not None:
+            rows.append(("Repository", repository.path))
+        if repository is not None or commit is not None:
+            rows.append(("Snapshot", format.snapshot_state(commit, repository)))
+        return rows
 
     def _template_text(self, config: ProjectConfig) -> str:
         if self._origin is not None:
@@ -94,6 +131,7 @@ class OverviewPane(VerticalScroll):
             ("Files", f"{len(project.codebase)} in the stored codebase"),
             ("Secrets", ", ".join(secret.key_name for secret in config.secrets) or "—"),
             ("Branch", config.settings.branch_name),
+            *self._repository_rows(config),
             ("Template", self._template_text(config)),
             ("Version", str(project.version)),
             (

@@ -168,6 +168,8 @@ async def test_applying_from_the_review_shows_the_commit_it_was_applied_as(
         assert "Applies   cleanly now" in summary_text(screen)
         await press(pilot, "A")
         assert isinstance(app.screen, ConfirmScreen)
+        question = text_of(app.screen.query_one("#confirm-question", Static))
+        assert "It commits 1 file on branch main of the linked repository." in question
         await press(pilot, "y")
         assert app.screen is screen
         shown = summary_text(screen)

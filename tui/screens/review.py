@@ -18,6 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -225,6 +226,8 @@ class ReviewScreen(Screen[None]):
         self.repository_rows: list[Row] = []
         self.rows_of: tuple[uuid.UUID, ModificationStatus] | None = None
         self.linked_projects: set[uuid.UUID] = set()
+        # The branch of each project found linked here (apply commits on it).
+        self.branches: dict[uuid.UUID, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -295,6 +298,7 @@ class ReviewScreen(Screen[None]):
             rows = [] if state is None else change_rows(state)
             if state is not None and state.branch is not None:
                 self.linked_projects.add(modification.project_id)
+                self.branches[modification.project_id] = state.branch
         shown = self.modification
         if shown is None or (shown.id, shown.status) != (modification.id, modification.status):
             return
@@ -477,10 +481,18 @@ class ReviewScreen(Screen[None]):
             if yes:
                 self.act(lambda db, ref: apply_modification(db, ref), "Applied")
 
+        files = f"{count} file{'s' if count != 1 else ''}"
+        branch = self.branches.get(detail.modification.project_id)
+        writes = (
+            f"It writes {files} into the codebase."
+            if branch is None
+            else f"It commits {files} on branch {escape(format.plain(branch))} of the "
+            "linked repository."
+        )
         self.app.push_screen(
             ConfirmScreen(
-                f"Apply this modification to {detail.project_name}? "
-                f"It writes {count} file{'s' if count != 1 else ''} into the codebase.",
+                f"Apply this modification to {escape(format.plain(detail.project_name))}? "
+                + writes,
                 yes="Apply",
             ),
             answered,

@@ -11,6 +11,7 @@ from sqlalchemy.engine import URL
 
 from store.engine import Database
 from store.errors import ValidationError
+from store.repositories.audit import AuditFilter, AuditRepository
 from store.services import git as git_service
 from store.services import modifications as modification_service
 from store.services import projects as project_service
@@ -100,6 +101,12 @@ async def test_a_branch_is_proposed_as_its_change_since_it_left_main(
     assert created.file_modes is not None and created.file_modes["tool.sh"] == 0o100755
     # README moved on main only: not part of the agent's change.
     assert "README.md" not in created.modified_files
+    async with database.reading() as session:
+        [proposed] = await AuditRepository(session).list(
+            AuditFilter(event_type="modification.proposed"), limit=5
+        )
+    assert proposed.details["base_commit"] == base
+    assert proposed.details["source"] == {"rev": "agent/rates"}
 
 
 async def test_a_range_is_proposed_against_its_first_commit(

@@ -454,7 +454,15 @@ async def propose_from_git(
         base_commit=change.base,
         file_modes=change.modes or None,
     )
-    return await propose_modification(db, ref, proposal, run_ref=run_ref, actor=actor)
+    if source.rev is not None:
+        origin = {"rev": source.rev}
+    elif source.worktree is not None:
+        origin = {"worktree": source.worktree}
+    else:
+        origin = {"patch": "given"}
+    return await propose_modification(
+        db, ref, proposal, run_ref=run_ref, source=origin, actor=actor
+    )
 
 
 def _author_of(change: vcs.Change) -> str | None:

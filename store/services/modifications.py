@@ -344,6 +344,7 @@ async def _propose(
     actor: str,
     reverts: Modification | None = None,
     run: AgentRun | None = None,
+    source: Mapping[str, str] | None = None,
 ) -> Modification:
     if project.status != ProjectStatus.ACTIVE:
         raise InvalidTransition("project", str(project.status), "propose a modification to")
@@ -381,6 +382,8 @@ async def _propose(
             "files": _audit_files(files, project.codebase),
             "reverts": str(reverts.id) if reverts is not None else None,
             **({"run": str(run.id)} if run is not None else {}),
+            **({"base_commit": modification.base_commit} if modification.base_commit else {}),
+            **({"source": dict(source)} if source else {}),
         },
     )
     return modification
@@ -392,11 +395,14 @@ async def propose_modification(
     proposal: ModificationProposal,
     *,
     run_ref: str | None = None,
+    source: Mapping[str, str] | None = None,
     actor: str | None = None,
 ) -> Modification:
     """Record a proposed change to an active project's codebase, with the
     base (a hash of each affected file now) that apply checks against;
-    ``run_ref`` names the agent run of the same project that proposes it."""
+    ``run_ref`` names the agent run of the same project that proposes it,
+    ``source`` where it came from (a git revision, a working tree, a patch)
+    for the audit row."""
     from store.services.agents import resolve_run
 
     actor = actor or current_actor()
@@ -408,7 +414,7 @@ async def propose_modification(
             raise ValidationError(
                 "run", f"run {str(run.id)[:8]} belongs to another project, not {project.name!r}"
             )
-        return await _propose(session, project, values, actor=actor, run=run)
+        return await _propose(session, project, values, actor=actor, run=run, source=source)
 
 
 def _comment(value: str | None) -> str | None:

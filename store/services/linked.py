@@ -164,6 +164,17 @@ async def _record_applied(
     codebase snapshot moved along when it was at the commit's parent."""
     paths = sorted(modification.modified_files)
     before, after = await asyncio.to_thread(_contents, link.path, made, paths)
+    branch = await branch_of(session, project)
+    followed: list[str] = []
+    if reconciled:
+        # The process that committed may have been killed before its
+        # working trees followed: they do now, where nothing was edited since.
+        try:
+            followed = await asyncio.to_thread(
+                vcs.catch_up, link.path, branch=branch, commit=made.commit
+            )
+        except StoreError as error:
+            warning = f"the working tree could not follow: {error.message}"
     now = utcnow()
     modification.status = ModificationStatus.APPLIED
     modification.applied_at = now
@@ -187,7 +198,6 @@ async def _record_applied(
                 "last_active_at": now,
             },
         )
-    branch = await branch_of(session, project)
     details = {
         "commit": made.commit,
         "parent": made.parent,
@@ -195,6 +205,7 @@ async def _record_applied(
         "branch": branch,
         "files": paths,
         **({"warning": warning} if warning else {}),
+        **({"working_tree_followed": followed} if followed else {}),
     }
     if reconciled:
         await audit.record_step(

@@ -330,6 +330,14 @@ def _move(plan: _Plan, commit: pygit2.Oid, subject: str) -> None:
             f"branch {plan.branch!r} moved or was locked by another writer while the change "
             f"was being committed ({error}); the branch was left as it was: try again"
         ) from None
+    except OSError as error:
+        # libgit2 says a lock file it cannot create as an OSError: another
+        # git is writing the branch, or one was killed and left its lock.
+        raise Conflict(
+            f"branch {plan.branch!r} is locked ({error}); the branch was left as it was. If "
+            "no git command is running on this repository, a killed one left the lock file: "
+            "remove it and try again"
+        ) from None
 
 
 def _follow(checkout: pygit2.Repository, tree: pygit2.Oid, paths: list[str], commit: str) -> None:
@@ -382,6 +390,87 @@ def commit_change(
     for checkout in plan.checkouts:
         _follow(checkout, plan.tree, plan.touched, str(commit))
     return Applied(commit=str(commit), parent=str(plan.tip), merged=plan.merged)
+
+
+def catch_up(path: str | os.PathLike[str], *, branch: str, commit: str) -> list[str]:
+    """Bring the working trees that have ``branch`` checked out up to
+    ``commit`` for the files it touched, where they were left behind: a
+    process killed after moving the branch but before (or while) updating
+    them leaves their index at the parent's version (git shows the change
+    undone, staged). Only files whose index still holds the parent's
+    version, and whose disk holds the parent's, the commit's or the start
+    of the commit's (caught mid-write), are written; edits made since are
+    left alone. Gives the files written."""
+    repo = open_repository(path)
+    reference = branch_reference(repo, branch)
+    target = resolve_commit(repo, commit, field="commit")
+    if not target.parents:
+        return []
+    parent_tree, tree = target.parents[0].tree, target.tree
+    touched = _touched(repo, parent_tree.id, tree.id)
+    written: list[str] = []
+    for checkout in _checkouts(repo, reference.name):
+        behind = [file for file in touched if _left_behind(checkout, file, parent_tree, tree)]
+        if behind:
+            _follow(checkout, tree.id, behind, commit)
+            _stage(checkout, tree, behind, commit)
+            written += [f"{where(checkout)}/{file}" for file in behind]
+    return written
+
+
+def _stage(checkout: pygit2.Repository, tree: pygit2.Tree, files: list[str], commit: str) -> None:
+    """The index entries of ``files`` as ``tree`` holds them: a checkout
+    killed after writing a file but before the index leaves the disk at the
+    commit, and libgit2, finding nothing to write there, leaves the index."""
+    try:
+        index = checkout.index
+        index.read(False)
+        for file in files:
+            if _entry(tree, file) is None:
+                if file in index:
+                    index.remove(file)
+            else:
+                index.add(file)  # from the working tree, which holds the commit's now
+        index.write()
+    except (pygit2.GitError, OSError) as error:
+        raise WorktreeNotUpdated(commit, where(checkout), str(error)) from None
+
+
+def _entry(tree: pygit2.Tree, file: str) -> tuple[str, int] | None:
+    try:
+        found = tree[file]
+    except (KeyError, ValueError):
+        return None
+    return (str(found.id), int(found.filemode))
+
+
+def _left_behind(
+    checkout: pygit2.Repository, file: str, parent: pygit2.Tree, tree: pygit2.Tree
+) -> bool:
+    before, after = _entry(parent, file), _entry(tree, file)
+    index = checkout.index
+    index.read(False)
+    try:
+        staged: tuple[str, int] | None = (str(index[file].id), int(index[file].mode))
+    except KeyError:
+        staged = None
+    if staged != before:
+        return False
+    full = os.path.join(checkout.workdir or "", file)
+    if os.path.islink(full) or (os.path.lexists(full) and not os.path.isfile(full)):
+        return False
+    if not os.path.isfile(full):
+        return True  # absent: as the parent left it, or as the commit deletes it
+    with open(full, "rb") as handle:
+        data = handle.read()
+    if before is not None and str(pygit2.hash(data)) == before[0]:
+        return True
+    if after is None:
+        return False
+    # The commit's version, or the start of it: a file the killed checkout
+    # was writing (emptied, then written) when it stopped.
+    wanted = checkout[after[0]].peel(pygit2.Blob).data
+    return wanted.startswith(data)
 
 
 def applied_commits(

@@ -1,5 +1,11 @@
 """Opening a database: the async engine, per-connection settings, sessions,
-and the translation of driver errors into the store's vocabulary."""
+and the translation of driver errors into the store's vocabulary.
+
+One module, over 600 lines, because opening a database and saying why it
+failed are one thing: the error messages name the timeouts the engine sets
+on each connection (``PostgresTimeouts``), ``open_database`` retries only
+the errors ``can_pass`` judges to pass, and every session ``Database`` opens
+turns driver errors into the store's words here (``translate``)."""
 
 from __future__ import annotations
 

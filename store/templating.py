@@ -10,6 +10,13 @@ Rendering runs in Jinja2's immutable sandbox with strict undefined
 variables: template code cannot reach Python internals, read files or use
 a variable nobody gave. Jinja2 is imported only inside the functions that
 render or parse: the app's start-up never pays for it.
+
+One module, over 600 lines, because a template is valid only if the renderer
+accepts it: reading the metadata parses every file's template code in the
+same sandboxed environment that renders it (``check_template_code``) and
+tries each variable's pattern in the same forked child, with its deadline
+and memory limit, that rendering runs in (``_bounded``). Apart, the checks
+and the renderer could come to disagree on what a template may do.
 """
 
 from __future__ import annotations

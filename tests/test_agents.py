@@ -38,9 +38,9 @@ from store.models import (
 from store.money import format_amount, from_micros, parse_amount, to_micros
 from store.redaction import mask_url
 from store.repositories.agents import AgentActivityRepository, CostGrouping
+from store.services import agent_stats, modifications, projects, shapes, webhooks
 from store.services import agents as service
 from store.services import audit as audit_service
-from store.services import modifications, projects, shapes
 from tests.store_support import transfer_databases
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -174,7 +174,7 @@ async def test_conversation_without_a_project(database: Database) -> None:
     await service.add_message(database, str(conversation.id), msg(cost="0.5"))
     detail = await service.get_conversation(database, str(conversation.id))
     assert detail.project_name is None
-    report = await service.cost_report(database, by="project")
+    report = await agent_stats.cost_report(database, by="project")
     assert [(r.label, r.cost) for r in report.rows] == [("(no project)", Decimal("0.500000"))]
 
 
@@ -305,7 +305,7 @@ async def test_cost_sums_are_exact_on_thousands_of_messages(database: Database) 
     detail = await service.get_conversation(database, str(conversation.id))
     assert detail.messages == 5000
     assert detail.cost == expected
-    report = await service.cost_report(database, by="model")
+    report = await agent_stats.cost_report(database, by="model")
     assert report.total == expected
     assert report.rows[0].prompt_tokens == sum(range(5000))
     # 0.1 + 0.2 is exactly 0.3 here, unlike with floats.
@@ -350,18 +350,18 @@ async def test_cost_report_matches_a_hand_computation_per_project_model_and_day(
     )
     await service.finish_run(database, str(run.id), status="succeeded", cost="0.75")
 
-    by_project = await service.cost_report(database, by="project")
+    by_project = await agent_stats.cost_report(database, by="project")
     assert [(r.label, r.cost, r.messages, r.runs) for r in by_project.rows] == [
         ("Alpha", Decimal("3.500010"), 3, 0),
         ("Beta", Decimal("1.000000"), 1, 1),
     ]
-    by_model = await service.cost_report(database, by="model")
+    by_model = await agent_stats.cost_report(database, by="model")
     assert {(r.label, r.cost, r.prompt_tokens) for r in by_model.rows} == {
         ("m2", Decimal("2.750000"), 21),
         ("m1", Decimal("1.000010"), 15),
         ("(no model)", Decimal("0.750000"), 0),
     }
-    by_day = await service.cost_report(database, by="day")
+    by_day = await agent_stats.cost_report(database, by="day")
     assert [(r.key, r.cost) for r in by_day.rows] == [
         (date(2026, 3, 1), Decimal("1.000010")),
         (date(2026, 3, 2), Decimal("3.500000")),
@@ -370,17 +370,17 @@ async def test_cost_report_matches_a_hand_computation_per_project_model_and_day(
         assert report.total == Decimal("4.500010")
         assert (report.messages, report.runs) == (4, 1)
     # since is inclusive, until exclusive, both on the exact instant.
-    day2 = await service.cost_report(database, by="project", since=day2_start)
+    day2 = await agent_stats.cost_report(database, by="project", since=day2_start)
     assert day2.total == Decimal("3.500000")
-    day1 = await service.cost_report(database, by="model", until=day2_start)
+    day1 = await agent_stats.cost_report(database, by="model", until=day2_start)
     assert day1.total == Decimal("1.000010")
-    only_beta = await service.cost_report(database, by="day", project_ref="Beta")
+    only_beta = await agent_stats.cost_report(database, by="day", project_ref="Beta")
     assert only_beta.total == Decimal("1.000000")
     with pytest.raises(ValidationError) as caught:
-        await service.cost_report(database, by="week")
+        await agent_stats.cost_report(database, by="week")
     assert caught.value.field == "by"
     with pytest.raises(ValidationError) as caught:
-        await service.cost_report(database, since=day2_start, until=day2_start)
+        await agent_stats.cost_report(database, since=day2_start, until=day2_start)
     assert caught.value.field == "until"
 
 
@@ -431,7 +431,7 @@ async def test_runs_per_status_and_pass_rate_per_day(database: Database) -> None
     await run("Beta", "cancelled", datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
     await run("Beta", "running", None)
 
-    counts = await service.runs_per_status(database)
+    counts = await agent_stats.runs_per_status(database)
     assert counts == {
         RunStatus.QUEUED: 0,
         RunStatus.RUNNING: 1,
@@ -439,15 +439,15 @@ async def test_runs_per_status_and_pass_rate_per_day(database: Database) -> None
         RunStatus.FAILED: 2,
         RunStatus.CANCELLED: 1,
     }
-    assert (await service.runs_per_status(database, project_ref="Alpha"))[RunStatus.FAILED] == 1
-    days = await service.pass_rate_per_day(database)
+    assert (await agent_stats.runs_per_status(database, project_ref="Alpha"))[RunStatus.FAILED] == 1
+    days = await agent_stats.pass_rate_per_day(database)
     assert [(d.day, d.runs, d.passed, d.failed, d.skipped) for d in days] == [
         (date(2026, 3, 1), 1, 8, 0, 0),
         (date(2026, 3, 2), 2, 9, 3, 4),
     ]
     assert days[0].pass_rate == 1.0
     assert days[1].pass_rate == 0.75
-    beta = await service.pass_rate_per_day(database, project_ref="Beta")
+    beta = await agent_stats.pass_rate_per_day(database, project_ref="Beta")
     assert [(d.passed, d.failed) for d in beta] == [(3, 1)]
 
 
@@ -523,7 +523,7 @@ async def test_a_queued_run_begins_then_finishes_and_each_step_is_audited(
         database, "Alpha", agent="bot", task="t", started_at=queued_at, queued=True
     )
     assert queued.status == RunStatus.QUEUED and queued.started_at is None
-    counts = await service.runs_per_status(database, project_ref="Alpha")
+    counts = await agent_stats.runs_per_status(database, project_ref="Alpha")
     assert counts[RunStatus.QUEUED] == 1 and counts[RunStatus.RUNNING] == 0
     with pytest.raises(ValidationError, match="started_at"):
         await service.begin_run(
@@ -679,24 +679,24 @@ def test_webhook_urls_are_masked_where_they_hold_credentials() -> None:
 async def test_webhook_deliveries_are_stored_masked_and_bounded(database: Database) -> None:
     await make_project(database)
     secret_url = "https://ci:pa55word@hooks.example.com/p?signature=abcdef123&event=x"
-    ok = await service.record_webhook_delivery(
+    ok = await webhooks.record_webhook_delivery(
         database,
         "Demo",
-        service.WebhookInput(event="run.finished", url=secret_url, status_code=200, response="ok"),
+        webhooks.WebhookInput(event="run.finished", url=secret_url, status_code=200, response="ok"),
     )
     assert ok.url == "https://ci:***@hooks.example.com/p?signature=***&event=x"
     assert ok.delivered_at is not None
-    retry = await service.record_webhook_delivery(
+    retry = await webhooks.record_webhook_delivery(
         database,
         "Demo",
-        service.WebhookInput(
+        webhooks.WebhookInput(
             event="run.finished", url=secret_url, status_code=503, attempt=2, response="x" * 5000
         ),
     )
     assert retry.delivered_at is None
     assert retry.response_excerpt is not None and len(retry.response_excerpt) == 2000
     assert retry.response_excerpt.endswith("…")
-    page = await service.list_webhook_deliveries(database, "Demo")
+    page = await webhooks.list_webhook_deliveries(database, "Demo")
     assert page.total == 2
     assert {d.attempt for d in page.items} == {1, 2}
     async with database.reading() as session:
@@ -734,7 +734,7 @@ async def test_bad_webhook_deliveries_name_the_field_and_store_nothing(
     await make_project(database)
     values: dict[str, Any] = {"event": "push", "url": "https://h.example.com", **overrides}
     with pytest.raises(ValidationError) as caught:
-        await service.record_webhook_delivery(database, "Demo", service.WebhookInput(**values))
+        await webhooks.record_webhook_delivery(database, "Demo", webhooks.WebhookInput(**values))
     assert caught.value.field == field
     assert "topsecret" not in caught.value.message
     assert await count(database, WebhookDelivery) == 0
@@ -764,7 +764,7 @@ async def test_agent_demo_is_deterministic_and_links_runs_to_modifications(
                 (r.project_name, r.agent, r.task, str(r.status), str(r.cost)) for r in runs.items
             )
         )
-        report = await service.cost_report(db, by="model")
+        report = await agent_stats.cost_report(db, by="model")
         assert report.total > 0 and report.messages > 0
         assert await count(db, WebhookDelivery) > 0
         async with db.reading() as session:
@@ -861,8 +861,8 @@ async def test_transfer_carries_agent_activity_and_exact_costs(
     await fill_agent_demo(source)
     await workspace.transfer_workspace(source, target)
     for by in CostGrouping:
-        before = await service.cost_report(source, by=by)
-        after = await service.cost_report(target, by=by)
+        before = await agent_stats.cost_report(source, by=by)
+        after = await agent_stats.cost_report(target, by=by)
         assert shapes.cost_report_as_dict(after) == shapes.cost_report_as_dict(before)
     runs = await service.list_runs(source, limit=500)
     copied = await service.list_runs(target, limit=500)

@@ -14,7 +14,7 @@ from textual.widgets._footer import FooterKey
 
 from store.engine import Database, open_database
 from store.money import format_amount
-from store.services import agents
+from store.services import agent_stats, agents
 from tests.app_support import (
     FIXED_NOW,
     demo_database_file,
@@ -165,11 +165,13 @@ async def test_conversation_shows_messages_in_order_folds_long_ones_and_searches
 async def test_costs_tab_totals_the_chosen_period_per_project_and_model(demo_url: URL) -> None:
     week = await service(
         demo_url,
-        lambda db: agents.cost_report(db, since=FIXED_NOW - timedelta(days=7), until=FIXED_NOW),
+        lambda db: agent_stats.cost_report(
+            db, since=FIXED_NOW - timedelta(days=7), until=FIXED_NOW
+        ),
     )
     month = await service(
         demo_url,
-        lambda db: agents.cost_report(
+        lambda db: agent_stats.cost_report(
             db, by="model", since=FIXED_NOW - timedelta(days=30), until=FIXED_NOW
         ),
     )
@@ -201,7 +203,7 @@ async def test_project_runs_tab_lists_the_projects_runs_and_opens_a_conversation
         ref = str(screen.project_id)
         runs = await service(demo_url, lambda db: agents.list_runs(db, project_ref=ref))
         costs = await service(
-            demo_url, lambda db: agents.cost_report(db, by="model", project_ref=ref)
+            demo_url, lambda db: agent_stats.cost_report(db, by="model", project_ref=ref)
         )
         await press(pilot, *["right_square_bracket"] * 6)
         table = screen.query_one("#project-runs", RunTable)

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from store import crypto
-from store.demo import CACHE_MAX_AGE_SECONDS, DemoCache, fill_demo
+from store.demo import fill_demo
+from store.demo_cache import CACHE_MAX_AGE_SECONDS, DemoCache
 from store.engine import Database
 from store.errors import Conflict
 from store.models import AuditEntry, Modification, ModificationStatus, Project, ProjectStatus

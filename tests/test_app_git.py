@@ -22,6 +22,7 @@ from store.models import ModificationStatus
 from store.services import git as git_service
 from store.services import modifications as service
 from store.services import projects as project_service
+from store.services import review as review_service
 from tests.app_support import app_environment, open_project, press, running_app, text_of
 from tests.git_support import (
     commit_all,
@@ -150,7 +151,7 @@ async def test_review_names_the_conflicting_file_and_the_uncommitted_edits(
     # Nothing was written: the branch, the edits and both modifications as they were.
     assert head(repository) == moved
     assert (repository / "src/taxes.py").read_text() == "TAX = 0.3\n"
-    waiting = await service.waiting_modifications(db)
+    waiting = await review_service.waiting_modifications(db)
     assert waiting.waiting == 2
 
 
@@ -178,7 +179,7 @@ async def test_applying_from_the_review_shows_the_commit_it_was_applied_as(
     assert commit != base
     assert git(repository, "log", "-1", "--format=%s").strip() == "Raise the tax"
     assert (repository / "src/taxes.py").read_text() == "TAX = 0.25\n"
-    applied = (await service.get_modification(db, ref)).modification
+    applied = (await review_service.get_modification(db, ref)).modification
     assert applied.status == ModificationStatus.APPLIED
     assert applied.applied_commit == commit
     assert screen.title == "Review · 1 of 1 · read-only (applied)"

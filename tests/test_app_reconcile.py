@@ -14,6 +14,7 @@ from store.models import ModificationStatus
 from store.services import git as git_service
 from store.services import modifications as service
 from store.services import projects as project_service
+from store.services import review as review_service
 from tests.app_support import running_app, wait_until
 from tests.git_support import (
     head,
@@ -54,6 +55,6 @@ async def test_the_app_records_at_start_a_commit_the_database_missed(
         )
         [told] = [n for n in app._notifications if n.title == "Repositories reconciled"]
         assert str(told.message).startswith("1 modification found committed")
-    detail = await service.get_modification(database, str(created.id))
+    detail = await review_service.get_modification(database, str(created.id))
     assert detail.modification.status == ModificationStatus.APPLIED
     assert detail.modification.applied_commit == made.commit

@@ -15,7 +15,7 @@ from store.engine import open_database
 from store.models import ModificationStatus
 from store.services import projects as project_service
 from store.services.browse import ProjectRow
-from store.services.modifications import get_modification, unified_diff, waiting_modifications
+from store.services.review import get_modification, unified_diff, waiting_modifications
 from tests.app_support import (
     demo_database_file,
     demo_url,

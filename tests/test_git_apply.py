@@ -20,6 +20,7 @@ from store.services import git as git_service
 from store.services import linked
 from store.services import modifications as service
 from store.services import projects as project_service
+from store.services import review as review_service
 from tests.cli import Projdeck
 from tests.git_support import (
     commit_all,
@@ -141,7 +142,7 @@ async def test_uncommitted_edits_to_touched_files_refuse_the_apply(
     with pytest.raises(Conflict, match=r"uncommitted edits .*src/taxes\.py"):
         await service.apply_modification(database, ref, actor="rita")
     assert head(repository) == tip
-    assert (await service.get_modification(database, ref)).modification.status == (
+    assert (await review_service.get_modification(database, ref)).modification.status == (
         ModificationStatus.APPROVED
     )
     assert (repository / "src/taxes.py").read_text() == "TAX = 9  # local experiment\n"
@@ -175,7 +176,7 @@ async def test_a_commit_the_database_missed_is_reconciled_not_made_twice(
     )
     fixed = await linked.reconcile(database, actor="doctor")
     assert [item.applied_commit for item in fixed] == [made.commit]
-    detail = await service.get_modification(database, ref)
+    detail = await review_service.get_modification(database, ref)
     assert detail.modification.status == ModificationStatus.APPLIED
     async with database.reading() as session:
         [row] = await AuditRepository(session).list(

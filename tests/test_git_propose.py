@@ -13,8 +13,8 @@ from store.engine import Database
 from store.errors import ValidationError
 from store.repositories.audit import AuditFilter, AuditRepository
 from store.services import git as git_service
-from store.services import modifications as modification_service
 from store.services import projects as project_service
+from store.services import review as review_service
 from tests.cli import Projdeck
 from tests.git_support import (
     commit_all,
@@ -200,7 +200,7 @@ async def test_a_patch_that_does_not_apply_stores_nothing(
         )
     assert error.value.field == "patch"
     assert "src/rates.py" in error.value.message
-    page = await modification_service.list_modifications(database, project_ref="billing")
+    page = await review_service.list_modifications(database, project_ref="billing")
     assert page.items == []
 
 
@@ -243,7 +243,7 @@ async def test_the_change_is_reviewed_against_the_commit_it_was_made_against(
     created = await git_service.propose_from_git(
         database, "billing", git_service.GitSource(rev="agent/rates")
     )
-    detail = await modification_service.get_modification(database, str(created.id))
+    detail = await review_service.get_modification(database, str(created.id))
     assert detail.against == "base commit"
     [rates] = [change for change in detail.files if change.path == "src/rates.py"]
     # Not the snapshot's newer content: the lines the agent changed.

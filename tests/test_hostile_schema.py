@@ -23,7 +23,7 @@ from store.errors import ValidationError
 from store.models import AuditCategory, Modification, ModificationStatus, Project, Severity
 from store.repositories.audit import AuditFilter, AuditRepository
 from store.services import modifications as service
-from store.services import projects, row_checks, secrets, templates, workspace
+from store.services import projects, review, row_checks, secrets, templates, workspace
 from store.validation import MAX_FILE_BYTES
 from tests.cli import Projdeck
 from tests.store_support import insert_old_project, raw_id
@@ -483,7 +483,7 @@ async def test_an_export_from_before_digests_keeps_its_approved_modifications_ap
     path.write_text("".join(json.dumps(doc) + "\n" for doc in documents), encoding="utf-8")
     target = await make_database("sqlite")
     await workspace.import_workspace(target, path)
-    [mod] = (await service.list_modifications(target)).items
+    [mod] = (await review.list_modifications(target)).items
     applied = await service.apply_modification(target, str(mod.id))
     assert applied.status == ModificationStatus.APPLIED
 

@@ -21,7 +21,7 @@ from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from store.models import AuditEntry, Modification, ModificationStatus
 from store.repositories.audit import AuditFilter, AuditRepository
 from store.services import modifications as service
-from store.services import projects, shapes
+from store.services import projects, review, shapes
 from store.services.changes import ChangeProbe
 from store.validation import MAX_FILE_BYTES
 from tests.store_support import insert_old_project, raw_id
@@ -61,7 +61,7 @@ async def codebase_of(db: Database, project: uuid.UUID) -> dict[str, str]:
 
 
 async def status_of(db: Database, modification: Modification) -> ModificationStatus:
-    return (await service.get_modification(db, str(modification.id))).modification.status
+    return (await review.get_modification(db, str(modification.id))).modification.status
 
 
 async def audit_rows(db: Database) -> list[AuditEntry]:
@@ -84,7 +84,7 @@ async def test_propose_records_base_affected_files_and_audit(database: Database)
         impact_analysis={"risk": "low", "summary": "tiny"},
         test_results={"passed": 3, "failed": 0},
     )
-    detail = await service.get_modification(database, str(created.id))
+    detail = await review.get_modification(database, str(created.id))
     mod = detail.modification
     assert mod.status == ModificationStatus.PENDING
     assert mod.requested_by == "agent-7"
@@ -357,7 +357,7 @@ async def test_a_failure_during_apply_leaves_codebase_and_modification_unchanged
     after = await projects.get_project(database, str(project))
     assert after.codebase == before.codebase
     assert after.version == before.version
-    detail = await service.get_modification(database, str(mod.id))
+    detail = await review.get_modification(database, str(mod.id))
     assert detail.modification.status == ModificationStatus.APPROVED
     assert detail.modification.applied_at is None
     assert detail.modification.previous_contents is None
@@ -425,15 +425,15 @@ async def test_revert_is_refused_when_files_changed_since_the_apply(database: Da
 async def test_modification_ids_accept_a_unique_prefix_of_six(database: Database) -> None:
     project = await make_project(database)
     mod = await propose(database, project, {"app.py": "x\n"})
-    found = await service.get_modification(database, str(mod.id)[:6].upper())
+    found = await review.get_modification(database, str(mod.id)[:6].upper())
     assert found.modification.id == mod.id
     with pytest.raises(ValidationError, match="at least 6"):
-        await service.get_modification(database, str(mod.id)[:5])
+        await review.get_modification(database, str(mod.id)[:5])
     with pytest.raises(NotFound):
-        await service.get_modification(database, str(uuid.uuid4()))
+        await review.get_modification(database, str(uuid.uuid4()))
     missing = "0" * 8 if not str(mod.id).startswith("0") else "f" * 8
     with pytest.raises(NotFound, match="no modification matches"):
-        await service.get_modification(database, missing)
+        await review.get_modification(database, missing)
     async with database.transaction() as session:
         for suffix in ("1", "2"):
             twin = Modification(
@@ -445,8 +445,8 @@ async def test_modification_ids_accept_a_unique_prefix_of_six(database: Database
             )
             session.add(twin)
     with pytest.raises(ValidationError, match="matches several modifications"):
-        await service.get_modification(database, "abcdef")
-    found = await service.get_modification(database, "abcdef02")
+        await review.get_modification(database, "abcdef")
+    found = await review.get_modification(database, "abcdef02")
     assert found.modification.request == "twin"
 
 
@@ -457,7 +457,7 @@ async def test_get_shows_change_kinds_line_counts_and_unified_diffs(database: Da
         project,
         {"a.py": "one\n2\nthree\nfour", "b.py": "new\n", "gone.py": None},
     )
-    detail = await service.get_modification(database, str(mod.id))
+    detail = await review.get_modification(database, str(mod.id))
     assert detail.against == "codebase"
     changes = {change.path: change for change in detail.files}
     assert [c.path for c in detail.files] == ["a.py", "b.py", "gone.py"]
@@ -488,7 +488,7 @@ async def test_an_applied_modification_is_compared_with_what_it_replaced(
 ) -> None:
     project = await make_project(database)
     mod = await reach(database, project, ModificationStatus.APPLIED)
-    detail = await service.get_modification(database, str(mod.id))
+    detail = await review.get_modification(database, str(mod.id))
     assert detail.against == "before apply"
     [change] = detail.files
     assert (change.kind, change.added, change.removed) == ("modified", 1, 1)
@@ -503,12 +503,12 @@ async def test_statuses_of_given_modifications_leave_out_unknown_ids(
     rejected = await propose(database, project, {"README.md": "d\n"})
     await service.reject_modification(database, str(rejected.id), comment="no")
     unknown = uuid.uuid4()
-    statuses = await service.modification_statuses(database, [pending.id, rejected.id, unknown])
+    statuses = await review.modification_statuses(database, [pending.id, rejected.id, unknown])
     assert statuses == {
         pending.id: ModificationStatus.PENDING,
         rejected.id: ModificationStatus.REJECTED,
     }
-    assert await service.modification_statuses(database, []) == {}
+    assert await review.modification_statuses(database, []) == {}
 
 
 async def test_inbox_groups_waiting_modifications_by_project_oldest_first(
@@ -522,27 +522,27 @@ async def test_inbox_groups_waiting_modifications_by_project_oldest_first(
     await service.approve_modification(database, str(c.id))
     rejected = await propose(database, first, {"README.md": "d\n"})
     await service.reject_modification(database, str(rejected.id), comment="no")
-    inbox = await service.waiting_modifications(database)
+    inbox = await review.waiting_modifications(database)
     assert (inbox.pending, inbox.approved, inbox.waiting) == (2, 1, 3)
     assert [group.project_name for group in inbox.groups] == ["Second", "First"]
     assert [row.id for row in inbox.groups[0].items] == [a.id, c.id]
     assert (inbox.groups[0].pending, inbox.groups[0].approved) == (1, 1)
     assert [row.id for row in inbox.groups[1].items] == [b.id]
     # A shorter inbox lists fewer rows but still counts every waiting one.
-    short = await service.waiting_modifications(database, limit=1)
+    short = await review.waiting_modifications(database, limit=1)
     assert (short.pending, short.approved) == (2, 1)
     assert [(group.project_name, group.pending, group.approved) for group in short.groups] == [
         ("Second", 1, 1)
     ]
 
-    page = await service.list_modifications(database, project_ref="First")
+    page = await review.list_modifications(database, project_ref="First")
     assert page.total == 2
     assert [row.id for row in page.items] == [b.id, rejected.id]
-    page = await service.list_modifications(
+    page = await review.list_modifications(
         database, statuses=[ModificationStatus.REJECTED, ModificationStatus.APPROVED]
     )
     assert {row.id for row in page.items} == {c.id, rejected.id}
-    newest = await service.list_modifications(database, oldest_first=False, limit=1)
+    newest = await review.list_modifications(database, oldest_first=False, limit=1)
     assert newest.items[0].id == rejected.id
     assert newest.total == 4
     assert shapes.modification_row_as_dict(newest.items[0])["project"] == "First"
@@ -615,7 +615,7 @@ async def test_migration_0002_keeps_existing_modifications(empty_database_url: U
             )
         # Up to whatever is head now: later revisions must keep the rows too.
         assert await migrate.upgrade(database) == migrate.head_revisions()[0]
-        detail = await service.get_modification(database, mod_id)
+        detail = await review.get_modification(database, mod_id)
         assert detail.modification.request == "old change"
         assert detail.modification.modified_files == {"a.py": "x"}
         assert detail.modification.previous_contents is None
@@ -659,4 +659,4 @@ async def test_purging_a_project_removes_its_modifications_and_their_revert_link
     kept = await propose(database, keep, {"app.py": "kept\n"})
     await projects.purge_project(database, str(project))
     assert await modification_count(database) == 1
-    assert (await service.get_modification(database, str(kept.id))).modification.id == kept.id
+    assert (await review.get_modification(database, str(kept.id))).modification.id == kept.id

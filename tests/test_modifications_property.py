@@ -22,7 +22,7 @@ from store.engine import Database, open_database
 from store.errors import Conflict, InvalidTransition, ValidationError
 from store.models import ModificationStatus
 from store.services import modifications as service
-from store.services import projects
+from store.services import projects, review
 
 PATHS = ["a.py", "b.py", "lib/c.py", "docs/d.md"]
 CONTENTS = st.sampled_from(["", "x\n", "y\n", "x\ny\n", "no newline"])
@@ -191,12 +191,12 @@ async def check(db: Database, project: str, model: Model, initial: dict[str, str
     codebase = (await projects.get_project(db, project)).codebase
     assert codebase == model.codebase
     assert codebase == replay(initial, model.applied)
-    page = await service.list_modifications(db, project_ref=project, limit=500)
+    page = await review.list_modifications(db, project_ref=project, limit=500)
     assert {row.id: row.status for row in page.items} == {
         m.id: m.status for m in model.modifications
     }
     for expected in model.modifications:
-        mod = (await service.get_modification(db, str(expected.id))).modification
+        mod = (await review.get_modification(db, str(expected.id))).modification
         assert mod.base == expected.base
         assert mod.reverts_id == expected.reverts
         assert (mod.applied_at is not None) == (mod.status == ModificationStatus.APPLIED)

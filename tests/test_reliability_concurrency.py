@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL
 from store.engine import Database, open_database
 from store.errors import Conflict, InvalidTransition
 from store.models import ModificationStatus
-from store.services import modifications, projects, secrets
+from store.services import modifications, projects, review, secrets
 from store.services.audit import verify_chain
 from tests.crash_support import Report, run_together
 
@@ -58,7 +58,7 @@ async def _reviewer(url: str, report: Report) -> None:
     db = await _open(url)
     end = _until()
     while time.monotonic() < end:
-        inbox = await modifications.waiting_modifications(db, limit=20)
+        inbox = await review.waiting_modifications(db, limit=20)
         rows = [item for group in inbox.groups for item in group.items]
         if not rows:
             await asyncio.sleep(0.01)
@@ -122,7 +122,7 @@ async def _reader(url: str, report: Report) -> None:
         assert page.total == len(PROJECTS)
         for item in page.items[:2]:
             await projects.get_project_full_config(db, str(item.id))
-        await modifications.waiting_modifications(db, limit=50)
+        await review.waiting_modifications(db, limit=50)
         reads += 1
     report({"op": "reads", "count": reads})
     await db.dispose()
@@ -188,9 +188,9 @@ def test_four_writers_and_a_reader_lose_nothing(
                         assert len(kept_in_all) == 41, (name, mine[-1], len(kept_in_all))
             for item in everything:
                 if item["op"] == "proposed":
-                    await modifications.get_modification(db, item["id"])
+                    await review.get_modification(db, item["id"])
                 elif item["op"] == "applied":
-                    detail = await modifications.get_modification(db, item["id"])
+                    detail = await review.get_modification(db, item["id"])
                     assert detail.modification.status == ModificationStatus.APPLIED
             newest: dict[tuple[str, str], str] = {}
             for item in everything:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import URL
 
 from store.engine import Database, open_database
-from store.services import agents, modifications, projects, templates
+from store.services import agents, modifications, projects, templates, webhooks
 from tests.input_support import deep, json_values, nasty_text, run
 
 # Fewer examples than the first file: these services are many.
@@ -240,7 +240,7 @@ def test_webhook_deliveries_take_only_documented_errors(
     attempt: int,
     response: str | None,
 ) -> None:
-    delivery = agents.WebhookInput(
+    delivery = webhooks.WebhookInput(
         event=event, url=url, status_code=code, attempt=attempt, response=response
     )
-    run(workspace["url"], lambda db: agents.record_webhook_delivery(db, "target", delivery))
+    run(workspace["url"], lambda db: webhooks.record_webhook_delivery(db, "target", delivery))

@@ -397,7 +397,8 @@ def demo_app() -> Iterator[ProjdeckApp]:
 
     from store import crypto
     from store.config import normalize_url
-    from store.demo import DEMO_STEPS, DemoCache, fill_and_cache
+    from store.demo import DEMO_STEPS
+    from store.demo_cache import DemoCache, fill_and_cache
 
     with tempfile.TemporaryDirectory(prefix="projdeck-demo-") as folder:
         target = Path(folder) / "demo.db"

@@ -20,7 +20,7 @@ from tui import format
 from tui.context import as_deck
 
 if TYPE_CHECKING:
-    from store.services.modifications import Inbox
+    from store.services.review import Inbox
 
 POLL_SECONDS = 0.5
 WAITING = (ModificationStatus.PENDING, ModificationStatus.APPROVED)
@@ -62,7 +62,7 @@ class LiveRefresh:
 
     async def _check(self) -> None:
         # Loaded here, after the first screen is drawn, not at start-up.
-        from store.services.modifications import modification_statuses, waiting_modifications
+        from store.services.review import modification_statuses, waiting_modifications
 
         try:
             assert self.probe is not None

@@ -1,13 +1,20 @@
 """Agent activity services: conversations and their messages (role, model,
-tokens, exact cost), agent runs with their test results, and webhook
-deliveries, each write one transaction with its audit row; and the reads the
-activity screens and ``projdeck agent`` need (runs newest first, a run's
-detail, a conversation's messages, costs per project, model or day, runs per
-status, test pass rate per day), all summed by SQL.
+tokens, exact cost) and agent runs with their test results, each write one
+transaction with its audit row; and the reads the activity screens and
+``projdeck agent`` need (runs newest first, a run's detail, a conversation's
+messages). What they add up to (costs, runs per status, pass rates) is in
+agent_stats.py; webhook deliveries are in webhooks.py.
 
 Message contents and error texts are stored verbatim but never written to
-the audit log: it records their length. Webhook URLs are stored with any
-credentials they hold masked.
+the audit log: it records their length.
+
+Conversations and runs stay in one module, over 600 lines, because they are
+one record of what an agent did: a run can be started in a conversation
+(``start_run`` checks it is about the run's project or none) and its detail
+names that conversation, and both are written through the same helpers here
+(recorded times at most five minutes ahead, counts, labels, ids by prefix,
+the audit row about the row and its project). Apart, those helpers would
+need a module of their own.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -29,7 +36,6 @@ from store.errors import InvalidTransition, NotFound, ValidationError
 from store.ids import MIN_ID_PREFIX, full_id, id_prefix, short_id
 from store.models import (
     AgentRun,
-    AuditCategory,
     Conversation,
     ConversationStatus,
     Message,
@@ -38,22 +44,19 @@ from store.models import (
     ProjectStatus,
     RunStatus,
     Severity,
-    WebhookDelivery,
 )
 from store.money import from_micros, parse_amount, to_micros
-from store.redaction import mask_url
 from store.repositories import ModificationRepository, ProjectRepository
 from store.repositories.agents import (
     AgentActivityRepository,
     ConversationRow,
-    CostGrouping,
     RunFilter,
     RunRow,
     find_by_id_prefix,
 )
 from store.repositories.base import Page
 from store.repositories.modifications import ModificationRow
-from store.services.projects import resolve_project, resolve_undeleted_project
+from store.services.projects import resolve_project
 from store.types import utcnow
 
 M = TypeVar("M", bound=SQLModel)
@@ -62,7 +65,6 @@ MAX_CONTENT = 1_000_000
 MAX_TOKENS = 100_000_000
 MAX_BATCH = 10_000
 MAX_TEST_COUNT = 10_000_000
-RESPONSE_EXCERPT = 2_000
 FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
 UNFINISHED = (RunStatus.QUEUED, RunStatus.RUNNING)
 TEST_FIELDS = ("passed", "failed", "skipped", "failing", "duration_seconds")
@@ -87,15 +89,6 @@ class MessageInput:
     intent: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
-
-
-@dataclass
-class WebhookInput:
-    event: str
-    url: str
-    status_code: int | None = None
-    attempt: int = 1
-    response: str | None = None
 
 
 # -- outputs -----------------------------------------------------------------
@@ -129,48 +122,6 @@ class RunDetail:
         if self.run.started_at is None or self.run.finished_at is None:
             return None
         return self.run.finished_at - self.run.started_at
-
-
-@dataclass
-class CostRow:
-    """One group of a cost report; ``key`` is a project id, a model name or a
-    day (None: no project, or no model)."""
-
-    key: uuid.UUID | str | date | None
-    label: str
-    messages: int
-    runs: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost: Decimal
-
-
-@dataclass
-class CostReport:
-    by: CostGrouping
-    since: datetime | None
-    until: datetime | None
-    rows: list[CostRow]
-    messages: int
-    runs: int
-    prompt_tokens: int
-    completion_tokens: int
-    total: Decimal
-
-
-@dataclass
-class PassRateDay:
-    day: date
-    runs: int
-    passed: int
-    failed: int
-    skipped: int
-
-    @property
-    def pass_rate(self) -> float | None:
-        """Passed among passed and failed (skipped tests do not count)."""
-        ran = self.passed + self.failed
-        return self.passed / ran if ran else None
 
 
 # -- validation ----------------------------------------------------------------
@@ -263,43 +214,6 @@ def check_test_results(value: Any) -> dict[str, Any]:
             raise ValidationError("tests.duration_seconds", f"{seconds!r} is not a duration")
         result["duration_seconds"] = seconds
     return result
-
-
-def _webhook_values(item: WebhookInput) -> dict[str, Any]:
-    event = _label("event", item.event)
-    if not isinstance(item.url, str) or not item.url.strip():
-        raise ValidationError("url", "must not be empty")
-    raw = validation.text("url", item.url.strip(), limit=validation.MAX_URL)
-    try:
-        url = validation.webhook_url(raw)
-    except ValidationError as error:
-        # Say what was wrong without echoing a URL that may hold a credential.
-        raise ValidationError("url", error.problem.replace(repr(raw), "it")) from None
-    except ValueError:
-        # urlsplit refuses some malformed hosts, such as an unclosed "[".
-        raise ValidationError("url", "is not a valid URL") from None
-    assert url is not None
-    status_code = item.status_code
-    if status_code is not None and (
-        isinstance(status_code, bool)
-        or not isinstance(status_code, int)
-        or not 100 <= status_code <= 599
-    ):
-        raise ValidationError("status_code", f"{status_code!r} is not an HTTP status (100-599)")
-    attempt = item.attempt
-    if isinstance(attempt, bool) or not isinstance(attempt, int) or not 1 <= attempt <= 1000:
-        raise ValidationError("attempt", f"{attempt!r} is not an attempt number (1-1000)")
-    response = None
-    if item.response is not None:
-        text = validation.text("response", item.response, limit=validation.MAX_FILE_BYTES)
-        response = text if len(text) <= RESPONSE_EXCERPT else text[: RESPONSE_EXCERPT - 1] + "…"
-    return {
-        "event": event,
-        "url": mask_url(url),
-        "status_code": status_code,
-        "attempt": attempt,
-        "response_excerpt": response,
-    }
 
 
 # -- resolving ids -------------------------------------------------------------
@@ -825,158 +739,3 @@ async def get_run(db: Database, ref: str) -> RunDetail:
     return RunDetail(
         run=run, project_name=name or "", conversation_title=title, modifications=modifications
     )
-
-
-async def runs_per_status(
-    db: Database,
-    *,
-    project_ref: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> dict[RunStatus, int]:
-    """How many runs are in each status (every status present, 0 when none)."""
-    async with db.reading() as session:
-        project_id = (await resolve_project(session, project_ref)).id if project_ref else None
-        counts = await AgentActivityRepository(session).runs_per_status(
-            project_id=project_id, since=since, until=until
-        )
-    return {status: counts.get(status, 0) for status in RunStatus}
-
-
-async def pass_rate_per_day(
-    db: Database,
-    *,
-    project_ref: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> list[PassRateDay]:
-    """Test results of finished runs summed per UTC day, oldest day first."""
-    async with db.reading() as session:
-        project_id = (await resolve_project(session, project_ref)).id if project_ref else None
-        sums = await AgentActivityRepository(session).test_sums_per_day(
-            project_id=project_id, since=since, until=until
-        )
-    return [
-        PassRateDay(day=s.day, runs=s.runs, passed=s.passed, failed=s.failed, skipped=s.skipped)
-        for s in sums
-    ]
-
-
-# -- costs -----------------------------------------------------------------------
-
-
-def _check_period(since: datetime | None, until: datetime | None) -> None:
-    if since is not None and until is not None and until <= since:
-        raise ValidationError("until", "must be after since")
-
-
-async def cost_report(
-    db: Database,
-    *,
-    by: CostGrouping | str = CostGrouping.PROJECT,
-    project_ref: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> CostReport:
-    """Messages, tokens and cost (messages plus runs' own cost) per project,
-    model or UTC day, for ``since <= time < until``. Each grouping adds up
-    to the same total."""
-    grouping: CostGrouping = validation.enum_value("by", by, CostGrouping)
-    _check_period(since, until)
-    async with db.reading() as session:
-        project_id = (await resolve_project(session, project_ref)).id if project_ref else None
-        sums = await AgentActivityRepository(session).cost_sums(
-            grouping, project_id=project_id, since=since, until=until
-        )
-    rows = [
-        CostRow(
-            key=s.key,
-            label=_cost_label(grouping, s.key, s.label),
-            messages=s.messages,
-            runs=s.runs,
-            prompt_tokens=s.prompt_tokens,
-            completion_tokens=s.completion_tokens,
-            cost=from_micros(s.cost_micros),
-        )
-        for s in sums
-    ]
-    return CostReport(
-        by=grouping,
-        since=since,
-        until=until,
-        rows=rows,
-        messages=sum(s.messages for s in sums),
-        runs=sum(s.runs for s in sums),
-        prompt_tokens=sum(s.prompt_tokens for s in sums),
-        completion_tokens=sum(s.completion_tokens for s in sums),
-        total=from_micros(sum(s.cost_micros for s in sums)),
-    )
-
-
-def _cost_label(grouping: CostGrouping, key: Any, label: str | None) -> str:
-    if grouping is CostGrouping.DAY:
-        return str(key)
-    if grouping is CostGrouping.PROJECT:
-        return label if label is not None else "(no project)"
-    return label if label is not None else "(no model)"
-
-
-# -- webhooks --------------------------------------------------------------------
-
-
-async def record_webhook_delivery(
-    db: Database, project_ref: str, item: WebhookInput, *, actor: str | None = None
-) -> WebhookDelivery:
-    """Record one attempt to deliver a project's webhook. A 2xx status marks
-    it delivered; the response is kept as an excerpt of 2,000 characters."""
-    actor = actor or current_actor()
-    values = _webhook_values(item)
-    async with db.transaction() as session:
-        project = await resolve_undeleted_project(
-            session, project_ref, "record a webhook delivery for"
-        )
-        now = utcnow()
-        code = values["status_code"]
-        delivery = WebhookDelivery(
-            project_id=project.id,
-            **values,
-            delivered_at=now if code is not None and 200 <= code < 300 else None,
-            created_at=now,
-        )
-        AgentActivityRepository(session).add(delivery)
-        await session.flush()
-        await audit.record(
-            session,
-            actor=actor,
-            event_type="webhook.delivery_recorded",
-            description=f"recorded {values['event']!r} webhook attempt {values['attempt']} "
-            f"for project {project.name!r}",
-            project_id=project.id,
-            entity_type="webhook_delivery",
-            entity_id=delivery.id,
-            category=AuditCategory.SYSTEM,
-            severity=Severity.INFO if delivery.delivered_at else Severity.WARNING,
-            details={
-                "event": values["event"],
-                "url": values["url"],
-                "status_code": code,
-                "attempt": values["attempt"],
-                "response_length": len(values["response_excerpt"] or ""),
-            },
-        )
-    return delivery
-
-
-async def list_webhook_deliveries(
-    db: Database, project_ref: str, *, limit: int = 50, offset: int = 0
-) -> Page[WebhookDelivery]:
-    """A project's webhook deliveries, newest first."""
-    async with db.reading() as session:
-        project = await resolve_project(session, project_ref)
-        activity = AgentActivityRepository(session)
-        items = await activity.list_deliveries(project.id, limit=limit, offset=offset)
-        total = await activity.count_deliveries(project.id)
-    return Page(items=items, total=total, offset=offset, limit=limit)
-
-
-# -- JSON shapes -----------------------------------------------------------------

@@ -3,6 +3,12 @@ codebase from the tip of its branch, and how far the branch has moved since.
 
 Git is read and written by ``store.vcs`` in a worker thread, never inside a
 database transaction that waits on it longer than it must.
+
+One module, over 600 lines, because every service here starts from the
+project's repository as linked on this machine (``linked_repository``: its
+path here and its branch): linking, syncing and status, and the
+modifications made from it (a revision, a working tree, a patch) or shown
+as its patches.
 """
 
 from __future__ import annotations
@@ -30,11 +36,7 @@ from store.models import (
 )
 from store.progress import OnStep, Step, ignore
 from store.repositories import LinkRepository, ProjectRepository, SettingsRepository
-from store.services.modifications import (
-    ModificationProposal,
-    get_modification,
-    propose_modification,
-)
+from store.services.modifications import ModificationProposal, propose_modification
 from store.services.projects import (
     ProjectConfig,
     ProjectCreate,
@@ -43,6 +45,7 @@ from store.services.projects import (
     resolve_project,
     resolve_undeleted_project,
 )
+from store.services.review import get_modification
 from store.types import utcnow
 
 DEFAULT_MAX_FILE_BYTES = validation.MAX_FILE_BYTES

@@ -1,7 +1,7 @@
 """Modification services: a change an agent proposes to a project's stored
 codebase, from proposal through review to apply or revert, each step one
-transaction with its audit row; and the reads the review screens need (the
-waiting inbox, one modification with the diff of each file).
+transaction with its audit row. What the review screens read (the waiting
+inbox, one modification with the diff of each file) is in review.py.
 
 States: pending -> approved | rejected; approved -> applied | failed;
 failed -> pending (reopen). Rejected and applied are final.
@@ -9,18 +9,20 @@ failed -> pending (reopen). Rejected and applied are final.
 Approval records a digest of the files as reviewed (``files_digest``); apply
 writes them only if they still hash to it, so content changed in the
 database after the review never reaches the codebase.
+
+One module, over 600 lines, because its writes keep that one promise
+together: a proposal records each affected file's hash (``_base``), approval
+the digest of the files, and apply writes only while both still hold, reads
+the codebase back (``_check_written``) and otherwise refuses with a security
+row (``_refuse``); reopen and revert compute the base the same way.
 """
 
 from __future__ import annotations
 
-import asyncio
-import difflib
 import hashlib
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import text
@@ -29,8 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store import audit, validation
 from store.config import current_actor, machine_id
 from store.engine import Database
-from store.errors import Conflict, InvalidTransition, NotFound, StoreError, ValidationError
-from store.ids import MIN_ID_PREFIX, full_id, id_prefix, short_id
+from store.errors import Conflict, InvalidTransition, StoreError, ValidationError
+from store.ids import short_id
 from store.models import (
     AgentRun,
     AuditCategory,
@@ -42,20 +44,17 @@ from store.models import (
     Severity,
 )
 from store.repositories import LinkRepository, ModificationRepository, ProjectRepository
-from store.repositories.base import Page
-from store.repositories.modifications import ModificationRow
 from store.services.projects import resolve_project
+from store.services.review import (
+    WAITING,
+    ChangeKind,
+    change_kind,
+    project_of,
+    resolve_modification,
+)
 from store.types import utcnow
 
 ABSENT = "absent"
-WAITING = (ModificationStatus.PENDING, ModificationStatus.APPROVED)
-FINAL = (ModificationStatus.APPLIED, ModificationStatus.REJECTED)
-
-
-class ChangeKind(StrEnum):
-    ADDED = "added"
-    MODIFIED = "modified"
-    DELETED = "deleted"
 
 
 @dataclass
@@ -78,67 +77,6 @@ class ModificationProposal:
 
 
 PROPOSAL_FIELDS = tuple(item.name for item in fields(ModificationProposal))
-
-
-@dataclass
-class FileChange:
-    """One file of a modification: its change kind, line counts and diff."""
-
-    path: str
-    kind: ChangeKind
-    added: int
-    removed: int
-    before: str | None
-    after: str | None
-    diff: str
-
-
-@dataclass
-class UnchangedFile:
-    """A file the modification names as affected but does not change, with
-    its content in the codebase now (None: the codebase has no such file)."""
-
-    path: str
-    content: str | None
-
-
-@dataclass
-class ModificationDetail:
-    """A modification with its project's name and the change of each file.
-
-    Files are compared with the current codebase, except for an applied
-    modification, whose files are compared with what they held before it
-    (``against`` says which). ``unchanged`` are the affected files it does
-    not modify, as the codebase holds them now."""
-
-    modification: Modification
-    project_name: str
-    against: str
-    files: list[FileChange]
-    unchanged: list[UnchangedFile] = field(default_factory=list)
-
-
-@dataclass
-class InboxGroup:
-    project_id: uuid.UUID
-    project_name: str
-    pending: int
-    approved: int
-    items: list[ModificationRow]
-
-
-@dataclass
-class Inbox:
-    """Every pending and approved modification, oldest first, grouped by
-    project (groups in the order of their oldest modification)."""
-
-    groups: list[InboxGroup]
-    pending: int
-    approved: int
-
-    @property
-    def waiting(self) -> int:
-        return self.pending + self.approved
 
 
 def content_hash(content: str | None) -> str:
@@ -289,50 +227,11 @@ def _require(
         raise InvalidTransition("modification", str(modification.status), wanted)
 
 
-async def _resolve(session: AsyncSession, ref: str, *, for_update: bool = False) -> Modification:
-    """A modification by full id or unique id prefix (6+ characters),
-    locked for the transaction when ``for_update``."""
-    modifications = ModificationRepository(session)
-    ref = ref.strip()
-    modification_id = full_id(ref)
-    if modification_id is None:
-        prefix = id_prefix(ref)
-        if prefix is None:
-            raise ValidationError(
-                "id",
-                f"{ref!r} is not a modification id; give the id or at least "
-                f"{MIN_ID_PREFIX} of its first characters",
-            )
-        matches = await modifications.find_by_id_prefix(prefix)
-        if len(matches) > 1:
-            raise ValidationError(
-                "id", f"id prefix {ref!r} matches several modifications; give more of it"
-            )
-        if not matches:
-            raise NotFound(f"no modification matches {ref!r}")
-        modification_id = matches[0].id
-    if for_update:
-        found = await modifications.get_for_update(modification_id)
-    else:
-        found = await modifications.get(modification_id)
-    if found is None:
-        raise NotFound(f"no modification with id {ref}")
-    return found
-
-
-async def _project_of(session: AsyncSession, modification: Modification, *, lock: bool) -> Project:
-    projects = ProjectRepository(session)
-    project = await (projects.get_for_update if lock else projects.get)(modification.project_id)
-    # The foreign key cascades deletes, so a modification always has its project.
-    assert project is not None
-    return project
-
-
 def _audit_files(files: Mapping[str, str | None], before: Mapping[str, str]) -> dict[str, Any]:
     """Which paths a change adds, modifies and deletes (never contents)."""
     kinds: dict[str, list[str]] = {kind.value: [] for kind in ChangeKind}
     for path in sorted(files):
-        kinds[_kind(before.get(path), files[path]).value].append(path)
+        kinds[change_kind(before.get(path), files[path]).value].append(path)
     return kinds
 
 
@@ -433,9 +332,9 @@ async def _review(
     actor: str,
 ) -> Modification:
     async with db.transaction() as session:
-        modification = await _resolve(session, ref, for_update=True)
+        modification = await resolve_modification(session, ref, for_update=True)
         _require(modification, [ModificationStatus.PENDING], wanted)
-        project = await _project_of(session, modification, lock=False)
+        project = await project_of(session, modification, lock=False)
         modification.status = target
         modification.reviewed_by = actor
         modification.reviewed_at = utcnow()
@@ -476,7 +375,7 @@ async def approve_modification(
         actor=actor,
     )
     async with db.reading() as session:
-        project = await _project_of(session, approved, lock=False)
+        project = await project_of(session, approved, lock=False)
         merges = project.auto_merge_enabled
     if not merges:
         return approved
@@ -521,8 +420,8 @@ async def apply_modification(db: Database, ref: str, *, actor: str | None = None
         return await _apply(db, ref, actor)
     except _WrittenOtherwise as altered:
         async with db.transaction() as session:
-            modification = await _resolve(session, ref, for_update=True)
-            project = await _project_of(session, modification, lock=True)
+            modification = await resolve_modification(session, ref, for_update=True)
+            project = await project_of(session, modification, lock=True)
             await _refuse(
                 session,
                 modification,
@@ -548,9 +447,9 @@ class _WrittenOtherwise(Exception):
 
 async def _apply(db: Database, ref: str, actor: str) -> Modification:
     async with db.transaction() as session:
-        modification = await _resolve(session, ref, for_update=True)
+        modification = await resolve_modification(session, ref, for_update=True)
         _require(modification, [ModificationStatus.APPROVED], "apply")
-        project = await _project_of(session, modification, lock=True)
+        project = await project_of(session, modification, lock=True)
         if project.status != ProjectStatus.ACTIVE:
             raise InvalidTransition("project", str(project.status), "apply a modification to")
         files = modification.modified_files
@@ -696,9 +595,9 @@ async def reopen_modification(db: Database, ref: str, *, actor: str | None = Non
     the base recomputed from the codebase as it is now."""
     actor = actor or current_actor()
     async with db.transaction() as session:
-        modification = await _resolve(session, ref, for_update=True)
+        modification = await resolve_modification(session, ref, for_update=True)
         _require(modification, [ModificationStatus.FAILED], "reopen")
-        project = await _project_of(session, modification, lock=False)
+        project = await project_of(session, modification, lock=False)
         previous_reason = modification.failure_reason
         modification.status = ModificationStatus.PENDING
         modification.reviewed_by = None
@@ -727,7 +626,7 @@ async def revert_modification(db: Database, ref: str, *, actor: str | None = Non
     later work too) or when a revert of it is already waiting."""
     actor = actor or current_actor()
     async with db.transaction() as session:
-        original = await _resolve(session, ref, for_update=True)
+        original = await resolve_modification(session, ref, for_update=True)
         _require(original, [ModificationStatus.APPLIED], "revert")
         if original.previous_contents is None:
             raise ValidationError(
@@ -740,7 +639,7 @@ async def revert_modification(db: Database, ref: str, *, actor: str | None = Non
                 f"modification {short_id(original.id)} already has a revert waiting: "
                 f"{short_id(waiting[0])}"
             )
-        project = await _project_of(session, original, lock=False)
+        project = await project_of(session, original, lock=False)
         if original.applied_commit is not None:
             # Applied as a commit: the revert is made against that commit,
             # and applying it merges onto the branch as it is then (later
@@ -796,13 +695,13 @@ async def attach_test_results(
     actor = actor or current_actor()
     results = validation.json_object("test_results", test_results)
     async with db.transaction() as session:
-        modification = await _resolve(session, ref, for_update=True)
+        modification = await resolve_modification(session, ref, for_update=True)
         _require(
             modification,
             [ModificationStatus.PENDING, ModificationStatus.APPROVED, ModificationStatus.FAILED],
             "attach test results to",
         )
-        project = await _project_of(session, modification, lock=False)
+        project = await project_of(session, modification, lock=False)
         modification.test_results = results
         await audit.record_step(
             session,
@@ -814,186 +713,3 @@ async def attach_test_results(
             details={"keys": sorted(results)},
         )
     return modification
-
-
-async def list_modifications(
-    db: Database,
-    *,
-    project_ref: str | None = None,
-    statuses: Sequence[ModificationStatus] = (),
-    oldest_first: bool = True,
-    limit: int = 50,
-    offset: int = 0,
-) -> Page[ModificationRow]:
-    async with db.reading() as session:
-        project_id = None
-        if project_ref is not None:
-            project_id = (await resolve_project(session, project_ref)).id
-        modifications = ModificationRepository(session)
-        rows = await modifications.list_rows(
-            project_id=project_id,
-            statuses=statuses,
-            oldest_first=oldest_first,
-            limit=limit,
-            offset=offset,
-        )
-        total = await modifications.count(project_id=project_id, statuses=statuses)
-    return Page(items=rows, total=total, offset=offset, limit=limit)
-
-
-async def waiting_modifications(db: Database, *, limit: int = 500) -> Inbox:
-    """The inbox: pending and approved modifications across projects."""
-    async with db.reading() as session:
-        modifications = ModificationRepository(session)
-        rows = await modifications.list_rows(statuses=WAITING, oldest_first=True, limit=limit)
-        # Counted for the projects listed only: grouping every project of a
-        # large workspace (100k) took the app's loop most of a second.
-        counts = await modifications.count_by_project_and_status(
-            WAITING, project_ids=list({row.project_id for row in rows})
-        )
-        totals = await modifications.count_by_status(WAITING)
-    groups: dict[uuid.UUID, InboxGroup] = {}
-    for row in rows:
-        group = groups.get(row.project_id)
-        if group is None:
-            group = groups[row.project_id] = InboxGroup(
-                project_id=row.project_id,
-                project_name=row.project_name,
-                pending=counts.get((row.project_id, ModificationStatus.PENDING), 0),
-                approved=counts.get((row.project_id, ModificationStatus.APPROVED), 0),
-                items=[],
-            )
-        group.items.append(row)
-    return Inbox(
-        groups=list(groups.values()),
-        pending=totals.get(ModificationStatus.PENDING, 0),
-        approved=totals.get(ModificationStatus.APPROVED, 0),
-    )
-
-
-async def modification_statuses(
-    db: Database, modification_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, ModificationStatus]:
-    """Where the given modifications stand now (for saying what became of
-    those that left the inbox); ids that no longer exist are left out."""
-    async with db.reading() as session:
-        return await ModificationRepository(session).statuses_of(modification_ids)
-
-
-def _kind(before: str | None, after: str | None) -> ChangeKind:
-    if after is None:
-        return ChangeKind.DELETED
-    if before is None:
-        return ChangeKind.ADDED
-    return ChangeKind.MODIFIED
-
-
-def text_lines(text: str) -> list[str]:
-    """``text``'s lines with their ends, broken at "\n" only, as git and
-    every editor count them (``str.splitlines`` also breaks at form feeds,
-    U+2028 and other characters an agent could use to make the diff and the
-    file disagree about which line is which)."""
-    lines = text.split("\n")
-    ended = [line + "\n" for line in lines[:-1]]
-    return [*ended, lines[-1]] if lines[-1] else ended
-
-
-def unified_diff(path: str, before: str | None, after: str | None) -> tuple[str, int, int]:
-    """The unified diff of one file (``/dev/null`` for an absent side), and
-    how many lines it adds and removes."""
-    old = text_lines(before or "")
-    new = text_lines(after or "")
-    lines = difflib.unified_diff(
-        old,
-        new,
-        fromfile=f"a/{path}" if before is not None else "/dev/null",
-        tofile=f"b/{path}" if after is not None else "/dev/null",
-    )
-    out: list[str] = []
-    added = removed = 0
-    for index, line in enumerate(lines):
-        if index >= 2:  # the first two lines are the ---/+++ header
-            if line.startswith("+"):
-                added += 1
-            elif line.startswith("-"):
-                removed += 1
-        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
-    return "".join(out), added, removed
-
-
-def file_changes(
-    modification: Modification,
-    codebase: Mapping[str, str | None],
-    *,
-    against: str = "codebase",
-) -> tuple[str, list[FileChange]]:
-    """Each modified file compared with the codebase, or the files
-    ``against`` names (the base commit's), or, once applied, with what it
-    held before."""
-    applied = (
-        modification.status == ModificationStatus.APPLIED
-        and modification.previous_contents is not None
-    )
-    before_of: Mapping[str, str | None] = (
-        modification.previous_contents or {} if applied else codebase
-    )
-    changes = []
-    for path in sorted(modification.modified_files):
-        before = before_of.get(path)
-        after = modification.modified_files[path]
-        diff, added, removed = unified_diff(path, before, after)
-        changes.append(
-            FileChange(
-                path=path,
-                kind=_kind(before, after),
-                added=added,
-                removed=removed,
-                before=before,
-                after=after,
-                diff=diff,
-            )
-        )
-    return ("before apply" if applied else against), changes
-
-
-def _files_at(path: str, commit: str, files: list[str]) -> dict[str, str | None] | None:
-    """The files as ``commit`` holds them (None: the repository cannot say)."""
-    from store import vcs
-
-    try:
-        return vcs.files_at(path, commit=commit).texts(files)
-    except StoreError:
-        return None
-
-
-async def get_modification(db: Database, ref: str) -> ModificationDetail:
-    """One modification with the change of each of its files."""
-    async with db.reading() as session:
-        modification = await _resolve(session, ref)
-        project = await _project_of(session, modification, lock=False)
-        codebase, name = project.codebase, project.name
-        link = await LinkRepository(session).get(project.id, machine_id())
-    before: Mapping[str, str | None] = codebase
-    label = "codebase"
-    if link is not None and modification.base_commit is not None:
-        # What you review is what gets applied: the change as made against
-        # its commit, which the stored snapshot need not be at.
-        paths = sorted({*modification.modified_files, *modification.affected_files})
-        base = await asyncio.to_thread(_files_at, link.path, modification.base_commit, paths)
-        if base is not None:
-            before, label = base, "base commit"
-    # Diffing a long file takes a while (0.1 s for 5,000 lines): not on the
-    # event loop, where the app draws.
-    against, changes = await asyncio.to_thread(file_changes, modification, before, against=label)
-    unchanged = [
-        UnchangedFile(path=path, content=before.get(path))
-        for path in sorted(modification.affected_files)
-        if path not in modification.modified_files
-    ]
-    return ModificationDetail(
-        modification=modification,
-        project_name=name,
-        against=against,
-        files=changes,
-        unchanged=unchanged,
-    )

@@ -1,5 +1,12 @@
 """Project and settings services: create, read, update, archive, delete,
-purge and list, each one transaction with its audit row."""
+purge and list, each one transaction with its audit row.
+
+One module, over 600 lines, because creating, updating and changing the
+status of a project share its checks: ``validate_fields`` for the project
+and its settings, ``_ensure_unique`` for its name, ``_stale`` for its
+version, ``_keep_webhook`` for a webhook URL's sealed credentials. And
+``resolve_project``, which every service uses to find a project by name or
+id, belongs with them."""
 
 from __future__ import annotations
 

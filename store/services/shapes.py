@@ -24,10 +24,11 @@ if TYPE_CHECKING:
     )
     from store.repositories.agents import RunRow
     from store.repositories.modifications import ModificationRow
-    from store.services.agents import ConversationDetail, CostReport, RunDetail
+    from store.services.agent_stats import CostReport
+    from store.services.agents import ConversationDetail, RunDetail
     from store.services.git import RepositoryStatus
-    from store.services.modifications import ModificationDetail
     from store.services.projects import ProjectSummary
+    from store.services.review import ModificationDetail
     from store.services.templates import TemplateDetail, TemplateOrigin, TemplateSummary
 
 

@@ -1,7 +1,14 @@
 """Whole-workspace services: backup, restore, export, import and transfer
 between databases. Each one writes an audit row, reports progress through a
 callback, and leaves no half-written target behind: files are written under a
-temporary name and renamed at the end; database writes are one transaction."""
+temporary name and renamed at the end; database writes are one transaction.
+
+One module, just over 600 lines, because these five ways a whole workspace
+leaves or enters a database share their safeguards: one consistent snapshot
+read with its schema revision (``_snapshot``: export, transfer), every
+incoming row checked the same way (``row_checks.check_row``: import,
+transfer), and a safety copy before anything is replaced (``_safety_path``:
+restore)."""
 
 from __future__ import annotations
 

@@ -507,8 +507,8 @@ def webhook(
     as_json: bool,
 ) -> None:
     """Record an attempt to deliver a webhook of project REF."""
-    from store.services import agents as service
     from store.services import shapes
+    from store.services import webhooks as service
 
     item = service.WebhookInput(
         event=event, url=url, status_code=status_code, attempt=attempt, response=response
@@ -530,8 +530,8 @@ def webhook(
 @click.pass_context
 def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: bool) -> None:
     """List the webhook deliveries of project REF, newest first."""
-    from store.services import agents as service
     from store.services import shapes
+    from store.services import webhooks as service
 
     page = call_service(ctx, service.list_webhook_deliveries, ref, limit=limit, offset=offset)
     if as_json:
@@ -570,7 +570,7 @@ def stats(
     as_json: bool,
 ) -> None:
     """Runs per status, and the pass rate of their tests per UTC day."""
-    from store.services import agents as service
+    from store.services import agent_stats as service
 
     try:
         start, end = _when("since", since), _when("until", until)
@@ -643,7 +643,7 @@ def costs(
     Cost is the messages' cost plus the runs' own cost; every grouping adds
     up to the same total.
     """
-    from store.services import agents as service
+    from store.services import agent_stats as service
     from store.services import shapes
 
     try:

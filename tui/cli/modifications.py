@@ -13,7 +13,7 @@ from store.errors import ValidationError
 from store.ids import short_id
 from store.models import Modification, ModificationStatus
 from store.services import modifications as service
-from store.services import shapes
+from store.services import review, shapes
 from tui.cli.common import call_service, json_input, print_json, read_input
 from tui.cli.output import echo_exact, fail
 
@@ -247,7 +247,7 @@ def list_modifications(
     wanted = [ModificationStatus(status) for status in statuses]
 
     page = call_service(
-        ctx, service.list_modifications, project_ref=project_ref, statuses=wanted, limit=500
+        ctx, review.list_modifications, project_ref=project_ref, statuses=wanted, limit=500
     )
     if as_json:
         print_json(
@@ -299,7 +299,7 @@ def show(
         echo_exact(call_service(ctx, git.modification_patch, modification_id).rstrip("\n"))
         return
 
-    detail = call_service(ctx, service.get_modification, modification_id)
+    detail = call_service(ctx, review.get_modification, modification_id)
     if as_json:
         print_json(shapes.modification_detail_as_dict(detail, with_diff=with_diff))
         return

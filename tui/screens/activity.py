@@ -24,9 +24,9 @@ from textual.widgets import (
 )
 
 from store.models import RunStatus
+from store.services.agent_stats import cost_report
 from store.services.agents import (
     RunDetail,
-    cost_report,
     get_run,
     list_conversations_without_run,
     list_runs,

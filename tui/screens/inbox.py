@@ -15,7 +15,7 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from store.services import ModificationRow
-from store.services.modifications import Inbox, InboxGroup, waiting_modifications
+from store.services.review import Inbox, InboxGroup, waiting_modifications
 from tui import format
 from tui.context import attempt, deck
 from tui.screens.review import ReviewScreen, waiting_ids

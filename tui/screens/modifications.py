@@ -13,7 +13,7 @@ from textual.widgets import Footer, Header, Select, Static
 
 from store.models import ModificationStatus
 from store.services import ModificationRow
-from store.services.modifications import get_modification, list_modifications
+from store.services.review import get_modification, list_modifications
 from tui.context import attempt, deck
 from tui.widgets.modification_view import render_modification
 from tui.widgets.tables import ModificationTable, redraw_keeping_cursor

@@ -15,10 +15,11 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from store.errors import StoreError, ValidationError
 from store.models import ProjectStatus
 from store.services import projects as project_service
-from store.services.agents import cost_report, list_runs
+from store.services.agent_stats import cost_report
+from store.services.agents import list_runs
 from store.services.audit import AuditQuery, list_audit
-from store.services.modifications import list_modifications
 from store.services.projects import ProjectConfig
+from store.services.review import list_modifications
 from tui import format as shown
 from tui.context import attempt, deck
 from tui.screens.confirm import ConfirmScreen

@@ -26,17 +26,19 @@ from textual.widgets.option_list import Option
 from store.errors import StoreError
 from store.models import Modification, ModificationStatus
 from store.services.modifications import (
+    apply_modification,
+    approve_modification,
+    reject_modification,
+    reopen_modification,
+)
+from store.services.review import (
     FINAL,
     ChangeKind,
     FileChange,
     Inbox,
     ModificationDetail,
     UnchangedFile,
-    apply_modification,
-    approve_modification,
     get_modification,
-    reject_modification,
-    reopen_modification,
     waiting_modifications,
 )
 from tui import format

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Sparkline, Static
 
 from store.money import format_amount
-from store.services.agents import CostReport, CostRow
+from store.services.agent_stats import CostReport, CostRow
 from tui import format
 
 BAR_WIDTH = 16

@@ -12,7 +12,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from store import text as text_safety
-from store.services.modifications import ModificationDetail
+from store.services.review import ModificationDetail
 from tui import format
 
 

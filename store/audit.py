@@ -186,6 +186,28 @@ async def record_step(
     )
 
 
+async def record_failed_apply(
+    session: AsyncSession,
+    modification: Modification,
+    project: Project,
+    *,
+    actor: str,
+    details: Mapping[str, Any],
+) -> None:
+    """The row of an apply that could not be made (a conflict): the
+    modification is left failed, ``details`` say why."""
+    await record_step(
+        session,
+        modification,
+        project,
+        actor=actor,
+        event_type="modification.failed",
+        description="could not apply",
+        severity=Severity.WARNING,
+        details=details,
+    )
+
+
 async def record(
     session: AsyncSession,
     *,

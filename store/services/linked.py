@@ -135,14 +135,11 @@ async def _fail(
         if isinstance(refused, vcs.MergeConflict)
         else []
     )
-    await audit.record_step(
+    await audit.record_failed_apply(
         session,
         modification,
         project,
         actor=actor,
-        event_type="modification.failed",
-        description="could not apply",
-        severity=Severity.WARNING,
         details={"branch": branch, "base_commit": base, "conflicts": conflicts},
     )
     return modification

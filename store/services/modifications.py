@@ -489,15 +489,8 @@ async def _apply(db: Database, ref: str, actor: str) -> Modification:
             modification.failure_reason = (
                 f"conflict: changed since the proposal: {', '.join(conflicts)}"
             )
-            await audit.record_step(
-                session,
-                modification,
-                project,
-                actor=actor,
-                event_type="modification.failed",
-                description="could not apply",
-                severity=Severity.WARNING,
-                details={"conflicts": conflicts},
+            await audit.record_failed_apply(
+                session, modification, project, actor=actor, details={"conflicts": conflicts}
             )
             return modification
         result = _result_of(codebase, files)

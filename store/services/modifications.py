@@ -330,7 +330,7 @@ async def _review(
     wanted: str,
     comment: str | None,
     actor: str,
-) -> Modification:
+) -> tuple[Modification, Project]:
     async with db.transaction() as session:
         modification = await resolve_modification(session, ref, for_update=True)
         _require(modification, [ModificationStatus.PENDING], wanted)
@@ -356,7 +356,7 @@ async def _review(
                 **({"digest": modification.approved_digest} if approved else {}),
             },
         )
-    return modification
+    return modification, project
 
 
 async def approve_modification(
@@ -366,7 +366,7 @@ async def approve_modification(
     is applied at once, by the same rules and with the same audit rows as
     ``apply_modification`` (the result's status says how that went)."""
     actor = actor or current_actor()
-    approved = await _review(
+    approved, project = await _review(
         db,
         ref,
         target=ModificationStatus.APPROVED,
@@ -374,10 +374,7 @@ async def approve_modification(
         comment=_comment(comment),
         actor=actor,
     )
-    async with db.reading() as session:
-        project = await project_of(session, approved, lock=False)
-        merges = project.auto_merge_enabled
-    if not merges:
+    if not project.auto_merge_enabled:
         return approved
     try:
         return await apply_modification(db, str(approved.id), actor=actor)
@@ -395,7 +392,7 @@ async def reject_modification(
     reason = _comment(comment)
     if reason is None:
         raise ValidationError("comment", "a rejection needs a comment saying why")
-    return await _review(
+    rejected, _project = await _review(
         db,
         ref,
         target=ModificationStatus.REJECTED,
@@ -403,6 +400,7 @@ async def reject_modification(
         comment=reason,
         actor=actor or current_actor(),
     )
+    return rejected
 
 
 async def apply_modification(db: Database, ref: str, *, actor: str | None = None) -> Modification:

@@ -186,6 +186,28 @@ async def record_step(
     )
 
 
+async def record_applied(
+    session: AsyncSession,
+    modification: Modification,
+    project: Project,
+    *,
+    actor: str,
+    how: str,
+    details: Mapping[str, Any],
+) -> None:
+    """The row of an apply: "applied<how> modification ..." (``how`` says
+    where to, as " as commit abc on main"), ``details`` what it wrote."""
+    await record_step(
+        session,
+        modification,
+        project,
+        actor=actor,
+        event_type="modification.applied",
+        description=f"applied{how}",
+        details=details,
+    )
+
+
 async def record_failed_apply(
     session: AsyncSession,
     modification: Modification,

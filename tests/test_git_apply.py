@@ -58,6 +58,19 @@ async def linked_project(db: Database, folder: Path, *, auto_merge: bool = False
     await git_service.sync_project(db, "billing")
 
 
+def committed_by_a_killed_apply(repository: Path, ref: str) -> vcs.Applied:
+    """The commit an apply of ``ref`` (TAX = 0.3) made before its process was
+    killed, the database never told."""
+    return vcs.commit_change(
+        repository,
+        branch="main",
+        base=head(repository),
+        change=vcs.Change(files={"src/taxes.py": "TAX = 0.3\n"}),
+        message=vcs.commit_message("Tax three", modification_id=ref, reviewer="rita"),
+        author=vcs.Identity("Agent Smith", "agent@example.org"),
+    )
+
+
 async def approved(db: Database, files: dict[str, str | None], request: str) -> str:
     proposal = service.ModificationProposal(
         request=request, modified_files=files, requested_by="Agent Smith <agent@example.org>"
@@ -164,16 +177,7 @@ async def test_a_commit_the_database_missed_is_reconciled_not_made_twice(
 ) -> None:
     await linked_project(database, repository)
     ref = await approved(database, {"src/taxes.py": "TAX = 0.3\n"}, "Tax three")
-    # A process that committed and was killed before the database knew.
-    message = vcs.commit_message("Tax three", modification_id=ref, reviewer="rita")
-    made = vcs.commit_change(
-        repository,
-        branch="main",
-        base=head(repository),
-        change=vcs.Change(files={"src/taxes.py": "TAX = 0.3\n"}),
-        message=message,
-        author=vcs.Identity("Agent Smith", "agent@example.org"),
-    )
+    made = committed_by_a_killed_apply(repository, ref)
     fixed = await linked.reconcile(database, actor="doctor")
     assert [item.applied_commit for item in fixed] == [made.commit]
     detail = await review_service.get_modification(database, ref)
@@ -191,15 +195,7 @@ async def test_applying_again_after_a_lost_commit_records_it_instead(
 ) -> None:
     await linked_project(database, repository)
     ref = await approved(database, {"src/taxes.py": "TAX = 0.3\n"}, "Tax three")
-    message = vcs.commit_message("Tax three", modification_id=ref, reviewer="rita")
-    made = vcs.commit_change(
-        repository,
-        branch="main",
-        base=head(repository),
-        change=vcs.Change(files={"src/taxes.py": "TAX = 0.3\n"}),
-        message=message,
-        author=vcs.Identity("Agent Smith", "agent@example.org"),
-    )
+    made = committed_by_a_killed_apply(repository, ref)
     result = await service.apply_modification(database, ref, actor="rita")
     assert result.applied_commit == made.commit
     assert head(repository) == made.commit
@@ -303,14 +299,7 @@ def test_doctor_records_a_commit_the_database_missed_and_names_a_gone_repository
         f"src/taxes.py={tmp_path / 'taxes.py'}",
     ).strip()
     cli.ok("mod", "approve", ref)
-    made = vcs.commit_change(
-        repository,
-        branch="main",
-        base=head(repository),
-        change=vcs.Change(files={"src/taxes.py": "TAX = 0.3\n"}),
-        message=vcs.commit_message("Tax", modification_id=ref, reviewer="rita"),
-        author=vcs.Identity("Agent Smith", "agent@example.org"),
-    )
+    made = committed_by_a_killed_apply(repository, ref)
     report = cli.ok("doctor")
     assert "ok   repositories: 1 linked repository on this machine; recorded as applied" in report
     assert f"{ref[:8]} as {made.commit[:12]}" in report

@@ -219,13 +219,12 @@ async def _record_applied(
             },
         )
     else:
-        await audit.record_step(
+        await audit.record_applied(
             session,
             modification,
             project,
             actor=actor,
-            event_type="modification.applied",
-            description=f"applied as commit {made.commit[:12]} on {branch}",
+            how=f" as commit {made.commit[:12]} on {branch}",
             details=details,
         )
     return modification

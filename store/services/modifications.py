@@ -505,13 +505,12 @@ async def _apply(db: Database, ref: str, actor: str) -> Modification:
         modification.applied_at = now
         modification.previous_contents = {path: codebase.get(path) for path in files}
         modification.failure_reason = None
-        await audit.record_step(
+        await audit.record_applied(
             session,
             modification,
             project,
             actor=actor,
-            event_type="modification.applied",
-            description="applied",
+            how="",
             details={"files": _audit_files(files, codebase), "version": project.version + 1},
         )
         await _check_written(session, project, result)

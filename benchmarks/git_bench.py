@@ -908,7 +908,7 @@ def write_section(lines: list[str], path: Path = RESULTS) -> None:
     if SECTION in text:
         start = text.index(SECTION)
         end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + block + (text[end + 1 :] if end != -1 else "")
+        text = text[:start] + block + ("\n" + text[end + 1 :] if end != -1 else "")
     elif "## Findings" in text:
         at = text.index("## Findings")
         text = text[:at] + block + "\n" + text[at:]

@@ -59,6 +59,7 @@ import pygit2
 from pygit2.enums import FileMode
 from sqlalchemy.engine import URL, make_url
 
+from benchmarks.results import write_section
 from store import migrate, vcs
 from store.engine import open_database
 from store.models import ModificationStatus
@@ -900,23 +901,6 @@ def missed(results: dict[str, Any]) -> list[str]:
     return out
 
 
-def write_section(lines: list[str], path: Path = RESULTS) -> None:
-    """Put the section in RESULTS.md in place of the one there (or before
-    the findings, the first time)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    block = "\n".join(lines) + "\n"
-    if SECTION in text:
-        start = text.index(SECTION)
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + block + ("\n" + text[end + 1 :] if end != -1 else "")
-    elif "## Findings" in text:
-        at = text.index("## Findings")
-        text = text[:at] + block + "\n" + text[at:]
-    else:
-        text = text + "\n" + block
-    path.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.git_bench")
     parser.add_argument("--repeats", type=int, default=5, help="sync rounds per repository")
@@ -945,7 +929,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     lines = render(results)
     print("\n".join(lines))
-    write_section(lines, args.output)
+    write_section(SECTION, lines, args.output)
     print(f"wrote the git section of {args.output}")
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import app_bench
+from benchmarks.results import write_section
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## Start-up"
@@ -309,23 +310,6 @@ def missed(results: dict[str, Any]) -> list[str]:
     return out
 
 
-def write_section(lines: list[str], path: Path = RESULTS) -> None:
-    """Put the section in RESULTS.md in place of the one there (or before
-    the findings, the first time)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    block = "\n".join(lines) + "\n"
-    if SECTION in text:
-        start = text.index(SECTION)
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + block + (text[end + 1 :] if end != -1 else "")
-    elif "## Findings" in text:
-        at = text.index("## Findings")
-        text = text[:at] + block + "\n" + text[at:]
-    else:
-        text = text + "\n" + block
-    path.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.startup_bench")
     parser.add_argument("--sqlite", default="/tmp/projdeck-bench-large.db")
@@ -335,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     results = run(args.sqlite, repeats=args.repeats)
     lines = render(results)
     print("\n".join(lines))
-    write_section(lines, args.output)
+    write_section(SECTION, lines, args.output)
     print(f"wrote the start-up section of {args.output}")
 
 

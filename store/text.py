@@ -107,6 +107,9 @@ def path_lookalike(path: str) -> str | None:
     match = _HIDDEN_ONE_LINE.search(path)
     if match is not None:
         return f"contains the invisible or control character {stand_in(match.group())}"
+    if path.isascii():
+        # No look-alike of a dot or a slash, and one script: most paths.
+        return None
     for char in path:
         if char in _PATH_LOOKALIKES:
             return (

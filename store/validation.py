@@ -7,7 +7,6 @@ import json
 import math
 import posixpath
 import re
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,8 +34,13 @@ _GITHUB_REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _has_control(value: str) -> bool:
-    return any(unicodedata.category(char) == "Cc" for char in value)
+# Unicode's control characters (category Cc): C0, DEL and C1.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control(value: str) -> bool:
+    """Whether ``value`` holds a control character (tab, newline, NUL, ESC...)."""
+    return _CONTROL.search(value) is not None
 
 
 def _check_encodable(field: str, value: str) -> None:
@@ -56,7 +60,7 @@ def name(field: str, value: Any, *, limit: int = MAX_NAME) -> str:
         raise ValidationError(field, "must not be empty")
     if len(cleaned) > limit:
         raise ValidationError(field, f"is {len(cleaned)} characters long; at most {limit} allowed")
-    if _has_control(cleaned):
+    if has_control(cleaned):
         raise ValidationError(field, "must not contain control characters (tabs, newlines, NUL)")
     _check_encodable(field, cleaned)
     return cleaned
@@ -153,7 +157,7 @@ def webhook_url(value: Any) -> str | None:
         raise ValidationError("webhook_url", "must be text")
     if len(value) > MAX_URL:
         raise ValidationError("webhook_url", f"is longer than {MAX_URL} characters")
-    if _has_control(value) or any(char.isspace() for char in value):
+    if has_control(value) or any(char.isspace() for char in value):
         raise ValidationError("webhook_url", "must not contain spaces or control characters")
     try:
         parts = urlsplit(value)
@@ -189,7 +193,7 @@ def codebase_path(value: Any, field: str = "codebase") -> str:
         raise ValidationError(field, "a file path must be non-empty text")
     if "\x00" in value:
         raise ValidationError(field, f"path {value!r} contains a NUL character")
-    if _has_control(value):
+    if has_control(value):
         raise ValidationError(field, f"path {value!r} contains control characters")
     if "\\" in value:
         raise ValidationError(field, f"path {value!r} uses '\\'; use '/' between folders")

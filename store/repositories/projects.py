@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, delete, func, or_, select, update
+from sqlalchemy import String, Text, bindparam, cast, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import defer
+from sqlalchemy.orm.attributes import QueryableAttribute, set_committed_value
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import col
 
 from store.models import Project, ProjectStatus, ProjectType
 from store.repositories.base import LikeAnyCase, Repository, clamp_limit, escape_like
+
+# The codebase column as the ORM's loader options take it.
+_CODEBASE: QueryableAttribute[Any] = Project.codebase  # type: ignore[assignment]
 
 
 class ProjectSort(StrEnum):
@@ -139,9 +145,21 @@ class ProjectRepository(Repository):
         result = await self.session.execute(_BY_ID, {"project_id": project_id})
         return result.scalar_one_or_none()
 
-    async def get_for_update(self, project_id: uuid.UUID) -> Project | None:
+    async def get_for_update(
+        self, project_id: uuid.UUID, *, with_codebase: bool = True
+    ) -> Project | None:
+        """The project, its row locked until the transaction ends. Without
+        its codebase (which may be tens of megabytes) if ``with_codebase`` is
+        False: reading ``codebase`` then raises until ``load_codebase``."""
         query = select(Project).where(col(Project.id) == project_id).with_for_update()
+        if not with_codebase:
+            query = query.options(defer(_CODEBASE, raiseload=True))
         return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def load_codebase(self, project: Project) -> dict[str, str]:
+        """``project``'s codebase, read now (for a project read without it)."""
+        await self.session.refresh(project, ["codebase"])
+        return project.codebase
 
     async def get_by_name(self, name: str) -> Project | None:
         query = select(Project).where(col(Project.name) == name)
@@ -249,6 +267,46 @@ class ProjectRepository(Repository):
             return False
         for key, value in {**values, "version": version}.items():
             set_committed_value(project, key, value)
+        return True
+
+    async def update_codebase_files(
+        self,
+        project: Project,
+        expected_version: int,
+        files: Mapping[str, str | None],
+        values: dict[str, Any],
+    ) -> bool:
+        """As ``update_versioned``, with ``files`` written into the stored
+        codebase (None: the file removed) by the database itself: the rest of
+        the codebase is neither read nor sent (SQLite's ``json_patch``,
+        PostgreSQL's ``jsonb`` operators). ``project.codebase`` is then
+        expired: read it again with ``load_codebase``."""
+        written = {path: content for path, content in files.items() if content is not None}
+        removed = sorted(path for path, content in files.items() if content is None)
+        stored = col(Project.codebase)
+        codebase: Any
+        if self.session.get_bind().dialect.name == "postgresql":
+            codebase = stored.op("-")(bindparam("removed", removed, type_=ARRAY(Text))).op("||")(
+                bindparam("written", written, type_=JSONB)
+            )
+        else:
+            # A merge patch (RFC 7396): a string replaces, null removes; keys
+            # are taken as they are, never as a path.
+            codebase = func.json_patch(stored, json.dumps(dict(files)))
+        version = expected_version + 1
+        statement = (
+            update(Project)
+            .where(col(Project.id) == project.id, col(Project.version) == expected_version)
+            .values(**values, codebase=codebase, version=version)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.session.execute(statement)
+        assert isinstance(result, CursorResult)
+        if result.rowcount != 1:
+            return False
+        for key, value in {**values, "version": version}.items():
+            set_committed_value(project, key, value)
+        self.session.expire(project, ["codebase"])
         return True
 
     async def codebase_of(self, project_id: uuid.UUID) -> dict[str, str] | None:

@@ -375,19 +375,16 @@ async def sync_project(
 
 def _within_limits(snapshot: vcs.Snapshot) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """The snapshot's files a codebase may hold, and those it may not (with
-    the reason), in path order: refused paths, then past the limits."""
+    the reason), in path order: what ``read_snapshot`` left out, then what is
+    past the codebase's limits. ``read_snapshot`` already refused every path
+    ``validation.codebase_path`` refuses, and binary, non-UTF-8 and oversized
+    files (``sync_project`` keeps its limit within ``validation.MAX_FILE_BYTES``),
+    so each file is checked here only against the codebase's totals."""
     skipped = [(item.path, str(item.reason)) for item in snapshot.skipped]
     files: dict[str, str] = {}
     total = 0
     for path in sorted(snapshot.files):
         content = snapshot.files[path]
-        try:
-            clean = validation.codebase_path(path)
-            validation.file_content(path, content)
-        except ValidationError:
-            # Control characters, a look-alike name, text no database holds.
-            skipped.append((path, "refused path or text"))
-            continue
         size = len(content.encode("utf-8"))
         if len(files) >= validation.MAX_CODEBASE_FILES:
             skipped.append((path, f"over the codebase's {validation.MAX_CODEBASE_FILES} files"))
@@ -396,7 +393,7 @@ def _within_limits(snapshot: vcs.Snapshot) -> tuple[dict[str, str], list[tuple[s
             limit = validation.MAX_CODEBASE_BYTES // 1024 // 1024
             skipped.append((path, f"over the codebase's {limit} MiB"))
             continue
-        files[clean] = content
+        files[path] = content
         total += size
     skipped.sort()
     return files, skipped

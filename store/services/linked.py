@@ -179,21 +179,12 @@ async def _record_applied(
     modification.previous_contents = before
     modification.failure_reason = None
     if project.snapshot_commit == made.parent:
-        codebase = dict(project.codebase)
-        for path, content in after.items():
-            if content is None:
-                codebase.pop(path, None)
-            else:
-                codebase[path] = content
-        await ProjectRepository(session).update_versioned(
+        # Only the changed files are written (the project row is locked).
+        await ProjectRepository(session).update_codebase_files(
             project,
             project.version,
-            {
-                "codebase": codebase,
-                "snapshot_commit": made.commit,
-                "updated_at": now,
-                "last_active_at": now,
-            },
+            after,
+            {"snapshot_commit": made.commit, "updated_at": now, "last_active_at": now},
         )
     details = {
         "commit": made.commit,

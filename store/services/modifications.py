@@ -447,7 +447,9 @@ async def _apply(db: Database, ref: str, actor: str) -> Modification:
     async with db.transaction() as session:
         modification = await resolve_modification(session, ref, for_update=True)
         _require(modification, [ModificationStatus.APPROVED], "apply")
-        project = await project_of(session, modification, lock=True)
+        # A linked project's apply reads its codebase only to move the
+        # snapshot along, and then writes just the changed files.
+        project = await project_of(session, modification, lock=True, with_codebase=False)
         if project.status != ProjectStatus.ACTIVE:
             raise InvalidTransition("project", str(project.status), "apply a modification to")
         files = modification.modified_files
@@ -476,7 +478,8 @@ async def _apply(db: Database, ref: str, actor: str) -> Modification:
             from store.services import linked
 
             return await linked.apply_as_commit(session, modification, project, link, actor=actor)
-        codebase = project.codebase
+        projects = ProjectRepository(session)
+        codebase = await projects.load_codebase(project)
         conflicts = [
             path
             for path in modification.affected_files
@@ -494,7 +497,6 @@ async def _apply(db: Database, ref: str, actor: str) -> Modification:
         result = _result_of(codebase, files)
         _check_codebase_limits(result)
         now = utcnow()
-        projects = ProjectRepository(session)
         if not await projects.update_versioned(
             project,
             project.version,

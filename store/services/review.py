@@ -131,9 +131,19 @@ async def resolve_modification(
     return found
 
 
-async def project_of(session: AsyncSession, modification: Modification, *, lock: bool) -> Project:
+async def project_of(
+    session: AsyncSession, modification: Modification, *, lock: bool, with_codebase: bool = True
+) -> Project:
+    """The modification's project; its row locked with ``lock``, read
+    without its codebase unless ``with_codebase`` (see
+    ``ProjectRepository.get_for_update``; only a locked read leaves it out)."""
     projects = ProjectRepository(session)
-    project = await (projects.get_for_update if lock else projects.get)(modification.project_id)
+    if lock:
+        project = await projects.get_for_update(
+            modification.project_id, with_codebase=with_codebase
+        )
+    else:
+        project = await projects.get(modification.project_id)
     # The foreign key cascades deletes, so a modification always has its project.
     assert project is not None
     return project

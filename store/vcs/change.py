@@ -76,39 +76,54 @@ def tree_with_change(
 ) -> pygit2.Oid:
     """The tree ``base`` with ``change`` made to it, written to ``repo``.
     A deletion of a file the base lacks, or a file where the base has a
-    folder (or the reverse), is a ValidationError of ``field``."""
+    folder (or the reverse), is a ValidationError of ``field``.
+
+    Only the changed paths are looked up (libgit2 finds each in the index
+    it read the base into): a change of a few files on a base of ten
+    thousand costs the few, not the ten thousand."""
     index = pygit2.Index()
     index.read_tree(base)
-    before = {entry.path: entry.mode for entry in index}
+    expected = len(index)
     for path, content in change.files.items():
+        present = path in index
         if content is None:
-            if path not in before:
+            if not present:
                 raise ValidationError(
                     field, f"deletes {path!r}, which the base commit does not have"
                 )
             index.remove(path)
+            expected -= 1
             continue
-        mode = change.modes.get(path) or before.get(path, REGULAR)
+        mode = change.modes.get(path) or (index[path].mode if present else REGULAR)
         if mode not in FILE_MODES:
             mode = REGULAR  # a symlink or submodule the change turns into a file
         index.add(
             pygit2.IndexEntry(path, repo.create_blob(content.encode("utf-8")), FileMode(mode))
         )
+        expected += 0 if present else 1
     tree = index.write_tree(repo)
     # libgit2 makes room for a file by dropping the files of a folder of the
     # same name, or drops the file when writing the tree, without a word:
-    # the tree must hold exactly the files kept and written.
-    kept = {path for path in before if change.files.get(path, "") is not None}
-    kept.update(path for path, content in change.files.items() if content is not None)
+    # the tree must hold exactly the files kept and written, so as many.
     written = pygit2.Index()
     written.read_tree(repo[tree].peel(pygit2.Tree))
-    lost = kept - {entry.path for entry in written}
-    if lost:
+    if len(written) != expected:
         raise ValidationError(
             field,
-            f"{sorted(lost)[0]!r} cannot be kept: a file and a folder would have the same name",
+            f"{_lost(base, change, written)!r} cannot be kept: a file and a folder would "
+            "have the same name",
         )
     return tree
+
+
+def _lost(base: pygit2.Tree, change: Change, written: pygit2.Index) -> str:
+    """The first file (in path order) that should be in ``written`` and is not."""
+    before = pygit2.Index()
+    before.read_tree(base)
+    kept = {entry.path for entry in before if change.files.get(entry.path, "") is not None}
+    kept.update(path for path, content in change.files.items() if content is not None)
+    lost: list[str] = sorted(kept - {entry.path for entry in written})
+    return lost[0]
 
 
 def _text(repo: pygit2.Repository, oid: pygit2.Oid, path: str, *, field: str, limit: int) -> str:

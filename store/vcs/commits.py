@@ -13,6 +13,7 @@ import pygit2
 from pygit2.enums import CheckoutStrategy, FileStatus, RepositoryState, SortMode
 
 from store.errors import Conflict, ValidationError
+from store.validation import has_control
 from store.vcs.change import Change, checked, tree_with_change
 from store.vcs.errors import (
     ConflictedFile,
@@ -23,7 +24,6 @@ from store.vcs.errors import (
     WorktreeNotUpdated,
 )
 from store.vcs.identity import Identity, checked_identity, signature
-from store.vcs.paths import has_control
 from store.vcs.repository import (
     branch_reference,
     open_repository,

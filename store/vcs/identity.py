@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pygit2
 
 from store.errors import ValidationError
-from store.vcs.paths import has_control
+from store.validation import has_control
 
 _MAX = 255
 

@@ -19,10 +19,10 @@ from pygit2.enums import ApplyLocation, DeltaStatus, DiffFind, DiffOption, FileM
 
 from store.errors import ValidationError
 from store.text import visible
-from store.validation import MAX_CODEBASE_FILES, MAX_TEXT
+from store.validation import MAX_CODEBASE_FILES, MAX_TEXT, has_control
 from store.vcs.change import Change, checked
 from store.vcs.identity import Identity, checked_identity
-from store.vcs.paths import FILE_MODES, REGULAR, has_control, kind_of_mode, repository_path
+from store.vcs.paths import FILE_MODES, REGULAR, kind_of_mode, repository_path
 
 MAX_PATCH_BYTES = 50 * 1024 * 1024
 _MAX_SUBJECT = 1000

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from store import validation
@@ -15,11 +14,6 @@ SYMLINK = 0o120000
 SUBMODULE = 0o160000
 TREE = 0o040000
 FILE_MODES = frozenset({REGULAR, EXECUTABLE})
-
-
-def has_control(value: str) -> bool:
-    """Whether ``value`` holds a control character (tab, newline, NUL...)."""
-    return any(unicodedata.category(char) == "Cc" for char in value)
 
 
 def _is_git_dir(component: str) -> bool:

@@ -13,7 +13,8 @@ import pygit2
 from pygit2.enums import RepositoryOpenFlag
 
 from store.errors import NotFound, ValidationError
-from store.vcs.paths import FILE_MODES, has_control
+from store.validation import has_control
+from store.vcs.paths import FILE_MODES
 
 _FULL_ID = re.compile(r"^[0-9a-f]{40}$")
 _MAX_REV = 1024

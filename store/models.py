@@ -388,6 +388,61 @@ class Modification(SQLModel, table=True):
     base_commit: str | None = Field(default=None, sa_column=Column(String(64)))
     applied_commit: str | None = Field(default=None, sa_column=Column(String(64)))
     file_modes: dict[str, int] | None = Field(default=None, sa_column=Column(JSONType))
+    # Approved in part: the files as the agent proposed them (modified_files
+    # then holds what the accepted hunks make, which is what gets applied).
+    proposed_files: dict[str, str | None] | None = Field(default=None, sa_column=Column(JSONType))
+
+
+class HunkVerdict(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class CommentSide(StrEnum):
+    NEW = "new"  # a line of the proposed version (added or kept)
+    OLD = "old"  # a line the change removes
+
+
+class HunkDecision(SQLModel, table=True):
+    """A reviewer's decision on one hunk of a modification's diff (numbered
+    from 1 across its files, in path order). It holds for the hunk whose
+    fingerprint it carries: a hunk that changed since is undecided again."""
+
+    __tablename__ = "hunk_decisions"
+    __table_args__ = (UniqueConstraint("modification_id", "hunk"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
+    modification_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("modifications.id", ondelete="CASCADE"), nullable=False)
+    )
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    hunk: int = Field(sa_column=Column(Integer, nullable=False))
+    fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
+    verdict: HunkVerdict = Field(sa_column=Column(String(16), nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    decided_by: str = Field(sa_column=Column(String(255), nullable=False))
+    decided_at: datetime = _created()
+
+
+class ReviewComment(SQLModel, table=True):
+    """A comment on one line of a modification's file (its line number in
+    the proposed version, or in the version before for a removed line)."""
+
+    __tablename__ = "review_comments"
+    __table_args__ = (Index("ix_review_comments_modification_id", "modification_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
+    modification_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("modifications.id", ondelete="CASCADE"), nullable=False)
+    )
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    line: int = Field(sa_column=Column(Integer, nullable=False))
+    side: CommentSide = Field(sa_column=Column(String(8), nullable=False))
+    # The line commented on, as it read then.
+    line_text: str = Field(sa_column=Column(Text, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    author: str = Field(sa_column=Column(String(255), nullable=False))
+    created_at: datetime = _created()
 
 
 class AuditEntry(SQLModel, table=True):

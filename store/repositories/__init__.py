@@ -8,6 +8,7 @@ from store.repositories.audit import AuditRepository
 from store.repositories.links import LinkRepository
 from store.repositories.modifications import ModificationRepository
 from store.repositories.projects import ProjectFilter, ProjectRepository
+from store.repositories.reviews import ReviewRepository
 from store.repositories.secrets import SecretRepository
 from store.repositories.settings import SettingsRepository
 from store.repositories.templates import TemplateRepository
@@ -18,6 +19,7 @@ __all__ = [
     "ModificationRepository",
     "ProjectFilter",
     "ProjectRepository",
+    "ReviewRepository",
     "SecretRepository",
     "SettingsRepository",
     "TemplateRepository",

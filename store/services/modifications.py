@@ -316,7 +316,7 @@ async def propose_modification(
         return await _propose(session, project, values, actor=actor, run=run, source=source)
 
 
-def _comment(value: str | None) -> str | None:
+def review_comment(value: str | None) -> str | None:
     if value is None:
         return None
     return validation.text("comment", value).strip() or None
@@ -335,28 +335,42 @@ async def _review(
         modification = await resolve_modification(session, ref, for_update=True)
         _require(modification, [ModificationStatus.PENDING], wanted)
         project = await project_of(session, modification, lock=False)
-        modification.status = target
-        modification.reviewed_by = actor
-        modification.reviewed_at = utcnow()
-        modification.review_comment = comment
-        approved = target == ModificationStatus.APPROVED
-        modification.approved_digest = (
-            files_digest(modification.modified_files) if approved else None
-        )
-        await audit.record_step(
-            session,
-            modification,
-            project,
-            actor=actor,
-            event_type=f"modification.{target.value}",
-            description=target.value,
-            details={
-                "from": "pending",
-                "comment": comment,
-                **({"digest": modification.approved_digest} if approved else {}),
-            },
-        )
+        await record_verdict(session, modification, project, target, comment=comment, actor=actor)
     return modification, project
+
+
+async def record_verdict(
+    session: AsyncSession,
+    modification: Modification,
+    project: Project,
+    target: ModificationStatus,
+    *,
+    comment: str | None,
+    actor: str,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """A pending modification approved or rejected, with its audit row (an
+    approval records the digest of the files it approves)."""
+    modification.status = target
+    modification.reviewed_by = actor
+    modification.reviewed_at = utcnow()
+    modification.review_comment = comment
+    approved = target == ModificationStatus.APPROVED
+    modification.approved_digest = files_digest(modification.modified_files) if approved else None
+    await audit.record_step(
+        session,
+        modification,
+        project,
+        actor=actor,
+        event_type=f"modification.{target.value}",
+        description=target.value,
+        details={
+            "from": "pending",
+            "comment": comment,
+            **({"digest": modification.approved_digest} if approved else {}),
+            **(details or {}),
+        },
+    )
 
 
 async def approve_modification(
@@ -371,9 +385,17 @@ async def approve_modification(
         ref,
         target=ModificationStatus.APPROVED,
         wanted="approve",
-        comment=_comment(comment),
+        comment=review_comment(comment),
         actor=actor,
     )
+    return await applied_if_automatic(db, approved, project, actor=actor)
+
+
+async def applied_if_automatic(
+    db: Database, approved: Modification, project: Project, *, actor: str
+) -> Modification:
+    """An approved modification, applied at once on a project that merges
+    automatically."""
     if not project.auto_merge_enabled:
         return approved
     try:
@@ -389,7 +411,7 @@ async def reject_modification(
     db: Database, ref: str, *, comment: str, actor: str | None = None
 ) -> Modification:
     """Reject a pending modification; the comment saying why is required."""
-    reason = _comment(comment)
+    reason = review_comment(comment)
     if reason is None:
         raise ValidationError("comment", "a rejection needs a comment saying why")
     rejected, _project = await _review(

@@ -9,7 +9,6 @@ through this module."""
 from __future__ import annotations
 
 import asyncio
-import difflib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,11 +16,12 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store import hunks
 from store.config import machine_id
 from store.engine import Database
 from store.errors import NotFound, StoreError, ValidationError
 from store.ids import MIN_ID_PREFIX, full_id, id_prefix
-from store.models import Modification, ModificationStatus, Project
+from store.models import Modification, ModificationStatus, Project, RepositoryLink
 from store.repositories import LinkRepository, ModificationRepository, ProjectRepository
 from store.repositories.base import Page
 from store.repositories.modifications import ModificationRow
@@ -221,37 +221,10 @@ def change_kind(before: str | None, after: str | None) -> ChangeKind:
     return ChangeKind.MODIFIED
 
 
-def text_lines(text: str) -> list[str]:
-    """``text``'s lines with their ends, broken at "\n" only, as git and
-    every editor count them (``str.splitlines`` also breaks at form feeds,
-    U+2028 and other characters an agent could use to make the diff and the
-    file disagree about which line is which)."""
-    lines = text.split("\n")
-    ended = [line + "\n" for line in lines[:-1]]
-    return [*ended, lines[-1]] if lines[-1] else ended
-
-
 def unified_diff(path: str, before: str | None, after: str | None) -> tuple[str, int, int]:
     """The unified diff of one file (``/dev/null`` for an absent side), and
-    how many lines it adds and removes."""
-    old = text_lines(before or "")
-    new = text_lines(after or "")
-    lines = difflib.unified_diff(
-        old,
-        new,
-        fromfile=f"a/{path}" if before is not None else "/dev/null",
-        tofile=f"b/{path}" if after is not None else "/dev/null",
-    )
-    out: list[str] = []
-    added = removed = 0
-    for index, line in enumerate(lines):
-        if index >= 2:  # the first two lines are the ---/+++ header
-            if line.startswith("+"):
-                added += 1
-            elif line.startswith("-"):
-                removed += 1
-        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
-    return "".join(out), added, removed
+    how many lines it adds and removes: its hunks (``store.hunks``), drawn."""
+    return hunks.unified(hunks.split(path, before, after))
 
 
 def file_changes(
@@ -299,6 +272,21 @@ def _files_at(path: str, commit: str, files: list[str]) -> dict[str, str | None]
         return None
 
 
+async def review_base(
+    modification: Modification, codebase: Mapping[str, str], link: RepositoryLink | None
+) -> tuple[Mapping[str, str | None], str]:
+    """What a modification's files are compared with, and its name: the
+    codebase, or on a linked project the commit the change was made against
+    (what you review is what gets applied: the change as made against its
+    commit, which the stored snapshot need not be at)."""
+    if link is not None and modification.base_commit is not None:
+        paths = sorted({*modification.modified_files, *modification.affected_files})
+        base = await asyncio.to_thread(_files_at, link.path, modification.base_commit, paths)
+        if base is not None:
+            return base, "base commit"
+    return codebase, "codebase"
+
+
 async def get_modification(db: Database, ref: str) -> ModificationDetail:
     """One modification with the change of each of its files."""
     async with db.reading() as session:
@@ -306,15 +294,7 @@ async def get_modification(db: Database, ref: str) -> ModificationDetail:
         project = await project_of(session, modification, lock=False)
         codebase, name = project.codebase, project.name
         link = await LinkRepository(session).get(project.id, machine_id())
-    before: Mapping[str, str | None] = codebase
-    label = "codebase"
-    if link is not None and modification.base_commit is not None:
-        # What you review is what gets applied: the change as made against
-        # its commit, which the stored snapshot need not be at.
-        paths = sorted({*modification.modified_files, *modification.affected_files})
-        base = await asyncio.to_thread(_files_at, link.path, modification.base_commit, paths)
-        if base is not None:
-            before, label = base, "base commit"
+    before, label = await review_base(modification, codebase, link)
     # Diffing a long file takes a while (0.1 s for 5,000 lines): not on the
     # event loop, where the app draws.
     against, changes = await asyncio.to_thread(file_changes, modification, before, against=label)

@@ -16,6 +16,7 @@ from typing import Any
 
 from store import validation
 from store.errors import ValidationError
+from store.models import CommentSide, HunkVerdict
 from store.repositories.secrets import WEBHOOK_URL_KEY
 from store.services import agents, projects, secrets
 
@@ -156,6 +157,21 @@ COLUMN_CHECKS: dict[str, dict[str, Check]] = {
         "base_commit": _optional(_commit("base_commit")),
         "applied_commit": _optional(_commit("applied_commit")),
         "file_modes": _optional(lambda value: validation.file_modes("file_modes", value)),
+        "proposed_files": _optional(_files("proposed_files", deletions=True)),
+    },
+    "hunk_decisions": {
+        "path": lambda value: validation.codebase_path(value, "path"),
+        "fingerprint": _hex_digest("fingerprint"),
+        "verdict": lambda value: validation.enum_value("verdict", value, HunkVerdict),
+        "reason": _optional(_text("reason")),
+        "decided_by": _name("decided_by"),
+    },
+    "review_comments": {
+        "path": lambda value: validation.codebase_path(value, "path"),
+        "side": lambda value: validation.enum_value("side", value, CommentSide),
+        "line_text": _text("line_text", validation.MAX_FILE_BYTES),
+        "body": _text("body"),
+        "author": _name("author"),
     },
     "repository_links": {
         "machine": _name("machine", 64),

@@ -1,0 +1,323 @@
+"""Review hunk by hunk on both backends: hunks numbered across files,
+decisions with reasons, comments on lines, approval in part applying only
+the accepted hunks (to the stored codebase and, on a linked project, as the
+commit), decisions that no longer hold when the diff changes, and the
+feedback an agent reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from store.engine import Database
+from store.errors import InvalidTransition, ValidationError
+from store.models import CommentSide, HunkVerdict, ModificationStatus
+from store.repositories.audit import AuditFilter, AuditRepository
+from store.services import git as git_service
+from store.services import hunk_review, projects
+from store.services import modifications as service
+from tests.git_support import git, make_repo
+
+# Two hunks in app.py (far apart), one in lib.py, a new file: four hunks.
+APP = "".join(f"line {n}\n" for n in range(1, 31))
+APP_CHANGED = APP.replace("line 2\n", "line two\n").replace("line 28\n", "line 28b\n")
+CODEBASE = {"app.py": APP, "lib.py": "def f():\n    return 1\n"}
+CHANGE: dict[str, str | None] = {
+    "app.py": APP_CHANGED,
+    "lib.py": "def f():\n    return 2\n",
+    "new.md": "# New\n",
+}
+
+
+async def proposed(database: Database, codebase: dict[str, str] | None = None) -> str:
+    await projects.create_project_with_settings(
+        database,
+        projects.ProjectCreate(
+            name="billing", type="api", owner_id="alice", codebase=codebase or CODEBASE
+        ),
+    )
+    return await propose(database)
+
+
+async def propose(database: Database) -> str:
+    created = await service.propose_modification(
+        database,
+        "billing",
+        service.ModificationProposal(request="Tidy", modified_files=dict(CHANGE)),
+        actor="agent-7",
+    )
+    return str(created.id)
+
+
+async def events(database: Database, event_type: str) -> list[dict[str, object]]:
+    async with database.reading() as session:
+        rows = await AuditRepository(session).list(AuditFilter(event_type=event_type), limit=20)
+    return [dict(row.details) for row in rows]
+
+
+async def test_hunks_are_numbered_across_files_in_path_order(database: Database) -> None:
+    ref = await proposed(database)
+
+    review = await hunk_review.modification_hunks(database, ref)
+
+    assert [(item.number, item.path, item.hunk.header) for item in review.hunks] == [
+        (1, "app.py", "@@ -1,5 +1,5 @@"),
+        (2, "app.py", "@@ -25,6 +25,6 @@"),
+        (3, "lib.py", "@@ -1,2 +1,2 @@"),
+        (4, "new.md", "@@ -0,0 +1 @@"),
+    ]
+    assert {file.path: review.file_state(file.path) for file in review.files} == dict.fromkeys(
+        ["app.py", "lib.py", "new.md"], "undecided"
+    )
+
+
+async def test_decisions_show_per_file_and_are_audited(database: Database) -> None:
+    ref = await proposed(database)
+
+    await hunk_review.decide_hunks(
+        database, ref, verdict=HunkVerdict.ACCEPTED, numbers=[1], actor="rita"
+    )
+    review = await hunk_review.decide_hunks(
+        database,
+        ref,
+        verdict=HunkVerdict.REJECTED,
+        paths=["lib.py"],
+        reason="keep returning 1",
+        actor="rita",
+    )
+
+    assert [item.verdict for item in review.hunks] == [
+        HunkVerdict.ACCEPTED,
+        None,
+        HunkVerdict.REJECTED,
+        None,
+    ]
+    assert review.hunks[2].decision is not None
+    assert review.hunks[2].decision.reason == "keep returning 1"
+    assert review.file_state("app.py") == "partly accepted"
+    assert review.file_state("lib.py") == "rejected"
+    assert review.file_state("new.md") == "undecided"
+    decided = await events(database, "modification.hunks_decided")
+    assert {"hunks": [3], "verdict": "rejected", "reason": "keep returning 1"}.items() <= {
+        **decided[0]
+    }.items()
+    undone = await hunk_review.decide_hunks(database, ref, verdict=None, numbers=[1])
+    assert undone.hunks[0].verdict is None
+
+
+@pytest.mark.parametrize(
+    ("numbers", "paths", "field", "message"),
+    [
+        ([5], [], "hunks", "5 is not a hunk of modification"),
+        ([0], [], "hunks", "which has hunks 1 to 4"),
+        ([], ["other.py"], "file", "'other.py' is not a file of modification"),
+        ([], [], "hunks", "name at least one hunk or file"),
+    ],
+)
+async def test_a_hunk_or_file_it_does_not_have_is_named(
+    database: Database, numbers: list[int], paths: list[str], field: str, message: str
+) -> None:
+    ref = await proposed(database)
+    with pytest.raises(ValidationError) as refused:
+        await hunk_review.decide_hunks(
+            database, ref, verdict=HunkVerdict.ACCEPTED, numbers=numbers, paths=paths
+        )
+    assert refused.value.field == field
+    assert message in refused.value.message
+
+
+async def test_only_a_rejection_carries_a_reason(database: Database) -> None:
+    ref = await proposed(database)
+    with pytest.raises(ValidationError, match="only a rejection carries a reason"):
+        await hunk_review.decide_hunks(
+            database, ref, verdict=HunkVerdict.ACCEPTED, numbers=[1], reason="fine"
+        )
+
+
+async def test_approving_in_part_applies_only_the_accepted_hunks(database: Database) -> None:
+    ref = await proposed(database)
+    await hunk_review.decide_hunks(
+        database, ref, verdict=HunkVerdict.REJECTED, numbers=[2], reason="not this one"
+    )
+
+    approved = await hunk_review.approve_in_part(
+        database, ref, numbers=[1, 4], comment="half of it", actor="rita"
+    )
+
+    assert approved.status == ModificationStatus.APPROVED
+    assert approved.proposed_files == CHANGE
+    assert approved.modified_files == {
+        "app.py": APP.replace("line 2\n", "line two\n"),
+        "new.md": "# New\n",
+    }
+    review = await hunk_review.modification_hunks(database, ref)
+    assert review.in_part
+    assert [item.verdict for item in review.hunks] == [
+        HunkVerdict.ACCEPTED,
+        HunkVerdict.REJECTED,
+        HunkVerdict.REJECTED,
+        HunkVerdict.ACCEPTED,
+    ]
+    # The reason given before the verdict stays; the rest are rejected without one.
+    assert [item.decision.reason for item in review.hunks if item.decision] == [
+        None,
+        "not this one",
+        None,
+        None,
+    ]
+    [row] = await events(database, "modification.approved")
+    assert row["in_part"] is True
+    assert row["accepted"] == [1, 4]
+    assert row["rejected"] == [2, 3]
+
+    applied = await service.apply_modification(database, ref, actor="rita")
+
+    assert applied.status == ModificationStatus.APPLIED
+    codebase = (await projects.get_project(database, "billing")).codebase
+    assert codebase == {
+        "app.py": APP.replace("line 2\n", "line two\n"),
+        "lib.py": "def f():\n    return 1\n",
+        "new.md": "# New\n",
+    }
+
+
+async def test_approving_the_hunks_accepted_in_the_review(database: Database) -> None:
+    ref = await proposed(database)
+    await hunk_review.decide_hunks(
+        database, ref, verdict=HunkVerdict.ACCEPTED, paths=["lib.py"], actor="rita"
+    )
+
+    approved = await hunk_review.approve_in_part(database, ref, actor="rita")
+
+    assert approved.modified_files == {"lib.py": "def f():\n    return 2\n"}
+
+
+async def test_approving_every_hunk_is_a_whole_approval(database: Database) -> None:
+    ref = await proposed(database)
+
+    approved = await hunk_review.approve_in_part(database, ref, numbers=[1, 2, 3, 4])
+
+    assert approved.proposed_files is None
+    assert approved.modified_files == CHANGE
+
+
+async def test_approving_no_hunk_is_refused(database: Database) -> None:
+    ref = await proposed(database)
+    with pytest.raises(ValidationError, match="no hunk is accepted"):
+        await hunk_review.approve_in_part(database, ref)
+    assert (await hunk_review.modification_hunks(database, ref)).modification.status == "pending"
+
+
+async def test_a_codebase_that_moved_since_the_proposal_refuses_a_partial_approval(
+    database: Database,
+) -> None:
+    ref = await proposed(database)
+    await hunk_review.decide_hunks(database, ref, verdict=HunkVerdict.ACCEPTED, numbers=[1, 2])
+    moved = APP.replace("line 15\n", "line fifteen\n")
+    await projects.update_project(database, "billing", {"codebase": {**CODEBASE, "app.py": moved}})
+
+    review = await hunk_review.modification_hunks(database, ref)
+    # The diff changed under the second decision: a hunk (putting line 15
+    # back) now stands before the one it was made on, so it no longer holds;
+    # the first hunk is what it was, and so is its decision.
+    assert [item.hunk.header for item in review.hunks[:3]] == [
+        "@@ -1,5 +1,5 @@",
+        "@@ -12,7 +12,7 @@",
+        "@@ -25,6 +25,6 @@",
+    ]
+    assert [item.outdated for item in review.hunks[:3]] == [False, True, False]
+    assert [item.verdict for item in review.hunks[:3]] == [HunkVerdict.ACCEPTED, None, None]
+    with pytest.raises(
+        ValidationError, match=r"app\.py changed in the codebase since the proposal"
+    ):
+        await hunk_review.approve_in_part(database, ref, numbers=[1])
+    after = await hunk_review.modification_hunks(database, ref)
+    assert after.modification.status == ModificationStatus.PENDING
+    assert after.modification.proposed_files is None
+
+
+async def test_hunks_are_decided_only_while_pending(database: Database) -> None:
+    ref = await proposed(database)
+    await service.reject_modification(database, ref, comment="no")
+    with pytest.raises(InvalidTransition):
+        await hunk_review.decide_hunks(database, ref, verdict=HunkVerdict.ACCEPTED, numbers=[1])
+    with pytest.raises(InvalidTransition):
+        await hunk_review.approve_in_part(database, ref, numbers=[1])
+
+
+async def test_comments_name_their_line_and_feedback_gathers_everything(
+    database: Database,
+) -> None:
+    ref = await proposed(database)
+    await hunk_review.add_comment(
+        database, ref, path="app.py", line=2, text="Spell numbers out everywhere", actor="rita"
+    )
+    await hunk_review.add_comment(
+        database, ref, path="lib.py", line=2, text="Why 1?", side=CommentSide.OLD, actor="rita"
+    )
+    await hunk_review.decide_hunks(
+        database, ref, verdict=HunkVerdict.REJECTED, numbers=[3], reason="keep 1", actor="rita"
+    )
+    await hunk_review.approve_in_part(database, ref, numbers=[1, 2, 4], actor="rita")
+
+    given = (await hunk_review.feedback(database, ref)).as_dict()
+
+    assert given["verdict"] == "approved in part"
+    assert given["reviewed_by"] == "rita"
+    assert [(h["number"], h["file"], h["decision"], h["reason"]) for h in given["hunks"]] == [
+        (1, "app.py", "accepted", None),
+        (2, "app.py", "accepted", None),
+        (3, "lib.py", "rejected", "keep 1"),
+        (4, "new.md", "accepted", None),
+    ]
+    assert [
+        (c["file"], c["line"], c["side"], c["line_text"], c["text"]) for c in given["comments"]
+    ] == [
+        ("app.py", 2, "new", "line two", "Spell numbers out everywhere"),
+        ("lib.py", 2, "old", "    return 1", "Why 1?"),
+    ]
+    assert len(await events(database, "modification.commented")) == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "line", "side", "field", "message"),
+    [
+        ("app.py", 31, CommentSide.NEW, "line", "its proposed version has 30 lines"),
+        ("app.py", 0, CommentSide.NEW, "line", "0 is not a line of 'app.py'"),
+        ("new.md", 1, CommentSide.OLD, "line", "its version before has 0 lines"),
+        ("gone.py", 1, CommentSide.NEW, "file", "'gone.py' is not a file of modification"),
+    ],
+)
+async def test_a_comment_on_a_line_that_is_not_there_is_refused(
+    database: Database, path: str, line: int, side: CommentSide, field: str, message: str
+) -> None:
+    ref = await proposed(database)
+    with pytest.raises(ValidationError) as refused:
+        await hunk_review.add_comment(database, ref, path=path, line=line, text="x", side=side)
+    assert refused.value.field == field
+    assert message in refused.value.message
+
+
+async def test_a_linked_project_commits_only_the_accepted_hunks(
+    database: Database, tmp_path: Path
+) -> None:
+    repository = make_repo(tmp_path / "repo", CODEBASE)
+    await projects.create_project_with_settings(
+        database, projects.ProjectCreate(name="billing", type="api", owner_id="alice")
+    )
+    await git_service.link_project(database, "billing", repository)
+    await git_service.sync_project(database, "billing")
+    ref = await propose(database)
+    await hunk_review.approve_in_part(database, ref, numbers=[2, 3], actor="rita")
+
+    applied = await service.apply_modification(database, ref, actor="rita")
+
+    assert applied.status == ModificationStatus.APPLIED
+    assert git(repository, "show", "--format=", "--name-only", "HEAD").split() == [
+        "app.py",
+        "lib.py",
+    ]
+    assert (repository / "app.py").read_text() == APP.replace("line 28\n", "line 28b\n")
+    assert (repository / "lib.py").read_text() == "def f():\n    return 2\n"
+    assert not (repository / "new.md").exists()

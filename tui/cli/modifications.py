@@ -14,6 +14,7 @@ from store.ids import short_id
 from store.models import Modification, ModificationStatus
 from store.services import modifications as service
 from store.services import review, shapes
+from tui.cli import review as review_cli
 from tui.cli.common import call_service, json_input, print_json, read_input
 from tui.cli.output import echo_exact, fail
 
@@ -379,14 +380,43 @@ def export(ctx: click.Context, modification_id: str, mbox: bool) -> None:
 @mod.command("approve")
 @click.argument("modification_id", metavar="ID")
 @click.option("--comment", help="A note for the record.")
+@click.option(
+    "--hunks",
+    "numbers",
+    callback=review_cli.hunk_numbers,
+    metavar="N,N-M",
+    help="Approve in part: only these hunks (numbers as mod hunks lists them); the rest are "
+    "recorded as rejected.",
+)
+@click.option(
+    "--accepted",
+    is_flag=True,
+    help="Approve in part: only the hunks accepted so far (mod decide, or the review screen).",
+)
 @click.pass_context
-def approve(ctx: click.Context, modification_id: str, comment: str | None) -> None:
+def approve(
+    ctx: click.Context,
+    modification_id: str,
+    comment: str | None,
+    numbers: list[int] | None,
+    accepted: bool,
+) -> None:
     """Approve a pending modification (on a project with auto-merge on,
-    this applies it too)."""
+    this applies it too). With --hunks or --accepted, only part of it:
+    what those hunks make is what gets applied."""
+    if numbers is not None and accepted:
+        raise click.UsageError("--hunks names the hunks; drop --accepted")
+    if numbers is not None or accepted:
+        from store.services import hunk_review
 
-    approved = call_service(ctx, service.approve_modification, modification_id, comment=comment)
+        approved = call_service(
+            ctx, hunk_review.approve_in_part, modification_id, numbers=numbers, comment=comment
+        )
+    else:
+        approved = call_service(ctx, service.approve_modification, modification_id, comment=comment)
     if approved.status == ModificationStatus.APPROVED:
-        click.echo(f"{approved.id} is now approved")
+        part = " in part (mod feedback lists what was taken)" if approved.proposed_files else ""
+        click.echo(f"{approved.id} is now approved{part}")
         return
     # Its project merges automatically: approving applied it too.
     _applied(approved)
@@ -464,3 +494,7 @@ def attach_tests(ctx: click.Context, modification_id: str, tests: str) -> None:
 
     updated = call_service(ctx, service.attach_test_results, modification_id, results)
     click.echo(f"{updated.id}: test results attached")
+
+
+for _command in review_cli.COMMANDS:
+    mod.add_command(_command)

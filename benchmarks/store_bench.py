@@ -409,15 +409,21 @@ async def raw_workflow(raw: Raw, project_id: uuid.UUID, path: str) -> None:
         "{}",
     )
     short = str(modification_id)[:8]
-    await raw_audit(
-        raw,
-        actor="bench",
-        event_type="modification.proposed",
-        description=f"proposed modification {short} of project {name!r}",
-        project_id=project_id,
-        entity_type="modification",
-        entity_id=str(modification_id),
-        details={"status": "pending", "requested_by": "bench", "files": {"added": [path]}},
+
+    async def modification_audit(verb: str, details: dict[str, Any]) -> None:
+        await raw_audit(
+            raw,
+            actor="bench",
+            event_type=f"modification.{verb}",
+            description=f"{verb} modification {short} of project {name!r}",
+            project_id=project_id,
+            entity_type="modification",
+            entity_id=str(modification_id),
+            details=details,
+        )
+
+    await modification_audit(
+        "proposed", {"status": "pending", "requested_by": "bench", "files": {"added": [path]}}
     )
     await raw.commit()
     # approve
@@ -431,16 +437,7 @@ async def raw_workflow(raw: Raw, project_id: uuid.UUID, path: str) -> None:
         raw.ts(datetime.now(UTC)),
         raw.uid(modification_id),
     )
-    await raw_audit(
-        raw,
-        actor="bench",
-        event_type="modification.approved",
-        description=f"approved modification {short} of project {name!r}",
-        project_id=project_id,
-        entity_type="modification",
-        entity_id=str(modification_id),
-        details={"status": "approved", "from": "pending", "comment": None},
-    )
+    await modification_audit("approved", {"status": "approved", "from": "pending", "comment": None})
     await raw.commit()
     # apply
     await raw.begin()
@@ -469,15 +466,8 @@ async def raw_workflow(raw: Raw, project_id: uuid.UUID, path: str) -> None:
         json.dumps({path: None}),
         raw.uid(modification_id),
     )
-    await raw_audit(
-        raw,
-        actor="bench",
-        event_type="modification.applied",
-        description=f"applied modification {short} of project {name!r}",
-        project_id=project_id,
-        entity_type="modification",
-        entity_id=str(modification_id),
-        details={"status": "applied", "files": {"added": [path]}, "version": version + 1},
+    await modification_audit(
+        "applied", {"status": "applied", "files": {"added": [path]}, "version": version + 1}
     )
     await raw.commit()
 

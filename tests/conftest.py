@@ -1,6 +1,8 @@
 """Shared fixtures: one parametrized ``database`` fixture that gives every
 store test a fresh, migrated database on SQLite and, when
-``PROJDECK_TEST_POSTGRES_URL`` is set, on PostgreSQL too."""
+``PROJDECK_TEST_POSTGRES_URL`` is set, on PostgreSQL too. The fixtures of
+tests/app_support.py (the demo database) and tests/git_support.py (git
+isolation, a repository) serve every module without being imported."""
 
 from __future__ import annotations
 
@@ -19,11 +21,14 @@ from sqlalchemy.engine import URL, make_url
 
 from store.config import normalize_url
 from store.engine import Database, open_database
+from tests.store_support import opened
 
 POSTGRES_ENV = "PROJDECK_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "PROJDECK_REQUIRE_POSTGRES"
 BACKENDS = ["sqlite", "postgresql"]
 T = TypeVar("T")
+
+pytest_plugins = ["tests.app_support", "tests.git_support"]
 
 
 @pytest.fixture(autouse=True)
@@ -104,22 +109,22 @@ def postgres_database_url() -> Iterator[URL | None]:
         yield url
 
 
+def _migrate(url: URL) -> None:
+    """Bring the database at ``url`` to head, outside any test's event loop."""
+    from store import migrate
+
+    async def build() -> None:
+        async with opened(url) as database:
+            await migrate.upgrade(database)
+
+    run_blocking(build())
+
+
 @pytest.fixture(scope="session")
 def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated to head once; each test gets a copy."""
-
-    from store import migrate
-
     path = tmp_path_factory.mktemp("template") / "template.db"
-
-    async def build() -> None:
-        database = await open_database(normalize_url(f"sqlite:///{path}"))
-        try:
-            await migrate.upgrade(database)
-        finally:
-            await database.dispose()
-
-    run_blocking(build())
+    _migrate(normalize_url(f"sqlite:///{path}"))
     return path
 
 
@@ -127,17 +132,7 @@ def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def migrated_postgres_url(postgres_database_url: URL | None) -> URL | None:
     if postgres_database_url is None:
         return None
-
-    from store import migrate
-
-    async def build() -> None:
-        database = await open_database(postgres_database_url)
-        try:
-            await migrate.upgrade(database)
-        finally:
-            await database.dispose()
-
-    run_blocking(build())
+    _migrate(postgres_database_url)
     return postgres_database_url
 
 
@@ -177,11 +172,8 @@ def database_url(
 
 @pytest.fixture
 async def database(database_url: URL) -> AsyncIterator[Database]:
-    db = await open_database(database_url)
-    try:
+    async with opened(database_url) as db:
         yield db
-    finally:
-        await db.dispose()
 
 
 @pytest.fixture
@@ -205,11 +197,8 @@ async def sqlite_database(
     """A fresh, migrated SQLite database, for tests of SQLite's own behaviour."""
     target = tmp_path / "projdeck.db"
     shutil.copyfile(migrated_sqlite_template, target)
-    db = await open_database(normalize_url(f"sqlite:///{target}"))
-    try:
+    async with opened(normalize_url(f"sqlite:///{target}")) as db:
         yield db
-    finally:
-        await db.dispose()
 
 
 @pytest.fixture
@@ -218,25 +207,25 @@ async def make_database(
 ) -> AsyncIterator[Callable[[str], Awaitable[Database]]]:
     """Open one more fresh, migrated database of the given backend (for tests
     that move data between two). Closed at the end of the test."""
-    opened: list[Database] = []
+    made: list[Database] = []
 
     async def make(backend: str) -> Database:
         if backend == "postgresql" and postgres_server_url() is None:
             pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV}")
         if backend == "sqlite":
             template: Path = request.getfixturevalue("migrated_sqlite_template")
-            target = tmp_path / f"extra-{len(opened)}.db"
+            target = tmp_path / f"extra-{len(made)}.db"
             shutil.copyfile(template, target)
             url = normalize_url(f"sqlite:///{target}")
         else:
             url = request.getfixturevalue("migrated_postgres_url")
             truncate_all(url)
         db = await open_database(url)
-        opened.append(db)
+        made.append(db)
         return db
 
     yield make
-    for db in opened:
+    for db in made:
         await db.dispose()
 
 

@@ -17,6 +17,13 @@ from store.vcs import Identity
 
 AUTHOR = Identity("Ada Reviewer", "ada@example.org")
 AGENT = Identity("Agent Smith", "agent@example.org")
+# The repository of the tests of linked projects: a project named billing.
+BILLING = {
+    "README.md": "# Billing\n",
+    "src/rates.py": "RATE = 1\n\n\ndef rate():\n    return RATE\n",
+    "src/taxes.py": "TAX = 0.2\n",
+}
+
 _LEVELS = (ConfigLevel.GLOBAL, ConfigLevel.XDG, ConfigLevel.SYSTEM, ConfigLevel.PROGRAMDATA)
 
 
@@ -35,10 +42,10 @@ _ENVIRONMENT = {
 }
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def isolated_git(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """libgit2 and the git program both read no configuration but the
-    repositories' own."""
+    """In every test, libgit2 and the git program both read no configuration
+    but the repositories' own."""
     home = tmp_path_factory.mktemp("home")
     saved = {level: pygit2.settings.search_path[level] for level in _LEVELS}
     for level in _LEVELS:
@@ -97,6 +104,14 @@ def make_repo(folder: Path, files: Mapping[str, str | bytes], *, branch: str = "
     write(folder, files)
     commit_all(folder, "first")
     return folder
+
+
+@pytest.fixture
+def repository(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A working tree on ``main`` with one commit holding the test module's
+    ``FILES``."""
+    files: Mapping[str, str | bytes] = request.module.FILES
+    return make_repo(tmp_path / "repo", files)
 
 
 def make_bare(origin: Path, folder: Path) -> Path:

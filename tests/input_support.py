@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 
-from store.engine import Database, open_database
+from store.engine import Database
 from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from store.models import (
     AgentRun,
@@ -24,6 +24,11 @@ from store.models import (
     Template,
     WebhookDelivery,
 )
+from store.services import projects
+from tests.store_support import opened
+
+# The master key of the hostile-input tests (PROJDECK_SECRET_KEY).
+KEY = "w7IbUa4wb3Ju1mMzgCpZq1OZ6QnX3Vvv5S4pSKsxZ0E="
 
 # The errors a service may refuse bad input with; anything else is a defect.
 DOCUMENTED = (ValidationError, Conflict, NotFound, InvalidTransition)
@@ -77,6 +82,14 @@ json_values = st.recursive(
 )
 
 
+async def create_target(db: Database) -> None:
+    """The project the hostile calls aim at: ``target``, holding one file."""
+    await projects.create_project_with_settings(
+        db,
+        projects.ProjectCreate(name="target", type="api", owner_id="o", codebase={"a.py": "1\n"}),
+    )
+
+
 def deep(levels: int) -> Any:
     value: Any = "bottom"
     for _ in range(levels):
@@ -111,8 +124,7 @@ def run(url: URL, work: Any) -> Any:
     """One example: open the database, snapshot, call, check the outcome."""
 
     async def main() -> Any:
-        db = await open_database(url)
-        try:
+        async with opened(url) as db:
             before = await snapshot(db)
             try:
                 await work(db)
@@ -122,7 +134,5 @@ def run(url: URL, work: Any) -> Any:
                 assert await snapshot(db) == before, f"refused call changed the database: {error}"
                 return error
             return None
-        finally:
-            await db.dispose()
 
     return asyncio.run(main())

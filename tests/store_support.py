@@ -1,16 +1,19 @@
-"""What the store tests share: two databases for a transfer, and rows
-written straight into a database at an old schema revision, as the
-migration tests need them (the models describe the head revision only)."""
+"""What the store tests share: a database open for a block, two databases
+for a transfer, a codebase after changes, and rows written straight into a
+database at an old schema revision, as the migration tests need them (the
+models describe the head revision only)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from sqlalchemy import text
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.engine import Database
+from store.engine import Database, open_database
 
 # The columns of ``projects`` from revision 0001 up to 0008.
 _OLD_PROJECT = text(
@@ -20,6 +23,27 @@ _OLD_PROJECT = text(
     " (:id, 'Old', 'api', 'active', 'o', false, false, '{}', '[]', '{}', '{}',"
     " '{}', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
 )
+
+
+@contextlib.asynccontextmanager
+async def opened(url: URL) -> AsyncIterator[Database]:
+    """The database at ``url``, open for the block and disposed of after it."""
+    db = await open_database(url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+def with_files(
+    codebase: Mapping[str, str | None], *changes: Mapping[str, str | None]
+) -> dict[str, str]:
+    """What a codebase holds once each change is written over it in turn
+    (None deletes), worked out without the store."""
+    result = dict(codebase)
+    for files in changes:
+        result.update(files)
+    return {path: content for path, content in result.items() if content is not None}
 
 
 def raw_id(database: Database, value: uuid.UUID) -> object:

@@ -41,7 +41,7 @@ from store.repositories.agents import AgentActivityRepository, CostGrouping
 from store.services import agent_stats, modifications, projects, shapes, webhooks
 from store.services import agents as service
 from store.services import audit as audit_service
-from tests.store_support import transfer_databases
+from tests.store_support import opened, transfer_databases
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -786,8 +786,7 @@ async def test_agent_demo_is_deterministic_and_links_runs_to_modifications(
 
 
 async def test_upgrading_from_0003_keeps_every_row(empty_database_url: URL) -> None:
-    database = await open_database(empty_database_url)
-    try:
+    async with opened(empty_database_url) as database:
         await migrate.upgrade(database)
         project = await make_project(database)
         await make_project(database, "Other")
@@ -841,8 +840,6 @@ async def test_upgrading_from_0003_keeps_every_row(empty_database_url: URL) -> N
         # The upgraded database takes agent activity at once.
         run = await service.start_run(database, "Demo", agent="a", task="t")
         assert (await service.get_run(database, str(run.id))).modifications == []
-    finally:
-        await database.dispose()
 
 
 @pytest.mark.parametrize("direction", ["sqlite->sqlite", "sqlite->postgresql"])

@@ -17,8 +17,6 @@ from store.money import format_amount
 from store.services import agent_stats, agents
 from tests.app_support import (
     FIXED_NOW,
-    demo_database_file,
-    demo_url,
     open_project,
     press,
     running_app,
@@ -29,8 +27,6 @@ from tui.screens.conversation import ConversationScreen, is_long
 from tui.screens.help import HelpScreen
 from tui.screens.review import ReviewScreen
 from tui.widgets.runs import ConversationTable, RunTable
-
-__all__ = ["demo_database_file", "demo_url"]
 
 
 async def service(url: URL, call: Any) -> Any:

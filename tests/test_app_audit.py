@@ -7,20 +7,16 @@ from __future__ import annotations
 from sqlalchemy.engine import URL
 from textual.widgets import DataTable, OptionList, Static
 
-from store.engine import open_database
 from store.services.audit import AuditQuery, list_audit
 from tests.app_support import (
     column,
-    demo_database_file,
-    demo_url,
     press,
     running_app,
     text_of,
 )
+from tests.store_support import opened
 from tui.screens.audit import AuditScreen
 from tui.widgets.pick import PickScreen
-
-__all__ = ["demo_database_file", "demo_url"]
 
 
 def offered(screen: object) -> list[str]:
@@ -31,12 +27,9 @@ def offered(screen: object) -> list[str]:
 async def test_audit_screen_filters_by_a_project_and_an_actor_picked_by_typing(
     demo_url: URL,
 ) -> None:
-    db = await open_database(demo_url)
-    try:
+    async with opened(demo_url) as db:
         expected = await list_audit(db, AuditQuery(project="Metrics Pipeline"), limit=500)
         by_ci = await list_audit(db, AuditQuery(project="Metrics Pipeline", actor="ci"), limit=500)
-    finally:
-        await db.dispose()
     assert 0 < by_ci.total < expected.total
     async with running_app(demo_url) as (app, pilot):
         await press(pilot, "4")

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.engine import URL
 from textual.widgets import DataTable, Input
 
-from store.engine import open_database
 from store.services import projects
 from tests.pg_proxy import PostgresProxy
+from tests.store_support import opened
 from tui.app import ProjdeckApp
 
 pytestmark = pytest.mark.postgres
@@ -29,14 +29,11 @@ async def test_the_app_shows_a_lost_connection_and_recovers(
     proxied_postgres: tuple[PostgresProxy, URL],
 ) -> None:
     proxy, url = proxied_postgres
-    db = await open_database(url)
-    try:
+    async with opened(url) as db:
         for name in ("alpha", "beta"):
             await projects.create_project_with_settings(
                 db, projects.ProjectCreate(name=name, type="api", owner_id="o")
             )
-    finally:
-        await db.dispose()
     app = ProjdeckApp(url, label="team db")
     async with app.run_test(size=(120, 30)) as pilot:
         await _until(

@@ -18,9 +18,8 @@ from store.engine import Database
 from store.errors import Conflict
 from store.models import AuditEntry, Modification, ModificationStatus, Project, ProjectStatus
 from store.services.audit import verify_chain
-from tests.app_support import FIXED_NOW, TEST_KEY, demo_database_file
-
-__all__ = ["demo_database_file"]
+from tests.app_support import FIXED_NOW, TEST_KEY
+from tests.store_support import opened
 
 
 @pytest.fixture(autouse=True)
@@ -64,14 +63,10 @@ async def test_demo_fills_every_status_with_an_intact_chain(database: Database) 
 
 async def test_demo_is_the_same_every_time(database: Database, demo_database_file: Path) -> None:
     from store.config import normalize_url
-    from store.engine import open_database
 
     await fill_demo(database, now=FIXED_NOW)
-    other = await open_database(normalize_url(f"sqlite:///{demo_database_file}"))
-    try:
+    async with opened(normalize_url(f"sqlite:///{demo_database_file}")) as other:
         assert await _picture(database) == await _picture(other)
-    finally:
-        await other.dispose()
 
 
 async def test_demo_refuses_a_database_that_holds_data(database: Database) -> None:

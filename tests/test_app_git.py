@@ -25,10 +25,10 @@ from store.services import projects as project_service
 from store.services import review as review_service
 from tests.app_support import app_environment, open_project, press, running_app, text_of
 from tests.git_support import (
+    BILLING,
     commit_all,
     git,
     head,
-    isolated_git,  # noqa: F401  (a fixture)
     make_repo,
     status,
     write,
@@ -37,18 +37,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.review import ReviewScreen
 from tui.widgets.repository import CHECKING
 
-pytestmark = pytest.mark.usefixtures("isolated_git")
-
-FILES = {
-    "README.md": "# Billing\n",
-    "src/rates.py": "RATE = 1\n\n\ndef rate():\n    return RATE\n",
-    "src/taxes.py": "TAX = 0.2\n",
-}
-
-
-@pytest.fixture
-def repository(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "repo", FILES)
+FILES = BILLING
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from textual.command import CommandPalette
 from textual.widgets import DataTable, Input, Static, TextArea
 
 from store.config import normalize_url
-from store.engine import open_database
 from store.models import ProjectStatus
 from store.services import projects as project_service
 from store.services import secrets as secret_service
@@ -21,14 +20,13 @@ from tests.app_support import (
     SIZE,
     app_environment,
     column,
-    demo_database_file,
-    demo_url,
     open_project,
     press,
     running_app,
     settle,
     text_of,
 )
+from tests.store_support import opened
 from tui.app import GC_THRESHOLDS, ProjdeckApp
 from tui.screens.audit import AuditScreen
 from tui.screens.confirm import ConfirmScreen
@@ -40,15 +38,10 @@ from tui.screens.secrets_pane import MASK
 from tui.screens.start import StartScreen
 from tui.screens.templates import TemplatesScreen
 
-__all__ = ["demo_database_file", "demo_url"]
-
 
 async def read(url: URL, ref: str) -> project_service.ProjectConfig:
-    db = await open_database(url)
-    try:
+    async with opened(url) as db:
         return await project_service.get_project_full_config(db, ref)
-    finally:
-        await db.dispose()
 
 
 async def test_projects_screen_opens_on_the_active_demo_projects(demo_url: URL) -> None:
@@ -128,16 +121,13 @@ async def test_edit_conflict_is_reported_and_reload_takes_the_new_version(demo_u
         assert isinstance(form, ProjectForm)
         # Another process changes the project while the form is open.
         current = await read(demo_url, "Metrics Pipeline")
-        other = await open_database(demo_url)
-        try:
+        async with opened(demo_url) as other:
             await project_service.update_project(
                 other,
                 "Metrics Pipeline",
                 {"owner_id": "someone-else"},
                 expected_version=current.project.version,
             )
-        finally:
-            await other.dispose()
         form.query_one("#owner", Input).focus()
         await press(pilot, "ctrl+u", *"zoe", "ctrl+s")
         assert isinstance(app.screen, ProjectForm)
@@ -299,8 +289,7 @@ async def test_secrets_are_added_revealed_and_deleted_with_audit_rows(demo_url: 
         assert column(table, "value")[0] == MASK
         await press(pilot, "x", "y")
         assert column(table, "name") == ["SLACK_WEBHOOK_TOKEN", "WAREHOUSE_PASSWORD"]
-    db = await open_database(demo_url)
-    try:
+    async with opened(demo_url) as db:
         names = [s.key_name for s in await secret_service.list_secrets(db, "Metrics Pipeline")]
         events = [
             entry.event_type
@@ -308,8 +297,6 @@ async def test_secrets_are_added_revealed_and_deleted_with_audit_rows(demo_url: 
                 await list_audit(db, AuditQuery(project="Metrics Pipeline", category="security"))
             ).items
         ]
-    finally:
-        await db.dispose()
     assert names == ["SLACK_WEBHOOK_TOKEN", "WAREHOUSE_PASSWORD"]
     assert events[:4] == ["secret.deleted", "secret.copied", "secret.revealed", "secret.created"]
 
@@ -418,8 +405,7 @@ async def test_projects_table_pages_from_the_database(
     target = tmp_path / "many.db"
     shutil.copyfile(migrated_sqlite_template, target)
     url = normalize_url(f"sqlite:///{target}")
-    db = await open_database(url)
-    try:
+    async with opened(url) as db:
         for number in range(250):
             await project_service.create_project_with_settings(
                 db,
@@ -427,8 +413,6 @@ async def test_projects_table_pages_from_the_database(
                     name=f"service-{number:03d}", type="api", owner_id="ops"
                 ),
             )
-    finally:
-        await db.dispose()
     with app_environment():
         async with running_app(url) as (app, pilot):
             table = app.screen.query_one(DataTable)
@@ -447,15 +431,12 @@ async def test_projects_table_pages_from_the_database(
             chosen = screen.selected()
             assert chosen is not None and chosen.name == "service-010"
             await pilot.pause(0.6)  # the watcher has taken its first reading
-            other = await open_database(url)
-            try:
+            async with opened(url) as other:
                 await propose_modification(
                     other,
                     "service-010",
                     ModificationProposal(request="Tune", modified_files={"a.py": "x = 1\n"}),
                 )
-            finally:
-                await other.dispose()
             for _ in range(40):
                 now = screen.selected()
                 if now is not None and now.pending_modifications:
@@ -517,13 +498,10 @@ async def test_modifications_and_audit_filter_by_status_and_category(demo_url: U
 
 async def test_names_that_look_like_markup_are_shown_as_typed(demo_url: URL) -> None:
     name = "Weird [/] [b]name[/b] [link=x]"
-    db = await open_database(demo_url)
-    try:
+    async with opened(demo_url) as db:
         await project_service.create_project_with_settings(
             db, project_service.ProjectCreate(name=name, type="cli", owner_id="mallory")
         )
-    finally:
-        await db.dispose()
     async with running_app(demo_url) as (app, pilot):
         table = app.screen.query_one(DataTable)
         assert column(table, "name")[0] == name

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy.engine import URL
 
 from store import vcs
@@ -18,11 +17,8 @@ from store.services import review as review_service
 from tests.app_support import running_app, wait_until
 from tests.git_support import (
     head,
-    isolated_git,  # noqa: F401  (a fixture)
     make_repo,
 )
-
-pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 async def test_the_app_records_at_start_a_commit_the_database_missed(

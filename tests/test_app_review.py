@@ -11,14 +11,11 @@ from rich.console import Console
 from sqlalchemy.engine import URL
 from textual.widgets import DataTable, Input, OptionList, Static, TextArea
 
-from store.engine import open_database
 from store.models import ModificationStatus
 from store.services import projects as project_service
 from store.services.browse import ProjectRow
 from store.services.review import get_modification, unified_diff, waiting_modifications
 from tests.app_support import (
-    demo_database_file,
-    demo_url,
     open_project,
     press,
     running_app,
@@ -26,6 +23,7 @@ from tests.app_support import (
     wait_until,
 )
 from tests.cli import SCRIPT
+from tests.store_support import opened
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.inbox import InboxScreen
 from tui.screens.modifications import ModificationsScreen
@@ -35,8 +33,6 @@ from tui.screens.reject import RejectScreen
 from tui.screens.review import ReviewScreen
 from tui.widgets.diff_view import DiffView, RowKind, diff_rows
 from tui.widgets.tables import AuditTable, ModificationTable
-
-__all__ = ["demo_database_file", "demo_url"]
 
 
 def review(screen: object) -> ReviewScreen:
@@ -117,8 +113,7 @@ async def test_full_keyboard_review_session(demo_url: URL) -> None:
         assert isinstance(app.screen, InboxScreen)
         assert app.screen.title == "Inbox · 13 waiting (8 pending, 5 approved)"
 
-    db = await open_database(demo_url)
-    try:
+    async with opened(demo_url) as db:
         approved = (await get_modification(db, str(approved_id))).modification
         assert approved.status == ModificationStatus.APPROVED
         assert approved.reviewed_by == "tester"
@@ -130,8 +125,6 @@ async def test_full_keyboard_review_session(demo_url: URL) -> None:
         assert rejected.status == ModificationStatus.REJECTED
         assert rejected.review_comment == "Not this sprint"
         assert (await waiting_modifications(db)).waiting == 13
-    finally:
-        await db.dispose()
 
 
 async def test_history_opens_final_states_read_only(demo_url: URL) -> None:
@@ -155,12 +148,9 @@ async def test_history_opens_final_states_read_only(demo_url: URL) -> None:
         }
         assert "side_by_side" in offered
         assert not offered & {"approve", "reject", "apply", "reopen"}
-    db = await open_database(demo_url)
-    try:
+    async with opened(demo_url) as db:
         detail = await get_modification(db, str(before))
         assert detail.modification.status == ModificationStatus.APPLIED
-    finally:
-        await db.dispose()
 
 
 async def test_project_modifications_tab_opens_the_review(demo_url: URL) -> None:
@@ -266,8 +256,7 @@ def test_diff_rows_follow_the_stores_unified_diff() -> None:
 async def test_a_new_five_thousand_line_file_scrolls_to_its_end(demo_url: URL) -> None:
     """A 5,000-line file: the review opens, and paging to the end draws its
     last line without drawing the rest."""
-    db = await open_database(demo_url)
-    try:
+    async with opened(demo_url) as db:
         from store.services.modifications import ModificationProposal, propose_modification
 
         content = "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(2500))
@@ -276,8 +265,6 @@ async def test_a_new_five_thousand_line_file_scrolls_to_its_end(demo_url: URL) -
             "Metrics Pipeline",
             ModificationProposal(request="A big file", modified_files={"big.py": content}),
         )
-    finally:
-        await db.dispose()
     async with running_app(demo_url) as (app, pilot):
         app.push_screen(ReviewScreen(mod.id))
         await settle(pilot)
@@ -294,8 +281,7 @@ async def test_affected_files_it_does_not_change_are_listed_and_reached_by_j_k(
     """Affected but not modified files follow the changed ones in the list,
     marked so; j/k reach them; one shows a line saying the modification does
     not change it, then its codebase content (or that the codebase lacks it)."""
-    db = await open_database(demo_url)
-    try:
+    async with opened(demo_url) as db:
         from store.services.modifications import ModificationProposal, propose_modification
 
         mod = await propose_modification(
@@ -307,8 +293,6 @@ async def test_affected_files_it_does_not_change_are_listed_and_reached_by_j_k(
                 affected_files=["sql/active_users.sql", "sql/revenue.sql", "sql/missing.sql"],
             ),
         )
-    finally:
-        await db.dispose()
     async with running_app(demo_url) as (app, pilot):
         app.push_screen(ReviewScreen(mod.id))
         await settle(pilot)
@@ -451,8 +435,7 @@ async def test_projects_history_and_detail_follow_cli_writes_keeping_the_cursor(
         assert str(tab.items[0].id)[:8] in activity.items[0].description
         editor = detail.query_one("#planning_statement", TextArea)
         assert editor.text.startswith("Draft ") and detail.has_unsaved_settings
-    db = await open_database(demo_url)
-    try:
+    async with opened(demo_url) as db:
         inbox = await waiting_modifications(db)
         requests = {item.request for group in inbox.groups for item in group.items}
         assert {"Live: count the rollups", "Live: a change for this project"} <= requests
@@ -460,16 +443,13 @@ async def test_projects_history_and_detail_follow_cli_writes_keeping_the_cursor(
         assert detail_of_approved.modification.status == ModificationStatus.APPROVED
         settings = (await project_service.get_project_full_config(db, "Inventory Service")).settings
         assert "Draft" not in settings.planning_statement
-    finally:
-        await db.dispose()
 
 
 async def test_notification_says_what_became_of_those_that_left_the_inbox(
     demo_url: URL,
 ) -> None:
     """Applied, rejected, or failed on a conflict, each in its own words."""
-    db = await open_database(demo_url)
-    try:
+    async with opened(demo_url) as db:
         from store.services.modifications import (
             ModificationProposal,
             approve_modification,
@@ -486,8 +466,6 @@ async def test_notification_says_what_became_of_those_that_left_the_inbox(
         other = await propose_modification(db, "Ledger Core", proposal("Live: other"))
         await approve_modification(db, str(first.id))
         await approve_modification(db, str(clash.id))
-    finally:
-        await db.dispose()
     async with running_app(demo_url) as (app, pilot):
         await press(pilot, "5")
         await pilot.pause(0.6)  # the watcher has taken its first reading
@@ -511,14 +489,11 @@ async def test_notification_says_what_became_of_those_that_left_the_inbox(
         assert isinstance(inbox, InboxScreen)
         await settle(pilot)
         assert inbox.title == "Inbox · 15 waiting (10 pending, 5 approved)"
-    db = await open_database(demo_url)
-    try:
+    async with opened(demo_url) as db:
         statuses = {
             key: (await get_modification(db, str(key))).modification.status
             for key in (first.id, clash.id, other.id)
         }
-    finally:
-        await db.dispose()
     assert statuses == {
         first.id: ModificationStatus.APPLIED,
         clash.id: ModificationStatus.FAILED,

@@ -11,10 +11,8 @@ import pytest
 from sqlalchemy.engine import URL
 from textual.pilot import Pilot
 
-from tests.app_support import demo_database_file, demo_url, make_app
+from tests.app_support import make_app
 from tests.screenshots import SCENES, Scene, play
-
-__all__ = ["demo_database_file", "demo_url"]
 
 
 @pytest.mark.parametrize("scene", SCENES, ids=[scene.name for scene in SCENES])

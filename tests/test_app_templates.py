@@ -13,25 +13,21 @@ from sqlalchemy.engine import URL
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Select, Static, Tree
 
-from store.engine import open_database
 from store.errors import NotFound
 from store.services import projects as project_service
 from store.services.audit import AuditQuery, list_audit
 from store.services.templates import import_template, project_template_origin
 from tests.app_support import (
-    demo_database_file,
-    demo_url,
     open_project,
     press,
     running_app,
 )
+from tests.store_support import opened
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.project_detail import ProjectDetailScreen
 from tui.screens.template_form import TemplateProjectForm
 from tui.screens.templates import TemplatesScreen
 from tui.widgets.codebase import FileBrowser
-
-__all__ = ["demo_database_file", "demo_url"]
 
 
 def text_of(widget: Static) -> str:
@@ -105,8 +101,7 @@ async def test_create_a_project_from_a_template_by_keyboard(demo_url: URL) -> No
         assert isinstance(app.screen, ProjectDetailScreen)
         assert "Billing Svc" in text_of(app.screen.query_one("#project-title", Static))
 
-    db = await open_database(demo_url)
-    try:
+    async with opened(demo_url) as db:
         config = await project_service.get_project_full_config(db, "Billing Svc")
         project = config.project
         assert project.owner_id == "alice"
@@ -120,16 +115,11 @@ async def test_create_a_project_from_a_template_by_keyboard(demo_url: URL) -> No
         rows = await list_audit(db, AuditQuery(project="Billing Svc", event_type="project.created"))
         assert rows.total == 1
         assert "fastapi-service" in rows.items[0].description
-    finally:
-        await db.dispose()
 
 
 async def created_projects(url: URL) -> int:
-    db = await open_database(url)
-    try:
+    async with opened(url) as db:
         return (await list_audit(db, AuditQuery(event_type="project.created"), limit=1)).total
-    finally:
-        await db.dispose()
 
 
 async def test_nothing_is_saved_until_every_field_is_valid(demo_url: URL) -> None:
@@ -168,16 +158,13 @@ async def test_nothing_is_saved_until_every_field_is_valid(demo_url: URL) -> Non
         await press(pilot, "y")
         assert isinstance(app.screen, TemplatesScreen)
 
-    db = await open_database(demo_url)
-    try:
+    async with opened(demo_url) as db:
         try:
             await project_service.get_project(db, "orders")
         except NotFound:
             pass
         else:
             raise AssertionError("a project was stored from an invalid form")
-    finally:
-        await db.dispose()
     assert await created_projects(demo_url) == before
 
 
@@ -216,11 +203,8 @@ async def test_boolean_and_choice_variables_take_their_own_fields(
         encoding="utf-8",
     )
     (folder / "files" / "page.txt.jinja").write_text("dark={{ dark }} size={{ size }}\n")
-    db = await open_database(demo_url)
-    try:
+    async with opened(demo_url) as db:
         await import_template(db, folder, actor="tester")
-    finally:
-        await db.dispose()
 
     async with running_app(demo_url) as (app, pilot):
         form = await open_form(pilot, "flagged")
@@ -241,12 +225,9 @@ async def test_boolean_and_choice_variables_take_their_own_fields(
         await press(pilot, "y")
         assert isinstance(app.screen, ProjectDetailScreen)
 
-    db = await open_database(demo_url)
-    try:
+    async with opened(demo_url) as db:
         project = await project_service.get_project(db, "Flags")
         assert project.codebase == {"page.txt": "dark=True size=l\n"}
-    finally:
-        await db.dispose()
 
 
 async def test_the_overview_shows_the_template_and_whether_it_changed_since(
@@ -259,8 +240,7 @@ async def test_the_overview_shows_the_template_and_whether_it_changed_since(
     )
     from tui.widgets.overview import OverviewPane
 
-    db = await open_database(demo_url)
-    try:
+    async with opened(demo_url) as db:
         await create_project_from_template(
             db,
             "static-site",
@@ -285,5 +265,3 @@ async def test_the_overview_shows_the_template_and_whether_it_changed_since(
             detail = await open_project(pilot, "Billing API")
             body = detail.query_one(OverviewPane).query_one("#overview-body", Static)
             assert any(line.split() == ["Template", "—"] for line in text_of(body).splitlines())
-    finally:
-        await db.dispose()

@@ -16,12 +16,13 @@ from collections.abc import Awaitable, Callable
 import pytest
 from sqlalchemy.exc import SAWarning
 
-from store.engine import Database, open_database
+from store.engine import Database
 from store.errors import Conflict
 from store.repositories.projects import ProjectFilter
 from store.services import audit as audit_service
 from store.services import projects
 from store.services.browse import list_project_rows
+from tests.store_support import opened
 
 
 async def _cancel_half_way(
@@ -121,8 +122,7 @@ async def test_a_quick_read_sees_what_another_connection_committed_since(
     )
     assert (await list_project_rows(database, ProjectFilter())).total == 1
     # Another open database: another process, as far as connections go.
-    other = await open_database(database.url)
-    try:
+    async with opened(database.url) as other:
         await projects.create_project_with_settings(
             other, projects.ProjectCreate(name="second", type="api", owner_id="o")
         )
@@ -132,8 +132,6 @@ async def test_a_quick_read_sees_what_another_connection_committed_since(
         # Nor does it hold anything that keeps the other from writing.
         await projects.update_project(other, "first", {"owner_id": "p"}, expected_version=1)
         assert (await projects.get_project(database, "first")).owner_id == "p"
-    finally:
-        await other.dispose()
 
 
 async def test_a_change_probe_closed_while_a_cancelled_check_ends_raises_nothing(

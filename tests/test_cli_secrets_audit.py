@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL
 
 from store import crypto
 from tests.cli import Projdeck
+from tests.store_support import opened
 
 _TABLES = ["projects", "project_settings", "project_secrets", "audit_log", "templates"]
 
@@ -177,16 +178,10 @@ def test_audit_verify_passes_then_names_the_edited_row(cli: Projdeck, database_u
     async def tamper() -> None:
         from sqlalchemy import text
 
-        from store.engine import open_database
-
-        database = await open_database(database_url)
-        try:
-            async with database.engine.begin() as connection:
-                await connection.execute(
-                    text("UPDATE audit_log SET actor = 'someone else' WHERE id = 2")
-                )
-        finally:
-            await database.dispose()
+        async with opened(database_url) as database, database.engine.begin() as connection:
+            await connection.execute(
+                text("UPDATE audit_log SET actor = 'someone else' WHERE id = 2")
+            )
 
     asyncio.run(tamper())
     error = cli.fails("audit", "verify")

@@ -17,6 +17,7 @@ from store.errors import SchemaOutOfDate, StoreUnavailable, ValidationError
 from store.progress import Step
 from store.services import projects as service
 from tests.conftest import POSTGRES_ENV, postgres_server_url
+from tests.store_support import opened
 
 
 async def test_sqlite_write_waits_for_a_reader_in_another_process_instead_of_failing(
@@ -137,24 +138,18 @@ def test_only_refused_reset_timed_out_or_starting_connections_can_pass() -> None
 
 async def test_sqlite_database_folder_is_created_and_schema_upgraded(tmp_path: Path) -> None:
     url = normalize_url(f"sqlite:///{tmp_path / 'deep' / 'er' / 'projdeck.db'}")
-    database = await open_database(url)
-    try:
+    async with opened(url) as database:
         await migrate.ensure_schema(database, auto_upgrade=True)
         assert await migrate.current_revision(database) == migrate.HEAD_REVISION
-    finally:
-        await database.dispose()
 
 
 async def test_a_database_behind_is_not_migrated_without_permission(
     empty_database_url: URL,
 ) -> None:
-    database = await open_database(empty_database_url)
-    try:
+    async with opened(empty_database_url) as database:
         with pytest.raises(SchemaOutOfDate, match="db upgrade"):
             await migrate.ensure_schema(database, auto_upgrade=False)
         assert await migrate.current_revision(database) is None
-    finally:
-        await database.dispose()
 
 
 def test_pool_options_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -177,22 +172,16 @@ async def test_a_new_default_database_gets_the_built_in_templates(
     from store.services.templates import list_templates
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    database = await open_database(normalize_url(default_database_url()))
-    try:
+    async with opened(normalize_url(default_database_url())) as database:
         assert str(tmp_path / "data") in str(database.url.database)
         await prepare_database(database)
         first = await list_templates(database)
         assert first.total >= 8
         await prepare_database(database)
         assert (await list_templates(database)).total == first.total
-    finally:
-        await database.dispose()
-    other = await open_database(normalize_url(f"sqlite:///{tmp_path / 'elsewhere.db'}"))
-    try:
+    async with opened(normalize_url(f"sqlite:///{tmp_path / 'elsewhere.db'}")) as other:
         await prepare_database(other)
         assert (await list_templates(other)).total == 0
-    finally:
-        await other.dispose()
 
 
 async def test_sqlite_connections_run_each_statement_in_one_trip(sqlite_database: Database) -> None:

@@ -23,28 +23,16 @@ from store.services import projects as project_service
 from store.services import review as review_service
 from tests.cli import Projdeck
 from tests.git_support import (
+    BILLING,
     commit_all,
     git,
     head,
-    isolated_git,  # noqa: F401  (a fixture)
     make_bare,
-    make_repo,
     status,
     write,
 )
 
-pytestmark = pytest.mark.usefixtures("isolated_git")
-
-FILES = {
-    "README.md": "# Billing\n",
-    "src/rates.py": "RATE = 1\n\n\ndef rate():\n    return RATE\n",
-    "src/taxes.py": "TAX = 0.2\n",
-}
-
-
-@pytest.fixture
-def repository(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "repo", FILES)
+FILES = BILLING
 
 
 async def linked_project(db: Database, folder: Path, *, auto_merge: bool = False) -> None:
@@ -222,11 +210,18 @@ async def test_a_project_linked_only_elsewhere_is_not_applied_here(
         await service.apply_modification(database, ref, actor="rita")
 
 
-def test_cli_applies_as_a_commit_and_shows_it(database_url: URL, repository: Path) -> None:
+def linked_by_cli(database_url: URL, folder: Path) -> Projdeck:
+    """The CLI, on a database whose project billing is linked to ``folder``
+    and synced."""
     cli = Projdeck(database_url)
     cli.ok("project", "create", "--name", "billing", "--type", "api", "--owner", "alice")
-    cli.ok("project", "link", "billing", str(repository))
+    cli.ok("project", "link", "billing", str(folder))
     cli.ok("project", "sync", "billing")
+    return cli
+
+
+def test_cli_applies_as_a_commit_and_shows_it(database_url: URL, repository: Path) -> None:
+    cli = linked_by_cli(database_url, repository)
     (repository.parent / "taxes.py").write_text("TAX = 0.3\n")
     modification_id = cli.ok(
         "mod",
@@ -284,10 +279,7 @@ async def test_change_state_is_none_for_a_project_without_a_repository(
 def test_doctor_records_a_commit_the_database_missed_and_names_a_gone_repository(
     database_url: URL, repository: Path, tmp_path: Path
 ) -> None:
-    cli = Projdeck(database_url)
-    cli.ok("project", "create", "--name", "billing", "--type", "api", "--owner", "alice")
-    cli.ok("project", "link", "billing", str(repository))
-    cli.ok("project", "sync", "billing")
+    cli = linked_by_cli(database_url, repository)
     (tmp_path / "taxes.py").write_text("TAX = 0.3\n")
     ref = cli.ok(
         "mod",
@@ -317,10 +309,7 @@ def test_doctor_records_a_commit_the_database_missed_and_names_a_gone_repository
 def test_show_patch_and_export_mbox_are_taken_by_git_apply_and_git_am(
     database_url: URL, repository: Path, tmp_path: Path
 ) -> None:
-    cli = Projdeck(database_url)
-    cli.ok("project", "create", "--name", "billing", "--type", "api", "--owner", "alice")
-    cli.ok("project", "link", "billing", str(repository))
-    cli.ok("project", "sync", "billing")
+    cli = linked_by_cli(database_url, repository)
     git(repository, "checkout", "-q", "-b", "agent")
     write(repository, {"src/taxes.py": "TAX = 0.3\n", "README.md": None, "new/a.txt": "a\n"})
     commit_all(repository, "Taxes and a new file\n\nBody line.")

@@ -22,10 +22,7 @@ from tests.git_support import (
     commit_all,
     git,
     head,
-    isolated_git,  # noqa: F401  (a fixture)
 )
-
-pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 @pytest.fixture
@@ -267,35 +264,11 @@ def test_create_with_repo_makes_a_linked_project_or_nothing(
     database_url: URL, repository: Path
 ) -> None:
     cli = Projdeck(database_url)
-    error = cli.fails(
-        "project",
-        "create",
-        "--name",
-        "billing",
-        "--type",
-        "api",
-        "--owner",
-        "alice",
-        "--repo",
-        str(repository),
-        "--branch",
-        "nope",
-    )
+    create = ("project", "create", "--name", "billing", "--type", "api", "--owner", "alice")
+    error = cli.fails(*create, "--repo", str(repository), "--branch", "nope")
     assert "error: branch:" in error
     assert cli.json("project", "list", "--json")["projects"] == []
-    created = cli.json(
-        "project",
-        "create",
-        "--name",
-        "billing",
-        "--type",
-        "api",
-        "--owner",
-        "alice",
-        "--repo",
-        str(repository),
-        "--json",
-    )
+    created = cli.json(*create, "--repo", str(repository), "--json")
     assert created["settings"]["branch_name"] == "main"
     shown = cli.json("project", "show", "billing", "--json")
     assert shown["repository"]["path"] == str(repository.resolve())

@@ -20,12 +20,9 @@ from tests.git_support import (
     commit_all,
     git,
     head,
-    isolated_git,  # noqa: F401  (a fixture)
     make_repo,
     write,
 )
-
-pytestmark = pytest.mark.usefixtures("isolated_git")
 
 FILES = {
     "README.md": "# Billing\n",
@@ -33,11 +30,6 @@ FILES = {
     "old_name.txt": "moving\n",
     "gone.txt": "to delete\n",
 }
-
-
-@pytest.fixture
-def repository(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "repo", FILES)
 
 
 def agent_branch(repository: Path) -> str:

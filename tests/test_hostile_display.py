@@ -18,18 +18,16 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import URL
 
 from store import text as text_safety
-from store.engine import open_database
 from store.errors import ValidationError
 from store.models import Project
 from store.services.modifications import ModificationProposal, propose_modification
 from store.validation import codebase_path
-from tests.app_support import demo_database_file, demo_url, press, running_app, settle
+from tests.app_support import press, running_app, settle
 from tests.cli import Projdeck
+from tests.store_support import opened
 from tui.format import HIDDEN_STYLE, safe, sealed
 from tui.screens.review import ReviewScreen
 from tui.widgets.diff_view import WARNING_MARK, DiffView
-
-__all__ = ["demo_database_file", "demo_url"]
 
 # A file that, printed as it is, moves the cursor up and erases the line it
 # lands on (hiding the line before it), and a request that sets the
@@ -172,8 +170,7 @@ def test_cli_error_lines_show_hidden_characters_as_text(cli: Projdeck) -> None:
 async def _plant_hostile_data(url: URL) -> None:
     """A project renamed behind the service's back (as a restored or imported
     file could hold it) and a modification of it with hostile content."""
-    database = await open_database(url)
-    try:
+    async with opened(url) as database:
         async with database.transaction() as session:
             project = (
                 await session.execute(sa.select(Project).where(Project.name == "Billing API"))
@@ -192,8 +189,6 @@ async def _plant_hostile_data(url: URL) -> None:
                 modified_files={"hostile.py": HOSTILE_FILE},
             ),
         )
-    finally:
-        await database.dispose()
 
 
 async def test_app_screens_draw_hostile_text_as_text(demo_url: URL) -> None:

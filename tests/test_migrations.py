@@ -12,12 +12,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from store import migrate
-from store.engine import Database, open_database
+from store.engine import Database
+from tests.store_support import opened
 
 
 async def test_upgrade_downgrade_upgrade_round_trip(empty_database_url: URL) -> None:
-    database = await open_database(empty_database_url)
-    try:
+    async with opened(empty_database_url) as database:
         assert await migrate.current_revision(database) is None
         assert await migrate.upgrade(database) == migrate.HEAD_REVISION
         assert await migrate.downgrade(database, "base") is None
@@ -26,8 +26,6 @@ async def test_upgrade_downgrade_upgrade_round_trip(empty_database_url: URL) -> 
         assert set(tables) <= {"alembic_version"}
         assert await migrate.upgrade(database) == migrate.HEAD_REVISION
         assert await migrate.check(database) == []
-    finally:
-        await database.dispose()
 
 
 def test_head_constant_matches_the_migration_scripts() -> None:

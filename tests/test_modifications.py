@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL
 
 from store import migrate
-from store.engine import Database, open_database
+from store.engine import Database
 from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from store.models import AuditEntry, Modification, ModificationStatus
 from store.repositories.audit import AuditFilter, AuditRepository
@@ -24,7 +24,7 @@ from store.services import modifications as service
 from store.services import projects, review, shapes
 from store.services.changes import ChangeProbe
 from store.validation import MAX_FILE_BYTES
-from tests.store_support import insert_old_project, raw_id
+from tests.store_support import insert_old_project, opened, raw_id
 
 CODEBASE = {
     "app.py": "print('hello')\n",
@@ -584,19 +584,15 @@ async def test_change_probe_moves_on_every_write_from_any_connection(
         mod = await propose(database, project, {"app.py": "x\n"})
         assert await probe.changed() is True
         assert await probe.changed() is False
-        other = await open_database(database_url)  # as another process would
-        try:
+        async with opened(database_url) as other:  # as another process would
             await service.approve_modification(other, str(mod.id))
-        finally:
-            await other.dispose()
         assert await probe.changed() is True
         assert await probe.token() != first
 
 
 async def test_migration_0002_keeps_existing_modifications(empty_database_url: URL) -> None:
-    database = await open_database(empty_database_url)
     project_id, mod_id = uuid.uuid4().hex, uuid.uuid4().hex
-    try:
+    async with opened(empty_database_url) as database:
         await migrate.upgrade(database, "0001")
         async with database.transaction() as session:
             await insert_old_project(session, database, uuid.UUID(project_id))
@@ -626,8 +622,6 @@ async def test_migration_0002_keeps_existing_modifications(empty_database_url: U
         async with database.reading() as session:
             count = (await session.execute(text("SELECT count(*) FROM modifications"))).one()[0]
         assert count == 1
-    finally:
-        await database.dispose()
 
 
 async def test_concurrent_applies_of_conflicting_modifications_apply_exactly_one(

@@ -18,11 +18,12 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from store.config import normalize_url
-from store.engine import Database, open_database
+from store.engine import Database
 from store.errors import Conflict, InvalidTransition, ValidationError
 from store.models import ModificationStatus
 from store.services import modifications as service
 from store.services import projects, review
+from tests.store_support import opened, with_files
 
 PATHS = ["a.py", "b.py", "lib/c.py", "docs/d.md"]
 CONTENTS = st.sampled_from(["", "x\n", "y\n", "x\ny\n", "no newline"])
@@ -70,22 +71,11 @@ class Model:
         return {path: service.content_hash(self.codebase.get(path)) for path in paths}
 
     def write(self, files: dict[str, str | None]) -> None:
-        for path, content in files.items():
-            if content is None:
-                self.codebase.pop(path, None)
-            else:
-                self.codebase[path] = content
+        self.codebase = with_files(self.codebase, files)
 
 
 def replay(initial: dict[str, str], applied: list[Expected]) -> dict[str, str]:
-    codebase = dict(initial)
-    for modification in applied:
-        for path, content in modification.files.items():
-            if content is None:
-                codebase.pop(path, None)
-            else:
-                codebase[path] = content
-    return codebase
+    return with_files(initial, *(modification.files for modification in applied))
 
 
 async def step(db: Database, project: str, model: Model, action: str, arg: Any) -> None:
@@ -210,8 +200,7 @@ async def check(db: Database, project: str, model: Model, initial: dict[str, str
 
 
 async def run_sequence(url: str, initial: dict[str, str], sequence: list[Any]) -> None:
-    db = await open_database(normalize_url(url))
-    try:
+    async with opened(normalize_url(url)) as db:
         created = await projects.create_project_with_settings(
             db, projects.ProjectCreate(name="P", type="api", owner_id="o", codebase=initial)
         )
@@ -220,8 +209,6 @@ async def run_sequence(url: str, initial: dict[str, str], sequence: list[Any]) -
         for action, arg in sequence:
             await step(db, project, model, action, arg)
             await check(db, project, model, initial)
-    finally:
-        await db.dispose()
 
 
 @settings(

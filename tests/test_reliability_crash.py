@@ -17,6 +17,7 @@ from store.engine import open_database
 from store.services import modifications, projects, secrets
 from store.services.audit import verify_chain
 from tests.crash_support import Report, random_delays, run_and_kill
+from tests.store_support import opened
 
 KEY = "w7IbUa4wb3Ju1mMzgCpZq1OZ6QnX3Vvv5S4pSKsxZ0E="
 pytestmark = pytest.mark.slow
@@ -137,16 +138,13 @@ def test_killed_writer_loses_nothing_it_reported_and_leaves_no_half_writes(
         _check(path, all_reports)
 
     async def verify() -> None:
-        db = await open_database(normalize_url(url))
-        try:
+        async with opened(normalize_url(url)) as db:
             report = await verify_chain(db)
             assert report.ok, report.problem
             for item in all_reports:
                 if item["op"] == "secret":
                     value = await secrets.reveal_secret(db, item["name"], "TOKEN")
                     assert value.reveal().startswith("value-")
-        finally:
-            await db.dispose()
 
     asyncio.run(verify())
     assert {item["op"] for item in all_reports} >= {"create", "update", "secret", "apply"}
@@ -170,25 +168,19 @@ def test_key_rotation_killed_at_random_points_keeps_every_secret_readable(
     values = {f"SECRET_{index}": f"rotation-value-{index}" for index in range(40)}
 
     async def fill() -> None:
-        db = await open_database(normalize_url(url))
-        try:
+        async with opened(normalize_url(url)) as db:
             for name in ("alpha", "beta"):
                 await projects.create_project_with_settings(
                     db, projects.ProjectCreate(name=name, type="cli", owner_id="o")
                 )
             for index, (key, value) in enumerate(values.items()):
                 await secrets.set_secret(db, "alpha" if index % 2 else "beta", key, value)
-        finally:
-            await db.dispose()
 
     async def all_readable() -> None:
-        db = await open_database(normalize_url(url))
-        try:
+        async with opened(normalize_url(url)) as db:
             for index, (key, value) in enumerate(values.items()):
                 shown = await secrets.reveal_secret(db, "alpha" if index % 2 else "beta", key)
                 assert shown.reveal() == value
-        finally:
-            await db.dispose()
 
     asyncio.run(fill())
     for delay in random_delays(12, seed=7, low=0.02, high=0.4):
@@ -196,16 +188,13 @@ def test_key_rotation_killed_at_random_points_keeps_every_secret_readable(
         asyncio.run(all_readable())
 
     async def finish() -> None:
-        db = await open_database(normalize_url(url))
-        try:
+        async with opened(normalize_url(url)) as db:
             rotation = await secrets.rotate_key(db)
             assert rotation.kept == ()
             names = [
                 name for ref in ("alpha", "beta") for name in await secrets.list_secrets(db, ref)
             ]
             assert {name.key_id for name in names} == {rotation.key_id}
-        finally:
-            await db.dispose()
 
     asyncio.run(finish())
     asyncio.run(all_readable())

@@ -42,13 +42,12 @@ from tests.crash_support import Report, random_delays, run_and_kill
 from tests.git_support import (
     commit_all,
     git,
-    isolated_git,  # noqa: F401  (a fixture)
     make_bare,
     make_repo,
     write,
 )
+from tests.store_support import opened
 
-pytestmark = pytest.mark.usefixtures("isolated_git")
 log = logging.getLogger(__name__)
 
 TRAILER = "Projdeck-Modification"
@@ -117,8 +116,7 @@ def _set_up(tmp_path: Path, url: str, *, count: int, bare: bool) -> Scene:
     root = git(repository, "rev-parse", BRANCH).strip()
 
     async def approve_all() -> dict[str, Files]:
-        db = await open_database(normalize_url(url))
-        try:
+        async with opened(normalize_url(url)) as db:
             await projects.create_project_with_settings(
                 db, projects.ProjectCreate(name="billing", type="api", owner_id="alice")
             )
@@ -138,8 +136,6 @@ def _set_up(tmp_path: Path, url: str, *, count: int, bare: bool) -> Scene:
                 await modifications.approve_modification(db, str(made.id), actor="rita")
                 approved[str(made.id)] = files
             return approved
-        finally:
-            await db.dispose()
 
     approved = asyncio.run(approve_all())
     return Scene(url, repository, None if bare else checkout, root, first, approved)
@@ -283,36 +279,29 @@ class Recorded:
 
 
 async def _recorded(url: str) -> Recorded:
-    db = await open_database(normalize_url(url))
-    try:
-        async with db.reading() as session:
-            rows = (await session.execute(select(Modification))).scalars().all()
-            audit = await session.execute(
-                select(col(AuditEntry.event_type), col(AuditEntry.entity_id)).where(
-                    col(AuditEntry.entity_type) == "modification"
-                )
+    async with opened(normalize_url(url)) as db, db.reading() as session:
+        rows = (await session.execute(select(Modification))).scalars().all()
+        audit = await session.execute(
+            select(col(AuditEntry.event_type), col(AuditEntry.entity_id)).where(
+                col(AuditEntry.entity_type) == "modification"
             )
-            project = (await session.execute(select(Project))).scalar_one()
-            return Recorded(
-                {str(row.id): (row.status, row.applied_commit) for row in rows},
-                Counter((event, str(uuid.UUID(entity))) for event, entity in audit.all()),
-                project.snapshot_commit,
-                dict(project.codebase),
-            )
-    finally:
-        await db.dispose()
+        )
+        project = (await session.execute(select(Project))).scalar_one()
+        return Recorded(
+            {str(row.id): (row.status, row.applied_commit) for row in rows},
+            Counter((event, str(uuid.UUID(entity))) for event, entity in audit.all()),
+            project.snapshot_commit,
+            dict(project.codebase),
+        )
 
 
 async def _reconcile(url: str, *, run: bool) -> tuple[set[str], bool, str | None]:
     """What ``projdeck doctor`` and the app's start do for the repositories
     (if ``run``); then the audit chain verified."""
-    db = await open_database(normalize_url(url))
-    try:
+    async with opened(normalize_url(url)) as db:
         fixed = await linked.reconcile(db, actor="doctor") if run else []
         chain = await verify_chain(db)
         return {str(item.id) for item in fixed}, chain.ok, chain.problem
-    finally:
-        await db.dispose()
 
 
 def _expected_codebase(scene: Scene, applied: set[str]) -> dict[str, str]:
@@ -575,12 +564,9 @@ def test_a_branch_left_locked_refuses_the_apply_as_a_locked_branch(
     (scene.git_dir / f"refs/heads/{BRANCH}.lock").write_text("")
 
     async def apply() -> None:
-        db = await open_database(normalize_url(scene.url))
-        try:
+        async with opened(normalize_url(scene.url)) as db:
             with pytest.raises(Conflict, match=rf"branch {BRANCH!r} .*locked"):
                 await modifications.apply_modification(db, ref, actor="rita")
-        finally:
-            await db.dispose()
 
     asyncio.run(apply())
     assert git(scene.repository, "rev-parse", BRANCH).strip() == scene.root
@@ -607,11 +593,8 @@ def test_the_branch_moves_only_from_the_tip_the_apply_read(
         move(*args)
 
     async def apply() -> ModificationStatus:
-        db = await open_database(normalize_url(scene.url))
-        try:
+        async with opened(normalize_url(scene.url)) as db:
             return (await modifications.apply_modification(db, ref, actor="rita")).status
-        finally:
-            await db.dispose()
 
     monkeypatch.setattr(store.vcs.commits, "_move", another_writer_first)
     with pytest.raises(Conflict, match=rf"branch {BRANCH!r} moved"):

@@ -17,12 +17,21 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import URL
 
-from store.engine import Database, open_database
+from store.engine import Database
 from store.services import modifications, projects, secrets
-from tests.input_support import deep, json_values, nasty_text, paths, run, snapshot
+from tests.input_support import (
+    KEY,
+    create_target,
+    deep,
+    json_values,
+    nasty_text,
+    paths,
+    run,
+    snapshot,
+)
+from tests.store_support import opened
 from tui.cli import cli
 
-KEY = "w7IbUa4wb3Ju1mMzgCpZq1OZ6QnX3Vvv5S4pSKsxZ0E="
 EXAMPLES = settings(
     max_examples=40,
     deadline=None,
@@ -35,16 +44,8 @@ def prepared(database_url: URL, monkeypatch: pytest.MonkeyPatch) -> URL:
     monkeypatch.setenv("PROJDECK_SECRET_KEY", KEY)
 
     async def setup() -> None:
-        db = await open_database(database_url)
-        try:
-            await projects.create_project_with_settings(
-                db,
-                projects.ProjectCreate(
-                    name="target", type="api", owner_id="o", codebase={"a.py": "1\n"}
-                ),
-            )
-        finally:
-            await db.dispose()
+        async with opened(database_url) as db:
+            await create_target(db)
 
     asyncio.run(setup())
     return database_url
@@ -241,11 +242,8 @@ def test_cli_options_never_show_a_traceback(
     url = prepared.render_as_string(hide_password=False)
 
     async def counts() -> tuple[int, ...]:
-        db = await open_database(prepared)
-        try:
+        async with opened(prepared) as db:
             return await snapshot(db)
-        finally:
-            await db.dispose()
 
     before = asyncio.run(counts())
     # What a shell can hand over: argv is bytes, which Python decodes with

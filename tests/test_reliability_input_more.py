@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import URL
 
-from store.engine import Database, open_database
+from store.engine import Database
 from store.services import agents, modifications, projects, templates, webhooks
-from tests.input_support import deep, json_values, nasty_text, run
+from tests.input_support import KEY, create_target, deep, json_values, nasty_text, run
+from tests.store_support import opened
 
 # Fewer examples than the first file: these services are many.
 EXAMPLES = settings(
@@ -37,17 +38,11 @@ numbers = st.one_of(
 def workspace(database_url: URL, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """A project with a pending modification, a conversation and a running
     agent run, and the built-in templates."""
-    monkeypatch.setenv("PROJDECK_SECRET_KEY", "w7IbUa4wb3Ju1mMzgCpZq1OZ6QnX3Vvv5S4pSKsxZ0E=")
+    monkeypatch.setenv("PROJDECK_SECRET_KEY", KEY)
 
     async def setup() -> dict[str, Any]:
-        db = await open_database(database_url)
-        try:
-            await projects.create_project_with_settings(
-                db,
-                projects.ProjectCreate(
-                    name="target", type="api", owner_id="o", codebase={"a.py": "1\n"}
-                ),
-            )
+        async with opened(database_url) as db:
+            await create_target(db)
             proposal = modifications.proposal_from_payload(
                 {"request": "r", "modified_files": {"a.py": "2\n"}}
             )
@@ -61,8 +56,6 @@ def workspace(database_url: URL, monkeypatch: pytest.MonkeyPatch) -> dict[str, A
                 "conversation": str(conversation.id),
                 "run": str(agent_run.id),
             }
-        finally:
-            await db.dispose()
 
     return asyncio.run(setup())
 

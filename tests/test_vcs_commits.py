@@ -25,22 +25,20 @@ from store.vcs import (
     commit_change,
     commit_message,
 )
-from tests.git_support import (  # isolated_git: a fixture
+from tests.git_support import (
     AGENT,
     AUTHOR,
     commit_all,
     git,
     head,
     is_executable,
-    isolated_git,  # noqa: F401
     make_bare,
     make_repo,
     status,
     tree_files,
     write,
 )
-
-pytestmark = pytest.mark.usefixtures("isolated_git")
+from tests.store_support import with_files
 
 APP = "".join(f"line {number}\n" for number in range(1, 11))
 FILES = {"app.py": APP, "lib/util.py": "def util():\n    pass\n", "README.md": "# Read me\n"}
@@ -65,17 +63,6 @@ def files_at(repo: Path, rev: str) -> dict[str, str]:
     return {name: git(repo, "show", f"{rev}:{name}") for name in names if name}
 
 
-def expected(*changes: dict[str, str | None]) -> dict[str, str]:
-    result: dict[str, str] = dict(FILES)
-    for change in changes:
-        for path, content in change.items():
-            if content is None:
-                result.pop(path, None)
-            else:
-                result[path] = content
-    return result
-
-
 def apply(repo: Path, base: str, change: Change = CHANGE, message: str = MESSAGE) -> Applied:
     return commit_change(
         repo,
@@ -92,19 +79,11 @@ def test_apply_commits_base_plus_change_on_an_unmoved_branch(repo: Path, tmp_pat
     bare = make_bare(repo, tmp_path / "bare.git")
     base = head(bare, "main")
 
-    applied = commit_change(
-        bare,
-        branch="main",
-        base=base,
-        change=CHANGE,
-        message=MESSAGE,
-        author=AGENT,
-        committer=AUTHOR,
-    )
+    applied = apply(bare, base)
 
     assert (applied.parent, applied.merged) == (base, False)
     assert head(bare, "main") == applied.commit
-    assert files_at(bare, "main") == expected(CHANGE.files)
+    assert files_at(bare, "main") == with_files(FILES, CHANGE.files)
     assert git(bare, "ls-tree", "main", "new/module.py").startswith("100755 blob")
     assert git(bare, "log", "-1", "--format=%an <%ae>|%cn <%ce>|%s", "main").strip() == (
         "Agent Smith <agent@example.org>|Ada Reviewer <ada@example.org>|Rename line two"
@@ -117,7 +96,7 @@ def test_apply_brings_a_clean_checked_out_working_tree_along(repo: Path) -> None
 
     assert head(repo) == applied.commit
     assert status(repo) == ""
-    assert tree_files(repo) == expected(CHANGE.files)
+    assert tree_files(repo) == with_files(FILES, CHANGE.files)
     assert is_executable(repo / "new/module.py")
 
 
@@ -132,7 +111,9 @@ def test_apply_merges_onto_a_branch_moved_by_other_files(repo: Path) -> None:
     applied = apply(repo, base)
 
     assert (applied.parent, applied.merged) == (tip, True)
-    assert files_at(repo, "main") == expected(moved, {"lib/extra.py": "X = 1\n"}, CHANGE.files)
+    assert files_at(repo, "main") == with_files(
+        FILES, moved, {"lib/extra.py": "X = 1\n"}, CHANGE.files
+    )
     assert git(repo, "rev-list", "--parents", "-1", "main").split() == [applied.commit, tip]
     assert (
         git(repo, "log", "-1", "--format=%(trailers:key=Projdeck-Modification,valueonly)").strip()
@@ -266,7 +247,7 @@ def test_apply_brings_a_linked_worktree_with_the_branch_along(repo: Path, tmp_pa
 
     assert head(linked) == applied.commit
     assert status(linked) == ""
-    assert tree_files(linked) == expected(CHANGE.files)
+    assert tree_files(linked) == with_files(FILES, CHANGE.files)
     assert head(repo) != applied.commit
     assert tree_files(repo) == FILES
 

@@ -11,18 +11,16 @@ import pytest
 
 from store.errors import ValidationError
 from store.vcs import Change, Identity, change_from_patch, format_mbox, format_patch
-from tests.git_support import (  # isolated_git: a fixture
+from tests.git_support import (
     commit_all,
     git,
     is_executable,
-    isolated_git,  # noqa: F401
     make_repo,
     tree_files,
     write,
     write_change,
 )
-
-pytestmark = pytest.mark.usefixtures("isolated_git")
+from tests.store_support import with_files
 
 LONG = "".join(f"line {number}\n" for number in range(1, 11))
 BEFORE: dict[str, str | None] = {
@@ -57,16 +55,6 @@ CHANGE = Change(
 )
 
 
-def after() -> dict[str, str]:
-    result = {path: content for path, content in BEFORE.items() if content is not None}
-    for path, content in CHANGE.files.items():
-        if content is None:
-            result.pop(path, None)
-        else:
-            result[path] = content
-    return result
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     files = {path: content for path, content in BEFORE.items() if content is not None}
@@ -99,7 +87,7 @@ def test_format_patch_output_is_taken_by_git_apply(repo: Path) -> None:
     git(repo, "apply", "--check", stdin=patch.encode("utf-8"))
     git(repo, "apply", stdin=patch.encode("utf-8"))
 
-    assert tree_files(repo) == after()
+    assert tree_files(repo) == with_files(BEFORE, CHANGE.files)
     assert is_executable(repo / "tool.sh")
     assert is_executable(repo / "bin/run")
     assert not is_executable(repo / "renamed/name.py")
@@ -175,7 +163,7 @@ def test_format_mbox_goes_through_git_am_with_its_author_and_subject(repo: Path)
         "Zoë Agent|zoe@example.org|2024-05-01T12:30:00+00:00|Say hello to ünïcode|"
         "Why:\nbecause the review asked."
     )
-    assert tree_files(repo) == after()
+    assert tree_files(repo) == with_files(BEFORE, CHANGE.files)
     assert is_executable(repo / "bin/run")
     git(repo, "fsck", "--strict")
 

@@ -9,17 +9,14 @@ import pytest
 
 from store.errors import NotFound, ValidationError
 from store.vcs import Distance, branch_tip, distance, inspect_repository
-from tests.git_support import (  # isolated_git: a fixture
+from tests.git_support import (
     commit_all,
     git,
     head,
-    isolated_git,  # noqa: F401
     make_bare,
     make_repo,
     write,
 )
-
-pytestmark = pytest.mark.usefixtures("isolated_git")
 
 
 @pytest.fixture

@@ -12,17 +12,14 @@ import pytest
 from store.errors import NotFound, ValidationError
 from store.progress import Step
 from store.vcs import Skipped, SkipReason, read_snapshot
-from tests.git_support import (  # isolated_git: a fixture
+from tests.git_support import (
     commit_all,
     git,
     head,
-    isolated_git,  # noqa: F401
     make_bare,
     make_repo,
     write,
 )
-
-pytestmark = pytest.mark.usefixtures("isolated_git")
 
 TEXT = {
     "README.md": "# Project\n",

@@ -11,17 +11,14 @@ import pytest
 
 from store.errors import ValidationError
 from store.vcs import change_from_git, change_from_worktree
-from tests.git_support import (  # isolated_git: a fixture
+from tests.git_support import (
     commit_all,
     git,
     head,
-    isolated_git,  # noqa: F401
     make_bare,
     make_repo,
     write,
 )
-
-pytestmark = pytest.mark.usefixtures("isolated_git")
 
 LONG = "".join(f"def f{number}():\n    return {number}\n" for number in range(10))
 FILES = {

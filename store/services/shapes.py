@@ -105,19 +105,11 @@ def project_summary_as_dict(summary: ProjectSummary) -> dict[str, Any]:
 
 
 def template_summary_as_dict(summary: TemplateSummary) -> dict[str, Any]:
-    return {
-        "id": str(summary.id),
-        "name": summary.name,
-        "description": summary.description,
-        "category": str(summary.category),
-        "complexity": summary.complexity,
-        "estimated_setup_time": summary.estimated_setup_time,
-        "tech_stack": summary.tech_stack,
-        "tags": summary.tags,
-        "version": summary.version,
-        "variables": summary.variables,
-        "updated_at": summary.updated_at.isoformat(),
-    }
+    data = asdict(summary)
+    data["id"] = str(summary.id)
+    data["category"] = str(summary.category)
+    data["updated_at"] = summary.updated_at.isoformat()
+    return data
 
 
 def template_detail_as_dict(
@@ -142,15 +134,7 @@ def template_detail_as_dict(
 
 
 def template_origin_as_dict(origin: TemplateOrigin) -> dict[str, Any]:
-    return {
-        "name": origin.name,
-        "version": origin.version,
-        "digest": origin.digest,
-        "values": origin.values,
-        "current_version": origin.current_version,
-        "changed": origin.changed,
-        "removed": origin.removed,
-    }
+    return asdict(origin)
 
 
 # -- modifications -----------------------------------------------------------------------------

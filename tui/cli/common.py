@@ -25,6 +25,19 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 P = ParamSpec("P")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def page_options(command: F) -> F:
+    """``--limit``, ``--offset`` and ``--json`` of a command that lists a
+    page (of projects, of templates)."""
+    for option in (
+        click.option("--json", "as_json", is_flag=True, help="Print JSON."),
+        click.option("--offset", type=click.IntRange(0), default=0, show_default=True),
+        click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True),
+    ):
+        command = option(command)
+    return command
 
 
 def run_with_database(
@@ -163,6 +176,14 @@ def _size(limit: int) -> str:
 
 def print_json(value: Any) -> None:
     click.echo(json_text(value, indent=2, sort_keys=True))
+
+
+def echo_fields(lines: list[tuple[str, str]]) -> None:
+    """A record's fields, a line each: the labels in a column as wide as the
+    longest, then the values."""
+    width = max(len(label) for label, _ in lines)
+    for label, value in lines:
+        click.echo(f"{label:<{width}}  {value}")
 
 
 def print_page_json(page: Page[T], key: str, as_dict: Callable[[T], dict[str, Any]]) -> None:

@@ -15,7 +15,7 @@ from store.models import Modification, ModificationStatus
 from store.services import modifications as service
 from store.services import review, shapes
 from tui.cli import review as review_cli
-from tui.cli.common import call_service, json_input, print_json, read_input
+from tui.cli.common import call_service, echo_fields, json_input, print_json, read_input
 from tui.cli.output import echo_exact, fail
 
 _STATUSES = click.Choice([member.value for member in ModificationStatus])
@@ -85,18 +85,10 @@ def _proposal(
     )
 
 
-def _propose_from_git(
-    ctx: click.Context,
-    ref: str,
-    payload: str | None,
-    patch: str | None,
-    rev: str | None,
-    worktree: str | None,
-    run_id: str | None,
-    options: dict[str, Any],
-) -> Modification:
+def _propose_from_git(ctx: click.Context, ref: str, options: dict[str, Any]) -> Modification:
     from store.services import git
 
+    patch, rev, worktree = options["patch"], options["rev"], options["worktree"]
     given = (("--patch", patch), ("--from-git", rev), ("--from-worktree", worktree))
     sources = [flag for flag, value in given if value is not None]
     if len(sources) > 1:
@@ -104,7 +96,7 @@ def _propose_from_git(
     files_given = [
         flag for name, flag in _PROPOSAL_OPTIONS.items() if name in _FILE_OPTIONS and options[name]
     ]
-    if payload is not None:
+    if options["payload"] is not None:
         files_given.append("--payload")
     if files_given:
         raise click.UsageError(f"{sources[0]} gives the files; drop {', '.join(files_given)}")
@@ -135,7 +127,7 @@ def _propose_from_git(
         requested_by=options["requested_by"],
         impact_analysis=impact,
         test_results=tests,
-        run_ref=run_id,
+        run_ref=options["run_id"],
     )
 
 
@@ -202,32 +194,23 @@ def mod() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the new modification as JSON.")
 @click.pass_context
-def propose(
-    ctx: click.Context,
-    /,
-    ref: str,
-    payload: str | None,
-    patch: str | None,
-    rev: str | None,
-    worktree: str | None,
-    run_id: str | None,
-    as_json: bool,
-    **options: Any,
-) -> None:
+def propose(ctx: click.Context, /, ref: str, as_json: bool, **options: Any) -> None:
     """Propose a change to project REF's codebase. Prints the new id.
 
     The change is given as files (--file, --delete), as one JSON document
     (--payload), or from git (--patch, --from-git, --from-worktree), which
     records the commit it was made against; the request and who asks then
     default to the commit's message and author."""
-    if patch is not None or rev is not None or worktree is not None:
-        created = _propose_from_git(ctx, ref, payload, patch, rev, worktree, run_id, options)
+    if any(options[name] is not None for name in ("patch", "rev", "worktree")):
+        created = _propose_from_git(ctx, ref, options)
     else:
         try:
-            proposal = _proposal(payload=payload, options=options)
+            proposal = _proposal(payload=options["payload"], options=options)
         except ValidationError as error:
             fail(error.message)
-        created = call_service(ctx, service.propose_modification, ref, proposal, run_ref=run_id)
+        created = call_service(
+            ctx, service.propose_modification, ref, proposal, run_ref=options["run_id"]
+        )
     if as_json:
         print_json(shapes.modification_as_dict(created))
     else:
@@ -329,9 +312,7 @@ def show(
         lines.append(("failed", m.failure_reason))
     if m.reverts_id:
         lines.append(("reverts", str(m.reverts_id)))
-    width = max(len(label) for label, _ in lines)
-    for label, value in lines:
-        click.echo(f"{label:<{width}}  {value}")
+    echo_fields(lines)
     click.echo(f"\nrequest:\n{m.request}")
     if m.impact_analysis:
         click.echo("\nimpact analysis:")

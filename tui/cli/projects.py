@@ -16,7 +16,9 @@ from store.services import ProjectFilter, ProjectSort, shapes
 from store.services import projects as service
 from tui.cli.common import (
     call_service,
+    echo_fields,
     json_input,
+    page_options,
     print_json,
     print_new_project,
     print_page_json,
@@ -85,9 +87,7 @@ def project() -> None:
     default="updated",
     show_default=True,
 )
-@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@page_options
 @click.pass_context
 def list_projects(
     ctx: click.Context,
@@ -212,9 +212,7 @@ def show_project(
         ("created", f"{p.created_at:%Y-%m-%d %H:%M:%S %Z}"),
         ("updated", f"{p.updated_at:%Y-%m-%d %H:%M:%S %Z}"),
     ]
-    width = max(len(label) for label, _ in lines)
-    for label, value in lines:
-        click.echo(f"{label:<{width}}  {value}")
+    echo_fields(lines)
     if config.settings.planning_statement:
         click.echo(f"\nplanning statement:\n{config.settings.planning_statement}")
 

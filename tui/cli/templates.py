@@ -14,7 +14,14 @@ from store.errors import ValidationError
 from store.models import TemplateCategory
 from store.services import shapes
 from store.services import templates as service
-from tui.cli.common import call_service, print_json, print_new_project, print_page_json
+from tui.cli.common import (
+    call_service,
+    echo_fields,
+    page_options,
+    print_json,
+    print_new_project,
+    print_page_json,
+)
 from tui.cli.output import fail
 
 _CATEGORIES = click.Choice([member.value for member in TemplateCategory])
@@ -49,9 +56,7 @@ def template() -> None:
 @click.option("--tag", help="Only templates with this tag.")
 @click.option("--stack", help="Only templates with this tech stack entry (e.g. python).")
 @click.option("--search", help="Text in the name or description.")
-@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@page_options
 @click.pass_context
 def list_templates(
     ctx: click.Context,
@@ -118,9 +123,7 @@ def show_template(ctx: click.Context, name: str, with_files: bool, as_json: bool
         ("version", str(detail.version)),
         ("updated", f"{detail.updated_at:%Y-%m-%d %H:%M:%S %Z}"),
     ]
-    width = max(len(label) for label, _ in lines)
-    for label, value in lines:
-        click.echo(f"{label:<{width}}  {value}")
+    echo_fields(lines)
     click.echo(f"\n{spec.description}\n")
     click.echo("variables:")
     for variable in spec.variables:

@@ -12,7 +12,7 @@ from textual.markup import escape
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from store.models import ProjectStatus
-from store.services import ProjectFilter, ProjectSort
+from store.services import Page, ProjectFilter, ProjectSort
 from store.services import projects as project_service
 from store.services.browse import ProjectRow, list_project_rows
 from tui import format
@@ -129,18 +129,8 @@ class ProjectsScreen(FilteredScreen):
         items: list[ProjectRow] = []
         total: int | None = None
         while True:
-            last = items[-1] if items and sort is ProjectSort.UPDATED else None
-            page = await attempt(
-                self,
-                list_project_rows(
-                    deck(self).database,
-                    filters,
-                    sort=sort,
-                    limit=max(PAGE, rows - len(items)),
-                    offset=0 if last is not None else len(items),
-                    after=(last.updated_at, last.id) if last is not None else None,
-                    total=total,
-                ),
+            page = await self._page_after(
+                items, filters, sort, limit=max(PAGE, rows - len(items)), total=total
             )
             if page is None or generation != self.generation:
                 return
@@ -161,26 +151,39 @@ class ProjectsScreen(FilteredScreen):
 
     @work(exclusive=True, group="projects-more")
     async def load_more(self, generation: int, filters: ProjectFilter, sort: ProjectSort) -> None:
-        # By update time the next page starts after the last row (keyset),
-        # however deep; the count came with the first page.
-        last = self.rows[-1] if self.rows and sort is ProjectSort.UPDATED else None
-        page = await attempt(
-            self,
-            list_project_rows(
-                deck(self).database,
-                filters,
-                sort=sort,
-                limit=PAGE,
-                offset=0 if last is not None else len(self.rows),
-                after=(last.updated_at, last.id) if last is not None else None,
-                total=self.total,
-            ),
-        )
+        # The count came with the first page.
+        page = await self._page_after(self.rows, filters, sort, limit=PAGE, total=self.total)
         if page is None or generation != self.generation:
             return
         self.total = page.total
         self._append(page.items)
         self._show_status()
+
+    async def _page_after(
+        self,
+        loaded: list[ProjectRow],
+        filters: ProjectFilter,
+        sort: ProjectSort,
+        *,
+        limit: int,
+        total: int | None,
+    ) -> Page[ProjectRow] | None:
+        """The page that follows the ``loaded`` rows, or None if the store
+        failed (and said so). By update time it starts after the last row
+        (keyset), however deep."""
+        last = loaded[-1] if loaded and sort is ProjectSort.UPDATED else None
+        return await attempt(
+            self,
+            list_project_rows(
+                deck(self).database,
+                filters,
+                sort=sort,
+                limit=limit,
+                offset=0 if last is not None else len(loaded),
+                after=(last.updated_at, last.id) if last is not None else None,
+                total=total,
+            ),
+        )
 
     def _append(self, rows: list[ProjectRow]) -> None:
         table = self.query_one(DataTable)

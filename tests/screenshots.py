@@ -79,6 +79,8 @@ SCENES = [
     Scene("inbox", ("5",)),
     Scene("review", ("5", "enter", "n")),
     Scene("review-side-by-side", ("5", "enter", "n", "s")),
+    # Reviewed by hunks: the first file's accepted, the second's rejected.
+    Scene("review-hunks", ("5", "enter", "n", "space", "j", "x", "enter")),
     Scene("help", ("question_mark",)),
     # Typed, because the palette lists its providers' discoveries in no fixed order.
     Scene("command-palette", ("ctrl+p", *"go to")),

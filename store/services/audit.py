@@ -135,8 +135,8 @@ async def _project_id(session: AsyncSession, ref: str) -> uuid.UUID:
 async def _filter(session: AsyncSession, query: AuditQuery) -> AuditFilter:
     return AuditFilter(
         project_id=await _project_id(session, query.project) if query.project else None,
-        actor=query.actor,
-        event_type=query.event_type,
+        actor=_text("actor", query.actor),
+        event_type=_text("event", query.event_type),
         category=(
             validation.enum_value("category", query.category, AuditCategory)
             if query.category
@@ -147,8 +147,14 @@ async def _filter(session: AsyncSession, query: AuditQuery) -> AuditFilter:
         ),
         since=query.since,
         until=query.until,
-        search=query.search,
+        search=_text("search", query.search),
     )
+
+
+def _text(field: str, value: str | None) -> str | None:
+    """A filter's text as given (a lone surrogate, which a command line that
+    is not UTF-8 gives, refused by name rather than failing in the driver)."""
+    return None if value is None else validation.text(field, value)
 
 
 async def list_audit(

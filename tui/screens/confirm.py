@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -15,7 +16,9 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No"),
     ]
 
-    def __init__(self, question: str, *, yes: str = "Yes") -> None:
+    def __init__(self, question: str | Text, *, yes: str = "Yes") -> None:
+        """``question``: markup (escape what is stored), or a Text (shown as
+        it is: build it with ``tui.format.safe``)."""
         super().__init__()
         self.question = question
         self.yes = yes

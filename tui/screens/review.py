@@ -6,6 +6,7 @@ Final states (applied, rejected) are shown read-only."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,8 +24,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from store import hunks as hunk_cuts
 from store.errors import StoreError
-from store.models import Modification, ModificationStatus
+from store.models import HunkVerdict, Modification, ModificationStatus
+from store.services import hunk_review
 from store.services.modifications import (
     apply_modification,
     approve_modification,
@@ -57,7 +60,18 @@ ALLOWED = {
     "reject": ModificationStatus.PENDING,
     "apply": ModificationStatus.APPROVED,
     "reopen": ModificationStatus.FAILED,
+    "decide_hunk": ModificationStatus.PENDING,
+    "decide_file": ModificationStatus.PENDING,
+    "approve_in_part": ModificationStatus.PENDING,
 }
+# A file's state in the file list, once its hunks are decided on.
+FILE_STATE_MARKS = {
+    hunk_review.FileState.ACCEPTED: ("✓", "green"),
+    hunk_review.FileState.REJECTED: ("✗", "red"),
+    hunk_review.FileState.PARTLY: ("◐", "yellow"),
+}
+# Lines of the change shown before approving in part.
+PREVIEW_LINES = 30
 
 
 def waiting_ids(inbox: Inbox) -> list[uuid.UUID]:
@@ -164,12 +178,48 @@ def summary(
     return Group(format.safe(mod.request, "bold", multiline=True), fields)
 
 
-def file_label(change: FileChange) -> Text:
+def file_label(change: FileChange, state: str | None = None) -> Text:
+    """A changed file in the list: its kind, path and line counts, and
+    what the reviewer decided of its hunks (``state``)."""
     label = format.safe(KIND_MARKS[change.kind] + " ", style=KIND_STYLES[change.kind])
     label.append(change.path)
     label.append(f" +{change.added}", style="green")
     label.append(f" -{change.removed}", style="red")
+    mark = FILE_STATE_MARKS.get(state) if state is not None else None
+    if mark is not None:
+        label.append(f" {mark[0]}", style=f"bold {mark[1]}")
     return format.sealed(label)
+
+
+def partial_preview(review: hunk_review.HunkReview, accepted: set[int]) -> Text:
+    """What approving only the ``accepted`` hunks would apply, as a diff
+    (its first lines), for the confirmation."""
+    lines: list[str] = []
+    for file in review.files:
+        mine = {item.index for item in review.of_file(file.path) if item.number in accepted}
+        if mine:
+            result = file.rebuilt(mine)
+            diff, _added, _removed = hunk_cuts.unified(
+                hunk_cuts.split(file.path, file.before, result)
+            )
+            lines.extend(diff.splitlines() or [f"{file.path}: taken whole"])
+    text = format.safe()
+    for line in lines[:PREVIEW_LINES]:
+        style = (
+            "bold"
+            if line.startswith(("---", "+++"))
+            else "green"
+            if line.startswith("+")
+            else "red"
+            if line.startswith("-")
+            else "cyan"
+            if line.startswith("@@")
+            else ""
+        )
+        text.append(line.expandtabs(4) + "\n", style=style)
+    if len(lines) > PREVIEW_LINES:
+        text.append(f"… {len(lines) - PREVIEW_LINES} more lines\n", style="dim")
+    return format.sealed(text)
 
 
 UNCHANGED_MARK = "affected, not changed"
@@ -204,15 +254,24 @@ class ReviewScreen(Screen[None]):
         Binding("escape", "back", "Back"),
         Binding("j", "file(1)", "Next file"),
         Binding("k", "file(-1)", "Previous file", show=False),
-        Binding("n", "modification(1)", "Next modification"),
+        Binding("n", "modification(1)", "Next modification", show=False),
         Binding("p", "modification(-1)", "Previous modification", show=False),
         Binding("a", "approve", "Approve"),
         Binding("r", "reject", "Reject"),
         Binding("A", "apply", "Apply"),
         Binding("o", "reopen", "Reopen"),
-        Binding("t", "tests", "Tests"),
-        Binding("slash", "search", "Search"),
+        # The summary's Tests line says "t shows them" where tests failed.
+        Binding("t", "tests", "Tests", show=False),
+        Binding("slash", "search", "Search", show=False),
         Binding("s", "side_by_side", "Side by side"),
+        Binding("right_square_bracket", "hunk(1)", "Next hunk", show=False),
+        Binding("left_square_bracket", "hunk(-1)", "Previous hunk", show=False),
+        Binding("space", "decide_hunk('accepted')", "Accept hunk", key_display="␣"),
+        Binding("x", "decide_hunk('rejected')", "Reject hunk"),
+        Binding("F", "decide_file('accepted')", "Accept file", show=False),
+        Binding("X", "decide_file('rejected')", "Reject file", show=False),
+        Binding("u", "undecided", "Next undecided", show=False),
+        Binding("P", "approve_in_part", "Approve part"),
     ]
 
     def __init__(self, modification_id: uuid.UUID, queue: list[uuid.UUID] | None = None) -> None:
@@ -230,6 +289,15 @@ class ReviewScreen(Screen[None]):
         self.linked_projects: set[uuid.UUID] = set()
         # The branch of each project found linked here (apply commits on it).
         self.branches: dict[uuid.UUID, str] = {}
+        # The modification's hunks and the decisions on them (by number),
+        # drawn at once when the reviewer decides, stored by a worker.
+        self.hunks: hunk_review.HunkReview | None = None
+        self.decided: dict[int, str] = {}
+        # Decisions drawn but not yet stored (number -> (turn, verdict)):
+        # what the store says is drawn with these over it until they are.
+        self.unsaved: dict[int, tuple[int, str]] = {}
+        self._turn = 0
+        self._storing = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -278,11 +346,74 @@ class ReviewScreen(Screen[None]):
         if detail is None:
             return
         if keep_place and self.detail is not None and signature(detail) == signature(self.detail):
-            # The same picture, but the branch may have moved meanwhile.
+            # The same picture, but the branch may have moved meanwhile, and
+            # someone may have decided on hunks.
             self.check_repository(self.detail.modification)
+            self.load_hunks()
             return
         self.show(detail, keep_place=keep_place)
         self.check_repository(detail.modification)
+        self.load_hunks()
+
+    @work(exclusive=True, group="review-hunks")
+    async def load_hunks(self) -> None:
+        """The hunks of the modification shown, with the decisions on them."""
+        review = await attempt(
+            self, hunk_review.modification_hunks(deck(self).database, str(self.current))
+        )
+        if review is None or review.modification.id != self.current:
+            return
+        self.show_hunks(review)
+
+    def show_hunks(self, review: hunk_review.HunkReview) -> None:
+        self.hunks = review
+        self.decided = {item.number: str(item.verdict) for item in review.hunks if item.verdict}
+        for number, (_turn, verdict) in self.unsaved.items():
+            self.decided[number] = verdict
+        self.show_decisions()
+
+    def file_state(self, path: str) -> str | None:
+        review = self.hunks
+        if review is None or review.in_part:
+            return None
+        verdicts = {self.decided.get(item.number) for item in review.of_file(path)}
+        if verdicts == {"accepted"}:
+            return hunk_review.FileState.ACCEPTED
+        if verdicts == {"rejected"}:
+            return hunk_review.FileState.REJECTED
+        if "accepted" in verdicts:
+            return hunk_review.FileState.PARTLY
+        return hunk_review.FileState.UNDECIDED
+
+    def show_decisions(self) -> None:
+        """The decisions in the file list and the diff's gutter."""
+        if self.detail is None:
+            return
+        files = self.query_one("#review-files", OptionList)
+        for index, change in enumerate(self.detail.files):
+            files.replace_option_prompt_at_index(
+                index, file_label(change, self.file_state(change.path))
+            )
+        self.show_marks()
+
+    def show_marks(self) -> None:
+        diff = self.query_one(DiffView)
+        entries = self.entries
+        review = self.hunks
+        if review is None or review.in_part or not entries or self.file_index >= len(entries):
+            diff.set_hunk_marks(None)
+            return
+        entry = entries[self.file_index]
+        if isinstance(entry, UnchangedFile):
+            diff.set_hunk_marks(None)
+            return
+        diff.set_hunk_marks(
+            {
+                item.index: self.decided[item.number]
+                for item in review.of_file(entry.path)
+                if item.number in self.decided
+            }
+        )
 
     @work(exclusive=True, group="review-repository")
     async def check_repository(self, modification: Modification) -> None:
@@ -321,6 +452,8 @@ class ReviewScreen(Screen[None]):
         widget.set_class(bool(self.repository_rows), "with-repository")
 
     def show(self, detail: ModificationDetail, *, keep_place: bool = False) -> None:
+        if self.hunks is not None and self.hunks.modification.id != detail.modification.id:
+            self.hunks, self.decided, self.unsaved = None, {}, {}
         self.detail = detail
         mod = detail.modification
         position = self.queue.index(mod.id) + 1 if mod.id in self.queue else None
@@ -338,7 +471,9 @@ class ReviewScreen(Screen[None]):
         self.query_one("#review-tests-text", Static).update(test_details(mod.test_results))
         files = self.query_one("#review-files", OptionList)
         files.clear_options()
-        files.add_options([Option(file_label(change)) for change in detail.files])
+        files.add_options(
+            [Option(file_label(change, self.file_state(change.path))) for change in detail.files]
+        )
         files.add_options([Option(unchanged_label(file)) for file in detail.unchanged])
         if not keep_place or self.file_index >= len(self.entries):
             self.file_index = 0
@@ -360,6 +495,7 @@ class ReviewScreen(Screen[None]):
             self.show_unchanged(entry, place)
         else:
             diff.show(entry.path, entry.before, entry.after, entry.diff)
+            self.show_marks()
             box.border_title = format.safe(f"{entry.path} · {entry.kind}")
             box.border_subtitle = (
                 f"against {self.detail.against} · "
@@ -449,6 +585,150 @@ class ReviewScreen(Screen[None]):
                 severity="warning",
                 markup=False,
             )
+
+    # Hunks
+
+    def action_hunk(self, step: int) -> None:
+        diff = self.query_one(DiffView)
+        if not diff.step_hunk(step):
+            self.notify("No further hunk in this file (j/k: other files)")
+
+    def current_hunk(self) -> hunk_review.NumberedHunk | None:
+        """The hunk under the cursor: the one moved to, else the first shown."""
+        review, entries = self.hunks, self.entries
+        if review is None or not entries or isinstance(entries[self.file_index], UnchangedFile):
+            return None
+        mine = review.of_file(entries[self.file_index].path)
+        index = self.query_one(DiffView).hunk
+        if index is None:
+            # No line to show (an empty file added or deleted): one hunk.
+            return mine[0] if mine else None
+        return mine[index] if index < len(mine) else None
+
+    def action_decide_hunk(self, verdict: str) -> None:
+        chosen = self.current_hunk()
+        if chosen is None:
+            self.notify("No hunk here", severity="warning")
+            return
+        self.decide([chosen], verdict)
+
+    def _on_screen(self) -> list[hunk_review.NumberedHunk]:
+        review, entries = self.hunks, self.entries
+        if review is None or not entries or isinstance(entries[self.file_index], UnchangedFile):
+            return []
+        return review.of_file(entries[self.file_index].path)
+
+    def action_decide_file(self, verdict: str) -> None:
+        chosen = self._on_screen()
+        if chosen:
+            self.decide(chosen, verdict)
+
+    def decide(self, chosen: list[hunk_review.NumberedHunk], verdict: str) -> None:
+        """Draw the decision at once, ask for a rejection's reason (it may be
+        left empty), then store it; moving on to the next hunk."""
+        if verdict == "rejected":
+            what = f"hunk {chosen[0].number}" if len(chosen) == 1 else f"{len(chosen)} hunks"
+
+            def answered(reason: str | None) -> None:
+                if reason is not None:
+                    self._decided(chosen, verdict, reason or None)
+
+            self.app.push_screen(
+                RejectScreen(
+                    format.plain(f"Reject {what} of {chosen[0].path}"),
+                    required=False,
+                    placeholder="Why? (optional; enter rejects)",
+                ),
+                answered,
+            )
+            return
+        self._decided(chosen, verdict, None)
+
+    def _decided(
+        self, chosen: list[hunk_review.NumberedHunk], verdict: str, reason: str | None
+    ) -> None:
+        self._turn += 1
+        for item in chosen:
+            self.decided[item.number] = verdict
+            self.unsaved[item.number] = (self._turn, verdict)
+        self.show_decisions()
+        if len(chosen) == 1:
+            # On to the next hunk of the file, if it has one.
+            self.query_one(DiffView).go_to_hunk(chosen[0].index + 1)
+        self.store_decision([item.number for item in chosen], verdict, reason, self._turn)
+
+    @work(group="review-decide")
+    async def store_decision(
+        self, numbers: list[int], verdict: str, reason: str | None, turn: int
+    ) -> None:
+        """Store a decision, one at a time in the order they were made."""
+        app = deck(self)
+        ref = self.current
+        async with self._storing:
+            app.expect_change(ref)
+            review = await attempt(
+                self,
+                hunk_review.decide_hunks(
+                    app.database,
+                    str(ref),
+                    verdict=HunkVerdict(verdict),
+                    numbers=numbers,
+                    reason=reason,
+                ),
+                title="decide",
+            )
+        for number in numbers:
+            if self.unsaved.get(number, (None,))[0] == turn:
+                del self.unsaved[number]
+        if review is None:
+            self.load_hunks()  # what is stored, not what was drawn
+        elif review.modification.id == self.current:
+            self.show_hunks(review)
+
+    def action_undecided(self) -> None:
+        """Move to the next hunk nobody decided on, in this file or the next."""
+        review = self.hunks
+        if review is None:
+            return
+        current = self.current_hunk()
+        after = current.number if current is not None else 0
+        waiting = [item for item in review.hunks if item.number not in self.decided]
+        target = next((item for item in waiting if item.number > after), None) or next(
+            iter(waiting), None
+        )
+        if target is None:
+            self.notify("Every hunk is decided: P approves the accepted ones")
+            return
+        paths = [entry.path for entry in self.entries]
+        if paths[self.file_index] != target.path:
+            self.file_index = paths.index(target.path)
+            self.show_file()
+        self.query_one(DiffView).go_to_hunk(target.index)
+
+    def action_approve_in_part(self) -> None:
+        review = self.hunks
+        if review is None:
+            return
+        accepted = {number for number, verdict in self.decided.items() if verdict == "accepted"}
+        if not accepted:
+            self.notify("Accept some hunks first (space), or approve all of it (a)")
+            return
+        total = len(review.hunks)
+        question = format.safe(
+            f"Approve only the {len(accepted)} accepted hunk{'s' if len(accepted) != 1 else ''} "
+            f"of {total}? What they make is what gets applied; the other "
+            f"{total - len(accepted)} are recorded as rejected.\n\n"
+        )
+        question.append_text(partial_preview(review, accepted))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.act(
+                    lambda db, ref: hunk_review.approve_in_part(db, ref, numbers=accepted),
+                    "Approved in part",
+                )
+
+        self.app.push_screen(ConfirmScreen(format.sealed(question), yes="Approve"), answered)
 
     # Acting
 

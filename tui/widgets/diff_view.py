@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_right
 from collections.abc import Iterator
 from enum import StrEnum
 from itertools import zip_longest
@@ -244,6 +245,9 @@ class DiffView(ScrollView, can_focus=True):
         "diff-view--gutter",
         "diff-view--match",
         "diff-view--current-match",
+        "diff-view--current-hunk",
+        "diff-view--accepted",
+        "diff-view--rejected",
     }
     DEFAULT_CSS = """
     DiffView > .diff-view--added { background: $success 20%; }
@@ -252,6 +256,9 @@ class DiffView(ScrollView, can_focus=True):
     DiffView > .diff-view--gutter { color: $text-muted; }
     DiffView > .diff-view--match { background: $warning 40%; }
     DiffView > .diff-view--current-match { background: $warning; color: $background; }
+    DiffView > .diff-view--current-hunk { background: $accent 30%; }
+    DiffView > .diff-view--accepted { color: $success; text-style: bold; }
+    DiffView > .diff-view--rejected { color: $error; text-style: bold; }
     """
 
     side_by_side: reactive[bool] = reactive(False)
@@ -278,6 +285,12 @@ class DiffView(ScrollView, can_focus=True):
         # thread is colouring.
         self._uncoloured: int | None = None
         self._colouring = 0
+        # The rows of the hunk headers; the hunk the reviewer is on (an
+        # index into them); each hunk's decision (by the same index), drawn
+        # in a column of the gutter, which shows only once decisions are set.
+        self.hunk_rows: list[int] = []
+        self.current_hunk: int | None = None
+        self.hunk_marks: dict[int, str] | None = None
 
     def show(self, path: str, before: str | None, after: str | None, diff: str) -> None:
         """Show ``diff``, the unified diff of ``path`` from ``before`` to
@@ -372,6 +385,13 @@ class DiffView(ScrollView, can_focus=True):
         else:
             self.rows = diff_rows(self._diff, side_by_side=self.side_by_side)
         self._gutter = len(str(max(len(self._old_text), len(self._new_text), 1)))
+        self.hunk_rows = (
+            []
+            if self.note is not None
+            else [y for y, row in enumerate(self.rows) if row.kind == RowKind.HUNK]
+        )
+        if self.current_hunk is not None and self.current_hunk >= len(self.hunk_rows):
+            self.current_hunk = None
         self._cache.clear()
         self._uncoloured = None
         self._find_matches()
@@ -383,7 +403,7 @@ class DiffView(ScrollView, can_focus=True):
             width = 0
         else:
             longest = max((_width(self._line_text(row)) for row in self.rows[:20000]), default=0)
-            width = longest + 2 * self._gutter + 5
+            width = longest + 2 * self._gutter + 5 + (self.hunk_marks is not None)
         self.virtual_size = Size(width, max(len(self.rows), 1))
 
     def watch_side_by_side(self) -> None:
@@ -394,6 +414,82 @@ class DiffView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._cache.clear()
+
+    # Hunks
+
+    def set_hunk_marks(self, marks: dict[int, str] | None) -> None:
+        """Each hunk's decision ("accepted", "rejected"; by its index in
+        the file), drawn in the gutter; None: no decision column."""
+        if marks != self.hunk_marks:
+            column = (marks is None) != (self.hunk_marks is None)
+            self.hunk_marks = marks
+            self._cache.clear()
+            if column:
+                self._resize()
+            self.refresh()
+
+    def hunk_of_row(self, row: int) -> int | None:
+        """The index of the hunk ``row`` belongs to."""
+        index = bisect_right(self.hunk_rows, row) - 1
+        return index if index >= 0 else None
+
+    @property
+    def hunk(self) -> int | None:
+        """The hunk the reviewer is on: the one moved to, else the one at the
+        top of the view, else the first."""
+        if not self.hunk_rows:
+            return None
+        if self.current_hunk is not None:
+            return self.current_hunk
+        return self.hunk_of_row(round(self.scroll_y)) or 0
+
+    def go_to_hunk(self, index: int) -> None:
+        """Make hunk ``index`` the current one and bring its header near the
+        top of the view."""
+        if not 0 <= index < len(self.hunk_rows):
+            return
+        self.current_hunk = index
+        target = self.hunk_rows[index]
+        if target - self.scroll_y not in range(max(self.size.height - 3, 1)):
+            self.scroll_to(y=max(target - 1, 0), animate=False)
+        self._cache.clear()
+        self.refresh()
+
+    def step_hunk(self, step: int) -> bool:
+        """Move to the next (``step`` 1) or previous hunk; False at the end."""
+        current = self.hunk
+        if current is None:
+            return False
+        wanted = current + step if self.current_hunk is not None else max(current, 0)
+        if not 0 <= wanted < len(self.hunk_rows):
+            return False
+        self.go_to_hunk(wanted)
+        return True
+
+    def _decision(self, row: int) -> Text:
+        """The gutter's decision column: ✓ or ✗ on the lines of a hunk
+        accepted or rejected, else a space."""
+        if self.hunk_marks is None:
+            return Text()
+        index = self.hunk_of_row(row)
+        mark = self.hunk_marks.get(index) if index is not None else None
+        if mark == "accepted":
+            return Text("✓", style=self.get_component_rich_style("diff-view--accepted"))
+        if mark == "rejected":
+            return Text("✗", style=self.get_component_rich_style("diff-view--rejected"))
+        return Text(" ")
+
+    def _hunk_header(self, row: DiffRow, y: int) -> Text:
+        line = self._decision(y)
+        line.append(row.header, style=self.get_component_rich_style("diff-view--hunk"))
+        index = self.hunk_of_row(y)
+        mark = self.hunk_marks.get(index) if self.hunk_marks and index is not None else None
+        if mark is not None:
+            line.append(f"  {mark}", style=self.get_component_rich_style(f"diff-view--{mark}"))
+        if self.current_hunk is not None and index == self.current_hunk and self.note is None:
+            line.stylize(self.get_component_rich_style("diff-view--current-hunk"))
+        self._mark(line, y)
+        return line
 
     # Search
 
@@ -489,9 +585,7 @@ class DiffView(ScrollView, can_focus=True):
     def _unified_line(self, row: DiffRow, y: int) -> Text:
         gutter = self.get_component_rich_style("diff-view--gutter")
         if row.kind == RowKind.HUNK:
-            line = Text(row.header, style=self.get_component_rich_style("diff-view--hunk"))
-            self._mark(line, y)
-            return line
+            return self._hunk_header(row, y)
         sign, side, background = {
             RowKind.CONTEXT: (" ", "new", None),
             RowKind.ADDED: ("+", "new", "diff-view--added"),
@@ -499,7 +593,8 @@ class DiffView(ScrollView, can_focus=True):
         }[row.kind]
         code = self._code(row, side, y)
         self._mark(code, y)
-        line = Text(f"{self._number(row.old)} {self._number(row.new)}", style=gutter)
+        line = self._decision(y)
+        line.append(f"{self._number(row.old)} {self._number(row.new)}", style=gutter)
         line.append_text(self._warning(row))
         line.append(f"{sign} ")
         line.append_text(code)
@@ -530,12 +625,12 @@ class DiffView(ScrollView, can_focus=True):
 
     def _side_by_side_line(self, row: DiffRow, y: int, width: int) -> Text:
         if row.kind == RowKind.HUNK:
-            line = Text(row.header, style=self.get_component_rich_style("diff-view--hunk"))
-            self._mark(line, y)
-            return line
+            return self._hunk_header(row, y)
+        line = self._decision(y)
+        width -= line.cell_len
         half = max((width - 1) // 2, 1)
-        line = self._half(row, "old", half, y)
-        line.truncate(half, pad=True)
+        line.append_text(self._half(row, "old", half, y))
+        line.truncate(half + (self.hunk_marks is not None), pad=True)
         line.append("│", style=self.get_component_rich_style("diff-view--gutter"))
         line.append_text(self._half(row, "new", width - half - 1, y))
         return line

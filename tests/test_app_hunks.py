@@ -1,0 +1,162 @@
+"""Reviewing by hunks in the app, by keyboard: moving between hunks,
+accepting and rejecting a hunk (with an optional reason) or a whole file,
+the decisions in the gutter and the file list, stored as they are made,
+the next undecided hunk, and approving only the accepted hunks."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.engine import URL
+
+from store.models import HunkVerdict, ModificationStatus
+from store.services import hunk_review, projects
+from store.services import modifications as service
+from tests.app_support import press, running_app, wait_until
+from tests.store_support import opened
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.reject import RejectScreen
+from tui.screens.review import ReviewScreen
+from tui.widgets.diff_view import DiffView
+
+NOTES = "".join(f"note {n}\n" for n in range(1, 31))
+NOTES_CHANGED = NOTES.replace("note 2\n", "note two\n").replace("note 28\n", "note 28b\n")
+
+
+async def proposed(url: URL) -> uuid.UUID:
+    """A modification of the demo's Billing API: two hunks in notes.txt
+    (far apart), one new file."""
+    async with opened(url) as db:
+        project = await projects.get_project(db, "Billing API")
+        await projects.update_project(
+            db, "Billing API", {"codebase": {**project.codebase, "notes.txt": NOTES}}
+        )
+        created = await service.propose_modification(
+            db,
+            "Billing API",
+            service.ModificationProposal(
+                request="Spell out two notes",
+                modified_files={"notes.txt": NOTES_CHANGED, "zz/new.md": "# New\n"},
+            ),
+            actor="agent-7",
+        )
+    return created.id
+
+
+async def stored(url: URL, ref: uuid.UUID) -> list[tuple[int, str | None, str | None]]:
+    async with opened(url) as db:
+        review = await hunk_review.modification_hunks(db, str(ref))
+    return [
+        (item.number, str(item.verdict) if item.verdict else None,
+         item.decision.reason if item.decision else None)
+        for item in review.hunks
+    ]  # fmt: skip
+
+
+async def test_hunks_decided_by_keys_then_approved_in_part(demo_url: URL) -> None:
+    ref = await proposed(demo_url)
+    async with running_app(demo_url) as (app, pilot):
+        screen = ReviewScreen(ref)
+        await app.push_screen(screen)
+        await wait_until(pilot, lambda: screen.hunks is not None, 10)
+        diff = screen.query_one(DiffView)
+        assert diff.path == "notes.txt"
+        assert len(diff.hunk_rows) == 2
+
+        # space accepts the hunk at hand and moves on to the next one.
+        await press(pilot, "space")
+        assert diff.hunk_marks == {0: "accepted"}
+        assert diff.current_hunk == 1
+        # x asks why (it may stay empty), then rejects.
+        await press(pilot, "x")
+        assert isinstance(app.screen, RejectScreen)
+        await press(pilot, *"too early", "enter")
+        assert diff.hunk_marks == {0: "accepted", 1: "rejected"}
+        await wait_until(pilot, lambda: screen.decided == {1: "accepted", 2: "rejected"}, 10)
+        assert await stored(demo_url, ref) == [
+            (1, "accepted", None),
+            (2, "rejected", "too early"),
+            (3, None, None),
+        ]
+        # u: the next undecided hunk, in the next file.
+        await press(pilot, "u")
+        assert diff.path == "zz/new.md"
+        assert screen.file_state("notes.txt") == "partly accepted"
+
+        # P shows what would be applied, then approves only that.
+        await press(pilot, "P")
+        assert isinstance(app.screen, ConfirmScreen)
+        question = str(app.screen.question)
+        assert "Approve only the 1 accepted hunk of 3?" in question
+        assert "+note two" in question
+        assert "note 28b" not in question
+        await press(pilot, "y")
+        await wait_until(pilot, lambda: screen.current != ref, 10)
+
+    async with opened(demo_url) as db:
+        detail = await hunk_review.modification_hunks(db, str(ref))
+    approved = detail.modification
+    assert approved.status == ModificationStatus.APPROVED
+    assert approved.modified_files == {"notes.txt": NOTES.replace("note 2\n", "note two\n")}
+    assert [item.verdict for item in detail.hunks] == [
+        HunkVerdict.ACCEPTED,
+        HunkVerdict.REJECTED,
+        HunkVerdict.REJECTED,
+    ]
+
+
+async def test_a_whole_file_is_accepted_or_rejected_and_shown_in_the_list(
+    demo_url: URL,
+) -> None:
+    ref = await proposed(demo_url)
+    async with running_app(demo_url) as (app, pilot):
+        screen = ReviewScreen(ref)
+        await app.push_screen(screen)
+        await wait_until(pilot, lambda: screen.hunks is not None, 10)
+
+        await press(pilot, "F")
+        await press(pilot, "j", "X")
+        await press(pilot, "enter")  # no reason
+
+        assert screen.file_state("notes.txt") == "accepted"
+        assert screen.file_state("zz/new.md") == "rejected"
+        await wait_until(pilot, lambda: len(screen.decided) == 3, 10)
+        assert await stored(demo_url, ref) == [
+            (1, "accepted", None),
+            (2, "accepted", None),
+            (3, "rejected", None),
+        ]
+
+
+async def test_hunk_keys_do_nothing_once_a_modification_is_decided(demo_url: URL) -> None:
+    ref = await proposed(demo_url)
+    async with opened(demo_url) as db:
+        await service.approve_modification(db, str(ref))
+    async with running_app(demo_url) as (app, pilot):
+        screen = ReviewScreen(ref)
+        await app.push_screen(screen)
+        await wait_until(pilot, lambda: screen.hunks is not None, 10)
+
+        await press(pilot, "space", "x", "P")
+
+        assert app.screen is screen
+        assert screen.decided == {}
+        assert await stored(demo_url, ref) == [(1, None, None), (2, None, None), (3, None, None)]
+
+
+async def test_decisions_made_elsewhere_show_without_a_key(demo_url: URL) -> None:
+    ref = await proposed(demo_url)
+    async with running_app(demo_url) as (app, pilot):
+        screen = ReviewScreen(ref)
+        await app.push_screen(screen)
+        await wait_until(pilot, lambda: screen.hunks is not None, 10)
+        await pilot.pause(0.6)  # the watcher has taken its first reading
+
+        async with opened(demo_url) as db:
+            await hunk_review.decide_hunks(
+                db, str(ref), verdict=HunkVerdict.REJECTED, numbers=[2], actor="rita"
+            )
+
+        diff = screen.query_one(DiffView)
+        await wait_until(pilot, lambda: diff.hunk_marks == {1: "rejected"}, 10)
+        assert screen.file_state("notes.txt") == "undecided"

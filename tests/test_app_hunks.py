@@ -8,12 +8,14 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy.engine import URL
+from textual.pilot import Pilot
 
 from store.models import HunkVerdict, ModificationStatus
 from store.services import hunk_review, projects
 from store.services import modifications as service
 from tests.app_support import press, running_app, wait_until
 from tests.store_support import opened
+from tui.app import ProjdeckApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.reject import RejectScreen
 from tui.screens.review import ReviewScreen
@@ -43,6 +45,14 @@ async def proposed(url: URL) -> uuid.UUID:
     return created.id
 
 
+async def reviewing(app: ProjdeckApp, pilot: Pilot[None], ref: uuid.UUID) -> ReviewScreen:
+    """The review screen of ``ref``, its hunks loaded."""
+    screen = ReviewScreen(ref)
+    await app.push_screen(screen)
+    await wait_until(pilot, lambda: screen.hunks is not None, 10)
+    return screen
+
+
 async def stored(url: URL, ref: uuid.UUID) -> list[tuple[int, str | None, str | None]]:
     async with opened(url) as db:
         review = await hunk_review.modification_hunks(db, str(ref))
@@ -56,9 +66,7 @@ async def stored(url: URL, ref: uuid.UUID) -> list[tuple[int, str | None, str | 
 async def test_hunks_decided_by_keys_then_approved_in_part(demo_url: URL) -> None:
     ref = await proposed(demo_url)
     async with running_app(demo_url) as (app, pilot):
-        screen = ReviewScreen(ref)
-        await app.push_screen(screen)
-        await wait_until(pilot, lambda: screen.hunks is not None, 10)
+        screen = await reviewing(app, pilot, ref)
         diff = screen.query_one(DiffView)
         assert diff.path == "notes.txt"
         assert len(diff.hunk_rows) == 2
@@ -110,9 +118,7 @@ async def test_a_whole_file_is_accepted_or_rejected_and_shown_in_the_list(
 ) -> None:
     ref = await proposed(demo_url)
     async with running_app(demo_url) as (app, pilot):
-        screen = ReviewScreen(ref)
-        await app.push_screen(screen)
-        await wait_until(pilot, lambda: screen.hunks is not None, 10)
+        screen = await reviewing(app, pilot, ref)
 
         await press(pilot, "F")
         await press(pilot, "j", "X")
@@ -133,9 +139,7 @@ async def test_hunk_keys_do_nothing_once_a_modification_is_decided(demo_url: URL
     async with opened(demo_url) as db:
         await service.approve_modification(db, str(ref))
     async with running_app(demo_url) as (app, pilot):
-        screen = ReviewScreen(ref)
-        await app.push_screen(screen)
-        await wait_until(pilot, lambda: screen.hunks is not None, 10)
+        screen = await reviewing(app, pilot, ref)
 
         await press(pilot, "space", "x", "P")
 
@@ -147,9 +151,7 @@ async def test_hunk_keys_do_nothing_once_a_modification_is_decided(demo_url: URL
 async def test_decisions_made_elsewhere_show_without_a_key(demo_url: URL) -> None:
     ref = await proposed(demo_url)
     async with running_app(demo_url) as (app, pilot):
-        screen = ReviewScreen(ref)
-        await app.push_screen(screen)
-        await wait_until(pilot, lambda: screen.hunks is not None, 10)
+        screen = await reviewing(app, pilot, ref)
         await pilot.pause(0.6)  # the watcher has taken its first reading
 
         async with opened(demo_url) as db:

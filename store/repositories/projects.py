@@ -254,20 +254,7 @@ class ProjectRepository(Repository):
 
         On success ``project`` holds what was written, as if read again (no
         second read of the row: the values are the ones just stored)."""
-        version = expected_version + 1
-        statement = (
-            update(Project)
-            .where(col(Project.id) == project.id, col(Project.version) == expected_version)
-            .values(**values, version=version)
-            .execution_options(synchronize_session=False)
-        )
-        result = await self.session.execute(statement)
-        assert isinstance(result, CursorResult)
-        if result.rowcount != 1:
-            return False
-        for key, value in {**values, "version": version}.items():
-            set_committed_value(project, key, value)
-        return True
+        return await self._update_versioned(project, expected_version, values, {})
 
     async def update_codebase_files(
         self,
@@ -293,11 +280,27 @@ class ProjectRepository(Repository):
             # A merge patch (RFC 7396): a string replaces, null removes; keys
             # are taken as they are, never as a path.
             codebase = func.json_patch(stored, json.dumps(dict(files)))
+        if not await self._update_versioned(
+            project, expected_version, values, {"codebase": codebase}
+        ):
+            return False
+        self.session.expire(project, ["codebase"])
+        return True
+
+    async def _update_versioned(
+        self,
+        project: Project,
+        expected_version: int,
+        values: dict[str, Any],
+        computed: dict[str, Any],
+    ) -> bool:
+        """The versioned UPDATE: ``values`` are set on ``project`` once
+        written, ``computed`` (SQL expressions) are not."""
         version = expected_version + 1
         statement = (
             update(Project)
             .where(col(Project.id) == project.id, col(Project.version) == expected_version)
-            .values(**values, codebase=codebase, version=version)
+            .values(**values, **computed, version=version)
             .execution_options(synchronize_session=False)
         )
         result = await self.session.execute(statement)
@@ -306,7 +309,6 @@ class ProjectRepository(Repository):
             return False
         for key, value in {**values, "version": version}.items():
             set_committed_value(project, key, value)
-        self.session.expire(project, ["codebase"])
         return True
 
     async def codebase_of(self, project_id: uuid.UUID) -> dict[str, str] | None:

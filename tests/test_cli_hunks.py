@@ -66,8 +66,9 @@ def test_a_review_by_hunks_from_a_script(cli: Projdeck, tmp_path: Path) -> None:
         ("app.txt", 2, "B", "Why capitals?", "rita")
     ]  # fmt: skip
     text = cli.ok("mod", "feedback", ref)
-    assert "verdict: approved in part" in text
-    assert "app.txt:2  rita: Why capitals?" in text
+    assert text.startswith(f"Review of modification {ref} (Capitals): approved in part by rita.")
+    assert "- #2 app.txt @@ -7,5 +7,5 @@: rejected: keep j\n" in text
+    assert "- app.txt line 2 ('B'), rita: Why capitals?" in text
 
 
 # Each refused the same proposal in turn: a refusal changes nothing.

@@ -14,8 +14,8 @@ from store.engine import Database
 from store.errors import InvalidTransition, ValidationError
 from store.models import CommentSide, HunkVerdict, ModificationStatus
 from store.repositories.audit import AuditFilter, AuditRepository
+from store.services import agents, hunk_review, projects
 from store.services import git as git_service
-from store.services import hunk_review, projects
 from store.services import modifications as service
 from tests.git_support import git, make_repo
 
@@ -321,3 +321,41 @@ async def test_a_linked_project_commits_only_the_accepted_hunks(
     assert (repository / "app.py").read_text() == APP.replace("line 28\n", "line 28b\n")
     assert (repository / "lib.py").read_text() == "def f():\n    return 2\n"
     assert not (repository / "new.md").exists()
+
+
+async def test_the_agent_hears_the_verdict_in_its_conversation(database: Database) -> None:
+    await projects.create_project_with_settings(
+        database,
+        projects.ProjectCreate(name="billing", type="api", owner_id="alice", codebase=CODEBASE),
+    )
+    chat = await agents.start_conversation(database, "billing", title="Tidy up")
+    run = await agents.start_run(
+        database, "billing", agent="agent-7", task="Tidy", conversation_ref=str(chat.id)
+    )
+    created = await service.propose_modification(
+        database,
+        "billing",
+        service.ModificationProposal(request="Tidy", modified_files=dict(CHANGE)),
+        run_ref=str(run.id),
+        actor="agent-7",
+    )
+    ref = str(created.id)
+    await hunk_review.decide_hunks(
+        database, ref, verdict=HunkVerdict.REJECTED, numbers=[3], reason="keep 1"
+    )
+    await hunk_review.approve_in_part(database, ref, numbers=[1, 2, 4], actor="rita")
+
+    [message] = (await agents.list_messages(database, str(chat.id))).items
+    assert message.role == "user"
+    assert message.intent == "review"
+    assert message.content.startswith(
+        f"Review of modification {ref} (Tidy): approved in part by rita.\nHunks:\n"
+    )
+    assert "- #3 lib.py @@ -1,2 +1,2 @@: rejected: keep 1" in message.content
+    [row] = await events(database, "modification.approved")
+    assert row["feedback_to_conversation"] == str(chat.id)
+
+    # A modification without a run, or whose conversation is closed, tells no one.
+    other = await propose(database)
+    await service.reject_modification(database, other, comment="no")
+    assert (await agents.get_conversation(database, str(chat.id))).messages == 1

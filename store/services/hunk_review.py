@@ -13,6 +13,7 @@ reopened), the hunk shows as undecided again and the decision as outdated.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -24,9 +25,14 @@ from store.engine import Database
 from store.errors import InvalidTransition, StoreError, ValidationError
 from store.ids import iso, short_id
 from store.models import (
+    AgentRun,
     CommentSide,
+    Conversation,
+    ConversationStatus,
     HunkDecision,
     HunkVerdict,
+    Message,
+    MessageRole,
     Modification,
     ModificationStatus,
     Project,
@@ -43,6 +49,8 @@ from store.services.review import project_of, resolve_modification, review_base
 from store.types import utcnow
 
 MAX_COMMENT = 20_000
+# A feedback message in a conversation (a message holds at most a million characters).
+MAX_MESSAGE = 200_000
 
 
 @dataclass(frozen=True)
@@ -505,6 +513,68 @@ class Feedback:
                 for comment in self.comments
             ],
         }
+
+
+def feedback_text(given: Feedback) -> str:
+    """The feedback as a person or an agent reads it: the verdict, each
+    hunk's decision (and reason) with its file and header, each comment
+    with its file, line and the line's text."""
+    modification = given.modification
+    lines = [
+        f"Review of modification {modification.id} ({modification.request.splitlines()[0]}): "
+        f"{given.verdict}"
+        + (f" by {modification.reviewed_by}" if modification.reviewed_by else "")
+        + "."
+    ]
+    if modification.review_comment:
+        lines.append(f"Comment: {modification.review_comment}")
+    lines.append("Hunks:")
+    for item in given.hunks:
+        decision = str(item.verdict) if item.verdict else "undecided"
+        if item.decision is not None and item.decision.reason:
+            decision += f": {item.decision.reason}"
+        lines.append(f"- #{item.number} {item.path} {item.hunk.header}: {decision}")
+    if given.comments:
+        lines.append("Comments:")
+        for note in given.comments:
+            removed = ", a removed line" if note.side == CommentSide.OLD else ""
+            lines.append(
+                f"- {note.path} line {note.line}{removed} ({note.line_text.strip()!r}), "
+                f"{note.author}: {note.body}"
+            )
+    return "\n".join(lines)
+
+
+async def tell_the_agent(session: AsyncSession, modification: Modification) -> uuid.UUID | None:
+    """After a verdict: the feedback added, as a message from the reviewer,
+    to the conversation of the agent run that proposed the modification (if
+    it has one and it is still open). The conversation's id, or None."""
+    if modification.run_id is None:
+        return None
+    run = await session.get(AgentRun, modification.run_id)
+    if run is None or run.conversation_id is None:
+        return None
+    conversation = await session.get(Conversation, run.conversation_id)
+    if conversation is None or conversation.status != ConversationStatus.ACTIVE:
+        return None
+    review = await _review_in(session, modification)
+    given = Feedback(modification, review.project_name, review.hunks, review.comments)
+    text = feedback_text(given)
+    if len(text) > MAX_MESSAGE:
+        text = text[: MAX_MESSAGE - 40] + "\n… (cut: mod feedback gives it all)"
+    now = utcnow()
+    session.add(
+        Message(
+            conversation_id=conversation.id,
+            role=MessageRole.USER,
+            content=text,
+            intent="review",
+            details={"modification": str(modification.id), "verdict": given.verdict},
+            created_at=now,
+        )
+    )
+    conversation.updated_at = now
+    return conversation.id
 
 
 async def feedback(db: Database, ref: str) -> Feedback:

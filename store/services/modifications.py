@@ -357,6 +357,10 @@ async def record_verdict(
     modification.review_comment = comment
     approved = target == ModificationStatus.APPROVED
     modification.approved_digest = files_digest(modification.modified_files) if approved else None
+    # The agent that proposed it hears the verdict in its conversation.
+    from store.services.hunk_review import tell_the_agent
+
+    told = await tell_the_agent(session, modification)
     await audit.record_step(
         session,
         modification,
@@ -368,6 +372,7 @@ async def record_verdict(
             "from": "pending",
             "comment": comment,
             **({"digest": modification.approved_digest} if approved else {}),
+            **({"feedback_to_conversation": str(told)} if told else {}),
             **(details or {}),
         },
     )

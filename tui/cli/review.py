@@ -170,27 +170,7 @@ def feedback(ctx: click.Context, modification_id: str, as_json: bool) -> None:
     if as_json:
         print_json(given.as_dict())
         return
-    modification = given.modification
-    click.echo(f"modification {modification.id} of project {given.project_name}")
-    click.echo(f"verdict: {given.verdict}")
-    if modification.reviewed_by and modification.reviewed_at:
-        click.echo(
-            f"reviewed by: {modification.reviewed_by} at {modification.reviewed_at:%Y-%m-%d %H:%M:%S %Z}"
-        )
-    if modification.review_comment:
-        click.echo(f"comment: {modification.review_comment}")
-    click.echo("\nhunks:")
-    for item in given.hunks:
-        decision = str(item.verdict) if item.verdict else "undecided"
-        if item.decision is not None and item.decision.reason:
-            decision += f": {item.decision.reason}"
-        click.echo(f"  #{item.number:<3} {item.path} {item.hunk.header}  {decision}")
-    if given.comments:
-        click.echo("\ncomments:")
-        for note in given.comments:
-            removed = " (a removed line)" if note.side == CommentSide.OLD else ""
-            click.echo(f"  {note.path}:{note.line}{removed}  {note.author}: {note.body}")
-            click.echo(f"      | {note.line_text}")
+    click.echo(hunk_review.feedback_text(given))
 
 
 COMMANDS = (hunks, decide, comment, feedback)

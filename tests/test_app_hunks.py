@@ -9,6 +9,7 @@ import uuid
 
 from sqlalchemy.engine import URL
 from textual.pilot import Pilot
+from textual.widgets import Input, Static
 
 from store.models import HunkVerdict, ModificationStatus
 from store.services import hunk_review, projects
@@ -16,10 +17,11 @@ from store.services import modifications as service
 from tests.app_support import press, running_app, wait_until
 from tests.store_support import opened
 from tui.app import ProjdeckApp
+from tui.screens.comment import CommentScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.reject import RejectScreen
 from tui.screens.review import ReviewScreen
-from tui.widgets.diff_view import DiffView
+from tui.widgets.diff_view import DiffView, RowKind
 
 NOTES = "".join(f"note {n}\n" for n in range(1, 31))
 NOTES_CHANGED = NOTES.replace("note 2\n", "note two\n").replace("note 28\n", "note 28b\n")
@@ -162,3 +164,36 @@ async def test_decisions_made_elsewhere_show_without_a_key(demo_url: URL) -> Non
         diff = screen.query_one(DiffView)
         await wait_until(pilot, lambda: diff.hunk_marks == {1: "rejected"}, 10)
         assert screen.file_state("notes.txt") == "undecided"
+
+
+async def test_a_comment_typed_in_the_screen_shows_under_its_line(demo_url: URL) -> None:
+    ref = await proposed(demo_url)
+    async with running_app(demo_url) as (app, pilot):
+        screen = await reviewing(app, pilot, ref)
+        diff = screen.query_one(DiffView)
+
+        # c: the first line the hunk at hand changes, unless another is typed.
+        await press(pilot, "c")
+        dialog = app.screen
+        assert isinstance(dialog, CommentScreen)
+        assert dialog.query_one("#comment-line", Input).value == "2"
+        await press(pilot, *"Spell out the rest too", "enter")
+        await wait_until(pilot, lambda: any(row.kind == RowKind.COMMENT for row in diff.rows), 10)
+
+        [index] = [y for y, row in enumerate(diff.rows) if row.kind == RowKind.COMMENT]
+        assert diff.rows[index].header == "💬 tester: Spell out the rest too"
+        assert diff.rows[index - 1].new == 1  # under line 2 of the proposed version
+        async with opened(demo_url) as db:
+            [note] = (await hunk_review.modification_hunks(db, str(ref))).comments
+        assert (note.path, note.line, note.side, note.line_text) == (
+            "notes.txt",
+            2,
+            "new",
+            "note two",
+        )
+
+        # A line that is not one is said in the dialog, and nothing is stored.
+        await press(pilot, "c", "shift+tab", "ctrl+u", *"x2", "tab", *"no", "enter")
+        assert isinstance(app.screen, CommentScreen)
+        error = str(app.screen.query_one("#comment-error", Static).render())
+        assert error == "line: a line number, such as 12, or -12 for a removed line"

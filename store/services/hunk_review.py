@@ -1,7 +1,7 @@
-"""Review hunk by hunk: a modification's diff split into numbered hunks,
-a reviewer's decision on each (with a reason for a rejection), comments on
-lines, approval in part (only the accepted hunks are applied) and the
-feedback an agent reads.
+"""Review hunk by hunk, the writes: a reviewer's decision on each hunk
+(with a reason for a rejection), comments on lines, approval in part (only
+the accepted hunks are applied). What they make is read through
+``hunk_state``, whose names this module gives too.
 
 Hunks are numbered from 1 across the modification's files in path order,
 as the review shows them (``store.hunks``: the code path that draws the
@@ -13,167 +13,56 @@ reopened), the hunk shows as undecided again and the decision as outdated.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit, hunks, validation
-from store.config import current_actor, machine_id
+from store.config import current_actor
 from store.engine import Database
 from store.errors import InvalidTransition, StoreError, ValidationError
-from store.ids import iso, short_id
+from store.ids import short_id
 from store.models import (
-    AgentRun,
     CommentSide,
-    Conversation,
-    ConversationStatus,
     HunkDecision,
     HunkVerdict,
-    Message,
-    MessageRole,
     Modification,
     ModificationStatus,
-    Project,
     ReviewComment,
 )
-from store.repositories import LinkRepository, ReviewRepository
+from store.repositories import ReviewRepository
+from store.services.hunk_state import (
+    Feedback,
+    FileState,
+    HunkReview,
+    NumberedHunk,
+    compared_with,
+    feedback,
+    feedback_text,
+    hunks_in,
+    modification_hunks,
+)
 from store.services.modifications import (
     applied_if_automatic,
     content_hash,
     record_verdict,
     review_comment,
 )
-from store.services.review import project_of, resolve_modification, review_base
+from store.services.review import project_of, resolve_modification
+
+__all__ = [
+    "Feedback",
+    "FileState",
+    "HunkReview",
+    "NumberedHunk",
+    "add_comment",
+    "approve_in_part",
+    "decide_hunks",
+    "feedback",
+    "feedback_text",
+    "modification_hunks",
+]
 from store.types import utcnow
 
 MAX_COMMENT = 20_000
-# A feedback message in a conversation (a message holds at most a million characters).
-MAX_MESSAGE = 200_000
-
-
-@dataclass(frozen=True)
-class NumberedHunk:
-    """One hunk of a modification with its number (from 1, across files),
-    its place in its file (from 0) and the decision on it, if any holds."""
-
-    number: int
-    path: str
-    index: int
-    hunk: hunks.Hunk
-    fingerprint: str
-    decision: HunkDecision | None = None
-    # A decision was made on an earlier form of this hunk.
-    outdated: bool = False
-
-    @property
-    def verdict(self) -> HunkVerdict | None:
-        return self.decision.verdict if self.decision is not None else None
-
-
-class FileState:
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    PARTLY = "partly accepted"
-    UNDECIDED = "undecided"
-
-
-@dataclass(frozen=True)
-class HunkReview:
-    """A modification's hunks as the reviewer sees them now, with the
-    comments on its lines."""
-
-    modification: Modification
-    project_name: str
-    against: str
-    files: list[hunks.FileHunks]
-    hunks: list[NumberedHunk]
-    comments: list[ReviewComment] = field(default_factory=list)
-
-    def of_file(self, path: str) -> list[NumberedHunk]:
-        return [item for item in self.hunks if item.path == path]
-
-    def file_state(self, path: str) -> str:
-        verdicts = {item.verdict for item in self.of_file(path)}
-        if verdicts == {HunkVerdict.ACCEPTED}:
-            return FileState.ACCEPTED
-        if verdicts == {HunkVerdict.REJECTED}:
-            return FileState.REJECTED
-        if HunkVerdict.ACCEPTED in verdicts:
-            return FileState.PARTLY
-        return FileState.UNDECIDED
-
-    @property
-    def in_part(self) -> bool:
-        """Approved in part: what is applied is the accepted hunks only."""
-        return self.modification.proposed_files is not None
-
-
-def _split(modification: Modification, before: Mapping[str, str | None]) -> list[hunks.FileHunks]:
-    """The agent's files (as proposed, also after an approval in part)
-    against ``before``, as hunks."""
-    files = modification.proposed_files or modification.modified_files
-    return [hunks.split(path, before.get(path), files[path]) for path in sorted(files)]
-
-
-def _numbered(
-    files: list[hunks.FileHunks], decisions: Sequence[HunkDecision]
-) -> list[NumberedHunk]:
-    by_number = {decision.hunk: decision for decision in decisions}
-    numbered: list[NumberedHunk] = []
-    for file in files:
-        for index, hunk in enumerate(file.hunks):
-            number = len(numbered) + 1
-            fingerprint = hunk.fingerprint(file.path)
-            decision = by_number.get(number)
-            holds = decision is not None and decision.fingerprint == fingerprint
-            numbered.append(
-                NumberedHunk(
-                    number=number,
-                    path=file.path,
-                    index=index,
-                    hunk=hunk,
-                    fingerprint=fingerprint,
-                    decision=decision if holds else None,
-                    outdated=decision is not None and not holds,
-                )
-            )
-    return numbered
-
-
-async def _before(
-    session: AsyncSession, modification: Modification, project: Project
-) -> tuple[Mapping[str, str | None], str]:
-    link = await LinkRepository(session).get(project.id, machine_id())
-    before, label = await review_base(modification, project.codebase, link)
-    if modification.status == ModificationStatus.APPLIED and modification.previous_contents:
-        # Once applied, the codebase holds the change: its files before it.
-        return {**before, **modification.previous_contents}, "before apply"
-    return before, label
-
-
-async def _review_in(session: AsyncSession, modification: Modification) -> HunkReview:
-    project = await project_of(session, modification, lock=False)
-    before, label = await _before(session, modification, project)
-    files = await asyncio.to_thread(_split, modification, before)
-    reviews = ReviewRepository(session)
-    decisions = await reviews.decisions(modification.id)
-    return HunkReview(
-        modification=modification,
-        project_name=project.name,
-        against=label,
-        files=files,
-        hunks=_numbered(files, decisions),
-        comments=await reviews.comments(modification.id),
-    )
-
-
-async def modification_hunks(db: Database, ref: str) -> HunkReview:
-    """``ref``'s hunks, numbered, with the decisions that hold and the comments."""
-    async with db.reading() as session:
-        modification = await resolve_modification(session, ref)
-        return await _review_in(session, modification)
 
 
 def _chosen(
@@ -232,7 +121,7 @@ async def decide_hunks(
     async with db.transaction() as session:
         modification = await resolve_modification(session, ref, for_update=True)
         _require_pending(modification, "decide on the hunks of")
-        review = await _review_in(session, modification)
+        review = await hunks_in(session, modification)
         chosen = _chosen(review, numbers, paths)
         reviews = ReviewRepository(session)
         await reviews.forget(modification.id, [item.number for item in chosen])
@@ -257,7 +146,7 @@ async def decide_hunks(
             },
         )
         await session.flush()
-        return await _review_in(session, modification)
+        return await hunks_in(session, modification)
 
 
 def _decision(
@@ -301,7 +190,7 @@ async def add_comment(
         raise ValidationError("text", "a comment must say something")
     async with db.transaction() as session:
         modification = await resolve_modification(session, ref, for_update=True)
-        review = await _review_in(session, modification)
+        review = await hunks_in(session, modification)
         file = next((item for item in review.files if item.path == path), None)
         if file is None:
             raise ValidationError(
@@ -359,7 +248,7 @@ async def approve_in_part(
         modification = await resolve_modification(session, ref, for_update=True)
         _require_pending(modification, "approve")
         project = await project_of(session, modification, lock=False)
-        review = await _review_in(session, modification)
+        review = await hunks_in(session, modification)
         if numbers is None:
             accepted = {
                 item.number for item in review.hunks if item.verdict == HunkVerdict.ACCEPTED
@@ -370,7 +259,7 @@ async def approve_in_part(
             raise ValidationError(
                 "hunks", "no hunk is accepted: accept some, or reject the whole modification"
             )
-        before, _label = await _before(session, modification, project)
+        before, _label = await compared_with(session, modification, project)
         _check_base(modification, review, before)
         files = await asyncio.to_thread(_accepted_files, review, accepted)
         reviews = ReviewRepository(session)
@@ -457,132 +346,3 @@ def _accepted_files(review: HunkReview, accepted: Collection[int]) -> dict[str, 
                 )
         files[file.path] = result
     return files
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """What a reviewer said of a modification, for the agent that made it."""
-
-    modification: Modification
-    project_name: str
-    hunks: list[NumberedHunk]
-    comments: list[ReviewComment]
-
-    @property
-    def verdict(self) -> str:
-        status = self.modification.status
-        if status == ModificationStatus.PENDING:
-            return "pending"
-        if status == ModificationStatus.REJECTED:
-            return "rejected"
-        if self.modification.proposed_files is not None:
-            return "approved in part"
-        return "approved"
-
-    def as_dict(self) -> dict[str, object]:
-        modification = self.modification
-        return {
-            "modification": str(modification.id),
-            "project": self.project_name,
-            "status": str(modification.status),
-            "verdict": self.verdict,
-            "reviewed_by": modification.reviewed_by,
-            "reviewed_at": iso(modification.reviewed_at),
-            "comment": modification.review_comment,
-            "hunks": [
-                {
-                    "number": item.number,
-                    "file": item.path,
-                    "header": item.hunk.header,
-                    "decision": str(item.verdict) if item.verdict else "undecided",
-                    "reason": item.decision.reason if item.decision else None,
-                    "outdated": item.outdated,
-                }
-                for item in self.hunks
-            ],
-            "comments": [
-                {
-                    "file": comment.path,
-                    "line": comment.line,
-                    "side": str(comment.side),
-                    "line_text": comment.line_text,
-                    "text": comment.body,
-                    "author": comment.author,
-                    "at": iso(comment.created_at),
-                }
-                for comment in self.comments
-            ],
-        }
-
-
-def feedback_text(given: Feedback) -> str:
-    """The feedback as a person or an agent reads it: the verdict, each
-    hunk's decision (and reason) with its file and header, each comment
-    with its file, line and the line's text."""
-    modification = given.modification
-    lines = [
-        f"Review of modification {modification.id} ({modification.request.splitlines()[0]}): "
-        f"{given.verdict}"
-        + (f" by {modification.reviewed_by}" if modification.reviewed_by else "")
-        + "."
-    ]
-    if modification.review_comment:
-        lines.append(f"Comment: {modification.review_comment}")
-    lines.append("Hunks:")
-    for item in given.hunks:
-        decision = str(item.verdict) if item.verdict else "undecided"
-        if item.decision is not None and item.decision.reason:
-            decision += f": {item.decision.reason}"
-        lines.append(f"- #{item.number} {item.path} {item.hunk.header}: {decision}")
-    if given.comments:
-        lines.append("Comments:")
-        for note in given.comments:
-            removed = ", a removed line" if note.side == CommentSide.OLD else ""
-            lines.append(
-                f"- {note.path} line {note.line}{removed} ({note.line_text.strip()!r}), "
-                f"{note.author}: {note.body}"
-            )
-    return "\n".join(lines)
-
-
-async def tell_the_agent(session: AsyncSession, modification: Modification) -> uuid.UUID | None:
-    """After a verdict: the feedback added, as a message from the reviewer,
-    to the conversation of the agent run that proposed the modification (if
-    it has one and it is still open). The conversation's id, or None."""
-    if modification.run_id is None:
-        return None
-    run = await session.get(AgentRun, modification.run_id)
-    if run is None or run.conversation_id is None:
-        return None
-    conversation = await session.get(Conversation, run.conversation_id)
-    if conversation is None or conversation.status != ConversationStatus.ACTIVE:
-        return None
-    review = await _review_in(session, modification)
-    given = Feedback(modification, review.project_name, review.hunks, review.comments)
-    text = feedback_text(given)
-    if len(text) > MAX_MESSAGE:
-        text = text[: MAX_MESSAGE - 40] + "\n… (cut: mod feedback gives it all)"
-    now = utcnow()
-    session.add(
-        Message(
-            conversation_id=conversation.id,
-            role=MessageRole.USER,
-            content=text,
-            intent="review",
-            details={"modification": str(modification.id), "verdict": given.verdict},
-            created_at=now,
-        )
-    )
-    conversation.updated_at = now
-    return conversation.id
-
-
-async def feedback(db: Database, ref: str) -> Feedback:
-    """The verdict, every hunk's decision and every comment of ``ref``."""
-    review = await modification_hunks(db, ref)
-    return Feedback(
-        modification=review.modification,
-        project_name=review.project_name,
-        hunks=review.hunks,
-        comments=review.comments,
-    )

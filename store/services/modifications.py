@@ -358,7 +358,7 @@ async def record_verdict(
     approved = target == ModificationStatus.APPROVED
     modification.approved_digest = files_digest(modification.modified_files) if approved else None
     # The agent that proposed it hears the verdict in its conversation.
-    from store.services.hunk_review import tell_the_agent
+    from store.services.hunk_state import tell_the_agent
 
     told = await tell_the_agent(session, modification)
     await audit.record_step(

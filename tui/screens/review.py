@@ -26,7 +26,7 @@ from textual.widgets.option_list import Option
 
 from store import hunks as hunk_cuts
 from store.errors import StoreError
-from store.models import HunkVerdict, Modification, ModificationStatus
+from store.models import CommentSide, HunkVerdict, Modification, ModificationStatus
 from store.services import hunk_review
 from store.services.modifications import (
     apply_modification,
@@ -46,6 +46,7 @@ from store.services.review import (
 )
 from tui import format
 from tui.context import attempt, deck
+from tui.screens.comment import Comment, CommentScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.reject import RejectScreen
 from tui.widgets.diff_view import DiffView
@@ -272,6 +273,7 @@ class ReviewScreen(Screen[None]):
         Binding("X", "decide_file('rejected')", "Reject file", show=False),
         Binding("u", "undecided", "Next undecided", show=False),
         Binding("P", "approve_in_part", "Approve part"),
+        Binding("c", "comment", "Comment on a line", show=False),
     ]
 
     def __init__(self, modification_id: uuid.UUID, queue: list[uuid.UUID] | None = None) -> None:
@@ -298,6 +300,9 @@ class ReviewScreen(Screen[None]):
         self.unsaved: dict[int, tuple[int, str]] = {}
         self._turn = 0
         self._storing = asyncio.Lock()
+        # How many decisions have been stored: readings started before the
+        # last one may not show it.
+        self._stored = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -357,11 +362,16 @@ class ReviewScreen(Screen[None]):
 
     @work(exclusive=True, group="review-hunks")
     async def load_hunks(self) -> None:
-        """The hunks of the modification shown, with the decisions on them."""
+        """The hunks of the modification shown, with the decisions on them
+        (a reading that a decision stored meanwhile makes old is dropped)."""
+        stored = self._stored
         review = await attempt(
             self, hunk_review.modification_hunks(deck(self).database, str(self.current))
         )
         if review is None or review.modification.id != self.current:
+            return
+        if stored != self._stored:
+            self.load_hunks()
             return
         self.show_hunks(review)
 
@@ -407,6 +417,13 @@ class ReviewScreen(Screen[None]):
         if isinstance(entry, UnchangedFile):
             diff.set_hunk_marks(None)
             return
+        diff.set_comments(
+            [
+                (str(note.side), note.line, f"{note.author}: {note.body}")
+                for note in review.comments
+                if note.path == entry.path
+            ]
+        )
         diff.set_hunk_marks(
             {
                 item.index: self.decided[item.number]
@@ -677,6 +694,7 @@ class ReviewScreen(Screen[None]):
                 ),
                 title="decide",
             )
+        self._stored += 1
         for number in numbers:
             if self.unsaved.get(number, (None,))[0] == turn:
                 del self.unsaved[number]
@@ -704,6 +722,42 @@ class ReviewScreen(Screen[None]):
             self.file_index = paths.index(target.path)
             self.show_file()
         self.query_one(DiffView).go_to_hunk(target.index)
+
+    def action_comment(self) -> None:
+        """Ask for a comment on a line of the file shown (the first line the
+        hunk at hand changes, unless another is typed), then store it."""
+        entries = self.entries
+        if self.hunks is None or not entries or isinstance(entries[self.file_index], UnchangedFile):
+            self.notify("No file to comment on here", severity="warning")
+            return
+        path = entries[self.file_index].path
+        chosen = self.current_hunk()
+        line = "1"
+        for tag, i1, _i2, j1, j2 in chosen.hunk.opcodes if chosen is not None else ():
+            if tag != "equal":
+                line = str(j1 + 1) if j2 > j1 else f"-{i1 + 1}"
+                break
+
+        def answered(comment: Comment | None) -> None:
+            if comment is not None:
+                self.store_comment(path, *comment)
+
+        self.app.push_screen(CommentScreen(format.plain(f"Comment on {path}"), line), answered)
+
+    @work(group="review-comment")
+    async def store_comment(self, path: str, line: int, side: CommentSide, text: str) -> None:
+        app = deck(self)
+        app.expect_change(self.current)
+        stored = await attempt(
+            self,
+            hunk_review.add_comment(
+                app.database, str(self.current), path=path, line=line, text=text, side=side
+            ),
+            title="comment",
+        )
+        if stored is not None:
+            self.notify(format.plain(f"Commented on {path} line {line}"), markup=False)
+            self.load_hunks()
 
     def action_approve_in_part(self) -> None:
         review = self.hunks

@@ -48,6 +48,7 @@ class RowKind(StrEnum):
     ADDED = "added"
     REMOVED = "removed"
     CHANGED = "changed"  # side by side: a removed line beside an added one
+    COMMENT = "comment"  # a reviewer's comment, under the line it is about
 
 
 class DiffRow(NamedTuple):
@@ -224,6 +225,48 @@ def diff_rows(diff: str, *, side_by_side: bool) -> list[DiffRow]:
     return rows
 
 
+# Lines of one comment shown under its line, at most.
+COMMENT_LINES = 8
+
+
+def with_comments(rows: list[DiffRow], comments: list[tuple[str, int, str]]) -> list[DiffRow]:
+    """``rows`` with each comment (side, line from 1, text) under the row
+    showing that line; comments on lines the diff does not show come first,
+    saying which line they are about."""
+    if not comments:
+        return rows
+    under: dict[tuple[str, int], list[str]] = {}
+    for side, line, text in comments:
+        under.setdefault((side, line - 1), []).append(text)
+    out: list[DiffRow] = []
+    placed: set[tuple[str, int]] = set()
+    for row in rows:
+        out.append(row)
+        for side, index in (("old", row.old), ("new", row.new)):
+            if index is not None and (side, index) in under and (side, index) not in placed:
+                placed.add((side, index))
+                out.extend(_comment_rows(under[side, index]))
+    elsewhere = [
+        f"line {'-' if side == 'old' else ''}{index + 1}: {text}"
+        for (side, index), texts in sorted(under.items())
+        if (side, index) not in placed
+        for text in texts
+    ]
+    return [*_comment_rows(elsewhere), *out]
+
+
+def _comment_rows(texts: list[str]) -> list[DiffRow]:
+    rows: list[DiffRow] = []
+    for text in texts:
+        lines = text.split("\n")
+        shown = lines[:COMMENT_LINES] + (["…"] if len(lines) > COMMENT_LINES else [])
+        rows.extend(
+            DiffRow(RowKind.COMMENT, header=("💬 " if n == 0 else "   ") + line)
+            for n, line in enumerate(shown)
+        )
+    return rows
+
+
 def _line(lines: list[str], index: int) -> str:
     return lines[index] if index < len(lines) else ""
 
@@ -248,6 +291,7 @@ class DiffView(ScrollView, can_focus=True):
         "diff-view--current-hunk",
         "diff-view--accepted",
         "diff-view--rejected",
+        "diff-view--comment",
     }
     DEFAULT_CSS = """
     DiffView > .diff-view--added { background: $success 20%; }
@@ -259,6 +303,7 @@ class DiffView(ScrollView, can_focus=True):
     DiffView > .diff-view--current-hunk { background: $accent 30%; }
     DiffView > .diff-view--accepted { color: $success; text-style: bold; }
     DiffView > .diff-view--rejected { color: $error; text-style: bold; }
+    DiffView > .diff-view--comment { color: $warning; text-style: italic; }
     """
 
     side_by_side: reactive[bool] = reactive(False)
@@ -291,12 +336,15 @@ class DiffView(ScrollView, can_focus=True):
         self.hunk_rows: list[int] = []
         self.current_hunk: int | None = None
         self.hunk_marks: dict[int, str] | None = None
+        # Comments under their lines: (side "new" or "old", line from 1, text).
+        self.comments: list[tuple[str, int, str]] = []
 
     def show(self, path: str, before: str | None, after: str | None, diff: str) -> None:
         """Show ``diff``, the unified diff of ``path`` from ``before`` to
         ``after`` (None: absent): plain at once, each line coloured as soon as a
         thread has read that far into Pygments' tokens (about 0.1 ms a line)."""
         self.path = path
+        self.comments = []
         self._old_text = _lines(before or "")
         self._new_text = _lines(after or "")
         self._old = Highlighter(path, before)
@@ -383,7 +431,9 @@ class DiffView(ScrollView, can_focus=True):
             self.rows = [DiffRow(RowKind.HUNK, header=self.note)]
             self.rows.extend(DiffRow(RowKind.CONTEXT, i, i) for i in range(len(self._new_text)))
         else:
-            self.rows = diff_rows(self._diff, side_by_side=self.side_by_side)
+            self.rows = with_comments(
+                diff_rows(self._diff, side_by_side=self.side_by_side), self.comments
+            )
         self._gutter = len(str(max(len(self._old_text), len(self._new_text), 1)))
         self.hunk_rows = (
             []
@@ -427,6 +477,16 @@ class DiffView(ScrollView, can_focus=True):
             if column:
                 self._resize()
             self.refresh()
+
+    def set_comments(self, comments: list[tuple[str, int, str]]) -> None:
+        """Comments to show under their lines: (side "new" or "old", line
+        from 1, text)."""
+        if comments != self.comments:
+            self.comments = comments
+            if self.note is None and self._diff:
+                top = self.scroll_y
+                self._build()
+                self.scroll_to(0, top, animate=False)
 
     def hunk_of_row(self, row: int) -> int | None:
         """The index of the hunk ``row`` belongs to."""
@@ -479,6 +539,15 @@ class DiffView(ScrollView, can_focus=True):
             return Text("✗", style=self.get_component_rich_style("diff-view--rejected"))
         return Text(" ")
 
+    def _comment(self, row: DiffRow, y: int) -> Text:
+        line = self._decision(y)
+        line.append(" " * (2 * self._gutter + 2))
+        line.append_text(
+            format.safe(row.header, self.get_component_rich_style("diff-view--comment"))
+        )
+        self._mark(line, y)
+        return line
+
     def _hunk_header(self, row: DiffRow, y: int) -> Text:
         line = self._decision(y)
         line.append(row.header, style=self.get_component_rich_style("diff-view--hunk"))
@@ -494,7 +563,7 @@ class DiffView(ScrollView, can_focus=True):
     # Search
 
     def _line_text(self, row: DiffRow) -> str:
-        if row.kind == RowKind.HUNK:
+        if row.kind in (RowKind.HUNK, RowKind.COMMENT):
             return row.header
         parts = []
         if row.old is not None and (self.split or row.new is None):
@@ -586,6 +655,8 @@ class DiffView(ScrollView, can_focus=True):
         gutter = self.get_component_rich_style("diff-view--gutter")
         if row.kind == RowKind.HUNK:
             return self._hunk_header(row, y)
+        if row.kind == RowKind.COMMENT:
+            return self._comment(row, y)
         sign, side, background = {
             RowKind.CONTEXT: (" ", "new", None),
             RowKind.ADDED: ("+", "new", "diff-view--added"),
@@ -626,6 +697,8 @@ class DiffView(ScrollView, can_focus=True):
     def _side_by_side_line(self, row: DiffRow, y: int, width: int) -> Text:
         if row.kind == RowKind.HUNK:
             return self._hunk_header(row, y)
+        if row.kind == RowKind.COMMENT:
+            return self._comment(row, y)
         line = self._decision(y)
         width -= line.cell_len
         half = max((width - 1) // 2, 1)

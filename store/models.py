@@ -335,6 +335,7 @@ class Modification(SQLModel, table=True):
         Index("ix_modifications_requested_at", "requested_at"),
         Index("ix_modifications_reverts_id", "reverts_id"),
         Index("ix_modifications_run_id", "run_id"),
+        Index("ix_modifications_revises_id", "revises_id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(Uuid, primary_key=True))
@@ -391,6 +392,15 @@ class Modification(SQLModel, table=True):
     # Approved in part: the files as the agent proposed them (modified_files
     # then holds what the accepted hunks make, which is what gets applied).
     proposed_files: dict[str, str | None] | None = Field(default=None, sa_column=Column(JSONType))
+    # A new revision of a rejected or partly approved modification: the one
+    # it revises, and its number (1 for a first proposal).
+    revises_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid, ForeignKey("modifications.id", ondelete="SET NULL")),
+    )
+    revision: int = Field(
+        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
+    )
 
 
 class HunkVerdict(StrEnum):

@@ -806,6 +806,8 @@ async def test_upgrading_from_0003_keeps_every_row(empty_database_url: URL) -> N
             "applied_commit",
             "file_modes",
             "proposed_files",
+            "revises_id",
+            "revision",
         )
 
         async def snapshot() -> dict[str, Any]:
@@ -818,7 +820,7 @@ async def test_upgrading_from_0003_keeps_every_row(empty_database_url: URL) -> N
                     rows[table] = sorted(
                         json.dumps(
                             # Columns added after 0003 (0008 fills approved_digest, 0009
-                            # adds the commits, 0010 proposed_files).
+                            # adds the commits, 0010 proposed_files and revisions).
                             {k: str(v) for k, v in row._mapping.items() if k not in newer},
                             sort_keys=True,
                         )

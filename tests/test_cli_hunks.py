@@ -70,6 +70,18 @@ def test_a_review_by_hunks_from_a_script(cli: Projdeck, tmp_path: Path) -> None:
     assert "- #2 app.txt @@ -7,5 +7,5 @@: rejected: keep j\n" in text
     assert "- app.txt line 2 ('B'), rita: Why capitals?" in text
 
+    # The agent tries again: the next revision of the one approved in part.
+    again = cli.ok(
+        "mod", "propose", "Demo", "--request", "Capitals, again", "--revises", ref[:8],
+        "--file", f"app.txt={tmp_path / 'after.txt'}",
+    ).strip()  # fmt: skip
+    shown = cli.json("mod", "show", again)
+    assert (shown["revision"], shown["revises_id"]) == (2, ref)
+    assert f"revision      2, revising {ref}\n" in cli.ok("mod", "show", again)
+    refused = cli.fails("mod", "propose", "Demo", "--request", "x", "--revises", ref,
+                        "--file", f"app.txt={tmp_path / 'after.txt'}")  # fmt: skip
+    assert f"is already revised by {again[:8]} (revision 2)" in refused
+
 
 # Each refused the same proposal in turn: a refusal changes nothing.
 REFUSED = [

@@ -129,6 +129,7 @@ def test_every_mod_command_round_trip(cli: Projdeck, tmp_path: Path) -> None:
         "reviewed_at",
         "applied_at",
         "reverts_id",
+        "revision",
     }
     assert listed["modifications"][0]["project"] == "Demo"
     assert "Say bye" in cli.ok("mod", "list", "--status", "pending")

@@ -359,3 +359,73 @@ async def test_the_agent_hears_the_verdict_in_its_conversation(database: Databas
     other = await propose(database)
     await service.reject_modification(database, other, comment="no")
     assert (await agents.get_conversation(database, str(chat.id))).messages == 1
+
+
+async def revise(database: Database, ref: str, files: dict[str, str | None] | None = None) -> str:
+    created = await service.propose_modification(
+        database,
+        "billing",
+        service.ModificationProposal(request="Tidy, again", modified_files=files or dict(CHANGE)),
+        revises=ref,
+        actor="agent-7",
+    )
+    return str(created.id)
+
+
+async def test_a_rejected_or_partly_approved_modification_is_revised(database: Database) -> None:
+    first = await proposed(database)
+    await service.reject_modification(database, first, comment="split it")
+
+    second = await revise(database, first)
+
+    review = await hunk_review.modification_hunks(database, second)
+    assert (review.modification.revision, str(review.modification.revises_id)) == (2, first)
+    row = (await events(database, "modification.proposed"))[0]  # newest first
+    assert (row["revises"], row["revision"]) == (first, 2)
+    await hunk_review.approve_in_part(database, second, numbers=[1])
+    third = await revise(database, second)
+    assert (await hunk_review.modification_hunks(database, third)).modification.revision == 3
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("pending", "is pending; only a rejected or partly approved modification is revised"),
+        ("approved", "is approved; only a rejected or partly approved modification is revised"),
+        ("revised", "is already revised by"),
+    ],
+)
+async def test_what_cannot_be_revised_is_named(
+    database: Database, setup: str, message: str
+) -> None:
+    first = await proposed(database)
+    if setup == "approved":
+        await service.approve_modification(database, first)
+    if setup == "revised":
+        await service.reject_modification(database, first, comment="no")
+        await revise(database, first)
+    with pytest.raises(ValidationError) as refused:
+        await revise(database, first)
+    assert refused.value.field == "revises"
+    assert message in refused.value.message
+
+
+async def test_a_revision_of_another_projects_modification_is_refused(
+    database: Database,
+) -> None:
+    first = await proposed(database)
+    await service.reject_modification(database, first, comment="no")
+    await projects.create_project_with_settings(
+        database,
+        projects.ProjectCreate(name="other", type="api", owner_id="alice", codebase=CODEBASE),
+    )
+    with pytest.raises(ValidationError, match="is a modification of another project"):
+        await service.propose_modification(
+            database,
+            "other",
+            service.ModificationProposal(request="Tidy", modified_files=dict(CHANGE)),
+            revises=first,
+        )
+    with pytest.raises(ValidationError) as refused:
+        await revise(database, "zz")
+    assert refused.value.field == "revises"

@@ -1,5 +1,6 @@
 """hunk review: decisions on a modification's hunks, comments on its lines,
-and the files an agent proposed when a reviewer approves only part of them
+the files an agent proposed when a reviewer approves only part of them, and
+revisions
 
 Revision ID: 0010
 Revises: 0009
@@ -8,7 +9,8 @@ Create Date: 2026-12-05
 A reviewer may accept or reject each hunk of a modification's diff and
 comment on any of its lines; approving in part keeps the agent's files in
 ``modifications.proposed_files`` while ``modified_files`` holds what the
-accepted hunks make, which is what gets applied.
+accepted hunks make, which is what gets applied. A modification may revise a rejected or partly
+approved one (``revises_id``), with its revision number.
 """
 
 from collections.abc import Sequence
@@ -73,10 +75,28 @@ def upgrade() -> None:
     op.create_index("ix_review_comments_modification_id", "review_comments", ["modification_id"])
     with op.batch_alter_table("modifications", schema=None) as batch_op:
         batch_op.add_column(sa.Column("proposed_files", JSON, nullable=True))
+        batch_op.add_column(sa.Column("revises_id", sa.Uuid(), nullable=True))
+        batch_op.add_column(
+            sa.Column("revision", sa.Integer(), nullable=False, server_default=sa.text("1"))
+        )
+        batch_op.create_foreign_key(
+            op.f("fk_modifications_revises_id_modifications"),
+            "modifications",
+            ["revises_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
+        batch_op.create_index("ix_modifications_revises_id", ["revises_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("modifications", schema=None) as batch_op:
+        batch_op.drop_index("ix_modifications_revises_id")
+        batch_op.drop_constraint(
+            op.f("fk_modifications_revises_id_modifications"), type_="foreignkey"
+        )
+        batch_op.drop_column("revision")
+        batch_op.drop_column("revises_id")
         batch_op.drop_column("proposed_files")
     op.drop_index("ix_review_comments_modification_id", table_name="review_comments")
     op.drop_table("review_comments")

@@ -30,6 +30,7 @@ class ModificationRow:
     reviewed_at: datetime | None
     applied_at: datetime | None
     reverts_id: uuid.UUID | None
+    revision: int
 
 
 _ROW_COLUMNS = (
@@ -45,6 +46,7 @@ _ROW_COLUMNS = (
     col(Modification.reviewed_at),
     col(Modification.applied_at),
     col(Modification.reverts_id),
+    col(Modification.revision),
 )
 
 
@@ -193,6 +195,11 @@ class ModificationRepository(Repository):
             col(Modification.status).in_(list(statuses)),
         )
         return list((await self.session.execute(query)).scalars())
+
+    async def revised_by(self, modification_id: uuid.UUID) -> Modification | None:
+        """The modification that revises ``modification_id``, if one does."""
+        query = select(Modification).where(col(Modification.revises_id) == modification_id)
+        return (await self.session.execute(query)).scalars().first()
 
     async def list(
         self,

@@ -420,6 +420,7 @@ async def propose_from_git(
     impact_analysis: Mapping[str, Any] | None = None,
     test_results: Mapping[str, Any] | None = None,
     run_ref: str | None = None,
+    revises: str | None = None,
     actor: str | None = None,
 ) -> Modification:
     """Propose the change ``source`` holds as a modification of ``ref``,
@@ -461,7 +462,7 @@ async def propose_from_git(
     else:
         origin = {"patch": "given"}
     return await propose_modification(
-        db, ref, proposal, run_ref=run_ref, source=origin, actor=actor
+        db, ref, proposal, run_ref=run_ref, source=origin, revises=revises, actor=actor
     )
 
 

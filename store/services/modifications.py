@@ -244,6 +244,7 @@ async def _propose(
     reverts: Modification | None = None,
     run: AgentRun | None = None,
     source: Mapping[str, str] | None = None,
+    revises: Modification | None = None,
 ) -> Modification:
     if project.status != ProjectStatus.ACTIVE:
         raise InvalidTransition("project", str(project.status), "propose a modification to")
@@ -266,6 +267,8 @@ async def _propose(
         base=_base(project.codebase, values["affected_files"]),
         reverts_id=reverts.id if reverts is not None else None,
         run_id=run.id if run is not None else None,
+        revises_id=revises.id if revises is not None else None,
+        revision=revises.revision + 1 if revises is not None else 1,
     )
     ModificationRepository(session).add(modification)
     await session.flush()
@@ -281,6 +284,11 @@ async def _propose(
             "files": _audit_files(files, project.codebase),
             "reverts": str(reverts.id) if reverts is not None else None,
             **({"run": str(run.id)} if run is not None else {}),
+            **(
+                {"revises": str(revises.id), "revision": modification.revision}
+                if revises is not None
+                else {}
+            ),
             **({"base_commit": modification.base_commit} if modification.base_commit else {}),
             **({"source": dict(source)} if source else {}),
         },
@@ -295,13 +303,15 @@ async def propose_modification(
     *,
     run_ref: str | None = None,
     source: Mapping[str, str] | None = None,
+    revises: str | None = None,
     actor: str | None = None,
 ) -> Modification:
     """Record a proposed change to an active project's codebase, with the
     base (a hash of each affected file now) that apply checks against;
     ``run_ref`` names the agent run of the same project that proposes it,
     ``source`` where it came from (a git revision, a working tree, a patch)
-    for the audit row."""
+    for the audit row; ``revises`` a rejected or partly approved modification
+    of the project that this one is the next revision of."""
     from store.services.agents import resolve_run
 
     actor = actor or current_actor()
@@ -313,7 +323,34 @@ async def propose_modification(
             raise ValidationError(
                 "run", f"run {str(run.id)[:8]} belongs to another project, not {project.name!r}"
             )
-        return await _propose(session, project, values, actor=actor, run=run, source=source)
+        earlier = await _revised(session, project, revises) if revises is not None else None
+        return await _propose(
+            session, project, values, actor=actor, run=run, source=source, revises=earlier
+        )
+
+
+async def _revised(session: AsyncSession, project: Project, ref: str) -> Modification:
+    """The modification ``ref`` names, if a new revision of it may be
+    proposed: of the same project, rejected or approved in part, and not
+    revised already."""
+    earlier = await resolve_modification(session, ref, for_update=True, field="revises")
+    short = short_id(earlier.id)
+    if earlier.project_id != project.id:
+        raise ValidationError("revises", f"{short} is a modification of another project")
+    if earlier.status != ModificationStatus.REJECTED and earlier.proposed_files is None:
+        raise ValidationError(
+            "revises",
+            f"{short} is {earlier.status}; only a rejected or partly approved modification "
+            "is revised",
+        )
+    later = await ModificationRepository(session).revised_by(earlier.id)
+    if later is not None:
+        raise ValidationError(
+            "revises",
+            f"{short} is already revised by {short_id(later.id)} (revision {later.revision}); "
+            "revise that one",
+        )
+    return earlier
 
 
 def review_comment(value: str | None) -> str | None:

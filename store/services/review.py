@@ -99,10 +99,11 @@ class Inbox:
 
 
 async def resolve_modification(
-    session: AsyncSession, ref: str, *, for_update: bool = False
+    session: AsyncSession, ref: str, *, for_update: bool = False, field: str = "id"
 ) -> Modification:
     """A modification by full id or unique id prefix (6+ characters),
-    locked for the transaction when ``for_update``."""
+    locked for the transaction when ``for_update``; a ref that is no id is
+    a ValidationError of ``field``."""
     modifications = ModificationRepository(session)
     ref = ref.strip()
     modification_id = full_id(ref)
@@ -110,14 +111,14 @@ async def resolve_modification(
         prefix = id_prefix(ref)
         if prefix is None:
             raise ValidationError(
-                "id",
+                field,
                 f"{ref!r} is not a modification id; give the id or at least "
                 f"{MIN_ID_PREFIX} of its first characters",
             )
         matches = await modifications.find_by_id_prefix(prefix)
         if len(matches) > 1:
             raise ValidationError(
-                "id", f"id prefix {ref!r} matches several modifications; give more of it"
+                field, f"id prefix {ref!r} matches several modifications; give more of it"
             )
         if not matches:
             raise NotFound(f"no modification matches {ref!r}")

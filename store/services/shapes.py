@@ -154,6 +154,7 @@ def modification_row_as_dict(row: ModificationRow) -> dict[str, Any]:
         "reviewed_at": iso(row.reviewed_at),
         "applied_at": iso(row.applied_at),
         "reverts_id": str(row.reverts_id) if row.reverts_id else None,
+        "revision": row.revision,
     }
 
 
@@ -182,6 +183,10 @@ def modification_as_dict(modification: Modification) -> dict[str, Any]:
         "failure_reason": modification.failure_reason,
         "reverts_id": str(modification.reverts_id) if modification.reverts_id else None,
         "run_id": str(modification.run_id) if modification.run_id else None,
+        "revision": modification.revision,
+        "revises_id": str(modification.revises_id) if modification.revises_id else None,
+        # Approved in part: the files as the agent proposed them.
+        "proposed_files": modification.proposed_files,
     }
 
 

@@ -128,6 +128,7 @@ def _propose_from_git(ctx: click.Context, ref: str, options: dict[str, Any]) -> 
         impact_analysis=impact,
         test_results=tests,
         run_ref=options["run_id"],
+        revises=options["revises"],
     )
 
 
@@ -192,6 +193,11 @@ def mod() -> None:
     metavar="RUN_ID",
     help="The agent run (of the same project) that proposes it.",
 )
+@click.option(
+    "--revises",
+    metavar="ID",
+    help="A rejected or partly approved modification this one is the next revision of.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the new modification as JSON.")
 @click.pass_context
 def propose(ctx: click.Context, /, ref: str, as_json: bool, **options: Any) -> None:
@@ -209,7 +215,12 @@ def propose(ctx: click.Context, /, ref: str, as_json: bool, **options: Any) -> N
         except ValidationError as error:
             fail(error.message)
         created = call_service(
-            ctx, service.propose_modification, ref, proposal, run_ref=options["run_id"]
+            ctx,
+            service.propose_modification,
+            ref,
+            proposal,
+            run_ref=options["run_id"],
+            revises=options["revises"],
         )
     if as_json:
         print_json(shapes.modification_as_dict(created))
@@ -312,6 +323,10 @@ def show(
         lines.append(("failed", m.failure_reason))
     if m.reverts_id:
         lines.append(("reverts", str(m.reverts_id)))
+    if m.revises_id:
+        lines.append(("revision", f"{m.revision}, revising {m.revises_id}"))
+    if m.proposed_files is not None:
+        lines.append(("approved", "in part (mod feedback lists the hunks taken and left)"))
     echo_fields(lines)
     click.echo(f"\nrequest:\n{m.request}")
     if m.impact_analysis:

@@ -46,6 +46,9 @@ def row_text(row: ModificationRow, now: datetime) -> Text:
     line.append(" " * (12 - line.cell_len))
     line.append(format.ago(row.requested_at, now).ljust(12))
     request = format.safe(row.request.splitlines()[0] if row.request else "")
+    if row.revision > 1:
+        # A new revision of one that was sent back: say which.
+        request = format.safe(f"r{row.revision} ", style="bold magenta") + request
     request.truncate(REQUEST_WIDTH, overflow="ellipsis", pad=True)
     line.append_text(request)
     files = len(row.affected_files)

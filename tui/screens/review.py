@@ -170,6 +170,14 @@ def summary(
         if mod.review_comment:
             reviewed.append(f": {mod.review_comment}", style="italic")
         fields.add_row("Reviewed", format.sealed(reviewed))
+    if mod.revises_id is not None:
+        fields.add_row(
+            "Revision",
+            format.safe(
+                f"{mod.revision}, revising {format.short_id(mod.revises_id, shown=show_ids)}"
+                " (v: what changed since)"
+            ),
+        )
     if mod.failure_reason:
         fields.add_row("Failed", format.safe(mod.failure_reason, "red", multiline=True))
     fields.add_row("Impact", impact_text(mod.impact_analysis))

@@ -197,3 +197,44 @@ async def test_a_comment_typed_in_the_screen_shows_under_its_line(demo_url: URL)
         assert isinstance(app.screen, CommentScreen)
         error = str(app.screen.query_one("#comment-error", Static).render())
         assert error == "line: a line number, such as 12, or -12 for a removed line"
+
+
+async def test_v_shows_what_a_revision_changed_since_the_last_review(demo_url: URL) -> None:
+    first = await proposed(demo_url)
+    async with opened(demo_url) as db:
+        await hunk_review.add_comment(db, str(first), path="notes.txt", line=2, text="good")
+        await hunk_review.add_comment(db, str(first), path="notes.txt", line=28, text="why?")
+        await service.reject_modification(db, str(first), comment="drop the second")
+        second = await service.propose_modification(
+            db,
+            "Billing API",
+            service.ModificationProposal(
+                request="Spell out one note",
+                modified_files={"notes.txt": NOTES.replace("note 2\n", "note two\n")},
+            ),
+            revises=str(first),
+        )
+    async with running_app(demo_url) as (app, pilot):
+        screen = await reviewing(app, pilot, second.id)
+        assert screen.check_action("since", ()) is True
+
+        await press(pilot, "v")
+
+        assert [entry.path for entry in screen.entries] == ["notes.txt", "zz/new.md"]
+        diff = screen.query_one(DiffView)
+        comments = [row.header for row in diff.rows if row.kind == RowKind.COMMENT]
+        # Line 2 is still "note two" but outside what changed since: named
+        # above the diff, like the comment whose line is gone.
+        assert comments == [
+            "💬 outdated, on line 28 ('note 28b'), now gone: tester: why?",
+            "💬 line 2: tester: good",
+        ]
+        assert "since revision 1" in str(screen.query_one("#review-diff-box").border_subtitle)
+        # What is decided on is the revision itself, not its changes since.
+        assert screen.check_action("decide_hunk", ("accepted",)) is False
+        await press(pilot, "space")
+        assert screen.decided == {}
+
+        await press(pilot, "v")
+        assert [entry.path for entry in screen.entries] == ["notes.txt"]
+        assert screen.check_action("decide_hunk", ("accepted",)) is True

@@ -429,3 +429,35 @@ async def test_a_revision_of_another_projects_modification_is_refused(
     with pytest.raises(ValidationError) as refused:
         await revise(database, "zz")
     assert refused.value.field == "revises"
+
+
+async def test_since_the_last_review_shows_what_the_revision_changed(database: Database) -> None:
+    first = await proposed(database)
+    await hunk_review.add_comment(database, first, path="app.py", line=2, text="ok")
+    await hunk_review.add_comment(database, first, path="app.py", line=28, text="why b?")
+    await hunk_review.add_comment(database, first, path="lib.py", line=2, text="1 or 2?")
+    await service.reject_modification(database, first, comment="redo")
+    # The revision keeps hunk 1, drops the change at line 28, adds a line
+    # before line 2, and leaves lib.py alone; new.md is as before.
+    moved = "line 1\nline one and a half\n" + APP_CHANGED.split("\n", 1)[1]
+    second = await revise(
+        database,
+        first,
+        {"app.py": moved.replace("line 28b\n", "line 28\n"), "new.md": "# New\n"},
+    )
+
+    since = await hunk_review.since_last_review(database, second)
+
+    assert since is not None
+    assert str(since.earlier.id) == first
+    assert {change.path: (change.added, change.removed) for change in since.files} == {
+        "app.py": (2, 1),
+        "lib.py": (1, 1),
+    }
+    lib = next(change for change in since.files if change.path == "lib.py")
+    assert (lib.before, lib.after) == ("def f():\n    return 2\n", "def f():\n    return 1\n")
+    carried = {(note.comment.path, note.comment.body): note.line for note in since.comments}
+    # "line two" moved down one line; "line 28b" is gone; lib.py's line 2 now
+    # reads "return 1", not "return 2" as commented.
+    assert carried == {("app.py", "ok"): 3, ("app.py", "why b?"): None, ("lib.py", "1 or 2?"): None}
+    assert await hunk_review.since_last_review(database, first) is None

@@ -30,15 +30,18 @@ from store.models import (
 )
 from store.repositories import ReviewRepository
 from store.services.hunk_state import (
+    CarriedComment,
     Feedback,
     FileState,
     HunkReview,
     NumberedHunk,
+    SinceReview,
     compared_with,
     feedback,
     feedback_text,
     hunks_in,
     modification_hunks,
+    since_last_review,
 )
 from store.services.modifications import (
     applied_if_automatic,
@@ -49,16 +52,19 @@ from store.services.modifications import (
 from store.services.review import project_of, resolve_modification
 
 __all__ = [
+    "CarriedComment",
     "Feedback",
     "FileState",
     "HunkReview",
     "NumberedHunk",
+    "SinceReview",
     "add_comment",
     "approve_in_part",
     "decide_hunks",
     "feedback",
     "feedback_text",
     "modification_hunks",
+    "since_last_review",
 ]
 from store.types import utcnow
 

@@ -38,8 +38,14 @@ from store.models import (
     Project,
     ReviewComment,
 )
-from store.repositories import LinkRepository, ReviewRepository
-from store.services.review import project_of, resolve_modification, review_base
+from store.repositories import LinkRepository, ModificationRepository, ReviewRepository
+from store.services.review import (
+    FileChange,
+    change_kind,
+    project_of,
+    resolve_modification,
+    review_base,
+)
 from store.types import utcnow
 
 # A feedback message in a conversation (a message holds at most a million characters).
@@ -167,6 +173,89 @@ async def modification_hunks(db: Database, ref: str) -> HunkReview:
     async with db.reading() as session:
         modification = await resolve_modification(session, ref)
         return await hunks_in(session, modification)
+
+
+@dataclass(frozen=True)
+class CarriedComment:
+    """A comment on the revision before, and the line of this revision it
+    now stands on (None: the line is gone, so the comment is outdated)."""
+
+    comment: ReviewComment
+    line: int | None
+
+
+@dataclass(frozen=True)
+class SinceReview:
+    """What changed between the revision reviewed last and this one: each
+    file that differs (as the earlier revision proposed it, or as it was if
+    that one left it alone, against this revision's), and the earlier
+    revision's comments carried to the lines they still apply to."""
+
+    modification: Modification
+    earlier: Modification
+    files: list[FileChange]
+    comments: list[CarriedComment]
+
+
+def _proposed(modification: Modification) -> dict[str, str | None]:
+    return modification.proposed_files or modification.modified_files
+
+
+def _carried(comment: ReviewComment, content: str | None) -> int | None:
+    """The line of ``content`` that reads as the commented line did: the
+    same number if it still does, else the nearest that does; None if none."""
+    if comment.side == CommentSide.OLD:
+        return comment.line  # a line of the version before, which both revise
+    lines = [line.rstrip("\n") for line in hunks.text_lines(content or "")]
+    same = [index + 1 for index, line in enumerate(lines) if line == comment.line_text]
+    if not same:
+        return None
+    return min(same, key=lambda number: abs(number - comment.line))
+
+
+def _since(
+    modification: Modification,
+    earlier: Modification,
+    base: Mapping[str, str | None],
+    comments: Sequence[ReviewComment],
+) -> SinceReview:
+    before_files, after_files = _proposed(earlier), _proposed(modification)
+    files = []
+    for path in sorted({*before_files, *after_files}):
+        before = before_files[path] if path in before_files else base.get(path)
+        after = after_files[path] if path in after_files else base.get(path)
+        if before == after:
+            continue
+        diff, added, removed = hunks.unified(hunks.split(path, before, after))
+        files.append(
+            FileChange(path, change_kind(before, after), added, removed, before, after, diff)
+        )
+    carried = [
+        CarriedComment(
+            note,
+            _carried(
+                note, after_files[note.path] if note.path in after_files else base.get(note.path)
+            ),
+        )
+        for note in comments
+    ]
+    return SinceReview(modification, earlier, files, carried)
+
+
+async def since_last_review(db: Database, ref: str) -> SinceReview | None:
+    """What changed since the revision ``ref`` revises (None if it revises
+    none, or that one is gone)."""
+    async with db.reading() as session:
+        modification = await resolve_modification(session, ref)
+        if modification.revises_id is None:
+            return None
+        earlier = await ModificationRepository(session).get(modification.revises_id)
+        if earlier is None:
+            return None
+        project = await project_of(session, modification, lock=False)
+        base, _label = await compared_with(session, modification, project)
+        comments = await ReviewRepository(session).comments(earlier.id)
+    return await asyncio.to_thread(_since, modification, earlier, base, comments)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,8 @@ ALLOWED = {
     "decide_file": ModificationStatus.PENDING,
     "approve_in_part": ModificationStatus.PENDING,
 }
+# What acts on the modification's own hunks, not on the changes since the last review.
+HUNK_ACTIONS = {"decide_hunk", "decide_file", "approve_in_part", "comment", "undecided"}
 # A file's state in the file list, once its hunks are decided on.
 FILE_STATE_MARKS = {
     hunk_review.FileState.ACCEPTED: ("✓", "green"),
@@ -282,6 +284,7 @@ class ReviewScreen(Screen[None]):
         Binding("u", "undecided", "Next undecided", show=False),
         Binding("P", "approve_in_part", "Approve part"),
         Binding("c", "comment", "Comment on a line", show=False),
+        Binding("v", "since", "Since the last review", show=False),
     ]
 
     def __init__(self, modification_id: uuid.UUID, queue: list[uuid.UUID] | None = None) -> None:
@@ -311,6 +314,9 @@ class ReviewScreen(Screen[None]):
         # How many decisions have been stored: readings started before the
         # last one may not show it.
         self._stored = 0
+        # A revision's changes since the one reviewed last, shown instead of
+        # its diff while ``v`` is on.
+        self.since: hunk_review.SinceReview | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -346,6 +352,8 @@ class ReviewScreen(Screen[None]):
         files the modification does not change (``j``/``k`` step through all)."""
         if self.detail is None:
             return []
+        if self.since is not None:
+            return list(self.since.files)
         return [*self.detail.files, *self.detail.unchanged]
 
     @property
@@ -405,7 +413,8 @@ class ReviewScreen(Screen[None]):
 
     def show_decisions(self) -> None:
         """The decisions in the file list and the diff's gutter."""
-        if self.detail is None:
+        if self.detail is None or self.since is not None:
+            self.show_marks()
             return
         files = self.query_one("#review-files", OptionList)
         for index, change in enumerate(self.detail.files):
@@ -418,6 +427,26 @@ class ReviewScreen(Screen[None]):
         diff = self.query_one(DiffView)
         entries = self.entries
         review = self.hunks
+        if self.since is not None:
+            diff.set_hunk_marks(None)
+            if entries and self.file_index < len(entries):
+                path = entries[self.file_index].path
+                diff.set_comments(
+                    [
+                        (
+                            "new",
+                            note.line or 0,
+                            f"{note.comment.author}: {note.comment.body}"
+                            if note.line is not None
+                            else f"outdated, on line {note.comment.line} "
+                            f"({note.comment.line_text.strip()!r}), now gone: "
+                            f"{note.comment.author}: {note.comment.body}",
+                        )
+                        for note in self.since.comments
+                        if note.comment.path == path
+                    ]
+                )
+            return
         if review is None or review.in_part or not entries or self.file_index >= len(entries):
             diff.set_hunk_marks(None)
             return
@@ -494,23 +523,43 @@ class ReviewScreen(Screen[None]):
             self.repository_rows = checking_rows() if in_git else []
         self.show_summary()
         self.query_one("#review-tests-text", Static).update(test_details(mod.test_results))
+        if self.since is not None and self.since.modification.id != mod.id:
+            self.since = None
+        self.fill_files(keep_place=keep_place)
+        self.refresh_bindings()
+
+    def fill_files(self, *, keep_place: bool = False) -> None:
+        """The file list (of the changes since the last review, with ``v``
+        on), then the selected file."""
+        detail = self.detail
+        if detail is None:
+            return
         files = self.query_one("#review-files", OptionList)
         files.clear_options()
-        files.add_options(
-            [Option(file_label(change, self.file_state(change.path))) for change in detail.files]
-        )
-        files.add_options([Option(unchanged_label(file)) for file in detail.unchanged])
+        if self.since is not None:
+            files.add_options([Option(file_label(change)) for change in self.since.files])
+        else:
+            files.add_options(
+                [
+                    Option(file_label(change, self.file_state(change.path)))
+                    for change in detail.files
+                ]
+            )
+            files.add_options([Option(unchanged_label(file)) for file in detail.unchanged])
         if not keep_place or self.file_index >= len(self.entries):
             self.file_index = 0
         self.show_file()
-        self.refresh_bindings()
 
     def show_file(self) -> None:
         diff = self.query_one(DiffView)
         box = self.query_one("#review-diff-box")
         entries = self.entries
         if self.detail is None or not entries:
-            diff.clear("This modification changes no file.")
+            diff.clear(
+                "Nothing changed since the last review."
+                if self.since is not None
+                else "This modification changes no file."
+            )
             box.border_title = ""
             return
         entry = entries[self.file_index]
@@ -522,9 +571,13 @@ class ReviewScreen(Screen[None]):
             diff.show(entry.path, entry.before, entry.after, entry.diff)
             self.show_marks()
             box.border_title = format.safe(f"{entry.path} · {entry.kind}")
+            against = (
+                f"since revision {self.since.earlier.revision} (v: the whole change)"
+                if self.since is not None
+                else f"against {self.detail.against}"
+            )
             box.border_subtitle = (
-                f"against {self.detail.against} · "
-                f"{'side by side' if diff.side_by_side else 'unified'} · {place}"
+                f"{against} · {'side by side' if diff.side_by_side else 'unified'} · {place}"
             )
         search = self.query_one("#review-search", Input)
         if search.display and search.value:
@@ -767,6 +820,29 @@ class ReviewScreen(Screen[None]):
             self.notify(format.plain(f"Commented on {path} line {line}"), markup=False)
             self.load_hunks()
 
+    def action_since(self) -> None:
+        """Show what changed since the revision reviewed last, or (again)
+        the whole change."""
+        if self.since is not None:
+            self.since = None
+            self.fill_files()
+            self.refresh_bindings()
+            return
+        self.load_since()
+
+    @work(exclusive=True, group="review-since")
+    async def load_since(self) -> None:
+        since = await attempt(
+            self, hunk_review.since_last_review(deck(self).database, str(self.current))
+        )
+        if since is None or since.modification.id != self.current:
+            if since is None:
+                self.notify("This modification revises none that can be read")
+            return
+        self.since = since
+        self.fill_files()
+        self.refresh_bindings()
+
     def action_approve_in_part(self) -> None:
         review = self.hunks
         if review is None:
@@ -795,6 +871,11 @@ class ReviewScreen(Screen[None]):
     # Acting
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "since":
+            mod = self.modification
+            return mod is not None and mod.revises_id is not None
+        if self.since is not None and action in HUNK_ACTIONS:
+            return False  # the changes since the last review are not what is decided on
         wanted = ALLOWED.get(action)
         if wanted is None:
             return True

@@ -232,7 +232,7 @@ COMMENT_LINES = 8
 def with_comments(rows: list[DiffRow], comments: list[tuple[str, int, str]]) -> list[DiffRow]:
     """``rows`` with each comment (side, line from 1, text) under the row
     showing that line; comments on lines the diff does not show come first,
-    saying which line they are about."""
+    saying which line they are about (line 0: on no line, said as it is)."""
     if not comments:
         return rows
     under: dict[tuple[str, int], list[str]] = {}
@@ -247,7 +247,8 @@ def with_comments(rows: list[DiffRow], comments: list[tuple[str, int, str]]) -> 
                 placed.add((side, index))
                 out.extend(_comment_rows(under[side, index]))
     elsewhere = [
-        f"line {'-' if side == 'old' else ''}{index + 1}: {text}"
+        # Line 0: a comment on no line of this diff (its line is gone).
+        text if index < 0 else f"line {'-' if side == 'old' else ''}{index + 1}: {text}"
         for (side, index), texts in sorted(under.items())
         if (side, index) not in placed
         for text in texts

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from benchmarks import app_bench, generate, git_bench, startup_bench, store_bench
+from benchmarks import app_bench, generate, git_bench, review_bench, startup_bench, store_bench
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 MS = 1000
@@ -365,6 +365,9 @@ def main(argv: list[str] | None = None) -> None:
     print("git:")
     git = git_bench.run()
 
+    print("review by hunks:")
+    review = review_bench.run()
+
     text = render(
         generated=generated,
         counts=counts,
@@ -374,6 +377,7 @@ def main(argv: list[str] | None = None) -> None:
         app=app,
         startup=startup,
         git=git,
+        review=review,
         versions=_versions(postgres_version),
     )
     args.output.write_text(text)
@@ -399,6 +403,7 @@ def render(
     app: dict[str, Any],
     startup: dict[str, Any],
     git: dict[str, Any],
+    review: dict[str, Any],
     versions: dict[str, str],
 ) -> str:
     machine = _machine()
@@ -496,9 +501,15 @@ def render(
     ]
     lines += ["", *startup_bench.render(startup)]
     lines += ["", *git_bench.render(git)]
+    lines += ["", *review_bench.render(review)]
     lines += ["", FINDINGS.rstrip()]
     lines += ["", "## Targets still missed", ""]
-    missed = _missed(figures, app) + startup_bench.missed(startup) + git_bench.missed(git)
+    missed = (
+        _missed(figures, app)
+        + startup_bench.missed(startup)
+        + git_bench.missed(git)
+        + review_bench.missed(review)
+    )
     lines += [f"- {item}" for item in missed] or ["- none"]
     lines.append("")
     return "\n".join(lines)

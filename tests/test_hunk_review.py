@@ -461,3 +461,28 @@ async def test_since_the_last_review_shows_what_the_revision_changed(database: D
     # reads "return 1", not "return 2" as commented.
     assert carried == {("app.py", "ok"): 3, ("app.py", "why b?"): None, ("lib.py", "1 or 2?"): None}
     assert await hunk_review.since_last_review(database, first) is None
+
+
+async def test_hunks_decided_as_seen_hold_only_while_they_are_what_was_seen(
+    database: Database,
+) -> None:
+    ref = await proposed(database)
+    seen = (await hunk_review.modification_hunks(database, ref)).hunks
+
+    assert (
+        await hunk_review.decide_seen_hunks(
+            database, ref, seen[:2], verdict=HunkVerdict.ACCEPTED, actor="rita"
+        )
+        == 2
+    )
+
+    review = await hunk_review.modification_hunks(database, ref)
+    assert [item.verdict for item in review.hunks] == [HunkVerdict.ACCEPTED] * 2 + [None] * 2
+    # The codebase moves under the second hunk: what was seen of it is gone.
+    moved = APP.replace("line 27\n", "line twenty-seven\n")
+    await projects.update_project(database, "billing", {"codebase": {**CODEBASE, "app.py": moved}})
+    review = await hunk_review.modification_hunks(database, ref)
+    assert [item.outdated for item in review.hunks[:2]] == [False, True]
+    with pytest.raises(InvalidTransition):
+        await service.reject_modification(database, ref, comment="no")
+        await hunk_review.decide_seen_hunks(database, ref, seen[:1], verdict=None)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection, Mapping, Sequence
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from store import audit, hunks, validation
 from store.config import current_actor
 from store.engine import Database
@@ -61,6 +63,7 @@ __all__ = [
     "add_comment",
     "approve_in_part",
     "decide_hunks",
+    "decide_seen_hunks",
     "feedback",
     "feedback_text",
     "modification_hunks",
@@ -129,30 +132,68 @@ async def decide_hunks(
         _require_pending(modification, "decide on the hunks of")
         review = await hunks_in(session, modification)
         chosen = _chosen(review, numbers, paths)
-        reviews = ReviewRepository(session)
-        await reviews.forget(modification.id, [item.number for item in chosen])
-        await session.flush()
-        if verdict is not None:
-            for item in chosen:
-                reviews.add_decision(_decision(modification, item, verdict, reason, actor))
-        project = await project_of(session, modification, lock=False)
-        word = verdict.value if verdict is not None else "undecided"
-        await audit.record_step(
-            session,
-            modification,
-            project,
-            actor=actor,
-            event_type="modification.hunks_decided",
-            description=f"{word} {_count(chosen)} of",
-            details={
-                "verdict": verdict.value if verdict is not None else None,
-                "hunks": [item.number for item in chosen],
-                "files": sorted({item.path for item in chosen}),
-                **({"reason": reason} if reason else {}),
-            },
-        )
+        await _record_decisions(session, modification, chosen, verdict, reason, actor)
         await session.flush()
         return await hunks_in(session, modification)
+
+
+async def decide_seen_hunks(
+    db: Database,
+    ref: str,
+    seen: Sequence[NumberedHunk],
+    *,
+    verdict: HunkVerdict | None,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> int:
+    """As ``decide_hunks``, for hunks the caller has in front of it (from
+    ``modification_hunks``): recorded as seen, with the fingerprints they
+    had, without cutting the diff again (a review screen decides a hunk per
+    key). A hunk that changed meanwhile shows as undecided, its decision
+    outdated, as any decision on an earlier form of a hunk does. Returns
+    how many hunks were decided."""
+    actor = actor or current_actor()
+    reason = _reason(verdict, reason)
+    if not seen:
+        raise ValidationError("hunks", "name at least one hunk")
+    async with db.transaction() as session:
+        modification = await resolve_modification(session, ref, for_update=True)
+        _require_pending(modification, "decide on the hunks of")
+        await _record_decisions(session, modification, seen, verdict, reason, actor)
+    return len(seen)
+
+
+async def _record_decisions(
+    session: AsyncSession,
+    modification: Modification,
+    chosen: Sequence[NumberedHunk],
+    verdict: HunkVerdict | None,
+    reason: str | None,
+    actor: str,
+) -> None:
+    """``chosen``'s decisions replaced by ``verdict`` (None: none), audited."""
+    reviews = ReviewRepository(session)
+    await reviews.forget(modification.id, [item.number for item in chosen])
+    await session.flush()
+    if verdict is not None:
+        for item in chosen:
+            reviews.add_decision(_decision(modification, item, verdict, reason, actor))
+    project = await project_of(session, modification, lock=False)
+    word = verdict.value if verdict is not None else "undecided"
+    await audit.record_step(
+        session,
+        modification,
+        project,
+        actor=actor,
+        event_type="modification.hunks_decided",
+        description=f"{word} {_count(chosen)} of",
+        details={
+            "verdict": verdict.value if verdict is not None else None,
+            "hunks": [item.number for item in chosen],
+            "files": sorted({item.path for item in chosen}),
+            **({"reason": reason} if reason else {}),
+        },
+    )
 
 
 def _decision(

@@ -201,12 +201,14 @@ def _proposed(modification: Modification) -> dict[str, str | None]:
     return modification.proposed_files or modification.modified_files
 
 
-def _carried(comment: ReviewComment, content: str | None) -> int | None:
-    """The line of ``content`` that reads as the commented line did: the
-    same number if it still does, else the nearest that does; None if none."""
+def _carried(comment: ReviewComment, lines: Sequence[str]) -> int | None:
+    """The line of ``lines`` (the file now, without their ends) that reads
+    as the commented line did: the same number if it still does, else the
+    nearest that does; None if none."""
     if comment.side == CommentSide.OLD:
         return comment.line  # a line of the version before, which both revise
-    lines = [line.rstrip("\n") for line in hunks.text_lines(content or "")]
+    if comment.line <= len(lines) and lines[comment.line - 1] == comment.line_text:
+        return comment.line
     same = [index + 1 for index, line in enumerate(lines) if line == comment.line_text]
     if not same:
         return None
@@ -230,15 +232,12 @@ def _since(
         files.append(
             FileChange(path, change_kind(before, after), added, removed, before, after, diff)
         )
-    carried = [
-        CarriedComment(
-            note,
-            _carried(
-                note, after_files[note.path] if note.path in after_files else base.get(note.path)
-            ),
-        )
-        for note in comments
-    ]
+    lines_of: dict[str, list[str]] = {}
+    for note in comments:
+        if note.path not in lines_of:
+            now = after_files[note.path] if note.path in after_files else base.get(note.path)
+            lines_of[note.path] = [line.rstrip("\n") for line in hunks.text_lines(now or "")]
+    carried = [CarriedComment(note, _carried(note, lines_of[note.path])) for note in comments]
     return SinceReview(modification, earlier, files, carried)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -21,6 +22,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -65,6 +67,9 @@ ALLOWED = {
     "decide_file": ModificationStatus.PENDING,
     "approve_in_part": ModificationStatus.PENDING,
 }
+# After storing a decision, how long the screen waits before reading the
+# modification again when the database says it changed (its own write).
+OWN_WRITES_SECONDS = 1.0
 # What acts on the modification's own hunks, not on the changes since the last review.
 HUNK_ACTIONS = {"decide_hunk", "decide_file", "approve_in_part", "comment", "undecided"}
 # A file's state in the file list, once its hunks are decided on.
@@ -314,6 +319,9 @@ class ReviewScreen(Screen[None]):
         # How many decisions have been stored: readings started before the
         # last one may not show it.
         self._stored = 0
+        # When a decision was last stored, and the reload put off meanwhile.
+        self._last_stored = 0.0
+        self._reload_timer: Timer | None = None
         # A revision's changes since the one reviewed last, shown instead of
         # its diff while ``v`` is on.
         self.since: hunk_review.SinceReview | None = None
@@ -430,22 +438,7 @@ class ReviewScreen(Screen[None]):
         if self.since is not None:
             diff.set_hunk_marks(None)
             if entries and self.file_index < len(entries):
-                path = entries[self.file_index].path
-                diff.set_comments(
-                    [
-                        (
-                            "new",
-                            note.line or 0,
-                            f"{note.comment.author}: {note.comment.body}"
-                            if note.line is not None
-                            else f"outdated, on line {note.comment.line} "
-                            f"({note.comment.line_text.strip()!r}), now gone: "
-                            f"{note.comment.author}: {note.comment.body}",
-                        )
-                        for note in self.since.comments
-                        if note.comment.path == path
-                    ]
-                )
+                diff.set_comments(self.comments_on(entries[self.file_index].path))
             return
         if review is None or review.in_part or not entries or self.file_index >= len(entries):
             diff.set_hunk_marks(None)
@@ -454,13 +447,7 @@ class ReviewScreen(Screen[None]):
         if isinstance(entry, UnchangedFile):
             diff.set_hunk_marks(None)
             return
-        diff.set_comments(
-            [
-                (str(note.side), note.line, f"{note.author}: {note.body}")
-                for note in review.comments
-                if note.path == entry.path
-            ]
-        )
+        diff.set_comments(self.comments_on(entry.path))
         diff.set_hunk_marks(
             {
                 item.index: self.decided[item.number]
@@ -468,6 +455,33 @@ class ReviewScreen(Screen[None]):
                 if item.number in self.decided
             }
         )
+
+    def comments_on(self, path: str) -> list[tuple[str, int, str]]:
+        """The comments the diff of ``path`` shows under their lines: the
+        modification's own, or with ``v`` on the revision before's, carried
+        (those whose line is gone said outdated, on no line)."""
+        if self.since is not None:
+            return [
+                (
+                    "new",
+                    note.line or 0,
+                    f"{note.comment.author}: {note.comment.body}"
+                    if note.line is not None
+                    else f"outdated, on line {note.comment.line} "
+                    f"({note.comment.line_text.strip()!r}), now gone: "
+                    f"{note.comment.author}: {note.comment.body}",
+                )
+                for note in self.since.comments
+                if note.comment.path == path
+            ]
+        review = self.hunks
+        if review is None or review.in_part:
+            return []
+        return [
+            (str(note.side), note.line, f"{note.author}: {note.body}")
+            for note in review.comments
+            if note.path == path
+        ]
 
     @work(exclusive=True, group="review-repository")
     async def check_repository(self, modification: Modification) -> None:
@@ -568,7 +582,9 @@ class ReviewScreen(Screen[None]):
         if isinstance(entry, UnchangedFile):
             self.show_unchanged(entry, place)
         else:
-            diff.show(entry.path, entry.before, entry.after, entry.diff)
+            diff.show(
+                entry.path, entry.before, entry.after, entry.diff, self.comments_on(entry.path)
+            )
             self.show_marks()
             box.border_title = format.safe(f"{entry.path} · {entry.kind}")
             against = (
@@ -597,8 +613,19 @@ class ReviewScreen(Screen[None]):
         box.border_subtitle = f"codebase now · {place}"
 
     def store_changed(self) -> None:
-        """Another process wrote: redraw if this modification looks different."""
-        self.load(keep_place=True)
+        """Another process wrote: redraw if this modification looks different.
+        While the reviewer is deciding hunks (each stored a moment later sets
+        this off), once a second at most: reading the whole change again
+        each time would slow the keys it follows."""
+        quiet = time.monotonic() - self._last_stored
+        if quiet >= OWN_WRITES_SECONDS:
+            self.load(keep_place=True)
+        elif self._reload_timer is None:
+            self._reload_timer = self.set_timer(OWN_WRITES_SECONDS - quiet, self._reload_later)
+
+    def _reload_later(self) -> None:
+        self._reload_timer = None
+        self.store_changed()
 
     # Moving
 
@@ -733,36 +760,32 @@ class ReviewScreen(Screen[None]):
         if len(chosen) == 1:
             # On to the next hunk of the file, if it has one.
             self.query_one(DiffView).go_to_hunk(chosen[0].index + 1)
-        self.store_decision([item.number for item in chosen], verdict, reason, self._turn)
+        self.store_decision(chosen, verdict, reason, self._turn)
 
     @work(group="review-decide")
     async def store_decision(
-        self, numbers: list[int], verdict: str, reason: str | None, turn: int
+        self, chosen: list[hunk_review.NumberedHunk], verdict: str, reason: str | None, turn: int
     ) -> None:
-        """Store a decision, one at a time in the order they were made."""
+        """Store a decision on the hunks as drawn, one at a time in the order
+        they were made; what the store holds is read again only if it fails."""
         app = deck(self)
         ref = self.current
         async with self._storing:
             app.expect_change(ref)
-            review = await attempt(
+            stored = await attempt(
                 self,
-                hunk_review.decide_hunks(
-                    app.database,
-                    str(ref),
-                    verdict=HunkVerdict(verdict),
-                    numbers=numbers,
-                    reason=reason,
+                hunk_review.decide_seen_hunks(
+                    app.database, str(ref), chosen, verdict=HunkVerdict(verdict), reason=reason
                 ),
                 title="decide",
             )
         self._stored += 1
-        for number in numbers:
-            if self.unsaved.get(number, (None,))[0] == turn:
-                del self.unsaved[number]
-        if review is None:
+        self._last_stored = time.monotonic()
+        for item in chosen:
+            if self.unsaved.get(item.number, (None,))[0] == turn:
+                del self.unsaved[item.number]
+        if stored is None and ref == self.current:
             self.load_hunks()  # what is stored, not what was drawn
-        elif review.modification.id == self.current:
-            self.show_hunks(review)
 
     def action_undecided(self) -> None:
         """Move to the next hunk nobody decided on, in this file or the next."""

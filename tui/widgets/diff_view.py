@@ -340,12 +340,20 @@ class DiffView(ScrollView, can_focus=True):
         # Comments under their lines: (side "new" or "old", line from 1, text).
         self.comments: list[tuple[str, int, str]] = []
 
-    def show(self, path: str, before: str | None, after: str | None, diff: str) -> None:
+    def show(
+        self,
+        path: str,
+        before: str | None,
+        after: str | None,
+        diff: str,
+        comments: list[tuple[str, int, str]] | None = None,
+    ) -> None:
         """Show ``diff``, the unified diff of ``path`` from ``before`` to
-        ``after`` (None: absent): plain at once, each line coloured as soon as a
+        ``after`` (None: absent), with ``comments`` under their lines (see
+        ``set_comments``): plain at once, each line coloured as soon as a
         thread has read that far into Pygments' tokens (about 0.1 ms a line)."""
         self.path = path
-        self.comments = []
+        self.comments = comments or []
         self._old_text = _lines(before or "")
         self._new_text = _lines(after or "")
         self._old = Highlighter(path, before)
@@ -473,11 +481,26 @@ class DiffView(ScrollView, can_focus=True):
         the file), drawn in the gutter; None: no decision column."""
         if marks != self.hunk_marks:
             column = (marks is None) != (self.hunk_marks is None)
-            self.hunk_marks = marks
-            self._cache.clear()
             if column:
+                self.hunk_marks = marks
+                self._cache.clear()
                 self._resize()
+            else:
+                old, new = self.hunk_marks or {}, marks or {}
+                changed = {index for index in {*old, *new} if old.get(index) != new.get(index)}
+                self.hunk_marks = marks
+                self._forget_hunks(changed)
             self.refresh()
+
+    def _forget_hunks(self, indexes: set[int]) -> None:
+        """Drop the drawn rows of these hunks (the others are as drawn; rows
+        are kept by row and width, and a resize drops them all)."""
+        for index in indexes:
+            if not 0 <= index < len(self.hunk_rows):
+                continue
+            end = self.hunk_rows[index + 1] if index + 1 < len(self.hunk_rows) else len(self.rows)
+            for row in range(self.hunk_rows[index], end):
+                self._cache.discard((row, self.size.width))
 
     def set_comments(self, comments: list[tuple[str, int, str]]) -> None:
         """Comments to show under their lines: (side "new" or "old", line
@@ -509,11 +532,14 @@ class DiffView(ScrollView, can_focus=True):
         top of the view."""
         if not 0 <= index < len(self.hunk_rows):
             return
-        self.current_hunk = index
+        previous, self.current_hunk = self.current_hunk, index
         target = self.hunk_rows[index]
         if target - self.scroll_y not in range(max(self.size.height - 3, 1)):
             self.scroll_to(y=max(target - 1, 0), animate=False)
-        self._cache.clear()
+        # Only the two headers' highlight changes.
+        for hunk in (previous, index):
+            if hunk is not None and hunk < len(self.hunk_rows):
+                self._cache.discard((self.hunk_rows[hunk], self.size.width))
         self.refresh()
 
     def step_hunk(self, step: int) -> bool:

@@ -486,3 +486,23 @@ async def test_hunks_decided_as_seen_hold_only_while_they_are_what_was_seen(
     with pytest.raises(InvalidTransition):
         await service.reject_modification(database, ref, comment="no")
         await hunk_review.decide_seen_hunks(database, ref, seen[:1], verdict=None)
+
+
+async def test_a_reopened_partial_approval_is_reviewed_against_what_the_agent_proposed(
+    database: Database,
+) -> None:
+    ref = await proposed(database)
+    await hunk_review.approve_in_part(database, ref, numbers=[3])
+    # lib.py moves in the codebase: the apply fails, and reopening it puts it back.
+    await projects.update_project(
+        database, "billing", {"codebase": {**CODEBASE, "lib.py": "def f():\n    return 0\n"}}
+    )
+    assert (await service.apply_modification(database, ref)).status == ModificationStatus.FAILED
+    await service.reopen_modification(database, ref)
+
+    review = await hunk_review.modification_hunks(database, ref)
+    assert len(review.hunks) == 4  # the agent's hunks, not the part taken before
+    approved = await hunk_review.approve_in_part(database, ref, numbers=[1, 2, 3, 4])
+
+    assert approved.proposed_files is None
+    assert approved.modified_files == CHANGE

@@ -319,8 +319,14 @@ async def approve_in_part(
             verdict = HunkVerdict.ACCEPTED if item.number in accepted else HunkVerdict.REJECTED
             reviews.add_decision(_decision(modification, item, verdict, None, actor))
         whole = len(accepted) == len(review.hunks)
-        if not whole:
-            modification.proposed_files = dict(modification.modified_files)
+        # The agent's files: as proposed, also when a modification approved
+        # in part before was reopened (its files then are the part taken).
+        proposed = dict(modification.proposed_files or modification.modified_files)
+        if whole:
+            modification.modified_files = proposed
+            modification.proposed_files = None
+        else:
+            modification.proposed_files = proposed
             modification.modified_files = files
             if modification.file_modes:
                 modification.file_modes = {

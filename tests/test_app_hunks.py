@@ -5,8 +5,11 @@ the next undecided hunk, and approving only the accepted hunks."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import URL
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
@@ -238,3 +241,33 @@ async def test_v_shows_what_a_revision_changed_since_the_last_review(demo_url: U
         await press(pilot, "v")
         assert [entry.path for entry in screen.entries] == ["notes.txt"]
         assert screen.check_action("decide_hunk", ("accepted",)) is True
+
+
+async def test_a_long_comment_is_written_in_the_editor(
+    demo_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\nprintf 'A long comment\\nover two lines\\n' > \"$1\"\n")
+    editor.chmod(0o755)
+    monkeypatch.setenv("VISUAL", str(editor))
+    ref = await proposed(demo_url)
+    async with running_app(demo_url) as (app, pilot):
+        screen = await reviewing(app, pilot, ref)
+        # Headless, the app cannot hand the terminal over: it says so.
+        await press(pilot, "c")
+        await press(pilot, "ctrl+o")
+        dialog = app.screen
+        assert isinstance(dialog, CommentScreen)
+        error = str(dialog.query_one("#comment-error", Static).render())
+        assert error.startswith(f"editor: {str(editor)!r} could not be run here")
+
+        monkeypatch.setattr(app, "suspend", contextlib.nullcontext)
+        await press(pilot, "ctrl+o")
+        await wait_until(pilot, lambda: bool(screen.hunks and screen.hunks.comments), 10)
+
+        [note] = screen.hunks.comments if screen.hunks else []
+        assert (note.line, note.body) == (2, "A long comment\nover two lines")
+        rows = [
+            row.header for row in screen.query_one(DiffView).rows if row.kind == RowKind.COMMENT
+        ]
+        assert rows == ["💬 tester: A long comment", "   over two lines"]

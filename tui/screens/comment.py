@@ -1,10 +1,18 @@
 """Asks for a comment on one line of a modification's file: the line (of
 the proposed version, or with a leading minus of the version before, for a
-removed line) and the text."""
+removed line) and the text, typed in the box or, for a long one, written in
+the person's editor ($VISUAL, else $EDITOR, else vi) while the app waits."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -27,7 +35,10 @@ def parse_line(value: str) -> tuple[int, CommentSide] | None:
 
 
 class CommentScreen(ModalScreen[Comment | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+o", "editor", "Write it in $EDITOR"),
+    ]
 
     def __init__(self, title: str, line: str) -> None:
         super().__init__()
@@ -42,17 +53,26 @@ class CommentScreen(ModalScreen[Comment | None]):
             yield Label("Comment")
             yield Input(placeholder="What should change here?", id="comment-text")
             yield Static("", id="comment-error", classes="field-error")
-            yield Static("enter saves · escape cancels", classes="hint")
+            yield Static(
+                "enter saves · ctrl+o writes it in your editor · escape cancels", classes="hint"
+            )
 
     def on_mount(self) -> None:
         self.query_one("#comment-text", Input).focus()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        error = self.query_one("#comment-error", Static)
+    def _line(self) -> tuple[int, CommentSide] | None:
         line = parse_line(self.query_one("#comment-line", Input).value)
         if line is None:
-            error.update("line: a line number, such as 12, or -12 for a removed line")
+            self.query_one("#comment-error", Static).update(
+                "line: a line number, such as 12, or -12 for a removed line"
+            )
             self.query_one("#comment-line", Input).focus()
+        return line
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        error = self.query_one("#comment-error", Static)
+        line = self._line()
+        if line is None:
             return
         if event.input.id == "comment-line":
             self.query_one("#comment-text", Input).focus()
@@ -60,6 +80,33 @@ class CommentScreen(ModalScreen[Comment | None]):
         text = self.query_one("#comment-text", Input).value.strip()
         if not text:
             error.update("comment: say something")
+            return
+        self.dismiss((line[0], line[1], text))
+
+    def action_editor(self) -> None:
+        """Write the comment in the person's editor, the app suspended
+        meanwhile; what it saves is the comment (empty: nothing)."""
+        line = self._line()
+        if line is None:
+            return
+        error = self.query_one("#comment-error", Static)
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        folder = Path(tempfile.mkdtemp(prefix="projdeck-comment-"))
+        draft = folder / "comment.md"
+        try:
+            draft.write_text(self.query_one("#comment-text", Input).value, encoding="utf-8")
+            try:
+                with self.app.suspend():
+                    # The person's own editor, named by their own environment.
+                    subprocess.run([*shlex.split(editor), str(draft)], check=False)  # noqa: S603
+            except (SuspendNotSupported, OSError) as failed:
+                error.update(f"editor: {editor!r} could not be run here ({failed})")
+                return
+            text = draft.read_text(encoding="utf-8", errors="replace").strip()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        if not text:
+            error.update("comment: the editor saved nothing; nothing is stored")
             return
         self.dismiss((line[0], line[1], text))
 

@@ -1,14 +1,8 @@
 """Review hunk by hunk, the writes: a reviewer's decision on each hunk
 (with a reason for a rejection), comments on lines, approval in part (only
 the accepted hunks are applied). What they make is read through
-``hunk_state``, whose names this module gives too.
-
-Hunks are numbered from 1 across the modification's files in path order,
-as the review shows them (``store.hunks``: the code path that draws the
-diff). A decision carries the fingerprint of the hunk it was made on: when
-the diff changes under it (the codebase moved, the modification was
-reopened), the hunk shows as undecided again and the decision as outdated.
-"""
+``hunk_state``, whose names this module gives too (and which says how hunks
+are numbered and how long a decision holds)."""
 
 from __future__ import annotations
 

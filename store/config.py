@@ -69,6 +69,11 @@ def normalize_url(raw: str) -> URL:
             f"unsupported backend {url.drivername!r}; use sqlite:///PATH or postgresql://...",
         )
     url = url.set(drivername=driver)
+    if driver.startswith("postgresql"):
+        # libpq's parameters (sslmode=require...), checked now, used on connect.
+        from store import pg_params
+
+        pg_params.check(url)
     if driver.startswith("sqlite") and url.database in (None, "", ":memory:"):
         raise ValidationError(
             "database URL", "an in-memory SQLite database cannot be shared; give a file path"

@@ -254,9 +254,18 @@ def create_engine_for(
             f"cannot use the database {mask_url(url)}: PostgreSQL needs its driver, "
             "which is not installed; install projdeck with it: pip install 'projdeck[postgres]'"
         )
+    from store import pg_params
+
+    connect_args = PostgresTimeouts.from_env().connect_args()
+    given = pg_params.connect_args(url)
+    settings = {**connect_args.get("server_settings", {}), **given.pop("server_settings", {})}
+    connect_args.update(given)
+    if settings:
+        connect_args["server_settings"] = settings
     return create_async_engine(
-        url,
-        connect_args=PostgresTimeouts.from_env().connect_args(),
+        # asyncpg takes the URL's libpq parameters as the arguments above.
+        url.set(query={}),
+        connect_args=connect_args,
         pool_size=pool.size,
         max_overflow=pool.overflow,
         pool_timeout=pool.timeout,

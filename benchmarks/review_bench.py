@@ -210,9 +210,13 @@ def render(result: dict[str, Any]) -> list[str]:
         f"({result['unsaved_at_end']} left unsaved).",
         "- The changes since the last review: the revision before and this one diffed file by "
         "file and the earlier comments (100) carried to their lines, in a thread, then drawn. "
-        "Most of it is `difflib` cutting the 5,000-line file into hunks (about 0.3 s alone on "
-        "this machine, the same cut the review itself makes when it opens): a faster diff (a "
-        "C one, or diffing only the stretches that differ) is what would meet the target.",
+        "The two revisions are diffed with the quick cut (`hunks.split(..., quick=True)`: the "
+        "lines found once on each side anchor the match and difflib's matcher works only on "
+        "the stretches between them; 19 ms for this file where difflib alone takes 145 ms, "
+        "the same hunks here); the review's own hunks, which are decided on, stay difflib's. "
+        "The earlier comments are carried through an index of the new file's lines by their "
+        "text (reading each comment's attribute once per line of the file took 0.26 s). Before "
+        "these two, the median was 566 ms.",
         "- Deciding is drawn before it is stored (`decide_seen_hunks` records the hunks as the "
         "screen has them, without cutting the diff again), and only the rows of the hunk decided "
         "and the two hunk headers whose highlight moves are drawn again; each stored decision "

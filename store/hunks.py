@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from bisect import bisect_left
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -122,11 +123,90 @@ def _owners(hunks: tuple[Hunk, ...]) -> dict[Opcode, int]:
     }
 
 
-def split(path: str, before: str | None, after: str | None) -> FileHunks:
-    """``path``'s change from ``before`` to ``after`` (None: absent) as hunks."""
+class _Matched(difflib.SequenceMatcher):  # type: ignore[type-arg]
+    """difflib's matcher over operations found another way: its grouping
+    into hunks (``get_grouped_opcodes``) works on them as on its own."""
+
+    def __init__(self, opcodes: list[Opcode]) -> None:
+        super().__init__(None, [], [])
+        self._found = opcodes
+
+    def get_opcodes(self) -> list[Opcode]:  # type: ignore[override]
+        return list(self._found)
+
+
+def _anchors(old: list[str], new: list[str]) -> list[tuple[int, int]]:
+    """The lines found once in each side, as (old index, new index) pairs,
+    the longest run of them in the same order on both sides."""
+    seen_old: dict[str, int] = {}
+    for index, line in enumerate(old):
+        seen_old[line] = -1 if line in seen_old else index
+    seen_new: dict[str, int] = {}
+    for index, line in enumerate(new):
+        seen_new[line] = -1 if line in seen_new else index
+    pairs = [
+        (i, seen_new[line])
+        for line, i in seen_old.items()
+        if i >= 0 and seen_new.get(line, -1) >= 0
+    ]
+    pairs.sort()
+    # The longest increasing run of new indexes (patience sorting).
+    tails: list[int] = []
+    tail_at: list[int] = []
+    before: list[int] = []
+    for position, (_i, j) in enumerate(pairs):
+        place = bisect_left(tails, j)
+        if place == len(tails):
+            tails.append(j)
+            tail_at.append(position)
+        else:
+            tails[place] = j
+            tail_at[place] = position
+        before.append(tail_at[place - 1] if place else -1)
+    run: list[tuple[int, int]] = []
+    position = tail_at[-1] if tail_at else -1
+    while position >= 0:
+        run.append(pairs[position])
+        position = before[position]
+    return run[::-1]
+
+
+def _anchored_opcodes(old: list[str], new: list[str]) -> list[Opcode]:
+    """Operations turning ``old`` into ``new``: the lines found once on each
+    side, in the same order, are kept as they are, and difflib's matcher
+    works on what lies between them only (a long file with scattered edits
+    costs little, where the matcher alone takes a while)."""
+    found: list[Opcode] = []
+
+    def add(tag: str, i1: int, i2: int, j1: int, j2: int) -> None:
+        if i1 == i2 and j1 == j2:
+            return
+        if found and found[-1][0] == tag == "equal":
+            found[-1] = (tag, found[-1][1], i2, found[-1][3], j2)
+        else:
+            found.append((tag, i1, i2, j1, j2))
+
+    i = j = 0
+    for anchor_i, anchor_j in [*_anchors(old, new), (len(old), len(new))]:
+        between = difflib.SequenceMatcher(None, old[i:anchor_i], new[j:anchor_j])
+        for tag, a1, a2, b1, b2 in between.get_opcodes():
+            add(tag, i + a1, i + a2, j + b1, j + b2)
+        if anchor_i < len(old):
+            add("equal", anchor_i, anchor_i + 1, anchor_j, anchor_j + 1)
+        i, j = anchor_i + 1, anchor_j + 1
+    return found
+
+
+def split(path: str, before: str | None, after: str | None, *, quick: bool = False) -> FileHunks:
+    """``path``'s change from ``before`` to ``after`` (None: absent) as hunks.
+    ``quick``: lines found once on each side anchor the match (see
+    ``_anchored_opcodes``): for showing a long change fast; the hunks a
+    reviewer decides on are difflib's own."""
     old = text_lines(before or "")
     new = text_lines(after or "")
-    matcher = difflib.SequenceMatcher(None, old, new)
+    matcher = (
+        _Matched(_anchored_opcodes(old, new)) if quick else difflib.SequenceMatcher(None, old, new)
+    )
     # get_grouped_opcodes trims the first and last runs of the matcher's own
     # list in place: the whole-file operations are copied first.
     opcodes = tuple(matcher.get_opcodes())

@@ -201,18 +201,16 @@ def _proposed(modification: Modification) -> dict[str, str | None]:
     return modification.proposed_files or modification.modified_files
 
 
-def _carried(comment: ReviewComment, lines: Sequence[str]) -> int | None:
-    """The line of ``lines`` (the file now, without their ends) that reads
-    as the commented line did: the same number if it still does, else the
-    nearest that does; None if none."""
+def _carried(comment: ReviewComment, where: Mapping[str, list[int]]) -> int | None:
+    """The line of the file now (``where``: each line's text, without its
+    end, to the numbers of the lines that read so) that reads as the
+    commented line did: the same number if it still does, else the nearest
+    that does; None if none."""
     if comment.side == CommentSide.OLD:
         return comment.line  # a line of the version before, which both revise
-    if comment.line <= len(lines) and lines[comment.line - 1] == comment.line_text:
-        return comment.line
-    same = [index + 1 for index, line in enumerate(lines) if line == comment.line_text]
-    if not same:
-        return None
-    return min(same, key=lambda number: abs(number - comment.line))
+    line = comment.line
+    same = where.get(comment.line_text, [])
+    return min(same, key=lambda number: abs(number - line)) if same else None
 
 
 def _since(
@@ -228,16 +226,19 @@ def _since(
         after = after_files[path] if path in after_files else base.get(path)
         if before == after:
             continue
-        diff, added, removed = hunks.unified(hunks.split(path, before, after))
+        diff, added, removed = hunks.unified(hunks.split(path, before, after, quick=True))
         files.append(
             FileChange(path, change_kind(before, after), added, removed, before, after, diff)
         )
-    lines_of: dict[str, list[str]] = {}
+    where_in: dict[str, dict[str, list[int]]] = {}
     for note in comments:
-        if note.path not in lines_of:
+        if note.path not in where_in:
             now = after_files[note.path] if note.path in after_files else base.get(note.path)
-            lines_of[note.path] = [line.rstrip("\n") for line in hunks.text_lines(now or "")]
-    carried = [CarriedComment(note, _carried(note, lines_of[note.path])) for note in comments]
+            where: dict[str, list[int]] = {}
+            for number, line in enumerate(hunks.text_lines(now or ""), start=1):
+                where.setdefault(line.rstrip("\n"), []).append(number)
+            where_in[note.path] = where
+    carried = [CarriedComment(note, _carried(note, where_in[note.path])) for note in comments]
     return SinceReview(modification, earlier, files, carried)
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.app_bench import SIZE, Frames, _wait
-from benchmarks.results import write_section
+from benchmarks.results import RESULTS, write_section
 
 SECTION = "## Review by hunks"
 LINES = 5000
@@ -249,16 +249,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.review_bench")
     parser.add_argument("--decisions", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     result = run(decisions=args.decisions, rounds=args.rounds)
     lines = render(result)
     print("\n".join(lines))
-    if args.output is not None:
-        write_section(SECTION, lines, args.output)
-    else:
-        write_section(SECTION, lines)
-    print("wrote the review section of RESULTS.md")
+    write_section(SECTION, lines, args.output)
+    print(f"wrote the review section of {args.output}")
 
 
 if __name__ == "__main__":

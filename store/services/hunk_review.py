@@ -37,6 +37,7 @@ from store.services.hunk_state import (
     feedback_text,
     hunks_in,
     modification_hunks,
+    proposed_files,
     since_last_review,
 )
 from store.services.modifications import (
@@ -315,7 +316,7 @@ async def approve_in_part(
         whole = len(accepted) == len(review.hunks)
         # The agent's files: as proposed, also when a modification approved
         # in part before was reopened (its files then are the part taken).
-        proposed = dict(modification.proposed_files or modification.modified_files)
+        proposed = dict(proposed_files(modification))
         if whole:
             modification.modified_files = proposed
             modification.proposed_files = None

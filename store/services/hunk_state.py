@@ -112,7 +112,7 @@ class HunkReview:
 def _split(modification: Modification, before: Mapping[str, str | None]) -> list[hunks.FileHunks]:
     """The agent's files (as proposed, also after an approval in part)
     against ``before``, as hunks."""
-    files = modification.proposed_files or modification.modified_files
+    files = proposed_files(modification)
     return [hunks.split(path, before.get(path), files[path]) for path in sorted(files)]
 
 
@@ -197,7 +197,9 @@ class SinceReview:
     comments: list[CarriedComment]
 
 
-def _proposed(modification: Modification) -> dict[str, str | None]:
+def proposed_files(modification: Modification) -> dict[str, str | None]:
+    """The agent's files: as proposed, also once approved in part (its
+    ``modified_files`` are then the part taken)."""
     return modification.proposed_files or modification.modified_files
 
 
@@ -219,7 +221,7 @@ def _since(
     base: Mapping[str, str | None],
     comments: Sequence[ReviewComment],
 ) -> SinceReview:
-    before_files, after_files = _proposed(earlier), _proposed(modification)
+    before_files, after_files = proposed_files(earlier), proposed_files(modification)
     files = []
     for path in sorted({*before_files, *after_files}):
         before = before_files[path] if path in before_files else base.get(path)

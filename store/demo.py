@@ -491,6 +491,9 @@ async def fill_demo(
         )
     step("modifications in every status")
     modifications = await _add_modifications(db, rng)
+    from store.demo_review import add_reviewed_revision
+
+    modifications += await add_reviewed_revision(db)
     step("deployments and operations")
     await _add_operations_history(db, rng, project_ids)
     for demo in PROJECTS:

@@ -132,6 +132,11 @@ def _decode_value(kind: Any, value: Any) -> Any:
     return value
 
 
+# Columns ordering a table's rows before its key, where rows refer to others
+# of the same table.
+_FIRST_BY = {"modifications": ("revision",)}
+
+
 def _primary_key(table: Table) -> list[str]:
     return [column.name for column in table.primary_key.columns]
 
@@ -139,8 +144,11 @@ def _primary_key(table: Table) -> list[str]:
 async def read_rows(
     connection: AsyncConnection, table: Table, batch: int = BATCH_ROWS
 ) -> AsyncIterator[dict[str, Any]]:
-    """Every row of ``table`` in primary-key order, streamed, encoded."""
-    query = select(table).order_by(*table.primary_key.columns)
+    """Every row of ``table`` in primary-key order, streamed, encoded; rows
+    another row of the table refers to come before it (a modification's
+    revision N revises one of revision N - 1)."""
+    first = [table.c[name] for name in _FIRST_BY.get(table.name, ())]
+    query = select(table).order_by(*first, *table.primary_key.columns)
     result = await connection.stream(query.execution_options(yield_per=batch))
     async for row in result.mappings():
         yield encode_row(table, row)

@@ -81,6 +81,9 @@ SCENES = [
     Scene("review-side-by-side", ("5", "enter", "n", "s")),
     # Reviewed by hunks: the first file's accepted, the second's rejected.
     Scene("review-hunks", ("5", "enter", "n", "space", "j", "x", "enter")),
+    # The agent's second revision, since the first's review: its second file,
+    # where the reviewer's comment no longer has its line.
+    Scene("review-since", ("5", "down", "down", "enter", "v", "j")),
     Scene("help", ("question_mark",)),
     # Typed, because the palette lists its providers' discoveries in no fixed order.
     Scene("command-palette", ("ctrl+p", *"go to")),

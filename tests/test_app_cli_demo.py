@@ -16,7 +16,7 @@ def test_demo_fills_an_empty_database_and_refuses_a_second_time(tmp_path: Path) 
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     cli = Projdeck(url, **{crypto.SECRET_KEY_ENV: TEST_KEY})
     out = cli.ok("demo")
-    assert "12 projects" in out and "42 modifications" in out
+    assert "12 projects" in out and "44 modifications" in out
     listed = cli.json("project", "list", "--all")
     assert listed["total"] == 12
     assert "Payments Sandbox" in {project["name"] for project in listed["projects"]}

@@ -481,7 +481,7 @@ async def test_modifications_and_audit_filter_by_status_and_category(demo_url: U
         await press(pilot, "3")
         assert isinstance(app.screen, ModificationsScreen)
         table = app.screen.query_one(DataTable)
-        assert table.row_count == 42
+        assert table.row_count == 44
         # The status selector lists pending first.
         await press(pilot, "f", "enter", "down", "enter")
         statuses = {str(cell) for cell in column(table, "status")}

@@ -54,11 +54,11 @@ async def test_full_keyboard_review_session(demo_url: URL) -> None:
         await press(pilot, "5")
         inbox = app.screen
         assert isinstance(inbox, InboxScreen)
-        assert inbox.title == "Inbox · 15 waiting (10 pending, 5 approved)"
+        assert inbox.title == "Inbox · 16 waiting (11 pending, 5 approved)"
         await press(pilot, "enter")
         screen = review(app.screen)
         assert request_of(screen) == "Round tax amounts half-even per line item"
-        assert screen.title == "Review · 1 of 15"
+        assert screen.title == "Review · 1 of 16"
 
         # n: the next modification; j/k step through its two files.
         await press(pilot, "n")
@@ -87,9 +87,12 @@ async def test_full_keyboard_review_session(demo_url: URL) -> None:
         assert not screen.query_one("#review-search", Input).display
         assert isinstance(app.screen, ReviewScreen)
 
-        # a approves; the next waiting modification opens.
+        # a approves; the next waiting modification opens (the agent's second
+        # revision of a change), and n passes it by.
         approved_id = screen.current
         await press(pilot, "a")
+        assert request_of(screen) == "Reject malformed invoice ids before the lookup"
+        await press(pilot, "n")
         assert request_of(screen) == "Lazy-load the product images"
 
         # A applies after a confirmation.
@@ -107,11 +110,11 @@ async def test_full_keyboard_review_session(demo_url: URL) -> None:
         assert "needs a comment" in plain(app.screen.query_one("#reject-error", Static))
         await press(pilot, *"Not this sprint", "enter")
         assert request_of(screen) == "Add readiness probe separate from /health"
-        assert screen.title == "Review · 3 of 13"
+        assert screen.title == "Review · 4 of 14"
 
         await press(pilot, "escape")
         assert isinstance(app.screen, InboxScreen)
-        assert app.screen.title == "Inbox · 13 waiting (8 pending, 5 approved)"
+        assert app.screen.title == "Inbox · 14 waiting (9 pending, 5 approved)"
 
     async with opened(demo_url) as db:
         approved = (await get_modification(db, str(approved_id))).modification
@@ -124,7 +127,7 @@ async def test_full_keyboard_review_session(demo_url: URL) -> None:
         rejected = (await get_modification(db, str(rejected_id))).modification
         assert rejected.status == ModificationStatus.REJECTED
         assert rejected.review_comment == "Not this sprint"
-        assert (await waiting_modifications(db)).waiting == 13
+        assert (await waiting_modifications(db)).waiting == 14
 
 
 async def test_history_opens_final_states_read_only(demo_url: URL) -> None:
@@ -197,13 +200,13 @@ async def test_inbox_and_review_update_when_the_cli_writes(demo_url: URL, tmp_pa
             f"jobs/rollup.py={new_file}",
         )
         await wait_until(
-            pilot, lambda: inbox.title == "Inbox · 16 waiting (11 pending, 5 approved)", 10.0
+            pilot, lambda: inbox.title == "Inbox · 17 waiting (12 pending, 5 approved)", 10.0
         )
         listing = inbox.query_one(OptionList)
         prompts = [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
         assert any("Live: add the rollup job" in prompt for prompt in prompts)
         titles = [notification.title for notification in app._notifications]
-        assert "Inbox: 16 waiting" in titles
+        assert "Inbox: 17 waiting" in titles
 
         # The review screen of a pending modification follows an approval
         # made by another process.
@@ -488,7 +491,7 @@ async def test_notification_says_what_became_of_those_that_left_the_inbox(
         inbox = app.screen
         assert isinstance(inbox, InboxScreen)
         await settle(pilot)
-        assert inbox.title == "Inbox · 15 waiting (10 pending, 5 approved)"
+        assert inbox.title == "Inbox · 16 waiting (11 pending, 5 approved)"
     async with opened(demo_url) as db:
         statuses = {
             key: (await get_modification(db, str(key))).modification.status

@@ -182,6 +182,23 @@ async def test_approving_in_part_applies_only_the_accepted_hunks(database: Datab
     }
 
 
+async def test_a_file_left_out_of_a_partial_approval_may_move_before_the_apply(
+    database: Database,
+) -> None:
+    ref = await proposed(database)
+    await hunk_review.approve_in_part(database, ref, numbers=[1, 2, 4])
+    # lib.py, whose only hunk was turned down, changes in the codebase: the
+    # apply does not touch it, so it has nothing to conflict with.
+    moved = {**CODEBASE, "lib.py": "def f():\n    return 0\n"}
+    await projects.update_project(database, "billing", {"codebase": moved})
+
+    applied = await service.apply_modification(database, ref)
+
+    assert applied.status == ModificationStatus.APPLIED, applied.failure_reason
+    codebase = (await projects.get_project(database, "billing")).codebase
+    assert codebase == {**moved, "app.py": APP_CHANGED, "new.md": "# New\n"}
+
+
 async def test_approving_the_hunks_accepted_in_the_review(database: Database) -> None:
     ref = await proposed(database)
     await hunk_review.decide_hunks(
@@ -506,3 +523,34 @@ async def test_a_reopened_partial_approval_is_reviewed_against_what_the_agent_pr
 
     assert approved.proposed_files is None
     assert approved.modified_files == CHANGE
+
+
+async def test_the_agents_file_modes_come_back_with_the_whole_change(
+    database: Database, tmp_path: Path
+) -> None:
+    repository = make_repo(tmp_path / "repo", CODEBASE)
+    await projects.create_project_with_settings(
+        database, projects.ProjectCreate(name="billing", type="api", owner_id="alice")
+    )
+    await git_service.link_project(database, "billing", repository)
+    await git_service.sync_project(database, "billing")
+    created = await service.propose_modification(
+        database,
+        "billing",
+        service.ModificationProposal(
+            request="Tidy", modified_files=dict(CHANGE), file_modes={"new.md": 0o100755}
+        ),
+    )
+    ref = str(created.id)
+    # Taken in part without the executable file, which is then not written...
+    await hunk_review.approve_in_part(database, ref, numbers=[3])
+    git(repository, "commit", "-q", "--allow-empty", "-m", "elsewhere")
+    (repository / "lib.py").write_text("def f():\n    return 0\n")
+    git(repository, "commit", "-q", "-am", "lib.py moves")
+    failed = await service.apply_modification(database, ref)
+    assert failed.status == ModificationStatus.FAILED
+    assert "new.md" not in git(repository, "ls-tree", "--name-only", "main")
+    # ... and after a reopen the whole change is approved: its mode is back.
+    await service.reopen_modification(database, ref)
+    whole = await hunk_review.approve_in_part(database, ref, numbers=[1, 2, 3, 4])
+    assert whole.file_modes == {"new.md": 0o100755}

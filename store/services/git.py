@@ -36,6 +36,7 @@ from store.models import (
 )
 from store.progress import OnStep, Step, ignore
 from store.repositories import LinkRepository, ProjectRepository, SettingsRepository
+from store.services.linked import as_change
 from store.services.modifications import ModificationProposal, propose_modification
 from store.services.projects import (
     ProjectConfig,
@@ -550,9 +551,7 @@ async def change_state(db: Database, modification_ref: str) -> ChangeState | Non
         return state
     if base is None:
         return replace(state, problem="made against no commit: it applies onto the branch's tip")
-    change = vcs.Change(
-        files=dict(modification.modified_files), modes=dict(modification.file_modes or {})
-    )
+    change = as_change(modification)
     try:
         found = await asyncio.to_thread(
             vcs.check_applies, link.path, branch=link.branch, base=base, change=change
@@ -579,9 +578,7 @@ async def modification_patch(db: Database, ref: str, *, mbox: bool = False) -> s
     modification = detail.modification
     before = {change.path: change.before for change in detail.files}
     modes = await _modes_before(db, modification)
-    change = vcs.Change(
-        files=dict(modification.modified_files), modes=dict(modification.file_modes or {})
-    )
+    change = as_change(modification)
     if not mbox:
         return await asyncio.to_thread(vcs.format_patch, change, before=before, before_modes=modes)
     message = vcs.commit_message(

@@ -322,11 +322,10 @@ async def approve_in_part(
             modification.proposed_files = None
         else:
             modification.proposed_files = proposed
+            # The agent's file modes stay: those of the files left out are
+            # not written (linked.as_change), and hold again if the whole
+            # change is approved after a reopen.
             modification.modified_files = files
-            if modification.file_modes:
-                modification.file_modes = {
-                    path: mode for path, mode in modification.file_modes.items() if path in files
-                }
         await record_verdict(
             session,
             modification,

@@ -50,6 +50,19 @@ class _Commit:
     merged: bool
 
 
+def as_change(modification: Modification) -> vcs.Change:
+    """The files a modification writes, with the git modes the agent gave
+    those it writes (an approval in part may leave some of them out; their
+    modes stay recorded for when the whole change is approved again)."""
+    files = dict(modification.modified_files)
+    modes = {
+        path: mode
+        for path, mode in (modification.file_modes or {}).items()
+        if files.get(path) is not None
+    }
+    return vcs.Change(files=files, modes=modes)
+
+
 async def apply_as_commit(
     session: AsyncSession,
     modification: Modification,
@@ -78,9 +91,7 @@ async def apply_as_commit(
         modification_id=str(modification.id),
         reviewer=modification.reviewed_by or actor,
     )
-    change = vcs.Change(
-        files=dict(modification.modified_files), modes=dict(modification.file_modes or {})
-    )
+    change = as_change(modification)
     committer_email = await asyncio.to_thread(vcs.configured_email, link.path)
     try:
         applied = await asyncio.to_thread(

@@ -544,10 +544,14 @@ async def _apply(db: Database, ref: str, actor: str) -> Modification:
             return await linked.apply_as_commit(session, modification, project, link, actor=actor)
         projects = ProjectRepository(session)
         codebase = await projects.load_codebase(project)
+        # Files the agent proposed that an approval in part left out are not
+        # written, so they cannot conflict.
+        left_out = (modification.proposed_files or {}).keys() - files.keys()
         conflicts = [
             path
             for path in modification.affected_files
-            if content_hash(codebase.get(path)) != modification.base.get(path)
+            if path not in left_out
+            and content_hash(codebase.get(path)) != modification.base.get(path)
         ]
         if conflicts:
             modification.status = ModificationStatus.FAILED

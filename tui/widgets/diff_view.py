@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from bisect import bisect_right
 from collections.abc import Iterator
 from enum import StrEnum
@@ -36,8 +37,12 @@ from tui import format
 THEME = "monokai"
 # In the gutter, beside a line that holds control or bidirectional characters.
 WARNING_MARK = "⚠"
-# Lines coloured at a time once those on screen are.
-COLOUR_CHUNK = 500
+# Lines coloured at a time once those on screen are, and the pause after
+# each such chunk: the rest of the file is coloured in the background, and
+# a thread that held the GIL without a break would slow the app's own
+# threads (the database's, a diff's) to its switch interval per hand-over.
+COLOUR_CHUNK = 100
+COLOUR_PAUSE = 0.002
 # What Pygments names a token type: a tuple such as ("Keyword", "Constant").
 TokenType = tuple[str, ...]
 
@@ -326,6 +331,7 @@ class DiffView(ScrollView, can_focus=True):
         self._generation = 0
         self._diff = ""
         self._gutter = 1
+        self._longest = 0
         self._cache: LRUCache[tuple[int, int], Strip] = LRUCache(1024)
         # The lowest row drawn without its colours, and the generation a
         # thread is colouring.
@@ -417,6 +423,8 @@ class DiffView(ScrollView, can_focus=True):
             if wanted is not None:
                 self._uncoloured = None
                 self.app.call_from_thread(self._coloured, generation)
+            else:
+                time.sleep(COLOUR_PAUSE)
         # Rows drawn plain while the last chunks were read.
         self.app.call_from_thread(self._coloured, generation)
 
@@ -454,15 +462,22 @@ class DiffView(ScrollView, can_focus=True):
         self._cache.clear()
         self._uncoloured = None
         self._find_matches()
+        self._measure()
         self._resize()
         self.refresh()
 
+    def _measure(self) -> None:
+        """The widest row's text (rows drawn side by side are cut to fit)."""
+        self._longest = (
+            0
+            if self.split
+            else max((_width(self._line_text(row)) for row in self.rows[:20000]), default=0)
+        )
+
     def _resize(self) -> None:
-        if self.split:
-            width = 0
-        else:
-            longest = max((_width(self._line_text(row)) for row in self.rows[:20000]), default=0)
-            width = longest + 2 * self._gutter + 5 + (self.hunk_marks is not None)
+        width = 0
+        if not self.split:
+            width = self._longest + 2 * self._gutter + 5 + (self.hunk_marks is not None)
         self.virtual_size = Size(width, max(len(self.rows), 1))
 
     def watch_side_by_side(self) -> None:

@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 
-from store import audit
+from store import audit, redaction
 from store.engine import Database, open_database
 from store.models import ProjectStatus
 from store.repositories.base import escape_like
@@ -226,7 +226,7 @@ async def raw_audit(
         prev_hash = last[1] if last is not None and last[1] else audit.GENESIS_HASH
         entry_id = last[0] + 1 if last is not None else 1
     at = datetime.now(UTC)
-    plain = audit._plain_json(audit.redact(details))
+    plain = audit._plain_json(redaction.redact(details))
     entry = SimpleNamespace(
         id=entry_id,
         at=at,

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -31,17 +30,7 @@ from sqlmodel import col
 from store import validation
 from store.ids import short_id
 from store.models import AuditCategory, AuditEntry, Modification, Project, Severity
-from store.redaction import mask_url
-
-REDACTED = "[redacted]"
-_SENSITIVE_KEY = re.compile(
-    r"secret|password|passwd|passphrase|token|api[_-]?key|access[_-]?key|private[_-]?key"
-    r"|signing[_-]?key|encryption[_-]?key|master[_-]?key|authori[sz]ation|bearer|cookie"
-    r"|session[_-]?id|credential|ciphertext|plaintext|nonce",
-    re.I,
-)
-# A value that is a URL and nothing else (free text is left alone).
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+from store.redaction import redact
 
 # The hash a first row links to.
 GENESIS_HASH = "0" * 64
@@ -63,21 +52,6 @@ async def lock_chain(executor: AsyncSession | AsyncConnection) -> None:
     bind = executor.get_bind() if isinstance(executor, AsyncSession) else executor
     if bind.dialect.name == "postgresql":
         await executor.execute(_CHAIN_LOCK, {"key": CHAIN_LOCK_KEY})
-
-
-def redact(value: Any) -> Any:
-    """Audit metadata with anything that looks like a credential blanked out,
-    and URLs with the credentials they hold masked."""
-    if isinstance(value, Mapping):
-        return {
-            key: REDACTED if _SENSITIVE_KEY.search(str(key)) else redact(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(item) for item in value]
-    if isinstance(value, str) and _URL.fullmatch(value):
-        return mask_url(value)
-    return value
 
 
 def _plain_json(value: Any) -> Any:
@@ -248,7 +222,9 @@ async def record(
     row is written as returned: changing the returned entry changes nothing
     stored. ``at`` (default: now) dates it otherwise (the demo's history).
     ``actor`` is checked as a name: an actor the row could not hold, or one
-    with control characters, fails the caller's transaction."""
+    with control characters, fails the caller's transaction. ``details``
+    are stored redacted (``store.redaction.redact``: credentials by key and
+    by shape, URLs masked)."""
     actor = validation.name("actor", actor)
     prev_hash, entry_id = await _lock_and_read_chain_end(session)
     entry = AuditEntry(

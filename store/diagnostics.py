@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import Pool, QueuePool
 
 from store import migrate
 from store.engine import Database, translate
@@ -25,6 +26,8 @@ class Report:
     database: str
     backend: str
     findings: list[Finding] = field(default_factory=list)
+    # PostgreSQL's connection pool as numbers (``pool_figures``); None on SQLite.
+    pool: dict[str, int | float] | None = None
 
     @property
     def ok(self) -> bool:
@@ -39,6 +42,7 @@ class Report:
             "backend": self.backend,
             "ok": self.ok,
             "findings": [asdict(finding) for finding in self.findings],
+            "pool": self.pool,
         }
 
 
@@ -175,5 +179,34 @@ async def _examine_postgres(database: Database, report: Report) -> None:
     async with database.engine.connect() as connection:
         server = (await connection.execute(text("SHOW server_version"))).scalar_one()
     report.add("server", True, f"PostgreSQL {server}")
-    pool = database.engine.pool
-    report.add("pool", True, pool.status())
+    figures = pool_figures(database.engine.pool)
+    if figures is None:
+        return
+    report.pool = figures
+    report.add(
+        "pool",
+        True,
+        f"{figures['size']} connections, up to {figures['max_overflow']} more when busy; "
+        f"{figures['checked_out']} checked out, {figures['idle']} idle, "
+        f"{figures['overflow']} beyond the size; a command waits up to "
+        f"{figures['timeout_seconds']:g} s for one (PROJDECK_POOL_SIZE, "
+        "PROJDECK_POOL_MAX_OVERFLOW, PROJDECK_POOL_TIMEOUT)",
+    )
+
+
+def pool_figures(pool: Pool) -> dict[str, int | float] | None:
+    """A queue pool's state as numbers: its size and the overflow it may
+    open beyond it, the connections checked out, idle in the pool, and open
+    beyond the size now, and how long a checkout waits (seconds)."""
+    if not isinstance(pool, QueuePool):
+        return None
+    return {
+        "size": pool.size(),
+        # The pool keeps it to itself; a negative one means no limit.
+        "max_overflow": int(getattr(pool, "_max_overflow", 0)),
+        "checked_out": pool.checkedout(),
+        "idle": pool.checkedin(),
+        # SQLAlchemy counts it from -size (connections not yet opened).
+        "overflow": max(pool.overflow(), 0),
+        "timeout_seconds": pool.timeout(),
+    }

@@ -44,6 +44,7 @@ from sqlmodel import SQLModel
 import store.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from store import validation
 from store.errors import Conflict, ValidationError
+from store.redaction import redact_row
 from store.types import UTCDateTime
 
 FORMAT = "projdeck-export"
@@ -178,8 +179,11 @@ class RowWriter:
     transaction. Rows already present and identical are skipped (so an
     import can run twice); a present row that differs is a Conflict.
 
-    Every row is decoded and then checked by ``check`` (the services' own
-    checks of what a person gives them) before anything is written.
+    Every row is redacted as the services redact what they store
+    (``store.redaction.redact_row``: an export written before that rule
+    brings no credential in), decoded and then checked by ``check`` (the
+    services' own checks of what a person gives them) before anything is
+    written.
     ``transfer`` words messages for a database-to-database copy (no line
     numbers). ``merge`` adds to a target that has its own rows: a template
     whose name the target already has keeps the target's, and audit rows are
@@ -210,6 +214,7 @@ class RowWriter:
         if self._table is not None and table is not self._table:
             await self.flush()
         self._table = table
+        data = redact_row(table.name, data)
         values = decode_row(table, data, line)
         try:
             self.check(table.name, values)

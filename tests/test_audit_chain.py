@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL
 from store import audit
 from store.engine import Database
 from store.models import AuditCategory, Severity
+from store.redaction import REDACTED
 from store.services import audit as audit_service
 from store.services import projects
 from store.services.audit import AuditQuery, verify_chain
@@ -227,7 +228,7 @@ async def test_secret_looking_metadata_is_redacted_before_it_is_stored(
     row = await _row(database, 1)
     stored = row["metadata"] if isinstance(row["metadata"], dict) else json.loads(row["metadata"])
     assert "canary" not in json.dumps(stored)
-    assert stored["password"] == stored["Authorization"] == audit.REDACTED
+    assert stored["password"] == stored["Authorization"] == REDACTED
     assert stored["nested"] == {"api_key": "[redacted]", "private_key": "[redacted]", "ok": "kept"}
     assert stored["items"] == [{"access_token": "[redacted]"}]
     assert stored["name"] == "kept too"

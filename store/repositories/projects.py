@@ -10,7 +10,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String, Text, bindparam, cast, delete, func, or_, select, update
+from sqlalchemy import (
+    String,
+    Text,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import defer
@@ -21,6 +33,7 @@ from sqlmodel import col
 
 from store.models import Project, ProjectStatus, ProjectType
 from store.repositories.base import LikeAnyCase, Repository, clamp_limit, escape_like
+from store.types import UTCDateTime
 
 # The codebase column as the ORM's loader options take it.
 _CODEBASE: QueryableAttribute[Any] = Project.codebase  # type: ignore[assignment]
@@ -172,6 +185,21 @@ class ProjectRepository(Repository):
         )
         return (await self.session.execute(query)).scalars().first()
 
+    async def find_by_repository(self, owner: str, repo: str, limit: int = 5) -> list[Project]:
+        """The projects linked to GitHub ``owner/repo`` in any case (at most
+        ``limit``, by name): one, unless rows were written around the check
+        that keeps it so."""
+        query = (
+            select(Project)
+            .where(
+                func.lower(col(Project.github_owner)) == owner.lower(),
+                func.lower(col(Project.github_repo)) == repo.lower(),
+            )
+            .order_by(col(Project.name))
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars())
+
     async def find_by_id_prefix(self, prefix: str, limit: int = 2) -> list[Project]:
         """Projects whose id (hex, without dashes) starts with ``prefix``."""
         hex_id = func.replace(cast(col(Project.id), String), "-", "")
@@ -310,6 +338,26 @@ class ProjectRepository(Repository):
         for key, value in {**values, "version": version}.items():
             set_committed_value(project, key, value)
         return True
+
+    async def move_forward(self, project_id: uuid.UUID, **times: datetime) -> None:
+        """Set each of ``times`` (``last_active_at``, ``last_deployed_at``)
+        unless the row holds a later time already, in one statement (two
+        writers never move one back). Not an edit: neither the version nor
+        ``updated_at`` moves, so an edit made meanwhile does not conflict."""
+        values: dict[str, Any] = {}
+        for name in times:
+            if name not in ("last_active_at", "last_deployed_at"):
+                raise ValueError(f"{name} is not a time that moves forward")
+            stored = getattr(Project, name)
+            at = literal(times[name], UTCDateTime())
+            values[name] = case((or_(stored.is_(None), stored < at), at), else_=stored)
+        statement = (
+            update(Project)
+            .where(col(Project.id) == project_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(statement)
 
     async def codebase_of(self, project_id: uuid.UUID) -> dict[str, str] | None:
         """The codebase as stored now (not the session's copy of the row)."""

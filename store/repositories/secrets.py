@@ -58,6 +58,18 @@ class SecretRepository(Repository):
         else:
             await self.session.execute(text("SELECT 1"))
 
+    async def of_project(self, project_id: uuid.UUID) -> list[ProjectSecret]:
+        """A project's secrets (not its webhook URL's row), by name."""
+        query = (
+            select(ProjectSecret)
+            .where(
+                col(ProjectSecret.project_id) == project_id,
+                col(ProjectSecret.key_name) != WEBHOOK_URL_KEY,
+            )
+            .order_by(col(ProjectSecret.key_name))
+        )
+        return list((await self.session.execute(query)).scalars())
+
     async def get(self, project_id: uuid.UUID, key_name: str) -> ProjectSecret | None:
         query = select(ProjectSecret).where(
             col(ProjectSecret.project_id) == project_id, col(ProjectSecret.key_name) == key_name

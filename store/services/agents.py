@@ -5,8 +5,12 @@ transaction with its audit row; and the reads the activity screens and
 messages). What they add up to (costs, runs per status, pass rates) is in
 agent_stats.py; webhook deliveries are in webhooks.py.
 
-Message contents and error texts are stored verbatim but never written to
-the audit log: it records their length.
+Message contents and run tasks are stored verbatim; messages' metadata and
+runs' errors and test results are stored with their credentials redacted
+(``store.redaction``). Contents and errors are never written to the audit
+log: it records their length. Starting a conversation, recording
+messages and starting, beginning or finishing a run move the project's
+``last_active_at`` (never back).
 
 Conversations and runs stay in one module, over 600 lines, because they are
 one record of what an agent did: a run can be started in a conversation
@@ -46,6 +50,7 @@ from store.models import (
     Severity,
 )
 from store.money import from_micros, parse_amount, to_micros
+from store.redaction import redact, redact_text
 from store.repositories import ModificationRepository, ProjectRepository
 from store.repositories.agents import (
     AgentActivityRepository,
@@ -173,7 +178,7 @@ def _message_values(item: MessageInput) -> dict[str, Any]:
         "prompt_tokens": _count("tokens_in", item.prompt_tokens, limit=MAX_TOKENS),
         "completion_tokens": _count("tokens_out", item.completion_tokens, limit=MAX_TOKENS),
         "cost_micros": to_micros(parse_amount("cost", item.cost)),
-        "details": validation.json_object("metadata", item.metadata),
+        "details": redact(validation.json_object("metadata", item.metadata)),
         "created_at": _recorded_at("created_at", item.created_at),
     }
 
@@ -272,6 +277,14 @@ async def _run_label(session: AsyncSession, run: AgentRun) -> str:
     return f"run {short_id(run.id)} of agent {run.agent!r} on project {project_name!r}"
 
 
+async def _mark_active(session: AsyncSession, project_id: uuid.UUID | None, at: datetime) -> None:
+    """An agent's conversation, message or run is activity on its project:
+    the project's ``last_active_at`` moves to ``at`` (never back, nor past
+    now)."""
+    if project_id is not None:
+        await ProjectRepository(session).move_forward(project_id, last_active_at=min(at, utcnow()))
+
+
 async def _record(
     session: AsyncSession,
     row: Conversation | AgentRun,
@@ -328,6 +341,7 @@ async def start_conversation(
         )
         AgentActivityRepository(session).add(conversation)
         await session.flush()
+        await _mark_active(session, conversation.project_id, now)
         where = f" on project {project.name!r}" if project else ""
         await _record(
             session,
@@ -395,6 +409,9 @@ async def add_messages(
             [message.model_dump() for message in messages]
         )
         conversation.updated_at = max(utcnow(), *(message.created_at for message in messages))
+        await _mark_active(
+            session, conversation.project_id, max(message.created_at for message in messages)
+        )
         cost = from_micros(sum(message.cost_micros for message in messages))
         details: dict[str, Any] = {
             "messages": len(messages),
@@ -602,6 +619,7 @@ async def start_run(
         )
         AgentActivityRepository(session).add(run)
         await session.flush()
+        await _mark_active(session, project.id, started)
         await _record(
             session,
             run,
@@ -632,6 +650,7 @@ async def begin_run(
             raise ValidationError("started_at", "is before the run was queued")
         run.status = RunStatus.RUNNING
         run.started_at = started
+        await _mark_active(session, run.project_id, started)
         await _record(
             session,
             run,
@@ -662,10 +681,10 @@ async def finish_run(
         raise ValidationError(
             "status", f"a run finishes as one of: {', '.join(s.value for s in FINISHED)}"
         )
-    tests = check_test_results(test_results) if test_results is not None else None
+    tests = redact(check_test_results(test_results)) if test_results is not None else None
     clean_error = None
     if error is not None:
-        clean_error = validation.text("error", error).strip() or None
+        clean_error = redact_text(validation.text("error", error).strip()) or None
         if clean_error is not None and target is RunStatus.SUCCEEDED:
             raise ValidationError("error", "a succeeded run has no error; finish it as failed")
     micros = to_micros(parse_amount("cost", cost)) if cost is not None else None
@@ -685,6 +704,7 @@ async def finish_run(
             run.error = clean_error
         if micros is not None:
             run.cost_micros = micros
+        await _mark_active(session, run.project_id, finished)
         await _record(
             session,
             run,

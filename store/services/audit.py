@@ -1,10 +1,12 @@
 """Reading the audit log: list and search with filters, stream an export
-(JSON lines or CSV), and verify the hash chain.
+(JSON lines or CSV), and verify the hash chain; and adding a script's own
+event to it.
 
     await list_audit(db, AuditQuery(project="billing", category="security")) -> Page[AuditEntry]
     await audit_page(db, query) -> list[AuditEntry]; await count_audit(db, query) -> int
     await export_audit(db, out, fmt="jsonl", query=AuditQuery()) -> int   # rows written
     await verify_chain(db) -> ChainReport                                  # first bad row, if any
+    await record_event(db, EventInput(...)) -> AuditEntry               # a script's own event
 
 Exports and verification read the rows with a server-side cursor, a few
 hundred at a time, so memory stays flat however long the log is.
@@ -191,6 +193,103 @@ async def count_audit(db: Database, query: AuditQuery | None = None) -> int:
         return await AuditRepository(session).count(filters)
 
     return await db.read(read)
+
+
+# A script's event: namespace.event, lower-case words, as projdeck's own.
+_EVENT_NAME = re.compile(r"[a-z][a-z0-9_-]*(?:\.[a-z0-9][a-z0-9_-]*)+")
+# The namespaces of the events projdeck writes itself: a script's event may
+# not pass for one of them (a forged secret.revealed, say).
+OWN_EVENT_NAMESPACES = frozenset(
+    {
+        "audit",
+        "conversation",
+        "demo",
+        "modification",
+        "project",
+        "run",
+        "schema",
+        "secret",
+        "settings",
+        "template",
+        "templates",
+        "webhook",
+        "workspace",
+    }
+)
+# Written by ``record_deployment``, which also moves the project's times.
+_DEPLOYED_EVENT = "deployment.succeeded"
+MAX_EVENT_METADATA_BYTES = 64 * 1024
+MAX_EVENT_DESCRIPTION = 2000
+
+
+@dataclass
+class EventInput:
+    """An event a script or an agent adds to the audit log, about a project."""
+
+    event_type: str
+    category: AuditCategory | str
+    severity: Severity | str
+    project: str
+    description: str
+    metadata: dict[str, Any] | None = None
+
+
+def event_name(value: str) -> str:
+    """A script's event name: lower-case words joined by dots, at most 100
+    characters, outside projdeck's own namespaces."""
+    name = value.strip() if isinstance(value, str) else ""
+    if len(name) > 100:
+        raise ValidationError("event", f"is {len(name)} characters long; at most 100 allowed")
+    if not _EVENT_NAME.fullmatch(name):
+        raise ValidationError(
+            "event",
+            f"{name!r} is not an event name: lower-case words (a-z, 0-9, _, "
+            "-) joined by dots, such as deployment.failed or ci.tests_passed",
+        )
+    if name == _DEPLOYED_EVENT:
+        raise ValidationError(
+            "event", f"record a deployment with 'projdeck project deployed', not as {name}"
+        )
+    namespace = name.split(".", 1)[0]
+    if namespace in OWN_EVENT_NAMESPACES:
+        raise ValidationError(
+            "event",
+            f"{namespace}.* events are projdeck's own; give yours another namespace "
+            "(ci.*, deployment.*, compliance.*, ...)",
+        )
+    return name
+
+
+async def record_event(db: Database, event: EventInput, *, actor: str | None = None) -> AuditEntry:
+    """Append a script's own event to the audit chain, about a project,
+    under the current actor: its name, category, severity, a one-line
+    description and a JSON object of details (at most 64 KiB; redacted as
+    every row's metadata is)."""
+    actor = actor or current_actor()
+    name = event_name(event.event_type)
+    category = validation.enum_value("category", event.category, AuditCategory)
+    severity = validation.enum_value("severity", event.severity, Severity)
+    description = validation.name("description", event.description, limit=MAX_EVENT_DESCRIPTION)
+    details = validation.json_object("metadata", event.metadata or {})
+    size = len(json.dumps(details, ensure_ascii=False).encode("utf-8"))
+    if size > MAX_EVENT_METADATA_BYTES:
+        raise ValidationError(
+            "metadata", f"is {size:,} bytes as JSON; at most {MAX_EVENT_METADATA_BYTES:,} (64 KiB)"
+        )
+    async with db.transaction() as session:
+        project = await resolve_project(session, event.project)
+        return await audit.record(
+            session,
+            actor=actor,
+            event_type=name,
+            description=description,
+            project_id=project.id,
+            entity_type="project",
+            entity_id=project.id,
+            category=category,
+            severity=severity,
+            details=details,
+        )
 
 
 async def _stream(session: AsyncSession, filters: AuditFilter | None) -> AsyncIterator[AuditEntry]:

@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +24,14 @@ from store.config import current_actor
 from store.engine import Database
 from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
 from store.ids import MIN_ID_PREFIX, full_id, id_prefix
-from store.models import Project, ProjectSecret, ProjectSettings, ProjectStatus, ProjectType
+from store.models import (
+    AuditCategory,
+    Project,
+    ProjectSecret,
+    ProjectSettings,
+    ProjectStatus,
+    ProjectType,
+)
 from store.redaction import MASK, mask_url
 from store.repositories import (
     ModificationRepository,
@@ -174,11 +181,16 @@ async def _ensure_unique(
 
 
 async def resolve_project(session: AsyncSession, ref: str) -> Project:
-    """A project by full id, unique id prefix (6+ characters) or exact name."""
+    """A project by full id, unique id prefix (6+ characters), exact name or
+    GitHub ``owner/repo`` (any case, as GitHub takes it), tried in that
+    order: a project named ``acme/api`` is found by its name before another
+    project linked to the repository acme/api. Two projects linked to one
+    repository (which differ only in case, made before projdeck compared
+    them so) are an error naming both."""
     projects = ProjectRepository(session)
     ref = ref.strip()
     if not ref:
-        raise ValidationError("project", "give a project id, id prefix or name")
+        raise ValidationError("project", "give a project id, id prefix, name or GitHub owner/repo")
     validation.text("project", ref, limit=validation.MAX_TEXT)
     project_id = full_id(ref)
     if project_id is not None:
@@ -198,9 +210,32 @@ async def resolve_project(session: AsyncSession, ref: str) -> Project:
             raise ValidationError(
                 "project", f"id prefix {ref!r} matches several projects; give more of it"
             )
+    repository = _github_ref(ref)
+    if repository is not None:
+        linked = await projects.find_by_repository(*repository)
+        if len(linked) == 1:
+            return linked[0]
+        if len(linked) > 1:
+            names = ", ".join(repr(project.name) for project in linked)
+            raise ValidationError(
+                "project",
+                f"GitHub repository {ref!r} is linked to several projects ({names}); "
+                "give the name or id of one",
+            )
     raise NotFound(
-        f"no project matches {ref!r} (give its id, an id prefix of at least {MIN_ID_PREFIX} characters, or its exact name)"
+        f"no project matches {ref!r} (give its id, an id prefix of at least {MIN_ID_PREFIX} characters, its exact name, or its GitHub owner/repo)"
     )
+
+
+def _github_ref(ref: str) -> tuple[str, str] | None:
+    """``ref`` as a GitHub owner and repository, if it reads as one."""
+    owner, slash, repo = ref.partition("/")
+    if not slash:
+        return None
+    try:
+        return validation.github_owner(owner), validation.github_repo(repo)
+    except ValidationError:
+        return None
 
 
 async def resolve_undeleted_project(session: AsyncSession, ref: str, doing: str) -> Project:
@@ -564,6 +599,68 @@ async def delete_project(db: Database, ref: str, *, actor: str | None = None) ->
 
 async def restore_project(db: Database, ref: str, *, actor: str | None = None) -> Project:
     return await _change_status(db, ref, "restore", actor)
+
+
+# A time recorded by CI or an agent may run a little ahead of ours (another
+# machine's clock); further ahead is a mistake.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def recorded_time(field: str, value: datetime | None) -> datetime:
+    """When something happened, as a script records it: now by default; a
+    time with a zone, not in the future (a few minutes of another clock
+    aside, counted as now), in UTC."""
+    now = utcnow()
+    if value is None:
+        return now
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValidationError(field, "must be a date-time with a time zone")
+    if value > now + CLOCK_SKEW:
+        raise ValidationError(
+            field, f"{value.astimezone(UTC).isoformat()} is in the future (it is {now.isoformat()})"
+        )
+    return min(value, now).astimezone(UTC)
+
+
+async def record_deployment(
+    db: Database,
+    ref: str,
+    *,
+    at: datetime | None = None,
+    environment: str | None = None,
+    actor: str | None = None,
+) -> Project:
+    """Record that a project was deployed (``at``, default now; to
+    ``environment``, a name such as production, kept in the audit row):
+    ``last_deployed_at`` and ``last_active_at`` move to it unless they hold a
+    later time (a deployment recorded late does not move them back). Not an
+    edit: the version stays. Audited as ``deployment.succeeded`` (category
+    system). Refused for an archived or deleted project."""
+    actor = actor or current_actor()
+    deployed_at = recorded_time("at", at)
+    where = None if environment is None else validation.name("environment", environment, limit=100)
+    async with db.transaction() as session:
+        project = await resolve_project(session, ref)
+        if project.status != ProjectStatus.ACTIVE:
+            raise InvalidTransition("project", project.status, "record a deployment of")
+        await ProjectRepository(session).move_forward(
+            project.id, last_deployed_at=deployed_at, last_active_at=deployed_at
+        )
+        await session.refresh(project, ["last_deployed_at", "last_active_at"])
+        await audit.record(
+            session,
+            actor=actor,
+            event_type="deployment.succeeded",
+            description=f"deployed project {project.name!r}"
+            + (f" to {where}" if where else "")
+            + f" at {deployed_at:%Y-%m-%d %H:%M:%S} UTC",
+            project_id=project.id,
+            entity_type="project",
+            entity_id=project.id,
+            category=AuditCategory.SYSTEM,
+            details={"environment": where, "deployed_at": deployed_at.isoformat()},
+        )
+    return project
 
 
 async def purge_project(db: Database, ref: str, *, actor: str | None = None) -> uuid.UUID:

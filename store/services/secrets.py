@@ -6,13 +6,16 @@ The API the CLI and the app use::
 
     await list_secrets(db, ref) -> list[SecretName]          # names, never values
     await set_secret(db, ref, "API_TOKEN", value) -> SecretName
+    await import_secrets(db, ref, secrets_from_dotenv(text)) -> Imported  # all or none
+    await export_secrets(db, ref) -> list[tuple[str, SecretValue]]     # audited as a read
     await reveal_secret(db, ref, "API_TOKEN") -> SecretValue  # audited as a read
     await reveal_webhook_url(db, ref) -> SecretValue          # with its credentials; audited
     await delete_secret(db, ref, "API_TOKEN") -> None
     await rotate_key(db) -> Rotation
     await start_key_file(db) -> NewKeyFile                    # after a key is lost
 
-``ref`` is a project id, unique id prefix or exact name, as everywhere.
+``ref`` is a project id, unique id prefix, exact name or GitHub owner/repo,
+as everywhere.
 Values are ``SecretValue`` (``str`` is accepted by ``set_secret``): their
 ``repr`` and ``str`` never show the text, ``.reveal()`` does. Errors are
 ``store.errors`` types plus ``crypto.DecryptionFailed`` (wrong key or
@@ -28,13 +31,13 @@ import dataclasses
 import os
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store import audit, crypto
+from store import audit, crypto, dotenv
 from store.config import current_actor
 from store.crypto import DecryptionFailed, Keyring, MasterKeyError, SecretValue
 from store.engine import Database
@@ -47,15 +50,20 @@ from store.types import utcnow
 
 MAX_NAME = 100
 MAX_VALUE_BYTES = 64 * 1024
+# The most names one import takes (each value up to 64 KiB).
+MAX_IMPORT = 1000
 _NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 
 __all__ = [
     "DecryptionFailed",
+    "Imported",
     "NewKeyFile",
     "Rotation",
     "SecretName",
     "SecretValue",
     "delete_secret",
+    "export_secrets",
+    "import_secrets",
     "keys_in_use",
     "list_secrets",
     "reveal_secret",
@@ -63,6 +71,7 @@ __all__ = [
     "rotate_key",
     "secret_name",
     "secret_value",
+    "secrets_from_dotenv",
     "set_secret",
     "start_key_file",
 ]
@@ -228,6 +237,167 @@ async def set_secret(
             details={"name": key_name, "key_id": key.key_id},
         )
         return _as_name(row)
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What ``import_secrets`` stored: the names it created and those it
+    replaced, each in the order given."""
+
+    created: tuple[str, ...]
+    replaced: tuple[str, ...]
+    key_id: str
+
+
+def secrets_from_dotenv(text: str) -> list[dotenv.Entry]:
+    """The names and values of an environment file (python-dotenv's
+    parser; ``${VAR}`` is kept as written), each with its line, names and
+    values checked as ``set_secret`` checks them: a bad one is named by its
+    line (``line 7: key name: ...``), never quoting a value."""
+    entries = dotenv.parse(text, field="dotenv", limit=MAX_IMPORT)
+    for entry in entries:
+        _check_entry(entry)
+    return entries
+
+
+def _check_entry(entry: dotenv.Entry) -> None:
+    try:
+        secret_name(entry.name)
+        secret_value(entry.value)
+    except ValidationError as error:
+        raise ValidationError(f"{entry.label}: {error.field}", error.problem) from None
+
+
+async def import_secrets(
+    db: Database,
+    ref: str,
+    entries: Sequence[dotenv.Entry],
+    *,
+    actor: str | None = None,
+    keyring: Keyring | None = None,
+) -> Imported:
+    """Create or replace many secrets of a project in one transaction: all
+    of them, or none if one is refused. One audit row (category security)
+    names them; values go nowhere but the encrypted rows."""
+    actor = actor or current_actor()
+    if not entries:
+        raise ValidationError("secrets", "give at least one NAME=value")
+    if len(entries) > MAX_IMPORT:
+        raise ValidationError("secrets", f"{len(entries):,} at once; at most {MAX_IMPORT:,}")
+    seen: set[str] = set()
+    for entry in entries:
+        _check_entry(entry)
+        if entry.name in seen:
+            raise ValidationError(entry.label, f"{entry.name} is given twice")
+        seen.add(entry.name)
+    async with db.transaction() as session:
+        repository = SecretRepository(session)
+        await repository.lock("ROW EXCLUSIVE")
+        # Read the keys under the lock, so a key being retired is never used.
+        key = (await _keys_to_encrypt(session, keyring)).current
+        project = await resolve_undeleted_project(session, ref, "import secrets into")
+        existing = {row.key_name: row for row in await repository.of_project(project.id)}
+        now = utcnow()
+        created: list[str] = []
+        replaced: list[str] = []
+        for entry in entries:
+            row = existing.get(entry.name)
+            if row is None:
+                row = ProjectSecret(
+                    project_id=project.id,
+                    key_name=entry.name,
+                    nonce=b"",
+                    ciphertext=b"",
+                    key_id=key.key_id,
+                    created_at=now,
+                )
+                repository.add(row)
+                created.append(entry.name)
+            else:
+                replaced.append(entry.name)
+            sealed = crypto.encrypt(key, project.id, entry.name, entry.value)
+            row.nonce, row.ciphertext, row.key_id = sealed.nonce, sealed.ciphertext, sealed.key_id
+            row.updated_at = now
+        await session.flush()
+        await audit.record(
+            session,
+            actor=actor,
+            event_type="secret.imported",
+            description=f"imported {_count(len(entries))} into project {project.name!r} "
+            f"({len(created)} created, {len(replaced)} replaced)",
+            project_id=project.id,
+            entity_type="project",
+            entity_id=project.id,
+            category=AuditCategory.SECURITY,
+            details={"created": created, "replaced": replaced, "key_id": key.key_id},
+        )
+    return Imported(created=tuple(created), replaced=tuple(replaced), key_id=key.key_id)
+
+
+def _count(secrets: int) -> str:
+    return f"{secrets} secret{'s' if secrets != 1 else ''}"
+
+
+async def export_secrets(
+    db: Database,
+    ref: str,
+    *,
+    purpose: str = "dotenv",
+    actor: str | None = None,
+    keyring: Keyring | None = None,
+) -> list[tuple[str, SecretValue]]:
+    """Every secret of a project with its value, by name; the read is
+    audited as ``secret.exported`` (category security, the names and
+    ``purpose``: the format they are written in). A value that does not
+    decrypt raises DecryptionFailed, reveals nothing, and leaves a security
+    event in the audit log."""
+    actor = actor or current_actor()
+    failure: DecryptionFailed | None = None
+    values: list[tuple[str, SecretValue]] = []
+    async with db.transaction() as session:
+        project = await resolve_project(session, ref)
+        rows = await SecretRepository(session).of_project(project.id)
+        if rows and keyring is None:
+            try:
+                keyring = crypto.load_keyring(create=False)
+            except crypto.KeyFileMissing as missing:
+                needed = ", ".join(sorted({row.key_id for row in rows}))
+                raise MasterKeyError(
+                    f"{missing}: the secrets of project {project.name!r} need key {needed}; put "
+                    f"back the key file that holds it (or set {crypto.SECRET_KEY_ENV})"
+                ) from None
+        for row in rows:
+            assert keyring is not None
+            try:
+                value = crypto.decrypt(
+                    keyring,
+                    project.id,
+                    row.key_name,
+                    _sealed(row),
+                    label=_label(project, row.key_name),
+                )
+            except DecryptionFailed as error:
+                failure = error
+                await _record_failure(session, actor=actor, project=project, row=row, why="export")
+                break
+            values.append((row.key_name, value))
+        if failure is None:
+            names = [name for name, _ in values]
+            await audit.record(
+                session,
+                actor=actor,
+                event_type="secret.exported",
+                description=f"exported {_count(len(names))} of project {project.name!r} "
+                f"as {purpose}",
+                project_id=project.id,
+                entity_type="project",
+                entity_id=project.id,
+                category=AuditCategory.SECURITY,
+                details={"names": names, "format": purpose},
+            )
+    if failure is not None:
+        raise failure
+    return values
 
 
 async def reveal_secret(

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
         ProjectSettings,
         WebhookDelivery,
     )
-    from store.repositories.agents import RunRow
+    from store.repositories.agents import ConversationRow, RunRow
     from store.repositories.modifications import ModificationRow
     from store.services.agent_stats import CostReport
     from store.services.agents import ConversationDetail, RunDetail
@@ -234,6 +234,22 @@ def conversation_as_dict(detail: ConversationDetail) -> dict[str, Any]:
         "prompt_tokens": detail.prompt_tokens,
         "completion_tokens": detail.completion_tokens,
         "cost": str(detail.cost),
+    }
+
+
+def conversation_row_as_dict(row: ConversationRow) -> dict[str, Any]:
+    """A conversation as ``agent conversation list`` gives it (no totals:
+    ``agent conversation show`` adds them)."""
+    return {
+        "id": str(row.id),
+        "project_id": str(row.project_id) if row.project_id else None,
+        "project": row.project_name,
+        "title": row.title,
+        "intent": row.intent,
+        "status": str(row.status),
+        "started_by": row.started_by,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
     }
 
 

@@ -1,8 +1,9 @@
 """Webhook deliveries: each attempt to deliver a project's webhook, recorded
 with its status and an excerpt of the response, one transaction with its
 audit row; and a project's deliveries, newest first. URLs are stored with
-any credentials they hold masked, and the audit row records the response's
-length, never its text."""
+any credentials they hold masked and responses with theirs redacted
+(``store.redaction``), and the audit row records the response's length,
+never its text."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from store.config import current_actor
 from store.engine import Database
 from store.errors import ValidationError
 from store.models import AuditCategory, Severity, WebhookDelivery
-from store.redaction import mask_url
+from store.redaction import mask_url, redact_text
 from store.repositories.agents import AgentActivityRepository
 from store.repositories.base import Page
 from store.services.projects import resolve_project, resolve_undeleted_project
@@ -58,11 +59,18 @@ def _webhook_values(item: WebhookInput) -> dict[str, Any]:
         raise ValidationError("attempt", f"{attempt!r} is not an attempt number (1-1000)")
     response = None
     if item.response is not None:
-        text = validation.text("response", item.response, limit=validation.MAX_FILE_BYTES)
+        # Redacted whole before it is cut, so no credential is cut in two.
+        text = redact_text(
+            validation.text("response", item.response, limit=validation.MAX_FILE_BYTES)
+        )
         response = text if len(text) <= RESPONSE_EXCERPT else text[: RESPONSE_EXCERPT - 1] + "…"
+    stored_url = redact_text(mask_url(url))
+    if len(stored_url) > validation.MAX_URL:
+        # Masking can lengthen a URL ("?key=a" becomes "?key=***").
+        stored_url = stored_url[: validation.MAX_URL - 1] + "…"
     return {
         "event": event,
-        "url": mask_url(url),
+        "url": stored_url,
         "status_code": status_code,
         "attempt": attempt,
         "response_excerpt": response,

@@ -31,7 +31,7 @@ from store.engine import Database, open_database
 from store.errors import Conflict, StoreUnavailable, ValidationError
 from store.models import AuditCategory, Severity
 from store.portability import ImportStats, Progress, RowWriter
-from store.redaction import mask_url
+from store.redaction import mask_url, redact_row
 from store.services import row_checks
 from store.services.audit import verify_chain
 from store.services.modifications import files_digest
@@ -141,8 +141,9 @@ async def export_workspace(
     progress: Progress | None = None,
     actor: str | None = None,
 ) -> ExportResult:
-    """Write every table to ``path`` as JSON lines (secrets stay encrypted);
-    an existing file is replaced only with ``force`` (see ``store.outputs``)."""
+    """Write every table to ``path`` as JSON lines (secrets stay encrypted,
+    what agents and webhooks wrote is redacted: ``store.redaction``); an
+    existing file is replaced only with ``force`` (see ``store.outputs``)."""
     path = outputs.check_output(path, protected=outputs.protected_by(db.url), force=force)
     with outputs.partial_beside(path) as temporary:
         output = await asyncio.to_thread(_LineFile, temporary)
@@ -155,7 +156,7 @@ async def export_workspace(
                 for table in portability.workspace_tables():
                     batch: list[dict[str, Any]] = []
                     async for row in portability.read_rows(connection, table):
-                        batch.append(row)
+                        batch.append(redact_row(table.name, row))
                         if len(batch) >= portability.BATCH_ROWS:
                             await _write_rows(output, table.name, batch, progress)
                             batch = []

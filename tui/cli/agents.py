@@ -13,7 +13,15 @@ import click
 from store.errors import ValidationError
 from store.ids import short_id
 from store.money import format_amount, from_micros
-from tui.cli.common import call_service, json_input, print_json, read_input, run_with_database
+from tui.cli.common import (
+    call_service,
+    json_input,
+    page_options,
+    print_json,
+    print_page_json,
+    read_input,
+    run_with_database,
+)
 from tui.cli.output import fail
 
 # The services load inside each command, so ``projdeck`` (and the app it
@@ -67,9 +75,9 @@ def agent() -> None:
     """Record and read what AI agents did: conversations, messages, runs,
     webhook deliveries and their costs.
 
-    REF is a project's id, id prefix or exact name; conversation and run ids
-    may be given as a unique prefix of at least 6 characters. Amounts are
-    decimal dollars (0.0123), stored exactly.
+    REF is a project's id, id prefix, exact name or GitHub owner/repo;
+    conversation and run ids may be given as a unique prefix of at least 6
+    characters. Amounts are decimal dollars (0.0123), stored exactly.
     """
 
 
@@ -78,7 +86,59 @@ def agent() -> None:
 
 @agent.group("conversation")
 def conversation() -> None:
-    """Start, close and show conversations with an agent."""
+    """Start, close, list and show conversations with an agent."""
+
+
+@conversation.command("list")
+@click.option("--project", "project_ref", metavar="REF", help="Only this project's conversations.")
+@click.option(
+    "--without-run",
+    is_flag=True,
+    help="Only those no agent run belongs to (which `agent runs` does not reach).",
+)
+@page_options
+@click.pass_context
+def conversation_list(
+    ctx: click.Context,
+    project_ref: str | None,
+    without_run: bool,
+    limit: int,
+    offset: int,
+    as_json: bool,
+) -> None:
+    """List conversations, most recently active first."""
+    from store.services import agents as service
+    from store.services import shapes
+
+    page = call_service(
+        ctx,
+        service.list_conversations,
+        project_ref=project_ref,
+        without_run=without_run,
+        limit=limit,
+        offset=offset,
+    )
+    if as_json:
+        print_page_json(page, "conversations", shapes.conversation_row_as_dict)
+        return
+    if not page.items:
+        click.echo("no conversations" if page.total == 0 else "no conversations on this page")
+        return
+    click.echo(
+        f"{'ID':<8}  {'PROJECT':<18}  {'STATUS':<6}  {'STARTED BY':<12}  {'UPDATED':<16}  TITLE"
+    )
+    for row in page.items:
+        project = row.project_name or "—"
+        click.echo(
+            f"{short_id(row.id):<8}  {project[:18]:<18}  {row.status:<6}  "
+            f"{row.started_by[:12]:<12}  {row.updated_at:%Y-%m-%d %H:%M}  "
+            f"{_first_line(row.title, 60)}"
+        )
+    if page.total > len(page.items):
+        click.echo(
+            f"showing {offset + 1}-{offset + len(page.items)} of {page.total}; "
+            "see more with --offset"
+        )
 
 
 @conversation.command("start")

@@ -1,5 +1,5 @@
-"""``projdeck audit ...``: list and search the audit log, export it, and
-verify its hash chain."""
+"""``projdeck audit ...``: list and search the audit log, export it,
+verify its hash chain, and record a script's own event in it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from store.errors import ValidationError
 from store.models import AuditCategory, Severity
 from store.services import audit as service
 from store.services import shapes
-from tui.cli.common import call_service, print_json, run_with_database
+from tui.cli.common import call_service, json_input, print_json, run_with_database
 from tui.cli.output import fail
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -136,6 +136,56 @@ def export_audit(
         ctx, service.export_audit_file, output, fmt=fmt, query=query, force=force
     )
     click.echo(f"exported {count} rows to {written}", err=True)
+
+
+@audit.command("record")
+@click.option(
+    "--event",
+    "event_type",
+    required=True,
+    metavar="NAME",
+    help="What happened: lower-case words joined by dots (deployment.failed, "
+    "ci.tests_passed); projdeck's own namespaces (project., secret., ...) are refused.",
+)
+@click.option("--category", type=_CATEGORIES, required=True)
+@click.option("--severity", type=_SEVERITIES, required=True)
+@click.option("--project", metavar="REF", required=True, help="The project it is about.")
+@click.option("--description", required=True, help="What happened, in one line.")
+@click.option("--metadata", metavar="JSON|@FILE", help="Details: a JSON object of at most 64 KiB.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new row as JSON.")
+@click.pass_context
+def record(
+    ctx: click.Context,
+    event_type: str,
+    category: str,
+    severity: str,
+    project: str,
+    description: str,
+    metadata: str | None,
+    as_json: bool,
+) -> None:
+    """Add a script's own event (CI's, an agent's) to the audit log.
+
+    The row is written under PROJDECK_ACTOR and chained like every row
+    (audit verify still passes); keys of --metadata that name credentials
+    are redacted, as in every row. Prints the row's id."""
+    try:
+        event = service.EventInput(
+            event_type=event_type,
+            category=category,
+            severity=severity,
+            project=project,
+            description=description,
+            metadata=json_input("metadata", "--metadata", metadata) if metadata else None,
+        )
+    except ValidationError as error:
+        fail(error.message)
+
+    entry = call_service(ctx, service.record_event, event)
+    if as_json:
+        print_json(shapes.audit_entry_as_dict(entry))
+    else:
+        click.echo(f"recorded audit row {entry.id} ({entry.event_type})")
 
 
 @audit.command("verify")

@@ -141,7 +141,8 @@ def mod() -> None:
     """Propose, review, apply and revert modifications of a project's codebase.
 
     ID is a modification's full id or a unique prefix of at least 6
-    characters; REF is a project's id, id prefix or exact name.
+    characters; REF is a project's id, id prefix, exact name or GitHub
+    owner/repo.
     """
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -65,7 +66,9 @@ def project() -> None:
     """Create, list, show, change, archive and delete projects.
 
     REF is a project's full id, a unique id prefix of at least 6
-    characters, or its exact name.
+    characters, its exact name, or its GitHub owner/repo (a name is tried
+    first: a project named acme/api is found before the one linked to
+    the repository acme/api).
     """
 
 
@@ -211,6 +214,8 @@ def show_project(
         ("version", str(p.version)),
         ("created", f"{p.created_at:%Y-%m-%d %H:%M:%S %Z}"),
         ("updated", f"{p.updated_at:%Y-%m-%d %H:%M:%S %Z}"),
+        ("last deployed", _time(p.last_deployed_at)),
+        ("last active", _time(p.last_active_at)),
     ]
     echo_fields(lines)
     if config.settings.planning_statement:
@@ -219,6 +224,10 @@ def show_project(
 
 def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
+
+
+def _time(value: datetime | None) -> str:
+    return "-" if value is None else f"{value:%Y-%m-%d %H:%M:%S %Z}"
 
 
 # Options a template decides: given with --template they are refused rather
@@ -500,6 +509,52 @@ def _status_command(name: str, action: str, help_text: str) -> None:
 _status_command("archive", "archive", "Archive a project (read-only, hidden from agents).")
 _status_command("unarchive", "unarchive", "Make an archived project active again.")
 _status_command("restore", "restore", "Bring back a deleted (not purged) project.")
+
+
+@project.command("deployed")
+@click.argument("ref")
+@click.option(
+    "--at",
+    "when",
+    metavar="TIME",
+    help="When it was deployed: ISO 8601 (2026-01-31T14:05:00Z; UTC unless it names a "
+    "zone) or an age (30m, 2h). Default: now.",
+)
+@click.option(
+    "--environment",
+    metavar="NAME",
+    help="Where to: production, staging... (kept in the audit row).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the project as JSON.")
+@click.pass_context
+def deployed_project(
+    ctx: click.Context, ref: str, when: str | None, environment: str | None, as_json: bool
+) -> None:
+    """Record that project REF was deployed (for CI and agents).
+
+    Its last deployment and last activity move to TIME, unless a later one
+    is recorded already; its version stays (this is not an edit). The
+    deployment is recorded in the audit log (deployment.succeeded); a time
+    in the future is refused."""
+    from store.services.audit import parse_time
+
+    try:
+        at = parse_time("at", when) if when is not None else None
+    except ValidationError as error:
+        fail(error.message)
+
+    updated = call_service(ctx, service.record_deployment, ref, at=at, environment=environment)
+    if as_json:
+        print_json(shapes.project_as_dict(updated))
+        return
+    last = updated.last_deployed_at
+    assert last is not None
+    where = f" to {environment.strip()}" if environment else ""
+    later = " (a later deployment was recorded before)" if at is not None and last > at else ""
+    click.echo(
+        f"recorded a deployment of {updated.name}{where}; "
+        f"last deployed {last:%Y-%m-%d %H:%M:%S %Z}{later}"
+    )
 
 
 @project.command("delete")

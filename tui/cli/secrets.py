@@ -1,5 +1,6 @@
 """``projdeck secret ...``: names, set (value from stdin or a hidden prompt,
-never from the command line), get, rm, rotate-key and new-key."""
+never from the command line), get, import and export (a dotenv file), rm,
+rotate-key and new-key."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 
 import click
 
+from store import dotenv
 from store.errors import ValidationError
 from store.services import SecretName
 from store.services import secrets as service
@@ -27,8 +29,8 @@ def _name_as_dict(secret: SecretName) -> dict[str, str]:
 def secret() -> None:
     """Keep a project's secrets, encrypted at rest (AES-256-GCM).
 
-    REF is a project's id, unique id prefix or exact name; KEY is an
-    environment-variable name (A-Z, 0-9, _).
+    REF is a project's id, unique id prefix, exact name or GitHub
+    owner/repo; KEY is an environment-variable name (A-Z, 0-9, _).
     """
 
 
@@ -97,6 +99,103 @@ def get_secret(ctx: click.Context, ref: str, key: str, as_json: bool) -> None:
         print_json({"key_name": key, "value": value.reveal()})
     else:
         echo_exact(value.reveal())
+
+
+# Far more than any .env file holds; an endless pipe stops here.
+_MAX_DOTENV_BYTES = 16 * 1024 * 1024
+
+
+@secret.command("import")
+@click.argument("ref")
+@click.option(
+    "--from",
+    "source",
+    metavar="FILE|-",
+    default="-",
+    help="The dotenv file to read (default: standard input).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the names as JSON.")
+@click.pass_context
+def import_secrets(ctx: click.Context, ref: str, source: str, as_json: bool) -> None:
+    """Store every NAME=value of a dotenv file as a secret of project REF.
+
+    All of them in one step, or none if a line is refused (it is named by
+    its number). Existing secrets of those names are replaced.
+
+    The file is read as python-dotenv reads it (quotes, escapes, comments,
+    'export' prefixes); ${VAR} is kept as written, not expanded. A name
+    without a value, an empty value or a name given twice is refused. Prints
+    the names stored, never the values."""
+    if source == "-" and sys.stdin.isatty():
+        fail(
+            "secret import reads the dotenv file from standard input: pipe it in, or give --from FILE"
+        )
+    try:
+        entries = service.secrets_from_dotenv(
+            read_input("dotenv", "--from", source, limit=_MAX_DOTENV_BYTES)
+        )
+    except ValidationError as error:
+        fail(error.message)
+
+    imported = call_service(ctx, service.import_secrets, ref, entries)
+    if as_json:
+        print_json(
+            {
+                "created": list(imported.created),
+                "replaced": list(imported.replaced),
+                "key_id": imported.key_id,
+            }
+        )
+        return
+    for name in imported.created:
+        click.echo(f"created {name}")
+    for name in imported.replaced:
+        click.echo(f"replaced {name}")
+    total = len(imported.created) + len(imported.replaced)
+    click.echo(
+        f"imported {total} secret{'s' if total != 1 else ''} (key {imported.key_id}): "
+        f"{len(imported.created)} created, {len(imported.replaced)} replaced"
+    )
+
+
+@secret.command("export")
+@click.argument("ref")
+@click.option("--dotenv", "as_dotenv", is_flag=True, help='Print NAME="value" lines (a .env file).')
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: each name with its value.")
+@click.option(
+    "--reveal",
+    is_flag=True,
+    help="Confirm that every value is to be printed in clear (required).",
+)
+@click.pass_context
+def export_secrets(
+    ctx: click.Context, ref: str, as_dotenv: bool, as_json: bool, reveal: bool
+) -> None:
+    """Print every secret of project REF with its value.
+
+    As a dotenv file (--dotenv) or JSON (--json); the read is recorded in
+    the audit log.
+
+    The dotenv form quotes and escapes each value so that python-dotenv (and
+    secret import) reads back the same text, newlines, quotes, '#' and
+    Unicode included (read it with interpolation off if a value holds
+    '${'). On a terminal, hidden characters are shown as stand-ins; in a
+    pipe or a file they are written as they are."""
+    if as_dotenv == as_json:
+        raise click.UsageError("give the format: --dotenv or --json")
+    if not reveal:
+        fail(
+            "secret export prints every value of the project in clear text; add --reveal to "
+            "confirm (the export is recorded in the audit log)"
+        )
+    values = call_service(
+        ctx, service.export_secrets, ref, purpose="dotenv" if as_dotenv else "json"
+    )
+    if as_json:
+        print_json([{"key_name": name, "value": value.reveal()} for name, value in values])
+        return
+    for name, value in values:
+        echo_exact(dotenv.line(name, value.reveal()))
 
 
 @secret.command("rm")

@@ -27,7 +27,15 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from benchmarks import app_bench, generate, git_bench, review_bench, startup_bench, store_bench
+from benchmarks import (
+    app_bench,
+    contents_bench,
+    generate,
+    git_bench,
+    review_bench,
+    startup_bench,
+    store_bench,
+)
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 MS = 1000
@@ -332,6 +340,13 @@ def main(argv: list[str] | None = None) -> None:
 
     print("store, SQLite:")
     figures = asyncio.run(store_bench.bench_sqlite(args.sqlite, args.rounds, args.search_rounds))
+    print("searching what projects contain, SQLite:")
+    contents = {
+        "sqlite": asyncio.run(
+            contents_bench.measure_workspace(make_url(sqlite_url), "sqlite", args.search_rounds)
+        )
+    }
+    contents_bench.print_result(contents["sqlite"])
 
     postgres_version = None
     pg_generated: dict[str, Any] = {}
@@ -352,6 +367,11 @@ def main(argv: list[str] | None = None) -> None:
             figures += asyncio.run(
                 store_bench.bench_postgres(rendered, args.rounds, args.search_rounds)
             )
+            print("searching what projects contain, PostgreSQL:")
+            contents["postgresql"] = asyncio.run(
+                contents_bench.measure_workspace(pg_url, "postgresql", args.search_rounds)
+            )
+            contents_bench.print_result(contents["postgresql"])
         finally:
             asyncio.run(_postgres(args.postgres_url, name, create=False))
 
@@ -378,6 +398,7 @@ def main(argv: list[str] | None = None) -> None:
         startup=startup,
         git=git,
         review=review,
+        contents=contents,
         versions=_versions(postgres_version),
     )
     args.output.write_text(text)
@@ -404,6 +425,7 @@ def render(
     startup: dict[str, Any],
     git: dict[str, Any],
     review: dict[str, Any],
+    contents: dict[str, dict[str, Any]],
     versions: dict[str, str],
 ) -> str:
     machine = _machine()
@@ -502,6 +524,7 @@ def render(
     lines += ["", *startup_bench.render(startup)]
     lines += ["", *git_bench.render(git)]
     lines += ["", *review_bench.render(review)]
+    lines += ["", *contents_bench.render(contents)]
     lines += ["", FINDINGS.rstrip()]
     lines += ["", "## Targets still missed", ""]
     missed = (
@@ -509,6 +532,7 @@ def render(
         + startup_bench.missed(startup)
         + git_bench.missed(git)
         + review_bench.missed(review)
+        + contents_bench.missed(contents)
     )
     lines += [f"- {item}" for item in missed] or ["- none"]
     lines.append("")

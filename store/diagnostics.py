@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,23 @@ async def examine(database: Database) -> Report:
     if revision == migrate.HEAD_REVISION:
         await _examine_keys(database, report)
         await _examine_repositories(database, report)
+    await asyncio.to_thread(_clean_test_runs, report)
     return report
+
+
+def _clean_test_runs(report: Report) -> None:
+    """Scratch folders and git worktrees that killed test runs (``mod
+    test``) left: removed."""
+    from store import scratch
+
+    removed = scratch.clean_left_over()
+    report.add(
+        "test runs",
+        True,
+        f"removed {len(removed)} scratch folders killed test runs left in {scratch.root()}"
+        if removed
+        else f"no scratch folders left over in {scratch.root()}",
+    )
 
 
 async def _examine_repositories(database: Database, report: Report) -> None:

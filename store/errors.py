@@ -41,6 +41,21 @@ class InvalidTransition(StoreError):
         super().__init__(f"cannot {wanted} a {entity} that is {current}")
 
 
+class ProjectReadOnly(InvalidTransition):
+    """A write to an archived or deleted project, or to its settings,
+    secrets or modifications: refused until it is unarchived or restored."""
+
+    _WAY_BACK = {"archived": "unarchive", "deleted": "restore"}
+
+    def __init__(self, name: str, status: str) -> None:
+        self.current = status
+        self.wanted = "change"
+        StoreError.__init__(
+            self,
+            f"project {name!r} is {status}; {self._WAY_BACK.get(status, 'reactivate')} it first",
+        )
+
+
 class StoreUnavailable(StoreError):
     """The database cannot be reached or used (names the masked URL)."""
 

@@ -125,16 +125,30 @@ POSTGRES_GIN_INDEXES: dict[str, tuple[str, str]] = {
     "gin_audit_log_description_trgm": ("audit_log", "description"),
     "gin_audit_log_event_type_trgm": ("audit_log", "event_type"),
     "gin_audit_log_actor_trgm": ("audit_log", "actor"),
+    # Dependency names (revision 0012): an index on
+    # projdeck_dependency_names(dependencies), the function below.
+    "gin_projects_dependency_names": ("projects", "dependencies"),
 }
+# Functions the PostgreSQL revisions create: the names of a dependencies
+# list, which the index above holds (revision 0012).
+DEPENDENCY_NAMES_FUNCTION = "projdeck_dependency_names"
+POSTGRES_FUNCTIONS = frozenset({DEPENDENCY_NAMES_FUNCTION})
 
 # Audit text search on SQLite (revision 0005): an FTS5 table over the
 # description, event type and actor (trigram tokenizer, so it finds
 # substrings), kept in step with audit_log by triggers. Not a model.
 AUDIT_FTS_TABLE = "audit_log_fts"
+# Projects' dependency names and stack words on SQLite (revision 0012), kept
+# in step with projects by triggers (store.project_search). Not a model.
+PROJECT_SEARCH_TERMS_TABLE = "project_search_terms"
 
 
 def managed_by_hand(name: str | None, type_: str) -> bool:
     """Schema objects the revisions manage by hand, which ``alembic check`` skips."""
+    if name is not None and name.startswith(
+        (PROJECT_SEARCH_TERMS_TABLE, f"ix_{PROJECT_SEARCH_TERMS_TABLE}")
+    ):
+        return type_ in ("table", "index")
     if type_ == "index":
         return name in POSTGRES_GIN_INDEXES
     return type_ == "table" and name is not None and name.startswith(AUDIT_FTS_TABLE)
@@ -235,6 +249,12 @@ class ProjectSettings(SQLModel, table=True):
     )
     branch_name: str = Field(default="main", sa_column=Column(String(255), nullable=False))
     updated_at: datetime = _created()
+    # What runs the project's tests (projdeck mod test runs the setup
+    # commands, then these).
+    test_commands: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSONType, nullable=False, server_default=text("'[]'")),
+    )
 
 
 class RepositoryLink(SQLModel, table=True):
@@ -401,6 +421,10 @@ class Modification(SQLModel, table=True):
     revision: int = Field(
         default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
     )
+    # The last run of the project's tests on this change here (projdeck mod
+    # test): its source, who, when, on which base, each command, the counts
+    # and the last lines of output; the agent's own stay in test_results.
+    local_test_results: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONType))
 
 
 class HunkVerdict(StrEnum):

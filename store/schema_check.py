@@ -197,7 +197,8 @@ async def connection_problems(connection: AsyncConnection, revision: str) -> lis
 
 # Objects in the current schema (or, for event triggers, the database) that
 # projdeck's PostgreSQL migrations never create: any trigger, rule, view,
-# event trigger or function (pg_trgm's functions belong to its extension).
+# event trigger or function (pg_trgm's functions belong to its extension)
+# but the functions of POSTGRES_FUNCTIONS.
 _PG_EXTRAS = {
     "trigger": """
         SELECT t.tgname, c.relname FROM pg_trigger t
@@ -238,12 +239,14 @@ async def _postgres_problems(connection: AsyncConnection) -> list[str]:
     from sqlmodel import SQLModel
 
     import store.models  # noqa: F401  (registers every table)
-    from store.models import POSTGRES_GIN_INDEXES
+    from store.models import POSTGRES_FUNCTIONS, POSTGRES_GIN_INDEXES
 
     tables = SQLModel.metadata.tables
     problems = []
     for kind, query in _PG_EXTRAS.items():
         for name, table in (await connection.execute(text(query))).all():
+            if kind == "function" and name in POSTGRES_FUNCTIONS:
+                continue
             problems.append(SchemaObject(kind, str(name), str(table), "").describe())
     for (name,) in (await connection.execute(text(_PG_TABLES))).all():
         if name not in tables and name != "alembic_version":

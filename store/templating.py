@@ -93,6 +93,7 @@ _METADATA_KEYS = (
     "tags",
     "dependencies",
     "setup_commands",
+    "test_commands",
     "variables",
 )
 _VARIABLE_KEYS = ("name", "type", "help", "default", "pattern", "choices")
@@ -180,6 +181,8 @@ class TemplateSpec:
     setup_commands: list[str]
     variables: list[Variable]
     files: dict[str, str] = field(default_factory=dict)
+    # What runs the tests of a project made from it (``mod test``).
+    test_commands: list[str] = field(default_factory=list)
 
     def variable(self, name: str) -> Variable | None:
         return next((v for v in self.variables if v.name == name), None)
@@ -205,6 +208,8 @@ class TemplateSpec:
             "tags": list(self.tags),
             "dependencies": list(self.dependencies),
             "setup_commands": list(self.setup_commands),
+            # Only when given: a template without them keeps its digest.
+            **({"test_commands": list(self.test_commands)} if self.test_commands else {}),
             "variables": [v.as_dict() for v in self.variables],
         }
 
@@ -223,6 +228,7 @@ class RenderedProject:
     files: dict[str, str]
     values: dict[str, Any]
     setup_commands: list[str] = field(default_factory=list)
+    test_commands: list[str] = field(default_factory=list)
 
     def tree(self) -> list[str]:
         """The file tree as indented lines (folders end in ``/``)."""
@@ -315,6 +321,13 @@ def spec_from_metadata(
             "setup_commands",
             lambda: validation.string_list(
                 "setup_commands", metadata.get("setup_commands", []), item_limit=4096
+            ),
+        ),
+        test_commands=_field(
+            source,
+            "test_commands",
+            lambda: validation.string_list(
+                "test_commands", metadata.get("test_commands", []), item_limit=4096
             ),
         ),
         variables=variables,
@@ -765,6 +778,8 @@ def _sources(spec: TemplateSpec) -> Iterable[tuple[str, str, str]]:
     """(where, what, Jinja2 source) for every path and every rendered content."""
     for index, command in enumerate(spec.setup_commands):
         yield METADATA_FILE, f"setup_commands[{index}]", command
+    for index, command in enumerate(spec.test_commands):
+        yield METADATA_FILE, f"test_commands[{index}]", command
     for raw_path, content in spec.files.items():
         where = f"{FILES_DIR}/{raw_path}"
         yield where, "path", raw_path
@@ -836,17 +851,19 @@ def render(spec: TemplateSpec, given: Mapping[str, Any]) -> RenderedProject:
 
     def work() -> list[Any]:
         done = _render(spec, values)
-        return [done.files, done.values, done.setup_commands]
+        return [done.files, done.values, done.setup_commands, done.test_commands]
 
     _environment()  # jinja2 imported before the fork, not in each child
-    files, rendered_values, commands = _bounded(
+    files, rendered_values, commands, tests = _bounded(
         work,
         seconds=MAX_RENDER_SECONDS,
         too_long=ValidationError(
             FILES_DIR, f"rendering took longer than {MAX_RENDER_SECONDS} s and was stopped"
         ),
     )
-    return RenderedProject(files=files, values=rendered_values, setup_commands=commands)
+    return RenderedProject(
+        files=files, values=rendered_values, setup_commands=commands, test_commands=tests
+    )
 
 
 def _bounded(work: Callable[[], Any], *, seconds: float, too_long: ValidationError) -> Any:
@@ -971,6 +988,13 @@ def _render(spec: TemplateSpec, values: dict[str, Any]) -> RenderedProject:
         run(METADATA_FILE, f"setup_commands[{index}]", command)
         for index, command in enumerate(spec.setup_commands)
     ]
+    tests = [
+        run(METADATA_FILE, f"test_commands[{index}]", command)
+        for index, command in enumerate(spec.test_commands)
+    ]
     return RenderedProject(
-        files=dict(sorted(rendered.items())), values=values, setup_commands=commands
+        files=dict(sorted(rendered.items())),
+        values=values,
+        setup_commands=commands,
+        test_commands=tests,
     )

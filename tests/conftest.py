@@ -42,6 +42,8 @@ def private_key_file(
     monkeypatch.delenv("PROJDECK_SECRET_KEY_PREVIOUS", raising=False)
     # Nor its data dir's machine id (repository links are per machine).
     monkeypatch.setenv("PROJDECK_MACHINE", "test-machine")
+    # Nor its cache dir's scratch folders (test runs of modifications).
+    monkeypatch.setenv("PROJDECK_SCRATCH_DIR", str(tmp_path_factory.mktemp("scratch")))
     return path
 
 

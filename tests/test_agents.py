@@ -808,6 +808,8 @@ async def test_upgrading_from_0003_keeps_every_row(empty_database_url: URL) -> N
             "proposed_files",
             "revises_id",
             "revision",
+            "local_test_results",
+            "test_commands",
         )
 
         async def snapshot() -> dict[str, Any]:
@@ -820,7 +822,8 @@ async def test_upgrading_from_0003_keeps_every_row(empty_database_url: URL) -> N
                     rows[table] = sorted(
                         json.dumps(
                             # Columns added after 0003 (0008 fills approved_digest, 0009
-                            # adds the commits, 0010 proposed_files and revisions).
+                            # adds the commits, 0010 proposed_files and revisions, 0013
+                            # the test commands and local test results).
                             {k: str(v) for k, v in row._mapping.items() if k not in newer},
                             sort_keys=True,
                         )

@@ -162,6 +162,47 @@ async def test_archive_delete_and_restore_by_keys(demo_url: URL) -> None:
     assert (await read(demo_url, "Ledger Core")).project.status == ProjectStatus.ACTIVE
 
 
+async def test_an_archived_project_opens_read_only(demo_url: URL) -> None:
+    from tui.screens.review import ReviewScreen
+    from tui.screens.secret_form import SecretForm
+
+    async with opened(demo_url) as db:
+        await project_service.archive_project(db, "Billing API")
+    async with running_app(demo_url) as (app, pilot):
+        await press(pilot, "A")
+        screen = await open_project(pilot, "Billing API")
+        title = text_of(screen.query_one("#project-title", Static))
+        assert "read-only: archived; unarchive it (a on Projects) to change it" in title
+        # e (edit) is greyed in the footer and does nothing.
+        assert screen.check_action("edit", ()) is None
+        await press(pilot, "e")
+        assert app.screen is screen
+        await press(pilot, "right_square_bracket")
+        assert screen.query_one("#settings-editor").disabled
+        await press(pilot, "right_square_bracket", "n")
+        assert not isinstance(app.screen, SecretForm)
+        hint = text_of(screen.query_one("#secrets-hint", Static))
+        assert hint.startswith("read-only: archived") and "v reveal" in hint
+        # A modification of it is read-only too: a (approve) does nothing.
+        await press(pilot, "right_square_bracket", "right_square_bracket")
+        table = screen.query_one("#project-modifications", DataTable)
+        table.move_cursor(row=column(table, "status").index("pending"))
+        await press(pilot, "enter")
+        review = app.screen
+        assert isinstance(review, ReviewScreen)
+        assert review.read_only
+        assert "read-only (project archived: unarchive it to review)" in review.title
+        pending = review.current
+        await press(pilot, "a", "space")
+        assert review.current == pending and not review.unsaved
+    async with opened(demo_url) as db:
+        from store.services.review import get_modification
+
+        detail = await get_modification(db, str(pending))
+        assert detail.modification.status == "pending"
+        assert (await read(demo_url, "Billing API")).project.owner_id == "alice"
+
+
 async def test_settings_are_edited_and_saved_with_ctrl_s(demo_url: URL) -> None:
     async with running_app(demo_url) as (app, pilot):
         await open_project(pilot, tab="settings")

@@ -86,6 +86,12 @@ def test_project_lifecycle_through_the_cli(cli: Projdeck, tmp_path: Path) -> Non
     assert "branch: develop" in cli.ok("settings", "show", "Billing API")
 
     assert "is now archived" in cli.ok("project", "archive", "Billing API")
+    # Archived: read-only, as `project archive --help` says.
+    read_only = "error: project 'Billing API' is archived; unarchive it first"
+    assert cli.fails("project", "update", "Billing API", "--owner", "bob").startswith(read_only)
+    assert cli.fails("settings", "set", "Billing API", "--branch", "x").startswith(read_only)
+    assert cli.fails("secret", "set", "Billing API", "TOKEN", input="v\n").startswith(read_only)
+    assert cli.json("project", "show", "Billing API")["owner_id"] != "bob"
     assert "is now active" in cli.ok("project", "unarchive", "Billing API")
     assert "is now deleted" in cli.ok("project", "delete", "Billing API")
     assert cli.json("project", "list")["total"] == 0

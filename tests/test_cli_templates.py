@@ -87,7 +87,10 @@ def test_project_from_template_and_import_export_through_the_cli(
     assert "uvicorn.run(app, port=9000)" in shown["codebase"]["app/main.py"]
     assert shown["dependencies"] == ["fastapi>=0.110", "uvicorn[standard]>=0.29"]
     assert shown["state"]["template"]["name"] == "fastapi-service"
-    assert shown["settings"]["setup_commands"][-1] == ".venv/bin/pytest"
+    assert shown["settings"]["setup_commands"][-1] == ".venv/bin/pip install -e '.[test]'"
+    assert shown["settings"]["test_commands"] == [
+        '.venv/bin/pytest --junitxml="$PROJDECK_JUNIT_XML"'
+    ]
     error = cli.fails(
         "template", "use", "fastapi-service", "--name", "Other", "--owner", "bob", "--var", "x"
     )

@@ -149,7 +149,7 @@ async def test_propose_to_unknown_or_archived_project_is_refused(database: Datab
         await propose(database, "nonexistent", {"a.py": "x"})
     project = await make_project(database)
     await projects.archive_project(database, str(project))
-    with pytest.raises(InvalidTransition, match="that is archived"):
+    with pytest.raises(InvalidTransition, match="is archived; unarchive it first"):
         await propose(database, project, {"a.py": "x"})
     assert await modification_count(database) == 0
 
@@ -332,7 +332,7 @@ async def test_apply_to_an_archived_project_is_refused(database: Database) -> No
     project = await make_project(database)
     mod = await reach(database, project, ModificationStatus.APPROVED)
     await projects.archive_project(database, str(project))
-    with pytest.raises(InvalidTransition, match="apply a modification to a project that is"):
+    with pytest.raises(InvalidTransition, match="is archived; unarchive it first"):
         await service.apply_modification(database, str(mod.id))
     assert await status_of(database, mod) == ModificationStatus.APPROVED
 

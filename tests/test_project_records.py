@@ -65,7 +65,7 @@ async def test_import_stores_nothing_when_one_entry_is_refused(database: Databas
     with pytest.raises(ValidationError, match="line 3: key name: 'third'"):
         await secrets.import_secrets(database, "Billing", bad)
     await projects.delete_project(database, "Billing")
-    with pytest.raises(InvalidTransition, match="cannot import secrets into a project"):
+    with pytest.raises(InvalidTransition, match="is deleted; restore it first"):
         await secrets.import_secrets(database, "Billing", good)
     assert await secrets.list_secrets(database, "Billing") == []
     assert not [row for row in await _audit_rows(database) if row.event_type.startswith("secret.")]
@@ -184,7 +184,7 @@ async def test_a_deployment_at_a_time_to_come_or_without_a_zone_is_refused(
 async def test_a_deployment_of_an_archived_project_is_refused(database: Database) -> None:
     await _project(database)
     await projects.archive_project(database, "Billing")
-    with pytest.raises(InvalidTransition, match="cannot record a deployment of a project that is"):
+    with pytest.raises(InvalidTransition, match="is archived; unarchive it first"):
         await projects.record_deployment(database, "Billing")
 
 

@@ -547,7 +547,7 @@ async def test_upgrading_to_0011_redacts_stored_credentials_and_records_it(
         )
     database = await open_database(empty_database_url)
     try:
-        assert await migrate.upgrade(database, actor="ops") == migrate.HEAD_REVISION == "0011"
+        assert await migrate.upgrade(database, actor="ops") == migrate.HEAD_REVISION
         async with database.reading() as session:
             messages = {m.id: m for m in (await session.execute(select(Message))).scalars()}
             stored_run = await session.get(AgentRun, run.id)

@@ -556,7 +556,8 @@ async def test_preview_renders_without_storing_anything(database: Database) -> N
         database, "data-pipeline", {"project_name": "sales", "package": "sales_etl"}
     )
     assert "src/sales_etl/pipeline.py" in preview.files
-    assert preview.setup_commands[-1] == ".venv/bin/python -m sales_etl data/sample.csv"
+    assert preview.setup_commands[-1] == ".venv/bin/pip install -e '.[test]'"
+    assert preview.test_commands[-1] == ".venv/bin/python -m sales_etl data/sample.csv"
     with pytest.raises(VariableErrors) as caught:
         await service.preview_template(database, "data-pipeline", {"package": "Bad-Name"})
     assert set(caught.value.problems) == {"project_name", "package"}
@@ -649,7 +650,8 @@ async def test_create_project_from_template_in_one_transaction(database: Databas
     assert project.state["template"]["name"] == "fastapi-service"
     assert project.state["template"]["version"] == 1
     assert project.state["template"]["values"]["port"] == 9000
-    assert config.settings.setup_commands[-1] == ".venv/bin/pytest"
+    assert config.settings.setup_commands[-1] == ".venv/bin/pip install -e '.[test]'"
+    assert config.settings.test_commands == ['.venv/bin/pytest --junitxml="$PROJDECK_JUNIT_XML"']
 
     shown = await project_service.get_project_full_config(database, "Orders API")
     assert shown.settings.setup_commands == config.settings.setup_commands

@@ -84,6 +84,36 @@ def _like_any_case_sqlite(element: LikeAnyCase, compiler: SQLCompiler, **kw: obj
     return compiler.process(element.value.like(element.pattern, escape="\\"), **kw)
 
 
+class PerBackend(ColumnElement[bool]):
+    """A condition written once for PostgreSQL and once for SQLite, where
+    the two answer it from different schema objects; a statement holding it
+    is built once and compiles for the database it runs on. Bound
+    parameters the two share are one and the same."""
+
+    type = Boolean()
+    inherit_cache = True
+    _is_implicitly_boolean = True
+    _traverse_internals = [
+        ("postgresql", InternalTraversal.dp_clauseelement),
+        ("sqlite", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, *, postgresql: ColumnElement[bool], sqlite: ColumnElement[bool]) -> None:
+        self.postgresql = postgresql
+        self.sqlite = sqlite
+
+
+@compiles(PerBackend)
+def _per_backend(element: PerBackend, compiler: SQLCompiler, **kw: object) -> str:
+    # In parentheses: an OR inside must not mix with the ANDs around it.
+    return f"({compiler.process(element.postgresql, **kw)})"
+
+
+@compiles(PerBackend, "sqlite")
+def _per_backend_sqlite(element: PerBackend, compiler: SQLCompiler, **kw: object) -> str:
+    return f"({compiler.process(element.sqlite, **kw)})"
+
+
 def contains_any(term: str, *columns: Mapped[str] | Mapped[str | None]) -> ColumnElement[bool]:
     """Case-insensitive substring match on any of the columns."""
     pattern = literal(f"%{escape_like(term)}%", String())

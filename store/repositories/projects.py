@@ -11,19 +11,25 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     String,
     Text,
+    and_,
     bindparam,
     case,
     cast,
+    column,
     delete,
+    exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
+    table,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, array
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import QueryableAttribute, set_committed_value
@@ -31,8 +37,15 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlmodel import col
 
+from store import project_search
 from store.models import Project, ProjectStatus, ProjectType
-from store.repositories.base import LikeAnyCase, Repository, clamp_limit, escape_like
+from store.repositories.base import (
+    LikeAnyCase,
+    PerBackend,
+    Repository,
+    clamp_limit,
+    escape_like,
+)
 from store.types import UTCDateTime
 
 # The codebase column as the ORM's loader options take it.
@@ -53,17 +66,116 @@ class ProjectSort(StrEnum):
 SEARCH_INDEX = "ix_projects_status_updated_search"
 
 
+# What a project contains (store.project_search): on PostgreSQL the GIN
+# indexes on its dependencies' names and on its state, on SQLite the table
+# of names and stack words the triggers of revision 0012 keep.
+_TERMS = table(
+    project_search.PROJECT_SEARCH_TERMS_TABLE,
+    column("kind", String()),
+    column("term", Text()),
+    column("status", String()),
+    column("project_id"),
+)
+_DEPENDENCY_NAMES: ColumnElement[Any] = getattr(func, project_search.DEPENDENCY_NAMES_FUNCTION)(
+    col(Project.dependencies), type_=ARRAY(Text)
+)
+
+
+# SQLite finds a project's terms one of two ways. Few matches (sparse): the
+# ids of the matching rows, read once, then the projects by id. Many: the
+# list's index walked in order, each project looked up in the terms table,
+# which stops at the page's end (a term of 30,000 projects: 0.2 ms, where
+# reading all its ids first takes 10 to 20 ms; one of 100: 25 to 55 ms, the
+# whole index walked, where reading its ids takes 0.2 ms). The services
+# count the matches first (``count_terms_bound``) and choose.
+SPARSE_TERMS = 2_000
+
+
+def _with_terms(*terms: tuple[str, ColumnElement[Any]], sparse: bool) -> ColumnElement[bool]:
+    """SQLite: the project has one of ``terms`` (kind, bound term)."""
+    has = or_(*(and_(_TERMS.c.kind == kind, _TERMS.c.term == term) for kind, term in terms))
+    if sparse:
+        return col(Project.id).in_(select(_TERMS.c.project_id).where(has))
+    return exists(
+        select(literal_column("1")).where(
+            has,
+            _TERMS.c.status == col(Project.status),
+            _TERMS.c.project_id == col(Project.id),
+        )
+    )
+
+
+def _names(name: ColumnElement[Any]) -> ColumnElement[bool]:
+    """PostgreSQL: a dependency ``name`` among the indexed names."""
+    return _DEPENDENCY_NAMES.contains(cast(array([name]), ARRAY(Text)))
+
+
+def _depends_on(name: ColumnElement[Any], *, sparse: bool) -> ColumnElement[bool]:
+    """A dependency named ``name`` (lower case, as dependency_name gives it)."""
+    return PerBackend(
+        postgresql=_names(name),
+        sqlite=_with_terms((project_search.DEPENDENCY, name), sparse=sparse),
+    )
+
+
+def _built_with(
+    word: ColumnElement[Any], name: ColumnElement[Any], *, sparse: bool
+) -> ColumnElement[bool]:
+    """``word`` in the stack the project records, or a dependency ``name``."""
+    recorded = col(Project.state).op("@>")(
+        func.jsonb_build_object("tech_stack", func.jsonb_build_array(word))
+    )
+    return PerBackend(
+        postgresql=or_(recorded, _names(name)),
+        sqlite=_with_terms(
+            (project_search.STACK, word), (project_search.DEPENDENCY, name), sparse=sparse
+        ),
+    )
+
+
+def _has_path(pattern: ColumnElement[str]) -> ColumnElement[bool]:
+    """A codebase path LIKE ``pattern`` in any case (``\\`` escaping)."""
+    # A row that is not an object (never written so) has no paths, rather
+    # than failing the whole list.
+    codebase = case(
+        (func.jsonb_typeof(col(Project.codebase)) == "object", col(Project.codebase)),
+        else_=literal_column("'{}'::jsonb"),
+    )
+    pg_paths = func.jsonb_object_keys(codebase).table_valued("path")
+    pg_paths = pg_paths.render_derived(name="codebase_paths")
+    sqlite_paths = func.json_each(col(Project.codebase)).table_valued("key").alias("codebase_paths")
+    return PerBackend(
+        postgresql=exists(
+            select(literal_column("1"))
+            .select_from(pg_paths)
+            .where(LikeAnyCase(pg_paths.c.path, pattern))
+        ),
+        sqlite=exists(
+            select(literal_column("1"))
+            .select_from(sqlite_paths)
+            .where(LikeAnyCase(sqlite_paths.c.key, pattern))
+        ),
+    )
+
+
 @dataclass
 class ProjectFilter:
+    """Which projects a list shows. ``dependency``, ``stack`` and ``file``
+    find projects by what they contain (store.project_search has the
+    rules; the services check the values first)."""
+
     status: ProjectStatus | None = None
     statuses: Sequence[ProjectStatus] | None = None
     owner_id: str | None = None
     type: ProjectType | None = None
     search: str | None = None
+    dependency: str | None = None
+    stack: str | None = None
+    file: str | None = None
 
-    def apply(self, query: Select[Any]) -> Select[Any]:
+    def apply(self, query: Select[Any], *, sparse: bool = False) -> Select[Any]:
         """``query`` narrowed by the filters, their values given as they are."""
-        return self.apply_bound(query).params(self.params())
+        return self.apply_bound(query, sparse=sparse).params(self.params())
 
     def shape(self) -> tuple[bool, ...]:
         """Which filters are set: queries of one shape differ only in the
@@ -74,11 +186,16 @@ class ProjectFilter:
             self.owner_id is not None,
             self.type is not None,
             bool(self.search),
+            bool(self.dependency),
+            bool(self.stack),
+            bool(self.file),
         )
 
-    def apply_bound(self, query: Select[Any]) -> Select[Any]:
+    def apply_bound(self, query: Select[Any], *, sparse: bool = False) -> Select[Any]:
         """``query`` narrowed by the filters that are set, each value a named
-        bound parameter (``params`` gives them)."""
+        bound parameter (``params`` gives them). ``sparse``: on SQLite, the
+        dependency or stack word is known to be in few projects
+        (``SPARSE_TERMS``), which are then read by id."""
         if self.status is not None:
             query = query.where(col(Project.status) == bindparam("filter_status"))
         if self.statuses:
@@ -94,16 +211,6 @@ class ProjectFilter:
             # matches, and so does a search typed or pasted in that form.
             pattern = bindparam("filter_pattern", type_=String())
             github = col(Project.github_owner) + "/" + col(Project.github_repo)
-            if self.owner_id is None:
-                # SQLite would walk the update-time index and read every
-                # row it points to (0.15 s through 100,000 projects when
-                # nothing matches); the status index holding the searched
-                # columns answers from itself, in the same order.
-                query = query.with_hint(
-                    Project.__table__,  # type: ignore[attr-defined]
-                    f"INDEXED BY {SEARCH_INDEX}",
-                    dialect_name="sqlite",
-                )
             query = query.where(
                 or_(
                     LikeAnyCase(col(Project.name), pattern),
@@ -111,7 +218,71 @@ class ProjectFilter:
                     LikeAnyCase(github, pattern),
                 )
             )
+        if self.dependency:
+            query = query.where(
+                _depends_on(bindparam("filter_dependency", type_=Text()), sparse=sparse)
+            )
+        if self.stack:
+            query = query.where(
+                _built_with(
+                    bindparam("filter_stack", type_=Text()),
+                    bindparam("filter_stack_dependency", type_=Text()),
+                    sparse=sparse,
+                )
+            )
+        if self.file:
+            query = query.where(_has_path(bindparam("filter_path", type_=String())))
+        if self.owner_id is None and (
+            self.search or ((self.dependency or self.stack) and not sparse)
+        ):
+            # SQLite would walk the update-time index and read every row it
+            # points to (0.15 s through 100,000 projects when a search
+            # matches nothing), or read a common dependency's 30,000
+            # projects one by one and sort them (0.13 s); the status index
+            # holding the searched columns and the id answers from itself,
+            # in the same order, and stops at the page's end.
+            query = query.with_hint(
+                Project.__table__,  # type: ignore[attr-defined]
+                f"INDEXED BY {SEARCH_INDEX}",
+                dialect_name="sqlite",
+            )
         return query
+
+    def counted_by_terms(self) -> bool:
+        """Whether ``count_terms_bound`` is the number of matches on SQLite:
+        the filters are statuses and one of ``dependency`` and ``stack``."""
+        return bool(self.dependency) != bool(self.stack) and not (
+            self.owner_id is not None or self.type is not None or self.search or self.file
+        )
+
+    def count_terms_bound(self) -> Select[Any]:
+        """SQLite, given a ``dependency`` or a ``stack``: how many projects
+        of the statuses asked for have the dependency (or the stack word),
+        read from the terms table alone (it holds each project's status),
+        with the values ``params`` gives. As many as match when
+        ``counted_by_terms``; at least as many otherwise. 3 ms for 30,000
+        projects at 100,000, where looking each up in ``projects`` takes
+        75 ms."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.status is not None:
+            conditions.append(_TERMS.c.status == bindparam("filter_status"))
+        if self.statuses:
+            conditions.append(_TERMS.c.status.in_(bindparam("filter_statuses", expanding=True)))
+        if self.dependency:
+            term = bindparam("filter_dependency", type_=Text())
+            conditions.append(
+                and_(_TERMS.c.kind == project_search.DEPENDENCY, _TERMS.c.term == term)
+            )
+            return select(func.count()).select_from(_TERMS).where(*conditions)
+        word = bindparam("filter_stack", type_=Text())
+        name = bindparam("filter_stack_dependency", type_=Text())
+        conditions.append(
+            or_(
+                and_(_TERMS.c.kind == project_search.STACK, _TERMS.c.term == word),
+                and_(_TERMS.c.kind == project_search.DEPENDENCY, _TERMS.c.term == name),
+            )
+        )
+        return select(func.count(_TERMS.c.project_id.distinct())).where(*conditions)
 
     def params(self) -> dict[str, Any]:
         """The values ``apply_bound`` leaves to bind."""
@@ -126,6 +297,14 @@ class ProjectFilter:
             values["filter_type"] = self.type
         if self.search:
             values["filter_pattern"] = f"%{escape_like(self.search)}%"
+        if self.dependency:
+            values["filter_dependency"] = project_search.ascii_lower(self.dependency.strip())
+        if self.stack:
+            word = self.stack.strip().lower()
+            values["filter_stack"] = word
+            values["filter_stack_dependency"] = project_search.ascii_lower(word)
+        if self.file:
+            values["filter_path"] = project_search.glob_as_like(self.file)
         return values
 
 
@@ -244,6 +423,14 @@ class ProjectRepository(Repository):
         )
         return {row[0]: row[1] for row in await self.session.execute(query)}
 
+    async def terms_matching(self, filters: ProjectFilter) -> int | None:
+        """SQLite, given a dependency or a stack word: ``count_terms_bound``
+        (which decides how the list is read); None otherwise."""
+        if self.dialect != "sqlite" or not (filters.dependency or filters.stack):
+            return None
+        query = filters.count_terms_bound().params(filters.params())
+        return int((await self.session.execute(query)).scalar_one())
+
     async def list(
         self,
         filters: ProjectFilter | None = None,
@@ -255,7 +442,10 @@ class ProjectRepository(Repository):
     ) -> list[Project]:
         """A page of projects. ``after`` (updated_at, id) pages by keyset
         when sorting by update time, which stays fast deep in the list."""
-        query = (filters or ProjectFilter()).apply(select(Project))
+        filters = filters or ProjectFilter()
+        matching = await self.terms_matching(filters)
+        sparse = matching is not None and matching <= SPARSE_TERMS
+        query = filters.apply(select(Project), sparse=sparse)
         if after is not None and sort is ProjectSort.UPDATED:
             at, last_id = after
             query = query.where(
@@ -268,7 +458,12 @@ class ProjectRepository(Repository):
         return list((await self.session.execute(query)).scalars())
 
     async def count(self, filters: ProjectFilter | None = None) -> int:
-        query = (filters or ProjectFilter()).apply(select(func.count()).select_from(Project))
+        filters = filters or ProjectFilter()
+        matching = await self.terms_matching(filters)
+        if matching is not None and filters.counted_by_terms():
+            return matching
+        sparse = matching is not None and matching <= SPARSE_TERMS
+        query = filters.apply(select(func.count()).select_from(Project), sparse=sparse)
         return int((await self.session.execute(query)).scalar_one())
 
     def add(self, project: Project) -> None:

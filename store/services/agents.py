@@ -44,8 +44,6 @@ from store.models import (
     ConversationStatus,
     Message,
     MessageRole,
-    Project,
-    ProjectStatus,
     RunStatus,
     Severity,
 )
@@ -61,7 +59,7 @@ from store.repositories.agents import (
 )
 from store.repositories.base import Page
 from store.repositories.modifications import ModificationRow
-from store.services.projects import resolve_project
+from store.services.projects import require_writable, resolve_project
 from store.types import utcnow
 
 M = TypeVar("M", bound=SQLModel)
@@ -258,11 +256,6 @@ async def resolve_run(session: AsyncSession, ref: str) -> AgentRun:
     return await _resolve(session, AgentRun, ref, "run")
 
 
-def _require_live(project: Project, wanted: str) -> None:
-    if project.status != ProjectStatus.ACTIVE:
-        raise InvalidTransition("project", str(project.status), wanted)
-
-
 async def _project_name(session: AsyncSession, project_id: uuid.UUID | None) -> str | None:
     if project_id is None:
         return None
@@ -329,7 +322,7 @@ async def start_conversation(
         project = None
         if project_ref is not None:
             project = await resolve_project(session, project_ref)
-            _require_live(project, "start a conversation on")
+            require_writable(project)
         now = utcnow()
         conversation = Conversation(
             project_id=project.id if project else None,
@@ -598,7 +591,7 @@ async def start_run(
     started = _recorded_at("started_at", started_at)
     async with db.transaction() as session:
         project = await resolve_project(session, project_ref)
-        _require_live(project, "start a run on")
+        require_writable(project)
         conversation = None
         if conversation_ref is not None:
             conversation = await resolve_conversation(session, conversation_ref)

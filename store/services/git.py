@@ -44,7 +44,7 @@ from store.services.projects import (
     checked_create,
     insert_project,
     resolve_project,
-    resolve_undeleted_project,
+    resolve_writable_project,
 )
 from store.services.review import get_modification
 from store.types import utcnow
@@ -121,7 +121,7 @@ async def link_project(
     folder = _folder(path)
     wanted = validation.name("branch", branch) if branch is not None else None
     async with db.transaction() as session:
-        project = await resolve_undeleted_project(session, ref, "link")
+        project = await resolve_writable_project(session, ref)
         settings = await _settings(session, project)
         found = await asyncio.to_thread(
             _inspect, folder, wanted, settings.branch_name if wanted is None else None
@@ -320,7 +320,7 @@ async def sync_project(
     files, skipped = _within_limits(snapshot)
     on_step(Step("Storing the codebase…"))
     async with db.transaction() as session:
-        project = await resolve_undeleted_project(session, link.project_id, "sync")
+        project = await resolve_writable_project(session, link.project_id)
         await session.refresh(project, with_for_update=True)
         before = project.codebase or {}
         added = sum(1 for path in files if path not in before)

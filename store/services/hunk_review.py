@@ -46,6 +46,7 @@ from store.services.modifications import (
     record_verdict,
     review_comment,
 )
+from store.services.projects import require_writable
 from store.services.review import project_of, resolve_modification
 
 __all__ = [
@@ -174,6 +175,7 @@ async def _record_decisions(
         for item in chosen:
             reviews.add_decision(_decision(modification, item, verdict, reason, actor))
     project = await project_of(session, modification, lock=False)
+    require_writable(project)
     word = verdict.value if verdict is not None else "undecided"
     await audit.record_step(
         session,
@@ -257,6 +259,7 @@ async def add_comment(
         )
         ReviewRepository(session).add_comment(comment)
         project = await project_of(session, modification, lock=False)
+        require_writable(project)
         await audit.record_step(
             session,
             modification,
@@ -290,6 +293,7 @@ async def approve_in_part(
         modification = await resolve_modification(session, ref, for_update=True)
         _require_pending(modification, "approve")
         project = await project_of(session, modification, lock=False)
+        require_writable(project)
         review = await hunks_in(session, modification)
         if numbers is None:
             accepted = {

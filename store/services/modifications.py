@@ -39,12 +39,11 @@ from store.models import (
     Modification,
     ModificationStatus,
     Project,
-    ProjectStatus,
     RepositoryLink,
     Severity,
 )
 from store.repositories import LinkRepository, ModificationRepository, ProjectRepository
-from store.services.projects import resolve_project
+from store.services.projects import require_writable, resolve_project
 from store.services.review import (
     WAITING,
     ChangeKind,
@@ -246,8 +245,7 @@ async def _propose(
     source: Mapping[str, str] | None = None,
     revises: Modification | None = None,
 ) -> Modification:
-    if project.status != ProjectStatus.ACTIVE:
-        raise InvalidTransition("project", str(project.status), "propose a modification to")
+    require_writable(project)
     files: dict[str, str | None] = values["modified_files"]
     missing = sorted(
         path for path, content in files.items() if content is None and path not in project.codebase
@@ -372,6 +370,7 @@ async def _review(
         modification = await resolve_modification(session, ref, for_update=True)
         _require(modification, [ModificationStatus.PENDING], wanted)
         project = await project_of(session, modification, lock=False)
+        require_writable(project)
         await record_verdict(session, modification, project, target, comment=comment, actor=actor)
     return modification, project
 
@@ -514,8 +513,7 @@ async def _apply(db: Database, ref: str, actor: str) -> Modification:
         # A linked project's apply reads its codebase only to move the
         # snapshot along, and then writes just the changed files.
         project = await project_of(session, modification, lock=True, with_codebase=False)
-        if project.status != ProjectStatus.ACTIVE:
-            raise InvalidTransition("project", str(project.status), "apply a modification to")
+        require_writable(project)
         files = modification.modified_files
         digest = files_digest(files)
         link = await _repository_here(session, project)
@@ -658,6 +656,7 @@ async def reopen_modification(db: Database, ref: str, *, actor: str | None = Non
         modification = await resolve_modification(session, ref, for_update=True)
         _require(modification, [ModificationStatus.FAILED], "reopen")
         project = await project_of(session, modification, lock=False)
+        require_writable(project)
         previous_reason = modification.failure_reason
         modification.status = ModificationStatus.PENDING
         modification.reviewed_by = None
@@ -700,6 +699,7 @@ async def revert_modification(db: Database, ref: str, *, actor: str | None = Non
                 f"{short_id(waiting[0])}"
             )
         project = await project_of(session, original, lock=False)
+        require_writable(project)
         if original.applied_commit is not None:
             # Applied as a commit: the revert is made against that commit,
             # and applying it merges onto the branch as it is then (later
@@ -762,6 +762,7 @@ async def attach_test_results(
             "attach test results to",
         )
         project = await project_of(session, modification, lock=False)
+        require_writable(project)
         modification.test_results = results
         await audit.record_step(
             session,

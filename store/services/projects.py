@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store import audit, crypto, validation
 from store.config import current_actor
 from store.engine import Database
-from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from store.errors import Conflict, InvalidTransition, NotFound, ProjectReadOnly, ValidationError
 from store.ids import MIN_ID_PREFIX, full_id, id_prefix
 from store.models import (
     AuditCategory,
@@ -42,6 +42,7 @@ from store.repositories import (
 from store.repositories.base import Page, clamp_limit
 from store.repositories.projects import ProjectFilter, ProjectSort
 from store.repositories.secrets import WEBHOOK_URL_KEY, SecretName
+from store.services.browse import checked_filter
 from store.types import utcnow
 
 _BRANCH_FORBIDDEN = re.compile(r"[\s~^:?*\[\\]|\.\.|@\{|//")
@@ -84,6 +85,7 @@ _SETTINGS_FIELDS: dict[str, Callable[[Any], Any]] = {
     "planning_statement": lambda v: validation.text("planning_statement", v),
     "repository_rules": lambda v: validation.text("repository_rules", v),
     "setup_commands": lambda v: validation.string_list("setup_commands", v, item_limit=4096),
+    "test_commands": lambda v: validation.string_list("test_commands", v, item_limit=4096),
     "branch_name": _branch,
 }
 
@@ -238,12 +240,18 @@ def _github_ref(ref: str) -> tuple[str, str] | None:
         return None
 
 
-async def resolve_undeleted_project(session: AsyncSession, ref: str, doing: str) -> Project:
-    """``resolve_project`` for a change a deleted project refuses; ``doing``
-    names the change (``"set a secret of"``) in the error."""
+def require_writable(project: Project) -> None:
+    """Refuse a write to ``project``, its settings, secrets or modifications
+    unless it is active: an archived project is read-only until unarchived,
+    a deleted one until restored (ProjectReadOnly says which)."""
+    if project.status != ProjectStatus.ACTIVE:
+        raise ProjectReadOnly(project.name, str(project.status))
+
+
+async def resolve_writable_project(session: AsyncSession, ref: str) -> Project:
+    """``resolve_project`` for a write (``require_writable``)."""
     project = await resolve_project(session, ref)
-    if project.status == ProjectStatus.DELETED:
-        raise InvalidTransition("project", "deleted", doing)
+    require_writable(project)
     return project
 
 
@@ -379,8 +387,7 @@ async def update_project(
             # transaction holds the whole database already).
             await session.refresh(project, with_for_update=True)
             expected_version = project.version
-        if project.status == ProjectStatus.DELETED:
-            raise InvalidTransition("project", "deleted", "edit")
+        require_writable(project)
         if files or removed_files:
             values["codebase"] = _edited_codebase(
                 values.get("codebase", project.codebase), files or {}, removed_files
@@ -641,8 +648,7 @@ async def record_deployment(
     where = None if environment is None else validation.name("environment", environment, limit=100)
     async with db.transaction() as session:
         project = await resolve_project(session, ref)
-        if project.status != ProjectStatus.ACTIVE:
-            raise InvalidTransition("project", project.status, "record a deployment of")
+        require_writable(project)
         await ProjectRepository(session).move_forward(
             project.id, last_deployed_at=deployed_at, last_active_at=deployed_at
         )
@@ -695,7 +701,7 @@ async def update_settings(
         raise ValidationError("settings", "nothing to change")
     values = validate_fields(changes, _SETTINGS_FIELDS, "settings")
     async with db.transaction() as session:
-        project = await resolve_undeleted_project(session, ref, "change the settings of")
+        project = await resolve_writable_project(session, ref)
         repository = SettingsRepository(session)
         settings = await repository.get(project.id)
         if settings is None:
@@ -733,8 +739,10 @@ async def list_projects(
     limit: int = 50,
     offset: int = 0,
 ) -> Page[ProjectSummary]:
-    """A page of project summaries with their pending-modification counts."""
-    filters = filters or ProjectFilter()
+    """A page of project summaries with their pending-modification counts.
+    The filters' dependency, stack and file are checked first (a
+    ValidationError naming the filter; store.project_search has the rules)."""
+    filters = checked_filter(filters or ProjectFilter())
 
     async def read(session: AsyncSession) -> tuple[list[Project], int, dict[uuid.UUID, int]]:
         projects = ProjectRepository(session)

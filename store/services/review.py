@@ -21,7 +21,7 @@ from store.config import machine_id
 from store.engine import Database
 from store.errors import NotFound, StoreError, ValidationError
 from store.ids import MIN_ID_PREFIX, full_id, id_prefix
-from store.models import Modification, ModificationStatus, Project, RepositoryLink
+from store.models import Modification, ModificationStatus, Project, ProjectStatus, RepositoryLink
 from store.repositories import LinkRepository, ModificationRepository, ProjectRepository
 from store.repositories.base import Page
 from store.repositories.modifications import ModificationRow
@@ -73,6 +73,8 @@ class ModificationDetail:
     against: str
     files: list[FileChange]
     unchanged: list[UnchangedFile] = field(default_factory=list)
+    # Not active (archived, deleted): the modification is read-only with it.
+    project_status: ProjectStatus = ProjectStatus.ACTIVE
 
 
 @dataclass
@@ -293,7 +295,7 @@ async def get_modification(db: Database, ref: str) -> ModificationDetail:
     async with db.reading() as session:
         modification = await resolve_modification(session, ref)
         project = await project_of(session, modification, lock=False)
-        codebase, name = project.codebase, project.name
+        codebase, name, status = project.codebase, project.name, project.status
         link = await LinkRepository(session).get(project.id, machine_id())
     before, label = await review_base(modification, codebase, link)
     # Diffing a long file takes a while (0.1 s for 5,000 lines): not on the
@@ -310,4 +312,5 @@ async def get_modification(db: Database, ref: str) -> ModificationDetail:
         against=against,
         files=changes,
         unchanged=unchanged,
+        project_status=ProjectStatus(status),
     )

@@ -158,6 +158,7 @@ COLUMN_CHECKS: dict[str, dict[str, Check]] = {
         "applied_commit": _optional(_commit("applied_commit")),
         "file_modes": _optional(lambda value: validation.file_modes("file_modes", value)),
         "proposed_files": _optional(_files("proposed_files", deletions=True)),
+        "local_test_results": _optional(_json("local_test_results")),
     },
     "hunk_decisions": {
         "path": lambda value: validation.codebase_path(value, "path"),

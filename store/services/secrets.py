@@ -45,7 +45,7 @@ from store.errors import Conflict, NotFound, ValidationError
 from store.models import AuditCategory, Project, ProjectSecret, Severity
 from store.repositories import SecretRepository
 from store.repositories.secrets import WEBHOOK_URL_KEY, SecretName
-from store.services.projects import resolve_project, resolve_undeleted_project
+from store.services.projects import resolve_project, resolve_writable_project
 from store.types import utcnow
 
 MAX_NAME = 100
@@ -206,7 +206,7 @@ async def set_secret(
         await SecretRepository(session).lock("ROW EXCLUSIVE")
         # Read the keys under the lock, so a key being retired is never used.
         key = (await _keys_to_encrypt(session, keyring)).current
-        project = await resolve_undeleted_project(session, ref, "set a secret of")
+        project = await resolve_writable_project(session, ref)
         repository = SecretRepository(session)
         row = await repository.get(project.id, key_name)
         created = row is None
@@ -295,7 +295,7 @@ async def import_secrets(
         await repository.lock("ROW EXCLUSIVE")
         # Read the keys under the lock, so a key being retired is never used.
         key = (await _keys_to_encrypt(session, keyring)).current
-        project = await resolve_undeleted_project(session, ref, "import secrets into")
+        project = await resolve_writable_project(session, ref)
         existing = {row.key_name: row for row in await repository.of_project(project.id)}
         now = utcnow()
         created: list[str] = []
@@ -498,7 +498,7 @@ async def delete_secret(db: Database, ref: str, key_name: str, *, actor: str | N
     actor = actor or current_actor()
     key_name = secret_name(key_name)
     async with db.transaction() as session:
-        project = await resolve_undeleted_project(session, ref, "delete a secret of")
+        project = await resolve_writable_project(session, ref)
         row = await _secret_row(session, project, key_name)
         secret_id, key_id = row.id, row.key_id
         session.expunge(row)

@@ -87,6 +87,7 @@ def settings_as_dict(settings: ProjectSettings) -> dict[str, Any]:
         "planning_statement": settings.planning_statement,
         "repository_rules": settings.repository_rules,
         "setup_commands": settings.setup_commands,
+        "test_commands": settings.test_commands,
         "branch_name": settings.branch_name,
         "updated_at": settings.updated_at.isoformat(),
     }
@@ -174,7 +175,9 @@ def modification_as_dict(modification: Modification) -> dict[str, Any]:
         "base_commit": modification.base_commit,
         "applied_commit": modification.applied_commit,
         "file_modes": modification.file_modes,
+        # As the agent reported them, and (mod test) as run here.
         "test_results": modification.test_results,
+        "local_test_results": modification.local_test_results,
         "reviewed_by": modification.reviewed_by,
         "reviewed_at": iso(modification.reviewed_at),
         "review_comment": modification.review_comment,

@@ -156,6 +156,7 @@ def _spec(row: Template) -> TemplateSpec:
         "tags": row.tags,
         "dependencies": setup.get("dependencies", []),
         "setup_commands": setup.get("setup_commands", []),
+        "test_commands": setup.get("test_commands", []),
         "variables": row.variables or _variables_from_summary(row),
     }
     return templating.spec_from_metadata(metadata, row.files, source=f"template {row.name!r}")
@@ -196,6 +197,7 @@ def _row_values(spec: TemplateSpec) -> dict[str, Any]:
             "project_type": spec.project_type.value,
             "dependencies": list(spec.dependencies),
             "setup_commands": list(spec.setup_commands),
+            **({"test_commands": list(spec.test_commands)} if spec.test_commands else {}),
         },
     }
 
@@ -442,6 +444,7 @@ async def create_project_from_template(
         )
         settings: dict[str, Any] = {
             "setup_commands": rendered.setup_commands,
+            "test_commands": rendered.test_commands,
             "planning_statement": data.planning_statement,
         }
         if data.branch_name is not None:

@@ -18,7 +18,7 @@ from store.models import AuditCategory, Severity, WebhookDelivery
 from store.redaction import mask_url, redact_text
 from store.repositories.agents import AgentActivityRepository
 from store.repositories.base import Page
-from store.services.projects import resolve_project, resolve_undeleted_project
+from store.services.projects import resolve_project, resolve_writable_project
 from store.types import utcnow
 
 RESPONSE_EXCERPT = 2_000
@@ -85,9 +85,7 @@ async def record_webhook_delivery(
     actor = actor or current_actor()
     values = _webhook_values(item)
     async with db.transaction() as session:
-        project = await resolve_undeleted_project(
-            session, project_ref, "record a webhook delivery for"
-        )
+        project = await resolve_writable_project(session, project_ref)
         now = utcnow()
         code = values["status_code"]
         delivery = WebhookDelivery(

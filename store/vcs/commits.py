@@ -312,6 +312,27 @@ def check_applies(
     )
 
 
+@dataclass(frozen=True)
+class OnTip:
+    """What applying a change would make of a branch now: its tip and the
+    tree the commit would hold (base + change, merged onto a moved tip)."""
+
+    tip: str
+    tree: str
+    merged: bool
+
+
+def change_on_tip(path: str | os.PathLike[str], *, branch: str, base: str, change: Change) -> OnTip:
+    """The tree applying ``change`` (made at commit ``base``) onto
+    ``branch`` would commit now, as ``commit_change`` makes it (writes
+    nothing but objects); MergeConflict when it would not apply."""
+    repo = open_repository(path)
+    plan = _plan(repo, branch, base, checked(change))
+    if plan.conflicts or plan.tree is None:
+        raise MergeConflict(plan.branch, plan.conflicts)
+    return OnTip(tip=str(plan.tip), tree=str(plan.tree), merged=plan.merged)
+
+
 def _message(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError("message", "must not be empty")

@@ -15,6 +15,7 @@ from store.models import Modification, ModificationStatus
 from store.services import modifications as service
 from store.services import review, shapes
 from tui.cli import review as review_cli
+from tui.cli import testing as testing_cli
 from tui.cli.common import call_service, echo_fields, json_input, print_json, read_input
 from tui.cli.output import echo_exact, fail
 
@@ -495,3 +496,4 @@ def attach_tests(ctx: click.Context, modification_id: str, tests: str) -> None:
 
 for _command in review_cli.COMMANDS:
     mod.add_command(_command)
+mod.add_command(testing_cli.test)

@@ -85,6 +85,25 @@ def project() -> None:
 @click.option("--type", "project_type", type=_TYPES, help="Only projects of this type.")
 @click.option("--search", help="Text in the name, owner or repository.")
 @click.option(
+    "--dependency",
+    metavar="NAME",
+    help="Only projects with a dependency of this name, in any case and any version "
+    "(fastapi finds fastapi>=0.110).",
+)
+@click.option(
+    "--stack",
+    metavar="NAME",
+    help="Only projects whose recorded tech stack (their template's) holds NAME, or with "
+    "a dependency NAME.",
+)
+@click.option(
+    "--file",
+    "file_pattern",
+    metavar="PATTERN",
+    help="Only projects with a file whose path matches this glob, in any case (* any "
+    "characters, / included; ? one character).",
+)
+@click.option(
     "--sort",
     type=click.Choice([s.value for s in ProjectSort]),
     default="updated",
@@ -99,12 +118,24 @@ def list_projects(
     owner: str | None,
     project_type: str | None,
     search: str | None,
+    dependency: str | None,
+    stack: str | None,
+    file_pattern: str | None,
     sort: str,
     limit: int,
     offset: int,
     as_json: bool,
 ) -> None:
-    """List projects, most recently changed first."""
+    """List projects, most recently changed first. The filters combine:
+    each narrows the list.
+
+    --dependency, --stack and --file find projects by what they contain. A
+    dependency is matched by its name up to its version or extras
+    (fastapi>=0.110, uvicorn[standard] and react@^18 name fastapi, uvicorn
+    and react; @scope/name@^1 names @scope/name). A glob is matched against
+    the whole path: src/*.py, *.md, */Dockerfile; there is no escape for a
+    literal * or ?.
+    """
     if statuses:
         wanted = service.parse_statuses(statuses)
     elif show_all:
@@ -116,6 +147,9 @@ def list_projects(
         owner_id=owner,
         type=ProjectType(project_type) if project_type else None,
         search=search,
+        dependency=dependency,
+        stack=stack,
+        file=file_pattern,
     )
 
     page = call_service(
@@ -684,7 +718,7 @@ def settings() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def show_settings(ctx: click.Context, ref: str, as_json: bool) -> None:
-    """Show the planning statement, repository rules, setup commands and branch."""
+    """Show the planning statement, repository rules, setup and test commands and branch."""
 
     config = call_service(ctx, service.get_project_full_config, ref)
     data = shapes.settings_as_dict(config.settings)
@@ -694,9 +728,10 @@ def show_settings(ctx: click.Context, ref: str, as_json: bool) -> None:
     click.echo(f"branch: {data['branch_name']}")
     click.echo(f"planning statement:\n{data['planning_statement'] or '-'}")
     click.echo(f"repository rules:\n{data['repository_rules'] or '-'}")
-    click.echo("setup commands:")
-    for command in data["setup_commands"] or ["-"]:
-        click.echo(f"  {command}")
+    for kind in ("setup", "test"):
+        click.echo(f"{kind} commands:")
+        for command in data[f"{kind}_commands"] or ["-"]:
+            click.echo(f"  {command}")
 
 
 @settings.command("set")
@@ -710,6 +745,13 @@ def show_settings(ctx: click.Context, ref: str, as_json: bool) -> None:
     help="Replace the setup commands (repeatable).",
 )
 @click.option("--clear-setup-commands", is_flag=True)
+@click.option(
+    "--test-command",
+    "test_commands",
+    multiple=True,
+    help="Replace the test commands (repeatable): what `mod test` runs after the setup commands.",
+)
+@click.option("--clear-test-commands", is_flag=True)
 @click.option("--branch")
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
 @click.pass_context
@@ -720,6 +762,8 @@ def set_settings(
     repository_rules: str | None,
     setup_commands: tuple[str, ...],
     clear_setup_commands: bool,
+    test_commands: tuple[str, ...],
+    clear_test_commands: bool,
     branch: str | None,
     as_json: bool,
 ) -> None:
@@ -731,6 +775,8 @@ def set_settings(
         changes["repository_rules"] = repository_rules
     if setup_commands or clear_setup_commands:
         changes["setup_commands"] = list(setup_commands)
+    if test_commands or clear_test_commands:
+        changes["test_commands"] = list(test_commands)
     if branch is not None:
         changes["branch_name"] = branch
     if not changes:

@@ -222,6 +222,7 @@ def preview_template(
             {
                 "values": rendered.values,
                 "setup_commands": rendered.setup_commands,
+                "test_commands": rendered.test_commands,
                 "files": rendered.files,
             }
         )

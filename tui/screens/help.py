@@ -1,4 +1,6 @@
-"""The keys of the screen underneath, generated from its bindings."""
+"""The keys of the screen underneath, generated from its bindings, and the
+screen's own help (its ``HELP``, Markdown as Textual takes it: how its
+filter reads, say)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.keys = self._keys(under)
         self.under_title = under.title or type(under).__name__
+        self.notes = under.HELP or ""
 
     @staticmethod
     def _keys(under: Screen[object]) -> list[tuple[str, str]]:
@@ -48,3 +51,7 @@ class HelpScreen(ModalScreen[None]):
             box.border_title = f"Keys: {self.under_title}"
             box.border_subtitle = "escape closes"
             yield Static(table, id="help-keys")
+            if self.notes:
+                from rich.markdown import Markdown
+
+                yield Static(Markdown(self.notes), id="help-notes")

@@ -102,12 +102,17 @@ class ProjectDetailScreen(Screen[None]):
         self.sub_title = shown.plain(project.name)
         title = shown.safe(project.name, style="bold")
         title.append(f"  {project.type} · {project.status} · {project.owner_id}")
+        read_only = self.read_only
+        if read_only is not None:
+            title.append(f"  read-only: {read_only}", style="bold")
         self.query_one("#project-title", Static).update(shown.sealed(title))
         self.query_one(OverviewPane).show(config, now, show_ids=app.show_ids)
         editor = self.query_one(SettingsEditor)
         if discard_settings or not editor.dirty:
             editor.load(config.settings)
-        self.query_one(SecretsPane).show(config.secrets, now)
+        editor.disabled = read_only is not None
+        self.query_one(SecretsPane).show(config.secrets, now, read_only=read_only)
+        self.refresh_bindings()
         self.query_one(FileBrowser).show(project.codebase)
         if modifications is not None:
             self.query_one(ModificationTable).show(modifications.items, now)
@@ -205,11 +210,22 @@ class ProjectDetailScreen(Screen[None]):
         if run is not None and run.conversation_id is not None:
             self.app.push_screen(ConversationScreen(run.conversation_id))
 
+    @property
+    def read_only(self) -> str | None:
+        """Why the project cannot be changed (archived, deleted), if so."""
+        if self.config is None or self.config.project.status == ProjectStatus.ACTIVE:
+            return None
+        if self.config.project.status == ProjectStatus.ARCHIVED:
+            return "archived; unarchive it (a on Projects) to change it"
+        return "deleted; restore it (r on Projects) to change it"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("edit", "save_settings") and self.read_only is not None:
+            return None  # shown, greyed: the title says why
+        return True
+
     def action_edit(self) -> None:
-        if self.config is None:
-            return
-        if self.config.project.status == ProjectStatus.DELETED:
-            self.notify("Deleted projects cannot be edited", severity="warning")
+        if self.config is None or self.read_only is not None:
             return
         self.app.push_screen(ProjectForm(self.project_id), self._edited)
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import uuid
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.markup import escape
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from store.errors import ValidationError
 from store.models import ProjectStatus
 from store.services import Page, ProjectFilter, ProjectSort
 from store.services import projects as project_service
-from store.services.browse import ProjectRow, list_project_rows
+from store.services.browse import ProjectRow, list_project_rows, project_filter_from_text
 from tui import format
 from tui.context import attempt, deck
 from tui.screens.filtered import FilteredScreen
@@ -34,8 +36,27 @@ _SORT_OF_COLUMN = {
 }
 
 
+# The screen's help (Markdown, as Textual reads a HELP), shown by ? under the keys.
+FILTER_HELP = """\
+**Filter** (`/`): text finds the projects whose name, owner or GitHub
+owner/repo holds it, in any case. A word starting with `dep:`, `stack:` or
+`file:` finds them by what they contain instead; each narrows the list, and
+so does the text:
+
+- `dep:fastapi`: a dependency named fastapi, in any case and any version
+  (`fastapi>=0.110`, `FastAPI` and `fastapi[all]` count)
+- `stack:react`: react in the tech stack the project's template recorded,
+  or a dependency named react
+- `file:src/*.py`: a file whose whole path matches the glob, in any case;
+  `*` is any characters (`/` too), `?` one (a space, say)
+
+Each of `dep:`, `stack:` and `file:` at most once. Escape clears the filter.
+"""
+
+
 class ProjectsScreen(FilteredScreen):
     TITLE = "Projects"
+    HELP = FILTER_HELP
     BINDINGS = [
         Binding("slash", "filter", "Filter"),
         Binding("n", "new", "New"),
@@ -61,11 +82,16 @@ class ProjectsScreen(FilteredScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(
+        filter_input = Input(
             placeholder="/ filter by name, owner or repository",
             id="project-filter",
             classes="as-you-type",
         )
+        filter_input.tooltip = Text(
+            "name, owner or repository; dep:NAME, stack:NAME, file:GLOB find projects by "
+            "what they contain (? explains)"
+        )
+        yield filter_input
         yield SafeTable(id="projects", cursor_type="row", zebra_stripes=True)
         yield Static("", id="projects-status", classes="status-line")
         yield Footer()
@@ -92,26 +118,42 @@ class ProjectsScreen(FilteredScreen):
 
     # Queries -----------------------------------------------------------------
 
-    def _filters(self) -> ProjectFilter:
+    def _filters(self) -> ProjectFilter | None:
+        """The filters as typed, or None, the problem shown in the status
+        line, when they ask for what cannot be searched (a dependency with
+        its version, say)."""
         statuses = [ProjectStatus.ACTIVE]
         if self.show_archived:
             statuses.append(ProjectStatus.ARCHIVED)
         if self.show_deleted:
             statuses.append(ProjectStatus.DELETED)
-        search = self.query_one("#project-filter", Input).value.strip() or None
-        return ProjectFilter(statuses=statuses, search=search)
+        text = self.query_one("#project-filter", Input).value
+        try:
+            return project_filter_from_text(text, statuses)
+        except ValidationError as error:
+            self.query_one("#projects-status", Static).update(
+                format.safe(f"filter: {error.message}", style="bold red")
+            )
+            return None
 
     def reload(self) -> None:
         self.generation += 1
-        self.load_first_page(self.generation, self._filters(), self.sort)
+        filters = self._filters()
+        if filters is None:
+            self.query_one(DataTable).clear()
+            self.rows, self.total = [], 0
+            return
+        self.load_first_page(self.generation, filters, self.sort)
 
     def store_changed(self) -> None:
         """Another process wrote: read the loaded rows again (pending
         counts, statuses, names), the cursor staying on its project."""
         self.generation += 1
-        self.load_first_page(
-            self.generation, self._filters(), self.sort, rows=len(self.rows), keep_place=True
-        )
+        filters = self._filters()
+        if filters is not None:
+            self.load_first_page(
+                self.generation, filters, self.sort, rows=len(self.rows), keep_place=True
+            )
 
     @work(exclusive=True, group="projects-load")
     async def load_first_page(
@@ -229,7 +271,9 @@ class ProjectsScreen(FilteredScreen):
     @on(DataTable.RowHighlighted)
     def _near_end(self, event: DataTable.RowHighlighted) -> None:
         if len(self.rows) < self.total and event.cursor_row >= len(self.rows) - NEAR_END:
-            self.load_more(self.generation, self._filters(), self.sort)
+            filters = self._filters()
+            if filters is not None:
+                self.load_more(self.generation, filters, self.sort)
 
     @on(Input.Submitted, "#project-filter")
     def _filter_done(self) -> None:
@@ -290,7 +334,9 @@ class ProjectsScreen(FilteredScreen):
         from tui.screens.project_form import ProjectForm
 
         row = self._selected_undeleted("Deleted projects cannot be edited; r restores")
-        if row is not None:
+        if row is not None and row.status == ProjectStatus.ARCHIVED:
+            self.notify("Archived projects are read-only; a unarchives", severity="warning")
+        elif row is not None:
             self.app.push_screen(ProjectForm(row.id), self._saved)
 
     def _selected_undeleted(self, refusal: str) -> ProjectRow | None:

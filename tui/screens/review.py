@@ -7,10 +7,12 @@ Final states (applied, rejected) are shown read-only."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -28,7 +30,7 @@ from textual.widgets.option_list import Option
 
 from store import hunks as hunk_cuts
 from store.errors import StoreError
-from store.models import CommentSide, HunkVerdict, Modification, ModificationStatus
+from store.models import CommentSide, HunkVerdict, Modification, ModificationStatus, ProjectStatus
 from store.services import hunk_review
 from store.services.modifications import (
     apply_modification,
@@ -46,6 +48,7 @@ from store.services.review import (
     get_modification,
     waiting_modifications,
 )
+from store.services.test_runs import TESTABLE
 from tui import format
 from tui.context import attempt, deck
 from tui.screens.comment import Comment, CommentScreen
@@ -57,6 +60,7 @@ from tui.widgets.repository import Row, change_rows, checking_rows, load_git
 KIND_MARKS = {ChangeKind.ADDED: "A", ChangeKind.MODIFIED: "M", ChangeKind.DELETED: "D"}
 KIND_STYLES = {ChangeKind.ADDED: "green", ChangeKind.MODIFIED: "yellow", ChangeKind.DELETED: "red"}
 RISK_STYLES = {"low": "green", "medium": "yellow", "high": "bold red"}
+LOCAL_STYLES = {"passed": "bold green", "failed": "bold red", "timed_out": "bold yellow"}
 # Which action each state allows, and the key that runs it.
 ALLOWED = {
     "approve": ModificationStatus.PENDING,
@@ -131,10 +135,28 @@ def test_counts(results: dict[str, Any]) -> Text:
     return format.sealed(line)
 
 
-def test_details(results: dict[str, Any]) -> RenderableType:
+def test_details(results: dict[str, Any], local: dict[str, Any] | None = None) -> RenderableType:
     """The tests panel: counts, each failing test with its message, and the
-    other keys the results have."""
-    parts: list[RenderableType] = [test_counts(results)]
+    other keys the results have; then, if the tests were run here (``T``),
+    each command with its exit code and the last lines of their output."""
+    parts: list[RenderableType] = []
+    if local:
+        parts.append(format.safe("Run here (T runs them again)", style="bold underline"))
+        for command in local.get("commands") or []:
+            if isinstance(command, dict):
+                code = command.get("exit_code")
+                parts.append(
+                    format.safe(
+                        f"{command.get('stage', '?'):5} exit {'-' if code is None else code}"
+                        f"  {command.get('command', '')}",
+                        style="red" if code not in (0, None) else "",
+                    )
+                )
+        tail = local.get("output_tail") or []
+        if isinstance(tail, list) and tail:
+            parts.append(format.safe("\n".join(str(line) for line in tail[-40:]), multiline=True))
+        parts.append(format.safe("As the agent reported them", style="bold underline"))
+    parts.append(test_counts(results))
     failures = results.get("failures") or []
     for failure in failures if isinstance(failures, list) else []:
         entry = format.safe("✗ ", style="bold red")
@@ -154,6 +176,29 @@ def test_details(results: dict[str, Any]) -> RenderableType:
     for key, value in extra.items():
         parts.append(format.safe(f"{key.replace('_', ' ')}: {readable(value)}", style="dim"))
     return Group(*(format.sealed(part) if isinstance(part, Text) else part for part in parts))
+
+
+def local_tests(results: dict[str, Any], requested_at: Any, now: Any) -> Text:
+    """The last run of the project's tests here (``T``, ``mod test``): its
+    outcome and counts, who ran it and when, and that it is newer than what
+    the agent reported with its proposal."""
+    outcome = str(results.get("outcome", "?"))
+    line = format.safe(outcome.replace("_", " "), style=LOCAL_STYLES.get(outcome, "bold"))
+    counts = results.get("counts")
+    if isinstance(counts, dict):
+        line.append(
+            f" · {counts.get('passed', 0)} passed · {counts.get('failed', 0)} failed"
+            f" · {counts.get('errors', 0)} errors · {counts.get('skipped', 0)} skipped"
+        )
+    finished = results.get("finished_at")
+    when = None
+    if isinstance(finished, str):
+        with contextlib.suppress(ValueError):
+            when = datetime.fromisoformat(finished)
+    line.append(f"  by {results.get('run_by', '?')}, {format.ago(when, now)}", style="dim")
+    if when is not None and requested_at is not None and when > requested_at:
+        line.append(" (newer than the agent's)", style="dim")
+    return format.sealed(line)
 
 
 def summary(
@@ -189,6 +234,8 @@ def summary(
         fields.add_row("Failed", format.safe(mod.failure_reason, "red", multiline=True))
     fields.add_row("Impact", impact_text(mod.impact_analysis))
     fields.add_row("Tests", test_counts(mod.test_results))
+    if mod.local_test_results:
+        fields.add_row("Run here", local_tests(mod.local_test_results, mod.requested_at, now))
     for label, value in repository:
         fields.add_row(label, value)
     return Group(format.safe(mod.request, "bold", multiline=True), fields)
@@ -258,6 +305,7 @@ def signature(detail: ModificationDetail) -> tuple[object, ...]:
         mod.review_comment,
         mod.failure_reason,
         json.dumps(mod.test_results, sort_keys=True),
+        json.dumps(mod.local_test_results, sort_keys=True),
         tuple((change.path, change.diff) for change in detail.files),
         tuple((file.path, file.content) for file in detail.unchanged),
     )
@@ -278,6 +326,7 @@ class ReviewScreen(Screen[None]):
         Binding("o", "reopen", "Reopen"),
         # The summary's Tests line says "t shows them" where tests failed.
         Binding("t", "tests", "Tests", show=False),
+        Binding("T", "run_tests", "Run the tests here", show=False),
         Binding("slash", "search", "Search", show=False),
         Binding("s", "side_by_side", "Side by side"),
         Binding("right_square_bracket", "hunk(1)", "Next hunk", show=False),
@@ -367,7 +416,10 @@ class ReviewScreen(Screen[None]):
     @property
     def read_only(self) -> bool:
         mod = self.modification
-        return mod is not None and mod.status in FINAL
+        return mod is not None and (
+            mod.status in FINAL
+            or (self.detail is not None and self.detail.project_status != ProjectStatus.ACTIVE)
+        )
 
     @work(exclusive=True, group="review-load")
     async def load(self, *, keep_place: bool = False) -> None:
@@ -526,8 +578,14 @@ class ReviewScreen(Screen[None]):
         mod = detail.modification
         position = self.queue.index(mod.id) + 1 if mod.id in self.queue else None
         title = f"Review · {position} of {len(self.queue)}" if position else "Review"
+        inactive = detail.project_status != ProjectStatus.ACTIVE
         if mod.status in FINAL:
             title += f" · read-only ({mod.status})"
+            if inactive:
+                title += f" · project {detail.project_status}"
+        elif inactive:
+            way_back = "unarchive" if detail.project_status == ProjectStatus.ARCHIVED else "restore"
+            title += f" · read-only (project {detail.project_status}: {way_back} it to review)"
         self.title = title
         if (mod.id, mod.status) != self.rows_of:
             # Another modification, or this one moved on: what git said no
@@ -536,7 +594,9 @@ class ReviewScreen(Screen[None]):
             in_git = mod.base_commit or mod.applied_commit or mod.project_id in self.linked_projects
             self.repository_rows = checking_rows() if in_git else []
         self.show_summary()
-        self.query_one("#review-tests-text", Static).update(test_details(mod.test_results))
+        self.query_one("#review-tests-text", Static).update(
+            test_details(mod.test_results, mod.local_test_results)
+        )
         if self.since is not None and self.since.modification.id != mod.id:
             self.since = None
         self.fill_files(keep_place=keep_place)
@@ -667,6 +727,17 @@ class ReviewScreen(Screen[None]):
     def action_tests(self) -> None:
         panel = self.query_one("#review-tests")
         panel.display = not panel.display
+
+    def action_run_tests(self) -> None:
+        """Run the project's tests on this change (asks first, showing the
+        commands); the review reads the modification again after a run."""
+        from tui.screens.test_run import TestRunScreen
+
+        def ran(done: bool | None) -> None:
+            if done:
+                self.load(keep_place=True)
+
+        self.app.push_screen(TestRunScreen(self.current), ran)
 
     def action_side_by_side(self) -> None:
         diff = self.query_one(DiffView)
@@ -899,6 +970,16 @@ class ReviewScreen(Screen[None]):
             return mod is not None and mod.revises_id is not None
         if self.since is not None and action in HUNK_ACTIONS:
             return False  # the changes since the last review are not what is decided on
+        detail = self.detail
+        if (
+            detail is not None
+            and detail.project_status != ProjectStatus.ACTIVE
+            and (action in ALLOWED or action in HUNK_ACTIONS or action == "run_tests")
+        ):
+            return None  # shown, greyed: the title says why
+        if action == "run_tests":
+            mod = self.modification
+            return mod is not None and mod.status in TESTABLE
         wanted = ALLOWED.get(action)
         if wanted is None:
             return True

@@ -25,6 +25,10 @@ from tui.widgets.tables import SafeTable
 
 MASK = "••••••••"
 REVEAL_SECONDS = 10.0
+READ_HINT = "v reveal for 10 s · c copy"
+HINT = f"n add · e change value · {READ_HINT} · x delete"
+# What changes the secrets (greyed while the project is read-only).
+WRITES = {"add", "change", "delete"}
 
 
 class SecretsPane(Vertical):
@@ -41,12 +45,18 @@ class SecretsPane(Vertical):
         self.project_id = project_id
         self.names: list[SecretName] = []
         self._mask_timers: dict[str, Timer] = {}
+        # Why the secrets cannot be changed (the project is archived or
+        # deleted), if so: they can still be revealed and copied.
+        self.read_only: str | None = None
 
     def compose(self) -> ComposeResult:
         yield SafeTable(id="secrets-table", cursor_type="row")
-        yield Static(
-            "n add · e change value · v reveal for 10 s · c copy · x delete", classes="hint"
-        )
+        yield Static(HINT, id="secrets-hint", classes="hint")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in WRITES and self.read_only is not None:
+            return None  # shown, greyed: the hint says why
+        return True
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -55,7 +65,12 @@ class SecretsPane(Vertical):
         table.add_column("Updated", key="updated")
         table.add_column("Value", key="value")
 
-    def show(self, names: list[SecretName], now: datetime) -> None:
+    def show(self, names: list[SecretName], now: datetime, *, read_only: str | None = None) -> None:
+        if read_only != self.read_only:
+            self.read_only = read_only
+            hint = HINT if read_only is None else f"read-only: {read_only} · {READ_HINT}"
+            self.query_one("#secrets-hint", Static).update(hint)
+            self.refresh_bindings()
         table = self.query_one(DataTable)
         for timer in self._mask_timers.values():
             timer.stop()
@@ -83,9 +98,11 @@ class SecretsPane(Vertical):
             self, secret_service.list_secrets(deck(self).database, str(self.project_id))
         )
         if names is not None:
-            self.show(names, deck(self).clock())
+            self.show(names, deck(self).clock(), read_only=self.read_only)
 
     def action_add(self) -> None:
+        if self.read_only is not None:
+            return
         self.app.push_screen(SecretForm(self.project_id), self._stored)
 
     def action_change(self) -> None:

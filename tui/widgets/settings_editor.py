@@ -36,6 +36,11 @@ class SettingsEditor(VerticalScroll):
         yield Label("Setup commands (one per line)", classes="field-label")
         yield TextArea(id="setup_commands", classes="editor")
         yield Static("", id="error-setup_commands", classes="field-error")
+        yield Label(
+            "Test commands (one per line; run after the setup commands)", classes="field-label"
+        )
+        yield TextArea(id="test_commands", classes="editor")
+        yield Static("", id="error-test_commands", classes="field-error")
         yield Label("Branch", classes="field-label")
         yield Input(id="branch_name")
         yield Static("", id="error-branch_name", classes="field-error")
@@ -47,6 +52,7 @@ class SettingsEditor(VerticalScroll):
             "planning_statement": settings.planning_statement,
             "repository_rules": settings.repository_rules,
             "setup_commands": "\n".join(settings.setup_commands),
+            "test_commands": "\n".join(settings.test_commands),
         }
         hidden = []
         for field, text in stored.items():
@@ -61,11 +67,15 @@ class SettingsEditor(VerticalScroll):
             self.show_error(field, HIDDEN_NOTE)
 
     def values(self) -> dict[str, object]:
-        commands = self.query_one("#setup_commands", TextArea).text.splitlines()
+        def lines(field: str) -> list[str]:
+            text = self.query_one(f"#{field}", TextArea).text
+            return [line for line in text.splitlines() if line.strip()]
+
         return {
             "planning_statement": self.query_one("#planning_statement", TextArea).text,
             "repository_rules": self.query_one("#repository_rules", TextArea).text,
-            "setup_commands": [line for line in commands if line.strip()],
+            "setup_commands": lines("setup_commands"),
+            "test_commands": lines("test_commands"),
             "branch_name": self.query_one("#branch_name", Input).value,
         }
 

@@ -35,6 +35,7 @@ from benchmarks import (
     review_bench,
     startup_bench,
     store_bench,
+    testrun_bench,
 )
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -388,6 +389,9 @@ def main(argv: list[str] | None = None) -> None:
     print("review by hunks:")
     review = review_bench.run()
 
+    print("running the tests of a change:")
+    testrun = testrun_bench.run()
+
     text = render(
         generated=generated,
         counts=counts,
@@ -399,6 +403,7 @@ def main(argv: list[str] | None = None) -> None:
         git=git,
         review=review,
         contents=contents,
+        testrun=testrun,
         versions=_versions(postgres_version),
     )
     args.output.write_text(text)
@@ -426,6 +431,7 @@ def render(
     git: dict[str, Any],
     review: dict[str, Any],
     contents: dict[str, dict[str, Any]],
+    testrun: dict[str, Any],
     versions: dict[str, str],
 ) -> str:
     machine = _machine()
@@ -525,6 +531,7 @@ def render(
     lines += ["", *git_bench.render(git)]
     lines += ["", *review_bench.render(review)]
     lines += ["", *contents_bench.render(contents)]
+    lines += ["", *testrun_bench.render(testrun)]
     lines += ["", FINDINGS.rstrip()]
     lines += ["", "## Targets still missed", ""]
     missed = (
@@ -533,6 +540,7 @@ def render(
         + git_bench.missed(git)
         + review_bench.missed(review)
         + contents_bench.missed(contents)
+        + testrun_bench.missed(testrun)
     )
     lines += [f"- {item}" for item in missed] or ["- none"]
     lines.append("")

@@ -68,6 +68,8 @@ class DemoProject:
     rules: str
     setup: list[str]
     branch: str = "main"
+    # What runs its tests (mod test, the review's T), after the setup.
+    tests: list[str] = field(default_factory=list)
     webhook: str | None = None
     auto_merge: bool = False
     auto_confirm: bool = False
@@ -105,7 +107,8 @@ PROJECTS: list[DemoProject] = [
         scores=(87, 92, 78),
         planning="Keep invoices immutable once issued; every money amount is a Decimal.",
         rules="No direct pushes to main. Migrations need a reviewer from the payments team.",
-        setup=["python -m venv .venv", ".venv/bin/pip install -e '.[test]'", ".venv/bin/pytest"],
+        setup=["python -m venv .venv", ".venv/bin/pip install -e '.[test]'"],
+        tests=['.venv/bin/pytest --junitxml="$PROJDECK_JUNIT_XML"'],
         env={"LOG_LEVEL": "info", "REGION": "eu-west-1"},
         secrets=["STRIPE_API_KEY", "DATABASE_URL", "WEBHOOK_SIGNING_KEY"],
         requests=[
@@ -137,7 +140,8 @@ PROJECTS: list[DemoProject] = [
         scores=(71, 84, 90),
         planning="A fast storefront: first paint under one second on a mid-range phone.",
         rules="Components stay under 200 lines. Every new page has a vitest test.",
-        setup=["npm ci", "npm test"],
+        setup=["npm ci"],
+        tests=["npm test"],
         secrets=["SENTRY_DSN", "CDN_TOKEN"],
         requests=[
             ("Show item count badge on the cart icon", ["src/Cart.tsx"]),
@@ -164,7 +168,8 @@ PROJECTS: list[DemoProject] = [
         scores=(64, 88, 95),
         planning="Stock levels are eventually consistent; reservations are strongly consistent.",
         rules="Every handler has a table-driven test. No global state outside main.",
-        setup=["go mod download", "go test ./..."],
+        setup=["go mod download"],
+        tests=["go test ./..."],
         secrets=["POSTGRES_PASSWORD", "NATS_TOKEN"],
         requests=[
             ("Reserve stock with a compare-and-swap", ["stock/stock.go"]),
@@ -188,7 +193,8 @@ PROJECTS: list[DemoProject] = [
         scores=(58, 75, 97),
         planning="Single static binary; no runtime configuration files required.",
         rules="cargo clippy -- -D warnings must pass.",
-        setup=["cargo build", "cargo test"],
+        setup=["cargo build"],
+        tests=["cargo test"],
         secrets=["CRATES_IO_TOKEN"],
         requests=[
             ("Add --dry-run flag", ["src/main.rs"]),
@@ -212,7 +218,8 @@ PROJECTS: list[DemoProject] = [
         scores=(96, 90, 85),
         planning="Pure functions, no I/O; 100% branch coverage on ledger/.",
         rules="Public API changes need a changelog entry.",
-        setup=["pip install -e .", "pytest"],
+        setup=["pip install -e ."],
+        tests=["pytest"],
         requests=[
             (
                 "Add a Journal type that checks debits equal credits",
@@ -238,7 +245,8 @@ PROJECTS: list[DemoProject] = [
         scores=(45, 70, 66),
         planning="Daily metrics land in the warehouse by 06:00 UTC.",
         rules="SQL is formatted with sqlfluff; no SELECT * in production queries.",
-        setup=["pip install -r requirements.txt", "airflow dags test daily_metrics"],
+        setup=["pip install -r requirements.txt"],
+        tests=["airflow dags test daily_metrics"],
         env={"WAREHOUSE": "analytics"},
         secrets=["WAREHOUSE_PASSWORD", "SLACK_WEBHOOK_TOKEN"],
         requests=[
@@ -263,7 +271,8 @@ PROJECTS: list[DemoProject] = [
         scores=(52, 81, 73),
         planning="Works fully offline; syncs when a connection returns.",
         rules="No network calls on the main thread.",
-        setup=["./gradlew assembleDebug", "./gradlew test"],
+        setup=["./gradlew assembleDebug"],
+        tests=["./gradlew test"],
         secrets=["MAPS_API_KEY"],
         requests=[
             (
@@ -291,7 +300,8 @@ PROJECTS: list[DemoProject] = [
         scores=(77, 96, 88),
         planning="Every request is authenticated; tokens live at most 15 minutes.",
         rules="Security review for any change under middleware.go.",
-        setup=["go test ./...", "go vet ./..."],
+        setup=[],
+        tests=["go test ./...", "go vet ./..."],
         secrets=["JWT_SIGNING_KEY", "OAUTH_CLIENT_SECRET"],
         requests=[
             ("Validate JWT audience claim", ["middleware.go"]),
@@ -314,7 +324,8 @@ PROJECTS: list[DemoProject] = [
         scores=(61, None, 82),
         planning="Index lag under 30 seconds at the 99th percentile.",
         rules="mvn verify before merging.",
-        setup=["mvn -q verify"],
+        setup=[],
+        tests=["mvn -q verify"],
         secrets=["SEARCH_API_KEY"],
         requests=[
             ("Batch index writes by 500 documents", ["src/main/java/dev/acme/Indexer.java"]),
@@ -336,7 +347,8 @@ PROJECTS: list[DemoProject] = [
         scores=(None, 99, 93),
         planning="Moved to the developer portal; kept for reference.",
         rules="",
-        setup=["pip install mkdocs-material", "mkdocs build"],
+        setup=["pip install mkdocs-material"],
+        tests=["mkdocs build --strict"],
         requests=[("Fix broken link to the Billing API", ["docs/api.md"])],
     ),
     DemoProject(
@@ -467,6 +479,7 @@ async def fill_demo(
                     "planning_statement": "",
                     "repository_rules": demo.rules,
                     "setup_commands": list(demo.setup),
+                    "test_commands": list(demo.tests),
                     "branch_name": demo.branch,
                 },
             ),

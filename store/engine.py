@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Seque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL
@@ -140,7 +141,7 @@ def _env_number(name: str, default: N, kind: type[N], *, minimum: N) -> N:
     return value
 
 
-def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, read_only: bool = False) -> None:
     from store.sqlite_compiler import HintingSQLiteCompiler
     from store.sqlite_cursor import use_one_trip_cursors
 
@@ -153,10 +154,12 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            if not read_only:
+                cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            if not read_only:
+                cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()
 
@@ -659,3 +662,48 @@ async def open_database(
     detail = _connect_detail(last_error)
     tries = f" after {tried} attempts" if tried > 1 else ""
     raise StoreUnavailable(f"cannot reach the database {mask_url(url)}{tries}: {detail}") from None
+
+
+def open_read_only(url: URL, *, timeout: float = 2.0) -> Database | None:
+    """``url`` opened for a quick look that changes nothing (shell
+    completion): a SQLite file opened read-only and never created (None when
+    there is none), a PostgreSQL server in read-only sessions whose
+    connection and statements wait at most ``timeout`` seconds. Nothing is
+    checked or retried: the first read says whether it answers."""
+    if url.get_backend_name() == "sqlite":
+        if not url.database or url.database == ":memory:":
+            return None
+        path = Path(url.database).expanduser().resolve()
+        if not path.is_file() or path.stat().st_size == 0:
+            return None
+        # Read-only, SQLite still makes the -wal and -shm files of a WAL
+        # database when they are missing (and leaves them): without a -wal
+        # file every change is in the database file, read as immutable.
+        wal = path.with_name(path.name + "-wal")
+        how = {"mode": "ro"} if wal.exists() else {"mode": "ro", "immutable": "1"}
+        target = URL.create(
+            url.drivername, database=f"file:{quote(str(path))}", query={**how, "uri": "true"}
+        )
+        engine = create_async_engine(
+            target, connect_args={"timeout": timeout}, pool_reset_on_return=None
+        )
+        _configure_sqlite(engine, foreign_keys=True, read_only=True)
+        return Database(url=url, engine=engine)
+    if importlib.util.find_spec("asyncpg") is None:
+        return None
+    from store import pg_params
+
+    given = pg_params.connect_args(url)
+    settings = {
+        **given.pop("server_settings", {}),
+        "default_transaction_read_only": "on",
+        "statement_timeout": str(int(timeout * 1000)),
+    }
+    engine = create_async_engine(
+        url.set(query={}),
+        connect_args={**given, "timeout": timeout, "server_settings": settings},
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=timeout,
+    )
+    return Database(url=url, engine=engine)

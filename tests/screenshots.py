@@ -84,6 +84,8 @@ SCENES = [
     # The agent's second revision, since the first's review: its second file,
     # where the reviewer's comment no longer has its line.
     Scene("review-since", ("5", "down", "down", "enter", "v", "j")),
+    # T: the project's commands, shown before they run on the change.
+    Scene("review-test-run", ("5", "enter", "T")),
     Scene("help", ("question_mark",)),
     # Typed, because the palette lists its providers' discoveries in no fixed order.
     Scene("command-palette", ("ctrl+p", *"go to")),

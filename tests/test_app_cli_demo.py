@@ -19,7 +19,7 @@ def test_demo_fills_an_empty_database_and_refuses_a_second_time(tmp_path: Path) 
     assert "12 projects" in out and "44 modifications" in out
     listed = cli.json("project", "list", "--all")
     assert listed["total"] == 12
-    assert "Payments Sandbox" in {project["name"] for project in listed["projects"]}
+    assert "Payments Sandbox" in {project["name"] for project in listed["items"]}
     error = cli.fails("demo")
     assert "already holds" in error and "empty database" in error
 

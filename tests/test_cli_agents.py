@@ -72,7 +72,7 @@ def test_agent_commands_round_trip(cli: Projdeck, tmp_path: Path) -> None:
     assert "1 failed" in text and "paginate" in text and "$0.2500" in text
 
     listed = cli.json("agent", "runs", "--project", "Demo", "--status", "failed")
-    assert listed["total"] == 1 and listed["runs"][0]["agent"] == "codex"
+    assert listed["total"] == 1 and listed["items"][0]["agent"] == "codex"
 
     delivery = cli.json(
         "agent", "webhook", "Demo", "--event", "run.finished",
@@ -87,7 +87,7 @@ def test_agent_commands_round_trip(cli: Projdeck, tmp_path: Path) -> None:
     )  # fmt: skip
     deliveries = cli.json("agent", "webhooks", "Demo")
     assert deliveries["total"] == 2
-    assert [d["attempt"] for d in deliveries["deliveries"]] == [3, 2]
+    assert [d["attempt"] for d in deliveries["items"]] == [3, 2]
     assert "hunter2" not in str(deliveries)
     listed_text = cli.ok("agent", "webhooks", "Demo", "--limit", "1")
     assert "run.finished" in listed_text and "yes" in listed_text

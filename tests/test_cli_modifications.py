@@ -115,8 +115,8 @@ def test_every_mod_command_round_trip(cli: Projdeck, tmp_path: Path) -> None:
 
     listed = cli.json("mod", "list", "--project", "Demo")
     assert listed["total"] == 2
-    assert [m["id"] for m in listed["modifications"]] == [first["id"], second_id]
-    assert set(listed["modifications"][0]) == {
+    assert [m["id"] for m in listed["items"]] == [first["id"], second_id]
+    assert set(listed["items"][0]) == {
         "id",
         "project_id",
         "project",
@@ -131,7 +131,7 @@ def test_every_mod_command_round_trip(cli: Projdeck, tmp_path: Path) -> None:
         "reverts_id",
         "revision",
     }
-    assert listed["modifications"][0]["project"] == "Demo"
+    assert listed["items"][0]["project"] == "Demo"
     assert "Say bye" in cli.ok("mod", "list", "--status", "pending")
 
     shown = cli.json("mod", "show", first["id"][:6], "--diff")
@@ -186,7 +186,7 @@ def test_every_mod_command_round_trip(cli: Projdeck, tmp_path: Path) -> None:
     assert revert["modified_files"] == {"app.py": "print('hello')\n", "README.md": "# Demo\n"}
     assert cli.fails("mod", "revert", first["id"]).startswith("error: modification ")
 
-    statuses = {m["id"]: m["status"] for m in cli.json("mod", "list")["modifications"]}
+    statuses = {m["id"]: m["status"] for m in cli.json("mod", "list")["items"]}
     assert statuses == {first["id"]: "applied", second_id: "rejected", revert_id: "pending"}
 
 

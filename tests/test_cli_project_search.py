@@ -35,8 +35,8 @@ def cli(database_url: URL, tmp_path: Path) -> Projdeck:
 
 def _names(cli: Projdeck, *args: str) -> list[str]:
     listed = cli.json("project", "list", "--sort", "name", *args)
-    assert listed["total"] >= len(listed["projects"])
-    return [project["name"] for project in listed["projects"]]
+    assert listed["total"] >= len(listed["items"])
+    return [project["name"] for project in listed["items"]]
 
 
 def test_project_list_finds_projects_by_dependency_stack_and_file(cli: Projdeck) -> None:
@@ -83,7 +83,7 @@ def test_contents_options_combine_with_the_other_filters_and_paging(cli: Projdec
     )
     assert first["total"] == rest["total"] == 3
     assert (first["limit"], first["offset"], rest["offset"]) == (2, 0, 2)
-    names = [p["name"] for p in first["projects"] + rest["projects"]]
+    names = [p["name"] for p in first["items"] + rest["items"]]
     assert names == ["Billing API", "Old Billing", "Orders API"]
 
 

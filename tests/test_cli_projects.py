@@ -54,8 +54,8 @@ def test_project_lifecycle_through_the_cli(cli: Projdeck, tmp_path: Path) -> Non
 
     listed = cli.json("project", "list")
     assert listed["total"] == 1
-    assert listed["projects"][0]["name"] == "Billing API"
-    assert listed["projects"][0]["pending_modifications"] == 0
+    assert listed["items"][0]["name"] == "Billing API"
+    assert listed["items"][0]["pending_modifications"] == 0
     assert "Billing API" in cli.ok("project", "list")
 
     updated = cli.json(
@@ -215,6 +215,6 @@ def test_project_list_search_finds_the_github_owner(cli: Projdeck) -> None:
             github,
         )
     found = cli.json("project", "list", "--search", "acme")
-    assert [row["name"] for row in found["projects"]] == ["Billing API"]
+    assert [row["name"] for row in found["items"]] == ["Billing API"]
     found = cli.json("project", "list", "--search", "globex/led")
-    assert [row["name"] for row in found["projects"]] == ["Ledger"]
+    assert [row["name"] for row in found["items"]] == ["Ledger"]

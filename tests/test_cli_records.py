@@ -241,16 +241,16 @@ def test_conversations_are_listed_with_paging_and_as_json(cli: Projdeck) -> None
 
     page = cli.json("agent", "conversation", "list", "--limit", "2")
     assert (page["total"], page["offset"], page["limit"]) == (3, 0, 2)
-    assert [item["title"] for item in page["conversations"]] == ["third", "second"]
-    assert page["conversations"][0]["project"] == "Billing"
-    assert page["conversations"][0]["id"] == ids[2]
+    assert [item["title"] for item in page["items"]] == ["third", "second"]
+    assert page["items"][0]["project"] == "Billing"
+    assert page["items"][0]["id"] == ids[2]
     rest = cli.json("agent", "conversation", "list", "--limit", "2", "--offset", "2")
-    assert [item["title"] for item in rest["conversations"]] == ["first"]
+    assert [item["title"] for item in rest["items"]] == ["first"]
 
     billing = cli.json("agent", "conversation", "list", "--project", "acme/api")
-    assert [item["title"] for item in billing["conversations"]] == ["third", "first"]
+    assert [item["title"] for item in billing["items"]] == ["third", "first"]
     without = cli.json("agent", "conversation", "list", "--project", "Billing", "--without-run")
-    assert [item["title"] for item in without["conversations"]] == ["first"]
+    assert [item["title"] for item in without["items"]] == ["first"]
 
     table = cli.ok("agent", "conversation", "list", "--limit", "1").splitlines()
     assert table[0].split() == ["ID", "PROJECT", "STATUS", "STARTED", "BY", "UPDATED", "TITLE"]

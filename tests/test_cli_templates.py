@@ -34,7 +34,7 @@ def test_template_library_through_the_cli(cli: Projdeck, tmp_path: Path) -> None
     assert cli.json("template", "seed") == {"created": [], "updated": [], "unchanged": builtins}
 
     listed = cli.json("template", "list", "--category", "api")
-    assert [t["name"] for t in listed["templates"]] == ["express-api", "fastapi-service"]
+    assert [t["name"] for t in listed["items"]] == ["express-api", "fastapi-service"]
     text = cli.ok("template", "list", "--stack", "python", "--tag", "worker")
     assert "worker-microservice" in text and "fastapi-service" not in text
 
@@ -190,7 +190,7 @@ def test_project_create_with_a_template_through_the_cli(cli: Projdeck) -> None:
     assert "--file cannot be used with --template" in error
     assert "--var needs --template" in cli.fails(*base, "--type", "cli", "--var", "a=b", code=2)
     assert "Missing option '--type'" in cli.fails(*base, code=2)
-    names = [p["name"] for p in cli.json("project", "list")["projects"]]
+    names = [p["name"] for p in cli.json("project", "list")["items"]]
     assert names == ["Billing"]
 
 
@@ -250,5 +250,5 @@ def test_project_create_with_a_template_applies_the_project_options(cli: Projdec
     assert error.startswith("error: webhook_url: ")
     error = cli.fails(*base, "--name", "Bad", "--branch", "a..b")
     assert error == "error: branch_name: 'a..b' is not a valid git branch name\n"
-    names = [p["name"] for p in cli.json("project", "list")["projects"]]
+    names = [p["name"] for p in cli.json("project", "list")["items"]]
     assert sorted(names) == ["Ledger", "Plain"]

@@ -267,7 +267,7 @@ def test_create_with_repo_makes_a_linked_project_or_nothing(
     create = ("project", "create", "--name", "billing", "--type", "api", "--owner", "alice")
     error = cli.fails(*create, "--repo", str(repository), "--branch", "nope")
     assert "error: branch:" in error
-    assert cli.json("project", "list", "--json")["projects"] == []
+    assert cli.json("project", "list", "--json")["items"] == []
     created = cli.json(*create, "--repo", str(repository), "--json")
     assert created["settings"]["branch_name"] == "main"
     shown = cli.json("project", "show", "billing", "--json")

@@ -173,7 +173,7 @@ def test_a_lost_key_file_is_not_replaced_by_a_new_key_while_secrets_need_it(
     tmp_path: Path, private_key_file: Path
 ) -> None:
     cli, _database = _workspace(tmp_path)
-    key_id = cli.json("secret", "list", "Billing API")[0]["key_id"]
+    key_id = cli.json("secret", "list", "Billing API")["items"][0]["key_id"]
     kept = tmp_path / "keys.kept"
     private_key_file.rename(kept)
 
@@ -193,7 +193,7 @@ def test_new_key_starts_a_key_file_only_when_asked_and_says_what_stays_unreadabl
     tmp_path: Path, private_key_file: Path
 ) -> None:
     cli, _database = _workspace(tmp_path)
-    key_id = cli.json("secret", "list", "Billing API")[0]["key_id"]
+    key_id = cli.json("secret", "list", "Billing API")["items"][0]["key_id"]
     assert "exists" in cli.fails("secret", "new-key")
     private_key_file.unlink()
     made = cli.ok("secret", "new-key")
@@ -209,11 +209,11 @@ def test_a_backup_taken_before_a_key_rotation_restores_with_readable_secrets(
     tmp_path: Path,
 ) -> None:
     cli, _database = _workspace(tmp_path)
-    old_key = cli.json("secret", "list", "Billing API")[0]["key_id"]
+    old_key = cli.json("secret", "list", "Billing API")["items"][0]["key_id"]
     cli.ok("backup", str(tmp_path / "before.db"))
     rotated = cli.ok("secret", "rotate-key")
     cli.ok("restore", str(tmp_path / "before.db"), "--yes")
-    assert cli.json("secret", "list", "Billing API")[0]["key_id"] == old_key
+    assert cli.json("secret", "list", "Billing API")["items"][0]["key_id"] == old_key
     _intact(cli)
     assert f"retired key {old_key}: kept in" in rotated
     assert "under older keys (projdeck secret rotate-key moves them)" in cli.ok("doctor")
@@ -223,7 +223,7 @@ def test_doctor_reports_secrets_under_a_key_it_does_not_have(
     tmp_path: Path, private_key_file: Path
 ) -> None:
     cli, _database = _workspace(tmp_path)
-    key_id = cli.json("secret", "list", "Billing API")[0]["key_id"]
+    key_id = cli.json("secret", "list", "Billing API")["items"][0]["key_id"]
     private_key_file.unlink()
     cli.ok("secret", "new-key")
     report = cli.run("doctor")

@@ -196,7 +196,7 @@ def test_project_show_masks_the_webhook_unless_asked_to_reveal_it(
     target = Projdeck(f"sqlite:///{tmp_path / 'target.db'}")
     target.ok("import", str(exported))
     assert target.json("project", "show", "Billing", "--reveal-webhook")["webhook_url"] == HOOK
-    assert target.json("secret", "list", "Billing") == []
+    assert target.json("secret", "list", "Billing")["items"] == []
 
 
 # -- actor names ---------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def test_cli_reports_a_stopped_server_and_works_again_when_it_is_back(
     assert "after 2 attempts" in error
     proxy.start()
     cli.ok("project", "create", "--name", "after", "--type", "api", "--owner", "o")
-    names = [item["name"] for item in cli.json("project", "list")["projects"]]
+    names = [item["name"] for item in cli.json("project", "list")["items"]]
     assert sorted(names) == ["after", "before"]
 
 

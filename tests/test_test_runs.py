@@ -7,6 +7,7 @@ output; what a killed run left removed by the next."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,52 @@ async def test_doctor_removes_what_a_killed_run_left(database: Database) -> None
     [finding] = [item for item in report.findings if item.name == "test runs"]
     assert finding.ok and "removed 1 scratch folders" in finding.detail
     assert not left.folder.exists()
+
+
+PROJECT = {
+    "calc.py": "def add(a, b):\n    return a + b\n",
+    "test_calc.py": "from calc import add\n\n\ndef test_add():\n    assert add(2, 2) == 4\n",
+}
+
+
+async def test_a_python_projects_pytest_run_is_counted_from_its_junit_report(
+    database: Database, tmp_path: Path
+) -> None:
+    repository = make_repo(tmp_path / "repo", PROJECT)
+    pytest_command = (
+        f"{sys.executable} -m pytest -q -p no:cacheprovider -p no:randomly "
+        '--junitxml="$PROJDECK_JUNIT_XML"'
+    )
+    await projects.create_project_with_settings(
+        database,
+        projects.ProjectCreate(
+            name="calc",
+            type="library",
+            owner_id="alice",
+            settings={"test_commands": [pytest_command]},
+        ),
+    )
+    await git_service.link_project(database, "calc", repository)
+    await git_service.sync_project(database, "calc")
+    created = await modifications.propose_modification(
+        database,
+        "calc",
+        modifications.ModificationProposal(
+            request="Subtract, and a test that catches the slip",
+            modified_files={
+                "calc.py": PROJECT["calc.py"] + "\n\ndef sub(a, b):\n    return a + b\n",
+                "test_sub.py": "from calc import sub\n\n\ndef test_sub():\n"
+                "    assert sub(3, 1) == 2\n\n\ndef test_skipped():\n"
+                "    import pytest\n\n    pytest.skip('later')\n",
+            },
+        ),
+    )
+
+    results = await test_runs.run_tests(database, str(created.id))
+
+    assert results["outcome"] == "failed"
+    assert results["counts"] == {"passed": 1, "failed": 1, "errors": 0, "skipped": 1}
+    assert results["commands"][0]["exit_code"] == 1
+    assert any("test_sub" in line for line in results["output_tail"])
+    assert git(repository, "status", "--porcelain") == ""
+    assert worktree.ours(repository) == []

@@ -6,12 +6,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVarTuple
 
-from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy import Select, String, bindparam, cast, func, select
 from sqlmodel import col
 
 from store.models import Modification, ModificationStatus, Project
 from store.repositories.base import Repository, clamp_limit
+
+Columns = TypeVarTuple("Columns")
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,32 @@ _BY_ID = select(Modification).where(col(Modification.id) == bindparam("modificat
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update().execution_options(populate_existing=True)
 
 
+def _narrowed(
+    query: Select[*Columns],
+    *,
+    project_id: uuid.UUID | None = None,
+    statuses: Sequence[ModificationStatus] = (),
+    run_id: uuid.UUID | None = None,
+    requested_by: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Select[*Columns]:
+    """``query`` kept to the modifications the filters a list takes allow."""
+    if project_id is not None:
+        query = query.where(col(Modification.project_id) == project_id)
+    if statuses:
+        query = query.where(col(Modification.status).in_(list(statuses)))
+    if run_id is not None:
+        query = query.where(col(Modification.run_id) == run_id)
+    if requested_by is not None:
+        query = query.where(col(Modification.requested_by) == requested_by)
+    if since is not None:
+        query = query.where(col(Modification.requested_at) >= since)
+    if until is not None:
+        query = query.where(col(Modification.requested_at) < until)
+    return query
+
+
 class ModificationRepository(Repository):
     async def get(self, modification_id: uuid.UUID) -> Modification | None:
         result = await self.session.execute(_BY_ID, {"modification_id": modification_id})
@@ -87,18 +116,25 @@ class ModificationRepository(Repository):
         project_id: uuid.UUID | None = None,
         statuses: Sequence[ModificationStatus] = (),
         run_id: uuid.UUID | None = None,
+        requested_by: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
         oldest_first: bool = True,
         limit: int = 50,
         offset: int = 0,
     ) -> list[ModificationRow]:
-        """A page of list rows with their project's name, in request order."""
+        """A page of list rows with their project's name, in request order;
+        ``since`` and ``until`` bound the request time (``until`` exclusive)."""
         query = select(*_ROW_COLUMNS).join(Project, col(Project.id) == col(Modification.project_id))
-        if project_id is not None:
-            query = query.where(col(Modification.project_id) == project_id)
-        if statuses:
-            query = query.where(col(Modification.status).in_(list(statuses)))
-        if run_id is not None:
-            query = query.where(col(Modification.run_id) == run_id)
+        query = _narrowed(
+            query,
+            project_id=project_id,
+            statuses=statuses,
+            run_id=run_id,
+            requested_by=requested_by,
+            since=since,
+            until=until,
+        )
         at, key = col(Modification.requested_at), col(Modification.id)
         order = (at.asc(), key.asc()) if oldest_first else (at.desc(), key.desc())
         query = query.order_by(*order).limit(clamp_limit(limit)).offset(max(offset, 0))
@@ -110,15 +146,41 @@ class ModificationRepository(Repository):
         project_id: uuid.UUID | None = None,
         status: ModificationStatus | None = None,
         statuses: Sequence[ModificationStatus] = (),
+        requested_by: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> int:
+        """How many modifications ``list_rows`` finds with the same filters."""
         query = select(func.count()).select_from(Modification)
-        if project_id is not None:
-            query = query.where(col(Modification.project_id) == project_id)
         if status is not None:
             query = query.where(col(Modification.status) == status)
-        if statuses:
-            query = query.where(col(Modification.status).in_(list(statuses)))
+        query = _narrowed(
+            query,
+            project_id=project_id,
+            statuses=statuses,
+            requested_by=requested_by,
+            since=since,
+            until=until,
+        )
         return int((await self.session.execute(query)).scalar_one())
+
+    async def ids_starting(
+        self, prefix: str, *, limit: int = 50
+    ) -> list[tuple[uuid.UUID, ModificationStatus, str]]:
+        """Id, status and request of the modifications whose id (hex,
+        without dashes) starts with ``prefix``, newest first: what a shell
+        completes an id with."""
+        hex_id = func.replace(cast(col(Modification.id), String), "-", "")
+        query = (
+            select(col(Modification.id), col(Modification.status), col(Modification.request))
+            .where(hex_id.like(f"{prefix}%"))
+            .order_by(col(Modification.requested_at).desc(), col(Modification.id).desc())
+            .limit(clamp_limit(limit))
+        )
+        return [
+            (row[0], ModificationStatus(row[1]), row[2])
+            for row in await self.session.execute(query)
+        ]
 
     async def count_by_status(
         self, statuses: Sequence[ModificationStatus]

@@ -11,7 +11,7 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import col
 
 from store.models import ProjectSecret
-from store.repositories.base import Repository
+from store.repositories.base import Repository, clamp_limit
 
 # The row that holds a project's webhook URL when the URL carries
 # credentials (the project itself keeps the masked form). Not an
@@ -29,7 +29,10 @@ class SecretName:
 
 
 class SecretRepository(Repository):
-    async def list_names(self, project_id: uuid.UUID) -> list[SecretName]:
+    async def list_names(
+        self, project_id: uuid.UUID, *, limit: int | None = None, offset: int = 0
+    ) -> list[SecretName]:
+        """The names of a project's secrets by name: all, or a page."""
         query = (
             select(
                 col(ProjectSecret.key_name),
@@ -43,8 +46,22 @@ class SecretRepository(Repository):
             )
             .order_by(col(ProjectSecret.key_name))
         )
+        if limit is not None:
+            query = query.limit(clamp_limit(limit)).offset(max(offset, 0))
         rows = await self.session.execute(query)
         return [SecretName(*row) for row in rows]
+
+    async def count_names(self, project_id: uuid.UUID) -> int:
+        """How many names ``list_names`` lists in all."""
+        query = (
+            select(func.count())
+            .select_from(ProjectSecret)
+            .where(
+                col(ProjectSecret.project_id) == project_id,
+                col(ProjectSecret.key_name) != WEBHOOK_URL_KEY,
+            )
+        )
+        return int((await self.session.execute(query)).scalar_one())
 
     async def lock(self, mode: str) -> None:
         """Take the lock that orders secret writes against key retirement.

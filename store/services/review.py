@@ -12,18 +12,19 @@ import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store import hunks
+from store import hunks, validation
 from store.config import machine_id
 from store.engine import Database
 from store.errors import NotFound, StoreError, ValidationError
 from store.ids import MIN_ID_PREFIX, full_id, id_prefix
 from store.models import Modification, ModificationStatus, Project, ProjectStatus, RepositoryLink
 from store.repositories import LinkRepository, ModificationRepository, ProjectRepository
-from store.repositories.base import Page
+from store.repositories.base import Page, clamp_limit
 from store.repositories.modifications import ModificationRow
 from store.services.projects import resolve_project
 
@@ -157,10 +158,20 @@ async def list_modifications(
     *,
     project_ref: str | None = None,
     statuses: Sequence[ModificationStatus] = (),
+    requested_by: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     oldest_first: bool = True,
     limit: int = 50,
     offset: int = 0,
 ) -> Page[ModificationRow]:
+    """A page of modifications in request order, of one project, in some
+    statuses, asked for by one name, requested from ``since`` up to
+    ``until`` (exclusive): each filter given narrows the list."""
+    if requested_by is not None:
+        requested_by = validation.name("requested_by", requested_by)
+    limit = clamp_limit(limit)
+    offset = max(offset, 0)
     async with db.reading() as session:
         project_id = None
         if project_ref is not None:
@@ -169,12 +180,35 @@ async def list_modifications(
         rows = await modifications.list_rows(
             project_id=project_id,
             statuses=statuses,
+            requested_by=requested_by,
+            since=since,
+            until=until,
             oldest_first=oldest_first,
             limit=limit,
             offset=offset,
         )
-        total = await modifications.count(project_id=project_id, statuses=statuses)
+        total = await modifications.count(
+            project_id=project_id,
+            statuses=statuses,
+            requested_by=requested_by,
+            since=since,
+            until=until,
+        )
     return Page(items=rows, total=total, offset=offset, limit=limit)
+
+
+async def find_modification_ids(
+    db: Database, prefix: str = "", *, limit: int = 50
+) -> list[tuple[uuid.UUID, ModificationStatus, str]]:
+    """Id, status and request of the modifications whose id starts with
+    ``prefix`` (any case, dashes or not), newest first, at most ``limit``:
+    for shell completion. A prefix that cannot start an id finds none."""
+    wanted = prefix.strip().lower().replace("-", "")
+    if wanted and not all(char in "0123456789abcdef" for char in wanted):
+        return []
+    return await db.read(
+        lambda session: ModificationRepository(session).ids_starting(wanted, limit=limit)
+    )
 
 
 async def waiting_modifications(db: Database, *, limit: int = 500) -> Inbox:

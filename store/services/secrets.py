@@ -5,6 +5,7 @@ security); values are encrypted with AES-256-GCM (see ``store.crypto``).
 The API the CLI and the app use::
 
     await list_secrets(db, ref) -> list[SecretName]          # names, never values
+    await list_secret_page(db, ref, limit=50, offset=0) -> Page[SecretName]
     await set_secret(db, ref, "API_TOKEN", value) -> SecretName
     await import_secrets(db, ref, secrets_from_dotenv(text)) -> Imported  # all or none
     await export_secrets(db, ref) -> list[tuple[str, SecretValue]]     # audited as a read
@@ -44,6 +45,7 @@ from store.engine import Database
 from store.errors import Conflict, NotFound, ValidationError
 from store.models import AuditCategory, Project, ProjectSecret, Severity
 from store.repositories import SecretRepository
+from store.repositories.base import Page, clamp_limit
 from store.repositories.secrets import WEBHOOK_URL_KEY, SecretName
 from store.services.projects import resolve_project, resolve_writable_project
 from store.types import utcnow
@@ -65,6 +67,7 @@ __all__ = [
     "export_secrets",
     "import_secrets",
     "keys_in_use",
+    "list_secret_page",
     "list_secrets",
     "reveal_secret",
     "reveal_webhook_url",
@@ -185,6 +188,19 @@ async def list_secrets(db: Database, ref: str) -> list[SecretName]:
     async with db.reading() as session:
         project = await resolve_project(session, ref)
         return await SecretRepository(session).list_names(project.id)
+
+
+async def list_secret_page(
+    db: Database, ref: str, *, limit: int = 50, offset: int = 0
+) -> Page[SecretName]:
+    """A page of ``list_secrets``, by name, with how many there are in all."""
+    limit, offset = clamp_limit(limit), max(offset, 0)
+    async with db.reading() as session:
+        project = await resolve_project(session, ref)
+        secrets = SecretRepository(session)
+        names = await secrets.list_names(project.id, limit=limit, offset=offset)
+        total = await secrets.count_names(project.id)
+    return Page(items=names, total=total, offset=offset, limit=limit)
 
 
 async def set_secret(

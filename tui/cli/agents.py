@@ -4,7 +4,7 @@ deliveries) and how people read it back (runs, a run, costs)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -15,13 +15,17 @@ from store.ids import short_id
 from store.money import format_amount, from_micros
 from tui.cli.common import (
     call_service,
+    echo_page_footer,
+    example,
     json_input,
     page_options,
     print_json,
     print_page_json,
     read_input,
     run_with_database,
+    when_option,
 )
+from tui.cli.completion import complete_project
 from tui.cli.output import fail
 
 # The services load inside each command, so ``projdeck`` (and the app it
@@ -37,14 +41,6 @@ BAR_WIDTH = 24
 _MAX_CONTENT_BYTES = 4 * 1024 * 1024
 # A batch of messages (--jsonl): at most 10,000 lines, read with this cap.
 _MAX_JSONL_BYTES = 64 * 1024 * 1024
-
-
-def _when(field: str, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    from store.services.audit import parse_time
-
-    return parse_time(field, value)
 
 
 def _duration(value: timedelta | None) -> str:
@@ -90,7 +86,13 @@ def conversation() -> None:
 
 
 @conversation.command("list")
-@click.option("--project", "project_ref", metavar="REF", help="Only this project's conversations.")
+@click.option(
+    "--project",
+    "project_ref",
+    metavar="REF",
+    shell_complete=complete_project,
+    help="Only this project's conversations.",
+)
 @click.option(
     "--without-run",
     is_flag=True,
@@ -119,7 +121,7 @@ def conversation_list(
         offset=offset,
     )
     if as_json:
-        print_page_json(page, "conversations", shapes.conversation_row_as_dict)
+        print_page_json(page, shapes.conversation_row_as_dict)
         return
     if not page.items:
         click.echo("no conversations" if page.total == 0 else "no conversations on this page")
@@ -134,15 +136,11 @@ def conversation_list(
             f"{row.started_by[:12]:<12}  {row.updated_at:%Y-%m-%d %H:%M}  "
             f"{_first_line(row.title, 60)}"
         )
-    if page.total > len(page.items):
-        click.echo(
-            f"showing {offset + 1}-{offset + len(page.items)} of {page.total}; "
-            "see more with --offset"
-        )
+    echo_page_footer(page)
 
 
 @conversation.command("start")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.option("--title", required=True, help="What the conversation is about.")
 @click.option("--intent", help="A short label: feature, bugfix, question...")
 @click.option("--json", "as_json", is_flag=True, help="Print the conversation as JSON.")
@@ -355,8 +353,13 @@ def run() -> None:
     """Start, finish and show agent runs."""
 
 
-@run.command("start")
-@click.argument("ref")
+@run.command(
+    "start",
+    epilog=example(
+        'RUN=$(projdeck agent run start billing-api --agent codex --task "Fix the retry")',
+    ),
+)
+@click.argument("ref", shell_complete=complete_project)
 @click.option("--agent", "agent_name", required=True, metavar="NAME", help="The agent's name.")
 @click.option("--task", required=True, help="What the run is asked to do.")
 @click.option("--conversation", "conversation_id", metavar="ID", help="Its conversation.")
@@ -391,7 +394,12 @@ def run_start(
         click.echo(str(started.id))
 
 
-@run.command("begin")
+@run.command(
+    "begin",
+    epilog=example(
+        'projdeck agent run begin "$RUN"',
+    ),
+)
 @click.argument("run_id", metavar="RUN_ID")
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
 @click.pass_context
@@ -402,7 +410,13 @@ def run_begin(ctx: click.Context, run_id: str, as_json: bool) -> None:
     _print_moved(call_service(ctx, service.begin_run, run_id), as_json)
 
 
-@run.command("finish")
+@run.command(
+    "finish",
+    epilog=example(
+        'projdeck agent run finish "$RUN" --status succeeded --cost 0.42 \\',
+        '  --tests \'{"passed": 12, "failed": 0, "skipped": 1}\'',
+    ),
+)
 @click.argument("run_id", metavar="RUN_ID")
 @click.option("--status", required=True, help="succeeded, failed or cancelled.")
 @click.option(
@@ -447,7 +461,12 @@ def _print_moved(moved: AgentRun, as_json: bool) -> None:
         click.echo(f"run {short_id(moved.id)} {moved.status}")
 
 
-@run.command("show")
+@run.command(
+    "show",
+    epilog=example(
+        'projdeck agent run show "$RUN" --json',
+    ),
+)
 @click.argument("run_id", metavar="RUN_ID")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -490,13 +509,22 @@ def run_show(ctx: click.Context, run_id: str, as_json: bool) -> None:
             click.echo(f"  {short_id(mod.id)}  {mod.status:<8}  {_first_line(mod.request, 60)}")
 
 
-@agent.command("runs")
-@click.option("--project", "project_ref", metavar="REF", help="Only this project's runs.")
+@agent.command(
+    "runs",
+    epilog=example(
+        "projdeck agent runs --project billing-api --status failed --limit 10",
+    ),
+)
+@click.option(
+    "--project",
+    "project_ref",
+    metavar="REF",
+    shell_complete=complete_project,
+    help="Only this project's runs.",
+)
 @click.option("--agent", "agent_name", metavar="NAME", help="Only this agent's runs.")
 @click.option("--status", "statuses", multiple=True, help="Only these statuses (repeatable).")
-@click.option("--limit", default=50, show_default=True, help="Runs to show (at most 500).")
-@click.option("--offset", default=0, help="Skip this many runs first.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@page_options
 @click.pass_context
 def runs(
     ctx: click.Context,
@@ -521,7 +549,7 @@ def runs(
         offset=offset,
     )
     if as_json:
-        print_json({"total": page.total, "runs": [shapes.run_row_as_dict(r) for r in page.items]})
+        print_page_json(page, shapes.run_row_as_dict)
         return
     if not page.items:
         click.echo("no runs")
@@ -537,18 +565,14 @@ def runs(
             f"{row.status:<9}  {started:<16}  {_duration(row.duration):>7}  "
             f"{format_amount(row.cost):>9}  {_first_line(row.task, 50)}"
         )
-    if page.total > len(page.items):
-        click.echo(
-            f"showing {offset + 1}-{offset + len(page.items)} of {page.total}; "
-            "see more with --offset"
-        )
+    echo_page_footer(page)
 
 
 # -- webhooks ------------------------------------------------------------------------------------
 
 
 @agent.command("webhook")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.option("--event", required=True, help="What the webhook told about (push, run.finished...).")
 @click.option("--url", required=True, help="Where it was sent (credentials are masked).")
 @click.option("--status-code", type=int, help="The HTTP status received, if any.")
@@ -583,10 +607,8 @@ def webhook(
 
 
 @agent.command("webhooks")
-@click.argument("ref")
-@click.option("--limit", default=50, show_default=True, help="Deliveries to show (at most 500).")
-@click.option("--offset", default=0, help="Skip this many deliveries first.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.argument("ref", shell_complete=complete_project)
+@page_options
 @click.pass_context
 def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: bool) -> None:
     """List the webhook deliveries of project REF, newest first."""
@@ -595,9 +617,7 @@ def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: boo
 
     page = call_service(ctx, service.list_webhook_deliveries, ref, limit=limit, offset=offset)
     if as_json:
-        print_json(
-            {"total": page.total, "deliveries": [shapes.delivery_as_dict(d) for d in page.items]}
-        )
+        print_page_json(page, shapes.delivery_as_dict)
         return
     if not page.items:
         click.echo("no webhook deliveries")
@@ -609,15 +629,17 @@ def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: boo
             f"{item.created_at:%Y-%m-%d %H:%M}  {item.event[:22]:<22}  {code:>6}  "
             f"{item.attempt:>3}  {'yes' if item.delivered_at else 'no':<9}  {item.url}"
         )
-    if page.total > len(page.items):
-        click.echo(
-            f"showing {offset + 1}-{offset + len(page.items)} of {page.total}; "
-            "see more with --offset"
-        )
+    echo_page_footer(page)
 
 
 @agent.command("stats")
-@click.option("--project", "project_ref", metavar="REF", help="Only this project.")
+@click.option(
+    "--project",
+    "project_ref",
+    metavar="REF",
+    shell_complete=complete_project,
+    help="Only this project.",
+)
 @click.option("--since", metavar="WHEN", help="ISO date/time, or an age: 12h, 7d, 2w.")
 @click.option("--until", metavar="WHEN", help="ISO date/time (exclusive), or an age.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -633,7 +655,7 @@ def stats(
     from store.services import agent_stats as service
 
     try:
-        start, end = _when("since", since), _when("until", until)
+        start, end = when_option("since", since), when_option("until", until)
     except ValidationError as error:
         fail(error.message)
 
@@ -684,7 +706,13 @@ def stats(
 
 
 @agent.command("costs")
-@click.option("--project", "project_ref", metavar="REF", help="Only this project.")
+@click.option(
+    "--project",
+    "project_ref",
+    metavar="REF",
+    shell_complete=complete_project,
+    help="Only this project.",
+)
 @click.option("--since", metavar="WHEN", help="ISO date/time, or an age: 12h, 7d, 2w.")
 @click.option("--until", metavar="WHEN", help="ISO date/time (exclusive), or an age.")
 @click.option("--by", "by", default="project", show_default=True, help="project, model or day.")
@@ -707,7 +735,7 @@ def costs(
     from store.services import shapes
 
     try:
-        start, end = _when("since", since), _when("until", until)
+        start, end = when_option("since", since), when_option("until", until)
     except ValidationError as error:
         fail(error.message)
 

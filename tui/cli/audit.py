@@ -16,7 +16,15 @@ from store.errors import ValidationError
 from store.models import AuditCategory, Severity
 from store.services import audit as service
 from store.services import shapes
-from tui.cli.common import call_service, json_input, print_json, run_with_database
+from tui.cli.common import (
+    call_service,
+    json_input,
+    page_options,
+    print_json,
+    print_page_json,
+    run_with_database,
+)
+from tui.cli.completion import complete_project
 from tui.cli.output import fail
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,7 +36,12 @@ _SEVERITIES = click.Choice([member.value for member in Severity])
 def _filters(command: F) -> F:
     """The filter options ``audit list`` and ``audit export`` share."""
     options = [
-        click.option("--project", metavar="REF", help="Rows about this project."),
+        click.option(
+            "--project",
+            metavar="REF",
+            shell_complete=complete_project,
+            help="Rows about this project.",
+        ),
         click.option("--category", type=_CATEGORIES),
         click.option("--severity", type=_SEVERITIES),
         click.option("--actor", help="Rows by this actor."),
@@ -65,9 +78,7 @@ def audit() -> None:
 
 @audit.command("list")
 @_filters
-@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@page_options
 @click.pass_context
 def list_audit(
     ctx: click.Context, /, limit: int, offset: int, as_json: bool, **options: Any
@@ -77,13 +88,7 @@ def list_audit(
 
     page = call_service(ctx, service.list_audit, query, limit=limit, offset=offset)
     if as_json:
-        print_json(
-            {
-                "total": page.total,
-                "offset": page.offset,
-                "items": [shapes.audit_entry_as_dict(entry) for entry in page.items],
-            }
-        )
+        print_page_json(page, shapes.audit_entry_as_dict)
         return
     for entry in page.items:
         at = entry.at.strftime("%Y-%m-%d %H:%M:%S")
@@ -149,7 +154,13 @@ def export_audit(
 )
 @click.option("--category", type=_CATEGORIES, required=True)
 @click.option("--severity", type=_SEVERITIES, required=True)
-@click.option("--project", metavar="REF", required=True, help="The project it is about.")
+@click.option(
+    "--project",
+    metavar="REF",
+    required=True,
+    shell_complete=complete_project,
+    help="The project it is about.",
+)
 @click.option("--description", required=True, help="What happened, in one line.")
 @click.option("--metadata", metavar="JSON|@FILE", help="Details: a JSON object of at most 64 KiB.")
 @click.option("--json", "as_json", is_flag=True, help="Print the new row as JSON.")

@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import click
@@ -28,9 +29,28 @@ P = ParamSpec("P")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def example(*lines: str) -> str:
+    """A command's epilog: an example of its use, the last thing its
+    ``--help`` prints, its lines kept as written (click's ``\\b``)."""
+    return "\b\nExample:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def when_option(field: str, value: str | None) -> datetime | None:
+    """A ``--since`` or ``--until`` value as ``audit list`` reads it: an ISO
+    date or date-time (UTC unless it names a zone), or an age such as
+    ``30m``, ``12h``, ``7d`` or ``2w`` meaning that long ago. Refused naming
+    ``field``."""
+    if value is None:
+        return None
+    from store.services.audit import parse_time
+
+    return parse_time(field, value)
+
+
 def page_options(command: F) -> F:
     """``--limit``, ``--offset`` and ``--json`` of a command that lists a
-    page (of projects, of templates)."""
+    page (of projects, of templates): every list command takes them, and
+    prints its page with ``print_page_json``."""
     for option in (
         click.option("--json", "as_json", is_flag=True, help="Print JSON."),
         click.option("--offset", type=click.IntRange(0), default=0, show_default=True),
@@ -186,17 +206,27 @@ def echo_fields(lines: list[tuple[str, str]]) -> None:
         click.echo(f"{label:<{width}}  {value}")
 
 
-def print_page_json(page: Page[T], key: str, as_dict: Callable[[T], dict[str, Any]]) -> None:
-    """A page of a list as JSON: where it starts, its size and the total,
-    and its items under ``key``."""
+def print_page_json(page: Page[T], as_dict: Callable[[T], dict[str, Any]]) -> None:
+    """A page of a list as JSON, the one shape every ``list`` command prints:
+    ``{"items": [...], "total": N, "limit": L, "offset": O}``."""
     print_json(
         {
+            "items": [as_dict(item) for item in page.items],
             "total": page.total,
-            "offset": page.offset,
             "limit": page.limit,
-            key: [as_dict(item) for item in page.items],
+            "offset": page.offset,
         }
     )
+
+
+def echo_page_footer(page: Page[T]) -> None:
+    """The line under a listed page that is not the whole list: which rows
+    it shows and how to see the others."""
+    if page.items and page.total > len(page.items):
+        click.echo(
+            f"showing {page.offset + 1}-{page.offset + len(page.items)} of {page.total}; "
+            "see more with --offset"
+        )
 
 
 def print_new_project(config: project_service.ProjectConfig, *, as_json: bool) -> None:

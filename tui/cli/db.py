@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from store import diagnostics, migrate, schema_check
@@ -22,11 +24,24 @@ def upgrade(ctx: click.Context, revision: str) -> None:
     click.echo(f"database at revision {current or 'base (empty)'}")
 
 
-@db.command()
+class _StepsBack(click.Command):
+    """A command whose argument may be a step back, ``-1``, as Alembic
+    takes it: read as the argument, not as an option click does not know."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" not in args:
+            steps = [arg for arg in args if re.fullmatch(r"-\d+", arg)]
+            if steps:
+                args = [arg for arg in args if arg not in steps] + ["--", *steps]
+        return super().parse_args(ctx, args)
+
+
+@db.command(cls=_StepsBack)
 @click.argument("revision")
 @click.pass_context
 def downgrade(ctx: click.Context, revision: str) -> None:
-    """Downgrade the schema to REVISION ('base' removes every table)."""
+    """Downgrade the schema to REVISION ('base' removes every table; -1 goes
+    down one revision, -2 two)."""
     current = call_as_is(ctx, migrate.downgrade, revision)
     click.echo(f"database at revision {current or 'base (empty)'}")
 

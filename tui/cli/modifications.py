@@ -16,7 +16,19 @@ from store.services import modifications as service
 from store.services import review, shapes
 from tui.cli import review as review_cli
 from tui.cli import testing as testing_cli
-from tui.cli.common import call_service, echo_fields, json_input, print_json, read_input
+from tui.cli.common import (
+    call_service,
+    echo_fields,
+    echo_page_footer,
+    example,
+    json_input,
+    page_options,
+    print_json,
+    print_page_json,
+    read_input,
+    when_option,
+)
+from tui.cli.completion import complete_modification, complete_project
 from tui.cli.output import echo_exact, fail
 
 _STATUSES = click.Choice([member.value for member in ModificationStatus])
@@ -147,8 +159,14 @@ def mod() -> None:
     """
 
 
-@mod.command("propose")
-@click.argument("ref")
+@mod.command(
+    "propose",
+    epilog=example(
+        'projdeck mod propose billing-api --request "Retry failed charges" \\',
+        "  --file src/charge.py=./charge.py --delete src/old_retry.py",
+    ),
+)
+@click.argument("ref", shell_complete=complete_project)
 @click.option("--request", help="What the change is for (required unless --payload).")
 @click.option("--requested-by", metavar="NAME", help="Who asks (default: $PROJDECK_ACTOR or you).")
 @click.option(
@@ -198,6 +216,7 @@ def mod() -> None:
 @click.option(
     "--revises",
     metavar="ID",
+    shell_complete=complete_modification,
     help="A rejected or partly approved modification this one is the next revision of.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the new modification as JSON.")
@@ -230,32 +249,67 @@ def propose(ctx: click.Context, /, ref: str, as_json: bool, **options: Any) -> N
         click.echo(str(created.id))
 
 
-@mod.command("list")
-@click.option("--project", "project_ref", metavar="REF", help="Only this project's.")
+@mod.command(
+    "list",
+    epilog=example(
+        "projdeck mod list --status pending --requested-by codex --since 3d --newest",
+    ),
+)
+@click.option(
+    "--project",
+    "project_ref",
+    metavar="REF",
+    shell_complete=complete_project,
+    help="Only this project's.",
+)
 @click.option(
     "--status", "statuses", multiple=True, type=_STATUSES, help="Only these statuses (repeatable)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--requested-by", metavar="NAME", help="Only those NAME asked for.")
+@click.option(
+    "--since", metavar="WHEN", help="Requested at or after WHEN: ISO date/time, or an age: 2h, 3d."
+)
+@click.option("--until", metavar="WHEN", help="Requested before WHEN (exclusive), or an age.")
+@click.option("--newest", is_flag=True, help="Newest first (default: oldest first).")
+@page_options
 @click.pass_context
 def list_modifications(
-    ctx: click.Context, project_ref: str | None, statuses: tuple[str, ...], as_json: bool
+    ctx: click.Context,
+    project_ref: str | None,
+    statuses: tuple[str, ...],
+    requested_by: str | None,
+    since: str | None,
+    until: str | None,
+    newest: bool,
+    limit: int,
+    offset: int,
+    as_json: bool,
 ) -> None:
-    """List modifications, oldest first (at most 500)."""
+    """List modifications in the order they were requested, oldest first. The
+    filters combine: each narrows the list."""
     wanted = [ModificationStatus(status) for status in statuses]
+    try:
+        start, end = when_option("since", since), when_option("until", until)
+    except ValidationError as error:
+        fail(error.message)
 
     page = call_service(
-        ctx, review.list_modifications, project_ref=project_ref, statuses=wanted, limit=500
+        ctx,
+        review.list_modifications,
+        project_ref=project_ref,
+        statuses=wanted,
+        requested_by=requested_by,
+        since=start,
+        until=end,
+        oldest_first=not newest,
+        limit=limit,
+        offset=offset,
     )
     if as_json:
-        print_json(
-            {
-                "total": page.total,
-                "modifications": [shapes.modification_row_as_dict(row) for row in page.items],
-            }
-        )
+        print_page_json(page, shapes.modification_row_as_dict)
         return
     if not page.items:
-        click.echo("no modifications")
+        click.echo("no modifications" if page.total == 0 else "no modifications on this page")
         return
     click.echo(
         f"{'ID':<8}  {'PROJECT':<20}  {'STATUS':<8}  {'FILES':>5}  {'BY':<14}  {'REQUESTED':<16}  REQUEST"
@@ -267,12 +321,11 @@ def list_modifications(
             f"{len(row.affected_files):>5}  {row.requested_by[:14]:<14}  "
             f"{row.requested_at:%Y-%m-%d %H:%M}  {request[:60]}"
         )
-    if page.total > len(page.items):
-        click.echo(f"showing {len(page.items)} of {page.total}; narrow with --project or --status")
+    echo_page_footer(page)
 
 
 @mod.command("show")
-@click.argument("modification_id", metavar="ID")
+@click.argument("modification_id", metavar="ID", shell_complete=complete_modification)
 @click.option("--diff", "with_diff", is_flag=True, help="Include the unified diff of each file.")
 @click.option(
     "--patch",
@@ -359,7 +412,7 @@ def _plain(value: Any) -> str:
 
 
 @mod.command("export")
-@click.argument("modification_id", metavar="ID")
+@click.argument("modification_id", metavar="ID", shell_complete=complete_modification)
 @click.option(
     "--mbox",
     is_flag=True,
@@ -376,7 +429,7 @@ def export(ctx: click.Context, modification_id: str, mbox: bool) -> None:
 
 
 @mod.command("approve")
-@click.argument("modification_id", metavar="ID")
+@click.argument("modification_id", metavar="ID", shell_complete=complete_modification)
 @click.option("--comment", help="A note for the record.")
 @click.option(
     "--hunks",
@@ -430,7 +483,7 @@ def _applied(result: Modification) -> None:
 
 
 @mod.command("reject")
-@click.argument("modification_id", metavar="ID")
+@click.argument("modification_id", metavar="ID", shell_complete=complete_modification)
 @click.option("--comment", required=True, help="Why it is rejected (required).")
 @click.pass_context
 def reject(ctx: click.Context, modification_id: str, comment: str) -> None:
@@ -441,7 +494,7 @@ def reject(ctx: click.Context, modification_id: str, comment: str) -> None:
 
 
 @mod.command("apply")
-@click.argument("modification_id", metavar="ID")
+@click.argument("modification_id", metavar="ID", shell_complete=complete_modification)
 @click.pass_context
 def apply(ctx: click.Context, modification_id: str) -> None:
     """Write an approved modification into its project's codebase.
@@ -460,7 +513,7 @@ def apply(ctx: click.Context, modification_id: str) -> None:
 
 
 @mod.command("reopen")
-@click.argument("modification_id", metavar="ID")
+@click.argument("modification_id", metavar="ID", shell_complete=complete_modification)
 @click.pass_context
 def reopen(ctx: click.Context, modification_id: str) -> None:
     """Put a failed modification back to pending, against the codebase as it is now."""
@@ -470,7 +523,7 @@ def reopen(ctx: click.Context, modification_id: str) -> None:
 
 
 @mod.command("revert")
-@click.argument("modification_id", metavar="ID")
+@click.argument("modification_id", metavar="ID", shell_complete=complete_modification)
 @click.pass_context
 def revert(ctx: click.Context, modification_id: str) -> None:
     """Propose a modification that undoes an applied one. Prints the new id."""
@@ -480,7 +533,7 @@ def revert(ctx: click.Context, modification_id: str) -> None:
 
 
 @mod.command("attach-tests")
-@click.argument("modification_id", metavar="ID")
+@click.argument("modification_id", metavar="ID", shell_complete=complete_modification)
 @click.option("--tests", required=True, metavar="JSON|@FILE", help="Test results, a JSON object.")
 @click.pass_context
 def attach_tests(ctx: click.Context, modification_id: str, tests: str) -> None:

@@ -35,7 +35,11 @@ class VisibleOutput(io.TextIOBase):
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
 
-    def write(self, text: str) -> int:
+    def write(self, text: str | bytes | bytearray) -> int:
+        # click.echo writes bytes as they are (shell completion's script and
+        # answers): shown the same way, as the text they encode.
+        if isinstance(text, bytes | bytearray):
+            text = bytes(text).decode(self.encoding or "utf-8", "replace")
         self.stream.write(text_safety.visible(text, multiline=True))
         return len(text)
 

@@ -26,6 +26,7 @@ from tui.cli.common import (
     read_input,
     run_with_database,
 )
+from tui.cli.completion import complete_project
 from tui.cli.output import fail
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ def list_projects(
         ctx, service.list_projects, filters, sort=ProjectSort(sort), limit=limit, offset=offset
     )
     if as_json:
-        print_page_json(page, "projects", shapes.project_summary_as_dict)
+        print_page_json(page, shapes.project_summary_as_dict)
         return
     if not page.items:
         click.echo("no projects" if page.total == 0 else "no projects on this page")
@@ -174,7 +175,7 @@ def list_projects(
 
 
 @project.command("show")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.option("--codebase", "with_codebase", is_flag=True, help="Include file contents in --json.")
 @click.option(
     "--reveal-webhook",
@@ -429,7 +430,7 @@ def create_project(
 
 
 @project.command("update")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.option("--name")
 @click.option("--type", "project_type", type=_TYPES)
 @click.option("--owner")
@@ -531,7 +532,7 @@ def _update_changes(options: dict[str, Any]) -> dict[str, Any]:
 
 def _status_command(name: str, action: str, help_text: str) -> None:
     @project.command(name, help=help_text)
-    @click.argument("ref")
+    @click.argument("ref", shell_complete=complete_project)
     @click.pass_context
     def command(ctx: click.Context, ref: str) -> None:
         operation = getattr(service, f"{action}_project")
@@ -546,7 +547,7 @@ _status_command("restore", "restore", "Bring back a deleted (not purged) project
 
 
 @project.command("deployed")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.option(
     "--at",
     "when",
@@ -592,7 +593,7 @@ def deployed_project(
 
 
 @project.command("delete")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.option(
     "--purge", is_flag=True, help="Delete for good, with settings, secrets and modifications."
 )
@@ -619,7 +620,7 @@ def delete_project(ctx: click.Context, ref: str, purge: bool, yes: bool) -> None
 
 
 @project.command("link")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.argument("path", type=click.Path(file_okay=False, path_type=str))
 @click.option(
     "--branch",
@@ -645,7 +646,7 @@ def link_project(
 
 
 @project.command("unlink")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.pass_context
 def unlink_project(ctx: click.Context, ref: str) -> None:
     """Remove the project's link to its repository on this machine (the
@@ -657,7 +658,7 @@ def unlink_project(ctx: click.Context, ref: str) -> None:
 
 
 @project.command("sync")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.option(
     "--max-file-size",
     type=click.IntRange(1),
@@ -714,7 +715,7 @@ def settings() -> None:
 
 
 @settings.command("show")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def show_settings(ctx: click.Context, ref: str, as_json: bool) -> None:
@@ -735,7 +736,7 @@ def show_settings(ctx: click.Context, ref: str, as_json: bool) -> None:
 
 
 @settings.command("set")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.option("--planning-statement")
 @click.option("--repository-rules")
 @click.option(

@@ -10,6 +10,7 @@ import click
 from store.models import CommentSide, HunkVerdict
 from store.services import hunk_review
 from tui.cli.common import call_service, print_json
+from tui.cli.completion import complete_modification
 
 
 def hunk_numbers(
@@ -74,7 +75,7 @@ def _print_hunks(review: hunk_review.HunkReview, *, with_lines: bool) -> None:
 
 
 @click.command("hunks")
-@click.argument("modification_id", metavar="ID")
+@click.argument("modification_id", metavar="ID", shell_complete=complete_modification)
 @click.option("--diff", "with_lines", is_flag=True, help="Show each hunk's lines too.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (lines included).")
 @click.pass_context
@@ -97,7 +98,7 @@ def hunks(ctx: click.Context, modification_id: str, with_lines: bool, as_json: b
 
 
 @click.command("decide")
-@click.argument("modification_id", metavar="ID")
+@click.argument("modification_id", metavar="ID", shell_complete=complete_modification)
 @click.option(
     "--hunks", "numbers", callback=hunk_numbers, metavar="N,N-M", help="Hunk numbers: 1,3,4 or 2-5."
 )
@@ -134,7 +135,7 @@ def decide(
 
 
 @click.command("comment")
-@click.argument("modification_id", metavar="ID")
+@click.argument("modification_id", metavar="ID", shell_complete=complete_modification)
 @click.option("--file", "path", required=True, metavar="PATH", help="The file commented on.")
 @click.option(
     "--line",
@@ -159,7 +160,7 @@ def comment(
 
 
 @click.command("feedback")
-@click.argument("modification_id", metavar="ID")
+@click.argument("modification_id", metavar="ID", shell_complete=complete_modification)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (for an agent).")
 @click.pass_context
 def feedback(ctx: click.Context, modification_id: str, as_json: bool) -> None:

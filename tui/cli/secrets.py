@@ -12,7 +12,15 @@ from store import dotenv
 from store.errors import ValidationError
 from store.services import SecretName
 from store.services import secrets as service
-from tui.cli.common import call_service, print_json, read_input
+from tui.cli.common import (
+    call_service,
+    echo_page_footer,
+    page_options,
+    print_json,
+    print_page_json,
+    read_input,
+)
+from tui.cli.completion import complete_project
 from tui.cli.output import echo_exact, fail
 
 
@@ -35,23 +43,24 @@ def secret() -> None:
 
 
 @secret.command("list")
-@click.argument("ref")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.argument("ref", shell_complete=complete_project)
+@page_options
 @click.pass_context
-def list_secrets(ctx: click.Context, ref: str, as_json: bool) -> None:
-    """The names of a project's secrets (never their values)."""
+def list_secrets(ctx: click.Context, ref: str, limit: int, offset: int, as_json: bool) -> None:
+    """The names of a project's secrets (never their values), by name."""
 
-    names = call_service(ctx, service.list_secrets, ref)
+    page = call_service(ctx, service.list_secret_page, ref, limit=limit, offset=offset)
     if as_json:
-        print_json([_name_as_dict(name) for name in names])
+        print_page_json(page, _name_as_dict)
         return
-    if not names:
-        click.echo("no secrets")
+    if not page.items:
+        click.echo("no secrets" if page.total == 0 else "no secrets on this page")
         return
-    width = max(len(name.key_name) for name in names)
-    for name in names:
+    width = max(len(name.key_name) for name in page.items)
+    for name in page.items:
         updated = name.updated_at.strftime("%Y-%m-%d %H:%M")
         click.echo(f"{name.key_name:<{width}}  updated {updated}  key {name.key_id}")
+    echo_page_footer(page)
 
 
 def _read_value() -> str:
@@ -69,7 +78,7 @@ def _read_value() -> str:
 
 
 @secret.command("set")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.argument("key")
 @click.pass_context
 def set_secret(ctx: click.Context, ref: str, key: str) -> None:
@@ -87,7 +96,7 @@ def set_secret(ctx: click.Context, ref: str, key: str) -> None:
 
 
 @secret.command("get")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.argument("key")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON with the value.")
 @click.pass_context
@@ -106,7 +115,7 @@ _MAX_DOTENV_BYTES = 16 * 1024 * 1024
 
 
 @secret.command("import")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.option(
     "--from",
     "source",
@@ -159,7 +168,7 @@ def import_secrets(ctx: click.Context, ref: str, source: str, as_json: bool) -> 
 
 
 @secret.command("export")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.option("--dotenv", "as_dotenv", is_flag=True, help='Print NAME="value" lines (a .env file).')
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: each name with its value.")
 @click.option(
@@ -199,7 +208,7 @@ def export_secrets(
 
 
 @secret.command("rm")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.argument("key")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context

@@ -22,6 +22,7 @@ from tui.cli.common import (
     print_new_project,
     print_page_json,
 )
+from tui.cli.completion import complete_project
 from tui.cli.output import fail
 
 _CATEGORIES = click.Choice([member.value for member in TemplateCategory])
@@ -78,7 +79,7 @@ def list_templates(
 
     page = call_service(ctx, service.list_templates, filters, limit=limit, offset=offset)
     if as_json:
-        print_page_json(page, "templates", shapes.template_summary_as_dict)
+        print_page_json(page, shapes.template_summary_as_dict)
         return
     if not page.items:
         click.echo("no templates" if page.total == 0 else "no templates on this page")
@@ -295,7 +296,7 @@ def create_from_template(
 
 
 @template.command("origin")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete_project)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def template_origin(ctx: click.Context, ref: str, as_json: bool) -> None:

@@ -15,6 +15,7 @@ import click
 from store.engine import Database
 from store.services import test_runs
 from tui.cli.common import print_json, run_with_database
+from tui.cli.completion import complete_modification
 from tui.cli.output import echo_error
 
 # What each outcome exits with: a script tells a failed run from a refusal.
@@ -49,7 +50,7 @@ def summary(results: dict[str, Any]) -> str:
 
 
 @click.command("test")
-@click.argument("modification_id", metavar="ID")
+@click.argument("modification_id", metavar="ID", shell_complete=complete_modification)
 @click.option(
     "--timeout",
     "limit",

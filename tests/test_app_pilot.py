@@ -25,6 +25,7 @@ from tests.app_support import (
     running_app,
     settle,
     text_of,
+    wait_until,
 )
 from tests.store_support import opened
 from tui.app import GC_THRESHOLDS, ProjdeckApp
@@ -201,6 +202,58 @@ async def test_an_archived_project_opens_read_only(demo_url: URL) -> None:
         detail = await get_modification(db, str(pending))
         assert detail.modification.status == "pending"
         assert (await read(demo_url, "Billing API")).project.owner_id == "alice"
+
+
+async def test_lists_move_with_j_k_g_and_G(demo_url: URL) -> None:
+    from textual.widgets import OptionList
+
+    async with running_app(demo_url) as (app, pilot):
+        table = app.screen.query_one(DataTable)
+        last = table.row_count - 1
+        await press(pilot, "G")
+        assert table.cursor_row == last
+        await press(pilot, "g", "j", "j")
+        assert table.cursor_row == 2
+        await press(pilot, "k")
+        assert table.cursor_row == 1
+        await press(pilot, "end")
+        assert table.cursor_row == last
+        await press(pilot, "home")
+        assert table.cursor_row == 0
+        await press(pilot, "5")
+        inbox = app.screen.query_one(OptionList)
+        first = inbox.highlighted
+        await press(pilot, "G")
+        assert inbox.highlighted == inbox.option_count - 1
+        await press(pilot, "g")
+        assert inbox.highlighted == first
+        await press(pilot, "j")
+        assert inbox.highlighted is not None and first is not None
+        assert inbox.highlighted > first
+
+
+async def test_y_copies_what_is_under_the_cursor(demo_url: URL) -> None:
+    from tui.screens.review import ReviewScreen
+
+    async with running_app(demo_url) as (app, pilot):
+        first = (await read(demo_url, "Metrics Pipeline")).project
+        await press(pilot, "y")
+        assert app.clipboard == str(first.id)
+        told = [str(notification.message) for notification in app._notifications]
+        assert f"Copied the id of project 'Metrics Pipeline': {first.id}" in told
+        await press(pilot, "5", "y")
+        copied = app.clipboard
+        await press(pilot, "enter")
+        review = app.screen
+        assert isinstance(review, ReviewScreen)
+        assert str(review.current) == copied
+        await wait_until(pilot, lambda: review.detail is not None, 10)
+        assert review.detail is not None
+        change = review.detail.files[0]
+        await press(pilot, "y")
+        assert app.clipboard == change.path
+        await press(pilot, "Y")
+        assert app.clipboard == change.diff and change.diff.startswith("---")
 
 
 async def test_settings_are_edited_and_saved_with_ctrl_s(demo_url: URL) -> None:
@@ -535,6 +588,40 @@ async def test_modifications_and_audit_filter_by_status_and_category(demo_url: U
         await press(pilot, "tab", "tab", "tab", "tab", *"30d", "enter")
         status = text_of(app.screen.query_one("#audit-status", Static))
         assert status.startswith("0 matching rows")
+
+
+async def test_modifications_filter_as_you_type_with_slash(demo_url: URL) -> None:
+    from tui.screens.modifications import ModificationsScreen
+
+    async with running_app(demo_url) as (app, pilot):
+        await press(pilot, "3")
+        assert isinstance(app.screen, ModificationsScreen)
+        table = app.screen.query_one(DataTable)
+        everything = table.row_count
+        await press(pilot, "slash", *"DARK MODE")
+        await wait_until(pilot, lambda: table.row_count < everything, 10)
+        assert set(column(table, "request")) == {"Add dark mode styles"}
+        await press(pilot, "enter", "escape")
+        await wait_until(pilot, lambda: table.row_count == everything, 10)
+
+
+async def test_the_inbox_filters_with_slash(demo_url: URL) -> None:
+    from textual.widgets import OptionList
+
+    async with running_app(demo_url) as (app, pilot):
+        await press(pilot, "5")
+        listing = app.screen.query_one(OptionList)
+        everything = listing.option_count
+        await press(pilot, "slash", *"STOREFRONT")
+        prompts = [str(listing.get_option_at_index(i).prompt) for i in range(listing.option_count)]
+        assert prompts[0].startswith("Storefront Web") and len(prompts) == 3
+        await press(pilot, *"zzz-nothing")
+        assert not listing.display
+        assert "matches the filter" in text_of(app.screen.query_one("#inbox-empty", Static))
+        await press(pilot, "escape")
+        assert listing.option_count == everything and listing.display
+        await press(pilot, "6", "slash")
+        assert app.screen.focused is app.screen.query_one("#activity-agent")
 
 
 async def test_names_that_look_like_markup_are_shown_as_typed(demo_url: URL) -> None:

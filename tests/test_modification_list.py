@@ -130,3 +130,21 @@ async def test_ids_are_found_by_their_first_characters_newest_first(
     assert await review.find_modification_ids(database, five[2].hex[:12]) == rejected
     assert await review.find_modification_ids(database, "xyz%") == []
     assert len(await review.find_modification_ids(database, limit=2)) == 2
+
+
+async def test_search_finds_text_in_the_request_or_the_requester(
+    database: Database, five: list[uuid.UUID]
+) -> None:
+    odd = await propose(database, "Ledger", "Raise the limit to 100% (50_000)", "dana")
+
+    by_request = await review.list_modifications(database, search="LIMIT TO 100%")
+    by_requester = await review.list_modifications(database, search="ALIC")
+    literal = await review.list_modifications(database, search="0_0")
+    wildcard = await review.list_modifications(database, search="%")
+
+    assert [row.id for row in by_request.items] == [odd] and by_request.total == 1
+    assert {row.requested_by for row in by_requester.items} == {"alice"}
+    assert [row.id for row in literal.items] == [odd]
+    assert [row.id for row in wildcard.items] == [odd]  # % is a character, not "anything"
+    with pytest.raises(ValidationError, match="search"):
+        await review.list_modifications(database, search="a\x1b[2Jb")

@@ -84,3 +84,10 @@ async def attempt(node: Widget, work: Awaitable[T], *, title: str = "") -> T | N
             error.message, title=title or "Error", severity="error", timeout=8, markup=False
         )
         return None
+
+
+def copy_to_clipboard(node: Widget, text: str, what: str) -> None:
+    """Put ``text`` on the clipboard (the terminal's, through OSC 52) and
+    say what was copied (``what``: "the id of project 'Billing'")."""
+    node.app.copy_to_clipboard(text)
+    node.notify(f"Copied {what}", markup=False)

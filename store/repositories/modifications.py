@@ -12,7 +12,7 @@ from sqlalchemy import Select, String, bindparam, cast, func, select
 from sqlmodel import col
 
 from store.models import Modification, ModificationStatus, Project
-from store.repositories.base import Repository, clamp_limit
+from store.repositories.base import Repository, clamp_limit, contains_any
 
 Columns = TypeVarTuple("Columns")
 
@@ -78,8 +78,10 @@ def _narrowed(
     requested_by: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    search: str | None = None,
 ) -> Select[*Columns]:
-    """``query`` kept to the modifications the filters a list takes allow."""
+    """``query`` kept to the modifications the filters a list takes allow;
+    ``search``: text in the request or the requester's name, any case."""
     if project_id is not None:
         query = query.where(col(Modification.project_id) == project_id)
     if statuses:
@@ -92,6 +94,10 @@ def _narrowed(
         query = query.where(col(Modification.requested_at) >= since)
     if until is not None:
         query = query.where(col(Modification.requested_at) < until)
+    if search:
+        query = query.where(
+            contains_any(search, col(Modification.request), col(Modification.requested_by))
+        )
     return query
 
 
@@ -119,6 +125,7 @@ class ModificationRepository(Repository):
         requested_by: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        search: str | None = None,
         oldest_first: bool = True,
         limit: int = 50,
         offset: int = 0,
@@ -134,6 +141,7 @@ class ModificationRepository(Repository):
             requested_by=requested_by,
             since=since,
             until=until,
+            search=search,
         )
         at, key = col(Modification.requested_at), col(Modification.id)
         order = (at.asc(), key.asc()) if oldest_first else (at.desc(), key.desc())
@@ -149,6 +157,7 @@ class ModificationRepository(Repository):
         requested_by: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        search: str | None = None,
     ) -> int:
         """How many modifications ``list_rows`` finds with the same filters."""
         query = select(func.count()).select_from(Modification)
@@ -161,6 +170,7 @@ class ModificationRepository(Repository):
             requested_by=requested_by,
             since=since,
             until=until,
+            search=search,
         )
         return int((await self.session.execute(query)).scalar_one())
 

@@ -161,13 +161,17 @@ async def list_modifications(
     requested_by: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    search: str | None = None,
     oldest_first: bool = True,
     limit: int = 50,
     offset: int = 0,
 ) -> Page[ModificationRow]:
     """A page of modifications in request order, of one project, in some
     statuses, asked for by one name, requested from ``since`` up to
-    ``until`` (exclusive): each filter given narrows the list."""
+    ``until`` (exclusive), with ``search`` in the request or the
+    requester's name (any case): each filter given narrows the list."""
+    if search is not None:
+        search = validation.name("search", search) if search.strip() else None
     if requested_by is not None:
         requested_by = validation.name("requested_by", requested_by)
     limit = clamp_limit(limit)
@@ -183,6 +187,7 @@ async def list_modifications(
             requested_by=requested_by,
             since=since,
             until=until,
+            search=search,
             oldest_first=oldest_first,
             limit=limit,
             offset=offset,
@@ -193,6 +198,7 @@ async def list_modifications(
             requested_by=requested_by,
             since=since,
             until=until,
+            search=search,
         )
     return Page(items=rows, total=total, offset=offset, limit=limit)
 

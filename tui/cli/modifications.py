@@ -270,6 +270,7 @@ def propose(ctx: click.Context, /, ref: str, as_json: bool, **options: Any) -> N
     "--since", metavar="WHEN", help="Requested at or after WHEN: ISO date/time, or an age: 2h, 3d."
 )
 @click.option("--until", metavar="WHEN", help="Requested before WHEN (exclusive), or an age.")
+@click.option("--search", metavar="TEXT", help="Only those with TEXT in the request or requester.")
 @click.option("--newest", is_flag=True, help="Newest first (default: oldest first).")
 @page_options
 @click.pass_context
@@ -280,6 +281,7 @@ def list_modifications(
     requested_by: str | None,
     since: str | None,
     until: str | None,
+    search: str | None,
     newest: bool,
     limit: int,
     offset: int,
@@ -301,6 +303,7 @@ def list_modifications(
         requested_by=requested_by,
         since=start,
         until=end,
+        search=search,
         oldest_first=not newest,
         limit=limit,
         offset=offset,

@@ -64,6 +64,8 @@ class ActivityScreen(FilteredScreen):
         Binding("v", "conversation", "Conversation"),
         Binding("m", "modification", "Modification"),
         Binding("p", "focus_filter('costs-period')", "Period", show=False),
+        # / as on the other lists: the runs' text filter is the agent's name.
+        Binding("slash", "focus_filter('activity-agent')", "Filter", show=False),
         Binding("ctrl+r", "reload", "Reload"),
         Binding("escape", "clear_filters", "Clear"),
     ]

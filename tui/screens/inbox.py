@@ -1,5 +1,7 @@
 """The inbox: every pending and approved modification across projects,
-oldest first, grouped by project with counts; enter reviews one."""
+oldest first, grouped by project with counts; enter reviews one, ``/``
+narrows the list to those whose request, requester or project holds the
+text typed."""
 
 from __future__ import annotations
 
@@ -11,13 +13,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from store.services import ModificationRow
 from store.services.review import Inbox, InboxGroup, waiting_modifications
 from tui import format
-from tui.context import attempt, deck
+from tui.context import attempt, copy_to_clipboard, deck
 from tui.screens.review import ReviewScreen, waiting_ids
 
 REQUEST_WIDTH = 64
@@ -26,7 +28,13 @@ REQUEST_WIDTH = 64
 class InboxList(OptionList):
     """Waiting modifications under their project's heading."""
 
-    BINDINGS = [Binding("enter", "select", "Review")]
+    BINDINGS = [
+        Binding("enter", "select", "Review"),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "first", "First", show=False),
+        Binding("G", "last", "Last", show=False),
+    ]
 
 
 def group_heading(group: InboxGroup) -> Text:
@@ -66,7 +74,12 @@ def heading_text(inbox: Inbox) -> str:
 class InboxScreen(Screen[None]):
     TITLE = "Inbox"
     CSS_PATH = "inbox.tcss"
-    BINDINGS = [Binding("ctrl+r", "reload", "Reload")]
+    BINDINGS = [
+        Binding("slash", "search", "Filter"),
+        Binding("escape", "clear_search", "Clear filter", show=False),
+        Binding("ctrl+r", "reload", "Reload"),
+        Binding("y", "copy_id", "Copy id", show=False),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -74,13 +87,42 @@ class InboxScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Input(placeholder="/ requests, requesters, projects containing…", id="inbox-search")
         yield InboxList(id="inbox-list")
         yield Static("Nothing waits for review.", id="inbox-empty")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#inbox-empty").display = False
+        self.query_one("#inbox-search").display = False
         self.query_one(InboxList).focus()
+
+    def action_search(self) -> None:
+        search = self.query_one("#inbox-search", Input)
+        search.display = True
+        search.focus()
+
+    def action_clear_search(self) -> None:
+        search = self.query_one("#inbox-search", Input)
+        search.value = ""
+        search.display = False
+        self.query_one(InboxList).focus()
+
+    @on(Input.Changed, "#inbox-search")
+    def _search_changed(self) -> None:
+        if self.inbox is not None:
+            self.show(self.inbox)
+
+    @on(Input.Submitted, "#inbox-search")
+    def _search_done(self) -> None:
+        self.query_one(InboxList).focus()
+
+    def _matches(self, group: InboxGroup, row: ModificationRow) -> bool:
+        wanted = self.query_one("#inbox-search", Input).value.strip().casefold()
+        return not wanted or any(
+            wanted in text.casefold()
+            for text in (row.request, row.requested_by, group.project_name)
+        )
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -106,8 +148,10 @@ class InboxScreen(Screen[None]):
         now = deck(self).clock()
         options: list[Option] = []
         for group in inbox.groups:
-            options.append(Option(group_heading(group), disabled=True))
-            options += [Option(row_text(row, now), id=str(row.id)) for row in group.items]
+            rows = [row for row in group.items if self._matches(group, row)]
+            if rows:
+                options.append(Option(group_heading(group), disabled=True))
+                options += [Option(row_text(row, now), id=str(row.id)) for row in rows]
         listing.clear_options()
         listing.add_options(options)
         ids = [option.id for option in options]
@@ -115,8 +159,19 @@ class InboxScreen(Screen[None]):
             listing.highlighted = ids.index(keep)
         elif len(options) > 1:
             listing.highlighted = 1
-        self.query_one("#inbox-empty").display = not inbox.waiting
-        listing.display = bool(inbox.waiting)
+        empty = self.query_one("#inbox-empty", Static)
+        empty.update(
+            "Nothing here matches the filter (escape clears it)."
+            if inbox.waiting
+            else "Nothing waits for review."
+        )
+        empty.display = not options
+        listing.display = bool(options)
+
+    def action_copy_id(self) -> None:
+        option = self.query_one(InboxList).highlighted_option
+        if option is not None and option.id is not None:
+            copy_to_clipboard(self, option.id, f"the id of modification {option.id}")
 
     @on(OptionList.OptionSelected, "#inbox-list")
     def _review(self, event: OptionList.OptionSelected) -> None:

@@ -8,13 +8,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Select, Static
+from textual.widgets import Footer, Header, Input, Select, Static
 
 from store.models import ModificationStatus
 from store.services import ModificationRow
 from store.services.review import get_modification, list_modifications
-from tui.context import attempt, deck
+from tui.context import attempt, copy_to_clipboard, deck
+from tui.screens.filtered import FilteredScreen
 from tui.widgets.modification_view import render_modification
 from tui.widgets.tables import ModificationTable, redraw_keeping_cursor
 
@@ -22,11 +22,13 @@ PAGE = 100
 NEAR_END = 20
 
 
-class ModificationsScreen(Screen[None]):
+class ModificationsScreen(FilteredScreen):
     TITLE = "Modifications"
     BINDINGS = [
+        Binding("slash", "search", "Filter"),
         Binding("f", "focus_status", "Status filter"),
         Binding("ctrl+r", "reload", "Reload"),
+        Binding("y", "copy_id", "Copy id", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -42,6 +44,11 @@ class ModificationsScreen(Screen[None]):
                 [(status.value, status.value) for status in ModificationStatus],
                 prompt="every status",
                 id="modification-status",
+            )
+            yield Input(
+                placeholder="/ requests and requesters containing…",
+                id="modification-search",
+                classes="as-you-type",
             )
         with Horizontal(id="modifications-body"):
             yield ModificationTable(id="modifications-table")
@@ -88,6 +95,7 @@ class ModificationsScreen(Screen[None]):
                 list_modifications(
                     deck(self).database,
                     statuses=self._statuses(),
+                    search=self.query_one("#modification-search", Input).value or None,
                     oldest_first=False,
                     limit=PAGE,
                     offset=offset + len(items),
@@ -148,11 +156,25 @@ class ModificationsScreen(Screen[None]):
         self.reload()
         self.query_one(ModificationTable).focus()
 
+    def action_copy_id(self) -> None:
+        row = self.query_one(ModificationTable).selected()
+        if row is not None:
+            copy_to_clipboard(self, str(row.id), f"the id of modification {row.id}")
+
     def action_focus_status(self) -> None:
         self.query_one("#modification-status", Select).focus()
 
+    def action_search(self) -> None:
+        self.query_one("#modification-search", Input).focus()
+
+    @on(Input.Submitted, "#modification-search")
+    def _searched(self) -> None:
+        self.query_one(ModificationTable).focus()
+
     def action_clear_filter(self) -> None:
         self.query_one("#modification-status", Select).clear()
+        self.query_one("#modification-search", Input).value = ""
+        self.query_one(ModificationTable).focus()
 
     def action_reload(self) -> None:
         self.reload()

@@ -18,7 +18,7 @@ from store.services import Page, ProjectFilter, ProjectSort
 from store.services import projects as project_service
 from store.services.browse import ProjectRow, list_project_rows, project_filter_from_text
 from tui import format
-from tui.context import attempt, deck
+from tui.context import attempt, copy_to_clipboard, deck
 from tui.screens.filtered import FilteredScreen
 from tui.widgets.tables import SafeTable, redraw_keeping_cursor
 
@@ -65,6 +65,7 @@ class ProjectsScreen(FilteredScreen):
         Binding("d", "delete", "Delete"),
         Binding("r", "restore", "Restore"),
         Binding("s", "sort", "Sort"),
+        Binding("y", "copy_id", "Copy id", show=False),
         Binding("A", "show_status('archived')", "Show archived"),
         Binding("D", "show_status('deleted')", "Show deleted"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -329,6 +330,11 @@ class ProjectsScreen(FilteredScreen):
         from tui.screens.project_form import ProjectForm
 
         self.app.push_screen(ProjectForm(), self._saved)
+
+    def action_copy_id(self) -> None:
+        row = self.selected()
+        if row is not None:
+            copy_to_clipboard(self, str(row.id), f"the id of project {row.name!r}: {row.id}")
 
     def action_edit(self) -> None:
         from tui.screens.project_form import ProjectForm

@@ -50,7 +50,7 @@ from store.services.review import (
 )
 from store.services.test_runs import TESTABLE
 from tui import format
-from tui.context import attempt, deck
+from tui.context import attempt, copy_to_clipboard, deck
 from tui.screens.comment import Comment, CommentScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.reject import RejectScreen
@@ -327,6 +327,8 @@ class ReviewScreen(Screen[None]):
         # The summary's Tests line says "t shows them" where tests failed.
         Binding("t", "tests", "Tests", show=False),
         Binding("T", "run_tests", "Run the tests here", show=False),
+        Binding("y", "copy('path')", "Copy the file's path", show=False),
+        Binding("Y", "copy('diff')", "Copy the file's diff", show=False),
         Binding("slash", "search", "Search", show=False),
         Binding("s", "side_by_side", "Side by side"),
         Binding("right_square_bracket", "hunk(1)", "Next hunk", show=False),
@@ -727,6 +729,17 @@ class ReviewScreen(Screen[None]):
     def action_tests(self) -> None:
         panel = self.query_one("#review-tests")
         panel.display = not panel.display
+
+    def action_copy(self, what: str) -> None:
+        """The selected file's path, or (``diff``) its diff as shown."""
+        entries = self.entries
+        if not entries or self.file_index >= len(entries):
+            return
+        entry = entries[self.file_index]
+        if what == "path":
+            copy_to_clipboard(self, entry.path, f"the path {entry.path}")
+        elif isinstance(entry, FileChange):
+            copy_to_clipboard(self, entry.diff, f"the diff of {entry.path}")
 
     def action_run_tests(self) -> None:
         """Run the project's tests on this change (asks first, showing the

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.syntax import Syntax
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static, Tree
 
@@ -29,7 +30,10 @@ def file_view(path: str, content: str) -> Syntax:
 
 
 class FileBrowser(Horizontal):
-    """Files as a tree (folders first) beside the selected file's content."""
+    """Files as a tree (folders first) beside the selected file's content;
+    ``y`` copies the selected file's path."""
+
+    BINDINGS = [Binding("y", "copy_path", "Copy path", show=False)]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -71,6 +75,13 @@ class FileBrowser(Horizontal):
         node = self.query_one(Tree).cursor_node
         path = node.data if node is not None and node.data is not None else None
         self._view(path if path is not None else min(self.files, key=tree_order, default=None))
+
+    def action_copy_path(self) -> None:
+        from tui.context import copy_to_clipboard
+
+        node = self.query_one(Tree).cursor_node
+        if node is not None and node.data is not None:
+            copy_to_clipboard(self, node.data, f"the path {node.data}")
 
     def _view(self, path: str | None) -> None:
         content = self.query_one(".file-content", Static)

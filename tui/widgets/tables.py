@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import ClassVar, Generic, Protocol, TypeVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowDoesNotExist, RowKey
@@ -52,10 +53,24 @@ def redraw_keeping_cursor(
     table.call_after_refresh(table.scroll_to, y=scroll_y + index - old_index, animate=False)
 
 
+# The keys of lists in the terminal tools people live in (less, vim,
+# lazygit): j and k step, g and G (and home and end) go to the first and
+# the last row.
+LIST_KEYS: list[BindingType] = [
+    Binding("j", "cursor_down", "Down", show=False),
+    Binding("k", "cursor_up", "Up", show=False),
+    Binding("g,home", "scroll_top", "First row", show=False),
+    Binding("G,end", "scroll_bottom", "Last row", show=False),
+]
+
+
 class SafeTable(DataTable[object]):
     """A DataTable whose cells are shown as text: a string is never read as
     markup, and no cell can send a control character to the terminal
-    (``format.safe_renderable``), whoever wrote what it holds."""
+    (``format.safe_renderable``), whoever wrote what it holds. ``LIST_KEYS``
+    move its cursor."""
+
+    BINDINGS = LIST_KEYS
 
     def add_row(
         self,

@@ -216,11 +216,12 @@ def render(result: dict[str, Any]) -> list[str]:
         "the same hunks here); the review's own hunks, which are decided on, stay difflib's. "
         "The earlier comments are carried through an index of the new file's lines by their "
         "text (reading each comment's attribute once per line of the file took 0.26 s). Before "
-        "these two, the median was 566 ms. The service now takes 30-100 ms of the figure; "
-        "opened straight after the review screen (no keys before it) `v` paints in about "
-        "140 ms, after the scrolling and deciding above in 250-300 ms: what the rest is "
-        "(drawing the new file while the colouring thread starts on it, perhaps) is not yet "
-        "found.",
+        "these two, the median was 566 ms. The service takes 40-90 ms of the figure. What "
+        "made it 250-400 ms after scrolling and deciding was the diff view's background "
+        "colouring (Pygments over both sides of the file after each redraw) holding the GIL "
+        "against the app's loop and the database's thread; it now colours 50 lines at a time "
+        "and sleeps four times as long as each chunk took while nothing on screen waits for "
+        "colours.",
         "- Deciding is drawn before it is stored (`decide_seen_hunks` records the hunks as the "
         "screen has them, without cutting the diff again), and only the rows of the hunk decided "
         "and the two hunk headers whose highlight moves are drawn again; each stored decision "

@@ -6,7 +6,7 @@ shows). Filled by ``store.demo.fill_demo`` after the other modifications."""
 from __future__ import annotations
 
 from store.engine import Database
-from store.models import CommentSide, HunkVerdict
+from store.models import CommentSide, HunkVerdict, Modification
 from store.services import hunk_review
 from store.services import modifications as mod_service
 from store.services import projects as project_service
@@ -62,27 +62,40 @@ def _invoices(current: str, status: int) -> str:
     return changed.replace(head, head + _GUARD.format(status=status))
 
 
-async def add_reviewed_revision(db: Database) -> int:
-    """Propose, review and revise the demo's change; returns how many
-    modifications it added (two: the rejected revision and its successor)."""
-    config = await project_service.get_project_full_config(db, PROJECT)
-    invoices = str(config.project.codebase["billing/invoices.py"])
-    first = await mod_service.propose_modification(
+async def _propose(
+    db: Database, invoices: str, *, revision: int, revises: str | None = None
+) -> Modification:
+    """The agent's change: its first revision, or the second, which answers
+    the review of the first."""
+    first = revision == 1
+    return await mod_service.propose_modification(
         db,
         PROJECT,
         mod_service.ModificationProposal(
             request=REQUEST,
             requested_by=AGENT,
             modified_files={
-                "billing/ids.py": _IDS_FIRST,
-                "billing/invoices.py": _invoices(invoices, 400),
-                "tests/test_ids.py": _TESTS_FIRST,
+                "billing/ids.py": _IDS_FIRST if first else _IDS_SECOND,
+                "billing/invoices.py": _invoices(invoices, 400 if first else 404),
+                "tests/test_ids.py": _TESTS_FIRST if first else _TESTS_SECOND,
             },
-            impact_analysis={"risk": "low", "summary": f"{REQUEST} (3 files)."},
-            test_results={"passed": 31, "failed": 0, "skipped": 0},
+            impact_analysis={
+                "risk": "low",
+                "summary": f"{REQUEST} (3 files)" + ("." if first else ", revised."),
+            },
+            test_results={"passed": 31 if first else 32, "failed": 0, "skipped": 0},
         ),
+        revises=revises,
         actor=AGENT,
     )
+
+
+async def add_reviewed_revision(db: Database) -> int:
+    """Propose, review and revise the demo's change; returns how many
+    modifications it added (two: the rejected revision and its successor)."""
+    config = await project_service.get_project_full_config(db, PROJECT)
+    invoices = str(config.project.codebase["billing/invoices.py"])
+    first = await _propose(db, invoices, revision=1)
     ref = str(first.id)
     await hunk_review.decide_hunks(
         db,
@@ -124,21 +137,5 @@ async def add_reviewed_revision(db: Database) -> int:
     await mod_service.reject_modification(
         db, ref, comment="Close: two fixes, see the comments.", actor=REVIEWER
     )
-    await mod_service.propose_modification(
-        db,
-        PROJECT,
-        mod_service.ModificationProposal(
-            request=REQUEST,
-            requested_by=AGENT,
-            modified_files={
-                "billing/ids.py": _IDS_SECOND,
-                "billing/invoices.py": _invoices(invoices, 404),
-                "tests/test_ids.py": _TESTS_SECOND,
-            },
-            impact_analysis={"risk": "low", "summary": f"{REQUEST} (3 files), revised."},
-            test_results={"passed": 32, "failed": 0, "skipped": 0},
-        ),
-        revises=ref,
-        actor=AGENT,
-    )
+    await _propose(db, invoices, revision=2, revises=ref)
     return 2

@@ -21,6 +21,7 @@ from tui.cli.common import (
     page_options,
     print_json,
     print_page_json,
+    printed_page,
     read_input,
     run_with_database,
     when_option,
@@ -120,11 +121,7 @@ def conversation_list(
         limit=limit,
         offset=offset,
     )
-    if as_json:
-        print_page_json(page, shapes.conversation_row_as_dict)
-        return
-    if not page.items:
-        click.echo("no conversations" if page.total == 0 else "no conversations on this page")
+    if printed_page(page, shapes.conversation_row_as_dict, as_json=as_json, noun="conversations"):
         return
     click.echo(
         f"{'ID':<8}  {'PROJECT':<18}  {'STATUS':<6}  {'STARTED BY':<12}  {'UPDATED':<16}  TITLE"

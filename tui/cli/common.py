@@ -229,6 +229,21 @@ def echo_page_footer(page: Page[T]) -> None:
         )
 
 
+def printed_page(
+    page: Page[T], as_dict: Callable[[T], dict[str, Any]], *, as_json: bool, noun: str
+) -> bool:
+    """A list's page as JSON (``as_json``), or that it is empty ("no
+    ``noun``", or none on this page); False when its rows are still to be
+    printed as a table."""
+    if as_json:
+        print_page_json(page, as_dict)
+        return True
+    if not page.items:
+        click.echo(f"no {noun}" if page.total == 0 else f"no {noun} on this page")
+        return True
+    return False
+
+
 def print_new_project(config: project_service.ProjectConfig, *, as_json: bool) -> None:
     """What creating a project prints: its id, or it and its settings as JSON."""
     if as_json:

@@ -24,7 +24,7 @@ from tui.cli.common import (
     json_input,
     page_options,
     print_json,
-    print_page_json,
+    printed_page,
     read_input,
     when_option,
 )
@@ -308,11 +308,7 @@ def list_modifications(
         limit=limit,
         offset=offset,
     )
-    if as_json:
-        print_page_json(page, shapes.modification_row_as_dict)
-        return
-    if not page.items:
-        click.echo("no modifications" if page.total == 0 else "no modifications on this page")
+    if printed_page(page, shapes.modification_row_as_dict, as_json=as_json, noun="modifications"):
         return
     click.echo(
         f"{'ID':<8}  {'PROJECT':<20}  {'STATUS':<8}  {'FILES':>5}  {'BY':<14}  {'REQUESTED':<16}  REQUEST"

@@ -22,7 +22,7 @@ from tui.cli.common import (
     page_options,
     print_json,
     print_new_project,
-    print_page_json,
+    printed_page,
     read_input,
     run_with_database,
 )
@@ -156,11 +156,7 @@ def list_projects(
     page = call_service(
         ctx, service.list_projects, filters, sort=ProjectSort(sort), limit=limit, offset=offset
     )
-    if as_json:
-        print_page_json(page, shapes.project_summary_as_dict)
-        return
-    if not page.items:
-        click.echo("no projects" if page.total == 0 else "no projects on this page")
+    if printed_page(page, shapes.project_summary_as_dict, as_json=as_json, noun="projects"):
         return
     header = f"{'ID':<8}  {'NAME':<28}  {'TYPE':<12}  {'STATUS':<8}  {'OWNER':<16}  {'PENDING':>7}  UPDATED"
     click.echo(header)

@@ -17,7 +17,7 @@ from tui.cli.common import (
     echo_page_footer,
     page_options,
     print_json,
-    print_page_json,
+    printed_page,
     read_input,
 )
 from tui.cli.completion import complete_project
@@ -50,11 +50,7 @@ def list_secrets(ctx: click.Context, ref: str, limit: int, offset: int, as_json:
     """The names of a project's secrets (never their values), by name."""
 
     page = call_service(ctx, service.list_secret_page, ref, limit=limit, offset=offset)
-    if as_json:
-        print_page_json(page, _name_as_dict)
-        return
-    if not page.items:
-        click.echo("no secrets" if page.total == 0 else "no secrets on this page")
+    if printed_page(page, _name_as_dict, as_json=as_json, noun="secrets"):
         return
     width = max(len(name.key_name) for name in page.items)
     for name in page.items:

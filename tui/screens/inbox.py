@@ -37,6 +37,14 @@ class InboxList(OptionList):
     ]
 
 
+def matches(wanted: str, group: InboxGroup, row: ModificationRow) -> bool:
+    """Whether ``row`` holds ``wanted`` (case-folded; empty: every row) in
+    its request, its requester or its project's name."""
+    return not wanted or any(
+        wanted in text.casefold() for text in (row.request, row.requested_by, group.project_name)
+    )
+
+
 def group_heading(group: InboxGroup) -> Text:
     heading = format.safe(group.project_name)
     counts = []
@@ -117,13 +125,6 @@ class InboxScreen(Screen[None]):
     def _search_done(self) -> None:
         self.query_one(InboxList).focus()
 
-    def _matches(self, group: InboxGroup, row: ModificationRow) -> bool:
-        wanted = self.query_one("#inbox-search", Input).value.strip().casefold()
-        return not wanted or any(
-            wanted in text.casefold()
-            for text in (row.request, row.requested_by, group.project_name)
-        )
-
     def on_screen_resume(self) -> None:
         self.reload()
 
@@ -147,8 +148,9 @@ class InboxScreen(Screen[None]):
         keep = highlighted.id if highlighted is not None else None
         now = deck(self).clock()
         options: list[Option] = []
+        wanted = self.query_one("#inbox-search", Input).value.strip().casefold()
         for group in inbox.groups:
-            rows = [row for row in group.items if self._matches(group, row)]
+            rows = [row for row in group.items if matches(wanted, group, row)]
             if rows:
                 options.append(Option(group_heading(group), disabled=True))
                 options += [Option(row_text(row, now), id=str(row.id)) for row in rows]

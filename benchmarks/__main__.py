@@ -23,7 +23,7 @@ import sys
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import make_url
 
@@ -40,6 +40,15 @@ from benchmarks import (
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 MS = 1000
+
+
+class Section(Protocol):
+    """A benchmark module with a section of its own in RESULTS.md."""
+
+    def render(self, result: Any, /) -> list[str]: ...
+
+    def missed(self, result: Any, /) -> list[str]: ...
+
 
 # Targets from issue 8 (seconds unless named).
 P95_TARGETS = {
@@ -381,29 +390,21 @@ def main(argv: list[str] | None = None) -> None:
     app_bench.print_result(app)
 
     print("start-up:")
-    startup = startup_bench.run(args.sqlite)
-
+    sections: list[tuple[Section, Any]] = [(startup_bench, startup_bench.run(args.sqlite))]
     print("git:")
-    git = git_bench.run()
-
+    sections.append((git_bench, git_bench.run()))
     print("review by hunks:")
-    review = review_bench.run()
-
+    sections.append((review_bench, review_bench.run()))
+    sections.append((contents_bench, contents))
     print("running the tests of a change:")
-    testrun = testrun_bench.run()
+    sections.append((testrun_bench, testrun_bench.run()))
 
+    workspaces = (counts, generated, pg_counts, pg_generated)
     text = render(
-        generated=generated,
-        counts=counts,
-        pg_generated=pg_generated,
-        pg_counts=pg_counts,
+        workspaces,
         figures=figures,
         app=app,
-        startup=startup,
-        git=git,
-        review=review,
-        contents=contents,
-        testrun=testrun,
+        sections=sections,
         versions=_versions(postgres_version),
     )
     args.output.write_text(text)
@@ -420,20 +421,17 @@ def _target_key(operation: str) -> str | None:
 
 
 def render(
+    workspaces: tuple[generate.Counts, dict[str, Any], generate.Counts | None, dict[str, Any]],
     *,
-    generated: dict[str, Any],
-    counts: generate.Counts,
-    pg_generated: dict[str, Any],
-    pg_counts: generate.Counts | None,
     figures: list[store_bench.Figure],
     app: dict[str, Any],
-    startup: dict[str, Any],
-    git: dict[str, Any],
-    review: dict[str, Any],
-    contents: dict[str, dict[str, Any]],
-    testrun: dict[str, Any],
+    sections: list[tuple[Section, Any]],
     versions: dict[str, str],
 ) -> str:
+    """RESULTS.md: the machine, the workspaces (SQLite's counts and generator
+    figures, then PostgreSQL's, None and empty when it was not measured), the
+    store and the app, then each benchmark module's own section."""
+    counts, generated, pg_counts, pg_generated = workspaces
     machine = _machine()
     lines = [
         "# projdeck benchmark results",
@@ -527,21 +525,13 @@ def render(
         f"- Peak RSS: {app['peak_mib']:.0f} MiB driving the app, {app['first_paint_peak_mib']:.0f} MiB at first paint "
         f"(minimal app: {app['baseline_peak_mib']:.0f} MiB)",
     ]
-    lines += ["", *startup_bench.render(startup)]
-    lines += ["", *git_bench.render(git)]
-    lines += ["", *review_bench.render(review)]
-    lines += ["", *contents_bench.render(contents)]
-    lines += ["", *testrun_bench.render(testrun)]
+    for bench, result in sections:
+        lines += ["", *bench.render(result)]
     lines += ["", FINDINGS.rstrip()]
     lines += ["", "## Targets still missed", ""]
-    missed = (
-        _missed(figures, app)
-        + startup_bench.missed(startup)
-        + git_bench.missed(git)
-        + review_bench.missed(review)
-        + contents_bench.missed(contents)
-        + testrun_bench.missed(testrun)
-    )
+    missed = _missed(figures, app)
+    for bench, result in sections:
+        missed += bench.missed(result)
     lines += [f"- {item}" for item in missed] or ["- none"]
     lines.append("")
     return "\n".join(lines)

@@ -39,13 +39,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 
 from benchmarks import generate
-from benchmarks.results import RESULTS, write_section
+from benchmarks.results import arguments, publish
 from benchmarks.store_bench import Figure, measure
 from store.engine import Database, open_database
 from store.models import ProjectStatus
 from store.services import ProjectFilter
 from store.services.browse import list_project_rows
-from store.services.projects import list_projects
+from store.services.project_reads import list_projects
 
 SECTION = "## Searching what projects contain"
 TARGET_MS = 50.0
@@ -345,8 +345,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--projects", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--regenerate", action="store_true")
-    parser.add_argument("--output", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
+    args = arguments(parser, argv)
     os.environ.setdefault("PROJDECK_KEY_FILE", "/tmp/projdeck-bench-keys.json")
     results = run(
         sqlite=args.sqlite,
@@ -355,10 +354,7 @@ def main(argv: list[str] | None = None) -> None:
         rounds=args.rounds,
         regenerate=args.regenerate,
     )
-    lines = render(results)
-    print("\n".join(lines))
-    write_section(SECTION, lines, args.output)
-    print(f"wrote the contents search section of {args.output}")
+    publish(SECTION, render(results), args.output, "contents search")
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ import pygit2
 from pygit2.enums import FileMode
 from sqlalchemy.engine import URL, make_url
 
-from benchmarks.results import write_section
+from benchmarks.results import arguments, publish
 from store import migrate, vcs
 from store.engine import open_database
 from store.models import ModificationStatus
@@ -70,9 +70,12 @@ from store.services.modifications import (
     approve_modification,
     propose_modification,
 )
-from store.services.projects import ProjectCreate, create_project_with_settings, get_project
+from store.services.project_reads import get_project
+from store.services.projects import (
+    ProjectCreate,
+    create_project_with_settings,
+)
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## Git: sync and apply"
 SCRIPT = str(Path(sys.executable).with_name("projdeck"))
 CACHE = Path(tempfile.gettempdir()) / "projdeck-git-bench"
@@ -909,8 +912,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--profile", action="store_true", help="print pyinstrument profiles instead of figures"
     )
-    parser.add_argument("--output", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
+    args = arguments(parser, argv)
     large, fitting = Shape(args.files, args.large_mb), Shape(args.files, args.fitting_mb)
     if args.profile:
         profile(large=large, fitting=fitting)
@@ -922,10 +924,7 @@ def main(argv: list[str] | None = None) -> None:
         fitting=fitting,
         regenerate=args.regenerate,
     )
-    lines = render(results)
-    print("\n".join(lines))
-    write_section(SECTION, lines, args.output)
-    print(f"wrote the git section of {args.output}")
+    publish(SECTION, render(results), args.output, "git")
 
 
 if __name__ == "__main__":

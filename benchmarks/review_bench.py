@@ -22,17 +22,13 @@ Run alone, it writes its section of RESULTS.md in place.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import statistics
-import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from benchmarks.app_bench import SIZE, Frames, _wait
-from benchmarks.results import RESULTS, write_section
+from benchmarks.results import arguments, measured, publish, scratch
 
 SECTION = "## Review by hunks"
 LINES = 5000
@@ -161,21 +157,9 @@ async def _measure(url: str, second: str, decisions: int, rounds: int) -> dict[s
 
 
 def run(*, decisions: int = 60, rounds: int = 5) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="projdeck-review-bench-") as work:
-        folder = Path(work)
-        saved = dict(os.environ)
-        os.environ["PROJDECK_KEY_FILE"] = str(folder / "keys.json")
-        os.environ["PROJDECK_ACTOR"] = "bench"
-        try:
-            url, _first, second = asyncio.run(_workspace(folder))
-            load_before = os.getloadavg()[0]
-            result = asyncio.run(_measure(url, second, decisions, rounds))
-            result["load"] = [load_before, os.getloadavg()[0]]
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-    result["date"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
-    return result
+    with scratch("projdeck-review-bench-") as folder:
+        url, _first, second = asyncio.run(_workspace(folder))
+        return measured(lambda: asyncio.run(_measure(url, second, decisions, rounds)))
 
 
 def render(result: dict[str, Any]) -> list[str]:
@@ -232,31 +216,21 @@ def render(result: dict[str, Any]) -> list[str]:
 
 
 def missed(result: dict[str, Any]) -> list[str]:
-    out = []
-    if result["decide"]["median_ms"] > DECIDE_TARGET_MS:
-        out.append(
-            f"Review, deciding a hunk: {result['decide']['median_ms']:.0f} ms, target "
-            f"{DECIDE_TARGET_MS:.0f} ms (see Review by hunks)."
+    return [
+        f"Review, {label}: {result[key]['median_ms']:.0f} ms, target {target:.0f} ms "
+        "(see Review by hunks)."
+        for key, label, target in (
+            ("decide", "deciding a hunk", DECIDE_TARGET_MS),
+            ("since", "the changes since the last review", SINCE_TARGET_MS),
         )
-    if result["since"]["median_ms"] > SINCE_TARGET_MS:
-        out.append(
-            f"Review, the changes since the last review: {result['since']['median_ms']:.0f} ms, "
-            f"target {SINCE_TARGET_MS:.0f} ms (see Review by hunks)."
-        )
-    return out
+        if result[key]["median_ms"] > target
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.review_bench")
-    parser.add_argument("--decisions", type=int, default=60)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--output", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
+    args = arguments("benchmarks.review_bench", argv, decisions=60, rounds=5)
     result = run(decisions=args.decisions, rounds=args.rounds)
-    lines = render(result)
-    print("\n".join(lines))
-    write_section(SECTION, lines, args.output)
-    print(f"wrote the review section of {args.output}")
+    publish(SECTION, render(result), args.output, "review")
 
 
 if __name__ == "__main__":

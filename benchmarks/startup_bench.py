@@ -23,7 +23,6 @@ benchmarks`` runs it with the rest.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -37,9 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import app_bench
-from benchmarks.results import write_section
+from benchmarks.results import arguments, publish
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## Start-up"
 SCRIPT = str(Path(sys.executable).with_name("projdeck"))
 
@@ -311,16 +309,11 @@ def missed(results: dict[str, Any]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.startup_bench")
-    parser.add_argument("--sqlite", default="/tmp/projdeck-bench-large.db")
-    parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--output", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
+    args = arguments(
+        "benchmarks.startup_bench", argv, sqlite="/tmp/projdeck-bench-large.db", repeats=9
+    )
     results = run(args.sqlite, repeats=args.repeats)
-    lines = render(results)
-    print("\n".join(lines))
-    write_section(SECTION, lines, args.output)
-    print(f"wrote the start-up section of {args.output}")
+    publish(SECTION, render(results), args.output, "start-up")
 
 
 if __name__ == "__main__":

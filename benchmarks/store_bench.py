@@ -41,7 +41,8 @@ from store.repositories.projects import ProjectFilter
 from store.services import modifications as mods
 from store.services.audit import AuditQuery, list_audit
 from store.services.browse import list_project_rows, pending_modification_counts
-from store.services.projects import get_project, update_project
+from store.services.project_reads import get_project
+from store.services.projects import update_project
 
 PAGE = 50
 _ROW_COLUMNS = (
@@ -199,21 +200,17 @@ class PgRaw(Raw):
 # The hand-written operations ---------------------------------------------
 
 
-async def raw_audit(
-    raw: Raw,
-    *,
-    actor: str,
-    event_type: str,
-    description: str,
-    project_id: uuid.UUID | None,
-    entity_type: str,
-    entity_id: str,
-    details: dict[str, Any],
-    category: str = "general",
-    severity: str = "info",
-) -> None:
+# The audit row's columns that hold the caller's fields, in the INSERT's order.
+_AUDIT_FIELDS = "actor event_type category severity project_id entity_type entity_id description"
+
+
+async def raw_audit(raw: Raw, *, details: dict[str, Any], **fields: Any) -> None:
     """One audit row on the chain, as store.audit.record writes it: under
-    the chain's lock, the previous hash and the new row's id, then the row."""
+    the chain's lock, the previous hash and the new row's id, then the row.
+    ``fields``: actor, event_type, description, project_id (a UUID or None),
+    entity_type, entity_id, and category and severity (general and info
+    unless given)."""
+    fields = {"category": "general", "severity": "info", **fields}
     if raw.postgres:
         await raw.run("SELECT pg_advisory_xact_lock(?)", audit.CHAIN_LOCK_KEY)
         last = await raw.one(
@@ -227,34 +224,16 @@ async def raw_audit(
         entry_id = last[0] + 1 if last is not None else 1
     at = datetime.now(UTC)
     plain = audit._plain_json(redaction.redact(details))
-    entry = SimpleNamespace(
-        id=entry_id,
-        at=at,
-        actor=actor,
-        event_type=event_type,
-        category=category,
-        severity=severity,
-        project_id=project_id,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        description=description,
-        details=plain,
-        prev_hash=prev_hash,
-    )
+    entry = SimpleNamespace(id=entry_id, at=at, details=plain, prev_hash=prev_hash, **fields)
+    project_id = fields["project_id"]
+    bound = {**fields, "project_id": raw.uid(project_id) if project_id else None}
     await raw.run(
         "INSERT INTO audit_log (id, at, actor, event_type, category, severity, project_id, "
         "entity_type, entity_id, description, metadata, prev_hash, hash) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         entry_id,
         raw.ts(at),
-        actor,
-        event_type,
-        category,
-        severity,
-        raw.uid(project_id) if project_id else None,
-        entity_type,
-        entity_id,
-        description,
+        *(bound[name] for name in _AUDIT_FIELDS.split()),
         json.dumps(plain),
         prev_hash,
         audit.chain_hash(prev_hash, entry),

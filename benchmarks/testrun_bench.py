@@ -22,19 +22,16 @@ Run alone, it writes its section of RESULTS.md in place.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.results import RESULTS, write_section
+from benchmarks.results import arguments, measured, publish, scratch
 
 SECTION = "## Running the tests of a change"
 TARGET_S = 0.5
@@ -133,21 +130,10 @@ async def _measure(folder: Path, count: int, rounds: int) -> dict[str, Any]:
 
 
 def run(*, files: int = 1000, rounds: int = 5) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="projdeck-testrun-bench-") as work:
-        folder = Path(work)
-        saved = dict(os.environ)
-        os.environ["PROJDECK_KEY_FILE"] = str(folder / "keys.json")
+    with scratch("projdeck-testrun-bench-") as folder:
         os.environ["PROJDECK_SCRATCH_DIR"] = str(folder / "scratch")
         os.environ["PROJDECK_MACHINE"] = "bench"
-        os.environ["PROJDECK_ACTOR"] = "bench"
-        try:
-            load_before = os.getloadavg()[0]
-            result = asyncio.run(_measure(folder, files, rounds))
-            result["load"] = [load_before, os.getloadavg()[0]]
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-    result["date"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        result = measured(lambda: asyncio.run(_measure(folder, files, rounds)))
     result["rounds"] = rounds
     return result
 
@@ -192,16 +178,9 @@ def missed(result: dict[str, Any]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.testrun_bench")
-    parser.add_argument("--files", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--output", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
+    args = arguments("benchmarks.testrun_bench", argv, files=1000, rounds=5)
     result = run(files=args.files, rounds=args.rounds)
-    lines = render(result)
-    print("\n".join(lines))
-    write_section(SECTION, lines, args.output)
-    print(f"wrote the test run section of {args.output}")
+    publish(SECTION, render(result), args.output, "test run")
 
 
 if __name__ == "__main__":

@@ -160,6 +160,32 @@ async def record_step(
     )
 
 
+async def record_project(
+    session: AsyncSession,
+    project: Project,
+    *,
+    actor: str,
+    event_type: str,
+    description: str,
+    category: AuditCategory = AuditCategory.GENERAL,
+    severity: Severity = Severity.INFO,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """A row about a project as a whole (its entity is the project)."""
+    return await record(
+        session,
+        actor=actor,
+        event_type=event_type,
+        description=description,
+        project_id=project.id,
+        entity_type="project",
+        entity_id=project.id,
+        category=category,
+        severity=severity,
+        details=details,
+    )
+
+
 async def record_applied(
     session: AsyncSession,
     modification: Modification,

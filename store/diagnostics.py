@@ -133,7 +133,7 @@ async def _examine_schema_objects(database: Database, revision: str, report: Rep
 async def _examine_keys(database: Database, report: Report) -> None:
     """Whether every secret is under a key projdeck has (secrets under a
     key that is gone cannot be read, and nothing else says so until asked)."""
-    from store.services.secrets import keys_in_use
+    from store.services.secret_keys import keys_in_use
 
     usage = await keys_in_use(database)
     if usage.problem is not None:

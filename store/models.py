@@ -3,6 +3,11 @@ tables, the validation and the app.
 
 Every column is declared explicitly so that SQLite and PostgreSQL get the same
 schema from the models and from the Alembic revisions.
+
+One module, over 600 lines, because it is one schema: the tables refer to
+each other by foreign key and share the enumerations and column helpers
+above them, and the revisions (``alembic check``) are compared against this
+metadata as a whole.
 """
 
 from __future__ import annotations

@@ -192,7 +192,9 @@ def stale_partials(folder: Path) -> list[Path]:
     stale = []
     for name in names:
         match = _PARTIAL_NAME.fullmatch(name)
-        if match is not None and (match.group(1) is None or not _running(int(match.group(1)))):
+        if match is not None and (
+            match.group(1) is None or not process_running(int(match.group(1)))
+        ):
             stale.append(folder / name)
     return sorted(stale)
 
@@ -204,7 +206,8 @@ def remove_stale_partials(folder: Path) -> None:
             path.unlink()
 
 
-def _running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
+    """Whether process ``pid`` is alive (one of another user counts)."""
     if pid == os.getpid():
         return True
     try:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from store.config import APP_NAME
 from store.errors import StoreError, ValidationError
+from store.outputs import process_running
 
 ROOT_ENV = "PROJDECK_SCRATCH_DIR"
 PREFIX = "projdeck-test-"
@@ -90,15 +91,7 @@ def _running(folder: Path) -> bool:
         pid = int((folder / "owner").read_text(encoding="utf-8").strip())
     except (OSError, ValueError):
         return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return process_running(pid)
 
 
 def running() -> set[str]:

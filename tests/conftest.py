@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL, make_url
 
 from store.config import normalize_url
 from store.engine import Database, open_database
-from tests.store_support import opened
+from tests.store_support import Transfer, opened, transfer_databases
 
 POSTGRES_ENV = "PROJDECK_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "PROJDECK_REQUIRE_POSTGRES"
@@ -29,6 +29,19 @@ BACKENDS = ["sqlite", "postgresql"]
 T = TypeVar("T")
 
 pytest_plugins = ["tests.app_support", "tests.git_support"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_config_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No test reads or writes the person's config.toml (theme, keymap,
+    database URL): PROJDECK_CONFIG points at a file of the session's own,
+    absent until a test writes it; the commands run in subprocesses inherit it."""
+    path = tmp_path_factory.mktemp("config") / "config.toml"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PROJDECK_CONFIG", str(path))
+        for name in ("THEME", "DIFF_STYLE", "EDITOR", "PAGER", "LIVE_REFRESH_SECONDS"):
+            patch.delenv(f"PROJDECK_{name}", raising=False)
+        yield path
 
 
 @pytest.fixture(autouse=True)
@@ -193,13 +206,18 @@ def empty_database_url(
 
 
 @pytest.fixture
-async def sqlite_database(
-    migrated_sqlite_template: Path, tmp_path: Path
-) -> AsyncIterator[Database]:
-    """A fresh, migrated SQLite database, for tests of SQLite's own behaviour."""
+def sqlite_file(migrated_sqlite_template: Path, tmp_path: Path) -> Path:
+    """A fresh, migrated SQLite file, projdeck.db in the test's folder, for
+    tests that need one backend only."""
     target = tmp_path / "projdeck.db"
     shutil.copyfile(migrated_sqlite_template, target)
-    async with opened(normalize_url(f"sqlite:///{target}")) as db:
+    return target
+
+
+@pytest.fixture
+async def sqlite_database(sqlite_file: Path) -> AsyncIterator[Database]:
+    """A fresh, migrated SQLite database, for tests of SQLite's own behaviour."""
+    async with opened(normalize_url(f"sqlite:///{sqlite_file}")) as db:
         yield db
 
 
@@ -229,6 +247,13 @@ async def make_database(
     yield make
     for db in made:
         await db.dispose()
+
+
+@pytest.fixture
+async def transfer(direction: str, make_database: Callable[[str], Awaitable[Database]]) -> Transfer:
+    """Fresh source and target databases for the ``direction`` the test
+    parametrizes (``"sqlite->postgresql"``: from SQLite to PostgreSQL)."""
+    return await transfer_databases(make_database, direction)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Real git repositories for the tests of the git layer, built and checked
 with the git program (tests may run it; projdeck never does), with no
-user or system configuration of this machine in the way."""
+user or system configuration of this machine in the way; and a project
+linked to one."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ import os
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pygit2
 import pytest
 from pygit2.enums import ConfigLevel
 
+from store.engine import Database
+from store.services import git as git_service
+from store.services import projects as project_service
 from store.vcs import Identity
 
 AUTHOR = Identity("Ada Reviewer", "ada@example.org")
@@ -92,6 +97,14 @@ def commit_all(folder: Path, message: str = "work") -> str:
     return head(folder)
 
 
+def commit_as_agent(folder: Path, message: str) -> str:
+    """Commit everything in ``folder`` with the agent (AGENT) as its author;
+    gives the commit."""
+    git(folder, "add", "-A")
+    git(folder, "commit", "-q", f"--author={AGENT.name} <{AGENT.email}>", "-m", message)
+    return head(folder)
+
+
 def head(folder: Path, rev: str = "HEAD") -> str:
     return git(folder, "rev-parse", rev).strip()
 
@@ -112,6 +125,24 @@ def repository(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     ``FILES``."""
     files: Mapping[str, str | bytes] = request.module.FILES
     return make_repo(tmp_path / "repo", files)
+
+
+@pytest.fixture
+def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """The git layer's tests' working tree, ``project`` on ``main``, with one
+    commit holding the test module's ``FILES``."""
+    files: Mapping[str, str | bytes] = request.module.FILES
+    return make_repo(tmp_path / "project", files)
+
+
+async def linked_billing(db: Database, folder: Path, **fields: Any) -> None:
+    """A project ``billing`` (an api owned by alice; ``fields`` add to its
+    ProjectCreate) linked to the repository at ``folder`` and synced."""
+    await project_service.create_project_with_settings(
+        db, project_service.ProjectCreate(name="billing", type="api", owner_id="alice", **fields)
+    )
+    await git_service.link_project(db, "billing", folder)
+    await git_service.sync_project(db, "billing")
 
 
 def make_bare(origin: Path, folder: Path) -> Path:

@@ -1,7 +1,8 @@
 """What the store tests share: a database open for a block, two databases
-for a transfer, a codebase after changes, and rows written straight into a
-database at an old schema revision, as the migration tests need them (the
-models describe the head revision only)."""
+for a transfer, a codebase after changes, the audit log as rows, raw
+statements, and rows written straight into a database at an old schema
+revision, as the migration tests need them (the models describe the head
+revision only)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.engine import Database, open_database
+from store.models import AuditEntry
+from store.repositories.audit import AuditFilter, AuditRepository
 
 # The columns of ``projects`` from revision 0001 up to 0008.
 _OLD_PROJECT = text(
@@ -46,6 +49,20 @@ def with_files(
     return {path: content for path, content in result.items() if content is not None}
 
 
+async def audit_rows(db: Database, project_id: uuid.UUID | None = None) -> list[AuditEntry]:
+    """The audit log, newest first (500 rows at most); one project's rows
+    when ``project_id`` is given."""
+    async with db.reading() as session:
+        return await AuditRepository(session).list(AuditFilter(project_id=project_id), limit=500)
+
+
+async def execute(db: Database, statement: str, **params: object) -> None:
+    """A raw statement in a transaction of its own: what no service would
+    write (damage, old rows, another writer's change)."""
+    async with db.engine.begin() as connection:
+        await connection.execute(text(statement), params)
+
+
 def raw_id(database: Database, value: uuid.UUID) -> object:
     """An id as a raw statement binds it: hex text on SQLite, a UUID on
     PostgreSQL."""
@@ -57,6 +74,10 @@ async def insert_old_project(
 ) -> None:
     """An active project named ``Old``, as revisions 0001 to 0008 store one."""
     await session.execute(_OLD_PROJECT, {"id": raw_id(database, project_id)})
+
+
+# A transfer's source and target databases (the ``transfer`` fixture).
+Transfer = tuple[Database, Database]
 
 
 async def transfer_databases(

@@ -41,7 +41,7 @@ from store.repositories.agents import AgentActivityRepository, CostGrouping
 from store.services import agent_stats, modifications, projects, shapes, webhooks
 from store.services import agents as service
 from store.services import audit as audit_service
-from tests.store_support import opened, transfer_databases
+from tests.store_support import Transfer, opened
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -849,12 +849,10 @@ async def test_upgrading_from_0003_keeps_every_row(empty_database_url: URL) -> N
 
 
 @pytest.mark.parametrize("direction", ["sqlite->sqlite", "sqlite->postgresql"])
-async def test_transfer_carries_agent_activity_and_exact_costs(
-    direction: str, make_database: Any
-) -> None:
+async def test_transfer_carries_agent_activity_and_exact_costs(transfer: Transfer) -> None:
     from store.services import workspace
 
-    source, target = await transfer_databases(make_database, direction)
+    source, target = transfer
     await make_project(source)
     await modifications.propose_modification(
         source,

@@ -24,15 +24,7 @@ from store.services import modifications as service
 from store.services import projects as project_service
 from store.services import review as review_service
 from tests.app_support import app_environment, open_project, press, running_app, text_of
-from tests.git_support import (
-    BILLING,
-    commit_all,
-    git,
-    head,
-    make_repo,
-    status,
-    write,
-)
+from tests.git_support import BILLING, commit_all, git, head, make_repo, status, write
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.review import ReviewScreen
 from tui.widgets.repository import CHECKING

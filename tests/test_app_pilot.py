@@ -45,6 +45,11 @@ async def read(url: URL, ref: str) -> project_service.ProjectConfig:
         return await project_service.get_project_full_config(db, ref)
 
 
+async def planning_statement(url: URL) -> str:
+    """The demo's Metrics Pipeline's planning statement, as stored."""
+    return (await read(url, "Metrics Pipeline")).settings.planning_statement
+
+
 async def test_projects_screen_opens_on_the_active_demo_projects(demo_url: URL) -> None:
     async with running_app(demo_url) as (app, pilot):
         assert isinstance(app.screen, ProjectsScreen)
@@ -266,8 +271,7 @@ async def test_settings_are_edited_and_saved_with_ctrl_s(demo_url: URL) -> None:
         await press(pilot, "ctrl+s")
         await press(pilot, "escape")
         assert isinstance(app.screen, ProjectsScreen)
-    settings = (await read(demo_url, "Metrics Pipeline")).settings
-    assert settings.planning_statement.endswith("Backfills run on Sundays.")
+    assert (await planning_statement(demo_url)).endswith("Backfills run on Sundays.")
 
 
 async def test_leaving_with_unsaved_settings_asks_first(demo_url: URL) -> None:
@@ -285,8 +289,7 @@ async def test_leaving_with_unsaved_settings_asks_first(demo_url: URL) -> None:
         await pilot.press("n")
         await press(pilot, "escape", "y")
         assert isinstance(app.screen, ProjectsScreen)
-    settings = (await read(demo_url, "Metrics Pipeline")).settings
-    assert "Draft" not in settings.planning_statement
+    assert "Draft" not in await planning_statement(demo_url)
 
 
 async def test_reload_asks_before_discarding_unsaved_settings(demo_url: URL) -> None:
@@ -303,13 +306,13 @@ async def test_reload_asks_before_discarding_unsaved_settings(demo_url: URL) -> 
         assert editor.text.startswith("Draft ")
         await press(pilot, "ctrl+r", "y")
         assert isinstance(app.screen, ProjectDetailScreen)
-        saved = (await read(demo_url, "Metrics Pipeline")).settings
-        assert editor.text == saved.planning_statement
+        saved = await planning_statement(demo_url)
+        assert editor.text == saved
         assert not app.screen.has_unsaved_settings
         # Without unsaved edits ctrl+r reloads at once.
         await press(pilot, "ctrl+r")
         assert isinstance(app.screen, ProjectDetailScreen)
-    assert "Draft" not in saved.planning_statement
+    assert "Draft" not in saved
 
 
 async def test_editing_the_project_keeps_unsaved_settings(demo_url: URL) -> None:
@@ -354,8 +357,7 @@ async def test_a_main_screen_key_comes_back_to_the_open_project(demo_url: URL) -
         # With no project open, 2 then 1 lands on the list.
         await press(pilot, "2", "1")
         assert isinstance(app.screen, ProjectsScreen)
-    settings = (await read(demo_url, "Metrics Pipeline")).settings
-    assert "Draft" not in settings.planning_statement
+    assert "Draft" not in await planning_statement(demo_url)
 
 
 async def test_secrets_are_added_revealed_and_deleted_with_audit_rows(demo_url: URL) -> None:

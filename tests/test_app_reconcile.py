@@ -10,26 +10,17 @@ from sqlalchemy.engine import URL
 from store import vcs
 from store.engine import Database
 from store.models import ModificationStatus
-from store.services import git as git_service
 from store.services import modifications as service
-from store.services import projects as project_service
 from store.services import review as review_service
 from tests.app_support import running_app, wait_until
-from tests.git_support import (
-    head,
-    make_repo,
-)
+from tests.git_support import head, linked_billing, make_repo
 
 
 async def test_the_app_records_at_start_a_commit_the_database_missed(
     database: Database, database_url: URL, tmp_path: Path
 ) -> None:
     repository = make_repo(tmp_path / "repo", {"taxes.py": "TAX = 0.2\n"})
-    await project_service.create_project_with_settings(
-        database, project_service.ProjectCreate(name="billing", type="api", owner_id="alice")
-    )
-    await git_service.link_project(database, "billing", repository)
-    await git_service.sync_project(database, "billing")
+    await linked_billing(database, repository)
     proposal = service.ModificationProposal(
         request="Tax three", modified_files={"taxes.py": "TAX = 0.3\n"}
     )

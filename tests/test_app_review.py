@@ -144,7 +144,7 @@ async def test_history_opens_final_states_read_only(demo_url: URL) -> None:
         assert screen.detail is not None and screen.detail.against == "before apply"
         before = screen.current
         # The actions are not offered; pressing them changes nothing.
-        await press(pilot, "a", "r", "A", "o")
+        await press(pilot, "a", "r", "A", "O")
         assert isinstance(app.screen, ReviewScreen) and screen.current == before
         offered = {
             active.binding.action for active in screen.active_bindings.values() if active.enabled

@@ -14,8 +14,16 @@ from textual.pilot import Pilot
 from tests.app_support import make_app
 from tests.screenshots import SCENES, Scene, play
 
+# The scenes of the screenshots, and two at 80x24 (#22): the footer still
+# shows ? (Help) and q (Quit), and nothing overlaps.
+SMALL_SCENES = [
+    Scene("projects-80x24", (), (80, 24)),
+    Scene("review-80x24", ("5", "enter", "n"), (80, 24)),
+]
+ALL_SCENES = [*SCENES, *SMALL_SCENES]
 
-@pytest.mark.parametrize("scene", SCENES, ids=[scene.name for scene in SCENES])
+
+@pytest.mark.parametrize("scene", ALL_SCENES, ids=[scene.name for scene in ALL_SCENES])
 def test_scene_looks_as_approved(
     scene: Scene, demo_url: URL, snap_compare: Callable[..., bool]
 ) -> None:
@@ -30,7 +38,7 @@ def test_no_secret_value_is_drawn_in_any_picture() -> None:
     or a screenshot; their names do."""
     from pathlib import Path
 
-    from store.demo import PROJECTS
+    from store.demo_projects import PROJECTS
 
     root = Path(__file__).resolve().parent.parent
     pictures = [

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy.engine import URL
+from textual.pilot import Pilot
 from textual.widgets import Log, Static
 
 from store.services import modifications as service
@@ -14,6 +15,7 @@ from store.services import projects
 from store.services.review import get_modification
 from tests.app_support import press, running_app, text_of, wait_until
 from tests.store_support import opened
+from tui.app import ProjdeckApp
 from tui.screens.review import ReviewScreen
 from tui.screens.test_run import TestRunScreen
 
@@ -34,16 +36,24 @@ async def proposed(url: URL, tests: list[str]) -> uuid.UUID:
     return created.id
 
 
+async def open_test_panel(
+    app: ProjdeckApp, pilot: Pilot[None], ref: uuid.UUID
+) -> tuple[ReviewScreen, TestRunScreen]:
+    """The review of ``ref`` opened, and its ``T`` panel showing the plan."""
+    screen = ReviewScreen(ref)
+    await app.push_screen(screen)
+    await wait_until(pilot, lambda: screen.detail is not None, 10)
+    await press(pilot, "T")
+    panel = app.screen
+    assert isinstance(panel, TestRunScreen)
+    await wait_until(pilot, lambda: panel.plan is not None, 10)
+    return screen, panel
+
+
 async def test_the_tests_run_on_the_change_from_the_review(demo_url: URL) -> None:
     ref = await proposed(demo_url, ["cat hello.txt", "printf '\\033[2J\\033]0;x\\007done\\n'"])
     async with running_app(demo_url) as (app, pilot):
-        screen = ReviewScreen(ref)
-        await app.push_screen(screen)
-        await wait_until(pilot, lambda: screen.detail is not None, 10)
-        await press(pilot, "T")
-        panel = app.screen
-        assert isinstance(panel, TestRunScreen)
-        await wait_until(pilot, lambda: panel.plan is not None, 10)
+        screen, panel = await open_test_panel(app, pilot, ref)
         plan = text_of(panel.query_one("#test-run-plan", Static))
         assert "test   cat hello.txt" in plan and "a copy of the stored codebase" in plan
 
@@ -71,13 +81,7 @@ async def test_the_tests_run_on_the_change_from_the_review(demo_url: URL) -> Non
 async def test_escape_cancels_a_running_test(demo_url: URL) -> None:
     ref = await proposed(demo_url, ["echo started; sleep 30"])
     async with running_app(demo_url) as (app, pilot):
-        screen = ReviewScreen(ref)
-        await app.push_screen(screen)
-        await wait_until(pilot, lambda: screen.detail is not None, 10)
-        await press(pilot, "T")
-        panel = app.screen
-        assert isinstance(panel, TestRunScreen)
-        await wait_until(pilot, lambda: panel.plan is not None, 10)
+        screen, panel = await open_test_panel(app, pilot, ref)
         # (Keys pressed without waiting for the app to settle: the run is a
         # worker until it ends.)
         await pilot.press("enter")

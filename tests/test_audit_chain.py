@@ -25,6 +25,7 @@ from store.redaction import REDACTED
 from store.services import audit as audit_service
 from store.services import projects
 from store.services.audit import AuditQuery, verify_chain
+from tests.store_support import execute
 
 
 async def _append(database: Database, count: int, **fields: Any) -> None:
@@ -39,11 +40,6 @@ async def _append(database: Database, count: int, **fields: Any) -> None:
                 severity=fields.get("severity", Severity.INFO),
                 details=fields.get("details", {"index": index}),
             )
-
-
-async def _execute(database: Database, statement: str, **params: Any) -> None:
-    async with database.engine.begin() as connection:
-        await connection.execute(text(statement), params)
 
 
 async def _row(database: Database, row_id: int) -> dict[str, Any]:
@@ -94,7 +90,7 @@ async def test_metadata_round_trips_into_the_same_hash_on_both_backends(
 
 async def test_edited_row_is_named(database: Database) -> None:
     await _append(database, 5)
-    await _execute(database, "UPDATE audit_log SET description = 'nothing happened' WHERE id = 3")
+    await execute(database, "UPDATE audit_log SET description = 'nothing happened' WHERE id = 3")
     report = await verify_chain(database)
     assert not report.ok and report.bad_row_id == 3 and report.verified == 2
     assert report.problem is not None and "edited" in report.problem
@@ -108,10 +104,10 @@ async def test_edited_metadata_actor_or_time_is_named(database: Database) -> Non
         (4, "UPDATE audit_log SET project_id = NULL, entity_id = 'x' WHERE id = 4"),
     ]
     for row_id, statement in reversed(edits):
-        await _execute(database, statement)
+        await execute(database, statement)
         assert (await verify_chain(database)).bad_row_id == row_id
     row = await _row(database, 1)
-    await _execute(
+    await execute(
         database,
         "UPDATE audit_log SET at = :at WHERE id = 1",
         at=row["at"] - timedelta(seconds=1) if isinstance(row["at"], datetime) else row["at"],
@@ -127,13 +123,13 @@ async def test_edited_json_metadata_is_named(database: Database) -> None:
         if database.backend == "postgresql"
         else "UPDATE audit_log SET metadata = :m WHERE id = 2"
     )
-    await _execute(database, statement, m=json.dumps({"amount": 1000}))
+    await execute(database, statement, m=json.dumps({"amount": 1000}))
     assert (await verify_chain(database)).bad_row_id == 2
 
 
 async def test_deleted_row_is_named_at_the_row_after_it(database: Database) -> None:
     await _append(database, 5)
-    await _execute(database, "DELETE FROM audit_log WHERE id = 3")
+    await execute(database, "DELETE FROM audit_log WHERE id = 3")
     report = await verify_chain(database)
     assert not report.ok and report.bad_row_id == 4
     assert report.problem is not None and "does not link to row 2" in report.problem
@@ -147,7 +143,7 @@ async def test_rows_cut_from_the_end_are_caught_with_a_kept_head_hash(
     assert kept is not None
     await _append(database, 2)
     assert (await verify_chain(database, anchor=kept)).ok
-    await _execute(database, "DELETE FROM audit_log WHERE id >= 5")
+    await execute(database, "DELETE FROM audit_log WHERE id >= 5")
     assert (await verify_chain(database)).ok
     report = await verify_chain(database, anchor=kept)
     assert not report.ok and report.verified == 4
@@ -156,7 +152,7 @@ async def test_rows_cut_from_the_end_are_caught_with_a_kept_head_hash(
 
 async def test_deleted_first_row_is_named(database: Database) -> None:
     await _append(database, 3)
-    await _execute(database, "DELETE FROM audit_log WHERE id = 1")
+    await execute(database, "DELETE FROM audit_log WHERE id = 1")
     report = await verify_chain(database)
     assert report.bad_row_id == 2
     assert report.problem is not None and "not the start of the chain" in report.problem
@@ -169,12 +165,12 @@ async def test_inserted_rows_are_named(database: Database) -> None:
     )
     copy = f"INSERT INTO audit_log ({columns}) SELECT :new_id, at, actor, event_type, category, severity, description, metadata, prev_hash, hash FROM audit_log WHERE id = :old_id"
     # A replayed copy of row 2 appended at the end.
-    await _execute(database, copy, new_id=10, old_id=2)
+    await execute(database, copy, new_id=10, old_id=2)
     report = await verify_chain(database)
     assert report.bad_row_id == 10 and report.verified == 4
-    await _execute(database, "DELETE FROM audit_log WHERE id = 10")
+    await execute(database, "DELETE FROM audit_log WHERE id = 10")
     # A forged row before the first one.
-    await _execute(database, copy, new_id=0, old_id=3)
+    await execute(database, copy, new_id=0, old_id=3)
     assert (await verify_chain(database)).bad_row_id == 0
 
 
@@ -183,7 +179,7 @@ async def test_swapped_rows_are_named(database: Database) -> None:
     two, three = await _row(database, 2), await _row(database, 3)
     fields = ["at", "actor", "event_type", "description", "prev_hash", "hash"]
     for target, source in ((2, three), (3, two)):
-        await _execute(
+        await execute(
             database,
             f"UPDATE audit_log SET {', '.join(f'{f} = :{f}' for f in fields)} WHERE id = :id",
             id=target,
@@ -197,7 +193,7 @@ async def test_swapped_contents_keeping_the_hashes_are_named(database: Database)
     await _append(database, 4)
     two, three = await _row(database, 2), await _row(database, 3)
     for target, source in ((2, three), (3, two)):
-        await _execute(
+        await execute(
             database,
             "UPDATE audit_log SET description = :d WHERE id = :id",
             d=source["description"],
@@ -208,7 +204,7 @@ async def test_swapped_contents_keeping_the_hashes_are_named(database: Database)
 
 async def test_erased_hash_is_named(database: Database) -> None:
     await _append(database, 3)
-    await _execute(database, "UPDATE audit_log SET hash = NULL WHERE id = 3")
+    await execute(database, "UPDATE audit_log SET hash = NULL WHERE id = 3")
     report = await verify_chain(database)
     assert report.bad_row_id == 3 and report.problem is not None and "no hash" in report.problem
 

@@ -7,7 +7,6 @@ and modification ids, read from the database without writing to it."""
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
@@ -216,11 +215,8 @@ def test_completion_writes_nothing_and_needs_no_database(tmp_path: Path) -> None
     assert time.monotonic() - started < 5
 
 
-def test_completion_leaves_a_sqlite_file_as_it_was(
-    migrated_sqlite_template: Path, tmp_path: Path
-) -> None:
-    target = tmp_path / "projdeck.db"
-    shutil.copyfile(migrated_sqlite_template, target)
+def test_completion_leaves_a_sqlite_file_as_it_was(sqlite_file: Path, tmp_path: Path) -> None:
+    target = sqlite_file
     url = f"sqlite:///{target}"
     make_projects(Projdeck(url), "Billing")
     before = (target.read_bytes(), sorted(os.listdir(tmp_path)))

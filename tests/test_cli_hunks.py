@@ -4,7 +4,6 @@ feedback an agent reads as JSON, and bad hunk numbers named."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,8 @@ AFTER = BEFORE.replace("b\n", "B\n").replace("j\n", "J\n")
 
 
 @pytest.fixture
-def cli(migrated_sqlite_template: Path, tmp_path: Path) -> Projdeck:
-    target = tmp_path / "projdeck.db"
-    shutil.copyfile(migrated_sqlite_template, target)
-    return Projdeck(f"sqlite:///{target}", PROJDECK_ACTOR="rita")
+def cli(sqlite_file: Path) -> Projdeck:
+    return Projdeck(f"sqlite:///{sqlite_file}", PROJDECK_ACTOR="rita")
 
 
 def proposed(cli: Projdeck, tmp_path: Path) -> str:

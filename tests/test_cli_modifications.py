@@ -5,7 +5,6 @@ bad proposals refused with the field named and nothing stored."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,11 +20,9 @@ def cli(database_url: URL) -> Projdeck:
 
 
 @pytest.fixture
-def sqlite_cli(migrated_sqlite_template: Path, tmp_path: Path) -> Projdeck:
+def sqlite_cli(sqlite_file: Path) -> Projdeck:
     """SQLite only, for checks that do not depend on the backend."""
-    target = tmp_path / "projdeck.db"
-    shutil.copyfile(migrated_sqlite_template, target)
-    return Projdeck(f"sqlite:///{target}")
+    return Projdeck(f"sqlite:///{sqlite_file}")
 
 
 def make_project(cli: Projdeck, tmp_path: Path) -> str:

@@ -27,23 +27,13 @@ from tests.git_support import (
     commit_all,
     git,
     head,
+    linked_billing,
     make_bare,
     status,
     write,
 )
 
 FILES = BILLING
-
-
-async def linked_project(db: Database, folder: Path, *, auto_merge: bool = False) -> None:
-    await project_service.create_project_with_settings(
-        db,
-        project_service.ProjectCreate(
-            name="billing", type="api", owner_id="alice", auto_merge_enabled=auto_merge
-        ),
-    )
-    await git_service.link_project(db, "billing", folder)
-    await git_service.sync_project(db, "billing")
 
 
 def committed_by_a_killed_apply(repository: Path, ref: str) -> vcs.Applied:
@@ -71,7 +61,7 @@ async def approved(db: Database, files: dict[str, str | None], request: str) -> 
 async def test_apply_commits_the_change_on_the_branch_and_the_worktree_follows(
     database: Database, repository: Path
 ) -> None:
-    await linked_project(database, repository)
+    await linked_billing(database, repository)
     before = head(repository)
     ref = await approved(
         database, {"src/taxes.py": "TAX = 0.25\n", "docs/new.md": "new\n"}, "Raise the tax"
@@ -102,7 +92,7 @@ async def test_apply_commits_the_change_on_the_branch_and_the_worktree_follows(
 async def test_apply_merges_onto_a_branch_moved_by_other_lines(
     database: Database, repository: Path
 ) -> None:
-    await linked_project(database, repository)
+    await linked_billing(database, repository)
     ref = await approved(
         database,
         {"src/rates.py": "RATE = 2\n\n\ndef rate():\n    return RATE\n"},
@@ -121,7 +111,7 @@ async def test_apply_merges_onto_a_branch_moved_by_other_lines(
 async def test_apply_fails_on_a_conflict_and_leaves_the_branch_alone(
     database: Database, repository: Path
 ) -> None:
-    await linked_project(database, repository)
+    await linked_billing(database, repository)
     ref = await approved(database, {"src/taxes.py": "TAX = 0.3\n"}, "Tax three")
     write(repository, {"src/taxes.py": "TAX = 0.4\n"})
     moved = commit_all(repository, "Tax four")
@@ -136,7 +126,7 @@ async def test_apply_fails_on_a_conflict_and_leaves_the_branch_alone(
 async def test_uncommitted_edits_to_touched_files_refuse_the_apply(
     database: Database, repository: Path
 ) -> None:
-    await linked_project(database, repository)
+    await linked_billing(database, repository)
     tip = head(repository)
     ref = await approved(database, {"src/taxes.py": "TAX = 0.3\n"}, "Tax three")
     write(repository, {"src/taxes.py": "TAX = 9  # local experiment\n"})
@@ -153,7 +143,7 @@ async def test_a_bare_repository_gets_the_commit(
     database: Database, repository: Path, tmp_path: Path
 ) -> None:
     bare = make_bare(repository, tmp_path / "bare.git")
-    await linked_project(database, bare)
+    await linked_billing(database, bare)
     ref = await approved(database, {"README.md": "# Billing v2\n"}, "Title")
     result = await service.apply_modification(database, ref, actor="rita")
     assert result.applied_commit == git(bare, "rev-parse", "main").strip()
@@ -163,7 +153,7 @@ async def test_a_bare_repository_gets_the_commit(
 async def test_a_commit_the_database_missed_is_reconciled_not_made_twice(
     database: Database, repository: Path
 ) -> None:
-    await linked_project(database, repository)
+    await linked_billing(database, repository)
     ref = await approved(database, {"src/taxes.py": "TAX = 0.3\n"}, "Tax three")
     made = committed_by_a_killed_apply(repository, ref)
     fixed = await linked.reconcile(database, actor="doctor")
@@ -181,7 +171,7 @@ async def test_a_commit_the_database_missed_is_reconciled_not_made_twice(
 async def test_applying_again_after_a_lost_commit_records_it_instead(
     database: Database, repository: Path
 ) -> None:
-    await linked_project(database, repository)
+    await linked_billing(database, repository)
     ref = await approved(database, {"src/taxes.py": "TAX = 0.3\n"}, "Tax three")
     made = committed_by_a_killed_apply(repository, ref)
     result = await service.apply_modification(database, ref, actor="rita")
@@ -190,7 +180,7 @@ async def test_applying_again_after_a_lost_commit_records_it_instead(
 
 
 async def test_auto_merge_applies_on_approval(database: Database, repository: Path) -> None:
-    await linked_project(database, repository, auto_merge=True)
+    await linked_billing(database, repository, auto_merge_enabled=True)
     proposal = service.ModificationProposal(
         request="Tax three", modified_files={"src/taxes.py": "TAX = 0.3\n"}
     )
@@ -203,7 +193,7 @@ async def test_auto_merge_applies_on_approval(database: Database, repository: Pa
 async def test_a_project_linked_only_elsewhere_is_not_applied_here(
     database: Database, repository: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await linked_project(database, repository)
+    await linked_billing(database, repository)
     ref = await approved(database, {"src/taxes.py": "TAX = 0.3\n"}, "Tax three")
     monkeypatch.setenv("PROJDECK_MACHINE", "another-machine")
     with pytest.raises(ValidationError, match="linked to a git repository on another machine"):
@@ -242,7 +232,7 @@ def test_cli_applies_as_a_commit_and_shows_it(database_url: URL, repository: Pat
 async def test_change_state_says_how_far_the_branch_moved_and_whether_it_applies(
     database: Database, repository: Path
 ) -> None:
-    await linked_project(database, repository)
+    await linked_billing(database, repository)
     base = head(repository)
     clean = await approved(database, {"README.md": "# Billing v2\n"}, "Title")
     clashing = await approved(database, {"src/taxes.py": "TAX = 0.3\n"}, "Tax three")
@@ -351,7 +341,7 @@ def test_show_patch_and_export_mbox_are_taken_by_git_apply_and_git_am(
 async def test_revert_of_an_applied_commit_is_merged_onto_the_branch_as_it_is(
     database: Database, repository: Path
 ) -> None:
-    await linked_project(database, repository)
+    await linked_billing(database, repository)
     ref = await approved(database, {"src/taxes.py": "TAX = 0.3\n", "new.txt": "n\n"}, "Tax")
     applied = await service.apply_modification(database, ref, actor="rita")
     write(repository, {"README.md": "# Billing, later\n"})

@@ -9,10 +9,9 @@ from pathlib import Path
 
 from store.engine import Database
 from store.models import ModificationStatus
-from store.services import git as git_service
 from store.services import modifications as service
 from store.services import projects as project_service
-from tests.git_support import git, make_repo, tree_files
+from tests.git_support import git, linked_billing, make_repo, tree_files
 
 # Names a JSON path would read as syntax: quotes, dots, dollars, brackets,
 # a key that looks like an array index, and letters beyond ASCII.
@@ -36,11 +35,7 @@ async def test_the_codebase_holds_the_applied_commits_files(
     database: Database, tmp_path: Path
 ) -> None:
     repository = make_repo(tmp_path / "repo", FILES)
-    await project_service.create_project_with_settings(
-        database, project_service.ProjectCreate(name="billing", type="api", owner_id="alice")
-    )
-    await git_service.link_project(database, "billing", repository)
-    await git_service.sync_project(database, "billing")
+    await linked_billing(database, repository)
     change: dict[str, str | None] = {name: f"changed {name}\n" for name in NAMES[::2]}
     change |= {"src/gone.py": None, "new/nested/file.txt": "new\n", 'new/"odd".json': "{}\n"}
     proposed = await service.propose_modification(

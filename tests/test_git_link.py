@@ -18,11 +18,7 @@ from store.repositories.audit import AuditFilter, AuditRepository
 from store.services import git as git_service
 from store.services import projects as project_service
 from tests.cli import Projdeck
-from tests.git_support import (
-    commit_all,
-    git,
-    head,
-)
+from tests.git_support import commit_all, git, head
 
 
 @pytest.fixture

@@ -18,8 +18,10 @@ from store.services import review as review_service
 from tests.cli import Projdeck
 from tests.git_support import (
     commit_all,
+    commit_as_agent,
     git,
     head,
+    linked_billing,
     make_repo,
     write,
 )
@@ -41,36 +43,15 @@ def agent_branch(repository: Path) -> str:
     write(repository, {"gone.txt": None, "tool.sh": "#!/bin/sh\n"})
     git(repository, "mv", "old_name.txt", "new_name.txt")
     (repository / "tool.sh").chmod(0o755)
-    git(repository, "add", "-A")
-    git(
-        repository,
-        "-c",
-        "user.name=Agent Smith",
-        "-c",
-        "user.email=agent@example.org",
-        "commit",
-        "-q",
-        "--author=Agent Smith <agent@example.org>",
-        "-m",
-        "Rates from the table\n\nThe table replaces the constant.",
-    )
-    tip = head(repository)
+    tip = commit_as_agent(repository, "Rates from the table\n\nThe table replaces the constant.")
     git(repository, "checkout", "-q", "main")
     return tip
-
-
-async def linked_project(db: Database, repository: Path) -> None:
-    await project_service.create_project_with_settings(
-        db, project_service.ProjectCreate(name="billing", type="api", owner_id="alice")
-    )
-    await git_service.link_project(db, "billing", repository)
-    await git_service.sync_project(db, "billing")
 
 
 async def test_a_branch_is_proposed_as_its_change_since_it_left_main(
     database: Database, repository: Path
 ) -> None:
-    await linked_project(database, repository)
+    await linked_billing(database, repository)
     base = head(repository)
     agent_branch(repository)
     write(repository, {"README.md": "# Billing, moved on\n"})
@@ -104,7 +85,7 @@ async def test_a_branch_is_proposed_as_its_change_since_it_left_main(
 async def test_a_range_is_proposed_against_its_first_commit(
     database: Database, repository: Path
 ) -> None:
-    await linked_project(database, repository)
+    await linked_billing(database, repository)
     agent_branch(repository)
     first = head(repository, "agent/rates~1")
     created = await git_service.propose_from_git(
@@ -122,7 +103,7 @@ async def test_a_range_is_proposed_against_its_first_commit(
 async def test_a_worktrees_uncommitted_work_is_proposed_against_its_head(
     database: Database, repository: Path, tmp_path: Path
 ) -> None:
-    await linked_project(database, repository)
+    await linked_billing(database, repository)
     worktree = tmp_path / "agent-worktree"
     git(repository, "worktree", "add", "-q", "-b", "agent/wt", str(worktree))
     write(worktree, {"src/rates.py": "RATE = 3\n", "notes/plan.md": "plan\n"})
@@ -141,7 +122,7 @@ async def test_a_worktrees_uncommitted_work_is_proposed_against_its_head(
 async def test_a_worktree_of_another_repository_is_refused(
     database: Database, repository: Path, tmp_path: Path
 ) -> None:
-    await linked_project(database, repository)
+    await linked_billing(database, repository)
     other = make_repo(tmp_path / "other", {"a.txt": "a\n"})
     write(other, {"a.txt": "b\n"})
     with pytest.raises(ValidationError) as error:
@@ -180,7 +161,7 @@ async def test_an_unlinked_project_takes_a_patch_against_its_codebase_only(
 async def test_a_patch_that_does_not_apply_stores_nothing(
     database: Database, repository: Path
 ) -> None:
-    await linked_project(database, repository)
+    await linked_billing(database, repository)
     patch = (
         "diff --git a/src/rates.py b/src/rates.py\n"
         "--- a/src/rates.py\n+++ b/src/rates.py\n"
@@ -227,7 +208,7 @@ def test_cli_proposes_a_git_diff_and_a_format_patch_email(
 async def test_the_change_is_reviewed_against_the_commit_it_was_made_against(
     database: Database, repository: Path
 ) -> None:
-    await linked_project(database, repository)
+    await linked_billing(database, repository)
     agent_branch(repository)
     write(repository, {"src/rates.py": "RATE = 1\nEXTRA = True\n"})
     commit_all(repository, "Main moves on")

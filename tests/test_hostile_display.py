@@ -8,7 +8,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -105,10 +104,8 @@ def test_paths_in_any_one_script_are_accepted(path: str) -> None:
 
 
 @pytest.fixture
-def cli(migrated_sqlite_template: Path, tmp_path: Path) -> Projdeck:
-    target = tmp_path / "projdeck.db"
-    shutil.copyfile(migrated_sqlite_template, target)
-    return Projdeck(f"sqlite:///{target}", PROJDECK_ACTOR="agent")
+def cli(sqlite_file: Path) -> Projdeck:
+    return Projdeck(f"sqlite:///{sqlite_file}", PROJDECK_ACTOR="agent")
 
 
 def propose_hostile(cli: Projdeck, tmp_path: Path) -> str:

@@ -19,20 +19,15 @@ from store.engine import Database
 from store.errors import NotFound, ValidationError
 from store.models import AuditCategory, AuditEntry
 from store.redaction import mask_url
-from store.repositories import AuditRepository
 from store.services import projects, secrets, shapes
 from store.services.audit import verify_chain
 from tests.cli import SCRIPT, Projdeck
+from tests.store_support import audit_rows
 
 PASSWORD = "hunter2-canary"
 API_KEY = "k3y-canary"
 HOOK = f"https://bot:{PASSWORD}@hooks.example.com/ci?key={API_KEY}&event=push"
 HOOK_SHOWN = "https://bot:***@hooks.example.com/ci?key=***&event=push"
-
-
-async def _audit_rows(database: Database) -> list[AuditEntry]:
-    async with database.reading() as session:
-        return await AuditRepository(session).list(limit=500)
 
 
 async def _stored_projects(database: Database) -> str:
@@ -84,7 +79,7 @@ async def test_a_webhook_url_with_credentials_is_stored_masked_and_sealed(
 
     stored = await _stored_projects(database)
     assert PASSWORD not in stored and API_KEY not in stored
-    rows = await _audit_rows(database)
+    rows = await audit_rows(database)
     updated = next(row for row in rows if row.event_type == "project.updated")
     assert updated.details["changes"]["webhook_url"] == {
         "from": HOOK_SHOWN,
@@ -97,7 +92,7 @@ async def test_a_webhook_url_with_credentials_is_stored_masked_and_sealed(
     revealed = await secrets.reveal_webhook_url(database, "Billing", actor="auditor")
     assert revealed.reveal() == other
     assert PASSWORD not in repr(revealed)
-    [read] = [row for row in await _audit_rows(database) if row.event_type.endswith("revealed")]
+    [read] = [row for row in await audit_rows(database) if row.event_type.endswith("revealed")]
     assert (read.event_type, read.actor, read.category) == (
         "project.webhook_revealed",
         "auditor",
@@ -237,7 +232,7 @@ async def test_every_audit_row_checks_its_actor_like_a_name(database: Database) 
     ok = await projects.create_project_with_settings(
         database, projects.ProjectCreate(name="Billing", type="api", owner_id="al"), actor=" bot "
     )
-    assert [row.actor for row in await _audit_rows(database)] == ["bot"]
+    assert [row.actor for row in await audit_rows(database)] == ["bot"]
     assert ok.project.name == "Billing"
 
 

@@ -15,9 +15,8 @@ from store.errors import InvalidTransition, ValidationError
 from store.models import CommentSide, HunkVerdict, ModificationStatus
 from store.repositories.audit import AuditFilter, AuditRepository
 from store.services import agents, hunk_review, projects
-from store.services import git as git_service
 from store.services import modifications as service
-from tests.git_support import git, make_repo
+from tests.git_support import git, linked_billing, make_repo
 
 # Two hunks in app.py (far apart), one in lib.py, a new file: four hunks.
 APP = "".join(f"line {n}\n" for n in range(1, 31))
@@ -320,11 +319,7 @@ async def test_a_linked_project_commits_only_the_accepted_hunks(
     database: Database, tmp_path: Path
 ) -> None:
     repository = make_repo(tmp_path / "repo", CODEBASE)
-    await projects.create_project_with_settings(
-        database, projects.ProjectCreate(name="billing", type="api", owner_id="alice")
-    )
-    await git_service.link_project(database, "billing", repository)
-    await git_service.sync_project(database, "billing")
+    await linked_billing(database, repository)
     ref = await propose(database)
     await hunk_review.approve_in_part(database, ref, numbers=[2, 3], actor="rita")
 
@@ -529,11 +524,7 @@ async def test_the_agents_file_modes_come_back_with_the_whole_change(
     database: Database, tmp_path: Path
 ) -> None:
     repository = make_repo(tmp_path / "repo", CODEBASE)
-    await projects.create_project_with_settings(
-        database, projects.ProjectCreate(name="billing", type="api", owner_id="alice")
-    )
-    await git_service.link_project(database, "billing", repository)
-    await git_service.sync_project(database, "billing")
+    await linked_billing(database, repository)
     created = await service.propose_modification(
         database,
         "billing",

@@ -9,17 +9,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
 
 from store import dotenv
 from store.crypto import DecryptionFailed, SecretValue
 from store.engine import Database
 from store.errors import InvalidTransition, NotFound, ValidationError
-from store.models import AuditCategory, AuditEntry, Severity
-from store.repositories import AuditRepository
+from store.models import AuditCategory, Severity
 from store.services import agents, projects, secrets
 from store.services import audit as audit_service
 from store.types import utcnow
+from tests.store_support import audit_rows, execute
 
 
 async def _project(database: Database, name: str = "Billing", **extra: str) -> uuid.UUID:
@@ -27,16 +26,6 @@ async def _project(database: Database, name: str = "Billing", **extra: str) -> u
         database, projects.ProjectCreate(name=name, type="api", owner_id="alice", **extra)
     )
     return config.project.id
-
-
-async def _audit_rows(database: Database) -> list[AuditEntry]:
-    async with database.reading() as session:
-        return await AuditRepository(session).list(limit=500)
-
-
-async def _execute(database: Database, statement: str, **params: object) -> None:
-    async with database.engine.begin() as connection:
-        await connection.execute(text(statement), params)
 
 
 # -- secrets in bulk ---------------------------------------------------------------------------
@@ -52,7 +41,7 @@ async def test_import_stores_every_value_in_one_step_with_one_audit_row(
     assert (imported.created, imported.replaced) == (("NEW",), ("OLD",))
     assert (await secrets.reveal_secret(database, "Billing", "NEW")).reveal() == "a\nb"
     assert (await secrets.reveal_secret(database, "Billing", "OLD")).reveal() == "after"
-    [row] = [row for row in await _audit_rows(database) if row.event_type == "secret.imported"]
+    [row] = [row for row in await audit_rows(database) if row.event_type == "secret.imported"]
     assert row.actor == "ci" and row.category == AuditCategory.SECURITY
     assert row.details == {"created": ["NEW"], "replaced": ["OLD"], "key_id": imported.key_id}
     assert "after" not in row.description and "after" not in str(row.details)
@@ -68,7 +57,7 @@ async def test_import_stores_nothing_when_one_entry_is_refused(database: Databas
     with pytest.raises(InvalidTransition, match="is deleted; restore it first"):
         await secrets.import_secrets(database, "Billing", good)
     assert await secrets.list_secrets(database, "Billing") == []
-    assert not [row for row in await _audit_rows(database) if row.event_type.startswith("secret.")]
+    assert not [row for row in await audit_rows(database) if row.event_type.startswith("secret.")]
 
 
 async def test_export_reveals_every_value_and_audits_the_names(database: Database) -> None:
@@ -82,7 +71,7 @@ async def test_export_reveals_every_value_and_audits_the_names(database: Databas
         ("A_TOKEN", "ay"),
         ("B_TOKEN", "bee"),
     ]
-    [row] = [row for row in await _audit_rows(database) if row.event_type == "secret.exported"]
+    [row] = [row for row in await audit_rows(database) if row.event_type == "secret.exported"]
     assert row.category == AuditCategory.SECURITY
     assert row.details == {"names": ["A_TOKEN", "B_TOKEN"], "format": "dotenv"}
 
@@ -91,14 +80,14 @@ async def test_export_reveals_nothing_when_a_value_does_not_decrypt(database: Da
     await _project(database)
     await secrets.set_secret(database, "Billing", "GOOD", "fine")
     await secrets.set_secret(database, "Billing", "TAMPERED", "value")
-    await _execute(
+    await execute(
         database,
         "UPDATE project_secrets SET ciphertext = :c WHERE key_name = 'TAMPERED'",
         c=b"x" * 40,
     )
     with pytest.raises(DecryptionFailed):
         await secrets.export_secrets(database, "Billing")
-    events = [row.event_type for row in await _audit_rows(database)]
+    events = [row.event_type for row in await audit_rows(database)]
     assert "secret.decrypt_failed" in events and "secret.exported" not in events
 
 
@@ -128,7 +117,7 @@ async def test_a_repository_linked_to_two_projects_is_an_error_naming_both(
     await _project(database, "One", github_owner="acme", github_repo="api")
     await _project(database, "Two", github_owner="other", github_repo="api")
     # Rows the service's check keeps apart (an import from before it, say).
-    await _execute(database, "UPDATE projects SET github_owner = 'ACME' WHERE name = 'Two'")
+    await execute(database, "UPDATE projects SET github_owner = 'ACME' WHERE name = 'Two'")
     with pytest.raises(ValidationError) as refused:
         await projects.get_project(database, "acme/api")
     assert refused.value.message == (
@@ -154,7 +143,7 @@ async def test_a_deployment_moves_the_last_deployed_time_forward_only(database: 
     reread = await projects.get_project(database, "Billing")
     assert reread.last_deployed_at == recent
     assert reread.last_active_at is not None and reread.last_active_at >= before.created_at
-    rows = [row for row in await _audit_rows(database) if row.event_type == "deployment.succeeded"]
+    rows = [row for row in await audit_rows(database) if row.event_type == "deployment.succeeded"]
     late, first = rows  # newest first
     assert first.actor == "ci" and first.category == AuditCategory.SYSTEM
     assert late.details["environment"] is None
@@ -278,8 +267,8 @@ async def test_a_scripts_event_is_refused_naming_the_field(
         "description": "all green",
         **changes,
     }
-    before = len(await _audit_rows(database))
+    before = len(await audit_rows(database))
     with pytest.raises((ValidationError, NotFound)) as refused:
         await audit_service.record_event(database, audit_service.EventInput(**fields))  # type: ignore[arg-type]
     assert str(refused.value).startswith(message)
-    assert len(await _audit_rows(database)) == before
+    assert len(await audit_rows(database)) == before

@@ -11,19 +11,14 @@ from sqlalchemy import func, select, text
 
 from store.engine import Database
 from store.errors import Conflict, InvalidTransition, NotFound, ValidationError
-from store.models import AuditEntry, Modification, ProjectSecret, ProjectSettings, ProjectStatus
-from store.repositories.audit import AuditFilter, AuditRepository
+from store.models import Modification, ProjectSecret, ProjectSettings, ProjectStatus
 from store.repositories.projects import ProjectFilter, ProjectSort
 from store.services import projects as service
+from tests.store_support import audit_rows
 
 
 def new_project(name: str = "Billing API", **extra: Any) -> service.ProjectCreate:
     return service.ProjectCreate(name=name, type="api", owner_id="alice", **extra)
-
-
-async def audit_rows(db: Database, project_id: uuid.UUID | None = None) -> list[AuditEntry]:
-    async with db.reading() as session:
-        return await AuditRepository(session).list(AuditFilter(project_id=project_id), limit=500)
 
 
 async def test_create_project_with_settings_writes_project_settings_and_audit(

@@ -53,6 +53,16 @@ def alive(pid: int) -> bool:
     return not (status.exists() and status.read_text().split(")")[-1].split()[0] == "Z")
 
 
+def assert_child_gone(folder: Path) -> None:
+    """The child whose pid a command wrote to child.pid in ``folder`` has
+    ended, or does within 5 s."""
+    child = int((folder / "child.pid").read_text())
+    deadline = time.monotonic() + 5
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(child)
+
+
 def test_setup_then_tests_run_in_the_folder_with_the_environment(tmp_path: Path) -> None:
     result, lines = run(tmp_path, ["echo set up > marker"], ["cat marker", 'echo "$GREETING"'])
 
@@ -91,11 +101,7 @@ def test_a_stopped_run_stops_the_whole_process_group(tmp_path: Path, how: str) -
     assert [item.exit_code for item in result.commands] == [None]
     assert lines == ["started"]
     assert time.monotonic() - started < 10
-    child = int((tmp_path / "child.pid").read_text())
-    deadline = time.monotonic() + 5
-    while alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not alive(child)
+    assert_child_gone(tmp_path)
 
 
 def test_a_child_left_running_does_not_hold_the_run(tmp_path: Path) -> None:
@@ -104,11 +110,7 @@ def test_a_child_left_running_does_not_hold_the_run(tmp_path: Path) -> None:
 
     assert result.outcome == Outcome.PASSED
     assert time.monotonic() - started < runner.GRACE_SECONDS + 5
-    child = int((tmp_path / "child.pid").read_text())
-    deadline = time.monotonic() + 5
-    while alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not alive(child)
+    assert_child_gone(tmp_path)
 
 
 def test_output_is_shown_as_text(tmp_path: Path) -> None:

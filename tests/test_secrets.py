@@ -17,10 +17,10 @@ from store import crypto
 from store.crypto import DecryptionFailed, MasterKeyError, SecretValue
 from store.engine import Database
 from store.errors import NotFound, ValidationError
-from store.models import AuditCategory, AuditEntry, Severity
-from store.repositories import AuditRepository
+from store.models import AuditCategory, Severity
 from store.services import projects, secrets
 from store.services.audit import verify_chain
+from tests.store_support import audit_rows, execute
 
 
 async def _project(database: Database, name: str = "Billing") -> str:
@@ -28,16 +28,6 @@ async def _project(database: Database, name: str = "Billing") -> str:
         database, projects.ProjectCreate(name=name, type="api", owner_id="alice")
     )
     return str(config.project.id)
-
-
-async def _audit_rows(database: Database) -> list[AuditEntry]:
-    async with database.reading() as session:
-        return await AuditRepository(session).list(limit=500)
-
-
-async def _execute(database: Database, statement: str, **params: object) -> None:
-    async with database.engine.begin() as connection:
-        await connection.execute(text(statement), params)
 
 
 def test_secret_values_never_show_in_repr_str_or_format() -> None:
@@ -68,7 +58,7 @@ async def test_set_list_reveal_round_trip_and_audit(database: Database) -> None:
     config = await projects.get_project_full_config(database, "Billing")
     assert [secret.key_name for secret in config.secrets] == ["API_TOKEN", "DB_URL"]
 
-    events = [(row.event_type, row.category) for row in await _audit_rows(database)]
+    events = [(row.event_type, row.category) for row in await audit_rows(database)]
     assert events[:3] == [
         ("secret.revealed", AuditCategory.SECURITY),
         ("secret.created", AuditCategory.SECURITY),
@@ -90,7 +80,7 @@ async def test_each_write_uses_a_fresh_nonce_and_replacing_keeps_one_row(
     assert bytes(rows[0][0]) != bytes(first[0])
     assert bytes(rows[0][1]) != bytes(first[1])
     assert len(bytes(rows[0][0])) == 12
-    assert (await _audit_rows(database))[0].event_type == "secret.updated"
+    assert (await audit_rows(database))[0].event_type == "secret.updated"
 
 
 @pytest.mark.parametrize(
@@ -132,7 +122,7 @@ async def test_wrong_key_gives_a_clear_audited_error(database: Database) -> None
         await secrets.reveal_secret(database, "Billing", "TOKEN", keyring=stranger)
     message = str(caught.value)
     assert "TOKEN" in message and "'Billing'" in message and "not among the keys" in message
-    failure = (await _audit_rows(database))[0]
+    failure = (await audit_rows(database))[0]
     assert failure.event_type == "secret.decrypt_failed"
     assert failure.category == AuditCategory.SECURITY
     assert failure.severity == Severity.ERROR
@@ -153,7 +143,7 @@ async def test_corrupted_ciphertext_fails_clearly_and_other_secrets_stay_readabl
         ).scalar_one()
     flipped = bytearray(bytes(raw))
     flipped[0] ^= 0x01
-    await _execute(
+    await execute(
         database,
         "UPDATE project_secrets SET ciphertext = :c WHERE key_name = 'BROKEN'",
         c=bytes(flipped),
@@ -161,7 +151,7 @@ async def test_corrupted_ciphertext_fails_clearly_and_other_secrets_stay_readabl
     with pytest.raises(DecryptionFailed, match=r"secret BROKEN of project 'Billing'.*altered"):
         await secrets.reveal_secret(database, "Billing", "BROKEN")
     assert (await secrets.reveal_secret(database, "Billing", "FINE")).reveal() == "canary-corrupt-2"
-    assert "secret.decrypt_failed" in [row.event_type for row in await _audit_rows(database)]
+    assert "secret.decrypt_failed" in [row.event_type for row in await audit_rows(database)]
 
 
 @pytest.mark.parametrize(
@@ -181,7 +171,7 @@ async def test_ciphertext_turned_into_text_fails_like_any_tampering(
     await _project(database)
     await secrets.set_secret(database, "Billing", "BROKEN", "canary-text-1")
     await secrets.set_secret(database, "Billing", "FINE", "canary-text-2")
-    await _execute(
+    await execute(
         database,
         f"UPDATE project_secrets SET ciphertext = {tampered} WHERE key_name = 'BROKEN'",
     )
@@ -197,7 +187,7 @@ async def test_ciphertext_turned_into_text_fails_like_any_tampering(
     assert (await secrets.reveal_secret(database, "Billing", "FINE")).reveal() == "canary-text-2"
     names = [s.key_name for s in await secrets.list_secrets(database, "Billing")]
     assert names == ["BROKEN", "FINE"]
-    failures = [r for r in await _audit_rows(database) if r.event_type == "secret.decrypt_failed"]
+    failures = [r for r in await audit_rows(database) if r.event_type == "secret.decrypt_failed"]
     assert [(r.details["name"], r.category) for r in failures] == [
         ("BROKEN", AuditCategory.SECURITY)
     ]
@@ -227,7 +217,7 @@ async def test_ciphertext_moved_to_another_row_or_project_does_not_decrypt(
         (("Search", "ONE"), ("Billing", "ONE")),
     ]:
         nonce, ciphertext = rows[source]
-        await _execute(
+        await execute(
             database,
             "UPDATE project_secrets SET nonce = :n, ciphertext = :c WHERE key_name = :k "
             "AND project_id = (SELECT id FROM projects WHERE name = :p)",
@@ -323,7 +313,7 @@ async def test_rotation_reencrypts_everything_and_retires_the_old_key(
     assert await _key_ids_in_use(database) == {done.key_id}
     await _assert_all_readable(database, values)
     assert stat.S_IMODE(private_key_file.stat().st_mode) == 0o600
-    assert "secret.key_rotated" in [row.event_type for row in await _audit_rows(database)]
+    assert "secret.key_rotated" in [row.event_type for row in await audit_rows(database)]
 
 
 class _Killed(Exception):
@@ -371,7 +361,7 @@ async def test_rotation_stops_on_an_undecryptable_secret_and_changes_nothing(
     database: Database, private_key_file: Path
 ) -> None:
     values = await _many_secrets(database)
-    await _execute(
+    await execute(
         database, "UPDATE project_secrets SET ciphertext = :c WHERE key_name = 'KEY_1'", c=b"x" * 40
     )
     with pytest.raises(DecryptionFailed, match="rotation stopped"):
@@ -408,4 +398,4 @@ async def test_delete_secret(database: Database) -> None:
         await secrets.delete_secret(database, "Billing", "TOKEN")
     with pytest.raises(NotFound):
         await secrets.reveal_secret(database, "Billing", "TOKEN")
-    assert (await _audit_rows(database))[0].event_type == "secret.deleted"
+    assert (await audit_rows(database))[0].event_type == "secret.deleted"

@@ -28,7 +28,9 @@ from store.errors import Conflict, NotFound, ValidationError
 from store.models import AuditEntry, Template, TemplateCategory
 from store.services import projects as project_service
 from store.services import templates as service
-from store.templating import VariableErrors, load_folder, render, spec_from_metadata
+from store.template_render import render
+from store.template_spec import VariableErrors
+from store.templating import load_folder, spec_from_metadata
 from store.types import JSONType, UTCDateTime, utcnow
 from tests.store_support import opened
 

@@ -20,7 +20,7 @@ from store.services import git as git_service
 from store.services import modifications, projects, secrets, test_runs
 from store.services.review import get_modification
 from store.vcs import worktree
-from tests.git_support import BILLING, git, make_repo
+from tests.git_support import BILLING, git, linked_billing, make_repo
 
 CODEBASE = {"app.py": "VALUE = 1\n", "check.sh": "grep -q 'VALUE = 2' app.py\n"}
 AGENT_RESULTS = {"passed": 12, "failed": 0}
@@ -142,17 +142,11 @@ async def test_a_linked_project_is_tested_in_a_worktree_at_the_branch_tip(
     database: Database, tmp_path: Path
 ) -> None:
     repository = make_repo(tmp_path / "repo", BILLING)
-    await projects.create_project_with_settings(
+    await linked_billing(
         database,
-        projects.ProjectCreate(
-            name="billing",
-            type="api",
-            owner_id="alice",
-            settings={"test_commands": ["cat src/rates.py", "git rev-parse HEAD"]},
-        ),
+        repository,
+        settings={"test_commands": ["cat src/rates.py", "git rev-parse HEAD"]},
     )
-    await git_service.link_project(database, "billing", repository)
-    await git_service.sync_project(database, "billing")
     created = await modifications.propose_modification(
         database,
         "billing",

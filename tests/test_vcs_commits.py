@@ -33,7 +33,6 @@ from tests.git_support import (
     head,
     is_executable,
     make_bare,
-    make_repo,
     status,
     tree_files,
     write,
@@ -51,11 +50,6 @@ CHANGE = Change(
     modes={"new/module.py": 0o100755},
 )
 MESSAGE = commit_message("Rename line two\n\nAs asked.", modification_id="m-1", reviewer="Ada")
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "project", FILES)
 
 
 def files_at(repo: Path, rev: str) -> dict[str, str]:

@@ -9,19 +9,9 @@ import pytest
 
 from store.errors import NotFound, ValidationError
 from store.vcs import Distance, branch_tip, distance, inspect_repository
-from tests.git_support import (
-    commit_all,
-    git,
-    head,
-    make_bare,
-    make_repo,
-    write,
-)
+from tests.git_support import commit_all, git, head, make_bare, write
 
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "project", {"README.md": "hello\n"})
+FILES = {"README.md": "hello\n"}
 
 
 def test_inspect_reads_the_branch_head_points_to_and_its_tip(repo: Path) -> None:

@@ -12,16 +12,9 @@ import pytest
 from store.errors import NotFound, ValidationError
 from store.progress import Step
 from store.vcs import Skipped, SkipReason, read_snapshot
-from tests.git_support import (
-    commit_all,
-    git,
-    head,
-    make_bare,
-    make_repo,
-    write,
-)
+from tests.git_support import commit_all, git, head, make_bare, make_repo, write
 
-TEXT = {
+FILES = {
     "README.md": "# Project\n",
     "windows.txt": b"one\r\ntwo\r\n",
     "no-newline.txt": "last line",
@@ -31,18 +24,13 @@ TEXT = {
 }
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "project", TEXT)
-
-
 def test_snapshot_reads_tracked_text_files_byte_exact(repo: Path) -> None:
     snapshot = read_snapshot(repo, commit="HEAD")
 
     assert snapshot.commit == head(repo)
     assert snapshot.files == {
         path: content.decode("utf-8") if isinstance(content, bytes) else content
-        for path, content in TEXT.items()
+        for path, content in FILES.items()
     }
     assert snapshot.files["windows.txt"] == "one\r\ntwo\r\n"
     assert list(snapshot.files) == sorted(snapshot.files)

@@ -11,14 +11,7 @@ import pytest
 
 from store.errors import ValidationError
 from store.vcs import change_from_git, change_from_worktree
-from tests.git_support import (
-    commit_all,
-    git,
-    head,
-    make_bare,
-    make_repo,
-    write,
-)
+from tests.git_support import commit_all, commit_as_agent, git, head, make_bare, write
 
 LONG = "".join(f"def f{number}():\n    return {number}\n" for number in range(10))
 FILES = {
@@ -29,11 +22,6 @@ FILES = {
     "tool.sh": "#!/bin/sh\n",
     ".gitignore": "*.log\n",
 }
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "project", FILES)
 
 
 @pytest.fixture
@@ -48,15 +36,7 @@ def forked(repo: Path) -> tuple[Path, str]:
     write(repo, {"lib/helpers.py": LONG.replace("return 3", "return 33"), "obsolete.txt": None})
     write(repo, {"new/feature.py": "FEATURE = True\n"})
     (repo / "tool.sh").chmod(0o755)
-    git(repo, "add", "-A")
-    git(
-        repo,
-        "commit",
-        "-q",
-        "--author=Agent Smith <agent@example.org>",
-        "-m",
-        "Add the feature\n\nBecause the issue asked.",
-    )
+    commit_as_agent(repo, "Add the feature\n\nBecause the issue asked.")
     git(repo, "checkout", "-q", "main")
     write(repo, {"docs/readme.md": "better docs\n"})
     commit_all(repo, "Improve the docs")

@@ -21,7 +21,7 @@ from store.models import Modification, Template, TemplateCategory
 from store.services import projects, secrets
 from store.services import workspace as service
 from store.services.audit import verify_chain
-from tests.store_support import transfer_databases
+from tests.store_support import Transfer
 
 MakeDatabase = Callable[[str], Awaitable[Database]]
 KEY = "w7IbUa4wb3Ju1mMzgCpZq1OZ6QnX3Vvv5S4pSKsxZ0E="
@@ -87,10 +87,8 @@ async def all_rows(db: Database) -> dict[str, list[str]]:
 @pytest.mark.parametrize(
     "direction", ["sqlite->sqlite", "sqlite->postgresql", "postgresql->sqlite"]
 )
-async def test_export_then_import_gives_identical_rows(
-    direction: str, make_database: MakeDatabase, tmp_path: Path
-) -> None:
-    source, target = await transfer_databases(make_database, direction)
+async def test_export_then_import_gives_identical_rows(transfer: Transfer, tmp_path: Path) -> None:
+    source, target = transfer
     await fill(source)
     before = await all_rows(source)
     exported = await service.export_workspace(source, tmp_path / "workspace.jsonl")
@@ -115,15 +113,20 @@ async def test_export_then_import_gives_identical_rows(
     ).reveal() == "canary-value-123"
 
 
-async def test_import_twice_changes_nothing(
-    sqlite_database: Database, make_database: MakeDatabase, tmp_path: Path
-) -> None:
+@pytest.fixture
+async def exported(sqlite_database: Database, tmp_path: Path) -> Path:
+    """The workspace ``fill`` makes, exported from a SQLite database."""
     await fill(sqlite_database)
-    await service.export_workspace(sqlite_database, tmp_path / "w.jsonl")
+    path = tmp_path / "w.jsonl"
+    await service.export_workspace(sqlite_database, path)
+    return path
+
+
+async def test_import_twice_changes_nothing(exported: Path, make_database: MakeDatabase) -> None:
     target = await make_database("sqlite")
-    await service.import_workspace(target, tmp_path / "w.jsonl")
+    await service.import_workspace(target, exported)
     first = await all_rows(target)
-    again = await service.import_workspace(target, tmp_path / "w.jsonl")
+    again = await service.import_workspace(target, exported)
     assert again.stats.total_inserted == 0
     assert sum(again.stats.unchanged.values()) > 0
     assert await all_rows(target) == first
@@ -154,34 +157,28 @@ def _rewrite(path: Path, change: Callable[[list[str]], list[str]]) -> None:
     ],
 )
 async def test_a_bad_line_aborts_the_import_with_its_number_and_writes_nothing(
-    sqlite_database: Database,
+    exported: Path,
     make_database: MakeDatabase,
-    tmp_path: Path,
     damage: Callable[[list[str]], list[str]],
     message: str,
 ) -> None:
-    await fill(sqlite_database)
-    path = tmp_path / "w.jsonl"
-    await service.export_workspace(sqlite_database, path)
-    _rewrite(path, damage)
+    _rewrite(exported, damage)
     target = await make_database("sqlite")
     with pytest.raises(ValidationError, match=message):
-        await service.import_workspace(target, path)
+        await service.import_workspace(target, exported)
     assert all(rows == [] for rows in (await all_rows(target)).values())
 
 
 async def test_a_conflicting_row_aborts_the_import(
-    sqlite_database: Database, make_database: MakeDatabase, tmp_path: Path
+    exported: Path, make_database: MakeDatabase
 ) -> None:
-    await fill(sqlite_database)
-    await service.export_workspace(sqlite_database, tmp_path / "w.jsonl")
     target = await make_database("sqlite")
     await projects.create_project_with_settings(
         target, projects.ProjectCreate(name="project-1", type="api", owner_id="bob")
     )
     before = await all_rows(target)
     with pytest.raises(Conflict, match="line"):
-        await service.import_workspace(target, tmp_path / "w.jsonl")
+        await service.import_workspace(target, exported)
     assert await all_rows(target) == before
 
 
@@ -305,10 +302,8 @@ async def test_restore_refuses_a_sqlite_file_that_is_not_projdeck(
 @pytest.mark.parametrize(
     "direction", ["sqlite->sqlite", "sqlite->postgresql", "postgresql->sqlite"]
 )
-async def test_transfer_copies_everything_and_verifies(
-    direction: str, make_database: MakeDatabase
-) -> None:
-    source, target = await transfer_databases(make_database, direction)
+async def test_transfer_copies_everything_and_verifies(transfer: Transfer) -> None:
+    source, target = transfer
     await fill(source)
     before = await all_rows(source)
     result = await service.transfer_workspace(source, target)
@@ -340,12 +335,10 @@ async def test_interrupted_transfer_leaves_the_target_empty(
 
 
 @pytest.mark.parametrize("direction", ["sqlite->postgresql", "sqlite->sqlite"])
-async def test_transfer_of_the_demo_workspace_verifies_counts_and_chain(
-    direction: str, make_database: MakeDatabase
-) -> None:
+async def test_transfer_of_the_demo_workspace_verifies_counts_and_chain(transfer: Transfer) -> None:
     from store.demo import fill_demo
 
-    source, target = await transfer_databases(make_database, direction)
+    source, target = transfer
     await fill_demo(source)
     result = await service.transfer_workspace(source, target)
     for table, count in result.source_counts.items():
@@ -368,9 +361,9 @@ async def audit_hashes(db: Database) -> list[tuple[int, str | None]]:
 
 @pytest.mark.parametrize("direction", ["sqlite->sqlite", "sqlite->postgresql"])
 async def test_merge_appends_the_source_audit_rows_after_the_target_chain(
-    direction: str, make_database: MakeDatabase
+    transfer: Transfer,
 ) -> None:
-    source, target = await transfer_databases(make_database, direction)
+    source, target = transfer
     await fill(source)
     await projects.create_project_with_settings(
         target, projects.ProjectCreate(name="target-only", type="cli", owner_id="bob")
@@ -413,12 +406,10 @@ async def test_merge_appends_the_source_audit_rows_after_the_target_chain(
 
 
 @pytest.mark.parametrize("direction", ["sqlite->sqlite", "sqlite->postgresql"])
-async def test_merge_refuses_a_project_whose_name_the_target_has(
-    direction: str, make_database: MakeDatabase
-) -> None:
+async def test_merge_refuses_a_project_whose_name_the_target_has(transfer: Transfer) -> None:
     """The clash is named in words (the project, the field), the same on
     both backends, not in the driver's; nothing is written."""
-    source, target = await transfer_databases(make_database, direction)
+    source, target = transfer
     await fill(source)
     clashing = await projects.get_project(source, "project-0")
     await projects.create_project_with_settings(
@@ -435,10 +426,8 @@ async def test_merge_refuses_a_project_whose_name_the_target_has(
 
 
 @pytest.mark.parametrize("direction", ["sqlite->sqlite", "sqlite->postgresql"])
-async def test_merge_refuses_a_project_whose_repository_the_target_has(
-    direction: str, make_database: MakeDatabase
-) -> None:
-    source, target = await transfer_databases(make_database, direction)
+async def test_merge_refuses_a_project_whose_repository_the_target_has(transfer: Transfer) -> None:
+    source, target = transfer
     created = await projects.create_project_with_settings(
         source,
         projects.ProjectCreate(

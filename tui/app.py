@@ -22,14 +22,14 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
-from store.config import describe_url
+from store.config import UserConfig, describe_url
 from store.engine import Database, open_database
 from store.errors import StoreError
 from store.progress import OnStep, Step
 from store.text import visible
 from store.types import utcnow
 from tui.context import Deck, UnsavedWork
-from tui.live import LiveRefresh
+from tui.live import POLL_SECONDS, LiveRefresh
 from tui.palette import ProjdeckCommands
 from tui.screens.projects import ProjectsScreen
 from tui.screens.start import StartScreen
@@ -116,14 +116,26 @@ class ProjdeckApp(App[None]):
     }
     COMMANDS = App.COMMANDS | {ProjdeckCommands}
     BINDINGS = [
-        Binding("1", "main_screen('projects')", "Projects", show=False),
-        Binding("2", "main_screen('templates')", "Templates", show=False),
-        Binding("3", "main_screen('modifications')", "Modifications", show=False),
-        Binding("4", "main_screen('audit')", "Audit", show=False),
-        Binding("5", "main_screen('inbox')", "Inbox", show=False),
-        Binding("6", "main_screen('activity')", "Activity", show=False),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
+        Binding(
+            "1", "main_screen('projects')", "Projects", show=False, id="app.main_screen.projects"
+        ),
+        Binding(
+            "2", "main_screen('templates')", "Templates", show=False, id="app.main_screen.templates"
+        ),
+        Binding(
+            "3",
+            "main_screen('modifications')",
+            "Modifications",
+            show=False,
+            id="app.main_screen.modifications",
+        ),
+        Binding("4", "main_screen('audit')", "Audit", show=False, id="app.main_screen.audit"),
+        Binding("5", "main_screen('inbox')", "Inbox", show=False, id="app.main_screen.inbox"),
+        Binding(
+            "6", "main_screen('activity')", "Activity", show=False, id="app.main_screen.activity"
+        ),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
     def __init__(
@@ -138,6 +150,7 @@ class ProjdeckApp(App[None]):
         steady_cursor: bool = False,
         freeze_gc: bool = False,
         exit_on_signals: bool = False,
+        config: UserConfig | None = None,
     ) -> None:
         """``prepare`` runs on the opened database before the first screen
         (the demo fills it), ``preparing`` the step the start screen shows
@@ -146,8 +159,19 @@ class ProjdeckApp(App[None]):
         app run for a person, see ``run_app``) keeps what start-up made out
         of the garbage collector's sweeps. ``exit_on_signals`` (the same)
         makes SIGTERM and SIGHUP (its terminal closed) end the app as q does,
-        so the database is closed and a demo's temporary files removed."""
+        so the database is closed and a demo's temporary files removed.
+        ``config`` (the config file, ``store.config.load()``) gives the
+        theme, the keymap and the live refresh's interval, and is where a
+        theme chosen in the palette is kept; without it, every default
+        (tests and screenshots draw the same whatever a person configured)."""
         super().__init__()
+        self.config = config
+        self.config_warnings: list[str] = list(config.warnings) if config else []
+        # Whether a theme the person picks is written to the config file (not
+        # when the theme is named by the environment).
+        self._keep_theme = False
+        if config is not None:
+            self._apply_config(config)
         self.url = url
         self.prepare = prepare
         self.preparing = preparing
@@ -161,10 +185,76 @@ class ProjdeckApp(App[None]):
         self._background_started = False
         self._connection_lost = False
         self._sub_title_when_connected = self.sub_title
-        self.live = LiveRefresh(self)
+        self.live = LiveRefresh(
+            self,
+            config.resolve("live_refresh_seconds").value if config else POLL_SECONDS,
+        )
         # Every open project's detail, under any main screen: quitting asks
         # first if one has unsaved settings.
         self.open_projects: set[UnsavedWork] = set()
+
+    def _apply_config(self, config: UserConfig) -> None:
+        """The configured theme and keymap; what cannot be applied is a
+        warning shown at start, and its default is kept."""
+        from tui.bindings import key_problem
+
+        try:
+            theme = config.resolve("theme")
+        except StoreError as error:
+            self.config_warnings.append(f"{error.message}; the default theme is used")
+        else:
+            if theme.value in self.available_themes:
+                self.theme = theme.value
+            else:
+                where = config.where("theme") if theme.source == "file" else "$PROJDECK_THEME"
+                self.config_warnings.append(
+                    f"{where}: theme: no theme is named {theme.value!r} (the palette's "
+                    f"'Change theme' lists them); {self.theme} is used"
+                )
+            self._keep_theme = theme.source in ("file", "default")
+        keymap: dict[str, str] = {}
+        for binding_id, keys in config.keymap.items():
+            problem = key_problem(keys)
+            if problem:
+                self.config_warnings.append(
+                    f"{config.where(f'keymap.{binding_id}')}: keymap.{binding_id}: {problem}"
+                )
+            else:
+                keymap[binding_id] = keys
+        self.set_keymap(keymap)
+
+    def watch_theme(self, theme: str) -> None:
+        """A theme the person chose (the palette's "Change theme") is kept
+        in the config file for the next start."""
+        if self._keep_theme and self.config is not None and self.is_running:
+            self.keep_theme(theme)
+
+    @work(exclusive=True, group="keep-theme", thread=True)
+    def keep_theme(self, theme: str) -> None:
+        from store.config import set_value
+
+        assert self.config is not None
+        try:
+            set_value(self.config.path, "theme", theme)
+        except (OSError, StoreError) as error:
+            message = error.message if isinstance(error, StoreError) else str(error)
+            self.call_from_thread(
+                self.notify,
+                f"The theme could not be kept in {self.config.path}: {message}",
+                title="Config file",
+                severity="warning",
+                markup=False,
+            )
+
+    def _show_config_warnings(self) -> None:
+        if self.config_warnings:
+            self.notify(
+                "\n".join(self.config_warnings),
+                title="Config file",
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
 
     @property
     def database(self) -> Database:
@@ -182,6 +272,7 @@ class ProjdeckApp(App[None]):
     def on_mount(self) -> None:
         self._freeze_gc()
         self._handle_signals()
+        self._show_config_warnings()
         self.open_store()
 
     def _handle_signals(self) -> None:
@@ -290,6 +381,29 @@ class ProjdeckApp(App[None]):
         for module in _LAZY_MODULES:
             await asyncio.to_thread(importlib.import_module, module)
         self._freeze_gc()
+        if self.config is not None and self.config.keymap:
+            await self.check_keymap(self.config)
+
+    async def check_keymap(self, config: UserConfig) -> None:
+        """The keymap's binding ids no binding has, told once every screen's
+        code is loaded (it takes them all to know)."""
+        from tui.bindings import binding_ids, key_problem
+
+        known = await asyncio.to_thread(binding_ids)
+        unknown = [
+            f"{config.where(f'keymap.{binding_id}')}: keymap.{binding_id}: no binding has "
+            "this id (the help screen, ?, lists them)"
+            for binding_id, keys in config.keymap.items()
+            if binding_id not in known and not key_problem(keys)
+        ]
+        if unknown:
+            self.notify(
+                "\n".join(unknown),
+                title="Config file",
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
 
     async def on_unmount(self) -> None:
         await self.live.close()
@@ -375,17 +489,20 @@ def run_app(url: URL, *, demo: bool = False) -> int:
     """Run the app on ``url``; with ``demo``, on a fresh temporary SQLite
     database filled with the demo workspace (removed on exit, also when the
     app is ended by SIGTERM or SIGHUP). Returns the exit status."""
+    from store.config import load
+
+    config = load()
     if not demo:
-        app = ProjdeckApp(url, freeze_gc=True, exit_on_signals=True)
+        app = ProjdeckApp(url, freeze_gc=True, exit_on_signals=True, config=config)
         app.run()
         return app.return_code or 0
-    with demo_app() as app:
+    with demo_app(config) as app:
         app.run()
         return app.return_code or 0
 
 
 @contextlib.contextmanager
-def demo_app() -> Iterator[ProjdeckApp]:
+def demo_app(config: UserConfig | None = None) -> Iterator[ProjdeckApp]:
     """The app of ``projdeck --demo``: on a copy of the demo kept in the
     user cache dir, or on a new one it builds (and keeps) as it opens, in a
     temporary folder removed when the block ends. Its secrets are sealed
@@ -420,6 +537,7 @@ def demo_app() -> Iterator[ProjdeckApp]:
             label=f"demo · sqlite (temporary) {target}",
             freeze_gc=True,
             exit_on_signals=True,
+            config=config,
         )
 
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 from textual.dom import DOMNode
 from textual.widget import Widget
 
-from store.errors import SchemaOutOfDate, StoreError, StoreUnavailable
+from store.config import UserConfig
+from store.errors import SchemaOutOfDate, StoreError, StoreUnavailable, ValidationError
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -20,6 +21,20 @@ if TYPE_CHECKING:
     from store.engine import Database
 
 T = TypeVar("T")
+
+
+def configured(app: object, key: str) -> Any:
+    """The config file's ``key`` (or its environment variable) when the app
+    was started with the config file (``run_app``); None otherwise, or when
+    the value is not usable (the warning at start said why). Tests and
+    screenshots start the app without it and draw the defaults."""
+    config = getattr(app, "config", None)
+    if not isinstance(config, UserConfig):
+        return None
+    try:
+        return config.resolve(key).value
+    except ValidationError:
+        return None
 
 
 class UnsavedWork(Protocol):

@@ -3,8 +3,9 @@ the CLI, a colleague approving), the app notices within a second, tells the
 person what changed in the inbox, and the screen on show redraws itself
 (screens opt in with a ``store_changed()`` method).
 
-A timer asks the store's ChangeProbe every POLL_SECONDS: one short read on
-a kept connection (``PRAGMA data_version`` and the highest audit id)."""
+A timer asks the store's ChangeProbe every ``seconds`` (the config file's
+``live_refresh_seconds``, else POLL_SECONDS): one short read on a kept
+connection (``PRAGMA data_version`` and the highest audit id)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import App, ScreenStackError
 
+from store.config import DEFAULT_LIVE_REFRESH_SECONDS
 from store.errors import StoreError, StoreUnavailable
 from store.models import ModificationStatus
 from store.services.changes import ChangeProbe
@@ -22,7 +24,7 @@ from tui.context import as_deck
 if TYPE_CHECKING:
     from store.services.review import Inbox
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = DEFAULT_LIVE_REFRESH_SECONDS
 WAITING = (ModificationStatus.PENDING, ModificationStatus.APPROVED)
 # What a modification that left the inbox became, in a notification's words.
 LEFT_WORDS = {
@@ -33,8 +35,9 @@ LEFT_WORDS = {
 
 
 class LiveRefresh:
-    def __init__(self, app: App[Any]) -> None:
+    def __init__(self, app: App[Any], seconds: float = POLL_SECONDS) -> None:
         self.app = app
+        self.seconds = seconds
         self.deck = as_deck(app)
         self.probe: ChangeProbe | None = None
         self.waiting: dict[uuid.UUID, tuple[ModificationStatus, str, str]] | None = None
@@ -44,7 +47,7 @@ class LiveRefresh:
 
     def start(self) -> None:
         self.probe = ChangeProbe(self.deck.database)
-        self.app.set_interval(POLL_SECONDS, self._tick, name="live-refresh")
+        self.app.set_interval(self.seconds, self._tick, name="live-refresh")
 
     def expect(self, modification_id: uuid.UUID) -> None:
         """This app is about to change ``modification_id``: no notification."""

@@ -69,6 +69,25 @@ _BY_ID = select(Modification).where(col(Modification.id) == bindparam("modificat
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update().execution_options(populate_existing=True)
 
 
+@dataclass(frozen=True)
+class ModificationFilter:
+    """Which modifications a list or a count takes: each field given
+    narrows it. ``search``: text in the request or the requester's name,
+    any case; ``since`` and ``until`` bound the request time (``until``
+    exclusive). Its fields are ``_narrowed``'s keywords."""
+
+    project_id: uuid.UUID | None = None
+    statuses: Sequence[ModificationStatus] = ()
+    run_id: uuid.UUID | None = None
+    requested_by: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    search: str | None = None
+
+
+EVERY_MODIFICATION = ModificationFilter()
+
+
 def _narrowed(
     query: Select[*Columns],
     *,
@@ -118,60 +137,23 @@ class ModificationRepository(Repository):
 
     async def list_rows(
         self,
+        where: ModificationFilter = EVERY_MODIFICATION,
         *,
-        project_id: uuid.UUID | None = None,
-        statuses: Sequence[ModificationStatus] = (),
-        run_id: uuid.UUID | None = None,
-        requested_by: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        search: str | None = None,
         oldest_first: bool = True,
         limit: int = 50,
         offset: int = 0,
     ) -> list[ModificationRow]:
-        """A page of list rows with their project's name, in request order;
-        ``since`` and ``until`` bound the request time (``until`` exclusive)."""
+        """A page of list rows with their project's name, in request order."""
         query = select(*_ROW_COLUMNS).join(Project, col(Project.id) == col(Modification.project_id))
-        query = _narrowed(
-            query,
-            project_id=project_id,
-            statuses=statuses,
-            run_id=run_id,
-            requested_by=requested_by,
-            since=since,
-            until=until,
-            search=search,
-        )
+        query = _narrowed(query, **vars(where))
         at, key = col(Modification.requested_at), col(Modification.id)
         order = (at.asc(), key.asc()) if oldest_first else (at.desc(), key.desc())
         query = query.order_by(*order).limit(clamp_limit(limit)).offset(max(offset, 0))
         return [ModificationRow(*tuple(row)) for row in await self.session.execute(query)]
 
-    async def count(
-        self,
-        *,
-        project_id: uuid.UUID | None = None,
-        status: ModificationStatus | None = None,
-        statuses: Sequence[ModificationStatus] = (),
-        requested_by: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        search: str | None = None,
-    ) -> int:
-        """How many modifications ``list_rows`` finds with the same filters."""
-        query = select(func.count()).select_from(Modification)
-        if status is not None:
-            query = query.where(col(Modification.status) == status)
-        query = _narrowed(
-            query,
-            project_id=project_id,
-            statuses=statuses,
-            requested_by=requested_by,
-            since=since,
-            until=until,
-            search=search,
-        )
+    async def count(self, where: ModificationFilter = EVERY_MODIFICATION) -> int:
+        """How many modifications ``list_rows`` finds with the same filter."""
+        query = _narrowed(select(func.count()).select_from(Modification), **vars(where))
         return int((await self.session.execute(query)).scalar_one())
 
     async def ids_starting(

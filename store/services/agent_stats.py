@@ -18,7 +18,7 @@ from store.errors import ValidationError
 from store.models import RunStatus
 from store.money import from_micros
 from store.repositories.agents import AgentActivityRepository, CostGrouping
-from store.services.projects import resolve_project
+from store.services.project_reads import resolve_project
 
 
 @dataclass

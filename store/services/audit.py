@@ -39,7 +39,7 @@ from store.repositories import AuditRepository
 from store.repositories.audit import AuditFilter
 from store.repositories.base import Page
 from store.services import shapes
-from store.services.projects import resolve_project
+from store.services.project_reads import resolve_project
 
 _STREAM_BATCH = 500
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")
@@ -278,14 +278,12 @@ async def record_event(db: Database, event: EventInput, *, actor: str | None = N
         )
     async with db.transaction() as session:
         project = await resolve_project(session, event.project)
-        return await audit.record(
+        return await audit.record_project(
             session,
+            project,
             actor=actor,
             event_type=name,
             description=description,
-            project_id=project.id,
-            entity_type="project",
-            entity_id=project.id,
             category=category,
             severity=severity,
             details=details,

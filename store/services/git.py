@@ -27,25 +27,14 @@ from store import audit, validation, vcs
 from store.config import current_actor, machine_id
 from store.engine import Database
 from store.errors import Conflict, NotFound, StoreError, ValidationError
-from store.models import (
-    Modification,
-    ModificationStatus,
-    Project,
-    ProjectSettings,
-    RepositoryLink,
-)
+from store.models import Modification, ModificationStatus, Project, ProjectSettings, RepositoryLink
 from store.progress import OnStep, Step, ignore
 from store.repositories import LinkRepository, ProjectRepository, SettingsRepository
 from store.services.linked import as_change
-from store.services.modifications import ModificationProposal, propose_modification
-from store.services.projects import (
-    ProjectConfig,
-    ProjectCreate,
-    checked_create,
-    insert_project,
-    resolve_project,
-    resolve_writable_project,
-)
+from store.services.modifications import propose_modification
+from store.services.project_reads import ProjectConfig, resolve_project, resolve_writable_project
+from store.services.projects import ProjectCreate, checked_create, insert_project
+from store.services.proposals import ModificationProposal
 from store.services.review import get_modification
 from store.types import utcnow
 
@@ -187,14 +176,12 @@ async def _link(
     settings.branch_name = found.branch
     settings.updated_at = utcnow()
     await session.flush()
-    await audit.record(
+    await audit.record_project(
         session,
+        project,
         actor=actor,
         event_type="project.linked",
         description=f"linked project {project.name!r} to {found.path} (branch {found.branch})",
-        project_id=project.id,
-        entity_type="project",
-        entity_id=project.id,
         details={
             "path": found.path,
             "branch": found.branch,
@@ -234,14 +221,12 @@ async def unlink_project(db: Database, ref: str, *, actor: str | None = None) ->
             raise NotFound(f"project {project.name!r} is not linked to a repository here")
         settings = await _settings(session, project)
         await links.delete(link.id)
-        await audit.record(
+        await audit.record_project(
             session,
+            project,
             actor=actor,
             event_type="project.unlinked",
             description=f"unlinked project {project.name!r} from {link.path}",
-            project_id=project.id,
-            entity_type="project",
-            entity_id=project.id,
             details={"path": link.path, "machine": machine},
         )
         return Link(str(project.id), project.name, link.path, settings.branch_name)
@@ -340,17 +325,15 @@ async def sync_project(
         if not updated:
             raise Conflict(f"project {project.name!r} changed while syncing; sync again")
         reasons = Counter(reason for _, reason in skipped)
-        await audit.record(
+        await audit.record_project(
             session,
+            project,
             actor=actor,
             event_type="project.synced",
             description=(
                 f"synced project {project.name!r} from {link.branch} at {tip[:12]} "
                 f"({len(files)} files, {len(skipped)} left out)"
             ),
-            project_id=project.id,
-            entity_type="project",
-            entity_id=project.id,
             details={
                 "commit": tip,
                 "branch": link.branch,

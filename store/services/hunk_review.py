@@ -40,13 +40,9 @@ from store.services.hunk_state import (
     proposed_files,
     since_last_review,
 )
-from store.services.modifications import (
-    applied_if_automatic,
-    content_hash,
-    record_verdict,
-    review_comment,
-)
-from store.services.projects import require_writable
+from store.services.modifications import applied_if_automatic, record_verdict, review_comment
+from store.services.project_reads import require_writable
+from store.services.proposals import content_hash
 from store.services.review import project_of, resolve_modification
 
 __all__ = [

@@ -1,12 +1,11 @@
-"""Project and settings services: create, read, update, archive, delete,
-purge and list, each one transaction with its audit row.
+"""Project and settings services: create, update, archive, delete, purge,
+record a deployment, each one transaction with its audit row.
 
-One module, over 600 lines, because creating, updating and changing the
-status of a project share its checks: ``validate_fields`` for the project
-and its settings, ``_ensure_unique`` for its name, ``_stale`` for its
-version, ``_keep_webhook`` for a webhook URL's sealed credentials. And
-``resolve_project``, which every service uses to find a project by name or
-id, belongs with them."""
+Creating and updating a project share its checks here: ``validate_fields``
+for the project and its settings, ``_ensure_unique`` for its name,
+``_stale`` for its version, ``_keep_webhook`` for a webhook URL's sealed
+credentials. Finding and reading projects (``resolve_project``, the list)
+is ``store.services.project_reads``."""
 
 from __future__ import annotations
 
@@ -22,8 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store import audit, crypto, validation
 from store.config import current_actor
 from store.engine import Database
-from store.errors import Conflict, InvalidTransition, NotFound, ProjectReadOnly, ValidationError
-from store.ids import MIN_ID_PREFIX, full_id, id_prefix
+from store.errors import Conflict, InvalidTransition, ValidationError
 from store.models import (
     AuditCategory,
     Project,
@@ -32,17 +30,30 @@ from store.models import (
     ProjectStatus,
     ProjectType,
 )
-from store.redaction import MASK, mask_url
+from store.redaction import MASK
 from store.repositories import (
     ModificationRepository,
     ProjectRepository,
     SecretRepository,
     SettingsRepository,
 )
-from store.repositories.base import Page, clamp_limit
-from store.repositories.projects import ProjectFilter, ProjectSort
-from store.repositories.secrets import WEBHOOK_URL_KEY, SecretName
-from store.services.browse import checked_filter
+from store.repositories.modifications import ModificationFilter
+from store.repositories.secrets import WEBHOOK_URL_KEY
+
+# Reading projects lives in store.services.project_reads; the app, the CLI
+# and the tests reach these names here, with the writes.
+from store.services.project_reads import ProjectConfig as ProjectConfig
+from store.services.project_reads import (
+    _github_label,
+    require_writable,
+    resolve_project,
+    resolve_writable_project,
+    shown_webhook,
+)
+from store.services.project_reads import get_project as get_project
+from store.services.project_reads import get_project_full_config as get_project_full_config
+from store.services.project_reads import list_projects as list_projects
+from store.services.project_reads import parse_statuses as parse_statuses
 from store.types import utcnow
 
 _BRANCH_FORBIDDEN = re.compile(r"[\s~^:?*\[\\]|\.\.|@\{|//")
@@ -113,30 +124,6 @@ class ProjectCreate:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class ProjectConfig:
-    """A project with its settings and the names (never values) of its secrets."""
-
-    project: Project
-    settings: ProjectSettings
-    secrets: list[SecretName]
-
-
-@dataclass
-class ProjectSummary:
-    """A row of the projects list: no codebase, no JSON blobs."""
-
-    id: uuid.UUID
-    name: str
-    type: ProjectType
-    status: ProjectStatus
-    owner_id: str
-    github: str | None
-    version: int
-    updated_at: datetime
-    pending_modifications: int
-
-
 def validate_fields(
     changes: Mapping[str, Any], checks: Mapping[str, Callable[[Any], Any]], what: str
 ) -> dict[str, Any]:
@@ -180,79 +167,6 @@ async def _ensure_unique(
             raise Conflict(
                 f"GitHub repository {owner}/{repo} is already used by project {existing.name!r}"
             )
-
-
-async def resolve_project(session: AsyncSession, ref: str) -> Project:
-    """A project by full id, unique id prefix (6+ characters), exact name or
-    GitHub ``owner/repo`` (any case, as GitHub takes it), tried in that
-    order: a project named ``acme/api`` is found by its name before another
-    project linked to the repository acme/api. Two projects linked to one
-    repository (which differ only in case, made before projdeck compared
-    them so) are an error naming both."""
-    projects = ProjectRepository(session)
-    ref = ref.strip()
-    if not ref:
-        raise ValidationError("project", "give a project id, id prefix, name or GitHub owner/repo")
-    validation.text("project", ref, limit=validation.MAX_TEXT)
-    project_id = full_id(ref)
-    if project_id is not None:
-        project = await projects.get(project_id)
-        if project is None:
-            raise NotFound(f"no project with id {ref}")
-        return project
-    by_name = await projects.get_by_name(ref)
-    if by_name is not None:
-        return by_name
-    prefix = id_prefix(ref)
-    if prefix is not None:
-        matches = await projects.find_by_id_prefix(prefix)
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise ValidationError(
-                "project", f"id prefix {ref!r} matches several projects; give more of it"
-            )
-    repository = _github_ref(ref)
-    if repository is not None:
-        linked = await projects.find_by_repository(*repository)
-        if len(linked) == 1:
-            return linked[0]
-        if len(linked) > 1:
-            names = ", ".join(repr(project.name) for project in linked)
-            raise ValidationError(
-                "project",
-                f"GitHub repository {ref!r} is linked to several projects ({names}); "
-                "give the name or id of one",
-            )
-    raise NotFound(
-        f"no project matches {ref!r} (give its id, an id prefix of at least {MIN_ID_PREFIX} characters, its exact name, or its GitHub owner/repo)"
-    )
-
-
-def _github_ref(ref: str) -> tuple[str, str] | None:
-    """``ref`` as a GitHub owner and repository, if it reads as one."""
-    owner, slash, repo = ref.partition("/")
-    if not slash:
-        return None
-    try:
-        return validation.github_owner(owner), validation.github_repo(repo)
-    except ValidationError:
-        return None
-
-
-def require_writable(project: Project) -> None:
-    """Refuse a write to ``project``, its settings, secrets or modifications
-    unless it is active: an archived project is read-only until unarchived,
-    a deleted one until restored (ProjectReadOnly says which)."""
-    if project.status != ProjectStatus.ACTIVE:
-        raise ProjectReadOnly(project.name, str(project.status))
-
-
-async def resolve_writable_project(session: AsyncSession, ref: str) -> Project:
-    """``resolve_project`` for a write (``require_writable``)."""
-    project = await resolve_project(session, ref)
-    require_writable(project)
-    return project
 
 
 @dataclass(frozen=True)
@@ -323,14 +237,12 @@ async def insert_project(
         await _keep_webhook(session, project.id, webhook)
     settings = ProjectSettings(project_id=project.id, updated_at=now, **settings_values)
     SettingsRepository(session).add(settings)
-    await audit.record(
+    await audit.record_project(
         session,
+        project,
         actor=actor,
         event_type="project.created",
         description=f"created project {project.name!r}{origin}",
-        project_id=project.id,
-        entity_type="project",
-        entity_id=project.id,
         details={
             "name": project.name,
             "type": project.type,
@@ -340,22 +252,6 @@ async def insert_project(
         },
     )
     return ProjectConfig(project=project, settings=settings, secrets=[])
-
-
-async def get_project(db: Database, ref: str) -> Project:
-    return await db.read(lambda session: resolve_project(session, ref))
-
-
-async def get_project_full_config(db: Database, ref: str) -> ProjectConfig:
-    async def read(session: AsyncSession) -> ProjectConfig:
-        project = await resolve_project(session, ref)
-        settings = await SettingsRepository(session).get(project.id)
-        if settings is None:
-            settings = ProjectSettings(project_id=project.id, updated_at=project.created_at)
-        secrets = await SecretRepository(session).list_names(project.id)
-        return ProjectConfig(project=project, settings=settings, secrets=secrets)
-
-    return await db.read(read)
 
 
 async def update_project(
@@ -422,14 +318,12 @@ async def update_project(
             raise _stale(project, expected_version)
         if "webhook_url" in changed:
             await _keep_webhook(session, project.id, values["webhook_url"])
-        await audit.record(
+        await audit.record_project(
             session,
+            project,
             actor=actor,
             event_type="project.updated",
             description=f"updated {', '.join(sorted(changed))} of project {project.name!r}",
-            project_id=project.id,
-            entity_type="project",
-            entity_id=project.id,
             details={
                 "version": expected_version + 1,
                 "changes": {
@@ -480,12 +374,6 @@ def _stale(project: Project, expected_version: int) -> Conflict:
         f"project {project.name!r} was changed by someone else (you read version {expected_version}, "
         f"it is now at {project.version}); reload it and try again"
     )
-
-
-def shown_webhook(url: str | None) -> str | None:
-    """What a project stores and shows of its webhook URL: the URL with its
-    credentials masked (the whole URL is sealed apart, see ``_keep_webhook``)."""
-    return None if url is None else mask_url(url)
 
 
 def _refuse_masked_webhook(url: str | None) -> None:
@@ -547,12 +435,6 @@ def _audit_change(key: str, before: Any, after: Any) -> Any:
     return {"from": before, "to": after}
 
 
-def _github_label(owner: str | None, repo: str | None) -> str | None:
-    if owner and repo:
-        return f"{owner}/{repo}"
-    return None
-
-
 _TRANSITIONS: dict[str, tuple[set[ProjectStatus], ProjectStatus, str]] = {
     "archive": ({ProjectStatus.ACTIVE}, ProjectStatus.ARCHIVED, "project.archived"),
     "unarchive": ({ProjectStatus.ARCHIVED}, ProjectStatus.ACTIVE, "project.unarchived"),
@@ -578,14 +460,12 @@ async def _change_status(db: Database, ref: str, action: str, actor: str | None)
             project, project.version, {"status": target, "updated_at": utcnow()}
         ):
             raise _stale(project, project.version)
-        await audit.record(
+        await audit.record_project(
             session,
+            project,
             actor=actor,
             event_type=event_type,
             description=f"{action}d project {project.name!r}",
-            project_id=project.id,
-            entity_type="project",
-            entity_id=project.id,
             details={"from": previous, "to": target},
         )
     return project
@@ -653,16 +533,14 @@ async def record_deployment(
             project.id, last_deployed_at=deployed_at, last_active_at=deployed_at
         )
         await session.refresh(project, ["last_deployed_at", "last_active_at"])
-        await audit.record(
+        await audit.record_project(
             session,
+            project,
             actor=actor,
             event_type="deployment.succeeded",
             description=f"deployed project {project.name!r}"
             + (f" to {where}" if where else "")
             + f" at {deployed_at:%Y-%m-%d %H:%M:%S} UTC",
-            project_id=project.id,
-            entity_type="project",
-            entity_id=project.id,
             category=AuditCategory.SYSTEM,
             details={"environment": where, "deployed_at": deployed_at.isoformat()},
         )
@@ -677,7 +555,9 @@ async def purge_project(db: Database, ref: str, *, actor: str | None = None) -> 
         project = await resolve_project(session, ref)
         project_id, name = project.id, project.name
         secrets = await SecretRepository(session).count(project_id)
-        modifications = await ModificationRepository(session).count(project_id=project_id)
+        modifications = await ModificationRepository(session).count(
+            ModificationFilter(project_id=project_id)
+        )
         session.expunge(project)
         await ProjectRepository(session).delete(project_id)
         await audit.record(
@@ -729,51 +609,3 @@ async def update_settings(
             },
         )
     return settings
-
-
-async def list_projects(
-    db: Database,
-    filters: ProjectFilter | None = None,
-    *,
-    sort: ProjectSort = ProjectSort.UPDATED,
-    limit: int = 50,
-    offset: int = 0,
-) -> Page[ProjectSummary]:
-    """A page of project summaries with their pending-modification counts.
-    The filters' dependency, stack and file are checked first (a
-    ValidationError naming the filter; store.project_search has the rules)."""
-    filters = checked_filter(filters or ProjectFilter())
-
-    async def read(session: AsyncSession) -> tuple[list[Project], int, dict[uuid.UUID, int]]:
-        projects = ProjectRepository(session)
-        rows = await projects.list(filters, sort=sort, limit=limit, offset=offset)
-        # A first page that is not full holds every match: no count needed.
-        if offset <= 0 and len(rows) < clamp_limit(limit):
-            total = len(rows)
-        else:
-            total = await projects.count(filters)
-        pending = await ModificationRepository(session).count_pending_by_project(
-            [p.id for p in rows]
-        )
-        return rows, total, pending
-
-    rows, total, pending = await db.read(read)
-    items = [
-        ProjectSummary(
-            id=p.id,
-            name=p.name,
-            type=p.type,
-            status=p.status,
-            owner_id=p.owner_id,
-            github=_github_label(p.github_owner, p.github_repo),
-            version=p.version,
-            updated_at=p.updated_at,
-            pending_modifications=pending.get(p.id, 0),
-        )
-        for p in rows
-    ]
-    return Page(items=items, total=total, offset=offset, limit=limit)
-
-
-def parse_statuses(values: Sequence[str]) -> list[ProjectStatus]:
-    return [validation.enum_value("status", value, ProjectStatus) for value in values]

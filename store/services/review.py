@@ -20,13 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store import hunks, validation
 from store.config import machine_id
 from store.engine import Database
-from store.errors import NotFound, StoreError, ValidationError
-from store.ids import MIN_ID_PREFIX, full_id, id_prefix
+from store.errors import NotFound, StoreError
+from store.ids import checked_id_prefix, full_id, only_match
 from store.models import Modification, ModificationStatus, Project, ProjectStatus, RepositoryLink
 from store.repositories import LinkRepository, ModificationRepository, ProjectRepository
 from store.repositories.base import Page, clamp_limit
-from store.repositories.modifications import ModificationRow
-from store.services.projects import resolve_project
+from store.repositories.modifications import ModificationFilter, ModificationRow
+from store.services.project_reads import resolve_project
 
 WAITING = (ModificationStatus.PENDING, ModificationStatus.APPROVED)
 FINAL = (ModificationStatus.APPLIED, ModificationStatus.REJECTED)
@@ -111,21 +111,9 @@ async def resolve_modification(
     ref = ref.strip()
     modification_id = full_id(ref)
     if modification_id is None:
-        prefix = id_prefix(ref)
-        if prefix is None:
-            raise ValidationError(
-                field,
-                f"{ref!r} is not a modification id; give the id or at least "
-                f"{MIN_ID_PREFIX} of its first characters",
-            )
+        prefix = checked_id_prefix(ref, "modification", field)
         matches = await modifications.find_by_id_prefix(prefix)
-        if len(matches) > 1:
-            raise ValidationError(
-                field, f"id prefix {ref!r} matches several modifications; give more of it"
-            )
-        if not matches:
-            raise NotFound(f"no modification matches {ref!r}")
-        modification_id = matches[0].id
+        modification_id = only_match(matches, ref, "modification", field).id
     if for_update:
         found = await modifications.get_for_update(modification_id)
     else:
@@ -180,26 +168,19 @@ async def list_modifications(
         project_id = None
         if project_ref is not None:
             project_id = (await resolve_project(session, project_ref)).id
+        where = ModificationFilter(
+            project_id=project_id,
+            statuses=statuses,
+            requested_by=requested_by,
+            since=since,
+            until=until,
+            search=search,
+        )
         modifications = ModificationRepository(session)
         rows = await modifications.list_rows(
-            project_id=project_id,
-            statuses=statuses,
-            requested_by=requested_by,
-            since=since,
-            until=until,
-            search=search,
-            oldest_first=oldest_first,
-            limit=limit,
-            offset=offset,
+            where, oldest_first=oldest_first, limit=limit, offset=offset
         )
-        total = await modifications.count(
-            project_id=project_id,
-            statuses=statuses,
-            requested_by=requested_by,
-            since=since,
-            until=until,
-            search=search,
-        )
+        total = await modifications.count(where)
     return Page(items=rows, total=total, offset=offset, limit=limit)
 
 
@@ -221,7 +202,9 @@ async def waiting_modifications(db: Database, *, limit: int = 500) -> Inbox:
     """The inbox: pending and approved modifications across projects."""
     async with db.reading() as session:
         modifications = ModificationRepository(session)
-        rows = await modifications.list_rows(statuses=WAITING, oldest_first=True, limit=limit)
+        rows = await modifications.list_rows(
+            ModificationFilter(statuses=WAITING), oldest_first=True, limit=limit
+        )
         # Counted for the projects listed only: grouping every project of a
         # large workspace (100k) took the app's loop most of a second.
         counts = await modifications.count_by_project_and_status(

@@ -18,7 +18,7 @@ from store import validation
 from store.errors import ValidationError
 from store.models import CommentSide, HunkVerdict
 from store.repositories.secrets import WEBHOOK_URL_KEY
-from store.services import agents, projects, secrets
+from store.services import agent_input, projects, secrets
 
 Check = Callable[[Any], Any]
 
@@ -195,7 +195,7 @@ COLUMN_CHECKS: dict[str, dict[str, Check]] = {
         "started_by": _name("started_by"),
     },
     "messages": {
-        "content": _text("content", agents.MAX_CONTENT),
+        "content": _text("content", agent_input.MAX_CONTENT),
         "intent": _optional(_name("intent", 100)),
         "model_used": _optional(_name("model", 100)),
         "metadata": _json("metadata"),

@@ -24,30 +24,41 @@ tampered ciphertext; names the project and the secret, and is audited) and
 ``crypto.MasterKeyError`` (key missing, malformed or readable by others).
 Every function takes ``actor`` (default: the current user) and ``keyring``
 (default: ``crypto.load_keyring()``, for tests and tools).
+The keys' part (which key seals, rotation, a new key file) lives in
+``store.services.secret_keys``; its public names are re-exported here.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import re
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit, crypto, dotenv
 from store.config import current_actor
-from store.crypto import DecryptionFailed, Keyring, MasterKeyError, SecretValue
+from store.crypto import DecryptionFailed, Keyring, SecretValue
 from store.engine import Database
-from store.errors import Conflict, NotFound, ValidationError
-from store.models import AuditCategory, Project, ProjectSecret, Severity
+from store.errors import NotFound, ValidationError
+from store.models import AuditCategory, Project, ProjectSecret
 from store.repositories import SecretRepository
 from store.repositories.base import Page, clamp_limit
 from store.repositories.secrets import WEBHOOK_URL_KEY, SecretName
-from store.services.projects import resolve_project, resolve_writable_project
+from store.services.project_reads import resolve_project, resolve_writable_project
+from store.services.secret_keys import (
+    NewKeyFile,
+    Rotation,
+    _keyring_for,
+    _keys_to_encrypt,
+    _label,
+    _record_failure,
+    _sealed,
+    keys_in_use,
+    rotate_key,
+    start_key_file,
+)
 from store.types import utcnow
 
 MAX_NAME = 100
@@ -113,14 +124,6 @@ def secret_value(value: SecretValue | str) -> SecretValue:
     return secret
 
 
-def _label(project: Project, key_name: str) -> str:
-    return f"secret {key_name} of project {project.name!r}"
-
-
-def _sealed(row: ProjectSecret) -> crypto.Sealed:
-    return crypto.Sealed(nonce=row.nonce, ciphertext=row.ciphertext, key_id=row.key_id)
-
-
 def _as_name(row: ProjectSecret) -> SecretName:
     return SecretName(
         key_name=row.key_name,
@@ -130,57 +133,11 @@ def _as_name(row: ProjectSecret) -> SecretName:
     )
 
 
-async def _keys_to_encrypt(session: AsyncSession, keyring: Keyring | None) -> Keyring:
-    """``keyring``, else the configured keys. A key file is made only while
-    the database holds no secret: a new key beside secrets that need a lost
-    one would hide that loss, so that is refused naming the key needed."""
-    if keyring is not None:
-        return keyring
-    try:
-        return crypto.load_keyring(create=False)
-    except crypto.KeyFileMissing as missing:
-        needed = await SecretRepository(session).count_by_key()
-        if needed:
-            raise MasterKeyError(
-                f"{missing}, but this database holds {_needing(needed)}. Put that key file "
-                f"back (or set {crypto.SECRET_KEY_ENV}); if the key is lost for good, "
-                "'projdeck secret new-key' starts a new key file (those secrets stay "
-                "unreadable until they are set again)"
-            ) from None
-        return crypto.load_keyring()
-
-
-def _needing(counts: dict[str, int]) -> str:
-    """'3 secrets encrypted with key K' for each key, in words."""
-    parts = [
-        f"{count} secret{'s' if count != 1 else ''} encrypted with key {key_id}"
-        for key_id, count in sorted(counts.items())
-    ]
-    return ", ".join(parts)
-
-
 async def _secret_row(session: AsyncSession, project: Project, key_name: str) -> ProjectSecret:
     row = await SecretRepository(session).get(project.id, key_name)
     if row is None:
         raise NotFound(f"project {project.name!r} has no secret named {key_name}")
     return row
-
-
-async def _record_failure(
-    session: AsyncSession, *, actor: str, project: Project, row: ProjectSecret, why: str
-) -> None:
-    await audit.record(
-        session,
-        actor=actor,
-        event_type="secret.decrypt_failed",
-        description=f"failed to decrypt {_label(project, row.key_name)} ({why})",
-        project_id=project.id,
-        entity_type="secret",
-        entity_id=row.id,
-        category=AuditCategory.SECURITY,
-        severity=Severity.ERROR,
-        details={"name": row.key_name, "key_id": row.key_id, "during": why},
-    )
 
 
 async def list_secrets(db: Database, ref: str) -> list[SecretName]:
@@ -335,15 +292,13 @@ async def import_secrets(
             row.nonce, row.ciphertext, row.key_id = sealed.nonce, sealed.ciphertext, sealed.key_id
             row.updated_at = now
         await session.flush()
-        await audit.record(
+        await audit.record_project(
             session,
+            project,
             actor=actor,
             event_type="secret.imported",
             description=f"imported {_count(len(entries))} into project {project.name!r} "
             f"({len(created)} created, {len(replaced)} replaced)",
-            project_id=project.id,
-            entity_type="project",
-            entity_id=project.id,
             category=AuditCategory.SECURITY,
             details={"created": created, "replaced": replaced, "key_id": key.key_id},
         )
@@ -373,15 +328,11 @@ async def export_secrets(
     async with db.transaction() as session:
         project = await resolve_project(session, ref)
         rows = await SecretRepository(session).of_project(project.id)
-        if rows and keyring is None:
-            try:
-                keyring = crypto.load_keyring(create=False)
-            except crypto.KeyFileMissing as missing:
-                needed = ", ".join(sorted({row.key_id for row in rows}))
-                raise MasterKeyError(
-                    f"{missing}: the secrets of project {project.name!r} need key {needed}; put "
-                    f"back the key file that holds it (or set {crypto.SECRET_KEY_ENV})"
-                ) from None
+        if rows:
+            needed = ", ".join(sorted({row.key_id for row in rows}))
+            keyring = _keyring_for(
+                keyring, f"the secrets of project {project.name!r} need key {needed}"
+            )
         for row in rows:
             assert keyring is not None
             try:
@@ -399,15 +350,13 @@ async def export_secrets(
             values.append((row.key_name, value))
         if failure is None:
             names = [name for name, _ in values]
-            await audit.record(
+            await audit.record_project(
                 session,
+                project,
                 actor=actor,
                 event_type="secret.exported",
                 description=f"exported {_count(len(names))} of project {project.name!r} "
                 f"as {purpose}",
-                project_id=project.id,
-                entity_type="project",
-                entity_id=project.id,
                 category=AuditCategory.SECURITY,
                 details={"names": names, "format": purpose},
             )
@@ -435,13 +384,7 @@ async def reveal_secret(
     async with db.transaction() as session:
         project = await resolve_project(session, ref)
         row = await _secret_row(session, project, key_name)
-        try:
-            keyring = keyring or crypto.load_keyring(create=False)
-        except crypto.KeyFileMissing as missing:
-            raise MasterKeyError(
-                f"{missing}: {_label(project, key_name)} needs key {row.key_id}; put back the "
-                f"key file that holds it (or set {crypto.SECRET_KEY_ENV})"
-            ) from None
+        keyring = _keyring_for(keyring, f"{_label(project, key_name)} needs key {row.key_id}")
         try:
             value = crypto.decrypt(
                 keyring, project.id, key_name, _sealed(row), label=_label(project, key_name)
@@ -494,14 +437,12 @@ async def reveal_webhook_url(
                 failure = error
                 await _record_failure(session, actor=actor, project=project, row=row, why="reveal")
         if failure is None:
-            await audit.record(
+            await audit.record_project(
                 session,
+                project,
                 actor=actor,
                 event_type="project.webhook_revealed",
                 description=f"revealed {label}",
-                project_id=project.id,
-                entity_type="project",
-                entity_id=project.id,
                 category=AuditCategory.SECURITY,
                 details={"sealed": row is not None, "key_id": row.key_id if row else None},
             )
@@ -530,233 +471,3 @@ async def delete_secret(db: Database, ref: str, key_name: str, *, actor: str | N
             category=AuditCategory.SECURITY,
             details={"name": key_name, "key_id": key_id},
         )
-
-
-class _RotationStopped(Exception):
-    def __init__(self, error: DecryptionFailed, secret_id: uuid.UUID) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.secret_id = secret_id
-
-
-@dataclass(frozen=True)
-class Rotation:
-    """What ``rotate_key`` did."""
-
-    key_id: str
-    reencrypted: int
-    retired: tuple[str, ...]
-    # Older keys still needed (some secret was written with one meanwhile,
-    # or the keys come from the environment, which projdeck cannot edit).
-    kept: tuple[str, ...]
-    resumed: bool
-    source: str
-
-
-async def rotate_key(
-    db: Database,
-    *,
-    actor: str | None = None,
-    keyring: Keyring | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> Rotation:
-    """Make a new master key, re-encrypt every secret with it in one
-    transaction, then retire the old key: kept in the key file, marked
-    retired, to decrypt what a backup or export taken before holds.
-
-    Restartable: the key file holds the new key first and the old ones after
-    it until the end, so an interruption at any point leaves every secret
-    readable, and a re-run (which sees a key not yet retired and does not
-    make another) finishes the job. Rotations take turns (a lock beside the
-    key file): one started while another runs waits, then rotates from the
-    keys the other left, reading the key file again (also when ``keyring``
-    came from it). With ``PROJDECK_SECRET_KEY`` no key is made: secrets move
-    to that key, and older ones named in ``PROJDECK_SECRET_KEY_PREVIOUS`` can
-    then be dropped from the environment. ``progress(done, total)`` is
-    called after each re-encrypted secret.
-    """
-    actor = actor or current_actor()
-    if keyring is not None:
-        key_file = keyring.path
-    elif os.environ.get(crypto.SECRET_KEY_ENV, "").strip():
-        key_file = None
-    else:
-        key_file = crypto.default_key_file()
-    async with crypto.rotation_turn(key_file):
-        if keyring is None:
-            async with db.reading() as session:
-                keyring = await _keys_to_encrypt(session, None)
-        elif keyring.path is not None:
-            keyring = crypto.read_key_file(keyring.path)
-        return await _rotate(db, actor, keyring, progress)
-
-
-async def _rotate(
-    db: Database,
-    actor: str,
-    keyring: Keyring,
-    progress: Callable[[int, int], None] | None,
-) -> Rotation:
-    resumed = bool(keyring.previous)
-    if keyring.path is not None and not resumed:
-        keyring = crypto.write_key_file(keyring.path, [crypto.new_key(), *keyring.keys])
-    current = keyring.current
-
-    reencrypted = 0
-    try:
-        async with db.transaction() as session:
-            repository = SecretRepository(session)
-            await repository.lock("EXCLUSIVE")
-            pending = await repository.ids_not_under(current.key_id)
-            for secret_id in pending:
-                row = await repository.get_by_id(secret_id)
-                assert row is not None
-                project = await resolve_project(session, str(row.project_id))
-                label = _label(project, row.key_name)
-                try:
-                    value = crypto.decrypt(
-                        keyring, row.project_id, row.key_name, _sealed(row), label=label
-                    )
-                except DecryptionFailed as error:
-                    raise _RotationStopped(error, secret_id) from None
-                sealed = crypto.encrypt(current, row.project_id, row.key_name, value)
-                row.nonce, row.ciphertext, row.key_id = (
-                    sealed.nonce,
-                    sealed.ciphertext,
-                    sealed.key_id,
-                )
-                await session.flush()
-                reencrypted += 1
-                if progress is not None:
-                    progress(reencrypted, len(pending))
-            await audit.record(
-                session,
-                actor=actor,
-                event_type="secret.key_rotated",
-                description=f"re-encrypted {reencrypted} secrets under key {current.key_id}",
-                entity_type="master_key",
-                entity_id=current.key_id,
-                category=AuditCategory.SECURITY,
-                details={
-                    "key_id": current.key_id,
-                    "reencrypted": reencrypted,
-                    "resumed": resumed,
-                    "key_source": "file" if keyring.path is not None else "environment",
-                },
-            )
-    except _RotationStopped as stopped:
-        # The transaction rolled back: nothing is re-encrypted. Log why on its own.
-        await _audit_rotation_failure(db, actor, stopped.secret_id)
-        raise DecryptionFailed(
-            f"{stopped.error}; the rotation stopped and re-encrypted nothing. Remove or replace "
-            "that secret (projdeck secret rm / set), then run projdeck secret rotate-key again"
-        ) from None
-
-    retired: tuple[str, ...] = ()
-    kept = tuple(key.key_id for key in keyring.previous)
-    if keyring.path is not None and keyring.previous:
-        async with db.transaction() as session:
-            await SecretRepository(session).lock("EXCLUSIVE")
-            if await SecretRepository(session).count_not_under(current.key_id) == 0:
-                # Written while the secrets are locked, so none lands under an old key now.
-                crypto.write_key_file(
-                    keyring.path,
-                    [
-                        current,
-                        *(dataclasses.replace(key, retired=True) for key in keyring.previous),
-                        *keyring.retired,
-                    ],
-                )
-                retired, kept = kept, ()
-    return Rotation(
-        key_id=current.key_id,
-        reencrypted=reencrypted,
-        retired=retired,
-        kept=kept,
-        resumed=resumed,
-        source=keyring.source,
-    )
-
-
-@dataclass(frozen=True)
-class KeyUsage:
-    """Secrets per key id, and whether the configured keys can read them."""
-
-    counts: dict[str, int]
-    source: str = ""
-    older: dict[str, int] = field(default_factory=dict)  # readable, not under the current key
-    problem: str | None = None  # secrets no configured key can read, in words
-
-
-async def keys_in_use(db: Database) -> KeyUsage:
-    """For ``doctor``: which keys the secrets need, and any the keyring lacks."""
-    async with db.reading() as session:
-        counts = await SecretRepository(session).count_by_key()
-    if not counts:
-        return KeyUsage(counts)
-    try:
-        keyring = crypto.load_keyring(create=False)
-    except MasterKeyError as error:
-        return KeyUsage(counts, problem=f"{error.message}; the database holds {_needing(counts)}")
-    unknown = {key_id: n for key_id, n in counts.items() if keyring.get(key_id) is None}
-    if unknown:
-        return KeyUsage(
-            counts,
-            keyring.source,
-            problem=f"{_needing(unknown)}, which is not among the keys in {keyring.source}: "
-            "they cannot be read (wrong key file, or the key was lost)",
-        )
-    older = {key_id: n for key_id, n in counts.items() if key_id != keyring.current.key_id}
-    return KeyUsage(counts, keyring.source, older)
-
-
-@dataclass(frozen=True)
-class NewKeyFile:
-    """What ``start_key_file`` made, and the secrets it cannot read."""
-
-    key_id: str
-    path: str
-    unreadable: dict[str, int]
-
-
-async def start_key_file(db: Database, *, actor: str | None = None) -> NewKeyFile:
-    """Make a key file where none is, even though the database holds secrets
-    under a key that is gone: they stay unreadable until set again. The
-    explicit way past the refusal ``set_secret`` and ``rotate_key`` give."""
-    actor = actor or current_actor()
-    if os.environ.get(crypto.SECRET_KEY_ENV, "").strip():
-        raise ValidationError(
-            crypto.SECRET_KEY_ENV, "is set, so projdeck uses that key and no key file"
-        )
-    path = crypto.default_key_file()
-    if path.exists():
-        raise Conflict(
-            f"the key file {path} exists; to move secrets to a new key run "
-            "'projdeck secret rotate-key'"
-        )
-    async with db.transaction() as session:
-        await SecretRepository(session).lock("EXCLUSIVE")
-        unreadable = await SecretRepository(session).count_by_key()
-        keyring = crypto.load_keyring()
-        await audit.record(
-            session,
-            actor=actor,
-            event_type="secret.key_created",
-            description=f"started a new key file with key {keyring.current.key_id}"
-            + (f"; {_needing(unreadable)} cannot be read" if unreadable else ""),
-            entity_type="master_key",
-            entity_id=keyring.current.key_id,
-            category=AuditCategory.SECURITY,
-            severity=Severity.WARNING if unreadable else Severity.INFO,
-            details={"key_id": keyring.current.key_id, "unreadable": unreadable},
-        )
-    return NewKeyFile(key_id=keyring.current.key_id, path=str(path), unreadable=unreadable)
-
-
-async def _audit_rotation_failure(db: Database, actor: str, secret_id: uuid.UUID) -> None:
-    async with db.transaction() as session:
-        row = await SecretRepository(session).get_by_id(secret_id)
-        if row is None:
-            return
-        project = await resolve_project(session, str(row.project_id))
-        await _record_failure(session, actor=actor, project=project, row=row, why="key rotation")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from store.ids import iso
 from store.money import from_micros
-from store.services.projects import shown_webhook
+from store.services.project_reads import shown_webhook
 
 if TYPE_CHECKING:
     from store.models import (
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from store.services.agent_stats import CostReport
     from store.services.agents import ConversationDetail, RunDetail
     from store.services.git import RepositoryStatus
-    from store.services.projects import ProjectSummary
+    from store.services.project_reads import ProjectSummary
     from store.services.review import ModificationDetail
     from store.services.templates import TemplateDetail, TemplateOrigin, TemplateSummary
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store import audit, templating, validation
+from store import audit, template_render, templating, validation
 from store.config import current_actor
 from store.engine import Database
 from store.errors import Conflict, NotFound, ValidationError
@@ -24,8 +24,8 @@ from store.repositories import TemplateRepository
 from store.repositories.base import Page
 from store.repositories.templates import TemplateFilter
 from store.services import projects as project_service
-from store.services.projects import ProjectConfig, resolve_project
-from store.templating import RenderedProject, TemplateSpec, Variable
+from store.services.project_reads import ProjectConfig, resolve_project
+from store.template_spec import RenderedProject, TemplateSpec, Variable
 from store.types import utcnow
 
 __all__ = [
@@ -398,7 +398,7 @@ async def preview_template(db: Database, name: str, values: Mapping[str, Any]) -
         spec = _spec(await _get_row(session, name))
     # In a thread, so a render up to its deadline never holds the event loop
     # (the app's preview stays cancellable).
-    return await asyncio.to_thread(templating.render, spec, values)
+    return await asyncio.to_thread(template_render.render, spec, values)
 
 
 async def create_project_from_template(
@@ -417,7 +417,7 @@ async def create_project_from_template(
     async with db.transaction() as session:
         row = await _get_row(session, template)
         spec = _spec(row)
-        rendered = await asyncio.to_thread(templating.render, spec, data.values)
+        rendered = await asyncio.to_thread(template_render.render, spec, data.values)
         origin = {
             "name": spec.name,
             "version": row.version,

@@ -38,7 +38,7 @@ from store.models import Modification, ModificationStatus, Project
 from store.redaction import REDACTED, redact_text
 from store.repositories import LinkRepository, ProjectRepository, SettingsRepository
 from store.services.linked import as_change, branch_of
-from store.services.projects import require_writable
+from store.services.project_reads import require_writable
 from store.services.review import project_of, resolve_modification
 from store.types import utcnow
 from store.vcs import worktree

@@ -18,7 +18,7 @@ from store.models import AuditCategory, Severity, WebhookDelivery
 from store.redaction import mask_url, redact_text
 from store.repositories.agents import AgentActivityRepository
 from store.repositories.base import Page
-from store.services.projects import resolve_project, resolve_writable_project
+from store.services.project_reads import resolve_project, resolve_writable_project
 from store.types import utcnow
 
 RESPONSE_EXCERPT = 2_000

@@ -3,12 +3,12 @@ between databases. Each one writes an audit row, reports progress through a
 callback, and leaves no half-written target behind: files are written under a
 temporary name and renamed at the end; database writes are one transaction.
 
-One module, just over 600 lines, because these five ways a whole workspace
-leaves or enters a database share their safeguards: one consistent snapshot
-read with its schema revision (``_snapshot``: export, transfer), every
-incoming row checked the same way (``row_checks.check_row``: import,
-transfer), and a safety copy before anything is replaced (``_safety_path``:
-restore)."""
+These five ways a whole workspace leaves or enters a database share their
+safeguards: one consistent snapshot read with its schema revision
+(``_snapshot``: export, transfer), every incoming row checked the same way
+(``row_checks.check_row``: import, transfer), and a safety copy before
+anything is replaced (``_safety_path``: restore). The SQLite files
+themselves are copied and checked by ``store.sqlite_files``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import os
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,13 +33,10 @@ from store.portability import ImportStats, Progress, RowWriter
 from store.redaction import mask_url, redact_row
 from store.services import row_checks
 from store.services.audit import verify_chain
-from store.services.modifications import files_digest
+from store.services.proposals import files_digest
+from store.sqlite_files import _copy_sqlite, _inspect_sqlite_file, _restore_into, _safety_path
+from store.sqlite_files import is_sqlite_file as is_sqlite_file
 from store.types import utcnow
-
-SQLITE_MAGIC = b"SQLite format 3\x00"
-# Pages copied per step of SQLite's online backup (4 MiB at the default page
-# size), so progress can be reported while a large file is copied.
-BACKUP_STEP_PAGES = 1024
 
 
 @dataclass
@@ -202,9 +198,10 @@ async def import_workspace(
     actor: str | None = None,
 ) -> ImportResult:
     """Load an export into ``db`` in one transaction. Rows already present
-    and identical are skipped, so importing twice changes nothing; a bad line
-    aborts everything with its line number. ``replace`` empties every table
-    first (used by restore)."""
+        and identical are skipped, so importing twice changes nothing; a bad line
+        aborts everything with its line number. ``replace`` empties every table
+        first (used by restore). The SQLite files themselves are copied and checked by
+    ``store.sqlite_files``."""
     path = _absolute(path)
     reader = portability.DumpReader(path)
     first = await asyncio.to_thread(reader.open)
@@ -296,61 +293,6 @@ def _threadsafe(progress: Progress | None) -> Progress | None:
     return report
 
 
-def _online_backup(
-    src: sqlite3.Connection, dst: sqlite3.Connection, progress: Progress | None
-) -> None:
-    """Copy ``src`` into ``dst`` a step of pages at a time, reporting pages
-    copied. The read transaction held over every step keeps one consistent
-    snapshot, so writers (WAL) carry on and the copy never restarts."""
-    src.execute("BEGIN")
-    src.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    copied = 0
-
-    def step(_status: int, remaining: int, total: int) -> None:
-        nonlocal copied
-        if progress is not None and total - remaining > copied:
-            progress(total - remaining - copied)
-            copied = total - remaining
-
-    try:
-        src.backup(dst, pages=BACKUP_STEP_PAGES, progress=step, sleep=0)
-    finally:
-        src.execute("COMMIT")
-
-
-def _copy_sqlite(
-    source: Path, target: Path, *, read_only: bool, progress: Progress | None = None
-) -> str | None:
-    """A consistent copy through SQLite's online backup, checked; returns
-    the copy's schema revision. Runs in a thread."""
-    uri = f"file:{source}?mode=ro" if read_only else f"file:{source}"
-    src = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
-    try:
-        dst = sqlite3.connect(target)
-        try:
-            _online_backup(src, dst, progress)
-            check = [row[0] for row in dst.execute("PRAGMA integrity_check")]
-            if check != ["ok"]:
-                raise StoreUnavailable(
-                    f"the copy failed its integrity check: {'; '.join(check[:3])}"
-                )
-            return _sqlite_revision(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
-
-
-def _sqlite_revision(connection: sqlite3.Connection) -> str | None:
-    tables = {
-        row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
-    }
-    if "alembic_version" not in tables:
-        return None
-    row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
-    return None if row is None else str(row[0])
-
-
 async def backup_database(
     db: Database,
     path: Path,
@@ -392,75 +334,6 @@ async def backup_database(
             details={"file": str(path), "schema_revision": revision, "bytes": size},
         )
     return BackupResult(path=path, revision=revision, size=size, kind="sqlite")
-
-
-def _inspect_sqlite_file(path: Path) -> str:
-    """The revision of a projdeck SQLite file, or a ValidationError saying
-    why it is not one. Runs in a thread."""
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    except sqlite3.Error:
-        raise ValidationError("file", f"{path} cannot be opened as a SQLite database") from None
-    try:
-        check = [row[0] for row in connection.execute("PRAGMA integrity_check")]
-        if check != ["ok"]:
-            raise ValidationError(
-                "file", f"{path} is damaged: {'; '.join(str(c) for c in check[:3])}"
-            )
-        revision = _sqlite_revision(connection)
-        tables = {
-            row[0]
-            for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        }
-    except sqlite3.DatabaseError as error:
-        raise ValidationError("file", f"{path} is not a usable SQLite database ({error})") from None
-    finally:
-        connection.close()
-    if revision is None or "projects" not in tables:
-        raise ValidationError("file", f"{path} is a SQLite database but not a projdeck one")
-    known = {info.revision for info in migrate.history()}
-    if revision not in known:
-        raise ValidationError(
-            "file",
-            f"{path} is at schema revision {revision}, which this projdeck does not know (newer?)",
-        )
-    return revision
-
-
-def is_sqlite_file(path: Path) -> bool:
-    """Whether ``path`` starts as a SQLite database file does."""
-    try:
-        with path.open("rb") as handle:
-            return handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
-    except OSError as error:
-        raise ValidationError("file", f"cannot read {path}: {error.strerror}") from None
-
-
-def _restore_into(source: Path, live: Path, progress: Progress | None) -> None:
-    """Copy ``source`` over the live database through SQLite's backup API,
-    which other connections see as one atomic change. Runs in a thread."""
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30, isolation_level=None)
-    try:
-        dst = sqlite3.connect(live, timeout=30)
-        try:
-            _online_backup(src, dst, progress)
-        finally:
-            dst.close()
-    finally:
-        src.close()
-
-
-def _safety_path(beside: Path, suffix: str) -> Path:
-    """A new name beside ``beside`` for the copy a restore keeps of the
-    workspace it replaces: a second restore within the same second gets its
-    own copy rather than replacing the first's."""
-    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    candidate = beside.with_name(f"{beside.stem}.before-restore-{stamp}{suffix}")
-    number = 1
-    while candidate.exists() or candidate.is_symlink():
-        number += 1
-        candidate = beside.with_name(f"{beside.stem}.before-restore-{stamp}-{number}{suffix}")
-    return candidate
 
 
 async def restore_database(

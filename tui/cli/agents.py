@@ -28,6 +28,8 @@ from tui.cli.common import (
 )
 from tui.cli.completion import complete_project
 from tui.cli.output import fail
+from tui.cli.pager import paged
+from tui.cli.tables import Column, echo_table, first_line
 
 # The services load inside each command, so ``projdeck`` (and the app it
 # opens) starts without them.
@@ -60,11 +62,6 @@ def _bar(value: Decimal, largest: Decimal) -> str:
         return ""
     filled = int((value / largest * BAR_WIDTH).to_integral_value())
     return "█" * filled + "░" * (BAR_WIDTH - filled)
-
-
-def _first_line(text: str, width: int) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 @click.group("agent")
@@ -101,6 +98,7 @@ def conversation() -> None:
 )
 @page_options
 @click.pass_context
+@paged
 def conversation_list(
     ctx: click.Context,
     project_ref: str | None,
@@ -123,16 +121,27 @@ def conversation_list(
     )
     if printed_page(page, shapes.conversation_row_as_dict, as_json=as_json, noun="conversations"):
         return
-    click.echo(
-        f"{'ID':<8}  {'PROJECT':<18}  {'STATUS':<6}  {'STARTED BY':<12}  {'UPDATED':<16}  TITLE"
+    echo_table(
+        (
+            Column("ID"),
+            Column("PROJECT", most=18),
+            Column("STATUS"),
+            Column("STARTED BY", most=12),
+            Column("UPDATED"),
+            Column("TITLE"),
+        ),
+        [
+            (
+                short_id(row.id),
+                row.project_name or "—",
+                str(row.status),
+                row.started_by,
+                f"{row.updated_at:%Y-%m-%d %H:%M}",
+                first_line(row.title),
+            )
+            for row in page.items
+        ],
     )
-    for row in page.items:
-        project = row.project_name or "—"
-        click.echo(
-            f"{short_id(row.id):<8}  {project[:18]:<18}  {row.status:<6}  "
-            f"{row.started_by[:12]:<12}  {row.updated_at:%Y-%m-%d %H:%M}  "
-            f"{_first_line(row.title, 60)}"
-        )
     echo_page_footer(page)
 
 
@@ -178,6 +187,7 @@ def conversation_close(ctx: click.Context, conversation_id: str) -> None:
 @click.option("--search", metavar="TEXT", help="Only messages whose text or model contains TEXT.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
+@paged
 def conversation_show(
     ctx: click.Context,
     conversation_id: str,
@@ -467,6 +477,7 @@ def _print_moved(moved: AgentRun, as_json: bool) -> None:
 @click.argument("run_id", metavar="RUN_ID")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
+@paged
 def run_show(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """Show a run: task, duration, tests, cost and the modifications it proposed."""
     from store.services import agents as service
@@ -502,8 +513,15 @@ def run_show(ctx: click.Context, run_id: str, as_json: bool) -> None:
         click.echo(f"  failing: {name}")
     if detail.modifications:
         click.echo("modifications:")
-        for mod in detail.modifications:
-            click.echo(f"  {short_id(mod.id)}  {mod.status:<8}  {_first_line(mod.request, 60)}")
+        echo_table(
+            (Column("ID"), Column("STATUS"), Column("REQUEST")),
+            [
+                (short_id(mod.id), str(mod.status), first_line(mod.request))
+                for mod in detail.modifications
+            ],
+            header=False,
+            indent=2,
+        )
 
 
 @agent.command(
@@ -523,6 +541,7 @@ def run_show(ctx: click.Context, run_id: str, as_json: bool) -> None:
 @click.option("--status", "statuses", multiple=True, help="Only these statuses (repeatable).")
 @page_options
 @click.pass_context
+@paged
 def runs(
     ctx: click.Context,
     project_ref: str | None,
@@ -551,17 +570,31 @@ def runs(
     if not page.items:
         click.echo("no runs")
         return
-    click.echo(
-        f"{'ID':<8}  {'PROJECT':<18}  {'AGENT':<12}  {'STATUS':<9}  {'STARTED':<16}  "
-        f"{'TOOK':>7}  {'COST':>9}  TASK"
+    echo_table(
+        (
+            Column("ID"),
+            Column("PROJECT", most=18),
+            Column("AGENT", most=12),
+            Column("STATUS"),
+            Column("STARTED"),
+            Column("TOOK", numeric=True),
+            Column("COST", numeric=True),
+            Column("TASK"),
+        ),
+        [
+            (
+                short_id(row.id),
+                row.project_name,
+                row.agent,
+                str(row.status),
+                f"{row.started_at:%Y-%m-%d %H:%M}" if row.started_at else "—",
+                _duration(row.duration),
+                format_amount(row.cost),
+                first_line(row.task),
+            )
+            for row in page.items
+        ],
     )
-    for row in page.items:
-        started = f"{row.started_at:%Y-%m-%d %H:%M}" if row.started_at else "—"
-        click.echo(
-            f"{short_id(row.id):<8}  {row.project_name[:18]:<18}  {row.agent[:12]:<12}  "
-            f"{row.status:<9}  {started:<16}  {_duration(row.duration):>7}  "
-            f"{format_amount(row.cost):>9}  {_first_line(row.task, 50)}"
-        )
     echo_page_footer(page)
 
 
@@ -607,6 +640,7 @@ def webhook(
 @click.argument("ref", shell_complete=complete_project)
 @page_options
 @click.pass_context
+@paged
 def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: bool) -> None:
     """List the webhook deliveries of project REF, newest first."""
     from store.services import shapes
@@ -619,13 +653,27 @@ def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: boo
     if not page.items:
         click.echo("no webhook deliveries")
         return
-    click.echo(f"{'WHEN':<16}  {'EVENT':<22}  {'STATUS':>6}  {'TRY':>3}  {'DELIVERED':<9}  URL")
-    for item in page.items:
-        code = str(item.status_code) if item.status_code is not None else "—"
-        click.echo(
-            f"{item.created_at:%Y-%m-%d %H:%M}  {item.event[:22]:<22}  {code:>6}  "
-            f"{item.attempt:>3}  {'yes' if item.delivered_at else 'no':<9}  {item.url}"
-        )
+    echo_table(
+        (
+            Column("WHEN"),
+            Column("EVENT", most=22),
+            Column("STATUS", numeric=True),
+            Column("TRY", numeric=True),
+            Column("DELIVERED"),
+            Column("URL"),
+        ),
+        [
+            (
+                f"{item.created_at:%Y-%m-%d %H:%M}",
+                item.event,
+                str(item.status_code) if item.status_code is not None else "—",
+                str(item.attempt),
+                "yes" if item.delivered_at else "no",
+                item.url,
+            )
+            for item in page.items
+        ],
+    )
     echo_page_footer(page)
 
 
@@ -641,6 +689,7 @@ def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: boo
 @click.option("--until", metavar="WHEN", help="ISO date/time (exclusive), or an age.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
+@paged
 def stats(
     ctx: click.Context,
     project_ref: str | None,
@@ -690,13 +739,27 @@ def stats(
     if not days:
         click.echo("no test results in this period")
         return
-    click.echo(f"{'DAY':<10}  {'RUNS':>5}  {'PASSED':>7}  {'FAILED':>7}  {'SKIPPED':>7}  PASS RATE")
-    for day in days:
-        rate = f"{day.pass_rate:.0%}" if day.pass_rate is not None else "—"
-        click.echo(
-            f"{day.day:%Y-%m-%d}  {day.runs:>5,}  {day.passed:>7,}  {day.failed:>7,}  "
-            f"{day.skipped:>7,}  {rate}"
-        )
+    echo_table(
+        (
+            Column("DAY"),
+            Column("RUNS", numeric=True),
+            Column("PASSED", numeric=True),
+            Column("FAILED", numeric=True),
+            Column("SKIPPED", numeric=True),
+            Column("PASS RATE", numeric=True),
+        ),
+        [
+            (
+                f"{day.day:%Y-%m-%d}",
+                f"{day.runs:,}",
+                f"{day.passed:,}",
+                f"{day.failed:,}",
+                f"{day.skipped:,}",
+                f"{day.pass_rate:.0%}" if day.pass_rate is not None else "—",
+            )
+            for day in days
+        ],
+    )
 
 
 # -- costs ---------------------------------------------------------------------------------------
@@ -715,6 +778,7 @@ def stats(
 @click.option("--by", "by", default="project", show_default=True, help="project, model or day.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as exact text).")
 @click.pass_context
+@paged
 def costs(
     ctx: click.Context,
     project_ref: str | None,
@@ -746,18 +810,36 @@ def costs(
         click.echo("no costs recorded in this period")
         return
     largest = max(row.cost for row in report.rows)
-    header = str(report.by).upper()
-    click.echo(
-        f"{header:<24}  {'MESSAGES':>8}  {'RUNS':>5}  {'TOKENS IN':>11}  {'TOKENS OUT':>11}  "
-        f"{'COST':>12}"
-    )
-    for row in report.rows:
-        click.echo(
-            f"{row.label[:24]:<24}  {row.messages:>8,}  {row.runs:>5,}  {row.prompt_tokens:>11,}  "
-            f"{row.completion_tokens:>11,}  {format_amount(row.cost):>12}  "
-            f"{_bar(row.cost, largest)}"
+    rows = [
+        (
+            row.label,
+            f"{row.messages:,}",
+            f"{row.runs:,}",
+            f"{row.prompt_tokens:,}",
+            f"{row.completion_tokens:,}",
+            format_amount(row.cost),
+            _bar(row.cost, largest),
         )
-    click.echo(
-        f"{'TOTAL':<24}  {report.messages:>8,}  {report.runs:>5,}  {report.prompt_tokens:>11,}  "
-        f"{report.completion_tokens:>11,}  {format_amount(report.total):>12}"
+        for row in report.rows
+    ]
+    total = (
+        "TOTAL",
+        f"{report.messages:,}",
+        f"{report.runs:,}",
+        f"{report.prompt_tokens:,}",
+        f"{report.completion_tokens:,}",
+        format_amount(report.total),
+        "",
+    )
+    echo_table(
+        (
+            Column(str(report.by).upper(), most=24),
+            Column("MESSAGES", numeric=True),
+            Column("RUNS", numeric=True),
+            Column("TOKENS IN", numeric=True),
+            Column("TOKENS OUT", numeric=True),
+            Column("COST", numeric=True),
+            Column(""),
+        ),
+        [*rows, total],
     )

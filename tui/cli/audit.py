@@ -26,6 +26,8 @@ from tui.cli.common import (
 )
 from tui.cli.completion import complete_project
 from tui.cli.output import fail
+from tui.cli.pager import paged
+from tui.cli.tables import Column, echo_table
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,6 +82,7 @@ def audit() -> None:
 @_filters
 @page_options
 @click.pass_context
+@paged
 def list_audit(
     ctx: click.Context, /, limit: int, offset: int, as_json: bool, **options: Any
 ) -> None:
@@ -90,12 +93,30 @@ def list_audit(
     if as_json:
         print_page_json(page, shapes.audit_entry_as_dict)
         return
-    for entry in page.items:
-        at = entry.at.strftime("%Y-%m-%d %H:%M:%S")
-        click.echo(
-            f"{entry.id:>6}  {at}  {entry.actor:<12} {entry.severity!s:<8} "
-            f"{entry.category!s:<10} {entry.event_type:<22} {entry.description}"
-        )
+    echo_table(
+        (
+            Column("ID", numeric=True),
+            Column("AT"),
+            Column("ACTOR", most=16),
+            Column("SEVERITY"),
+            Column("CATEGORY"),
+            Column("EVENT", most=32),
+            Column("DESCRIPTION"),
+        ),
+        [
+            (
+                str(entry.id),
+                entry.at.strftime("%Y-%m-%d %H:%M:%S"),
+                entry.actor,
+                str(entry.severity),
+                str(entry.category),
+                entry.event_type,
+                entry.description,
+            )
+            for entry in page.items
+        ],
+        header=False,
+    )
     shown = f"{offset + 1}-{offset + len(page.items)}" if page.items else "0"
     click.echo(f"({shown} of {page.total})", err=not page.items)
 

@@ -12,7 +12,7 @@ import click
 
 from store.errors import StoreError
 from tui import __version__
-from tui.cli.output import CliState, VisibleOutput, fail
+from tui.cli.output import CliState, VisibleOutput, echo_error, fail
 
 # Each command's module is imported when that command runs: opening the app,
 # running one command or listing them all (``--help``) does not load the code
@@ -26,6 +26,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "audit": ("tui.cli.audit:audit", "Read, export and verify the audit log."),
     "backup": ("tui.cli.workspace:backup", "Back up the database to PATH."),
+    "config": (
+        "tui.cli.config:config",
+        "Show and change the config file (config.toml): database URL, actor, theme, diff "
+        "style, editor, pager, live refresh, keymap.",
+    ),
     "db": ("tui.cli.db:db", "Create and migrate the database schema."),
     "demo": (
         "tui.cli.demo:demo",
@@ -121,14 +126,27 @@ class LazyGroup(click.Group):
     is_flag=True,
     help="Open the app on a fresh temporary database filled with demo data.",
 )
+@click.option(
+    "--no-pager",
+    is_flag=True,
+    help="Print long output directly, not through $PAGER (else less -FRX) on a terminal; "
+    "PROJDECK_NO_PAGER=1 does the same.",
+)
 @click.version_option(__version__, prog_name="projdeck")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str | None, demo: bool) -> None:
+def cli(ctx: click.Context, db_url: str | None, demo: bool, no_pager: bool) -> None:
     """projdeck: keep project records and review what AI agents propose.
 
     Run without a command to open the terminal app.
     """
-    ctx.obj = CliState(db_url_option=db_url)
+    ctx.obj = CliState(db_url_option=db_url, no_pager=no_pager)
+    if ctx.invoked_subcommand not in (None, "config"):
+        # Once, before the command; the app shows them itself, and
+        # `projdeck config` says them in its own words.
+        from store.config import load
+
+        for warning in load().warnings:
+            echo_error(f"warning: {warning}")
     if ctx.invoked_subcommand is None:
         # The app reads keys from stdin and draws on stderr: without a
         # terminal there it would write escape codes into a pipe or a log.

@@ -30,6 +30,8 @@ from tui.cli.common import (
 )
 from tui.cli.completion import complete_modification, complete_project
 from tui.cli.output import echo_exact, fail
+from tui.cli.pager import paged
+from tui.cli.tables import Column, echo_table, first_line
 
 _STATUSES = click.Choice([member.value for member in ModificationStatus])
 _AGAINST = {
@@ -274,6 +276,7 @@ def propose(ctx: click.Context, /, ref: str, as_json: bool, **options: Any) -> N
 @click.option("--newest", is_flag=True, help="Newest first (default: oldest first).")
 @page_options
 @click.pass_context
+@paged
 def list_modifications(
     ctx: click.Context,
     project_ref: str | None,
@@ -310,16 +313,29 @@ def list_modifications(
     )
     if printed_page(page, shapes.modification_row_as_dict, as_json=as_json, noun="modifications"):
         return
-    click.echo(
-        f"{'ID':<8}  {'PROJECT':<20}  {'STATUS':<8}  {'FILES':>5}  {'BY':<14}  {'REQUESTED':<16}  REQUEST"
+    echo_table(
+        (
+            Column("ID"),
+            Column("PROJECT", most=20),
+            Column("STATUS"),
+            Column("FILES", numeric=True),
+            Column("BY", most=14),
+            Column("REQUESTED"),
+            Column("REQUEST"),
+        ),
+        [
+            (
+                short_id(row.id),
+                row.project_name,
+                str(row.status),
+                str(len(row.affected_files)),
+                row.requested_by,
+                f"{row.requested_at:%Y-%m-%d %H:%M}",
+                first_line(row.request),
+            )
+            for row in page.items
+        ],
     )
-    for row in page.items:
-        request = row.request.splitlines()[0] if row.request else ""
-        click.echo(
-            f"{short_id(row.id):<8}  {row.project_name[:20]:<20}  {row.status:<8}  "
-            f"{len(row.affected_files):>5}  {row.requested_by[:14]:<14}  "
-            f"{row.requested_at:%Y-%m-%d %H:%M}  {request[:60]}"
-        )
     echo_page_footer(page)
 
 
@@ -334,6 +350,7 @@ def list_modifications(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
+@paged
 def show(
     ctx: click.Context, modification_id: str, with_diff: bool, as_patch: bool, as_json: bool
 ) -> None:

@@ -22,6 +22,8 @@ BAR_WIDTH = 20
 @dataclass
 class CliState:
     db_url_option: str | None
+    # --no-pager: long output printed directly even on a terminal.
+    no_pager: bool = False
 
 
 class VisibleOutput(io.TextIOBase):

@@ -28,6 +28,8 @@ from tui.cli.common import (
 )
 from tui.cli.completion import complete_project
 from tui.cli.output import fail
+from tui.cli.pager import paged
+from tui.cli.tables import Column, echo_table
 
 if TYPE_CHECKING:
     from store.crypto import SecretValue
@@ -60,6 +62,17 @@ def _files(items: tuple[str, ...]) -> dict[str, str]:
 
 def _short(project_id: Any) -> str:
     return str(project_id)[:8]
+
+
+_PROJECT_COLUMNS = (
+    Column("ID"),
+    Column("NAME", most=28),
+    Column("TYPE"),
+    Column("STATUS"),
+    Column("OWNER", most=16),
+    Column("PENDING", numeric=True),
+    Column("UPDATED"),
+)
 
 
 @click.group()
@@ -112,6 +125,7 @@ def project() -> None:
 )
 @page_options
 @click.pass_context
+@paged
 def list_projects(
     ctx: click.Context,
     statuses: tuple[str, ...],
@@ -158,14 +172,21 @@ def list_projects(
     )
     if printed_page(page, shapes.project_summary_as_dict, as_json=as_json, noun="projects"):
         return
-    header = f"{'ID':<8}  {'NAME':<28}  {'TYPE':<12}  {'STATUS':<8}  {'OWNER':<16}  {'PENDING':>7}  UPDATED"
-    click.echo(header)
-    for item in page.items:
-        click.echo(
-            f"{_short(item.id):<8}  {item.name[:28]:<28}  {item.type:<12}  {item.status:<8}  "
-            f"{item.owner_id[:16]:<16}  {item.pending_modifications:>7}  "
-            f"{item.updated_at:%Y-%m-%d %H:%M}"
-        )
+    echo_table(
+        _PROJECT_COLUMNS,
+        [
+            (
+                _short(item.id),
+                item.name,
+                str(item.type),
+                str(item.status),
+                item.owner_id,
+                str(item.pending_modifications),
+                f"{item.updated_at:%Y-%m-%d %H:%M}",
+            )
+            for item in page.items
+        ],
+    )
     shown_to = page.offset + len(page.items)
     click.echo(f"{page.offset + 1}-{shown_to} of {page.total}")
 
@@ -180,6 +201,7 @@ def list_projects(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
+@paged
 def show_project(
     ctx: click.Context, ref: str, with_codebase: bool, reveal_webhook: bool, as_json: bool
 ) -> None:

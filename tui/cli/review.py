@@ -11,6 +11,7 @@ from store.models import CommentSide, HunkVerdict
 from store.services import hunk_review
 from tui.cli.common import call_service, print_json
 from tui.cli.completion import complete_modification
+from tui.cli.pager import paged
 
 
 def hunk_numbers(
@@ -79,6 +80,7 @@ def _print_hunks(review: hunk_review.HunkReview, *, with_lines: bool) -> None:
 @click.option("--diff", "with_lines", is_flag=True, help="Show each hunk's lines too.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (lines included).")
 @click.pass_context
+@paged
 def hunks(ctx: click.Context, modification_id: str, with_lines: bool, as_json: bool) -> None:
     """List a modification's hunks with their numbers and the decisions on
     them. Hunks are numbered from 1 across its files, in path order; the
@@ -163,6 +165,7 @@ def comment(
 @click.argument("modification_id", metavar="ID", shell_complete=complete_modification)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (for an agent).")
 @click.pass_context
+@paged
 def feedback(ctx: click.Context, modification_id: str, as_json: bool) -> None:
     """What the reviewer said of a modification, for the agent that made it:
     the verdict, every hunk's decision with its file, header and reason, and

@@ -22,6 +22,8 @@ from tui.cli.common import (
 )
 from tui.cli.completion import complete_project
 from tui.cli.output import echo_exact, fail
+from tui.cli.pager import paged
+from tui.cli.tables import Column, echo_table
 
 
 def _name_as_dict(secret: SecretName) -> dict[str, str]:
@@ -46,16 +48,25 @@ def secret() -> None:
 @click.argument("ref", shell_complete=complete_project)
 @page_options
 @click.pass_context
+@paged
 def list_secrets(ctx: click.Context, ref: str, limit: int, offset: int, as_json: bool) -> None:
     """The names of a project's secrets (never their values), by name."""
 
     page = call_service(ctx, service.list_secret_page, ref, limit=limit, offset=offset)
     if printed_page(page, _name_as_dict, as_json=as_json, noun="secrets"):
         return
-    width = max(len(name.key_name) for name in page.items)
-    for name in page.items:
-        updated = name.updated_at.strftime("%Y-%m-%d %H:%M")
-        click.echo(f"{name.key_name:<{width}}  updated {updated}  key {name.key_id}")
+    echo_table(
+        (Column("NAME"), Column("UPDATED"), Column("KEY")),
+        [
+            (
+                name.key_name,
+                f"updated {name.updated_at:%Y-%m-%d %H:%M}",
+                f"key {name.key_id}",
+            )
+            for name in page.items
+        ],
+        header=False,
+    )
     echo_page_footer(page)
 
 

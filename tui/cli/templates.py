@@ -24,6 +24,8 @@ from tui.cli.common import (
 )
 from tui.cli.completion import complete_project
 from tui.cli.output import fail
+from tui.cli.pager import paged
+from tui.cli.tables import Column, echo_table
 
 _CATEGORIES = click.Choice([member.value for member in TemplateCategory])
 
@@ -59,6 +61,7 @@ def template() -> None:
 @click.option("--search", help="Text in the name or description.")
 @page_options
 @click.pass_context
+@paged
 def list_templates(
     ctx: click.Context,
     category: str | None,
@@ -86,13 +89,25 @@ def list_templates(
         if page.total == 0 and not any((category, tag, stack, search)):
             click.echo("add the built-in ones with: projdeck template seed")
         return
-    click.echo(f"{'NAME':<22}  {'CATEGORY':<12}  {'COMPLEXITY':<10}  {'SETUP':>5}  STACK")
-    for item in page.items:
-        minutes = "-" if item.estimated_setup_time is None else f"{item.estimated_setup_time}m"
-        click.echo(
-            f"{item.name[:22]:<22}  {item.category:<12}  {item.complexity:<10}  {minutes:>5}  "
-            f"{', '.join(item.tech_stack)}"
-        )
+    echo_table(
+        (
+            Column("NAME", most=22),
+            Column("CATEGORY"),
+            Column("COMPLEXITY"),
+            Column("SETUP", numeric=True),
+            Column("STACK"),
+        ),
+        [
+            (
+                item.name,
+                str(item.category),
+                str(item.complexity),
+                "-" if item.estimated_setup_time is None else f"{item.estimated_setup_time}m",
+                ", ".join(item.tech_stack),
+            )
+            for item in page.items
+        ],
+    )
     click.echo(f"{page.offset + 1}-{page.offset + len(page.items)} of {page.total}")
 
 
@@ -101,6 +116,7 @@ def list_templates(
 @click.option("--files", "with_files", is_flag=True, help="Include file contents in --json.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
+@paged
 def show_template(ctx: click.Context, name: str, with_files: bool, as_json: bool) -> None:
     """Show a template: what it is, its variables and its files."""
 

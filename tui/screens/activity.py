@@ -14,7 +14,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import (
     DataTable,
-    Footer,
     Header,
     Input,
     Select,
@@ -37,6 +36,7 @@ from tui.screens.conversation import ConversationScreen
 from tui.screens.filtered import FilteredScreen
 from tui.screens.review import ReviewScreen
 from tui.widgets.costs import CostsView
+from tui.widgets.footer import DeckFooter
 from tui.widgets.picker import PickerField
 from tui.widgets.runs import ConversationTable, RunTable, render_run
 from tui.widgets.tables import ModificationTable
@@ -53,21 +53,51 @@ class ActivityScreen(FilteredScreen):
     TITLE = "Activity"
     CSS_PATH = "activity.tcss"
     BINDINGS = [
-        Binding("r", "show_tab('runs')", "Runs"),
+        Binding("r", "show_tab('runs')", "Runs", id="activity.show_tab.runs"),
         # "No-run": the tab it opens is titled "Conversations without a run".
-        Binding("w", "show_tab('conversations')", "No-run"),
-        Binding("c", "show_tab('costs')", "Costs"),
+        Binding("w", "show_tab('conversations')", "No-run", id="activity.show_tab.conversations"),
+        Binding("c", "show_tab('costs')", "Costs", id="activity.show_tab.costs"),
         # One footer entry ("f a s Filters"); the help lists each key.
-        Binding("f", "focus_filter('activity-project')", "Project filter", group=FILTERS),
-        Binding("a", "focus_filter('activity-agent')", "Agent filter", group=FILTERS),
-        Binding("s", "focus_filter('activity-status')", "Status filter", group=FILTERS),
-        Binding("v", "conversation", "Conversation"),
-        Binding("m", "modification", "Modification"),
-        Binding("p", "focus_filter('costs-period')", "Period", show=False),
+        Binding(
+            "f",
+            "focus_filter('activity-project')",
+            "Project filter",
+            group=FILTERS,
+            id="activity.focus_filter.activity-project",
+        ),
+        Binding(
+            "a",
+            "focus_filter('activity-agent')",
+            "Agent filter",
+            group=FILTERS,
+            id="activity.focus_filter.activity-agent",
+        ),
+        Binding(
+            "s",
+            "focus_filter('activity-status')",
+            "Status filter",
+            group=FILTERS,
+            id="activity.focus_filter.activity-status",
+        ),
+        Binding("v", "conversation", "Conversation", id="activity.conversation"),
+        Binding("m", "modification", "Modification", id="activity.modification"),
+        Binding(
+            "p",
+            "focus_filter('costs-period')",
+            "Period",
+            show=False,
+            id="activity.focus_filter.costs-period",
+        ),
         # / as on the other lists: the runs' text filter is the agent's name.
-        Binding("slash", "focus_filter('activity-agent')", "Filter", show=False),
-        Binding("ctrl+r", "reload", "Reload"),
-        Binding("escape", "clear_filters", "Clear"),
+        Binding(
+            "slash",
+            "focus_filter('activity-agent')",
+            "Filter",
+            show=False,
+            id="activity.focus_filter.activity-agent.slash",
+        ),
+        Binding("ctrl+r", "reload", "Reload", id="activity.reload"),
+        Binding("escape", "clear_filters", "Clear", id="activity.clear_filters"),
     ]
 
     def __init__(self) -> None:
@@ -111,7 +141,7 @@ class ActivityScreen(FilteredScreen):
                         id="costs-period",
                     )
                 yield CostsView(id="activity-costs")
-        yield Footer()
+        yield DeckFooter()
 
     def on_mount(self) -> None:
         self.query_one("#activity-detail").border_title = "Run"

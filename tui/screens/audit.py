@@ -15,7 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Header, Input, Select, Static
+from textual.widgets import Header, Input, Select, Static
 
 from store.errors import ValidationError
 from store.models import AuditCategory, AuditEntry, Severity
@@ -24,6 +24,7 @@ from store.services.browse import find_audit_actors, find_project_names, project
 from tui import format
 from tui.context import attempt, deck
 from tui.screens.filtered import FilteredScreen
+from tui.widgets.footer import DeckFooter
 from tui.widgets.picker import PickerField
 from tui.widgets.tables import AuditTable
 
@@ -34,13 +35,17 @@ NEAR_END = 20
 class AuditScreen(FilteredScreen):
     TITLE = "Audit"
     BINDINGS = [
-        Binding("slash", "focus_filter('audit-search')", "Search"),
-        Binding("f", "focus_filter('audit-category')", "Filters"),
-        Binding("p", "pick('audit-project')", "Project"),
-        Binding("a", "pick('audit-actor')", "Actor"),
-        Binding("v", "verify", "Verify chain"),
-        Binding("ctrl+r", "reload", "Reload"),
-        Binding("escape", "clear_filters", "Clear filters"),
+        Binding(
+            "slash", "focus_filter('audit-search')", "Search", id="audit.focus_filter.audit-search"
+        ),
+        Binding(
+            "f", "focus_filter('audit-category')", "Filters", id="audit.focus_filter.audit-category"
+        ),
+        Binding("p", "pick('audit-project')", "Project", id="audit.pick.audit-project"),
+        Binding("a", "pick('audit-actor')", "Actor", id="audit.pick.audit-actor"),
+        Binding("v", "verify", "Verify chain", id="audit.verify"),
+        Binding("ctrl+r", "reload", "Reload", id="audit.reload"),
+        Binding("escape", "clear_filters", "Clear filters", id="audit.clear_filters"),
     ]
 
     def __init__(self) -> None:
@@ -74,7 +79,7 @@ class AuditScreen(FilteredScreen):
             with VerticalScroll(id="audit-detail", classes="detail"):
                 yield Static("", id="audit-entry")
         yield Static("", id="audit-status", classes="status-line")
-        yield Footer()
+        yield DeckFooter()
 
     def on_mount(self) -> None:
         self.query_one(AuditTable).focus()

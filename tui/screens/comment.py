@@ -5,20 +5,19 @@ the person's editor ($VISUAL, else $EDITOR, else vi) while the app waits."""
 
 from __future__ import annotations
 
-import os
-import shlex
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-from textual.app import ComposeResult, SuspendNotSupported
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from store.models import CommentSide
+from tui import format
+from tui.editor import EditorFailed, configured_editor, run_editor
 
 Comment = tuple[int, CommentSide, str]
 
@@ -36,8 +35,8 @@ def parse_line(value: str) -> tuple[int, CommentSide] | None:
 
 class CommentScreen(ModalScreen[Comment | None]):
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+o", "editor", "Write it in $EDITOR"),
+        Binding("escape", "cancel", "Cancel", id="comment.cancel"),
+        Binding("ctrl+o", "editor", "Write it in $EDITOR", id="comment.editor"),
     ]
 
     def __init__(self, title: str, line: str) -> None:
@@ -90,17 +89,14 @@ class CommentScreen(ModalScreen[Comment | None]):
         if line is None:
             return
         error = self.query_one("#comment-error", Static)
-        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
         folder = Path(tempfile.mkdtemp(prefix="projdeck-comment-"))
         draft = folder / "comment.md"
         try:
             draft.write_text(self.query_one("#comment-text", Input).value, encoding="utf-8")
             try:
-                with self.app.suspend():
-                    # The person's own editor, named by their own environment.
-                    subprocess.run([*shlex.split(editor), str(draft)], check=False)  # noqa: S603
-            except (SuspendNotSupported, OSError) as failed:
-                error.update(f"editor: {editor!r} could not be run here ({failed})")
+                run_editor(self.app, draft, configured_editor(self.app))
+            except EditorFailed as failed:
+                error.update(format.safe(failed.message))
                 return
             text = draft.read_text(encoding="utf-8", errors="replace").strip()
         finally:

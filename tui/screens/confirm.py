@@ -12,8 +12,8 @@ from textual.widgets import Button, Static
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
+        Binding("y", "answer(True)", "Yes", id="confirm.answer.True"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.answer.False"),
     ]
 
     def __init__(self, question: str | Text, *, yes: str = "Yes") -> None:

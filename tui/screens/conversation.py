@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.markup import escape
-from textual.widgets import Collapsible, Footer, Header, Input, Static
+from textual.widgets import Collapsible, Header, Input, Static
 
 from store.models import Message
 from store.money import format_amount, from_micros
@@ -18,6 +18,7 @@ from store.services.agents import ConversationDetail, get_conversation, list_mes
 from tui import format
 from tui.context import attempt, deck
 from tui.screens.filtered import FilteredScreen
+from tui.widgets.footer import DeckFooter
 
 # Enough for any one sitting; the status line says when there are more.
 LIMIT = 500
@@ -56,11 +57,11 @@ class ConversationScreen(FilteredScreen):
     TITLE = "Conversation"
     CSS_PATH = "activity.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("slash", "search", "Search"),
-        Binding("x", "fold_all(False)", "Unfold all"),
-        Binding("z", "fold_all(True)", "Fold long"),
-        Binding("ctrl+r", "reload", "Reload"),
+        Binding("escape", "back", "Back", id="conversation.back"),
+        Binding("slash", "search", "Search", id="conversation.search"),
+        Binding("x", "fold_all(False)", "Unfold all", id="conversation.fold_all.False"),
+        Binding("z", "fold_all(True)", "Fold long", id="conversation.fold_all.True"),
+        Binding("ctrl+r", "reload", "Reload", id="conversation.reload"),
     ]
 
     def __init__(self, conversation_id: uuid.UUID) -> None:
@@ -80,7 +81,7 @@ class ConversationScreen(FilteredScreen):
         )
         yield VerticalScroll(id="conversation-messages")
         yield Static("", id="conversation-status", classes="status-line")
-        yield Footer()
+        yield DeckFooter()
 
     def on_mount(self) -> None:
         self.query_one("#conversation-messages").focus()

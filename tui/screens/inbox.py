@@ -13,7 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets import Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from store.services import ModificationRow
@@ -21,6 +21,7 @@ from store.services.review import Inbox, InboxGroup, waiting_modifications
 from tui import format
 from tui.context import attempt, copy_to_clipboard, deck
 from tui.screens.review import ReviewScreen, waiting_ids
+from tui.widgets.footer import DeckFooter
 
 REQUEST_WIDTH = 64
 
@@ -29,11 +30,11 @@ class InboxList(OptionList):
     """Waiting modifications under their project's heading."""
 
     BINDINGS = [
-        Binding("enter", "select", "Review"),
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("g", "first", "First", show=False),
-        Binding("G", "last", "Last", show=False),
+        Binding("enter", "select", "Review", id="inbox.select"),
+        Binding("j", "cursor_down", "Down", show=False, id="inbox.cursor_down"),
+        Binding("k", "cursor_up", "Up", show=False, id="inbox.cursor_up"),
+        Binding("g", "first", "First", show=False, id="inbox.first"),
+        Binding("G", "last", "Last", show=False, id="inbox.last"),
     ]
 
 
@@ -83,10 +84,10 @@ class InboxScreen(Screen[None]):
     TITLE = "Inbox"
     CSS_PATH = "inbox.tcss"
     BINDINGS = [
-        Binding("slash", "search", "Filter"),
-        Binding("escape", "clear_search", "Clear filter", show=False),
-        Binding("ctrl+r", "reload", "Reload"),
-        Binding("y", "copy_id", "Copy id", show=False),
+        Binding("slash", "search", "Filter", id="inbox.search"),
+        Binding("escape", "clear_search", "Clear filter", show=False, id="inbox.clear_search"),
+        Binding("ctrl+r", "reload", "Reload", id="inbox.reload"),
+        Binding("y", "copy_id", "Copy id", show=False, id="inbox.copy_id"),
     ]
 
     def __init__(self) -> None:
@@ -98,7 +99,7 @@ class InboxScreen(Screen[None]):
         yield Input(placeholder="/ requests, requesters, projects containing…", id="inbox-search")
         yield InboxList(id="inbox-list")
         yield Static("Nothing waits for review.", id="inbox-empty")
-        yield Footer()
+        yield DeckFooter()
 
     def on_mount(self) -> None:
         self.query_one("#inbox-empty").display = False

@@ -8,13 +8,15 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Header, Input, Select, Static
+from textual.widgets import Header, Input, Select, Static
 
 from store.models import ModificationStatus
 from store.services import ModificationRow
 from store.services.review import get_modification, list_modifications
 from tui.context import attempt, copy_to_clipboard, deck
 from tui.screens.filtered import FilteredScreen
+from tui.widgets.code_theme import app_syntax_theme
+from tui.widgets.footer import DeckFooter
 from tui.widgets.modification_view import render_modification
 from tui.widgets.tables import ModificationTable, redraw_keeping_cursor
 
@@ -25,11 +27,13 @@ NEAR_END = 20
 class ModificationsScreen(FilteredScreen):
     TITLE = "Modifications"
     BINDINGS = [
-        Binding("slash", "search", "Filter"),
-        Binding("f", "focus_status", "Status filter"),
-        Binding("ctrl+r", "reload", "Reload"),
-        Binding("y", "copy_id", "Copy id", show=False),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("slash", "search", "Filter", id="modifications.search"),
+        Binding("f", "focus_status", "Status filter", id="modifications.focus_status"),
+        Binding("ctrl+r", "reload", "Reload", id="modifications.reload"),
+        Binding("y", "copy_id", "Copy id", show=False, id="modifications.copy_id"),
+        Binding(
+            "escape", "clear_filter", "Clear filter", show=False, id="modifications.clear_filter"
+        ),
     ]
 
     def __init__(self) -> None:
@@ -55,11 +59,13 @@ class ModificationsScreen(FilteredScreen):
             with VerticalScroll(id="modification-detail", classes="detail"):
                 yield Static("", id="modification-view")
         yield Static("", id="modifications-status", classes="status-line")
-        yield Footer()
+        yield DeckFooter()
 
     def on_mount(self) -> None:
         self.query_one("#modification-detail").border_title = "Modification"
         self.query_one(ModificationTable).focus()
+        # Its diffs are coloured for the theme: drawn again when it changes.
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._show_selected())
 
     def on_screen_resume(self) -> None:
         # Back from a review: the cursor stays where it was.
@@ -148,7 +154,7 @@ class ModificationsScreen(FilteredScreen):
         detail = await attempt(self, get_modification(deck(self).database, ref))
         if detail is not None:
             self.query_one("#modification-view", Static).update(
-                render_modification(detail, deck(self).clock())
+                render_modification(detail, deck(self).clock(), theme=app_syntax_theme(self.app))
             )
 
     @on(Select.Changed, "#modification-status")

@@ -10,7 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
 from store.errors import StoreError, ValidationError
 from store.models import ProjectStatus
@@ -18,7 +18,7 @@ from store.services import projects as project_service
 from store.services.agent_stats import cost_report
 from store.services.agents import list_runs
 from store.services.audit import AuditQuery, list_audit
-from store.services.projects import ProjectConfig
+from store.services.project_reads import ProjectConfig
 from store.services.review import list_modifications
 from tui import format as shown
 from tui.context import attempt, deck
@@ -27,6 +27,7 @@ from tui.screens.project_form import ProjectForm
 from tui.screens.secrets_pane import SecretsPane
 from tui.widgets.codebase import FileBrowser
 from tui.widgets.costs import cost_table
+from tui.widgets.footer import DeckFooter
 from tui.widgets.overview import OverviewPane
 from tui.widgets.runs import RunTable
 from tui.widgets.settings_editor import SettingsEditor
@@ -38,11 +39,11 @@ TABS = ["overview", "settings", "secrets", "codebase", "modifications", "activit
 class ProjectDetailScreen(Screen[None]):
     TITLE = "Project"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("e", "edit", "Edit project"),
-        Binding("ctrl+r", "reload", "Reload"),
-        Binding("left_square_bracket", "tab(-1)", "Previous tab"),
-        Binding("right_square_bracket", "tab(1)", "Next tab"),
+        Binding("escape", "back", "Back", id="project_detail.back"),
+        Binding("e", "edit", "Edit project", id="project_detail.edit"),
+        Binding("ctrl+r", "reload", "Reload", id="project_detail.reload"),
+        Binding("left_square_bracket", "tab(-1)", "Previous tab", id="project_detail.tab.-1"),
+        Binding("right_square_bracket", "tab(1)", "Next tab", id="project_detail.tab.1"),
     ]
 
     def __init__(self, project_id: uuid.UUID) -> None:
@@ -69,7 +70,7 @@ class ProjectDetailScreen(Screen[None]):
             with TabPane("Runs", id="runs"):
                 yield Static("", id="project-costs")
                 yield RunTable(with_project=False, id="project-runs")
-        yield Footer()
+        yield DeckFooter()
 
     def on_mount(self) -> None:
         deck(self).open_projects.add(self)

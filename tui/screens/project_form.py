@@ -45,9 +45,9 @@ class ProjectForm(ModalScreen[uuid.UUID | None]):
     carrying the version it was read at."""
 
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save"),
-        Binding("ctrl+r", "reload", "Reload"),
-        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "save", "Save", id="project_form.save"),
+        Binding("ctrl+r", "reload", "Reload", id="project_form.reload"),
+        Binding("escape", "cancel", "Cancel", id="project_form.cancel"),
     ]
 
     def __init__(self, project_id: uuid.UUID | None = None) -> None:

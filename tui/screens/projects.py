@@ -10,7 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.markup import escape
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from store.errors import ValidationError
 from store.models import ProjectStatus
@@ -20,6 +20,7 @@ from store.services.browse import ProjectRow, list_project_rows, project_filter_
 from tui import format
 from tui.context import attempt, copy_to_clipboard, deck
 from tui.screens.filtered import FilteredScreen
+from tui.widgets.footer import DeckFooter
 from tui.widgets.tables import SafeTable, redraw_keeping_cursor
 
 PAGE = 100
@@ -58,17 +59,19 @@ class ProjectsScreen(FilteredScreen):
     TITLE = "Projects"
     HELP = FILTER_HELP
     BINDINGS = [
-        Binding("slash", "filter", "Filter"),
-        Binding("n", "new", "New"),
-        Binding("e", "edit", "Edit"),
-        Binding("a", "archive", "Archive/unarchive"),
-        Binding("d", "delete", "Delete"),
-        Binding("r", "restore", "Restore"),
-        Binding("s", "sort", "Sort"),
-        Binding("y", "copy_id", "Copy id", show=False),
-        Binding("A", "show_status('archived')", "Show archived"),
-        Binding("D", "show_status('deleted')", "Show deleted"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("slash", "filter", "Filter", id="projects.filter"),
+        Binding("n", "new", "New", id="projects.new"),
+        Binding("e", "edit", "Edit", id="projects.edit"),
+        Binding("a", "archive", "Archive/unarchive", id="projects.archive"),
+        Binding("d", "delete", "Delete", id="projects.delete"),
+        Binding("r", "restore", "Restore", id="projects.restore"),
+        Binding("s", "sort", "Sort", id="projects.sort"),
+        Binding("y", "copy_id", "Copy id", show=False, id="projects.copy_id"),
+        Binding(
+            "A", "show_status('archived')", "Show archived", id="projects.show_status.archived"
+        ),
+        Binding("D", "show_status('deleted')", "Show deleted", id="projects.show_status.deleted"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="projects.clear_filter"),
     ]
 
     def __init__(self) -> None:
@@ -95,7 +98,7 @@ class ProjectsScreen(FilteredScreen):
         yield filter_input
         yield SafeTable(id="projects", cursor_type="row", zebra_stripes=True)
         yield Static("", id="projects-status", classes="status-line")
-        yield Footer()
+        yield DeckFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

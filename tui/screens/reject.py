@@ -10,7 +10,7 @@ from textual.widgets import Input, Static
 
 
 class RejectScreen(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="reject.cancel")]
 
     def __init__(
         self,

@@ -1,8 +1,9 @@
 """Reviewing one modification by keyboard: its request, impact and tests,
 where it stands against its project's git repository (when linked here),
 its files and the diff of each, and the actions its state allows (approve,
-reject, apply, reopen). After an action the next waiting modification opens.
-Final states (applied, rejected) are shown read-only."""
+reject, apply, reopen; revert once applied). After an action the next
+waiting modification opens. Final states (applied, rejected) are shown
+read-only. ``o`` opens the selected file as proposed in the person's editor."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets import Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from store import hunks as hunk_cuts
@@ -37,6 +38,7 @@ from store.services.modifications import (
     approve_modification,
     reject_modification,
     reopen_modification,
+    revert_modification,
 )
 from store.services.review import (
     FINAL,
@@ -50,11 +52,13 @@ from store.services.review import (
 )
 from store.services.test_runs import TESTABLE
 from tui import format
-from tui.context import attempt, copy_to_clipboard, deck
+from tui.context import attempt, configured, copy_to_clipboard, deck
+from tui.editor import view_in_editor
 from tui.screens.comment import Comment, CommentScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.reject import RejectScreen
 from tui.widgets.diff_view import DiffView
+from tui.widgets.footer import DeckFooter
 from tui.widgets.repository import Row, change_rows, checking_rows, load_git
 
 KIND_MARKS = {ChangeKind.ADDED: "A", ChangeKind.MODIFIED: "M", ChangeKind.DELETED: "D"}
@@ -67,6 +71,7 @@ ALLOWED = {
     "reject": ModificationStatus.PENDING,
     "apply": ModificationStatus.APPROVED,
     "reopen": ModificationStatus.FAILED,
+    "revert": ModificationStatus.APPLIED,
     "decide_hunk": ModificationStatus.PENDING,
     "decide_file": ModificationStatus.PENDING,
     "approve_in_part": ModificationStatus.PENDING,
@@ -315,32 +320,62 @@ class ReviewScreen(Screen[None]):
     TITLE = "Review"
     CSS_PATH = "review.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("j", "file(1)", "Next file"),
-        Binding("k", "file(-1)", "Previous file", show=False),
-        Binding("n", "modification(1)", "Next modification", show=False),
-        Binding("p", "modification(-1)", "Previous modification", show=False),
-        Binding("a", "approve", "Approve"),
-        Binding("r", "reject", "Reject"),
-        Binding("A", "apply", "Apply"),
-        Binding("o", "reopen", "Reopen"),
+        Binding("escape", "back", "Back", id="review.back"),
+        Binding("j", "file(1)", "Next file", id="review.file.1"),
+        Binding("k", "file(-1)", "Previous file", show=False, id="review.file.-1"),
+        Binding(
+            "n", "modification(1)", "Next modification", show=False, id="review.modification.1"
+        ),
+        Binding(
+            "p",
+            "modification(-1)",
+            "Previous modification",
+            show=False,
+            id="review.modification.-1",
+        ),
+        Binding("a", "approve", "Approve", id="review.approve"),
+        Binding("r", "reject", "Reject", id="review.reject"),
+        Binding("A", "apply", "Apply", id="review.apply"),
+        Binding("o", "open_in_editor", "Open in editor", id="review.open_in_editor"),
+        Binding("O", "reopen", "Reopen", id="review.reopen"),
+        Binding("R", "revert", "Revert", id="review.revert"),
         # The summary's Tests line says "t shows them" where tests failed.
-        Binding("t", "tests", "Tests", show=False),
-        Binding("T", "run_tests", "Run the tests here", show=False),
-        Binding("y", "copy('path')", "Copy the file's path", show=False),
-        Binding("Y", "copy('diff')", "Copy the file's diff", show=False),
-        Binding("slash", "search", "Search", show=False),
-        Binding("s", "side_by_side", "Side by side"),
-        Binding("right_square_bracket", "hunk(1)", "Next hunk", show=False),
-        Binding("left_square_bracket", "hunk(-1)", "Previous hunk", show=False),
-        Binding("space", "decide_hunk('accepted')", "Accept hunk", key_display="␣"),
-        Binding("x", "decide_hunk('rejected')", "Reject hunk"),
-        Binding("F", "decide_file('accepted')", "Accept file", show=False),
-        Binding("X", "decide_file('rejected')", "Reject file", show=False),
-        Binding("u", "undecided", "Next undecided", show=False),
-        Binding("P", "approve_in_part", "Approve part"),
-        Binding("c", "comment", "Comment on a line", show=False),
-        Binding("v", "since", "Since the last review", show=False),
+        Binding("t", "tests", "Tests", show=False, id="review.tests"),
+        Binding("T", "run_tests", "Run the tests here", show=False, id="review.run_tests"),
+        Binding("y", "copy('path')", "Copy the file's path", show=False, id="review.copy.path"),
+        Binding("Y", "copy('diff')", "Copy the file's diff", show=False, id="review.copy.diff"),
+        Binding("slash", "search", "Search", show=False, id="review.search"),
+        Binding("s", "side_by_side", "Side by side", id="review.side_by_side"),
+        Binding("right_square_bracket", "hunk(1)", "Next hunk", show=False, id="review.hunk.1"),
+        Binding(
+            "left_square_bracket", "hunk(-1)", "Previous hunk", show=False, id="review.hunk.-1"
+        ),
+        Binding(
+            "space",
+            "decide_hunk('accepted')",
+            "Accept hunk",
+            key_display="␣",
+            id="review.decide_hunk.accepted",
+        ),
+        Binding("x", "decide_hunk('rejected')", "Reject hunk", id="review.decide_hunk.rejected"),
+        Binding(
+            "F",
+            "decide_file('accepted')",
+            "Accept file",
+            show=False,
+            id="review.decide_file.accepted",
+        ),
+        Binding(
+            "X",
+            "decide_file('rejected')",
+            "Reject file",
+            show=False,
+            id="review.decide_file.rejected",
+        ),
+        Binding("u", "undecided", "Next undecided", show=False, id="review.undecided"),
+        Binding("P", "approve_in_part", "Approve part", id="review.approve_in_part"),
+        Binding("c", "comment", "Comment on a line", show=False, id="review.comment"),
+        Binding("v", "since", "Since the last review", show=False, id="review.since"),
     ]
 
     def __init__(self, modification_id: uuid.UUID, queue: list[uuid.UUID] | None = None) -> None:
@@ -383,11 +418,13 @@ class ReviewScreen(Screen[None]):
         with Horizontal(id="review-body"):
             yield OptionList(id="review-files")
             with Vertical(id="review-diff-box"):
-                yield DiffView(id="review-diff")
+                diff = DiffView(id="review-diff")
+                diff.side_by_side = configured(self.app, "diff_style") == "side-by-side"
+                yield diff
                 yield Input(placeholder="search the diff", id="review-search")
         with VerticalScroll(id="review-tests"):
             yield Static("", id="review-tests-text")
-        yield Footer()
+        yield DeckFooter()
 
     def on_mount(self) -> None:
         files = self.query_one("#review-files", OptionList)
@@ -741,6 +778,30 @@ class ReviewScreen(Screen[None]):
         elif isinstance(entry, FileChange):
             copy_to_clipboard(self, entry.diff, f"the diff of {entry.path}")
 
+    def action_open_in_editor(self) -> None:
+        """The selected file as this modification proposes it (an affected
+        file it does not change: as the codebase has it), in the person's
+        editor: a read-only copy, gone once the editor exits."""
+        entries = self.entries
+        if not entries or self.file_index >= len(entries):
+            self.notify("No file to open here", severity="warning")
+            return
+        entry = entries[self.file_index]
+        content = entry.content if isinstance(entry, UnchangedFile) else entry.after
+        if content is None:
+            gone = (
+                "the codebase has no such file"
+                if isinstance(entry, UnchangedFile)
+                else "this modification deletes it"
+            )
+            self.notify(
+                format.plain(f"{entry.path}: {gone}; nothing to open"),
+                severity="warning",
+                markup=False,
+            )
+            return
+        view_in_editor(self, entry.path, content, kept="the modification")
+
     def action_run_tests(self) -> None:
         """Run the project's tests on this change (asks first, showing the
         commands); the review reads the modification again after a run."""
@@ -1042,6 +1103,52 @@ class ReviewScreen(Screen[None]):
 
     def action_reopen(self) -> None:
         self.act(lambda db, ref: reopen_modification(db, ref), "Reopened")
+
+    def action_revert(self) -> None:
+        """Propose the revert of this applied modification (asks first,
+        saying what it makes), then review the revert."""
+        detail = self.detail
+        if detail is None:
+            return
+        count = len(detail.files)
+        files = f"{count} file{'s' if count != 1 else ''}"
+        branch = self.branches.get(detail.modification.project_id)
+        if detail.modification.applied_commit is not None or branch is not None:
+            where = (
+                "a revert commit on the linked repository"
+                if branch is None
+                else f"a revert commit on branch {format.plain(branch)} of the linked repository"
+            )
+        else:
+            where = f"the {files} written back into the codebase"
+        question = format.safe(
+            f"Revert this modification of {format.plain(detail.project_name)}? A new "
+            f"modification is proposed that restores what its {files} held before it; "
+            f"once approved and applied, it makes {where}."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.propose_revert()
+
+        self.app.push_screen(ConfirmScreen(question, yes="Revert"), answered)
+
+    @work(exclusive=True, group="review-action")
+    async def propose_revert(self) -> None:
+        app = deck(self)
+        app.expect_change(self.current)
+        revert = await attempt(
+            self, revert_modification(app.database, str(self.current)), title="revert"
+        )
+        if revert is None:
+            return
+        short = format.short_id(revert.id, shown=app.show_ids)
+        self.notify(format.plain(f"Revert proposed as {short}: {revert.request}"), markup=False)
+        if revert.id not in self.queue:
+            index = self.queue.index(self.current) + 1 if self.current in self.queue else 0
+            self.queue.insert(index, revert.id)
+        self.current = revert.id
+        self.load()
 
     @work(exclusive=True, group="review-action")
     async def act(self, call: Callable[[Any, str], Awaitable[Modification]], done: str) -> None:

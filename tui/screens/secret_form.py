@@ -21,8 +21,8 @@ class SecretForm(ModalScreen[str | None]):
     """Dismisses with the secret's name once it is stored."""
 
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save"),
-        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "save", "Save", id="secret_form.save"),
+        Binding("escape", "cancel", "Cancel", id="secret_form.cancel"),
     ]
 
     def __init__(self, project_id: uuid.UUID, key_name: str | None = None) -> None:

@@ -33,11 +33,11 @@ WRITES = {"add", "change", "delete"}
 
 class SecretsPane(Vertical):
     BINDINGS = [
-        Binding("n", "add", "Add secret"),
-        Binding("e", "change", "Change value"),
-        Binding("v", "reveal", "Reveal 10 s"),
-        Binding("c", "copy", "Copy"),
-        Binding("x", "delete", "Delete secret"),
+        Binding("n", "add", "Add secret", id="secrets_pane.add"),
+        Binding("e", "change", "Change value", id="secrets_pane.change"),
+        Binding("v", "reveal", "Reveal 10 s", id="secrets_pane.reveal"),
+        Binding("c", "copy", "Copy", id="secrets_pane.copy"),
+        Binding("x", "delete", "Delete secret", id="secrets_pane.delete"),
     ]
 
     def __init__(self, project_id: uuid.UUID, *, id: str | None = None) -> None:

@@ -8,10 +8,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, LoadingIndicator, ProgressBar, Static
+from textual.widgets import Header, LoadingIndicator, ProgressBar, Static
 
 from store.progress import Step
 from tui.format import safe
+from tui.widgets.footer import DeckFooter
 
 
 class StartScreen(Screen[None]):
@@ -30,7 +31,7 @@ class StartScreen(Screen[None]):
             bar.display = self.first.counted
             yield bar
             yield LoadingIndicator(id="start-spinner")
-        yield Footer()
+        yield DeckFooter()
 
     def _composed(self) -> bool:
         """Whether every widget is in place: the database can answer (or

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static, Tree
+from textual.widgets import Button, Checkbox, Header, Input, Label, Select, Static, Tree
 
 from store.errors import Conflict, StoreError, ValidationError
 from store.services.templates import (
@@ -25,12 +25,13 @@ from store.services.templates import (
     get_template,
     preview_template,
 )
-from store.templating import RenderedProject, Variable, VariableErrors, VariableType
+from store.template_spec import RenderedProject, Variable, VariableErrors, VariableType
 from tui import format
 from tui.context import deck
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.form_errors import FormError, where_shown
 from tui.widgets.codebase import FileBrowser
+from tui.widgets.footer import DeckFooter
 
 # The preview follows the form once typing pauses this long (seconds).
 PREVIEW_PAUSE = 0.2
@@ -52,10 +53,10 @@ class TemplateProjectForm(Screen[uuid.UUID | None]):
     TITLE = "New project from template"
     CSS_PATH = "template_form.tcss"
     BINDINGS = [
-        Binding("ctrl+s", "create", "Create"),
-        Binding("ctrl+r", "preview", "Preview"),
-        Binding("ctrl+t", "focus_files", "Files"),
-        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "create", "Create", id="template_form.create"),
+        Binding("ctrl+r", "preview", "Preview", id="template_form.preview"),
+        Binding("ctrl+t", "focus_files", "Files", id="template_form.focus_files"),
+        Binding("escape", "cancel", "Cancel", id="template_form.cancel"),
     ]
 
     def __init__(self, template: str) -> None:
@@ -91,7 +92,7 @@ class TemplateProjectForm(Screen[uuid.UUID | None]):
                 preview.border_title = "Preview"
                 yield Static("Loading the template…", id="preview-status")
                 yield FileBrowser(id="preview-files")
-        yield Footer()
+        yield DeckFooter()
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()

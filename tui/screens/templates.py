@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets import Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from store.models import TemplateCategory
@@ -20,6 +20,7 @@ from tui import format
 from tui.context import attempt, deck
 from tui.screens.template_form import open_template_form
 from tui.widgets.codebase import FileBrowser
+from tui.widgets.footer import DeckFooter
 
 ALL = "all"
 
@@ -27,12 +28,12 @@ ALL = "all"
 class TemplatesScreen(Screen[None]):
     TITLE = "Templates"
     BINDINGS = [
-        Binding("c", "create_project", "New project from template"),
-        Binding("slash", "filter", "Filter"),
-        Binding("g", "focus_categories", "Categories"),
-        Binding("l", "focus_list", "List"),
-        Binding("t", "focus_files", "Files"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("c", "create_project", "New project from template", id="templates.create_project"),
+        Binding("slash", "filter", "Filter", id="templates.filter"),
+        Binding("g", "focus_categories", "Categories", id="templates.focus_categories"),
+        Binding("l", "focus_list", "List", id="templates.focus_list"),
+        Binding("t", "focus_files", "Files", id="templates.focus_files"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="templates.clear_filter"),
     ]
 
     def __init__(self) -> None:
@@ -51,7 +52,7 @@ class TemplatesScreen(Screen[None]):
             with VerticalScroll(id="template-preview", classes="detail"):
                 yield Static("", id="template-info")
                 yield FileBrowser(id="template-files")
-        yield Footer()
+        yield DeckFooter()
 
     def on_mount(self) -> None:
         self.query_one("#template-preview").border_title = "Preview"

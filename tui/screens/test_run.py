@@ -16,11 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Log, Static
+from textual.widgets import Log, Static
 
 from store.services import test_runs
 from tui import format
 from tui.context import attempt, deck
+from tui.widgets.footer import DeckFooter
 
 
 def plan_text(plan: test_runs.TestPlan) -> str:
@@ -50,9 +51,9 @@ class TestRunScreen(ModalScreen[bool]):
     __test__ = False  # not a pytest class
 
     BINDINGS = [
-        Binding("enter", "run(False)", "Run"),
-        Binding("s", "run(True)", "Run with secrets"),
-        Binding("escape", "close", "Cancel or close"),
+        Binding("enter", "run(False)", "Run", id="test_run.run.False"),
+        Binding("s", "run(True)", "Run with secrets", id="test_run.run.True"),
+        Binding("escape", "close", "Cancel or close", id="test_run.close"),
     ]
 
     def __init__(self, modification_id: uuid.UUID) -> None:
@@ -69,7 +70,7 @@ class TestRunScreen(ModalScreen[bool]):
             yield Static("Reading the project's commands…", id="test-run-plan", markup=False)
             yield Log(id="test-run-log", highlight=False, max_lines=2000)
             yield Static("", id="test-run-status", markup=False)
-        yield Footer()
+        yield DeckFooter()
 
     def on_mount(self) -> None:
         self.query_one(Log).display = False

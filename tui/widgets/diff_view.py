@@ -6,7 +6,10 @@ The rows come from the store's unified diff of the file (what ``projdeck mod
 show --diff`` prints), each line coloured from the before or after text.
 Colouring reads Pygments' tokens of each side only as far down as the view
 has reached, in a thread: the first screen is coloured in milliseconds, and
-the rest of a long file only when scrolled to.
+the rest of a long file only when scrolled to. The colours follow the app's
+theme (a light style under a light theme), read again when it changes.
+Side by side, each half shows its lines from the same column: scrolling
+sideways moves the code of both halves, their line numbers stay.
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ from textual.strip import Strip
 
 from store import text as text_safety
 from tui import format
+from tui.widgets.code_theme import DARK, app_syntax_theme
 
-THEME = "monokai"
 # In the gutter, beside a line that holds control or bidirectional characters.
 WARNING_MARK = "⚠"
 # Lines coloured at a time once those on screen are, and the pause after
@@ -90,9 +93,10 @@ class Highlighter:
     asked: ``advance(n)`` colours the lines up to ``n``; ``line(i)`` is a
     coloured line once ready, else None."""
 
-    def __init__(self, path: str, text: str | None) -> None:
+    def __init__(self, path: str, text: str | None, theme: str = DARK) -> None:
         # Finding the lexer (Pygments loads its module) waits for the first advance.
         self._path = path
+        self._theme = theme
         self._text = text or ""
         self._tokens: Iterator[tuple[TokenType, str]] | None = None
         self._done = not self._text
@@ -122,7 +126,7 @@ class Highlighter:
     def _style(self, token_type: TokenType) -> Style:
         style = self._styles.get(token_type)
         if style is None:
-            full = Syntax.get_theme(THEME).get_style_for_token(token_type)
+            full = Syntax.get_theme(self._theme).get_style_for_token(token_type)
             style = self._styles[token_type] = Style(
                 color=full.color, bold=full.bold, italic=full.italic, underline=full.underline
             )
@@ -324,6 +328,9 @@ class DiffView(ScrollView, can_focus=True):
         self._new_text: list[str] = []
         self._old = Highlighter("", None)
         self._new = Highlighter("", None)
+        # What the highlighters colour (path, before, after, one text for
+        # both sides), kept to colour it again when the app's theme changes.
+        self._sources: tuple[str, str | None, str | None, bool] = ("", None, None, True)
         self.rows: list[DiffRow] = []
         self.message = ""
         # Set: the view shows one file as it is (under this note), not a diff.
@@ -336,6 +343,8 @@ class DiffView(ScrollView, can_focus=True):
         self._gutter = 1
         self._longest = 0
         self._cache: LRUCache[tuple[int, int], Strip] = LRUCache(1024)
+        # Side by side: the column the cached rows' code starts from.
+        self._cached_x = 0
         # The lowest row drawn without its colours, and the generation a
         # thread is colouring.
         self._uncoloured: int | None = None
@@ -365,8 +374,7 @@ class DiffView(ScrollView, can_focus=True):
         self.comments = comments or []
         self._old_text = _lines(before or "")
         self._new_text = _lines(after or "")
-        self._old = Highlighter(path, before)
-        self._new = Highlighter(path, after)
+        self._highlight(path, before, after, shared=False)
         self.message = "" if before != after else "No change against the codebase."
         self.note = None
         self._diff = diff
@@ -379,13 +387,35 @@ class DiffView(ScrollView, can_focus=True):
         ``note`` (always unified: there is one side)."""
         self.path = path
         self._old_text = self._new_text = _lines(content)
-        self._old = self._new = Highlighter(path, content)
+        self._highlight(path, content, content, shared=True)
         self.message = ""
         self.note = note
         self._diff = ""
         self._generation += 1
         self._build()
         self.scroll_to(0, 0, animate=False)
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _highlight(self, path: str, before: str | None, after: str | None, *, shared: bool) -> None:
+        """Colour ``before`` and ``after`` (one text for both sides if
+        ``shared``) in the syntax theme of the app's theme."""
+        self._sources = (path, before, after, shared)
+        theme = app_syntax_theme(self.app)
+        self._old = Highlighter(path, before, theme)
+        self._new = self._old if shared else Highlighter(path, after, theme)
+
+    def _theme_changed(self, _theme: object) -> None:
+        """Colour the code again for the new theme (dark or light), and
+        draw every row again once the new theme's styles are in place."""
+        path, before, after, shared = self._sources
+        self._highlight(path, before, after, shared=shared)
+        self._generation += 1
+        self._uncoloured = None
+        self._cache.clear()
+        self.refresh()
+        self.call_after_refresh(self._coloured, self._generation)
 
     @property
     def split(self) -> bool:
@@ -441,7 +471,7 @@ class DiffView(ScrollView, can_focus=True):
         self._generation += 1
         self.path = ""
         self._old_text = self._new_text = []
-        self._old = self._new = Highlighter("", None)
+        self._highlight("", None, None, shared=True)
         self._diff = ""
         self.message = message
         self.note = None
@@ -471,17 +501,42 @@ class DiffView(ScrollView, can_focus=True):
         self.refresh()
 
     def _measure(self) -> None:
-        """The widest row's text (rows drawn side by side are cut to fit)."""
-        self._longest = (
-            0
-            if self.split
-            else max((_width(self._line_text(row)) for row in self.rows[:20000]), default=0)
+        """The widest row's text; side by side, the widest line of either
+        side (a hunk header or a comment is cut to the view there)."""
+        rows = self.rows[:20000]
+        if not self.split:
+            self._longest = max((_width(self._line_text(row)) for row in rows), default=0)
+            return
+        old, new = self._old_text, self._new_text
+        self._longest = max(
+            (
+                max(
+                    _width(_line(old, row.old)) if row.old is not None else 0,
+                    _width(_line(new, row.new)) if row.new is not None else 0,
+                )
+                for row in rows
+                if row.kind not in (RowKind.HUNK, RowKind.COMMENT)
+            ),
+            default=0,
         )
+
+    def _halves(self, width: int) -> tuple[int, int]:
+        """Side by side in ``width`` cells: the width of each half (the
+        decision column and the rule between them aside)."""
+        room = width - (self.hunk_marks is not None)
+        half = max((room - 1) // 2, 1)
+        return half, max(room - half - 1, 1)
 
     def _resize(self) -> None:
         width = 0
         if not self.split:
             width = self._longest + 2 * self._gutter + 5 + (self.hunk_marks is not None)
+        else:
+            # Far enough sideways that the longest line ends in the left
+            # half, the narrower one (its line numbers and mark stay put).
+            code = self._halves(self.size.width)[0] - self._gutter - 1
+            if self._longest > code:
+                width = self.size.width + self._longest - max(code, 0)
         self.virtual_size = Size(width, max(len(self.rows), 1))
 
     def watch_side_by_side(self) -> None:
@@ -492,6 +547,8 @@ class DiffView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._cache.clear()
+        if self.split:
+            self._resize()
 
     # Hunks
 
@@ -694,6 +751,11 @@ class DiffView(ScrollView, can_focus=True):
             text.stylize(style, start, start + len(needle))
             start = plain.find(needle, start + len(needle))
 
+    def _tint(self, component: str) -> Style:
+        """An added or removed line's background, and only that: the code
+        keeps its colours."""
+        return Style(bgcolor=self.get_component_rich_style(component).bgcolor)
+
     def _number(self, value: int | None) -> str:
         return (str(value + 1) if value is not None else "").rjust(self._gutter)
 
@@ -716,43 +778,51 @@ class DiffView(ScrollView, can_focus=True):
         line.append(f"{sign} ")
         line.append_text(code)
         if background is not None:
-            line.stylize(self.get_component_rich_style(background))
+            line.stylize(self._tint(background))
         return line
 
-    def _half(self, row: DiffRow, side: str, width: int, y: int) -> Text:
+    def _half(self, row: DiffRow, side: str, width: int, y: int, x: int) -> Strip:
+        """One side of a row in ``width`` cells: its line number and mark,
+        then its code from column ``x`` (scrolled sideways)."""
+        console = self.app.console
         index = row.old if side == "old" else row.new
         gutter = self.get_component_rich_style("diff-view--gutter")
-        line = Text(self._number(index), style=gutter)
-        line.append_text(self._warning(row, side))
+        head = Text(self._number(index), style=gutter)
+        head.append_text(self._warning(row, side))
+        head.truncate(width, pad=index is None)
         if index is None:
-            line.truncate(width, pad=True)
-            return line
+            return Strip(head.render(console), width)
+        room = width - head.cell_len
         code = self._code(row, side, y)
         self._mark(code, y)
-        line.append_text(code)
-        line.truncate(width, overflow="ellipsis", pad=True)
-        changed = row.kind in (RowKind.ADDED, RowKind.REMOVED, RowKind.CHANGED)
-        if changed:
-            line.stylize(
-                self.get_component_rich_style(
-                    "diff-view--removed" if side == "old" else "diff-view--added"
-                )
-            )
-        return line
+        code.truncate(x + room, pad=True)
+        if row.kind in (RowKind.ADDED, RowKind.REMOVED, RowKind.CHANGED):
+            tint = self._tint("diff-view--removed" if side == "old" else "diff-view--added")
+            head.stylize(tint)
+            code.stylize(tint)
+        return Strip.join(
+            [
+                Strip(head.render(console), head.cell_len),
+                Strip(code.render(console), x + room).crop(x, x + room),
+            ]
+        )
 
-    def _side_by_side_line(self, row: DiffRow, y: int, width: int) -> Text:
-        if row.kind == RowKind.HUNK:
-            return self._hunk_header(row, y)
-        if row.kind == RowKind.COMMENT:
-            return self._comment(row, y)
-        line = self._decision(y)
-        width -= line.cell_len
-        half = max((width - 1) // 2, 1)
-        line.append_text(self._half(row, "old", half, y))
-        line.truncate(half + (self.hunk_marks is not None), pad=True)
-        line.append("│", style=self.get_component_rich_style("diff-view--gutter"))
-        line.append_text(self._half(row, "new", width - half - 1, y))
-        return line
+    def _side_by_side_line(self, row: DiffRow, y: int, width: int, x: int) -> Strip:
+        console = self.app.console
+        if row.kind in (RowKind.HUNK, RowKind.COMMENT):
+            text = self._hunk_header(row, y) if row.kind == RowKind.HUNK else self._comment(row, y)
+            return Strip(text.render(console), text.cell_len)
+        decision = self._decision(y)
+        left, right = self._halves(width)
+        rule = Text("│", style=self.get_component_rich_style("diff-view--gutter"))
+        return Strip.join(
+            [
+                Strip(decision.render(console), decision.cell_len),
+                self._half(row, "old", left, y, x),
+                Strip(rule.render(console), 1),
+                self._half(row, "new", right, y, x),
+            ]
+        )
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -766,14 +836,21 @@ class DiffView(ScrollView, can_focus=True):
                 ).crop_extend(0, width, base)
             return Strip.blank(width, base)
         key = (index, width)
+        if self.split:
+            # Side by side, the rows scroll sideways inside their halves:
+            # drawn again from the new column.
+            if scroll_x != self._cached_x:
+                self._cached_x = scroll_x
+                self._cache.clear()
+            strip = self._cache.get(key)
+            if strip is None:
+                strip = self._side_by_side_line(self.rows[index], index, width, scroll_x)
+                self._cache[key] = strip
+            return strip.crop_extend(0, width, base).apply_style(base).simplify()
         strip = self._cache.get(key)
         if strip is None:
-            row = self.rows[index]
-            if self.split:
-                text = self._side_by_side_line(row, index, width)
-            else:
-                text = self._unified_line(row, index)
-                text.pad_right(max(self.virtual_size.width - text.cell_len, 0))
+            text = self._unified_line(self.rows[index], index)
+            text.pad_right(max(self.virtual_size.width - text.cell_len, 0))
             text.no_wrap = True
             strip = Strip(text.render(self.app.console), text.cell_len)
             self._cache[key] = strip

@@ -1,5 +1,5 @@
 """One modification read-only: request, review, impact analysis, test
-results and the change of each file."""
+results and the change of each file (coloured for the app's theme)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.table import Table
 from store import text as text_safety
 from store.services.review import ModificationDetail
 from tui import format
+from tui.widgets.code_theme import DARK
 
 
 def _readable(value: Any) -> str:
@@ -22,7 +23,11 @@ def _readable(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def render_modification(detail: ModificationDetail, now: datetime) -> RenderableType:
+def render_modification(
+    detail: ModificationDetail, now: datetime, *, theme: str = DARK
+) -> RenderableType:
+    """The modification as the history shows it; its diffs coloured in the
+    Pygments style ``theme`` (``code_theme.app_syntax_theme``: the app's)."""
     mod = detail.modification
     fields = Table.grid(padding=(0, 1))
     fields.add_column(style="bold", no_wrap=True)
@@ -93,7 +98,7 @@ def render_modification(detail: ModificationDetail, now: datetime) -> Renderable
                 Syntax(
                     text_safety.visible(change.diff, multiline=True),
                     "diff",
-                    theme="monokai",
+                    theme=theme,
                     word_wrap=True,
                 ),
             ]

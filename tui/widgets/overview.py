@@ -17,7 +17,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from store.redaction import mask_url
-from store.services.projects import ProjectConfig
+from store.services.project_reads import ProjectConfig
 from store.services.templates import TemplateOrigin, project_template_origin
 from tui import format
 from tui.context import attempt, deck

@@ -26,9 +26,9 @@ Choice = tuple[str, str | None]
 
 class PickScreen(ModalScreen[Choice | None]):
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("down", "move(1)", "Next", show=False),
-        Binding("up", "move(-1)", "Previous", show=False),
+        Binding("escape", "cancel", "Cancel", id="pick.cancel"),
+        Binding("down", "move(1)", "Next", show=False, id="pick.move.1"),
+        Binding("up", "move(-1)", "Previous", show=False, id="pick.move.-1"),
     ]
 
     def __init__(self, prompt: str, finder: Finder) -> None:

@@ -20,8 +20,8 @@ class PickerField(Static, can_focus=True):
     while nothing is picked (no filter)."""
 
     BINDINGS = [
-        Binding("enter,space", "pick", "Choose"),
-        Binding("backspace,delete", "clear", "Any"),
+        Binding("enter,space", "pick", "Choose", id="picker.pick"),
+        Binding("backspace,delete", "clear", "Any", id="picker.clear"),
     ]
 
     class Changed(Message):

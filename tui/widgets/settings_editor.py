@@ -18,7 +18,11 @@ HIDDEN_NOTE = (
 
 
 class SettingsEditor(VerticalScroll):
-    BINDINGS = [Binding("ctrl+s", "screen.save_settings", "Save settings")]
+    BINDINGS = [
+        Binding(
+            "ctrl+s", "screen.save_settings", "Save settings", id="settings_editor.save_settings"
+        )
+    ]
     # Tab goes from the tab bar straight into the first editor.
     can_focus = False
 

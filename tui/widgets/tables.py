@@ -57,10 +57,10 @@ def redraw_keeping_cursor(
 # lazygit): j and k step, g and G (and home and end) go to the first and
 # the last row.
 LIST_KEYS: list[BindingType] = [
-    Binding("j", "cursor_down", "Down", show=False),
-    Binding("k", "cursor_up", "Up", show=False),
-    Binding("g,home", "scroll_top", "First row", show=False),
-    Binding("G,end", "scroll_bottom", "Last row", show=False),
+    Binding("j", "cursor_down", "Down", show=False, id="tables.cursor_down"),
+    Binding("k", "cursor_up", "Up", show=False, id="tables.cursor_up"),
+    Binding("g,home", "scroll_top", "First row", show=False, id="tables.scroll_top"),
+    Binding("G,end", "scroll_bottom", "Last row", show=False, id="tables.scroll_bottom"),
 ]
 
 

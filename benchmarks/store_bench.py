@@ -609,7 +609,9 @@ async def run_backend(
         proposal = mods.ModificationProposal(
             request="add a file", modified_files={f"bench/s{index}.py": "print('benchmark')\n"}
         )
-        modification = await mods.propose_modification(db, str(project_id), proposal, actor="bench")
+        modification = await mods.propose_modification(
+            db, str(project_id), proposal, actor="bench-agent"
+        )
         await mods.approve_modification(db, str(modification.id), actor="bench")
         await mods.apply_modification(db, str(modification.id), actor="bench")
 

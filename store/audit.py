@@ -11,7 +11,11 @@ lock before it reads the previous hash.
 
 Under that lock ``record`` also learns the id the new row takes (the last
 id plus one on SQLite, the id sequence's next value on PostgreSQL), so the
-row is written once, hash included.
+row is written once, hash included. On PostgreSQL the same statement sends
+a notification on ``store.notify.CHANNEL`` (the row's id and project),
+which the server delivers to listening apps when the transaction commits,
+and drops if it rolls back; writers that append rows themselves send one
+through ``lock_chain``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from sqlmodel import col
 from store import validation
 from store.ids import short_id
 from store.models import AuditCategory, AuditEntry, Modification, Project, Severity
+from store.notify import CHANNEL, payload
 from store.redaction import redact
 
 # The hash a first row links to.
@@ -41,17 +46,22 @@ CHAIN_LOCK_KEY = int.from_bytes(
 
 
 _CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_CHAIN_LOCK_AND_NOTIFY = text("SELECT pg_advisory_xact_lock(:key), pg_notify(:channel, :payload)")
 
 
 async def lock_chain(executor: AsyncSession | AsyncConnection) -> None:
     """Serialize with every other append to the audit chain until the
     transaction ends: on PostgreSQL, the transaction-level advisory lock that
-    ``record`` takes; on SQLite nothing (a write transaction holds the
-    database's write lock already). For writers that append rows themselves
-    (a workspace merge)."""
+    ``record`` takes, and a notification that the database changed (sent at
+    commit); on SQLite nothing (a write transaction holds the database's
+    write lock already). For writers that append rows themselves (a
+    workspace merge)."""
     bind = executor.get_bind() if isinstance(executor, AsyncSession) else executor
     if bind.dialect.name == "postgresql":
-        await executor.execute(_CHAIN_LOCK, {"key": CHAIN_LOCK_KEY})
+        await executor.execute(
+            _CHAIN_LOCK_AND_NOTIFY,
+            {"key": CHAIN_LOCK_KEY, "channel": CHANNEL, "payload": payload(None, None)},
+        )
 
 
 def _plain_json(value: Any) -> Any:
@@ -106,24 +116,33 @@ def chain_hash(prev_hash: str, entry: AuditEntry) -> str:
     return digest.hexdigest()
 
 
-# The statements of every append, built once.
+# The statements of every append, built once. On PostgreSQL the chain's end
+# and the new row's id come with the notification of the change (the fields
+# of ``store.notify.payload``), in one round trip.
 _PG_CHAIN_END = text(
-    "SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), "
-    "nextval(pg_get_serial_sequence('audit_log', 'id'))"
+    "WITH next AS (SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id) "
+    "SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1), next.id, "
+    "pg_notify(:channel, json_build_object('audit', next.id, 'project', "
+    "CAST(:project AS text))::text) FROM next"
 )
 _CHAIN_END = (
     select(col(AuditEntry.id), col(AuditEntry.hash)).order_by(col(AuditEntry.id).desc()).limit(1)
 )
 
 
-async def _lock_and_read_chain_end(session: AsyncSession) -> tuple[str, int]:
+async def _lock_and_read_chain_end(
+    session: AsyncSession, project_id: uuid.UUID | None
+) -> tuple[str, int]:
     """The hash the new row links to, and the id it takes."""
     if session.get_bind().dialect.name == "postgresql":
         # Rows added earlier in this transaction must be in the table first.
         await session.flush()
-        await lock_chain(session)
+        await session.execute(_CHAIN_LOCK, {"key": CHAIN_LOCK_KEY})
         # A new statement, so it sees every append committed before the lock was ours.
-        last_hash, next_id = (await session.execute(_PG_CHAIN_END)).one()
+        project = None if project_id is None else str(project_id)
+        last_hash, next_id, _ = (
+            await session.execute(_PG_CHAIN_END, {"channel": CHANNEL, "project": project})
+        ).one()
         return str(last_hash or GENESIS_HASH), int(next_id)
     last = (await session.execute(_CHAIN_END)).first()
     if last is None:
@@ -252,7 +271,7 @@ async def record(
     are stored redacted (``store.redaction.redact``: credentials by key and
     by shape, URLs masked)."""
     actor = validation.name("actor", actor)
-    prev_hash, entry_id = await _lock_and_read_chain_end(session)
+    prev_hash, entry_id = await _lock_and_read_chain_end(session, project_id)
     entry = AuditEntry(
         id=entry_id,
         actor=actor,

@@ -132,11 +132,38 @@ def machine_id() -> str:
 
 
 def current_actor() -> str:
-    """Who the audit log names: ``PROJDECK_ACTOR``, else ``actor`` in the
-    config file, else the OS user. The name is checked like every other
+    """Who the audit log names: on a team database (PostgreSQL after
+    ``projdeck team init``) the connected role, which the database holds
+    every write to; else ``PROJDECK_ACTOR``, else ``actor`` in the config
+    file, else the OS user. The name is checked like every other
     (ValidationError naming the variable)."""
+    if _database_actor is not None:
+        return _database_actor
     actor: str = resolve("actor").value
     return actor
+
+
+# The connected role of the team database this process has open (set by
+# store.engine.open_database, cleared when it is closed); None otherwise.
+_database_actor: str | None = None
+
+
+def use_database_actor(name: str | None) -> None:
+    """Make ``name`` (the role a team database is connected as) the actor of
+    every write that names none; None goes back to ``PROJDECK_ACTOR``."""
+    global _database_actor
+    _database_actor = name
+
+
+def database_actor() -> str | None:
+    """The connected role of the open team database, if one is open."""
+    return _database_actor
+
+
+def self_approval_allowed() -> bool:
+    """Whether a person may approve a modification they requested
+    (``allow_self_approval``, for someone working alone; off by default)."""
+    return bool(resolve("allow_self_approval").value)
 
 
 # The config file.
@@ -184,6 +211,17 @@ def _database_url(key: str, value: object) -> str:
 
 def _actor(key: str, value: object) -> str:
     return validation.name(key, value)
+
+
+def _flag(key: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _FLAG_WORDS:
+        return _FLAG_WORDS[value.strip().lower()]
+    raise ValidationError(key, f"must be true or false, not {value!r}")
+
+
+_FLAG_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 def _diff_style(key: str, value: object) -> str:
@@ -257,6 +295,12 @@ SETTINGS: dict[str, Setting] = {
             _seconds,
             lambda: DEFAULT_LIVE_REFRESH_SECONDS,
             "how often the app looks for other processes' writes",
+        ),
+        Setting(
+            "allow_self_approval",
+            _flag,
+            lambda: False,
+            "whether you may approve modifications you requested (working alone)",
         ),
     )
 }
@@ -498,6 +542,8 @@ def commented_defaults() -> str:
 
 
 def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return str(value)

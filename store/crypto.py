@@ -37,6 +37,7 @@ from typing import Any, Final
 
 from store.config import APP_NAME
 from store.errors import StoreError
+from store.files import sync_folder
 from store.types import utcnow
 
 SECRET_KEY_ENV: Final = "PROJDECK_SECRET_KEY"  # noqa: S105 (a variable name)
@@ -296,12 +297,7 @@ def write_key_file(path: Path, keys: Iterable[MasterKey]) -> Keyring:
             os.replace(temporary, path)
         finally:
             temporary.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):
-            directory = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
+        sync_folder(path.parent)
     except OSError as error:
         raise MasterKeyError(f"cannot write the key file {path}: {error.strerror}") from None
     return Keyring(keys=ordered, path=path)

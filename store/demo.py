@@ -93,15 +93,13 @@ async def _is_empty(db: Database) -> bool:
     built-in template library (which a new default database gets when it is
     first opened): such a database holds nothing of anyone's."""
     async with db.reading() as session:
-        projects = (await session.execute(select(func.count()).select_from(Project))).scalar_one()
-        entries = (
-            await session.execute(
-                select(func.count())
-                .select_from(AuditEntry)
-                .where(col(AuditEntry.event_type) != "templates.seeded")
-            )
-        ).scalar_one()
-    return int(projects) == 0 and int(entries) == 0
+        projects = await session.scalar(select(func.count()).select_from(Project))
+        entries = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(col(AuditEntry.event_type) != "templates.seeded")
+        )
+    return projects == 0 and entries == 0
 
 
 async def fill_demo(

@@ -196,6 +196,7 @@ async def _examine_postgres(database: Database, report: Report) -> None:
     async with database.engine.connect() as connection:
         server = (await connection.execute(text("SHOW server_version"))).scalar_one()
     report.add("server", True, f"PostgreSQL {server}")
+    await _examine_team(database, report)
     figures = pool_figures(database.engine.pool)
     if figures is None:
         return
@@ -209,6 +210,34 @@ async def _examine_postgres(database: Database, report: Report) -> None:
         f"{figures['timeout_seconds']:g} s for one (PROJDECK_POOL_SIZE, "
         "PROJDECK_POOL_MAX_OVERFLOW, PROJDECK_POOL_TIMEOUT)",
     )
+
+
+async def _examine_team(database: Database, report: Report) -> None:
+    """Who the database is open as, in which projdeck role, and whether
+    ``team init`` has been run and is current."""
+    from store.services.team import team_status
+    from store.team import TEAM_VERSION
+
+    status = await team_status(database)
+    if status.version is None:
+        report.add(
+            "team",
+            True,
+            f"connected as {status.login!r}; team init not run (every role with the "
+            "connection string may do everything: projdeck team init sets up the roles)",
+        )
+        return
+    role = status.role or "not a member of a projdeck role (the owner)"
+    report.add("role", True, f"connected as {status.login!r}: {role}")
+    if status.current:
+        report.add("team", True, f"team init run, current (version {TEAM_VERSION})")
+    else:
+        report.add(
+            "team",
+            False,
+            f"team init out of date (version {status.version}, current {TEAM_VERSION}): "
+            "the database's owner runs projdeck team init again",
+        )
 
 
 def pool_figures(pool: Pool) -> dict[str, int | float] | None:

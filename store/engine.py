@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from store.errors import Conflict, StoreError, StoreUnavailable, ValidationError
+from store.errors import Conflict, NotPermitted, StoreError, StoreUnavailable, ValidationError
 from store.progress import OnStep, Step, ignore
 from store.redaction import mask_url
 
@@ -276,10 +276,77 @@ def create_engine_for(
     )
 
 
-def translate(error: BaseException, url: URL) -> StoreError:
-    """A driver error as a message a person can act on (no password, no SQL)."""
+# A team database's roles, from the least they may do to the most
+# (store.team creates them; each may do what those before it may).
+TEAM_ROLES = ("projdeck_viewer", "projdeck_agent", "projdeck_reviewer", "projdeck_admin")
+# What each role is for, in the words of ``TeamMember.require``.
+TEAM_LEVELS = {"view": 0, "propose": 1, "review": 2, "admin": 3}
+# The SQLSTATE of the team triggers' refusals (store.team), whose message is
+# the refusal in words; 42501 is PostgreSQL's own (a privilege not granted).
+REFUSED_SQLSTATE = "PDT01"
+_PRIVILEGE_SQLSTATE = "42501"
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    """Who a team database is open as: the connected role (``session_user``)
+    and its projdeck role (None: not a member of one, as the database's
+    owner)."""
+
+    login: str
+    role: str | None
+
+    def describe(self) -> str:
+        if self.role is None:
+            return f"role {self.login!r} (not a member of a projdeck role)"
+        return f"role {self.login!r} ({self.role})"
+
+    def may(self, level: str) -> bool:
+        if self.role is None:
+            return True
+        return TEAM_ROLES.index(self.role) >= TEAM_LEVELS[level]
+
+    def require(self, level: str, what: str) -> None:
+        """A NotPermitted saying so unless the role may act at ``level``
+        ("view", "propose", "review", "admin"): the database refuses it
+        too, and this says it in words before anything is sent."""
+        if not self.may(level):
+            raise NotPermitted(f"{self.describe()} may not {what}")
+
+
+# What a refused privilege on a table means, in words.
+_DENIED_TABLES = {
+    "project_secrets": "read or change secret values",
+    "audit_log": "change the audit log",
+    "projects": "change projects",
+    "project_settings": "change project settings",
+    "modifications": "change modifications",
+}
+
+
+def _refusal(error: BaseException, member: TeamMember | None) -> NotPermitted | None:
+    """A team database's refusal (a trigger's, or a privilege not granted) in words."""
+    original = getattr(error, "orig", None) or error
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if state == REFUSED_SQLSTATE:
+        return NotPermitted(_driver_detail(error))
+    if state != _PRIVILEGE_SQLSTATE:
+        return None
+    detail = _driver_detail(error)
+    who = member.describe() if member is not None else "the connected role"
+    denied = detail.rsplit(" ", 1)[-1] if " for table " in detail else ""
+    what = _DENIED_TABLES.get(denied, f"change {denied}" if denied else "do this")
+    return NotPermitted(f"{who} may not {what} ({detail})")
+
+
+def translate(error: BaseException, url: URL, member: TeamMember | None = None) -> StoreError:
+    """A driver error as a message a person can act on (no password, no SQL);
+    ``member``: who a team database is open as, named in a refusal."""
     if isinstance(error, StoreError):
         return error
+    refused = _refusal(error, member)
+    if refused is not None:
+        return refused
     if isinstance(error, IntegrityError):
         return Conflict(_integrity_message(error))
     timeout = _timeout_detail(error)
@@ -413,6 +480,9 @@ class Database:
     # Reads and clean-ups (closing a session or a connection) still running;
     # dispose waits for them.
     _cleanups: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
+    # Who a team database (PostgreSQL after ``projdeck team init``) is open
+    # as; None for any other.
+    team: TeamMember | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
@@ -447,7 +517,7 @@ class Database:
                 raise
             await self._finish(self._commit_and_close(session))
         except (DBAPIError, OSError) as error:
-            raise translate(error, self.url) from None
+            raise translate(error, self.url, self.team) from None
 
     @staticmethod
     async def _commit_and_close(session: AsyncSession) -> None:
@@ -467,7 +537,7 @@ class Database:
             finally:
                 await self._finish(session.close())
         except (DBAPIError, OSError) as error:
-            raise translate(error, self.url) from None
+            raise translate(error, self.url, self.team) from None
 
     async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run ``work``, a short read (one statement or a few), and return its
@@ -550,7 +620,7 @@ class Database:
                 ):
                     continue
                 if isinstance(error, DBAPIError | OSError):
-                    raise translate(error, self.url) from None
+                    raise translate(error, self.url, self.team) from None
                 raise
             await self._release(connection, kept)
             return result
@@ -595,6 +665,11 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        if self.team is not None:
+            from store import config
+
+            if config.database_actor() == self.team.login:
+                config.use_database_actor(None)
         # Reads still running end first, then the connection they share.
         while self._cleanups:
             await asyncio.gather(*self._cleanups, return_exceptions=True)
@@ -643,6 +718,8 @@ async def open_database(
         try:
             async with engine.connect() as connection:
                 await connection.exec_driver_sql("SELECT 1")
+                if database.backend == "postgresql":
+                    await _join_team(database, connection)
             return database
         except (DBAPIError, OSError) as error:
             last_error = error
@@ -662,6 +739,29 @@ async def open_database(
     detail = _connect_detail(last_error)
     tries = f" after {tried} attempts" if tried > 1 else ""
     raise StoreUnavailable(f"cannot reach the database {mask_url(url)}{tries}: {detail}") from None
+
+
+async def _join_team(database: Database, connection: AsyncConnection) -> None:
+    """On a team database, who it is open as, and the connected role made
+    the actor of every write (the database refuses any other name)."""
+    from store import config
+
+    found: Any = (await connection.exec_driver_sql(_TEAM_SETUP)).one()
+    login, team = found[0], found[1]
+    if team:
+        role = (await connection.exec_driver_sql(_TEAM_ROLE)).scalar_one()
+    await connection.rollback()
+    if not team:
+        return
+    database.team = TeamMember(str(login), None if role is None else str(role))
+    config.use_database_actor(database.team.login)
+
+
+# Whether ``projdeck team init`` has been run (store.team makes the schema),
+# and the connected role's projdeck role.
+TEAM_SCHEMA = "projdeck_team"
+_TEAM_SETUP = f"SELECT session_user::text, to_regclass('{TEAM_SCHEMA}.setup') IS NOT NULL"
+_TEAM_ROLE = f"SELECT {TEAM_SCHEMA}.role_of(session_user)"
 
 
 def open_read_only(url: URL, *, timeout: float = 2.0) -> Database | None:

@@ -62,3 +62,9 @@ class StoreUnavailable(StoreError):
 
 class SchemaOutOfDate(StoreUnavailable):
     """The database schema is behind the code and must be upgraded first."""
+
+
+class NotPermitted(StoreError):
+    """What the acting person or role may not do: approve their own
+    proposal, or (on a team database) anything the connected role's
+    projdeck role does not allow. Says who, in which role, may not do what."""

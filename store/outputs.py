@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from store.errors import ValidationError
+from store.files import sync_folder
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -174,12 +175,7 @@ def publish(partial: Path, target: Path, *, force: bool = False, field: str = "f
             partial.unlink()
     else:
         os.replace(partial, target)
-    with contextlib.suppress(OSError):
-        folder = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+    sync_folder(target.parent)
 
 
 def stale_partials(folder: Path) -> list[Path]:

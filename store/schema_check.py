@@ -240,12 +240,17 @@ async def _postgres_problems(connection: AsyncConnection) -> list[str]:
 
     import store.models  # noqa: F401  (registers every table)
     from store.models import POSTGRES_FUNCTIONS, POSTGRES_GIN_INDEXES
+    from store.team import TRIGGER_NAMES
 
     tables = SQLModel.metadata.tables
     problems = []
     for kind, query in _PG_EXTRAS.items():
         for name, table in (await connection.execute(text(query))).all():
             if kind == "function" and name in POSTGRES_FUNCTIONS:
+                continue
+            # The team's rules (projdeck team init; their functions are in
+            # a schema of their own).
+            if kind == "trigger" and name in TRIGGER_NAMES:
                 continue
             problems.append(SchemaObject(kind, str(name), str(table), "").describe())
     for (name,) in (await connection.execute(text(_PG_TABLES))).all():

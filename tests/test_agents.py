@@ -794,6 +794,7 @@ async def test_upgrading_from_0003_keeps_every_row(empty_database_url: URL) -> N
             database,
             "Demo",
             modifications.ModificationProposal(request="r", modified_files={"a.py": "a"}),
+            actor="agent-7",
         )
         await modifications.approve_modification(database, str(mod.id), comment="fine")
         await projects.update_settings(database, str(project), {"branch_name": "dev"})

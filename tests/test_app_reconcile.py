@@ -24,7 +24,7 @@ async def test_the_app_records_at_start_a_commit_the_database_missed(
     proposal = service.ModificationProposal(
         request="Tax three", modified_files={"taxes.py": "TAX = 0.3\n"}
     )
-    created = await service.propose_modification(database, "billing", proposal)
+    created = await service.propose_modification(database, "billing", proposal, actor="agent-7")
     await service.approve_modification(database, str(created.id))
     made = vcs.commit_change(
         repository,

@@ -461,7 +461,9 @@ async def test_notification_says_what_became_of_those_that_left_the_inbox(
 
         def proposal(request: str) -> ModificationProposal:
             return ModificationProposal(
-                request=request, modified_files={"jobs/shared.py": f"# {request}\n"}
+                request=request,
+                modified_files={"jobs/shared.py": f"# {request}\n"},
+                requested_by="agent-7",
             )
 
         first = await propose_modification(db, "Ledger Core", proposal("Live: first"))

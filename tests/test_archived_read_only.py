@@ -41,6 +41,7 @@ async def _project(database: Database) -> dict[str, str]:
             service.ModificationProposal(
                 request=f"to {status}", modified_files={f"{status}.py": f"# {status}\n"}
             ),
+            actor="agent-7",
         )
         ids[status] = str(created.id)
     for status in ("approved", "failed", "applied"):

@@ -121,6 +121,8 @@ def arguments(words: tuple[str, ...], command: click.Command) -> list[str]:
 def test_every_list_command_prints_a_page_in_one_shape(
     cli: Projdeck, words: tuple[str, ...], command: click.Command
 ) -> None:
+    if words == ("team", "list"):
+        pytest.skip("teams need PostgreSQL: tests/test_team_postgres.py pages the team list")
     line = [*words, *arguments(words, command)]
 
     first = cli.json(*line, "--limit", "1")

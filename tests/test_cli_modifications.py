@@ -103,6 +103,7 @@ def test_every_mod_command_round_trip(cli: Projdeck, tmp_path: Path) -> None:
         "request": "Add a module",
         "modified_files": {"app.py": "print('other')\n", "lib/mod.py": "x = 1\n"},
         "impact_analysis": {"risk": "medium"},
+        "requested_by": "agent-7",
     }
     second_id = cli.ok(
         "mod", "propose", project_id[:8], "--payload", "-", input=json.dumps(payload)

@@ -98,7 +98,7 @@ def test_unknown_key_and_wrong_values_warn_with_their_lines_and_the_rest_applies
         f"{config_file}:4: live_refresh_seconds: must be a number of seconds, not 'soon'; "
         "live_refresh_seconds keeps its default",
         f"{config_file}:5: colour: unknown key (known: database_url, actor, theme, diff_style, "
-        "editor, pager, live_refresh_seconds, keymap)",
+        "editor, pager, live_refresh_seconds, allow_self_approval, keymap)",
         f"{config_file}:6: diff_style: must be one of unified, side-by-side, not 'split'; "
         "diff_style keeps its default",
         f'{config_file}:10: keymap.app.quit: must be keys as text, like "f1" or "ctrl+h,f1"',
@@ -232,7 +232,8 @@ def test_a_bad_file_is_warned_about_once_and_the_command_still_runs(
     result = cli.run("project", "list")
     assert result.returncode == 0, result.stderr
     assert result.stderr == f"warning: {config_file}:1: colour: unknown key (known: " + (
-        "database_url, actor, theme, diff_style, editor, pager, live_refresh_seconds, keymap)\n"
+        "database_url, actor, theme, diff_style, editor, pager, live_refresh_seconds, "
+        "allow_self_approval, keymap)\n"
     )
 
 

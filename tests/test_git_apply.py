@@ -219,6 +219,8 @@ def test_cli_applies_as_a_commit_and_shows_it(database_url: URL, repository: Pat
         "billing",
         "--request",
         "Tax three",
+        "--requested-by",
+        "agent-7",
         "--file",
         f"src/taxes.py={repository.parent / 'taxes.py'}",
     ).strip()
@@ -277,6 +279,8 @@ def test_doctor_records_a_commit_the_database_missed_and_names_a_gone_repository
         "billing",
         "--request",
         "Tax",
+        "--requested-by",
+        "agent-7",
         "--file",
         f"src/taxes.py={tmp_path / 'taxes.py'}",
     ).strip()
@@ -346,7 +350,7 @@ async def test_revert_of_an_applied_commit_is_merged_onto_the_branch_as_it_is(
     applied = await service.apply_modification(database, ref, actor="rita")
     write(repository, {"README.md": "# Billing, later\n"})
     later = commit_all(repository, "Later work")
-    revert = await service.revert_modification(database, ref, actor="rita")
+    revert = await service.revert_modification(database, ref, actor="sam")
     assert revert.base_commit == applied.applied_commit
     assert revert.modified_files == {"src/taxes.py": "TAX = 0.2\n", "new.txt": None}
     await service.approve_modification(database, str(revert.id), actor="rita")

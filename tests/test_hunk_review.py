@@ -531,6 +531,7 @@ async def test_the_agents_file_modes_come_back_with_the_whole_change(
         service.ModificationProposal(
             request="Tidy", modified_files=dict(CHANGE), file_modes={"new.md": 0o100755}
         ),
+        actor="agent-7",
     )
     ref = str(created.id)
     # Taken in part without the executable file, which is then not written...

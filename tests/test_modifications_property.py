@@ -88,7 +88,7 @@ async def step(db: Database, project: str, model: Model, action: str, arg: Any) 
                 )
             return
         created = await service.propose_modification(
-            db, project, service.ModificationProposal("r", files)
+            db, project, service.ModificationProposal("r", files), actor="agent"
         )
         affected = sorted(files)
         model.modifications.append(Expected(created.id, files, affected, model.base(affected)))
@@ -157,7 +157,8 @@ async def revert(db: Database, model: Model, original: Expected) -> None:
             await service.revert_modification(db, str(original.id))
         event("revert refused")
         return
-    created = await service.revert_modification(db, str(original.id))
+    # A maintainer proposes the revert; the reviewer (the default actor) approves it.
+    created = await service.revert_modification(db, str(original.id), actor="maintainer")
     assert created.modified_files == restore
     affected = sorted(restore)
     model.modifications.append(
@@ -174,7 +175,7 @@ async def run_action(db: Database, action: str, ref: str) -> Any:
         return await service.apply_modification(db, ref)
     if action == "reopen":
         return await service.reopen_modification(db, ref)
-    return await service.revert_modification(db, ref)
+    return await service.revert_modification(db, ref, actor="maintainer")
 
 
 async def check(db: Database, project: str, model: Model, initial: dict[str, str]) -> None:

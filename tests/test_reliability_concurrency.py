@@ -49,6 +49,7 @@ async def _proposer(url: str, report: Report) -> None:
                 request=f"change {step}",
                 modified_files={f"file-{step % 5}.txt": f"{os.getpid()}-{step}\n"},
             ),
+            actor="agent-7",
         )
         report({"op": "proposed", "id": str(proposed.id)})
     await db.dispose()

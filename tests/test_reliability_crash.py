@@ -49,6 +49,7 @@ async def _write_forever(url: str, report: Report) -> None:
             modifications.ModificationProposal(
                 request="bump", modified_files={"app.py": f"v = {step}\n", "new.py": "x = 1\n"}
             ),
+            actor="agent-7",
         )
         await modifications.approve_modification(db, str(proposed.id))
         await modifications.apply_modification(db, str(proposed.id))

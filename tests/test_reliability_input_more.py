@@ -46,7 +46,9 @@ def workspace(database_url: URL, monkeypatch: pytest.MonkeyPatch) -> dict[str, A
             proposal = modifications.proposal_from_payload(
                 {"request": "r", "modified_files": {"a.py": "2\n"}}
             )
-            modification = await modifications.propose_modification(db, "target", proposal)
+            modification = await modifications.propose_modification(
+                db, "target", proposal, actor="agent-7"
+            )
             conversation = await agents.start_conversation(db, "target", title="t")
             agent_run = await agents.start_run(db, "target", agent="a", task="t")
             await templates.seed_builtin_templates(db)

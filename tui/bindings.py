@@ -1,7 +1,8 @@
 """Which key bindings are projdeck's own, for the help screen and the
 command palette (Textual's widgets bring bindings of their own), and the
 keymap: every binding of ours has an id, ``<module>.<action>[.<argument>]``,
-that the config file's ``[keymap]`` table can give other keys."""
+that the config file's ``[keymap]`` table can give other keys; and the keys
+several screens share."""
 
 from __future__ import annotations
 
@@ -27,6 +28,42 @@ _KEY_NAMES = frozenset(key.value for key in Keys) | {
     *KEY_TO_UNICODE_NAME,
     *KEY_ALIASES,
 }
+
+
+# Keys several screens declare alike: each screen's binding keeps an id of
+# its own (``<module>.<action>``, the keymap can move it on one screen only).
+
+
+def back_key(screen: str) -> Binding:
+    """escape: back to the screen this one was opened from."""
+    return Binding("escape", "back", "Back", id=f"{screen}.back")
+
+
+def cancel_key(screen: str) -> Binding:
+    """escape: a form or dialog closed, nothing done."""
+    return Binding("escape", "cancel", "Cancel", id=f"{screen}.cancel")
+
+
+def clear_filter_key(screen: str) -> Binding:
+    """escape: a list's filter emptied."""
+    return Binding(
+        "escape", "clear_filter", "Clear filter", show=False, id=f"{screen}.clear_filter"
+    )
+
+
+def copy_id_key(screen: str) -> Binding:
+    """y: the selected row's id copied."""
+    return Binding("y", "copy_id", "Copy id", show=False, id=f"{screen}.copy_id")
+
+
+def filter_key(screen: str, action: str = "filter") -> Binding:
+    """/: a list's filter, typed into (``action``: the screen's name for it)."""
+    return Binding("slash", action, "Filter", id=f"{screen}.{action}")
+
+
+def reload_key(screen: str) -> Binding:
+    """ctrl+r: what the screen shows read again."""
+    return Binding("ctrl+r", "reload", "Reload", id=f"{screen}.reload")
 
 
 def own_binding(node: DOMNode, binding: Binding) -> bool:

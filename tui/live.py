@@ -3,13 +3,21 @@ the CLI, a colleague approving), the app notices within a second, tells the
 person what changed in the inbox, and the screen on show redraws itself
 (screens opt in with a ``store_changed()`` method).
 
-A timer asks the store's ChangeProbe every ``seconds`` (the config file's
-``live_refresh_seconds``, else POLL_SECONDS): one short read on a kept
-connection (``PRAGMA data_version`` and the highest audit id)."""
+A check asks the store's ChangeProbe whether anything changed: one short
+read on a kept connection (``PRAGMA data_version`` and the highest audit
+id). On SQLite a timer runs it every ``seconds`` (the config file's
+``live_refresh_seconds``, else POLL_SECONDS). On PostgreSQL every write
+notifies as it commits (store/notify.py): a notification runs the check
+(a burst of them within DEBOUNCE_SECONDS, one check), and while the
+listener is healthy the timer only runs one when SAFETY_NET_SECONDS passed
+without any. When the listening connection ends the timer polls again,
+every ``seconds``, and a new listener is tried after RELISTEN_DELAYS."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App, ScreenStackError
@@ -22,9 +30,20 @@ from tui import format
 from tui.context import as_deck
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+    from textual.worker import Worker
+
+    from store.notify import ChangeListener, Notice
     from store.services.review import Inbox
 
 POLL_SECONDS = DEFAULT_LIVE_REFRESH_SECONDS
+# PostgreSQL, listening: a check at least this often, for a notification
+# that never came (a network that froze without closing the connection).
+SAFETY_NET_SECONDS = 10.0
+# Notifications within this long of the first make one check.
+DEBOUNCE_SECONDS = 0.05
+# Seconds before each new try to listen after a failure; the last repeats.
+RELISTEN_DELAYS = (5.0, 10.0, 20.0, 40.0, 60.0)
 WAITING = (ModificationStatus.PENDING, ModificationStatus.APPROVED)
 # What a modification that left the inbox became, in a notification's words.
 LEFT_WORDS = {
@@ -44,24 +63,121 @@ class LiveRefresh:
         # Modifications this app just acted on: their change is no news.
         self.own: set[uuid.UUID] = set()
         self._busy = False
+        # When the last check started (time.monotonic()).
+        self._checked_at = 0.0
+        # PostgreSQL: the listener while it listens; a notification not yet
+        # checked; the timer that gathers a burst of them; failed tries.
+        self.listener: ChangeListener | None = None
+        self._told = False
+        self._gathering: Timer | None = None
+        self._failures = 0
+        self._closed = False
 
     def start(self) -> None:
         self.probe = ChangeProbe(self.deck.database)
         self.app.set_interval(self.seconds, self._tick, name="live-refresh")
+        if self.deck.database.backend == "postgresql":
+            self._listen(0.0)
+
+    @property
+    def listening(self) -> bool:
+        """Whether the app is told of changes now (else it polls)."""
+        return self.listener is not None and self.listener.listening
 
     def expect(self, modification_id: uuid.UUID) -> None:
         """This app is about to change ``modification_id``: no notification."""
         self.own.add(modification_id)
 
     async def close(self) -> None:
+        self._closed = True
+        listener, self.listener = self.listener, None
+        if listener is not None:
+            await listener.close()
         if self.probe is not None:
             await self.probe.close()
 
     def _tick(self) -> None:
+        if self.listening and time.monotonic() - self._checked_at < SAFETY_NET_SECONDS:
+            return
+        self._run_check()
+
+    def _run_check(self) -> None:
         if self._busy or self.probe is None or self.deck.is_connection_lost:
             return
         self._busy = True
-        self.app.run_worker(self._check(), group="live-refresh")
+        # What was told before this check's reading, it sees.
+        self._told = False
+        self._checked_at = time.monotonic()
+        self._run(self._check, group="live-refresh")
+
+    def _run(
+        self, work: Callable[[], Coroutine[None, None, None]], group: str, exclusive: bool = False
+    ) -> Worker[None]:
+        """``work`` in a worker (a function that makes the coroutine when it
+        starts: a coroutine made here would never be awaited should the
+        worker not start, the app closing)."""
+        return self.app.run_worker(work, group=group, exclusive=exclusive)
+
+    def _listen(self, delay: float) -> None:
+        """Start a listener, after ``delay`` seconds (a timer, not a worker
+        that sleeps: the app waits for no one)."""
+        if delay:
+            self.app.set_timer(delay, self._listen_now, name="live-listen")
+        else:
+            self._listen_now()
+
+    def _listen_now(self) -> None:
+        if not self._closed:
+            self._run(self._start_listener, group="live-listen", exclusive=True)
+
+    async def _start_listener(self) -> None:
+        from store.notify import ChangeListener
+
+        listener = ChangeListener(self.deck.database, self._notified, self._lost)
+        try:
+            await listener.start()
+        except StoreError:
+            self._listen_later()
+            return
+        if self._closed:
+            await listener.close()
+            return
+        self.listener = listener
+        self._failures = 0
+        # A first reading, or what was written while nobody listened.
+        self._gather()
+
+    def _notified(self, _notice: Notice) -> None:
+        # Called by the driver, outside the app's context: on to the app's queue.
+        self.app.call_later(self._gather)
+
+    def _gather(self) -> None:
+        self._told = True
+        if self._gathering is None:
+            self._gathering = self.app.set_timer(DEBOUNCE_SECONDS, self._gathered)
+
+    def _gathered(self) -> None:
+        self._gathering = None
+        # A check running now may have read before the change: it checks
+        # again when it ends (``_told`` is still set).
+        self._run_check()
+
+    def _lost(self, _reason: str) -> None:
+        # Called by the driver, outside the app's context. Polling every
+        # ``seconds`` takes over until a new listener listens.
+        self.app.call_later(self._replace_listener)
+
+    def _replace_listener(self) -> None:
+        listener, self.listener = self.listener, None
+        if listener is not None:
+            self._run(listener.close, group="live-close")
+        if not self._closed:
+            self._listen_later()
+
+    def _listen_later(self) -> None:
+        delay = RELISTEN_DELAYS[min(self._failures, len(RELISTEN_DELAYS) - 1)]
+        self._failures += 1
+        self._listen(delay)
 
     async def _check(self) -> None:
         # Loaded here, after the first screen is drawn, not at start-up.
@@ -93,6 +209,8 @@ class LiveRefresh:
                     hook()
         finally:
             self._busy = False
+            if self._told and self.listening:
+                self._gather()
 
     def _gone(self, inbox: Inbox) -> list[uuid.UUID]:
         """Modifications that were waiting at the last reading and are not now."""

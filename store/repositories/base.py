@@ -52,16 +52,23 @@ def escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-class LikeAnyCase(ColumnElement[bool]):
+class _Condition(ColumnElement[bool]):
+    """A condition of our own, compiled for each database (``@compiles``);
+    a subclass names its parts in ``_traverse_internals``, so that
+    statements holding it are cached by them."""
+
+    type = Boolean()
+    _is_implicitly_boolean = True
+
+
+class LikeAnyCase(_Condition):
     """``value LIKE pattern`` in any case, ``\\`` escaping: ILIKE on
     PostgreSQL (which its trigram indexes serve), plain LIKE on SQLite,
     whose LIKE ignores case already (ASCII, as its ``lower()`` does):
     SQLAlchemy's ``ilike`` there calls ``lower()`` twice a row, which
     doubles the time of a search through a large table."""
 
-    type = Boolean()
     inherit_cache = True
-    _is_implicitly_boolean = True
     _traverse_internals = [
         ("value", InternalTraversal.dp_clauseelement),
         ("pattern", InternalTraversal.dp_clauseelement),
@@ -84,15 +91,13 @@ def _like_any_case_sqlite(element: LikeAnyCase, compiler: SQLCompiler, **kw: obj
     return compiler.process(element.value.like(element.pattern, escape="\\"), **kw)
 
 
-class PerBackend(ColumnElement[bool]):
+class PerBackend(_Condition):
     """A condition written once for PostgreSQL and once for SQLite, where
     the two answer it from different schema objects; a statement holding it
     is built once and compiles for the database it runs on. Bound
     parameters the two share are one and the same."""
 
-    type = Boolean()
     inherit_cache = True
-    _is_implicitly_boolean = True
     _traverse_internals = [
         ("postgresql", InternalTraversal.dp_clauseelement),
         ("sqlite", InternalTraversal.dp_clauseelement),

@@ -52,6 +52,7 @@ _ROW_COLUMNS: tuple[Any, ...] = (
     col(Project.test_coverage),
     col(Project.security_score),
     col(Project.performance_score),
+    col(Project.version),
     col(Project.updated_at),
 )
 
@@ -163,7 +164,8 @@ def project_filter_from_text(
 
 @dataclass(frozen=True)
 class ProjectRow:
-    """A row of the app's projects table."""
+    """A row of the projects list (the app's table, ``project list``): no
+    codebase, no JSON blobs."""
 
     id: uuid.UUID
     name: str
@@ -174,6 +176,7 @@ class ProjectRow:
     test_coverage: float | None
     security_score: float | None
     performance_score: float | None
+    version: int
     updated_at: datetime
     pending_modifications: int
 
@@ -188,8 +191,9 @@ async def list_project_rows(
     after: tuple[datetime, uuid.UUID] | None = None,
     total: int | None = None,
 ) -> Page[ProjectRow]:
-    """A page of projects with scores and pending-modification counts.
-    ``after`` (the last row's updated_at and id) pages by keyset when sorting
+    """A page of projects with scores and pending-modification counts. The
+    filters' dependency, stack and file are checked first (a ValidationError
+    naming the filter; store.project_search has the rules). ``after`` (the last row's updated_at and id) pages by keyset when sorting
     by update time: the page is found in the index, however deep.
 
     The page says how many projects match the filters in all. Counting them
@@ -250,7 +254,8 @@ async def list_project_rows(
             test_coverage=row[7],
             security_score=row[8],
             performance_score=row[9],
-            updated_at=row[10],
+            version=row[10],
+            updated_at=row[11],
             pending_modifications=pending.get(row[0], 0),
         )
         for row in rows

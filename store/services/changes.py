@@ -6,6 +6,10 @@ audit id moves with every committed change. On SQLite the probe also reads
 ``PRAGMA data_version`` on a connection it keeps for itself: the value moves
 whenever any other connection commits, whatever it wrote. The pragma is only
 comparable on one connection, hence the kept connection.
+
+On PostgreSQL the app is also told of each write as it commits
+(store/notify.py) and asks the probe when told, and now and then in case a
+notification was missed.
 """
 
 from __future__ import annotations

@@ -40,7 +40,12 @@ from store.services.hunk_state import (
     proposed_files,
     since_last_review,
 )
-from store.services.modifications import applied_if_automatic, record_verdict, review_comment
+from store.services.modifications import (
+    applied_if_automatic,
+    check_not_self_approval,
+    record_verdict,
+    review_comment,
+)
 from store.services.project_reads import require_writable
 from store.services.proposals import content_hash
 from store.services.review import project_of, resolve_modification
@@ -119,6 +124,8 @@ async def decide_hunks(
     reason = _reason(verdict, reason)
     if not numbers and not paths:
         raise ValidationError("hunks", "name at least one hunk or file")
+    if db.team is not None:
+        db.team.require("review", "decide on hunks")
     async with db.transaction() as session:
         modification = await resolve_modification(session, ref, for_update=True)
         _require_pending(modification, "decide on the hunks of")
@@ -148,6 +155,8 @@ async def decide_seen_hunks(
     reason = _reason(verdict, reason)
     if not seen:
         raise ValidationError("hunks", "name at least one hunk")
+    if db.team is not None:
+        db.team.require("review", "decide on hunks")
     async with db.transaction() as session:
         modification = await resolve_modification(session, ref, for_update=True)
         _require_pending(modification, "decide on the hunks of")
@@ -228,6 +237,8 @@ async def add_comment(
     body = validation.text("text", text, limit=MAX_COMMENT).strip()
     if not body:
         raise ValidationError("text", "a comment must say something")
+    if db.team is not None:
+        db.team.require("review", "comment on modifications")
     async with db.transaction() as session:
         modification = await resolve_modification(session, ref, for_update=True)
         review = await hunks_in(session, modification)
@@ -276,18 +287,23 @@ async def approve_in_part(
     numbers: Collection[int] | None = None,
     comment: str | None = None,
     actor: str | None = None,
+    allow_self_approval: bool | None = None,
 ) -> Modification:
     """Approve only some hunks of a pending modification: those numbered in
     ``numbers``, else those accepted in the review. What they make becomes
     the files that are applied (the agent's stay readable as proposed); the
     other hunks are recorded as rejected (with the reasons given, where a
     rejection gave one). Accepted hunks that do not apply to the base the
-    review compared with: a ValidationError, nothing stored."""
+    review compared with: a ValidationError, nothing stored. Its requester
+    does not approve it (``check_not_self_approval``)."""
     actor = actor or current_actor()
     comment = review_comment(comment)
+    if db.team is not None:
+        db.team.require("review", "approve modifications")
     async with db.transaction() as session:
         modification = await resolve_modification(session, ref, for_update=True)
         _require_pending(modification, "approve")
+        check_not_self_approval(db, modification, actor, allow=allow_self_approval)
         project = await project_of(session, modification, lock=False)
         require_writable(project)
         review = await hunks_in(session, modification)

@@ -27,9 +27,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit, validation
-from store.config import current_actor, machine_id
+from store.config import current_actor, machine_id, self_approval_allowed
 from store.engine import Database
-from store.errors import Conflict, InvalidTransition, StoreError, ValidationError
+from store.errors import Conflict, InvalidTransition, NotPermitted, StoreError, ValidationError
 from store.ids import short_id
 from store.models import (
     AgentRun,
@@ -149,6 +149,14 @@ async def propose_modification(
 
     actor = actor or current_actor()
     values = _validate_proposal(proposal, actor)
+    if db.team is not None:
+        db.team.require("propose", "propose modifications")
+        if values["requested_by"] != db.team.login:
+            raise NotPermitted(
+                f"{db.team.describe()} may not propose a modification requested by "
+                f"{values['requested_by']!r}: on a team database the requester is the "
+                "connected role"
+            )
     async with db.transaction() as session:
         project = await resolve_project(session, project_ref)
         run = await resolve_run(session, run_ref) if run_ref is not None else None
@@ -192,6 +200,31 @@ def review_comment(value: str | None) -> str | None:
     return validation.text("comment", value).strip() or None
 
 
+def check_not_self_approval(
+    db: Database, modification: Modification, actor: str, *, allow: bool | None
+) -> None:
+    """Refuse ``actor`` approving a modification they requested, unless
+    allowed (``allow``, else the ``allow_self_approval`` setting): someone
+    else reviews what a person or an agent proposes. On a team database it
+    is never allowed (the database refuses it too)."""
+    if actor != modification.requested_by:
+        return
+    short = short_id(modification.id)
+    member = db.team
+    if member is not None:
+        raise NotPermitted(
+            f"{member.describe()} may not approve modification {short}, which it requested: "
+            "another member of the team approves it"
+        )
+    if allow if allow is not None else self_approval_allowed():
+        return
+    raise NotPermitted(
+        f"{actor!r} may not approve modification {short}, which they requested: someone else "
+        "approves it (working alone: --allow-self-approval, or allow_self_approval = true in "
+        "the config file)"
+    )
+
+
 async def _review(
     db: Database,
     ref: str,
@@ -200,10 +233,15 @@ async def _review(
     wanted: str,
     comment: str | None,
     actor: str,
+    allow_self_approval: bool | None = None,
 ) -> tuple[Modification, Project]:
+    if db.team is not None:
+        db.team.require("review", f"{wanted} modifications")
     async with db.transaction() as session:
         modification = await resolve_modification(session, ref, for_update=True)
         _require(modification, [ModificationStatus.PENDING], wanted)
+        if target == ModificationStatus.APPROVED:
+            check_not_self_approval(db, modification, actor, allow=allow_self_approval)
         project = await project_of(session, modification, lock=False)
         require_writable(project)
         await record_verdict(session, modification, project, target, comment=comment, actor=actor)
@@ -250,11 +288,18 @@ async def record_verdict(
 
 
 async def approve_modification(
-    db: Database, ref: str, *, comment: str | None = None, actor: str | None = None
+    db: Database,
+    ref: str,
+    *,
+    comment: str | None = None,
+    actor: str | None = None,
+    allow_self_approval: bool | None = None,
 ) -> Modification:
-    """Approve a pending modification. On a project with auto-merge on it
-    is applied at once, by the same rules and with the same audit rows as
-    ``apply_modification`` (the result's status says how that went)."""
+    """Approve a pending modification, which someone other than its
+    requester approves (``check_not_self_approval``). On a project with
+    auto-merge on it is applied at once, by the same rules and with the
+    same audit rows as ``apply_modification`` (the result's status says how
+    that went)."""
     actor = actor or current_actor()
     approved, project = await _review(
         db,
@@ -263,6 +308,7 @@ async def approve_modification(
         wanted="approve",
         comment=review_comment(comment),
         actor=actor,
+        allow_self_approval=allow_self_approval,
     )
     return await applied_if_automatic(db, approved, project, actor=actor)
 
@@ -312,6 +358,8 @@ async def apply_modification(db: Database, ref: str, *, actor: str | None = None
     (the database's own code, a trigger or a rule, changed it), fail it too,
     nothing written, with a security audit row."""
     actor = actor or current_actor()
+    if db.team is not None:
+        db.team.require("review", "apply modifications")
     try:
         return await _apply(db, ref, actor)
     except _WrittenOtherwise as altered:
@@ -487,6 +535,8 @@ async def reopen_modification(db: Database, ref: str, *, actor: str | None = Non
     """Put a failed modification back to pending: the review is cleared and
     the base recomputed from the codebase as it is now."""
     actor = actor or current_actor()
+    if db.team is not None:
+        db.team.require("review", "reopen modifications")
     async with db.transaction() as session:
         modification = await resolve_modification(session, ref, for_update=True)
         _require(modification, [ModificationStatus.FAILED], "reopen")
@@ -519,6 +569,8 @@ async def revert_modification(db: Database, ref: str, *, actor: str | None = Non
     Refused when those files changed since the apply (a revert would undo
     later work too) or when a revert of it is already waiting."""
     actor = actor or current_actor()
+    if db.team is not None:
+        db.team.require("review", "revert modifications")
     async with db.transaction() as session:
         original = await resolve_modification(session, ref, for_update=True)
         _require(original, [ModificationStatus.APPLIED], "revert")

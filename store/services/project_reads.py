@@ -1,15 +1,14 @@
 """Finding and reading projects: a reference resolved to a project (id, id
 prefix, exact name or GitHub owner/repo), the writable check every write
 makes, one project with its settings, and the projects list (filters, sort,
-pages). Every service that takes a project ``ref`` finds it here;
-``store.services.projects`` (the writes) re-exports what is public."""
+pages: ``store.services.browse`` reads it). Every service that takes a
+project ``ref`` finds it here; ``store.services.projects`` (the writes)
+re-exports what is public."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,18 +16,15 @@ from store import validation
 from store.engine import Database
 from store.errors import NotFound, ProjectReadOnly, ValidationError
 from store.ids import MIN_ID_PREFIX, full_id, id_prefix
-from store.models import Project, ProjectSettings, ProjectStatus, ProjectType
+from store.models import Project, ProjectSettings, ProjectStatus
 from store.redaction import mask_url
 from store.repositories import (
-    ModificationRepository,
     ProjectRepository,
     SecretRepository,
     SettingsRepository,
 )
-from store.repositories.base import Page, clamp_limit
-from store.repositories.projects import ProjectFilter, ProjectSort
 from store.repositories.secrets import SecretName
-from store.services.browse import checked_filter
+from store.services.browse import list_project_rows
 
 
 @dataclass
@@ -38,21 +34,6 @@ class ProjectConfig:
     project: Project
     settings: ProjectSettings
     secrets: list[SecretName]
-
-
-@dataclass
-class ProjectSummary:
-    """A row of the projects list: no codebase, no JSON blobs."""
-
-    id: uuid.UUID
-    name: str
-    type: ProjectType
-    status: ProjectStatus
-    owner_id: str
-    github: str | None
-    version: int
-    updated_at: datetime
-    pending_modifications: int
 
 
 async def resolve_project(session: AsyncSession, ref: str) -> Project:
@@ -156,48 +137,9 @@ def _github_label(owner: str | None, repo: str | None) -> str | None:
     return None
 
 
-async def list_projects(
-    db: Database,
-    filters: ProjectFilter | None = None,
-    *,
-    sort: ProjectSort = ProjectSort.UPDATED,
-    limit: int = 50,
-    offset: int = 0,
-) -> Page[ProjectSummary]:
-    """A page of project summaries with their pending-modification counts.
-    The filters' dependency, stack and file are checked first (a
-    ValidationError naming the filter; store.project_search has the rules)."""
-    filters = checked_filter(filters or ProjectFilter())
-
-    async def read(session: AsyncSession) -> tuple[list[Project], int, dict[uuid.UUID, int]]:
-        projects = ProjectRepository(session)
-        rows = await projects.list(filters, sort=sort, limit=limit, offset=offset)
-        # A first page that is not full holds every match: no count needed.
-        if offset <= 0 and len(rows) < clamp_limit(limit):
-            total = len(rows)
-        else:
-            total = await projects.count(filters)
-        pending = await ModificationRepository(session).count_pending_by_project(
-            [p.id for p in rows]
-        )
-        return rows, total, pending
-
-    rows, total, pending = await db.read(read)
-    items = [
-        ProjectSummary(
-            id=p.id,
-            name=p.name,
-            type=p.type,
-            status=p.status,
-            owner_id=p.owner_id,
-            github=_github_label(p.github_owner, p.github_repo),
-            version=p.version,
-            updated_at=p.updated_at,
-            pending_modifications=pending.get(p.id, 0),
-        )
-        for p in rows
-    ]
-    return Page(items=items, total=total, offset=offset, limit=limit)
+# The CLI's name for the projects list: the same page the app's table reads
+# (``store.services.browse``), so that the two find the same projects.
+list_projects = list_project_rows
 
 
 def parse_statuses(values: Sequence[str]) -> list[ProjectStatus]:

@@ -25,7 +25,6 @@ from store.errors import Conflict, InvalidTransition, ValidationError
 from store.models import (
     AuditCategory,
     Project,
-    ProjectSecret,
     ProjectSettings,
     ProjectStatus,
     ProjectType,
@@ -54,6 +53,7 @@ from store.services.project_reads import get_project as get_project
 from store.services.project_reads import get_project_full_config as get_project_full_config
 from store.services.project_reads import list_projects as list_projects
 from store.services.project_reads import parse_statuses as parse_statuses
+from store.services.secret_keys import seal_secret
 from store.types import utcnow
 
 _BRANCH_FORBIDDEN = re.compile(r"[\s~^:?*\[\\]|\.\.|@\{|//")
@@ -401,20 +401,15 @@ async def _keep_webhook(session: AsyncSession, project_id: uuid.UUID, url: str |
     await repository.lock("ROW EXCLUSIVE")
     # Read the keys under the lock, so a key being retired is never used.
     key = crypto.load_keyring().current
-    sealed = crypto.encrypt(key, project_id, WEBHOOK_URL_KEY, crypto.SecretValue(url))
-    now = utcnow()
-    if row is None:
-        row = ProjectSecret(
-            project_id=project_id,
-            key_name=WEBHOOK_URL_KEY,
-            nonce=b"",
-            ciphertext=b"",
-            key_id=key.key_id,
-            created_at=now,
-        )
-        repository.add(row)
-    row.nonce, row.ciphertext, row.key_id = sealed.nonce, sealed.ciphertext, sealed.key_id
-    row.updated_at = now
+    seal_secret(
+        repository,
+        row,
+        key,
+        crypto.SecretValue(url),
+        project_id=project_id,
+        key_name=WEBHOOK_URL_KEY,
+        now=utcnow(),
+    )
     await session.flush()
 
 
@@ -560,14 +555,12 @@ async def purge_project(db: Database, ref: str, *, actor: str | None = None) -> 
         )
         session.expunge(project)
         await ProjectRepository(session).delete(project_id)
-        await audit.record(
+        await audit.record_project(
             session,
+            project,
             actor=actor,
             event_type="project.purged",
             description=f"purged project {name!r} and everything it held",
-            project_id=project_id,
-            entity_type="project",
-            entity_id=project_id,
             details={"name": name, "encrypted_values": secrets, "modifications": modifications},
         )
     return project_id

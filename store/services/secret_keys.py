@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +31,34 @@ def _label(project: Project, key_name: str) -> str:
 
 def _sealed(row: ProjectSecret) -> crypto.Sealed:
     return crypto.Sealed(nonce=row.nonce, ciphertext=row.ciphertext, key_id=row.key_id)
+
+
+def seal_secret(
+    repository: SecretRepository,
+    row: ProjectSecret | None,
+    key: crypto.MasterKey,
+    value: crypto.SecretValue,
+    *,
+    project_id: uuid.UUID,
+    key_name: str,
+    now: datetime,
+) -> ProjectSecret:
+    """``value`` sealed under ``key`` in the project's ``row`` of that name,
+    or in a new row (added to ``repository``) where there is none yet."""
+    if row is None:
+        row = ProjectSecret(
+            project_id=project_id,
+            key_name=key_name,
+            nonce=b"",
+            ciphertext=b"",
+            key_id=key.key_id,
+            created_at=now,
+        )
+        repository.add(row)
+    sealed = crypto.encrypt(key, project_id, key_name, value)
+    row.nonce, row.ciphertext, row.key_id = sealed.nonce, sealed.ciphertext, sealed.key_id
+    row.updated_at = now
+    return row
 
 
 async def _keys_to_encrypt(session: AsyncSession, keyring: Keyring | None) -> Keyring:
@@ -75,20 +104,43 @@ def _needing(counts: dict[str, int]) -> str:
     return ", ".join(parts)
 
 
-async def _record_failure(
-    session: AsyncSession, *, actor: str, project: Project, row: ProjectSecret, why: str
+async def _record_secret(
+    session: AsyncSession,
+    row: ProjectSecret,
+    *,
+    actor: str,
+    event_type: str,
+    description: str,
+    severity: Severity = Severity.INFO,
+    **details: str,
 ) -> None:
+    """The audit row of something done to one secret (category security):
+    its name and key, never its value."""
     await audit.record(
         session,
-        actor=actor,
-        event_type="secret.decrypt_failed",
-        description=f"failed to decrypt {_label(project, row.key_name)} ({why})",
-        project_id=project.id,
+        project_id=row.project_id,
         entity_type="secret",
         entity_id=row.id,
         category=AuditCategory.SECURITY,
+        details={"name": row.key_name, "key_id": row.key_id, **details},
+        actor=actor,
+        event_type=event_type,
+        description=description,
+        severity=severity,
+    )
+
+
+async def _record_failure(
+    session: AsyncSession, *, actor: str, project: Project, row: ProjectSecret, why: str
+) -> None:
+    await _record_secret(
+        session,
+        row,
+        actor=actor,
+        event_type="secret.decrypt_failed",
+        description=f"failed to decrypt {_label(project, row.key_name)} ({why})",
         severity=Severity.ERROR,
-        details={"name": row.key_name, "key_id": row.key_id, "during": why},
+        during=why,
     )
 
 

@@ -54,9 +54,11 @@ from store.services.secret_keys import (
     _keys_to_encrypt,
     _label,
     _record_failure,
+    _record_secret,
     _sealed,
     keys_in_use,
     rotate_key,
+    seal_secret,
     start_key_file,
 )
 from store.types import utcnow
@@ -183,31 +185,16 @@ async def set_secret(
         repository = SecretRepository(session)
         row = await repository.get(project.id, key_name)
         created = row is None
-        now = utcnow()
-        if row is None:
-            row = ProjectSecret(
-                project_id=project.id,
-                key_name=key_name,
-                nonce=b"",
-                ciphertext=b"",
-                key_id=key.key_id,
-                created_at=now,
-            )
-            repository.add(row)
-        sealed = crypto.encrypt(key, project.id, key_name, secret)
-        row.nonce, row.ciphertext, row.key_id = sealed.nonce, sealed.ciphertext, sealed.key_id
-        row.updated_at = now
+        row = seal_secret(
+            repository, row, key, secret, project_id=project.id, key_name=key_name, now=utcnow()
+        )
         await session.flush()
-        await audit.record(
+        await _record_secret(
             session,
+            row,
             actor=actor,
             event_type="secret.created" if created else "secret.updated",
             description=f"{'created' if created else 'replaced'} {_label(project, key_name)}",
-            project_id=project.id,
-            entity_type="secret",
-            entity_id=row.id,
-            category=AuditCategory.SECURITY,
-            details={"name": key_name, "key_id": key.key_id},
         )
         return _as_name(row)
 
@@ -275,22 +262,16 @@ async def import_secrets(
         replaced: list[str] = []
         for entry in entries:
             row = existing.get(entry.name)
-            if row is None:
-                row = ProjectSecret(
-                    project_id=project.id,
-                    key_name=entry.name,
-                    nonce=b"",
-                    ciphertext=b"",
-                    key_id=key.key_id,
-                    created_at=now,
-                )
-                repository.add(row)
-                created.append(entry.name)
-            else:
-                replaced.append(entry.name)
-            sealed = crypto.encrypt(key, project.id, entry.name, entry.value)
-            row.nonce, row.ciphertext, row.key_id = sealed.nonce, sealed.ciphertext, sealed.key_id
-            row.updated_at = now
+            (created if row is None else replaced).append(entry.name)
+            seal_secret(
+                repository,
+                row,
+                key,
+                entry.value,
+                project_id=project.id,
+                key_name=entry.name,
+                now=now,
+            )
         await session.flush()
         await audit.record_project(
             session,
@@ -393,17 +374,13 @@ async def reveal_secret(
             failure = error
             await _record_failure(session, actor=actor, project=project, row=row, why="reveal")
         else:
-            await audit.record(
+            await _record_secret(
                 session,
+                row,
                 actor=actor,
                 event_type="secret.copied" if purpose == "copy" else "secret.revealed",
                 description=f"{'copied' if purpose == 'copy' else 'revealed'} "
                 f"{_label(project, key_name)}",
-                project_id=project.id,
-                entity_type="secret",
-                entity_id=row.id,
-                category=AuditCategory.SECURITY,
-                details={"name": key_name, "key_id": row.key_id},
             )
     if failure is not None:
         raise failure
@@ -457,17 +434,13 @@ async def delete_secret(db: Database, ref: str, key_name: str, *, actor: str | N
     async with db.transaction() as session:
         project = await resolve_writable_project(session, ref)
         row = await _secret_row(session, project, key_name)
-        secret_id, key_id = row.id, row.key_id
+        # Out of the session before its row goes; what it held stays readable.
         session.expunge(row)
-        await SecretRepository(session).delete(secret_id)
-        await audit.record(
+        await SecretRepository(session).delete(row.id)
+        await _record_secret(
             session,
+            row,
             actor=actor,
             event_type="secret.deleted",
             description=f"deleted {_label(project, key_name)}",
-            project_id=project.id,
-            entity_type="secret",
-            entity_id=secret_id,
-            category=AuditCategory.SECURITY,
-            details={"name": key_name, "key_id": key_id},
         )

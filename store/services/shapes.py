@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from store.repositories.modifications import ModificationRow
     from store.services.agent_stats import CostReport
     from store.services.agents import ConversationDetail, RunDetail
+    from store.services.browse import ProjectRow
     from store.services.git import RepositoryStatus
-    from store.services.project_reads import ProjectSummary
     from store.services.review import ModificationDetail
     from store.services.templates import TemplateDetail, TemplateOrigin, TemplateSummary
 
@@ -93,13 +93,19 @@ def settings_as_dict(settings: ProjectSettings) -> dict[str, Any]:
     }
 
 
-def project_summary_as_dict(summary: ProjectSummary) -> dict[str, Any]:
-    data = asdict(summary)
-    data["id"] = str(summary.id)
-    data["type"] = str(summary.type)
-    data["status"] = str(summary.status)
-    data["updated_at"] = summary.updated_at.isoformat()
-    return data
+def project_summary_as_dict(row: ProjectRow) -> dict[str, Any]:
+    """A row of ``project list --json`` (without the app's scores)."""
+    return {
+        "id": str(row.id),
+        "name": row.name,
+        "type": str(row.type),
+        "status": str(row.status),
+        "owner_id": row.owner_id,
+        "github": row.github,
+        "version": row.version,
+        "updated_at": row.updated_at.isoformat(),
+        "pending_modifications": row.pending_modifications,
+    }
 
 
 # -- templates ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import delete, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from store import audit, migrate, outputs, portability, schema_check
 from store.config import current_actor, normalize_url
@@ -126,6 +126,30 @@ async def _revision(connection: AsyncConnection) -> str | None:
     return None if value is None else str(value)
 
 
+async def _record(
+    session: AsyncSession,
+    actor: str | None,
+    event_type: str,
+    description: str,
+    details: dict[str, Any],
+    *,
+    category: AuditCategory = AuditCategory.COMPLIANCE,
+    severity: Severity = Severity.INFO,
+) -> None:
+    """The audit row of the workspace copied out or in (by the current
+    actor unless one is named)."""
+    await audit.record(
+        session,
+        event_type=event_type,
+        description=description,
+        entity_type="workspace",
+        category=category,
+        severity=severity,
+        details=details,
+        actor=actor or current_actor(),
+    )
+
+
 # -- export and import ------------------------------------------------------
 
 
@@ -165,16 +189,16 @@ async def export_workspace(
             raise
         outputs.publish(temporary, path, force=force)
     async with db.transaction() as session:
-        await audit.record(
+        await _record(
             session,
-            actor=actor or current_actor(),
-            event_type="workspace.exported",
-            description=f"exported the workspace to {path.name}",
+            actor,
+            "workspace.exported",
+            f"exported the workspace to {path.name}",
+            {"file": str(path), "rows": counts, "schema_revision": revision},
+            # Secrets leave sealed, but they leave: a security event.
             category=AuditCategory.SECURITY
             if counts.get("project_secrets")
             else AuditCategory.COMPLIANCE,
-            entity_type="workspace",
-            details={"file": str(path), "rows": counts, "schema_revision": revision},
         )
     return ExportResult(path=path, counts=counts)
 
@@ -238,19 +262,17 @@ async def import_workspace(
                         f"its closing line counts {count} {table_name} rows but it holds {seen.get(table_name, 0)}",
                     )
             if stats.total_inserted or replace:
-                await audit.record(
+                await _record(
                     session,
-                    actor=actor or current_actor(),
-                    event_type="workspace.restored" if replace else "workspace.imported",
-                    description=f"{'restored' if replace else 'imported'} the workspace from {path.name}",
-                    category=AuditCategory.COMPLIANCE,
-                    severity=Severity.WARNING if replace else Severity.INFO,
-                    entity_type="workspace",
-                    details={
+                    actor,
+                    "workspace.restored" if replace else "workspace.imported",
+                    f"{'restored' if replace else 'imported'} the workspace from {path.name}",
+                    {
                         "file": str(path),
                         "inserted": stats.inserted,
                         "unchanged": stats.unchanged,
                     },
+                    severity=Severity.WARNING if replace else Severity.INFO,
                 )
     finally:
         reader.close()
@@ -324,14 +346,12 @@ async def backup_database(
         outputs.publish(temporary, path, force=force)
     size = await _size(path)
     async with db.transaction() as session:
-        await audit.record(
+        await _record(
             session,
-            actor=actor or current_actor(),
-            event_type="workspace.backed_up",
-            description=f"backed up the database to {path.name}",
-            category=AuditCategory.COMPLIANCE,
-            entity_type="workspace",
-            details={"file": str(path), "schema_revision": revision, "bytes": size},
+            actor,
+            "workspace.backed_up",
+            f"backed up the database to {path.name}",
+            {"file": str(path), "schema_revision": revision, "bytes": size},
         )
     return BackupResult(path=path, revision=revision, size=size, kind="sqlite")
 
@@ -386,19 +406,13 @@ async def restore_database(
             # The audit row goes in with the restored data, so the swap
             # brings it: a restore killed just after the swap is on record.
             async with staged_db.transaction() as session:
-                await audit.record(
+                await _record(
                     session,
-                    actor=actor or current_actor(),
-                    event_type="workspace.restored",
-                    description=f"restored the database from {path.name}",
-                    category=AuditCategory.COMPLIANCE,
+                    actor,
+                    "workspace.restored",
+                    f"restored the database from {path.name}",
+                    {"file": str(path), "schema_revision": revision, "safety_backup": str(safety)},
                     severity=Severity.WARNING,
-                    entity_type="workspace",
-                    details={
-                        "file": str(path),
-                        "schema_revision": revision,
-                        "safety_backup": str(safety),
-                    },
                 )
         finally:
             await staged_db.dispose()
@@ -455,14 +469,12 @@ async def transfer_workspace(
                     number += 1
                     await writer.add(table.name, row, number)
             stats = await writer.finish()
-            await audit.record(
+            await _record(
                 session,
-                actor=actor or current_actor(),
-                event_type="workspace.transferred",
-                description=f"copied the workspace in from {mask_url(source.url)}",
-                category=AuditCategory.COMPLIANCE,
-                entity_type="workspace",
-                details={"from": mask_url(source.url), "inserted": stats.inserted},
+                actor,
+                "workspace.transferred",
+                f"copied the workspace in from {mask_url(source.url)}",
+                {"from": mask_url(source.url), "inserted": stats.inserted},
             )
     async with target.reading() as session:
         target_counts = await portability.count_rows(await session.connection())

@@ -14,15 +14,8 @@ from pygit2.enums import CheckoutStrategy, FileStatus, RepositoryState, SortMode
 
 from store.errors import Conflict, ValidationError
 from store.validation import has_control
+from store.vcs import errors
 from store.vcs.change import Change, checked, tree_with_change
-from store.vcs.errors import (
-    ConflictedFile,
-    ConflictHunk,
-    DirtyWorktree,
-    MergeConflict,
-    NothingToCommit,
-    WorktreeNotUpdated,
-)
 from store.vcs.identity import Identity, checked_identity, signature
 from store.vcs.repository import (
     branch_reference,
@@ -58,7 +51,7 @@ class Applicability:
 
     clean: bool
     moved_by: int
-    conflicts: tuple[ConflictedFile, ...] = ()
+    conflicts: tuple[errors.ConflictedFile, ...] = ()
     dirty: tuple[str, ...] = ()
     already_applied: bool = False
 
@@ -79,7 +72,7 @@ class _Plan:
     tip: pygit2.Oid
     tree: pygit2.Oid | None
     merged: bool
-    conflicts: tuple[ConflictedFile, ...]
+    conflicts: tuple[errors.ConflictedFile, ...]
     touched: list[str]
     checkouts: list[pygit2.Repository]
     dirty: list[tuple[str, tuple[str, ...]]]
@@ -197,10 +190,10 @@ def _dirty(checkout: pygit2.Repository, paths: list[str]) -> tuple[str, ...]:
     return tuple(dirty)
 
 
-def _hunks(merged: str) -> tuple[ConflictHunk, ...]:
+def _hunks(merged: str) -> tuple[errors.ConflictHunk, ...]:
     """The conflict regions of a file merged with markers, with the line
     where each starts in the branch's version."""
-    hunks: list[ConflictHunk] = []
+    hunks: list[errors.ConflictHunk] = []
     line_number = 0
     state = ""
     start = 0
@@ -215,7 +208,7 @@ def _hunks(merged: str) -> tuple[ConflictHunk, ...]:
         elif state in ("branch", "ancestor") and bare == "=======":
             state = "change"
         elif state == "change" and line.startswith(">>>>>>>"):
-            hunks.append(ConflictHunk(start, "".join(ours), "".join(theirs)))
+            hunks.append(errors.ConflictHunk(start, "".join(ours), "".join(theirs)))
             state = ""
         elif state == "branch":
             ours.append(line)
@@ -227,9 +220,9 @@ def _hunks(merged: str) -> tuple[ConflictHunk, ...]:
     return tuple(hunks)
 
 
-def _conflicts(repo: pygit2.Repository, index: pygit2.Index) -> tuple[ConflictedFile, ...]:
+def _conflicts(repo: pygit2.Repository, index: pygit2.Index) -> tuple[errors.ConflictedFile, ...]:
     assert index.conflicts is not None
-    files: list[ConflictedFile] = []
+    files: list[errors.ConflictedFile] = []
     for ancestor, ours, theirs in index.conflicts:
         entry = ours or theirs or ancestor
         assert entry is not None
@@ -243,14 +236,14 @@ def _conflicts(repo: pygit2.Repository, index: pygit2.Index) -> tuple[Conflicted
             try:
                 merged = repo.merge_file_from_index(ancestor, ours, theirs, use_deprecated=False)
             except UnicodeDecodeError:
-                files.append(ConflictedFile(path, f"{reason} (not UTF-8 text)"))
+                files.append(errors.ConflictedFile(path, f"{reason} (not UTF-8 text)"))
                 continue
             hunks = _hunks(merged.contents)
             if not hunks and ours.mode != theirs.mode:
                 reason = "its mode changed on both sides"
-            files.append(ConflictedFile(path, reason, hunks))
+            files.append(errors.ConflictedFile(path, reason, hunks))
             continue
-        files.append(ConflictedFile(path, reason))
+        files.append(errors.ConflictedFile(path, reason))
     return tuple(sorted(files, key=lambda item: item.path))
 
 
@@ -268,7 +261,7 @@ def _plan(repo: pygit2.Repository, branch: str, base: str, change: Change) -> _P
     base_commit = resolve_commit(repo, base, field="base")
     tip_tree = repo[tip].peel(pygit2.Commit).tree
     theirs = tree_with_change(repo, base_commit.tree, change)
-    conflicts: tuple[ConflictedFile, ...] = ()
+    conflicts: tuple[errors.ConflictedFile, ...] = ()
     tree: pygit2.Oid | None = theirs
     merged = tip != base_commit.id
     if merged:
@@ -329,7 +322,7 @@ def change_on_tip(path: str | os.PathLike[str], *, branch: str, base: str, chang
     repo = open_repository(path)
     plan = _plan(repo, branch, base, checked(change))
     if plan.conflicts or plan.tree is None:
-        raise MergeConflict(plan.branch, plan.conflicts)
+        raise errors.MergeConflict(plan.branch, plan.conflicts)
     return OnTip(tip=str(plan.tip), tree=str(plan.tree), merged=plan.merged)
 
 
@@ -370,7 +363,7 @@ def _follow(checkout: pygit2.Repository, tree: pygit2.Oid, paths: list[str], com
             strategy=CheckoutStrategy.FORCE | CheckoutStrategy.DISABLE_PATHSPEC_MATCH,
         )
     except (pygit2.GitError, OSError) as error:
-        raise WorktreeNotUpdated(commit, where(checkout), str(error)) from None
+        raise errors.WorktreeNotUpdated(commit, where(checkout), str(error)) from None
 
 
 def commit_change(
@@ -398,11 +391,11 @@ def commit_change(
     committer = checked_identity(committer or author, "committer")
     plan = _plan(repo, branch, base, change)
     if plan.conflicts or plan.tree is None:
-        raise MergeConflict(plan.branch, plan.conflicts)
+        raise errors.MergeConflict(plan.branch, plan.conflicts)
     if not plan.touched:
-        raise NothingToCommit(plan.branch)
+        raise errors.NothingToCommit(plan.branch)
     for folder, files in plan.dirty:
-        raise DirtyWorktree(folder, files)
+        raise errors.DirtyWorktree(folder, files)
     commit = repo.create_commit(
         None, signature(author), signature(committer), text, plan.tree, [plan.tip]
     )
@@ -454,7 +447,7 @@ def _stage(checkout: pygit2.Repository, tree: pygit2.Tree, files: list[str], com
                 index.add(file)  # from the working tree, which holds the commit's now
         index.write()
     except (pygit2.GitError, OSError) as error:
-        raise WorktreeNotUpdated(commit, where(checkout), str(error)) from None
+        raise errors.WorktreeNotUpdated(commit, where(checkout), str(error)) from None
 
 
 def _entry(tree: pygit2.Tree, file: str) -> tuple[str, int] | None:

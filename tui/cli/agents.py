@@ -15,13 +15,12 @@ from store.ids import short_id
 from store.money import format_amount, from_micros
 from tui.cli.common import (
     call_service,
-    echo_page_footer,
     example,
     json_input,
+    json_option,
     page_options,
     print_json,
-    print_page_json,
-    printed_page,
+    print_page,
     read_input,
     run_with_database,
     when_option,
@@ -119,10 +118,12 @@ def conversation_list(
         limit=limit,
         offset=offset,
     )
-    if printed_page(page, shapes.conversation_row_as_dict, as_json=as_json, noun="conversations"):
-        return
-    echo_table(
-        (
+    print_page(
+        page,
+        shapes.conversation_row_as_dict,
+        as_json=as_json,
+        noun="conversations",
+        columns=(
             Column("ID"),
             Column("PROJECT", most=18),
             Column("STATUS"),
@@ -130,26 +131,22 @@ def conversation_list(
             Column("UPDATED"),
             Column("TITLE"),
         ),
-        [
-            (
-                short_id(row.id),
-                row.project_name or "—",
-                str(row.status),
-                row.started_by,
-                f"{row.updated_at:%Y-%m-%d %H:%M}",
-                first_line(row.title),
-            )
-            for row in page.items
-        ],
+        cells=lambda row: (
+            short_id(row.id),
+            row.project_name or "—",
+            str(row.status),
+            row.started_by,
+            f"{row.updated_at:%Y-%m-%d %H:%M}",
+            first_line(row.title),
+        ),
     )
-    echo_page_footer(page)
 
 
 @conversation.command("start")
 @click.argument("ref", shell_complete=complete_project)
 @click.option("--title", required=True, help="What the conversation is about.")
 @click.option("--intent", help="A short label: feature, bugfix, question...")
-@click.option("--json", "as_json", is_flag=True, help="Print the conversation as JSON.")
+@json_option("Print the conversation as JSON.")
 @click.pass_context
 def conversation_start(
     ctx: click.Context, ref: str, title: str, intent: str | None, as_json: bool
@@ -185,7 +182,7 @@ def conversation_close(ctx: click.Context, conversation_id: str) -> None:
 @click.option("--limit", default=100, show_default=True, help="Messages to show (at most 500).")
 @click.option("--offset", default=0, help="Skip this many messages first.")
 @click.option("--search", metavar="TEXT", help="Only messages whose text or model contains TEXT.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_context
 @paged
 def conversation_show(
@@ -260,7 +257,7 @@ def conversation_show(
     "as fields (role, content, model, tokens_in, tokens_out, cost, intent, metadata): "
     "all or none.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the message(s) as JSON.")
+@json_option("Print the message(s) as JSON.")
 @click.pass_context
 def message(
     ctx: click.Context,
@@ -371,7 +368,7 @@ def run() -> None:
 @click.option("--task", required=True, help="What the run is asked to do.")
 @click.option("--conversation", "conversation_id", metavar="ID", help="Its conversation.")
 @click.option("--queued", is_flag=True, help="Record it as waiting to start (see run begin).")
-@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
+@json_option("Print the run as JSON.")
 @click.pass_context
 def run_start(
     ctx: click.Context,
@@ -408,7 +405,7 @@ def run_start(
     ),
 )
 @click.argument("run_id", metavar="RUN_ID")
-@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
+@json_option("Print the run as JSON.")
 @click.pass_context
 def run_begin(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """A queued run starts running."""
@@ -433,7 +430,7 @@ def run_begin(ctx: click.Context, run_id: str, as_json: bool) -> None:
 )
 @click.option("--error", help="What went wrong (failed or cancelled runs).")
 @click.option("--cost", help="The run's own cost in dollars, beyond its messages.")
-@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
+@json_option("Print the run as JSON.")
 @click.pass_context
 def run_finish(
     ctx: click.Context,
@@ -475,7 +472,7 @@ def _print_moved(moved: AgentRun, as_json: bool) -> None:
     ),
 )
 @click.argument("run_id", metavar="RUN_ID")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_context
 @paged
 def run_show(ctx: click.Context, run_id: str, as_json: bool) -> None:
@@ -564,14 +561,12 @@ def runs(
         limit=limit,
         offset=offset,
     )
-    if as_json:
-        print_page_json(page, shapes.run_row_as_dict)
-        return
-    if not page.items:
-        click.echo("no runs")
-        return
-    echo_table(
-        (
+    print_page(
+        page,
+        shapes.run_row_as_dict,
+        as_json=as_json,
+        noun="runs",
+        columns=(
             Column("ID"),
             Column("PROJECT", most=18),
             Column("AGENT", most=12),
@@ -581,21 +576,17 @@ def runs(
             Column("COST", numeric=True),
             Column("TASK"),
         ),
-        [
-            (
-                short_id(row.id),
-                row.project_name,
-                row.agent,
-                str(row.status),
-                f"{row.started_at:%Y-%m-%d %H:%M}" if row.started_at else "—",
-                _duration(row.duration),
-                format_amount(row.cost),
-                first_line(row.task),
-            )
-            for row in page.items
-        ],
+        cells=lambda row: (
+            short_id(row.id),
+            row.project_name,
+            row.agent,
+            str(row.status),
+            f"{row.started_at:%Y-%m-%d %H:%M}" if row.started_at else "—",
+            _duration(row.duration),
+            format_amount(row.cost),
+            first_line(row.task),
+        ),
     )
-    echo_page_footer(page)
 
 
 # -- webhooks ------------------------------------------------------------------------------------
@@ -608,7 +599,7 @@ def runs(
 @click.option("--status-code", type=int, help="The HTTP status received, if any.")
 @click.option("--attempt", type=int, default=1, show_default=True, help="Which attempt this was.")
 @click.option("--response", help="The response body (kept up to 2,000 characters).")
-@click.option("--json", "as_json", is_flag=True, help="Print the delivery as JSON.")
+@json_option("Print the delivery as JSON.")
 @click.pass_context
 def webhook(
     ctx: click.Context,
@@ -647,14 +638,12 @@ def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: boo
     from store.services import webhooks as service
 
     page = call_service(ctx, service.list_webhook_deliveries, ref, limit=limit, offset=offset)
-    if as_json:
-        print_page_json(page, shapes.delivery_as_dict)
-        return
-    if not page.items:
-        click.echo("no webhook deliveries")
-        return
-    echo_table(
-        (
+    print_page(
+        page,
+        shapes.delivery_as_dict,
+        as_json=as_json,
+        noun="webhook deliveries",
+        columns=(
             Column("WHEN"),
             Column("EVENT", most=22),
             Column("STATUS", numeric=True),
@@ -662,19 +651,15 @@ def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: boo
             Column("DELIVERED"),
             Column("URL"),
         ),
-        [
-            (
-                f"{item.created_at:%Y-%m-%d %H:%M}",
-                item.event,
-                str(item.status_code) if item.status_code is not None else "—",
-                str(item.attempt),
-                "yes" if item.delivered_at else "no",
-                item.url,
-            )
-            for item in page.items
-        ],
+        cells=lambda item: (
+            f"{item.created_at:%Y-%m-%d %H:%M}",
+            item.event,
+            str(item.status_code) if item.status_code is not None else "—",
+            str(item.attempt),
+            "yes" if item.delivered_at else "no",
+            item.url,
+        ),
     )
-    echo_page_footer(page)
 
 
 @agent.command("stats")
@@ -687,7 +672,7 @@ def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: boo
 )
 @click.option("--since", metavar="WHEN", help="ISO date/time, or an age: 12h, 7d, 2w.")
 @click.option("--until", metavar="WHEN", help="ISO date/time (exclusive), or an age.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_context
 @paged
 def stats(
@@ -776,7 +761,7 @@ def stats(
 @click.option("--since", metavar="WHEN", help="ISO date/time, or an age: 12h, 7d, 2w.")
 @click.option("--until", metavar="WHEN", help="ISO date/time (exclusive), or an age.")
 @click.option("--by", "by", default="project", show_default=True, help="project, model or day.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as exact text).")
+@json_option("Print JSON (amounts as exact text).")
 @click.pass_context
 @paged
 def costs(

@@ -19,6 +19,7 @@ from store.services import shapes
 from tui.cli.common import (
     call_service,
     json_input,
+    json_option,
     page_options,
     print_json,
     print_page_json,
@@ -184,7 +185,7 @@ def export_audit(
 )
 @click.option("--description", required=True, help="What happened, in one line.")
 @click.option("--metadata", metavar="JSON|@FILE", help="Details: a JSON object of at most 64 KiB.")
-@click.option("--json", "as_json", is_flag=True, help="Print the new row as JSON.")
+@json_option("Print the new row as JSON.")
 @click.pass_context
 def record(
     ctx: click.Context,
@@ -226,7 +227,7 @@ def record(
     metavar="HASH",
     help="A head hash printed by an earlier verify: fail if the chain no longer holds it.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_context
 def verify(ctx: click.Context, expect_head: str | None, as_json: bool) -> None:
     """Walk the hash chain; exit 1 naming the first edited, deleted, inserted

@@ -1,12 +1,12 @@
-"""What every CLI command shares: opening the database, printing errors
-and JSON."""
+"""What every CLI command shares: opening the database, printing errors,
+JSON and pages of a list."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
@@ -20,6 +20,7 @@ from store.errors import StoreError, ValidationError
 from store.services import Page, shapes
 from store.services import projects as project_service
 from tui.cli.output import CliState, StatusLine, fail
+from tui.cli.tables import Column, echo_table
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -47,12 +48,18 @@ def when_option(field: str, value: str | None) -> datetime | None:
     return parse_time(field, value)
 
 
+def json_option(help: str = "Print JSON.") -> Callable[[F], F]:
+    """The ``--json`` flag every command that prints something takes
+    (``as_json``), ``help`` saying what it prints."""
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
 def page_options(command: F) -> F:
     """``--limit``, ``--offset`` and ``--json`` of a command that lists a
     page (of projects, of templates): every list command takes them, and
     prints its page with ``print_page_json``."""
     for option in (
-        click.option("--json", "as_json", is_flag=True, help="Print JSON."),
+        json_option(),
         click.option("--offset", type=click.IntRange(0), default=0, show_default=True),
         click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True),
     ):
@@ -242,6 +249,25 @@ def printed_page(
         click.echo(f"no {noun}" if page.total == 0 else f"no {noun} on this page")
         return True
     return False
+
+
+def print_page(
+    page: Page[T],
+    as_dict: Callable[[T], dict[str, Any]],
+    *,
+    as_json: bool,
+    noun: str,
+    columns: Sequence[Column],
+    cells: Callable[[T], Sequence[str]],
+    header: bool = True,
+) -> None:
+    """What a list command prints: its page as JSON (``as_json``), that it
+    is empty, or a table of ``columns`` (a row's ``cells`` each) and the
+    footer line saying which rows it shows."""
+    if printed_page(page, as_dict, as_json=as_json, noun=noun):
+        return
+    echo_table(columns, [cells(item) for item in page.items], header=header)
+    echo_page_footer(page)
 
 
 def print_new_project(config: project_service.ProjectConfig, *, as_json: bool) -> None:

@@ -8,7 +8,7 @@ import click
 
 from store import config as settings
 from store.errors import ValidationError
-from tui.cli.common import example, print_json
+from tui.cli.common import example, json_option, print_json
 from tui.cli.output import CliState, echo_error, fail
 
 
@@ -26,7 +26,7 @@ def path() -> None:
 
 
 @config.command(epilog=example("projdeck config show", "projdeck config show --json"))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_context
 def show(ctx: click.Context, as_json: bool) -> None:
     """Every setting: its value and where it came from (option, env, file,

@@ -7,7 +7,7 @@ import re
 import click
 
 from store import diagnostics, migrate, schema_check
-from tui.cli.common import call_as_is, print_json
+from tui.cli.common import call_as_is, json_option, print_json
 
 
 @click.group()
@@ -93,7 +93,7 @@ def stamp(ctx: click.Context, revision: str) -> None:
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("Print the report as JSON.")
 @click.pass_context
 def doctor(ctx: click.Context, as_json: bool) -> None:
     """Check the database: reachable, schema at head, settings, integrity."""

@@ -68,6 +68,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Keep a project's secrets, encrypted at rest (AES-256-GCM).",
     ),
     "settings": ("tui.cli.projects:settings", "Show and change a project's settings."),
+    "team": (
+        "tui.cli.team:team",
+        "A team on PostgreSQL: projdeck's roles (admin, reviewer, agent, viewer), enforced by "
+        "the database for every client, and its members.",
+    ),
     "template": (
         "tui.cli.templates:template",
         "The template library: list, show, import, export and remove templates, seed "

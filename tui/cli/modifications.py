@@ -19,19 +19,19 @@ from tui.cli import testing as testing_cli
 from tui.cli.common import (
     call_service,
     echo_fields,
-    echo_page_footer,
     example,
     json_input,
+    json_option,
     page_options,
     print_json,
-    printed_page,
+    print_page,
     read_input,
     when_option,
 )
 from tui.cli.completion import complete_modification, complete_project
 from tui.cli.output import echo_exact, fail
 from tui.cli.pager import paged
-from tui.cli.tables import Column, echo_table, first_line
+from tui.cli.tables import Column, first_line
 
 _STATUSES = click.Choice([member.value for member in ModificationStatus])
 _AGAINST = {
@@ -142,9 +142,14 @@ def _propose_from_git(ctx: click.Context, ref: str, options: dict[str, Any]) -> 
         requested_by=options["requested_by"],
         impact_analysis=impact,
         test_results=tests,
-        run_ref=options["run_id"],
-        revises=options["revises"],
+        **_lineage(options),
     )
+
+
+def _lineage(options: dict[str, Any]) -> dict[str, Any]:
+    """What a proposal passes on however its change is given: the run that
+    proposes it and the modification it revises."""
+    return {"run_ref": options["run_id"], "revises": options["revises"]}
 
 
 _FILE_OPTIONS = {"files", "deletes"}
@@ -221,7 +226,7 @@ def mod() -> None:
     shell_complete=complete_modification,
     help="A rejected or partly approved modification this one is the next revision of.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the new modification as JSON.")
+@json_option("Print the new modification as JSON.")
 @click.pass_context
 def propose(ctx: click.Context, /, ref: str, as_json: bool, **options: Any) -> None:
     """Propose a change to project REF's codebase. Prints the new id.
@@ -242,8 +247,7 @@ def propose(ctx: click.Context, /, ref: str, as_json: bool, **options: Any) -> N
             service.propose_modification,
             ref,
             proposal,
-            run_ref=options["run_id"],
-            revises=options["revises"],
+            **_lineage(options),
         )
     if as_json:
         print_json(shapes.modification_as_dict(created))
@@ -311,10 +315,12 @@ def list_modifications(
         limit=limit,
         offset=offset,
     )
-    if printed_page(page, shapes.modification_row_as_dict, as_json=as_json, noun="modifications"):
-        return
-    echo_table(
-        (
+    print_page(
+        page,
+        shapes.modification_row_as_dict,
+        as_json=as_json,
+        noun="modifications",
+        columns=(
             Column("ID"),
             Column("PROJECT", most=20),
             Column("STATUS"),
@@ -323,20 +329,16 @@ def list_modifications(
             Column("REQUESTED"),
             Column("REQUEST"),
         ),
-        [
-            (
-                short_id(row.id),
-                row.project_name,
-                str(row.status),
-                str(len(row.affected_files)),
-                row.requested_by,
-                f"{row.requested_at:%Y-%m-%d %H:%M}",
-                first_line(row.request),
-            )
-            for row in page.items
-        ],
+        cells=lambda row: (
+            short_id(row.id),
+            row.project_name,
+            str(row.status),
+            str(len(row.affected_files)),
+            row.requested_by,
+            f"{row.requested_at:%Y-%m-%d %H:%M}",
+            first_line(row.request),
+        ),
     )
-    echo_page_footer(page)
 
 
 @mod.command("show")
@@ -348,7 +350,7 @@ def list_modifications(
     is_flag=True,
     help="Print only the change, as a patch git apply accepts.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_context
 @paged
 def show(
@@ -460,6 +462,12 @@ def export(ctx: click.Context, modification_id: str, mbox: bool) -> None:
     is_flag=True,
     help="Approve in part: only the hunks accepted so far (mod decide, or the review screen).",
 )
+@click.option(
+    "--allow-self-approval",
+    is_flag=True,
+    help="Approve a modification you requested yourself (a person working alone; also the "
+    "allow_self_approval setting). Never on a team database.",
+)
 @click.pass_context
 def approve(
     ctx: click.Context,
@@ -467,20 +475,35 @@ def approve(
     comment: str | None,
     numbers: list[int] | None,
     accepted: bool,
+    allow_self_approval: bool,
 ) -> None:
     """Approve a pending modification (on a project with auto-merge on,
     this applies it too). With --hunks or --accepted, only part of it:
-    what those hunks make is what gets applied."""
+    what those hunks make is what gets applied. Someone other than its
+    requester approves it, unless --allow-self-approval."""
     if numbers is not None and accepted:
         raise click.UsageError("--hunks names the hunks; drop --accepted")
+    # Without the flag, the allow_self_approval setting decides.
+    allowed = True if allow_self_approval else None
     if numbers is not None or accepted:
         from store.services import hunk_review
 
         approved = call_service(
-            ctx, hunk_review.approve_in_part, modification_id, numbers=numbers, comment=comment
+            ctx,
+            hunk_review.approve_in_part,
+            modification_id,
+            numbers=numbers,
+            comment=comment,
+            allow_self_approval=allowed,
         )
     else:
-        approved = call_service(ctx, service.approve_modification, modification_id, comment=comment)
+        approved = call_service(
+            ctx,
+            service.approve_modification,
+            modification_id,
+            comment=comment,
+            allow_self_approval=allowed,
+        )
     if approved.status == ModificationStatus.APPROVED:
         part = " in part (mod feedback lists what was taken)" if approved.proposed_files else ""
         click.echo(f"{approved.id} is now approved{part}")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -19,6 +20,7 @@ from tui.cli.common import (
     call_service,
     echo_fields,
     json_input,
+    json_option,
     page_options,
     print_json,
     print_new_project,
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 # The template and secret services and the app's formatting load inside the
 # commands that use them: ``project list`` starts without them.
 
+F = TypeVar("F", bound=Callable[..., Any])
 _TYPES = click.Choice([member.value for member in ProjectType])
 _STATUSES = click.Choice([member.value for member in ProjectStatus])
 
@@ -199,7 +202,7 @@ def list_projects(
     is_flag=True,
     help="Show the webhook URL with its credentials (the read is recorded in the audit log).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_context
 @paged
 def show_project(
@@ -346,7 +349,7 @@ _NOT_WITH_TEMPLATE = {
     metavar="KEY=VALUE",
     help="A template variable's value (with --template; repeatable).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the new project as JSON.")
+@json_option("Print the new project as JSON.")
 @click.pass_context
 def create_project(
     ctx: click.Context,
@@ -481,7 +484,7 @@ def create_project(
 @click.option(
     "--expect-version", type=int, help="Fail if the project is no longer at this version."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the updated project as JSON.")
+@json_option("Print the updated project as JSON.")
 @click.pass_context
 def update_project(ctx: click.Context, /, ref: str, **options: Any) -> None:
     """Change fields of a project; unchanged fields stay as they are."""
@@ -578,7 +581,7 @@ _status_command("restore", "restore", "Bring back a deleted (not purged) project
     metavar="NAME",
     help="Where to: production, staging... (kept in the audit row).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the project as JSON.")
+@json_option("Print the project as JSON.")
 @click.pass_context
 def deployed_project(
     ctx: click.Context, ref: str, when: str | None, environment: str | None, as_json: bool
@@ -645,7 +648,7 @@ def delete_project(ctx: click.Context, ref: str, purge: bool, yes: bool) -> None
     help="The branch changes are applied to (default: the project's branch if the "
     "repository has it, else the one checked out).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_context
 def link_project(
     ctx: click.Context, ref: str, path: str, branch: str | None, as_json: bool
@@ -685,7 +688,7 @@ def unlink_project(ctx: click.Context, ref: str) -> None:
     metavar="BYTES",
     help="Leave out files larger than this.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (with every file left out).")
+@json_option("Print JSON (with every file left out).")
 @click.pass_context
 def sync_project(ctx: click.Context, ref: str, max_file_size: int, as_json: bool) -> None:
     """Replace the stored codebase with what git tracks at the tip of the
@@ -734,7 +737,7 @@ def settings() -> None:
 
 @settings.command("show")
 @click.argument("ref", shell_complete=complete_project)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_context
 def show_settings(ctx: click.Context, ref: str, as_json: bool) -> None:
     """Show the planning statement, repository rules, setup and test commands and branch."""
@@ -753,26 +756,30 @@ def show_settings(ctx: click.Context, ref: str, as_json: bool) -> None:
             click.echo(f"  {command}")
 
 
+def _command_list_options(kind: str, help: str) -> Callable[[F], F]:
+    """``--KIND-command`` (repeatable: the new list of KIND commands) and
+    ``--clear-KIND-commands`` (an empty one)."""
+
+    def decorate(command: F) -> F:
+        command = click.option(f"--clear-{kind}-commands", is_flag=True)(command)
+        return click.option(f"--{kind}-command", f"{kind}_commands", multiple=True, help=help)(
+            command
+        )
+
+    return decorate
+
+
 @settings.command("set")
 @click.argument("ref", shell_complete=complete_project)
 @click.option("--planning-statement")
 @click.option("--repository-rules")
-@click.option(
-    "--setup-command",
-    "setup_commands",
-    multiple=True,
-    help="Replace the setup commands (repeatable).",
+@_command_list_options("setup", "Replace the setup commands (repeatable).")
+@_command_list_options(
+    "test",
+    "Replace the test commands (repeatable): what `mod test` runs after the setup commands.",
 )
-@click.option("--clear-setup-commands", is_flag=True)
-@click.option(
-    "--test-command",
-    "test_commands",
-    multiple=True,
-    help="Replace the test commands (repeatable): what `mod test` runs after the setup commands.",
-)
-@click.option("--clear-test-commands", is_flag=True)
 @click.option("--branch")
-@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+@json_option("Print the settings as JSON.")
 @click.pass_context
 def set_settings(
     ctx: click.Context,

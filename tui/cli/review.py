@@ -9,7 +9,7 @@ import click
 
 from store.models import CommentSide, HunkVerdict
 from store.services import hunk_review
-from tui.cli.common import call_service, print_json
+from tui.cli.common import call_service, json_option, print_json
 from tui.cli.completion import complete_modification
 from tui.cli.pager import paged
 
@@ -78,7 +78,7 @@ def _print_hunks(review: hunk_review.HunkReview, *, with_lines: bool) -> None:
 @click.command("hunks")
 @click.argument("modification_id", metavar="ID", shell_complete=complete_modification)
 @click.option("--diff", "with_lines", is_flag=True, help="Show each hunk's lines too.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (lines included).")
+@json_option("Print JSON (lines included).")
 @click.pass_context
 @paged
 def hunks(ctx: click.Context, modification_id: str, with_lines: bool, as_json: bool) -> None:
@@ -163,7 +163,7 @@ def comment(
 
 @click.command("feedback")
 @click.argument("modification_id", metavar="ID", shell_complete=complete_modification)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (for an agent).")
+@json_option("Print JSON (for an agent).")
 @click.pass_context
 @paged
 def feedback(ctx: click.Context, modification_id: str, as_json: bool) -> None:

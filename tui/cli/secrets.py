@@ -14,16 +14,16 @@ from store.services import SecretName
 from store.services import secrets as service
 from tui.cli.common import (
     call_service,
-    echo_page_footer,
+    json_option,
     page_options,
     print_json,
-    printed_page,
+    print_page,
     read_input,
 )
 from tui.cli.completion import complete_project
 from tui.cli.output import echo_exact, fail
 from tui.cli.pager import paged
-from tui.cli.tables import Column, echo_table
+from tui.cli.tables import Column
 
 
 def _name_as_dict(secret: SecretName) -> dict[str, str]:
@@ -53,21 +53,19 @@ def list_secrets(ctx: click.Context, ref: str, limit: int, offset: int, as_json:
     """The names of a project's secrets (never their values), by name."""
 
     page = call_service(ctx, service.list_secret_page, ref, limit=limit, offset=offset)
-    if printed_page(page, _name_as_dict, as_json=as_json, noun="secrets"):
-        return
-    echo_table(
-        (Column("NAME"), Column("UPDATED"), Column("KEY")),
-        [
-            (
-                name.key_name,
-                f"updated {name.updated_at:%Y-%m-%d %H:%M}",
-                f"key {name.key_id}",
-            )
-            for name in page.items
-        ],
+    print_page(
+        page,
+        _name_as_dict,
+        as_json=as_json,
+        noun="secrets",
+        columns=(Column("NAME"), Column("UPDATED"), Column("KEY")),
+        cells=lambda name: (
+            name.key_name,
+            f"updated {name.updated_at:%Y-%m-%d %H:%M}",
+            f"key {name.key_id}",
+        ),
         header=False,
     )
-    echo_page_footer(page)
 
 
 def _read_value() -> str:
@@ -105,7 +103,7 @@ def set_secret(ctx: click.Context, ref: str, key: str) -> None:
 @secret.command("get")
 @click.argument("ref", shell_complete=complete_project)
 @click.argument("key")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON with the value.")
+@json_option("Print JSON with the value.")
 @click.pass_context
 def get_secret(ctx: click.Context, ref: str, key: str, as_json: bool) -> None:
     """Print the value of KEY (the read is recorded in the audit log)."""
@@ -130,7 +128,7 @@ _MAX_DOTENV_BYTES = 16 * 1024 * 1024
     default="-",
     help="The dotenv file to read (default: standard input).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the names as JSON.")
+@json_option("Print the names as JSON.")
 @click.pass_context
 def import_secrets(ctx: click.Context, ref: str, source: str, as_json: bool) -> None:
     """Store every NAME=value of a dotenv file as a secret of project REF.
@@ -177,7 +175,7 @@ def import_secrets(ctx: click.Context, ref: str, source: str, as_json: bool) -> 
 @secret.command("export")
 @click.argument("ref", shell_complete=complete_project)
 @click.option("--dotenv", "as_dotenv", is_flag=True, help='Print NAME="value" lines (a .env file).')
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: each name with its value.")
+@json_option("Print JSON: each name with its value.")
 @click.option(
     "--reveal",
     is_flag=True,
@@ -247,7 +245,7 @@ def new_key(ctx: click.Context) -> None:
 
 
 @secret.command("rotate-key")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_context
 def rotate_key(ctx: click.Context, as_json: bool) -> None:
     """Make a new master key, re-encrypt every secret with it, retire the old one.

@@ -17,6 +17,7 @@ from store.services import templates as service
 from tui.cli.common import (
     call_service,
     echo_fields,
+    json_option,
     page_options,
     print_json,
     print_new_project,
@@ -114,7 +115,7 @@ def list_templates(
 @template.command("show")
 @click.argument("name")
 @click.option("--files", "with_files", is_flag=True, help="Include file contents in --json.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_context
 @paged
 def show_template(ctx: click.Context, name: str, with_files: bool, as_json: bool) -> None:
@@ -159,7 +160,7 @@ def show_template(ctx: click.Context, name: str, with_files: bool, as_json: bool
 
 
 @template.command("seed")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_context
 def seed_templates(ctx: click.Context, as_json: bool) -> None:
     """Add the built-in templates, or update those that changed (safe to re-run)."""
@@ -221,7 +222,7 @@ def remove_template(ctx: click.Context, name: str, yes: bool) -> None:
 @click.argument("name")
 @click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="A variable value.")
 @click.option("--file", "show_file", metavar="PATH", help="Print this rendered file.")
-@click.option("--json", "as_json", is_flag=True, help="Print the rendered files as JSON.")
+@json_option("Print the rendered files as JSON.")
 @click.pass_context
 def preview_template(
     ctx: click.Context,
@@ -259,7 +260,7 @@ def preview_template(
 @click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="A variable value.")
 @click.option("--github", metavar="OWNER/REPO", help="The GitHub repository.")
 @click.option("--planning-statement", default="", help="The project's planning statement.")
-@click.option("--json", "as_json", is_flag=True, help="Print the new project as JSON.")
+@json_option("Print the new project as JSON.")
 @click.pass_context
 def use_template(ctx: click.Context, /, template_name: str, **options: Any) -> None:
     """Create a project from TEMPLATE: its files, dependencies and setup
@@ -313,7 +314,7 @@ def create_from_template(
 
 @template.command("origin")
 @click.argument("ref", shell_complete=complete_project)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option()
 @click.pass_context
 def template_origin(ctx: click.Context, ref: str, as_json: bool) -> None:
     """Which template (and version) project REF was created from, with which

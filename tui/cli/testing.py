@@ -14,7 +14,7 @@ import click
 
 from store.engine import Database
 from store.services import test_runs
-from tui.cli.common import print_json, run_with_database
+from tui.cli.common import json_option, print_json, run_with_database
 from tui.cli.completion import complete_modification
 from tui.cli.output import echo_error
 
@@ -66,7 +66,7 @@ def summary(results: dict[str, Any]) -> str:
     help="Give the commands the project's secrets as environment variables (the read is "
     "audited; their values are masked in the output).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the stored results as JSON.")
+@json_option("Print the stored results as JSON.")
 @click.pass_context
 def test(
     ctx: click.Context, modification_id: str, limit: float, with_secrets: bool, as_json: bool

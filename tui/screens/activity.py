@@ -31,6 +31,7 @@ from store.services.agents import (
     list_runs,
 )
 from store.services.browse import find_project_names
+from tui.bindings import reload_key
 from tui.context import attempt, deck
 from tui.screens.conversation import ConversationScreen
 from tui.screens.filtered import FilteredScreen
@@ -49,36 +50,34 @@ DEFAULT_PERIOD = "30"
 FILTERS = Binding.Group("Filters")
 
 
+def _tab_key(key: str, tab_id: str, description: str) -> Binding:
+    """A key that opens one of the tabs."""
+    return Binding(key, f"show_tab('{tab_id}')", description, id=f"activity.show_tab.{tab_id}")
+
+
+def _filter_key(key: str, filter_id: str, description: str) -> Binding:
+    """A key that focuses one of the runs' filters: they share one footer
+    entry ("f a s Filters"); the help lists each key."""
+    return Binding(
+        key,
+        f"focus_filter('{filter_id}')",
+        description,
+        group=FILTERS,
+        id=f"activity.focus_filter.{filter_id}",
+    )
+
+
 class ActivityScreen(FilteredScreen):
     TITLE = "Activity"
     CSS_PATH = "activity.tcss"
     BINDINGS = [
-        Binding("r", "show_tab('runs')", "Runs", id="activity.show_tab.runs"),
+        _tab_key("r", "runs", "Runs"),
         # "No-run": the tab it opens is titled "Conversations without a run".
-        Binding("w", "show_tab('conversations')", "No-run", id="activity.show_tab.conversations"),
-        Binding("c", "show_tab('costs')", "Costs", id="activity.show_tab.costs"),
-        # One footer entry ("f a s Filters"); the help lists each key.
-        Binding(
-            "f",
-            "focus_filter('activity-project')",
-            "Project filter",
-            group=FILTERS,
-            id="activity.focus_filter.activity-project",
-        ),
-        Binding(
-            "a",
-            "focus_filter('activity-agent')",
-            "Agent filter",
-            group=FILTERS,
-            id="activity.focus_filter.activity-agent",
-        ),
-        Binding(
-            "s",
-            "focus_filter('activity-status')",
-            "Status filter",
-            group=FILTERS,
-            id="activity.focus_filter.activity-status",
-        ),
+        _tab_key("w", "conversations", "No-run"),
+        _tab_key("c", "costs", "Costs"),
+        _filter_key("f", "activity-project", "Project filter"),
+        _filter_key("a", "activity-agent", "Agent filter"),
+        _filter_key("s", "activity-status", "Status filter"),
         Binding("v", "conversation", "Conversation", id="activity.conversation"),
         Binding("m", "modification", "Modification", id="activity.modification"),
         Binding(
@@ -96,7 +95,7 @@ class ActivityScreen(FilteredScreen):
             show=False,
             id="activity.focus_filter.activity-agent.slash",
         ),
-        Binding("ctrl+r", "reload", "Reload", id="activity.reload"),
+        reload_key("activity"),
         Binding("escape", "clear_filters", "Clear", id="activity.clear_filters"),
     ]
 

@@ -22,6 +22,7 @@ from store.models import AuditCategory, AuditEntry, Severity
 from store.services.audit import AuditQuery, audit_page, count_audit, parse_time, verify_chain
 from store.services.browse import find_audit_actors, find_project_names, project_names_of
 from tui import format
+from tui.bindings import reload_key
 from tui.context import attempt, deck
 from tui.screens.filtered import FilteredScreen
 from tui.widgets.footer import DeckFooter
@@ -44,7 +45,7 @@ class AuditScreen(FilteredScreen):
         Binding("p", "pick('audit-project')", "Project", id="audit.pick.audit-project"),
         Binding("a", "pick('audit-actor')", "Actor", id="audit.pick.audit-actor"),
         Binding("v", "verify", "Verify chain", id="audit.verify"),
-        Binding("ctrl+r", "reload", "Reload", id="audit.reload"),
+        reload_key("audit"),
         Binding("escape", "clear_filters", "Clear filters", id="audit.clear_filters"),
     ]
 

@@ -17,6 +17,7 @@ from textual.widgets import Input, Label, Static
 
 from store.models import CommentSide
 from tui import format
+from tui.bindings import cancel_key
 from tui.editor import EditorFailed, configured_editor, run_editor
 
 Comment = tuple[int, CommentSide, str]
@@ -35,7 +36,7 @@ def parse_line(value: str) -> tuple[int, CommentSide] | None:
 
 class CommentScreen(ModalScreen[Comment | None]):
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="comment.cancel"),
+        cancel_key("comment"),
         Binding("ctrl+o", "editor", "Write it in $EDITOR", id="comment.editor"),
     ]
 

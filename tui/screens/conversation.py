@@ -16,6 +16,7 @@ from store.models import Message
 from store.money import format_amount, from_micros
 from store.services.agents import ConversationDetail, get_conversation, list_messages
 from tui import format
+from tui.bindings import back_key, reload_key
 from tui.context import attempt, deck
 from tui.screens.filtered import FilteredScreen
 from tui.widgets.footer import DeckFooter
@@ -57,11 +58,11 @@ class ConversationScreen(FilteredScreen):
     TITLE = "Conversation"
     CSS_PATH = "activity.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back", id="conversation.back"),
+        back_key("conversation"),
         Binding("slash", "search", "Search", id="conversation.search"),
         Binding("x", "fold_all(False)", "Unfold all", id="conversation.fold_all.False"),
         Binding("z", "fold_all(True)", "Fold long", id="conversation.fold_all.True"),
-        Binding("ctrl+r", "reload", "Reload", id="conversation.reload"),
+        reload_key("conversation"),
     ]
 
     def __init__(self, conversation_id: uuid.UUID) -> None:

@@ -1,12 +1,16 @@
 """What the project forms (new or edited project, new project from a
 template) share about problems: one found in the form before the service is
-asked, and where a problem the service reports is shown."""
+asked (and shown as the form is read), and where a problem the service
+reports is shown."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Protocol, TypeVar
 
 from store.errors import ValidationError
+
+T = TypeVar("T")
 
 
 class FormError(Exception):
@@ -16,6 +20,25 @@ class FormError(Exception):
         super().__init__(problem)
         self.field = field
         self.problem = problem
+
+
+class ShowsProblems(Protocol):
+    """A form that shows a problem under the input it is about."""
+
+    def _clear_errors(self) -> None: ...
+
+    def _show_error(self, field: str, problem: str) -> None: ...
+
+
+def checked(form: ShowsProblems, read: Callable[[], T]) -> T | None:
+    """What ``read`` finds in ``form``, its earlier problems cleared; or
+    None, the FormError it raised shown under its input."""
+    form._clear_errors()
+    try:
+        return read()
+    except FormError as error:
+        form._show_error(error.field, error.problem)
+        return None
 
 
 def where_shown(error: ValidationError, inputs: Mapping[str, str]) -> tuple[str, str]:

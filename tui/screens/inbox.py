@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 from store.services import ModificationRow
 from store.services.review import Inbox, InboxGroup, waiting_modifications
 from tui import format
+from tui.bindings import copy_id_key, filter_key, reload_key
 from tui.context import attempt, copy_to_clipboard, deck
 from tui.screens.review import ReviewScreen, waiting_ids
 from tui.widgets.footer import DeckFooter
@@ -84,10 +85,10 @@ class InboxScreen(Screen[None]):
     TITLE = "Inbox"
     CSS_PATH = "inbox.tcss"
     BINDINGS = [
-        Binding("slash", "search", "Filter", id="inbox.search"),
+        filter_key("inbox", "search"),
         Binding("escape", "clear_search", "Clear filter", show=False, id="inbox.clear_search"),
-        Binding("ctrl+r", "reload", "Reload", id="inbox.reload"),
-        Binding("y", "copy_id", "Copy id", show=False, id="inbox.copy_id"),
+        reload_key("inbox"),
+        copy_id_key("inbox"),
     ]
 
     def __init__(self) -> None:

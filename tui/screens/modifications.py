@@ -13,6 +13,7 @@ from textual.widgets import Header, Input, Select, Static
 from store.models import ModificationStatus
 from store.services import ModificationRow
 from store.services.review import get_modification, list_modifications
+from tui.bindings import clear_filter_key, copy_id_key, filter_key, reload_key
 from tui.context import attempt, copy_to_clipboard, deck
 from tui.screens.filtered import FilteredScreen
 from tui.widgets.code_theme import app_syntax_theme
@@ -27,13 +28,11 @@ NEAR_END = 20
 class ModificationsScreen(FilteredScreen):
     TITLE = "Modifications"
     BINDINGS = [
-        Binding("slash", "search", "Filter", id="modifications.search"),
+        filter_key("modifications", "search"),
         Binding("f", "focus_status", "Status filter", id="modifications.focus_status"),
-        Binding("ctrl+r", "reload", "Reload", id="modifications.reload"),
-        Binding("y", "copy_id", "Copy id", show=False, id="modifications.copy_id"),
-        Binding(
-            "escape", "clear_filter", "Clear filter", show=False, id="modifications.clear_filter"
-        ),
+        reload_key("modifications"),
+        copy_id_key("modifications"),
+        clear_filter_key("modifications"),
     ]
 
     def __init__(self) -> None:

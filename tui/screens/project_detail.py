@@ -21,6 +21,7 @@ from store.services.audit import AuditQuery, list_audit
 from store.services.project_reads import ProjectConfig
 from store.services.review import list_modifications
 from tui import format as shown
+from tui.bindings import back_key, reload_key
 from tui.context import attempt, deck
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.project_form import ProjectForm
@@ -39,9 +40,9 @@ TABS = ["overview", "settings", "secrets", "codebase", "modifications", "activit
 class ProjectDetailScreen(Screen[None]):
     TITLE = "Project"
     BINDINGS = [
-        Binding("escape", "back", "Back", id="project_detail.back"),
+        back_key("project_detail"),
         Binding("e", "edit", "Edit project", id="project_detail.edit"),
-        Binding("ctrl+r", "reload", "Reload", id="project_detail.reload"),
+        reload_key("project_detail"),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", id="project_detail.tab.-1"),
         Binding("right_square_bracket", "tab(1)", "Next tab", id="project_detail.tab.1"),
     ]

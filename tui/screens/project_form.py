@@ -17,8 +17,9 @@ from store.errors import Conflict, StoreError, ValidationError
 from store.models import Project, ProjectType
 from store.services import projects as project_service
 from tui import format
+from tui.bindings import cancel_key, reload_key
 from tui.context import deck
-from tui.screens.form_errors import FormError, where_shown
+from tui.screens.form_errors import FormError, checked, where_shown
 
 # Which input shows a service error about which field.
 _FIELD_INPUTS = {
@@ -46,8 +47,8 @@ class ProjectForm(ModalScreen[uuid.UUID | None]):
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="project_form.save"),
-        Binding("ctrl+r", "reload", "Reload", id="project_form.reload"),
-        Binding("escape", "cancel", "Cancel", id="project_form.cancel"),
+        reload_key("project_form"),
+        cancel_key("project_form"),
     ]
 
     def __init__(self, project_id: uuid.UUID | None = None) -> None:
@@ -168,13 +169,9 @@ class ProjectForm(ModalScreen[uuid.UUID | None]):
         target.update(format.safe(problem))
 
     def action_save(self) -> None:
-        self._clear_errors()
-        try:
-            values = self._values()
-        except FormError as error:
-            self._show_error(error.field, error.problem)
-            return
-        self.save(values)
+        values = checked(self, self._values)
+        if values is not None:
+            self.save(values)
 
     @work(exclusive=True, group="form-save")
     async def save(self, values: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from store.services import Page, ProjectFilter, ProjectSort
 from store.services import projects as project_service
 from store.services.browse import ProjectRow, list_project_rows, project_filter_from_text
 from tui import format
+from tui.bindings import clear_filter_key, copy_id_key, filter_key
 from tui.context import attempt, copy_to_clipboard, deck
 from tui.screens.filtered import FilteredScreen
 from tui.widgets.footer import DeckFooter
@@ -59,19 +60,19 @@ class ProjectsScreen(FilteredScreen):
     TITLE = "Projects"
     HELP = FILTER_HELP
     BINDINGS = [
-        Binding("slash", "filter", "Filter", id="projects.filter"),
+        filter_key("projects"),
         Binding("n", "new", "New", id="projects.new"),
         Binding("e", "edit", "Edit", id="projects.edit"),
         Binding("a", "archive", "Archive/unarchive", id="projects.archive"),
         Binding("d", "delete", "Delete", id="projects.delete"),
         Binding("r", "restore", "Restore", id="projects.restore"),
         Binding("s", "sort", "Sort", id="projects.sort"),
-        Binding("y", "copy_id", "Copy id", show=False, id="projects.copy_id"),
+        copy_id_key("projects"),
         Binding(
             "A", "show_status('archived')", "Show archived", id="projects.show_status.archived"
         ),
         Binding("D", "show_status('deleted')", "Show deleted", id="projects.show_status.deleted"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="projects.clear_filter"),
+        clear_filter_key("projects"),
     ]
 
     def __init__(self) -> None:

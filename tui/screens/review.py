@@ -52,6 +52,7 @@ from store.services.review import (
 )
 from store.services.test_runs import TESTABLE
 from tui import format
+from tui.bindings import back_key
 from tui.context import attempt, configured, copy_to_clipboard, deck
 from tui.editor import view_in_editor
 from tui.screens.comment import Comment, CommentScreen
@@ -320,7 +321,7 @@ class ReviewScreen(Screen[None]):
     TITLE = "Review"
     CSS_PATH = "review.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back", id="review.back"),
+        back_key("review"),
         Binding("j", "file(1)", "Next file", id="review.file.1"),
         Binding("k", "file(-1)", "Previous file", show=False, id="review.file.-1"),
         Binding(

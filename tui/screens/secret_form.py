@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, Static
 from store.errors import StoreError, ValidationError
 from store.services import secrets as secret_service
 from tui import format
+from tui.bindings import cancel_key
 from tui.context import deck
 
 
@@ -22,7 +23,7 @@ class SecretForm(ModalScreen[str | None]):
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="secret_form.save"),
-        Binding("escape", "cancel", "Cancel", id="secret_form.cancel"),
+        cancel_key("secret_form"),
     ]
 
     def __init__(self, project_id: uuid.UUID, key_name: str | None = None) -> None:

@@ -27,9 +27,10 @@ from store.services.templates import (
 )
 from store.template_spec import RenderedProject, Variable, VariableErrors, VariableType
 from tui import format
+from tui.bindings import cancel_key
 from tui.context import deck
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.form_errors import FormError, where_shown
+from tui.screens.form_errors import FormError, checked, where_shown
 from tui.widgets.codebase import FileBrowser
 from tui.widgets.footer import DeckFooter
 
@@ -56,7 +57,7 @@ class TemplateProjectForm(Screen[uuid.UUID | None]):
         Binding("ctrl+s", "create", "Create", id="template_form.create"),
         Binding("ctrl+r", "preview", "Preview", id="template_form.preview"),
         Binding("ctrl+t", "focus_files", "Files", id="template_form.focus_files"),
-        Binding("escape", "cancel", "Cancel", id="template_form.cancel"),
+        cancel_key("template_form"),
     ]
 
     def __init__(self, template: str) -> None:
@@ -231,13 +232,9 @@ class TemplateProjectForm(Screen[uuid.UUID | None]):
     # -- create -----------------------------------------------------------------
 
     def action_create(self) -> None:
-        self._clear_errors()
-        try:
-            data = self._project()
-        except FormError as error:
-            self._show_error(error.field, error.problem)
-            return
-        self.check_then_confirm(data)
+        data = checked(self, self._project)
+        if data is not None:
+            self.check_then_confirm(data)
 
     @work(exclusive=True, group="template-form-preview")
     async def check_then_confirm(self, data: TemplateProjectCreate) -> None:

@@ -17,6 +17,7 @@ from store.models import TemplateCategory
 from store.services import TemplateFilter
 from store.services.templates import TemplateDetail, TemplateSummary, get_template, list_templates
 from tui import format
+from tui.bindings import clear_filter_key, filter_key
 from tui.context import attempt, deck
 from tui.screens.template_form import open_template_form
 from tui.widgets.codebase import FileBrowser
@@ -29,11 +30,11 @@ class TemplatesScreen(Screen[None]):
     TITLE = "Templates"
     BINDINGS = [
         Binding("c", "create_project", "New project from template", id="templates.create_project"),
-        Binding("slash", "filter", "Filter", id="templates.filter"),
+        filter_key("templates"),
         Binding("g", "focus_categories", "Categories", id="templates.focus_categories"),
         Binding("l", "focus_list", "List", id="templates.focus_list"),
         Binding("t", "focus_files", "Files", id="templates.focus_files"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="templates.clear_filter"),
+        clear_filter_key("templates"),
     ]
 
     def __init__(self) -> None:

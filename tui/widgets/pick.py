@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from store.services.browse import PICK_LIMIT
 from tui import format
+from tui.bindings import cancel_key
 from tui.context import attempt
 
 # Looks up the choices matching the typed text: (label, value) pairs.
@@ -26,7 +27,7 @@ Choice = tuple[str, str | None]
 
 class PickScreen(ModalScreen[Choice | None]):
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="pick.cancel"),
+        cancel_key("pick"),
         Binding("down", "move(1)", "Next", show=False, id="pick.move.1"),
         Binding("up", "move(-1)", "Previous", show=False, id="pick.move.-1"),
     ]

@@ -146,6 +146,9 @@ def main() -> None:
             "Change the page",
             "--file",
             f"index.html={change}",
+            # An agent asks and the person approves: nobody approves their own.
+            "--requested-by",
+            "smoke-agent",
             "--json",
             env=env,
         )

@@ -140,6 +140,33 @@ async def upgrade(
     return await _alembic(database, "upgrade", revision, actor)
 
 
+@dataclass(frozen=True)
+class Upgraded:
+    """What ``db upgrade`` did: the revision the schema is at, and on a team
+    database the version of the team setup applied again (None: no team
+    here, or not run by the database's owner, who alone may apply it)."""
+
+    revision: str | None
+    team_version: int | None = None
+
+
+async def upgrade_database(
+    database: Database, revision: str = "head", *, actor: str | None = None
+) -> Upgraded:
+    """``projdeck db upgrade``: the schema upgraded, then on a team database
+    opened by its owner the team setup applied again, as ``team init`` does,
+    so a table a revision added gets its grants and its triggers: every
+    member keeps the privileges of their role, and no more."""
+    current = await upgrade(database, revision, actor=actor)
+    if database.team is None or database.team.role is not None:
+        return Upgraded(current)
+    from store import team
+
+    async with database.transaction() as session:
+        applied = await team.apply(session, why="db upgrade")
+    return Upgraded(current, applied.version)
+
+
 async def downgrade(database: Database, revision: str, *, actor: str | None = None) -> str | None:
     return await _alembic(database, "downgrade", revision, actor)
 

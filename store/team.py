@@ -25,7 +25,14 @@ which ``store.engine.translate`` passes on as a ``NotPermitted``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store import audit
 from store.engine import REFUSED_SQLSTATE, TEAM_ROLES, TEAM_SCHEMA
+from store.models import AuditCategory
 
 # Goes up by one each time ``statements()`` changes what it grants or
 # enforces; ``doctor`` says "out of date" until ``team init`` is run again.
@@ -244,3 +251,48 @@ def statements() -> list[str]:
         f"DELETE FROM {_S}.setup",  # noqa: S608
         f"INSERT INTO {_S}.setup (version) VALUES ({TEAM_VERSION})",  # noqa: S608
     ]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The setup applied by ``login``: the version it was at before (None:
+    the first time) and the one it is at now."""
+
+    login: str
+    before: int | None
+    version: int = TEAM_VERSION
+
+
+async def installed_version(session: AsyncSession) -> int | None:
+    """The version ``team init`` last applied here (None: never)."""
+    exists = (
+        await session.execute(text(f"SELECT to_regclass('{_S}.setup') IS NOT NULL"))
+    ).scalar_one()
+    if not exists:
+        return None
+    query = text(f"SELECT max(version) FROM {_S}.setup")  # noqa: S608 (a constant)
+    found = (await session.execute(query)).scalar()
+    return None if found is None else int(found)
+
+
+async def apply(session: AsyncSession, *, why: str = "team init") -> Applied:
+    """Every statement of the setup run in ``session`` (the owner's), with
+    its audit row; ``why`` names what ran it (team init, db upgrade)."""
+    login = str((await session.execute(text("SELECT session_user::text"))).scalar_one())
+    before = await installed_version(session)
+    connection = await session.connection()
+    for statement in statements():
+        await connection.exec_driver_sql(statement)
+    await audit.record(
+        session,
+        actor=login,
+        event_type="team.initialized",
+        description=(
+            f"set up the team roles (version {TEAM_VERSION})"
+            if before is None
+            else f"applied the team roles again (version {before} -> {TEAM_VERSION}) by {why}"
+        ),
+        category=AuditCategory.SECURITY,
+        details={"version": TEAM_VERSION, "previous_version": before, "by": why},
+    )
+    return Applied(login, before)

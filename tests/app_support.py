@@ -1,5 +1,6 @@
 """What the app tests share: the demo database of the screenshots, built
-once per run (then copied for each test), with the same fixed clock and key."""
+once per run (then copied for each test), with the same fixed clock and key;
+a modification proposed on its Billing API."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,9 @@ from textual.widgets import DataTable, Static
 
 from store import crypto
 from store.config import normalize_url
+from store.services import modifications, projects
 from tests.screenshots import SHOT_KEY, SHOT_NOW, SHOT_SIZE, build_demo, screenshot_app, settle
+from tests.store_support import opened
 from tui.app import ProjdeckApp
 from tui.screens.project_detail import TABS, ProjectDetailScreen
 
@@ -35,6 +39,7 @@ __all__ = [
     "make_app",
     "open_project",
     "press",
+    "proposed_on_billing",
     "running_app",
     "settle",
     "wait_until",
@@ -118,6 +123,31 @@ def demo_url(demo_database_file: Path, tmp_path: Path) -> Iterator[URL]:
     shutil.copyfile(demo_database_file, target)
     with app_environment():
         yield normalize_url(f"sqlite:///{target}")
+
+
+async def proposed_on_billing(
+    url: URL,
+    request: str,
+    files: Mapping[str, str],
+    *,
+    codebase: Mapping[str, str] | None = None,
+) -> uuid.UUID:
+    """The id of a modification of the demo's Billing API that agent-7
+    proposes: ``files`` as the change writes them, the project's
+    ``codebase`` files (if any) put in place before."""
+    async with opened(url) as db:
+        if codebase:
+            project = await projects.get_project(db, "Billing API")
+            await projects.update_project(
+                db, "Billing API", {"codebase": {**project.codebase, **codebase}}
+            )
+        created = await modifications.propose_modification(
+            db,
+            "Billing API",
+            modifications.ModificationProposal(request=request, modified_files=dict(files)),
+            actor="agent-7",
+        )
+    return created.id
 
 
 def text_of(widget: Static) -> str:

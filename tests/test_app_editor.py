@@ -19,9 +19,15 @@ import pytest
 from sqlalchemy.engine import URL
 from textual.widgets import Tree
 
-from store.services import modifications as service
 from store.services import projects
-from tests.app_support import open_project, press, running_app, settle, wait_until
+from tests.app_support import (
+    open_project,
+    press,
+    proposed_on_billing,
+    running_app,
+    settle,
+    wait_until,
+)
 from tests.store_support import opened
 from tui.app import ProjdeckApp
 from tui.editor import EditorFailed, copy_name, editor_command, open_copy
@@ -68,14 +74,7 @@ def can_suspend(app: ProjdeckApp, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def proposed(url: URL, files: dict[str, str]) -> uuid.UUID:
-    async with opened(url) as db:
-        created = await service.propose_modification(
-            db,
-            "Billing API",
-            service.ModificationProposal(request="Add a total", modified_files=files),
-            actor="agent-7",
-        )
-    return created.id
+    return await proposed_on_billing(url, "Add a total", files)
 
 
 def assert_gone(copy: str) -> None:

@@ -15,9 +15,9 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from store.models import HunkVerdict, ModificationStatus
-from store.services import hunk_review, projects
+from store.services import hunk_review
 from store.services import modifications as service
-from tests.app_support import press, running_app, wait_until
+from tests.app_support import press, proposed_on_billing, running_app, wait_until
 from tests.store_support import opened
 from tui.app import ProjdeckApp
 from tui.screens.comment import CommentScreen
@@ -33,21 +33,12 @@ NOTES_CHANGED = NOTES.replace("note 2\n", "note two\n").replace("note 28\n", "no
 async def proposed(url: URL) -> uuid.UUID:
     """A modification of the demo's Billing API: two hunks in notes.txt
     (far apart), one new file."""
-    async with opened(url) as db:
-        project = await projects.get_project(db, "Billing API")
-        await projects.update_project(
-            db, "Billing API", {"codebase": {**project.codebase, "notes.txt": NOTES}}
-        )
-        created = await service.propose_modification(
-            db,
-            "Billing API",
-            service.ModificationProposal(
-                request="Spell out two notes",
-                modified_files={"notes.txt": NOTES_CHANGED, "zz/new.md": "# New\n"},
-            ),
-            actor="agent-7",
-        )
-    return created.id
+    return await proposed_on_billing(
+        url,
+        "Spell out two notes",
+        {"notes.txt": NOTES_CHANGED, "zz/new.md": "# New\n"},
+        codebase={"notes.txt": NOTES},
+    )
 
 
 async def reviewing(app: ProjdeckApp, pilot: Pilot[None], ref: uuid.UUID) -> ReviewScreen:

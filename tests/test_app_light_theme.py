@@ -13,10 +13,16 @@ from rich.syntax import Syntax
 from sqlalchemy.engine import URL
 from textual.widgets import Static
 
-from store.services import modifications as service
 from store.services import projects
 from store.services.review import get_modification
-from tests.app_support import FIXED_NOW, open_project, running_app, settle, wait_until
+from tests.app_support import (
+    FIXED_NOW,
+    open_project,
+    proposed_on_billing,
+    running_app,
+    settle,
+    wait_until,
+)
 from tests.store_support import opened
 from tui.app import ProjdeckApp
 from tui.screens.review import ReviewScreen
@@ -29,14 +35,7 @@ CODE = "def total(items):\n    return sum(items)\n"
 
 
 async def proposed(url: URL) -> uuid.UUID:
-    async with opened(url) as db:
-        created = await service.propose_modification(
-            db,
-            "Billing API",
-            service.ModificationProposal(request="Add a total", modified_files={"total.py": CODE}),
-            actor="agent-7",
-        )
-    return created.id
+    return await proposed_on_billing(url, "Add a total", {"total.py": CODE})
 
 
 def keyword_style(diff: DiffView) -> Style | None:

@@ -15,7 +15,7 @@ from store.models import ModificationStatus
 from store.services import modifications as service
 from store.services import projects
 from store.services.review import get_modification
-from tests.app_support import press, running_app, wait_until
+from tests.app_support import press, proposed_on_billing, running_app, wait_until
 from tests.store_support import opened
 from tui.app import ProjdeckApp
 from tui.screens.confirm import ConfirmScreen
@@ -27,23 +27,14 @@ AFTER = "rate = 2\n"
 
 async def applied(url: URL, *, apply: bool = True) -> uuid.UUID:
     """A modification of the demo's Billing API, approved and (``apply``) applied."""
+    ref = await proposed_on_billing(
+        url, "Double the rate", {"rate.py": AFTER}, codebase={"rate.py": BEFORE}
+    )
     async with opened(url) as db:
-        project = await projects.get_project(db, "Billing API")
-        await projects.update_project(
-            db, "Billing API", {"codebase": {**project.codebase, "rate.py": BEFORE}}
-        )
-        created = await service.propose_modification(
-            db,
-            "Billing API",
-            service.ModificationProposal(
-                request="Double the rate", modified_files={"rate.py": AFTER}
-            ),
-            actor="agent-7",
-        )
-        await service.approve_modification(db, str(created.id))
+        await service.approve_modification(db, str(ref))
         if apply:
-            await service.apply_modification(db, str(created.id))
-    return created.id
+            await service.apply_modification(db, str(ref))
+    return ref
 
 
 async def reviewing(app: ProjdeckApp, ref: uuid.UUID) -> ReviewScreen:

@@ -8,10 +8,7 @@ import uuid
 
 from sqlalchemy.engine import URL
 
-from store.services import modifications as service
-from store.services import projects
-from tests.app_support import press, running_app, wait_until
-from tests.store_support import opened
+from tests.app_support import press, proposed_on_billing, running_app, wait_until
 from tui.screens.review import ReviewScreen
 from tui.widgets.diff_view import DiffView
 
@@ -19,20 +16,9 @@ LONG = "message = '" + "word " * 60 + "THE_END'\n"
 
 
 async def proposed(url: URL) -> uuid.UUID:
-    async with opened(url) as db:
-        project = await projects.get_project(db, "Billing API")
-        await projects.update_project(
-            db, "Billing API", {"codebase": {**project.codebase, "long.py": "x = 1\n"}}
-        )
-        created = await service.propose_modification(
-            db,
-            "Billing API",
-            service.ModificationProposal(
-                request="A long line", modified_files={"long.py": "x = 1\n" + LONG}
-            ),
-            actor="agent-7",
-        )
-    return created.id
+    return await proposed_on_billing(
+        url, "A long line", {"long.py": "x = 1\n" + LONG}, codebase={"long.py": "x = 1\n"}
+    )
 
 
 def shown(diff: DiffView) -> list[str]:

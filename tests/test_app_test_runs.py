@@ -10,10 +10,9 @@ from sqlalchemy.engine import URL
 from textual.pilot import Pilot
 from textual.widgets import Log, Static
 
-from store.services import modifications as service
 from store.services import projects
 from store.services.review import get_modification
-from tests.app_support import press, running_app, text_of, wait_until
+from tests.app_support import press, proposed_on_billing, running_app, text_of, wait_until
 from tests.store_support import opened
 from tui.app import ProjdeckApp
 from tui.screens.review import ReviewScreen
@@ -25,15 +24,7 @@ async def proposed(url: URL, tests: list[str]) -> uuid.UUID:
         await projects.update_settings(
             db, "Billing API", {"test_commands": tests, "setup_commands": []}
         )
-        created = await service.propose_modification(
-            db,
-            "Billing API",
-            service.ModificationProposal(
-                request="Say hello", modified_files={"hello.txt": "hello from the change\n"}
-            ),
-            actor="agent-7",
-        )
-    return created.id
+    return await proposed_on_billing(url, "Say hello", {"hello.txt": "hello from the change\n"})
 
 
 async def open_test_panel(

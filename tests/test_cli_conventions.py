@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.shell_completion import ShellComplete
+from rich.cells import cell_len
 from sqlalchemy.engine import URL
 
 from store import migrate
@@ -182,6 +183,21 @@ def test_id_completes_modification_ids_newest_first(
     plain = first.replace("-", "")
     assert complete(url, "mod", "hunks", plain[:12]) == [(plain, "rejected: Retry failed charges")]
     assert complete(url, "mod", "show", "not-hex") == []
+
+
+def test_id_completion_cuts_a_long_request_to_sixty_cells(
+    cli: Projdeck, url: str, tmp_path: Path
+) -> None:
+    make_projects(cli, "Billing")
+    # Each of these characters takes two cells: 80 of them would take 160.
+    wide = propose(cli, tmp_path, "Billing", "日本語の説明" * 15, "codex")
+    long = propose(cli, tmp_path, "Billing", "Retry " * 20, "codex")
+    for ref, start in ((wide, "日本語の説明日本語"), (long, "Retry Retry")):
+        [(value, about)] = complete(url, "mod", "show", ref[:8])
+        assert value == ref
+        assert about is not None and about.startswith(f"pending: {start}")
+        shown = about.removeprefix("pending: ")
+        assert shown.endswith("…") and cell_len(shown) == 60
 
 
 def test_completion_through_the_console_script(cli: Projdeck, url: str) -> None:

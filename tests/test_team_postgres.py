@@ -6,153 +6,29 @@ role may and may not do, through projdeck's services and with plain SQL."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import URL
 
-from store import migrate
-from store.config import normalize_url
-from store.engine import Database, open_database
 from store.errors import NotPermitted
 from store.services import agents, modifications, projects, review, secrets
 from store.services import team as team_service
 from store.services.agent_input import MessageInput
+from tests import team_support
 from tests.cli import Projdeck
-from tests.conftest import postgres_server_url, run_blocking
+from tests.conftest import run_blocking
 from tests.store_support import audit_rows
+from tests.team_support import Team, connected, execute, plain_sql, project_with_proposal
 
 pytestmark = pytest.mark.postgres
 
-SECRET_KEY = "w7IbUa4wb3Ju1mMzgCpZq1OZ6QnX3Vvv5S4pSKsxZ0E="
-
-
-@dataclass(frozen=True)
-class Team:
-    """The module's team database: its owner's URL and a login role per
-    projdeck role (unique names: roles are shared by the whole server)."""
-
-    url: URL
-    agent: str
-    reviewer: str
-    other_reviewer: str
-    viewer: str
-    admin: str
-
-    def as_role(self, login: str) -> URL:
-        return self.url.set(username=login, password=None)
-
-    @property
-    def logins(self) -> tuple[str, ...]:
-        return (self.agent, self.reviewer, self.other_reviewer, self.viewer, self.admin)
-
-
-def _dsn(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _execute(url: URL, *statements: str) -> None:
-    connection = await asyncpg.connect(_dsn(url))
-    try:
-        for statement in statements:
-            await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-@pytest.fixture(scope="module")
-def team() -> Iterator[Team]:
-    server = postgres_server_url()
-    if server is None:
-        pytest.skip("PostgreSQL tests need PROJDECK_TEST_POSTGRES_URL")
-    run = uuid.uuid4().hex[:8]
-    admin_url = server.set(database="postgres")
-    name = f"projdeck_team_{run}"
-    run_blocking(_execute(admin_url, f'CREATE DATABASE "{name}"'))
-    url = normalize_url(server.set(database=name).render_as_string(hide_password=False))
-    made = Team(
-        url,
-        agent=f"ci-agent-{run}",
-        reviewer=f"rita-{run}",
-        other_reviewer=f"sam-{run}",
-        viewer=f"vera-{run}",
-        admin=f"ada-{run}",
-    )
-
-    async def build() -> None:
-        database = await open_database(url)
-        try:
-            await migrate.upgrade(database)
-            await team_service.init_team(database)
-            for login, role in zip(
-                made.logins, ("agent", "reviewer", "reviewer", "viewer", "admin"), strict=True
-            ):
-                await team_service.add_member(database, login, role)
-        finally:
-            await database.dispose()
-
-    try:
-        run_blocking(build())
-        yield made
-    finally:
-        run_blocking(_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        run_blocking(
-            _execute(admin_url, *(f'DROP ROLE IF EXISTS "{login}"' for login in made.logins))
-        )
-
-
-@contextlib.asynccontextmanager
-async def connected(team: Team, login: str | None = None) -> AsyncIterator[Database]:
-    """The team database opened as ``login`` (else as its owner)."""
-    database = await open_database(team.as_role(login) if login else team.url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
-
-
-async def plain_sql(team: Team, login: str, statement: str) -> object:
-    """``statement`` run as ``login`` by a client that is not projdeck."""
-    connection = await asyncpg.connect(_dsn(team.as_role(login)))
-    try:
-        return await connection.fetch(statement)
-    finally:
-        await connection.close()
-
-
-async def project_with_proposal(team: Team, proposer: str) -> tuple[str, str]:
-    """A new project (made by the admin) with a secret, and a modification
-    ``proposer`` requested: the project's name and the modification's id."""
-    name = f"billing-{uuid.uuid4().hex[:8]}"
-    async with connected(team, team.admin) as db:
-        await projects.create_project_with_settings(
-            db,
-            projects.ProjectCreate(
-                name=name, type="api", owner_id="alice", codebase={"app.py": "print(1)\n"}
-            ),
-        )
-        await secrets.set_secret(db, name, "API_KEY", "s3cret-value")
-    async with connected(team, proposer) as db:
-        proposed = await modifications.propose_modification(
-            db,
-            name,
-            modifications.ModificationProposal(
-                request="Print two", modified_files={"app.py": "print(2)\n"}
-            ),
-        )
-    return name, str(proposed.id)
-
-
-@pytest.fixture(autouse=True)
-def secret_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PROJDECK_SECRET_KEY", SECRET_KEY)
+# The fixtures: this module's team database, and the key its secrets are sealed with.
+team = team_support.team
+secret_key = team_support.secret_key
 
 
 async def test_an_agent_proposes_but_may_not_approve_apply_reveal_or_change_a_project(
@@ -166,7 +42,7 @@ async def test_an_agent_proposes_but_may_not_approve_apply_reveal_or_change_a_pr
             await modifications.approve_modification(db, ref)
         with pytest.raises(NotPermitted, match=rf"^{who} may not apply modifications$"):
             await modifications.apply_modification(db, ref)
-        with pytest.raises(NotPermitted, match=rf"^{who} may not read or change secret values"):
+        with pytest.raises(NotPermitted, match=rf"^{who} may not reveal secret values$"):
             await secrets.reveal_secret(db, name, "API_KEY")
         with pytest.raises(NotPermitted, match=rf"^{who} may not change projects"):
             await projects.update_project(db, name, {"owner_id": "mallory"})
@@ -340,7 +216,7 @@ def test_team_members_are_added_listed_and_removed_by_the_cli_with_audit_rows(
             f"error: role {team.agent!r} (projdeck_agent) may not add team members"
         )
     finally:
-        run_blocking(_execute(team.url, f'DROP ROLE IF EXISTS "{newcomer}"'))
+        run_blocking(execute(team.url, f'DROP ROLE IF EXISTS "{newcomer}"'))
 
 
 async def test_team_init_is_refused_to_members_and_runs_again_for_the_owner(team: Team) -> None:
@@ -359,7 +235,7 @@ async def test_only_an_admin_purges_a_project_and_its_audit_rows_stay(team: Team
     async with connected(team, team.reviewer) as db:
         with pytest.raises(
             NotPermitted,
-            match=re.escape(f"role {team.reviewer!r} (projdeck_reviewer) may not change projects"),
+            match=re.escape(f"role {team.reviewer!r} (projdeck_reviewer) may not purge projects"),
         ):
             await projects.purge_project(db, name)
     async with connected(team, team.admin) as db:

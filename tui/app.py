@@ -334,6 +334,11 @@ class ProjdeckApp(App[None]):
                 start.show_error(message)
             return
         self._database = database
+        member = database.team
+        if member is not None and member.role is not None:
+            # Who the team database is open as: what its greyed keys follow.
+            self.sub_title = f"{self.sub_title} · as {visible(member.login)} ({member.role})"
+            self._sub_title_when_connected = self.sub_title
         await self.switch_mode("projects")
         # The Projects screen says when its first rows are drawn; should it
         # not (its read failed), what waits for it starts anyway.

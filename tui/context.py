@@ -5,7 +5,7 @@ the ``Deck`` protocol, never by importing the app (which imports them)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
@@ -17,8 +17,10 @@ from store.errors import SchemaOutOfDate, StoreError, StoreUnavailable, Validati
 
 if TYPE_CHECKING:
     from textual.app import App
+    from textual.screen import Screen
 
     from store.engine import Database
+    from store.services.team import Permission
 
 T = TypeVar("T")
 
@@ -77,6 +79,36 @@ def deck(node: DOMNode) -> Deck:
 def as_deck(app: App[Any]) -> Deck:
     """The app itself, as what the app's parts need of it."""
     return cast("Deck", app)
+
+
+def team_refusal(node: DOMNode, permission: Permission) -> str | None:
+    """Why the role a team database is open as may not do ``permission``,
+    in the store's words ("role 'ci-agent' (projdeck_agent) may not approve
+    modifications"); None when it may, and always on SQLite or a PostgreSQL
+    database without a team."""
+    from store.services.team import refusal
+
+    try:
+        database = deck(node).database
+    except RuntimeError:  # not open yet: nothing to refuse
+        return None
+    return refusal(database, permission)
+
+
+def say_why_refused(screen: Screen[Any], key: str, permissions: Mapping[str, Permission]) -> bool:
+    """When ``key`` is bound to an action shown greyed because the connected
+    role may not do it (``permissions``: action name to what it needs), say
+    why in a notification and give True; else False (the key goes on)."""
+    active = screen.active_bindings.get(key)
+    if active is None or active.enabled:
+        return False
+    action = active.binding.action.split("(", 1)[0].rsplit(".", 1)[-1]
+    permission = permissions.get(action)
+    refused = None if permission is None else team_refusal(screen, permission)
+    if refused is None:
+        return False
+    screen.notify(refused, title="Not permitted", severity="warning", timeout=8, markup=False)
+    return True
 
 
 async def attempt(node: Widget, work: Awaitable[T], *, title: str = "") -> T | None:

@@ -410,7 +410,8 @@ async def propose_from_git(
     """Propose the change ``source`` holds as a modification of ``ref``,
     recording the commit it was made against. The request defaults to the
     commit's (or the patch email's) subject and body, ``requested_by`` to
-    its author. A patch applies to the tip of the linked branch, or to the
+    its author (on a team database to the connected role, the author kept in
+    the modification's source). A patch applies to the tip of the linked branch, or to the
     stored codebase of a project linked nowhere here."""
     given = [value for value in (source.patch, source.rev, source.worktree) if value is not None]
     if len(given) != 1:
@@ -430,10 +431,14 @@ async def propose_from_git(
     else:
         assert link is not None and source.worktree is not None
         change = await asyncio.to_thread(_worktree_change, link, source.worktree)
+    author = _author_of(change)
+    # On a team database the requester is the connected role (the database
+    # refuses any other name); the commit's author stays in the source.
+    team = db.team is not None and db.team.role is not None
     proposal = ModificationProposal(
         request=request if request is not None else _request_of(change),
         modified_files=change.files,
-        requested_by=requested_by if requested_by is not None else _author_of(change),
+        requested_by=requested_by if requested_by is not None or team else author,
         impact_analysis=impact_analysis or {},
         test_results=test_results or {},
         base_commit=change.base,
@@ -445,6 +450,8 @@ async def propose_from_git(
         origin = {"worktree": source.worktree}
     else:
         origin = {"patch": "given"}
+    if team and author:
+        origin["author"] = author
     return await propose_modification(
         db, ref, proposal, run_ref=run_ref, source=origin, revises=revises, actor=actor
     )

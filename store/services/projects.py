@@ -41,6 +41,7 @@ from store.repositories.secrets import WEBHOOK_URL_KEY
 
 # Reading projects lives in store.services.project_reads; the app, the CLI
 # and the tests reach these names here, with the writes.
+from store.services import team
 from store.services.project_reads import ProjectConfig as ProjectConfig
 from store.services.project_reads import (
     _github_label,
@@ -196,6 +197,7 @@ def checked_create(data: ProjectCreate) -> CheckedCreate:
 async def create_project_with_settings(
     db: Database, data: ProjectCreate, *, actor: str | None = None
 ) -> ProjectConfig:
+    team.require(db, team.CHANGE_PROJECTS)
     actor = actor or current_actor()
     checked = checked_create(data)
     async with db.transaction() as session:
@@ -271,6 +273,7 @@ async def update_project(
     concurrent writer makes it wait, never fail. ``files`` adds or replaces
     codebase files and ``removed_files`` removes some, from the codebase as
     it is in that transaction."""
+    team.require(db, team.CHANGE_PROJECTS)
     actor = actor or current_actor()
     if not changes and not files and not removed_files:
         raise ValidationError("changes", "nothing to change")
@@ -443,6 +446,7 @@ _TRANSITIONS: dict[str, tuple[set[ProjectStatus], ProjectStatus, str]] = {
 
 
 async def _change_status(db: Database, ref: str, action: str, actor: str | None) -> Project:
+    team.require(db, team.CHANGE_PROJECTS)
     actor = actor or current_actor()
     allowed, target, event_type = _TRANSITIONS[action]
     async with db.transaction() as session:
@@ -545,6 +549,7 @@ async def record_deployment(
 async def purge_project(db: Database, ref: str, *, actor: str | None = None) -> uuid.UUID:
     """Delete a project for good, with its settings, secrets and
     modifications; its audit trail stays."""
+    team.require(db, team.PURGE_PROJECTS)
     actor = actor or current_actor()
     async with db.transaction() as session:
         project = await resolve_project(session, ref)
@@ -569,6 +574,7 @@ async def purge_project(db: Database, ref: str, *, actor: str | None = None) -> 
 async def update_settings(
     db: Database, ref: str, changes: Mapping[str, Any], *, actor: str | None = None
 ) -> ProjectSettings:
+    team.require(db, team.CHANGE_SETTINGS)
     actor = actor or current_actor()
     if not changes:
         raise ValidationError("settings", "nothing to change")

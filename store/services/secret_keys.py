@@ -22,6 +22,7 @@ from store.engine import Database
 from store.errors import Conflict, ValidationError
 from store.models import AuditCategory, Project, ProjectSecret, Severity
 from store.repositories import SecretRepository
+from store.services import team
 from store.services.project_reads import resolve_project
 
 
@@ -187,6 +188,7 @@ async def rotate_key(
     then be dropped from the environment. ``progress(done, total)`` is
     called after each re-encrypted secret.
     """
+    team.require(db, team.CHANGE_SECRETS)
     actor = actor or current_actor()
     if keyring is not None:
         key_file = keyring.path

@@ -46,6 +46,7 @@ from store.models import AuditCategory, Project, ProjectSecret
 from store.repositories import SecretRepository
 from store.repositories.base import Page, clamp_limit
 from store.repositories.secrets import WEBHOOK_URL_KEY, SecretName
+from store.services import team
 from store.services.project_reads import resolve_project, resolve_writable_project
 from store.services.secret_keys import (
     NewKeyFile,
@@ -172,6 +173,7 @@ async def set_secret(
     keyring: Keyring | None = None,
 ) -> SecretName:
     """Create or replace a secret, encrypted under the current master key."""
+    team.require(db, team.CHANGE_SECRETS)
     actor = actor or current_actor()
     key_name = secret_name(key_name)
     secret = secret_value(value)
@@ -239,6 +241,7 @@ async def import_secrets(
     """Create or replace many secrets of a project in one transaction: all
     of them, or none if one is refused. One audit row (category security)
     names them; values go nowhere but the encrypted rows."""
+    team.require(db, team.CHANGE_SECRETS)
     actor = actor or current_actor()
     if not entries:
         raise ValidationError("secrets", "give at least one NAME=value")
@@ -303,6 +306,7 @@ async def export_secrets(
     ``purpose``: the format they are written in). A value that does not
     decrypt raises DecryptionFailed, reveals nothing, and leaves a security
     event in the audit log."""
+    team.require(db, team.REVEAL_SECRETS)
     actor = actor or current_actor()
     failure: DecryptionFailed | None = None
     values: list[tuple[str, SecretValue]] = []
@@ -359,6 +363,7 @@ async def reveal_secret(
     ``secret.copied`` when it is read to go to the clipboard). A value that
     does not decrypt raises DecryptionFailed and leaves a security event in
     the audit log."""
+    team.require(db, team.REVEAL_SECRETS)
     actor = actor or current_actor()
     key_name = secret_name(key_name)
     failure: DecryptionFailed | None = None
@@ -393,6 +398,7 @@ async def reveal_webhook_url(
     """A project's webhook URL with the credentials that projects show
     masked; the read is audited (``project.webhook_revealed``, category
     security) like a secret's. NotFound when the project has no webhook."""
+    team.require(db, team.REVEAL_SECRETS)
     actor = actor or current_actor()
     failure: DecryptionFailed | None = None
     async with db.transaction() as session:
@@ -429,6 +435,7 @@ async def reveal_webhook_url(
 
 
 async def delete_secret(db: Database, ref: str, key_name: str, *, actor: str | None = None) -> None:
+    team.require(db, team.CHANGE_SECRETS)
     actor = actor or current_actor()
     key_name = secret_name(key_name)
     async with db.transaction() as session:

@@ -16,11 +16,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit
-from store.engine import TEAM_ROLES, TEAM_SCHEMA, Database, TeamMember
+from store import team as team_setup
+from store.engine import TEAM_ROLES, Database, TeamMember
 from store.errors import NotFound, NotPermitted, ValidationError
 from store.models import AuditCategory
 from store.repositories.base import Page
-from store.team import TEAM_VERSION, statements
+from store.team import TEAM_VERSION
 
 # What ``team add --role`` takes: the roles without their prefix.
 ROLE_NAMES = {role.removeprefix("projdeck_"): role for role in TEAM_ROLES}
@@ -63,6 +64,56 @@ class TeamStatus:
     @property
     def current(self) -> bool:
         return self.version == TEAM_VERSION
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A write and the level of projdeck role it needs on a team database
+    ("view", "propose", "review", "admin"), in the words its refusal uses."""
+
+    level: str
+    what: str
+
+
+# The writes the app and the services check up front, each in one place so
+# that the app's greyed key and the store's refusal say the same words.
+PROPOSE = Permission("propose", "propose modifications")
+RECORD_TESTS = Permission("propose", "record test results")
+APPROVE = Permission("review", "approve modifications")
+REJECT = Permission("review", "reject modifications")
+APPLY = Permission("review", "apply modifications")
+REOPEN = Permission("review", "reopen modifications")
+REVERT = Permission("review", "revert modifications")
+DECIDE_HUNKS = Permission("review", "decide on hunks")
+COMMENT = Permission("review", "comment on modifications")
+CHANGE_PROJECTS = Permission("review", "change projects")
+PURGE_PROJECTS = Permission("admin", "purge projects")
+CHANGE_SETTINGS = Permission("review", "change project settings")
+CHANGE_TEMPLATES = Permission("review", "change templates")
+REMOVE_TEMPLATES = Permission("admin", "remove templates")
+REVEAL_SECRETS = Permission("review", "reveal secret values")
+CHANGE_SECRETS = Permission("admin", "change secrets")
+
+
+def member_of(db: Database) -> TeamMember | None:
+    """Who a team database is open as (None: SQLite, or PostgreSQL without
+    team init: anyone who can open it may do everything)."""
+    return db.team
+
+
+def refusal(db: Database, permission: Permission) -> str | None:
+    """Why the connected role may not do ``permission`` here, in the
+    store's words (None: it may)."""
+    if db.team is None or db.team.may(permission.level):
+        return None
+    return f"{db.team.describe()} may not {permission.what}"
+
+
+def require(db: Database, permission: Permission) -> None:
+    """A NotPermitted with ``refusal``'s words unless the role may."""
+    refused = refusal(db, permission)
+    if refused is not None:
+        raise NotPermitted(refused)
 
 
 def _require_postgres(db: Database) -> None:
@@ -128,38 +179,13 @@ async def init_team(db: Database) -> TeamStatus:
     if db.team is not None and db.team.role is not None:
         raise NotPermitted(f"{db.team.describe()} may not run team init: the database's owner does")
     async with db.transaction() as session:
-        login = await _login(session)
-        before = await _version(session)
-        for statement in statements():
-            await _run(session, statement)
-        await audit.record(
-            session,
-            actor=login,
-            event_type="team.initialized",
-            description=(
-                f"set up the team roles (version {TEAM_VERSION})"
-                if before is None
-                else f"applied the team roles again (version {before} -> {TEAM_VERSION})"
-            ),
-            category=AuditCategory.SECURITY,
-            details={"version": TEAM_VERSION, "previous_version": before},
-        )
+        applied = await team_setup.apply(session)
+    login = applied.login
     db.team = TeamMember(login, None)
     from store import config
 
     config.use_database_actor(login)
     return TeamStatus(login, None, TEAM_VERSION)
-
-
-async def _version(session: AsyncSession) -> int | None:
-    exists = (
-        await session.execute(text(f"SELECT to_regclass('{TEAM_SCHEMA}.setup') IS NOT NULL"))
-    ).scalar_one()
-    if not exists:
-        return None
-    query = text(f"SELECT max(version) FROM {TEAM_SCHEMA}.setup")  # noqa: S608 (a constant)
-    found = (await session.execute(query)).scalar()
-    return None if found is None else int(found)
 
 
 async def team_status(db: Database) -> TeamStatus:
@@ -168,7 +194,7 @@ async def team_status(db: Database) -> TeamStatus:
     _require_postgres(db)
     async with db.reading() as session:
         login = await _login(session)
-        version = await _version(session)
+        version = await team_setup.installed_version(session)
     return TeamStatus(login, db.team.role if db.team is not None else None, version)
 
 

@@ -24,6 +24,7 @@ from store.repositories import TemplateRepository
 from store.repositories.base import Page
 from store.repositories.templates import TemplateFilter
 from store.services import projects as project_service
+from store.services import team
 from store.services.project_reads import ProjectConfig, resolve_project
 from store.template_spec import RenderedProject, TemplateSpec, Variable
 from store.types import utcnow
@@ -256,6 +257,7 @@ async def seed_builtin_templates(db: Database, *, actor: str | None = None) -> S
     """Store the templates that ship with projdeck: new ones are added,
     changed ones updated (their version goes up), the rest left alone.
     Running it again changes nothing and never duplicates."""
+    team.require(db, team.CHANGE_TEMPLATES)
     actor = actor or current_actor()
     specs = templating.load_builtins()
     try:
@@ -291,6 +293,7 @@ async def import_template(
 ) -> ImportResult:
     """Create or update a template from a folder. The folder is checked in
     full first; a bad one is refused and nothing is stored."""
+    team.require(db, team.CHANGE_TEMPLATES)
     actor = actor or current_actor()
     validation.text("folder", str(folder))
     try:
@@ -334,6 +337,7 @@ def _os_problem(error: OSError) -> str:
 async def remove_template(db: Database, name: str, *, actor: str | None = None) -> uuid.UUID:
     """Delete a template. Projects made from it keep their files and their
     record of where they came from."""
+    team.require(db, team.REMOVE_TEMPLATES)
     actor = actor or current_actor()
     async with db.transaction() as session:
         row = await _get_row(session, name)
@@ -413,6 +417,7 @@ async def create_project_from_template(
     ``data``), its settings (the template's setup commands, and the planning
     statement and branch from ``data``) and the audit row. The project records the
     template, its version and the values used."""
+    team.require(db, team.CHANGE_PROJECTS)
     actor = actor or current_actor()
     async with db.transaction() as session:
         row = await _get_row(session, template)

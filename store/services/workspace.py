@@ -361,6 +361,7 @@ async def restore_database(
 ) -> RestoreResult:
     """Replace the workspace with a backup (SQLite file) or an export,
     after checking it and saving the current workspace beside it."""
+    _refuse_team_target(db, "database", "restore")
     path = _absolute(path)
     if not await asyncio.to_thread(path.is_file):
         raise ValidationError("file", f"{path} does not exist")
@@ -427,6 +428,21 @@ async def restore_database(
     )
 
 
+def _refuse_team_target(db: Database, field: str, what: str) -> None:
+    """Said before anything is saved or copied: a team database's audit log
+    is append-only (store.team), so the rows a restore empties or a
+    transfer brings with its own chain would be refused half-way."""
+    if db.team is None:
+        return
+    raise ValidationError(
+        field,
+        f"{db.masked_url} is a team database: its audit log is append-only, so a {what} "
+        "into it is refused; "
+        f"{what} into a new, empty database, then run projdeck team init there "
+        "(and projdeck team add for its members)",
+    )
+
+
 async def _live_revision(db: Database) -> str | None:
     async with db.reading() as session:
         return await _revision(await session.connection())
@@ -448,6 +464,7 @@ async def transfer_workspace(
     transaction: interrupted, the target stays as it was."""
     if source.url == target.url:
         raise ValidationError("to", "the target is the source database")
+    _refuse_team_target(target, "to", "transfer")
     await migrate.upgrade(target)
     async with target.reading() as session:
         before = await portability.count_rows(await session.connection())

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 # How long a completion may wait for the database, and how many it offers.
 TIMEOUT_SECONDS = 2.0
 LIMIT = 50
+# The most terminal cells of a modification's request its description shows.
+ABOUT_CELLS = 60
 
 
 def complete_project(
@@ -51,18 +53,22 @@ def complete_modification(
     not), newest first, each described by its status and request."""
 
     async def ids(database: Database) -> list[CompletionItem]:
+        from rich.text import Text
+
         from store import text
         from store.services.review import find_modification_ids
+        from tui.cli.tables import first_line
 
         # Given as typed: with dashes, or as 32 hex digits past the first dash.
         plain = "-" not in incomplete and len(incomplete) > 8
         found = await find_modification_ids(database, incomplete, limit=LIMIT)
         items = []
         for modification_id, status, request in found:
-            lines = request.strip().splitlines()
-            about = text.visible(lines[0] if lines else "")[:60]
+            # Measured in cells, as the tables are: wide characters take two.
+            about = Text(text.visible(first_line(request)))
+            about.truncate(ABOUT_CELLS, overflow="ellipsis")
             value = modification_id.hex if plain else str(modification_id)
-            items.append(CompletionItem(value, help=f"{status}: {about}"))
+            items.append(CompletionItem(value, help=f"{status}: {about.plain}"))
         return items
 
     return _from_database(ctx, ids)

@@ -20,8 +20,10 @@ def db() -> None:
 @click.pass_context
 def upgrade(ctx: click.Context, revision: str) -> None:
     """Upgrade the schema to REVISION (default: head)."""
-    current = call_as_is(ctx, migrate.upgrade, revision)
-    click.echo(f"database at revision {current or 'base (empty)'}")
+    upgraded = call_as_is(ctx, migrate.upgrade_database, revision)
+    click.echo(f"database at revision {upgraded.revision or 'base (empty)'}")
+    if upgraded.team_version is not None:
+        click.echo(f"team roles applied again (version {upgraded.team_version})")
 
 
 class _StepsBack(click.Command):

@@ -34,8 +34,8 @@ def team() -> None:
 def init(ctx: click.Context, as_json: bool) -> None:
     """Create the roles projdeck_admin, projdeck_reviewer, projdeck_agent
     and projdeck_viewer with their privileges, and the rules the database
-    holds every client to (run by the database's owner; run it again after
-    db upgrade, safely, to bring the privileges up to date)."""
+    holds every client to (run once by the database's owner; safe to run
+    again; db upgrade by the owner re-applies it after the migrations)."""
     status = call_service(ctx, service.init_team)
     if as_json:
         print_json({"version": status.version, "login": status.login})

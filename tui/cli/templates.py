@@ -50,8 +50,8 @@ def template() -> None:
     """The template library: list, show, import, export and remove
     templates, seed the built-in ones, preview and use one for a new project.
 
-    A template is a folder with template.json and a files/ tree; see the
-    README for the format.
+    A template is a folder with template.json and a files/ tree;
+    docs/templates.md describes the format.
     """
 
 

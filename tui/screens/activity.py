@@ -40,10 +40,8 @@ from tui.widgets.costs import CostsView
 from tui.widgets.footer import DeckFooter
 from tui.widgets.picker import PickerField
 from tui.widgets.runs import ConversationTable, RunTable, render_run
-from tui.widgets.tables import ModificationTable
+from tui.widgets.tables import PAGE, ModificationTable, next_page_due
 
-PAGE = 100
-NEAR_END = 20
 # (label, days back from now; None: since the first record)
 PERIODS = [("last 7 days", 7), ("last 30 days", 30), ("last 90 days", 90), ("all time", None)]
 DEFAULT_PERIOD = "30"
@@ -195,7 +193,7 @@ class ActivityScreen(FilteredScreen):
     def _highlighted(self, event: RunTable.RowHighlighted) -> None:
         self._show_selected()
         loaded = len(self.query_one(RunTable).items)
-        if loaded < self.total and event.cursor_row >= loaded - NEAR_END:
+        if next_page_due(event.cursor_row, loaded, more=loaded < self.total):
             self.load(self.generation, loaded)
 
     def _show_selected(self) -> None:
@@ -244,7 +242,7 @@ class ActivityScreen(FilteredScreen):
     @on(ConversationTable.RowHighlighted, "#activity-conversations")
     def _conversation_highlighted(self, event: ConversationTable.RowHighlighted) -> None:
         loaded = len(self.query_one(ConversationTable).items)
-        if loaded < self.conversations_total and event.cursor_row >= loaded - NEAR_END:
+        if next_page_due(event.cursor_row, loaded, more=loaded < self.conversations_total):
             self.load_conversations(self.conversations_generation, loaded)
 
     @on(DataTable.RowSelected, "#activity-conversations")

@@ -14,7 +14,7 @@ from rich.table import Table
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import Header, Input, Select, Static
 
 from store.errors import ValidationError
@@ -25,12 +25,8 @@ from tui import format
 from tui.bindings import reload_key
 from tui.context import attempt, deck
 from tui.screens.filtered import FilteredScreen
-from tui.widgets.footer import DeckFooter
 from tui.widgets.picker import PickerField
-from tui.widgets.tables import AuditTable
-
-PAGE = 100
-NEAR_END = 20
+from tui.widgets.tables import PAGE, AuditTable, next_page_due, table_with_detail
 
 
 class AuditScreen(FilteredScreen):
@@ -75,12 +71,8 @@ class AuditScreen(FilteredScreen):
             yield PickerField("actor", self._find_actors, id="audit-actor")
             yield Input(placeholder="since (7d, 2026-01-31)", id="audit-since")
             yield Input(placeholder="until", id="audit-until")
-        with Horizontal(id="audit-body"):
-            yield AuditTable(id="audit-table")
-            with VerticalScroll(id="audit-detail", classes="detail"):
-                yield Static("", id="audit-entry")
-        yield Static("", id="audit-status", classes="status-line")
-        yield DeckFooter()
+        table = AuditTable(id="audit-table")
+        yield from table_with_detail(table, "audit", detail="audit-detail", view="audit-entry")
 
     def on_mount(self) -> None:
         self.query_one(AuditTable).focus()
@@ -178,7 +170,7 @@ class AuditScreen(FilteredScreen):
         table = self.query_one(AuditTable)
         self._show_entry(table.selected())
         loaded = len(table.items)
-        if self.more and event.cursor_row >= loaded - NEAR_END:
+        if next_page_due(event.cursor_row, loaded, more=self.more):
             query = self._query()
             if query is not None:
                 self.more = False

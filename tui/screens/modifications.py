@@ -7,7 +7,7 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import Header, Input, Select, Static
 
 from store.models import ModificationStatus
@@ -17,12 +17,14 @@ from tui.bindings import clear_filter_key, copy_id_key, filter_key, reload_key
 from tui.context import attempt, copy_to_clipboard, deck
 from tui.screens.filtered import FilteredScreen
 from tui.widgets.code_theme import app_syntax_theme
-from tui.widgets.footer import DeckFooter
 from tui.widgets.modification_view import render_modification
-from tui.widgets.tables import ModificationTable, redraw_keeping_cursor
-
-PAGE = 100
-NEAR_END = 20
+from tui.widgets.tables import (
+    PAGE,
+    ModificationTable,
+    next_page_due,
+    redraw_keeping_cursor,
+    table_with_detail,
+)
 
 
 class ModificationsScreen(FilteredScreen):
@@ -53,12 +55,10 @@ class ModificationsScreen(FilteredScreen):
                 id="modification-search",
                 classes="as-you-type",
             )
-        with Horizontal(id="modifications-body"):
-            yield ModificationTable(id="modifications-table")
-            with VerticalScroll(id="modification-detail", classes="detail"):
-                yield Static("", id="modification-view")
-        yield Static("", id="modifications-status", classes="status-line")
-        yield DeckFooter()
+        table = ModificationTable(id="modifications-table")
+        yield from table_with_detail(
+            table, "modifications", detail="modification-detail", view="modification-view"
+        )
 
     def on_mount(self) -> None:
         self.query_one("#modification-detail").border_title = "Modification"
@@ -129,7 +129,7 @@ class ModificationsScreen(FilteredScreen):
     def _highlighted(self, event: ModificationTable.RowHighlighted) -> None:
         self._show_selected()
         loaded = len(self.query_one(ModificationTable).items)
-        if loaded < self.total and event.cursor_row >= loaded - NEAR_END:
+        if next_page_due(event.cursor_row, loaded, more=loaded < self.total):
             self.load(self.generation, loaded)
 
     def _show_selected(self) -> None:

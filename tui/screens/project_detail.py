@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from rich.console import Group
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 from store.errors import StoreError, ValidationError
 from store.models import ProjectStatus
 from store.services import projects as project_service
+from store.services import team as team_service
 from store.services.agent_stats import cost_report
 from store.services.agents import list_runs
 from store.services.audit import AuditQuery, list_audit
@@ -22,9 +23,10 @@ from store.services.project_reads import ProjectConfig
 from store.services.review import list_modifications
 from tui import format as shown
 from tui.bindings import back_key, reload_key
-from tui.context import attempt, deck
+from tui.context import attempt, deck, say_why_refused, team_refusal
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.project_form import ProjectForm
+from tui.screens.secrets_pane import TEAM_PERMISSIONS as SECRETS_PERMISSIONS
 from tui.screens.secrets_pane import SecretsPane
 from tui.widgets.codebase import FileBrowser
 from tui.widgets.costs import cost_table
@@ -35,6 +37,13 @@ from tui.widgets.settings_editor import SettingsEditor
 from tui.widgets.tables import AuditTable, ModificationTable, redraw_keeping_cursor
 
 TABS = ["overview", "settings", "secrets", "codebase", "modifications", "activity", "runs"]
+
+
+# What the project's writes need of the role on a team database.
+TEAM_PERMISSIONS = {
+    "edit": team_service.CHANGE_PROJECTS,
+    "save_settings": team_service.CHANGE_SETTINGS,
+}
 
 
 class ProjectDetailScreen(Screen[None]):
@@ -224,7 +233,15 @@ class ProjectDetailScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("edit", "save_settings") and self.read_only is not None:
             return None  # shown, greyed: the title says why
+        permission = TEAM_PERMISSIONS.get(action)
+        if permission is not None and team_refusal(self, permission):
+            return None  # shown, greyed: pressing it says why
         return True
+
+    def on_key(self, event: events.Key) -> None:
+        # The secrets pane's keys too: its greyed ones are said here.
+        if say_why_refused(self, event.key, {**TEAM_PERMISSIONS, **SECRETS_PERMISSIONS}):
+            event.stop()
 
     def action_edit(self) -> None:
         if self.config is None or self.read_only is not None:

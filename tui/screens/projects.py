@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.markup import escape
@@ -16,17 +16,15 @@ from store.errors import ValidationError
 from store.models import ProjectStatus
 from store.services import Page, ProjectFilter, ProjectSort
 from store.services import projects as project_service
+from store.services import team as team_service
 from store.services.browse import ProjectRow, list_project_rows, project_filter_from_text
 from tui import format
 from tui.bindings import clear_filter_key, copy_id_key, filter_key
-from tui.context import attempt, copy_to_clipboard, deck
+from tui.context import attempt, copy_to_clipboard, deck, say_why_refused, team_refusal
 from tui.screens.filtered import FilteredScreen
 from tui.widgets.footer import DeckFooter
-from tui.widgets.tables import SafeTable, redraw_keeping_cursor
+from tui.widgets.tables import PAGE, SafeTable, next_page_due, redraw_keeping_cursor
 
-PAGE = 100
-# Fetch the next page when the cursor comes this close to the last loaded row.
-NEAR_END = 20
 _SORTS = list(ProjectSort)
 # The columns a click on the header sorts by.
 _SORT_OF_COLUMN = {
@@ -74,6 +72,20 @@ class ProjectsScreen(FilteredScreen):
         Binding("D", "show_status('deleted')", "Show deleted", id="projects.show_status.deleted"),
         clear_filter_key("projects"),
     ]
+    # The writes a team role may not do are greyed; pressing one says why.
+    TEAM_PERMISSIONS = dict.fromkeys(
+        ("new", "edit", "archive", "delete", "restore"), team_service.CHANGE_PROJECTS
+    )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        permission = self.TEAM_PERMISSIONS.get(action)
+        if permission is not None and team_refusal(self, permission):
+            return None
+        return True
+
+    def on_key(self, event: events.Key) -> None:
+        if say_why_refused(self, event.key, self.TEAM_PERMISSIONS):
+            event.stop()
 
     def __init__(self) -> None:
         super().__init__()
@@ -275,7 +287,8 @@ class ProjectsScreen(FilteredScreen):
 
     @on(DataTable.RowHighlighted)
     def _near_end(self, event: DataTable.RowHighlighted) -> None:
-        if len(self.rows) < self.total and event.cursor_row >= len(self.rows) - NEAR_END:
+        loaded = len(self.rows)
+        if next_page_due(event.cursor_row, loaded, more=loaded < self.total):
             filters = self._filters()
             if filters is not None:
                 self.load_more(self.generation, filters, self.sort)

@@ -19,7 +19,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -33,6 +33,7 @@ from store import hunks as hunk_cuts
 from store.errors import StoreError
 from store.models import CommentSide, HunkVerdict, Modification, ModificationStatus, ProjectStatus
 from store.services import hunk_review
+from store.services import team as team_service
 from store.services.modifications import (
     apply_modification,
     approve_modification,
@@ -53,7 +54,14 @@ from store.services.review import (
 from store.services.test_runs import TESTABLE
 from tui import format
 from tui.bindings import back_key
-from tui.context import attempt, configured, copy_to_clipboard, deck
+from tui.context import (
+    attempt,
+    configured,
+    copy_to_clipboard,
+    deck,
+    say_why_refused,
+    team_refusal,
+)
 from tui.editor import view_in_editor
 from tui.screens.comment import Comment, CommentScreen
 from tui.screens.confirm import ConfirmScreen
@@ -81,6 +89,20 @@ ALLOWED = {
 # modification again when the database says it changed (its own write).
 OWN_WRITES_SECONDS = 1.0
 # What acts on the modification's own hunks, not on the changes since the last review.
+# What each write needs of the role on a team database: greyed when the
+# connected role may not, and pressing it says why.
+TEAM_PERMISSIONS = {
+    "approve": team_service.APPROVE,
+    "reject": team_service.REJECT,
+    "apply": team_service.APPLY,
+    "reopen": team_service.REOPEN,
+    "revert": team_service.REVERT,
+    "approve_in_part": team_service.APPROVE,
+    "decide_hunk": team_service.DECIDE_HUNKS,
+    "decide_file": team_service.DECIDE_HUNKS,
+    "comment": team_service.COMMENT,
+    "run_tests": team_service.RECORD_TESTS,
+}
 HUNK_ACTIONS = {"decide_hunk", "decide_file", "approve_in_part", "comment", "undecided"}
 # A file's state in the file list, once its hunks are decided on.
 FILE_STATE_MARKS = {
@@ -1040,6 +1062,19 @@ class ReviewScreen(Screen[None]):
     # Acting
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        shown = self._shown(action)
+        permission = TEAM_PERMISSIONS.get(action)
+        if shown is not False and permission is not None and team_refusal(self, permission):
+            return None  # shown, greyed: pressing it says why
+        return shown
+
+    def on_key(self, event: events.Key) -> None:
+        if say_why_refused(self, event.key, TEAM_PERMISSIONS):
+            event.stop()
+
+    def _shown(self, action: str) -> bool | None:
+        """Whether ``action`` is shown and usable here (None: greyed) before
+        the team's roles have their say."""
         if action == "since":
             mod = self.modification
             return mod is not None and mod.revises_id is not None

@@ -17,8 +17,9 @@ from textual.widgets import DataTable, Static
 
 from store.services import SecretName
 from store.services import secrets as secret_service
+from store.services import team as team_service
 from tui import format
-from tui.context import attempt, deck
+from tui.context import attempt, deck, team_refusal
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.secret_form import SecretForm
 from tui.widgets.tables import SafeTable
@@ -29,6 +30,13 @@ READ_HINT = "v reveal for 10 s · c copy"
 HINT = f"n add · e change value · {READ_HINT} · x delete"
 # What changes the secrets (greyed while the project is read-only).
 WRITES = {"add", "change", "delete"}
+# What each key needs of the role on a team database (greyed when the
+# connected role may not, and pressing it says why).
+TEAM_PERMISSIONS = {
+    **dict.fromkeys(WRITES, team_service.CHANGE_SECRETS),
+    "reveal": team_service.REVEAL_SECRETS,
+    "copy": team_service.REVEAL_SECRETS,
+}
 
 
 class SecretsPane(Vertical):
@@ -56,6 +64,9 @@ class SecretsPane(Vertical):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in WRITES and self.read_only is not None:
             return None  # shown, greyed: the hint says why
+        permission = TEAM_PERMISSIONS.get(action)
+        if permission is not None and team_refusal(self, permission):
+            return None  # shown, greyed: pressing it says why
         return True
 
     def on_mount(self) -> None:

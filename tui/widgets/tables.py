@@ -1,5 +1,7 @@
 """Tables shared by screens: store rows by id (ItemTable), modifications and
-audit rows; redrawing a table keeping its cursor."""
+audit rows; redrawing a table keeping its cursor; the paging of the list
+screens (a page at a time, the next one as the cursor nears the end) and
+their layout (the table, a detail pane, a status line)."""
 
 from __future__ import annotations
 
@@ -8,14 +10,23 @@ from datetime import datetime
 from typing import ClassVar, Generic, Protocol, TypeVar
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey, RowDoesNotExist, RowKey
 
 from store.models import AuditEntry
 from store.services import ModificationRow
 from tui import format
+from tui.widgets.footer import DeckFooter
+
+# The rows a list screen asks the store for at a time.
+PAGE = 100
+# The next page is asked for when the cursor comes this close to the last
+# loaded row.
+NEAR_END = 20
 
 
 class _Keyed(Protocol):
@@ -51,6 +62,28 @@ def redraw_keeping_cursor(
     table.move_cursor(row=index, scroll=False)
     # After the refresh that sizes the refilled table; rows are one line high.
     table.call_after_refresh(table.scroll_to, y=scroll_y + index - old_index, animate=False)
+
+
+def next_page_due(cursor_row: int, loaded: int, *, more: bool) -> bool:
+    """Whether a list of ``loaded`` rows, the cursor on ``cursor_row``,
+    should load its next page: when ``more`` rows may follow and the cursor
+    is near the end."""
+    return more and cursor_row >= loaded - NEAR_END
+
+
+def table_with_detail(
+    table: DataTable[object], name: str, *, detail: str, view: str
+) -> ComposeResult:
+    """A list screen below its filters: ``table`` with a detail pane beside
+    it (the scroll ``detail`` holding the Static ``view``), together
+    ``{name}-body``; the status line ``{name}-status`` beneath, and the
+    footer. Called from ``compose`` with ``yield from``."""
+    with Horizontal(id=f"{name}-body"):
+        yield table
+        with VerticalScroll(id=detail, classes="detail"):
+            yield Static("", id=view)
+    yield Static("", id=f"{name}-status", classes="status-line")
+    yield DeckFooter()
 
 
 # The keys of lists in the terminal tools people live in (less, vim,

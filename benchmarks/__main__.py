@@ -6,8 +6,9 @@ The large workspace is made once in /tmp (100k projects, 200k modifications,
 1M audit rows, 50k secrets by default) and reused while it exists
 (``--regenerate`` to make it again). With ``--postgres-url`` (a server
 where this user may create databases), a scratch database is created,
-filled, measured and dropped. The git benchmarks make their repositories
-once in /tmp too (about 150 MB in all) and reuse them.
+filled, measured and dropped, and the app's live refresh there is timed
+on a scratch database of its own (notify_bench). The git benchmarks make
+their repositories once in /tmp too (about 150 MB in all) and reuse them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from benchmarks import (
     contents_bench,
     generate,
     git_bench,
+    notify_bench,
     review_bench,
     startup_bench,
     store_bench,
@@ -398,6 +400,9 @@ def main(argv: list[str] | None = None) -> None:
     sections.append((contents_bench, contents))
     print("running the tests of a change:")
     sections.append((testrun_bench, testrun_bench.run()))
+    if args.postgres_url:
+        print("another member's change shown, PostgreSQL:")
+        sections.append((notify_bench, notify_bench.run(args.postgres_url)))
 
     workspaces = (counts, generated, pg_counts, pg_generated)
     text = render(

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import (
 from store.errors import Conflict, NotPermitted, StoreError, StoreUnavailable, ValidationError
 from store.progress import OnStep, Step, ignore
 from store.redaction import mask_url
+from store.team_member import PRIVILEGE_SQLSTATE, REFUSED_SQLSTATE, TeamMember, join_team
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_CONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0)
@@ -276,44 +277,6 @@ def create_engine_for(
     )
 
 
-# A team database's roles, from the least they may do to the most
-# (store.team creates them; each may do what those before it may).
-TEAM_ROLES = ("projdeck_viewer", "projdeck_agent", "projdeck_reviewer", "projdeck_admin")
-# What each role is for, in the words of ``TeamMember.require``.
-TEAM_LEVELS = {"view": 0, "propose": 1, "review": 2, "admin": 3}
-# The SQLSTATE of the team triggers' refusals (store.team), whose message is
-# the refusal in words; 42501 is PostgreSQL's own (a privilege not granted).
-REFUSED_SQLSTATE = "PDT01"
-_PRIVILEGE_SQLSTATE = "42501"
-
-
-@dataclass(frozen=True)
-class TeamMember:
-    """Who a team database is open as: the connected role (``session_user``)
-    and its projdeck role (None: not a member of one, as the database's
-    owner)."""
-
-    login: str
-    role: str | None
-
-    def describe(self) -> str:
-        if self.role is None:
-            return f"role {self.login!r} (not a member of a projdeck role)"
-        return f"role {self.login!r} ({self.role})"
-
-    def may(self, level: str) -> bool:
-        if self.role is None:
-            return True
-        return TEAM_ROLES.index(self.role) >= TEAM_LEVELS[level]
-
-    def require(self, level: str, what: str) -> None:
-        """A NotPermitted saying so unless the role may act at ``level``
-        ("view", "propose", "review", "admin"): the database refuses it
-        too, and this says it in words before anything is sent."""
-        if not self.may(level):
-            raise NotPermitted(f"{self.describe()} may not {what}")
-
-
 # What a refused privilege on a table means, in words.
 _DENIED_TABLES = {
     "project_secrets": "read or change secret values",
@@ -330,7 +293,7 @@ def _refusal(error: BaseException, member: TeamMember | None) -> NotPermitted | 
     state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
     if state == REFUSED_SQLSTATE:
         return NotPermitted(_driver_detail(error))
-    if state != _PRIVILEGE_SQLSTATE:
+    if state != PRIVILEGE_SQLSTATE:
         return None
     detail = _driver_detail(error)
     who = member.describe() if member is not None else "the connected role"
@@ -719,7 +682,7 @@ async def open_database(
             async with engine.connect() as connection:
                 await connection.exec_driver_sql("SELECT 1")
                 if database.backend == "postgresql":
-                    await _join_team(database, connection)
+                    database.team = await join_team(connection)
             return database
         except (DBAPIError, OSError) as error:
             last_error = error
@@ -739,29 +702,6 @@ async def open_database(
     detail = _connect_detail(last_error)
     tries = f" after {tried} attempts" if tried > 1 else ""
     raise StoreUnavailable(f"cannot reach the database {mask_url(url)}{tries}: {detail}") from None
-
-
-async def _join_team(database: Database, connection: AsyncConnection) -> None:
-    """On a team database, who it is open as, and the connected role made
-    the actor of every write (the database refuses any other name)."""
-    from store import config
-
-    found: Any = (await connection.exec_driver_sql(_TEAM_SETUP)).one()
-    login, team = found[0], found[1]
-    if team:
-        role = (await connection.exec_driver_sql(_TEAM_ROLE)).scalar_one()
-    await connection.rollback()
-    if not team:
-        return
-    database.team = TeamMember(str(login), None if role is None else str(role))
-    config.use_database_actor(database.team.login)
-
-
-# Whether ``projdeck team init`` has been run (store.team makes the schema),
-# and the connected role's projdeck role.
-TEAM_SCHEMA = "projdeck_team"
-_TEAM_SETUP = f"SELECT session_user::text, to_regclass('{TEAM_SCHEMA}.setup') IS NOT NULL"
-_TEAM_ROLE = f"SELECT {TEAM_SCHEMA}.role_of(session_user)"
 
 
 def open_read_only(url: URL, *, timeout: float = 2.0) -> Database | None:

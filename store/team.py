@@ -31,8 +31,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit
-from store.engine import REFUSED_SQLSTATE, TEAM_ROLES, TEAM_SCHEMA
 from store.models import AuditCategory
+from store.team_member import REFUSED_SQLSTATE, TEAM_ROLES, TEAM_SCHEMA
 
 # Goes up by one each time ``statements()`` changes what it grants or
 # enforces; ``doctor`` says "out of date" until ``team init`` is run again.

@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit
 from store import team as team_setup
-from store.engine import TEAM_ROLES, Database, TeamMember
+from store.engine import Database
 from store.errors import NotFound, NotPermitted, ValidationError
 from store.models import AuditCategory
 from store.repositories.base import Page
 from store.team import TEAM_VERSION
+from store.team_member import TEAM_ROLES, TeamMember
 
 # What ``team add --role`` takes: the roles without their prefix.
 ROLE_NAMES = {role.removeprefix("projdeck_"): role for role in TEAM_ROLES}

@@ -21,6 +21,7 @@ from tests.app_support import (
     press,
     running_app,
     text_of,
+    wait_until,
 )
 from tui.screens.activity import ActivityScreen
 from tui.screens.conversation import ConversationScreen, is_long
@@ -203,8 +204,11 @@ async def test_project_runs_tab_lists_the_projects_runs_and_opens_a_conversation
         )
         await press(pilot, *["right_square_bracket"] * 6)
         table = screen.query_one("#project-runs", RunTable)
-        assert table.has_focus
-        assert [row.id for row in table.items] == [row.id for row in runs.items]
+        # The tab focuses its table once its rows have loaded (a worker).
+        wanted = [row.id for row in runs.items]
+        await wait_until(
+            pilot, lambda: table.has_focus and [row.id for row in table.items] == wanted, 10
+        )
         shown = text_of(screen.query_one("#project-costs", Static))
         assert format_amount(costs.rows[0].cost, 2) in shown
 

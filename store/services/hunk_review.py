@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import audit, hunks, validation
 from store.config import current_actor
 from store.engine import Database
-from store.errors import InvalidTransition, StoreError, ValidationError
+from store.errors import StoreError, ValidationError
 from store.ids import short_id
 from store.models import (
     CommentSide,
@@ -45,10 +46,11 @@ from store.services.modifications import (
     check_not_self_approval,
     record_verdict,
     review_comment,
+    reviewing,
 )
 from store.services.project_reads import require_writable
 from store.services.proposals import content_hash
-from store.services.review import project_of, resolve_modification
+from store.services.review import project_of
 
 __all__ = [
     "CarriedComment",
@@ -102,9 +104,11 @@ def _reason(verdict: HunkVerdict | None, reason: str | None) -> str | None:
     return validation.text("reason", reason, limit=MAX_COMMENT).strip() or None
 
 
-def _require_pending(modification: Modification, wanted: str) -> None:
-    if modification.status != ModificationStatus.PENDING:
-        raise InvalidTransition("modification", str(modification.status), wanted)
+def _deciding(
+    db: Database, ref: str
+) -> AbstractAsyncContextManager[tuple[AsyncSession, Modification]]:
+    """The transaction of decisions on a pending modification's hunks."""
+    return reviewing(db, ref, "decide on the hunks of", doing="decide on hunks")
 
 
 async def decide_hunks(
@@ -124,11 +128,7 @@ async def decide_hunks(
     reason = _reason(verdict, reason)
     if not numbers and not paths:
         raise ValidationError("hunks", "name at least one hunk or file")
-    if db.team is not None:
-        db.team.require("review", "decide on hunks")
-    async with db.transaction() as session:
-        modification = await resolve_modification(session, ref, for_update=True)
-        _require_pending(modification, "decide on the hunks of")
+    async with _deciding(db, ref) as (session, modification):
         review = await hunks_in(session, modification)
         chosen = _chosen(review, numbers, paths)
         await _record_decisions(session, modification, chosen, verdict, reason, actor)
@@ -155,11 +155,7 @@ async def decide_seen_hunks(
     reason = _reason(verdict, reason)
     if not seen:
         raise ValidationError("hunks", "name at least one hunk")
-    if db.team is not None:
-        db.team.require("review", "decide on hunks")
-    async with db.transaction() as session:
-        modification = await resolve_modification(session, ref, for_update=True)
-        _require_pending(modification, "decide on the hunks of")
+    async with _deciding(db, ref) as (session, modification):
         await _record_decisions(session, modification, seen, verdict, reason, actor)
     return len(seen)
 
@@ -237,10 +233,7 @@ async def add_comment(
     body = validation.text("text", text, limit=MAX_COMMENT).strip()
     if not body:
         raise ValidationError("text", "a comment must say something")
-    if db.team is not None:
-        db.team.require("review", "comment on modifications")
-    async with db.transaction() as session:
-        modification = await resolve_modification(session, ref, for_update=True)
+    async with reviewing(db, ref, "comment on", status=None) as (session, modification):
         review = await hunks_in(session, modification)
         file = next((item for item in review.files if item.path == path), None)
         if file is None:
@@ -298,11 +291,7 @@ async def approve_in_part(
     does not approve it (``check_not_self_approval``)."""
     actor = actor or current_actor()
     comment = review_comment(comment)
-    if db.team is not None:
-        db.team.require("review", "approve modifications")
-    async with db.transaction() as session:
-        modification = await resolve_modification(session, ref, for_update=True)
-        _require_pending(modification, "approve")
+    async with reviewing(db, ref, "approve") as (session, modification):
         check_not_self_approval(db, modification, actor, allow=allow_self_approval)
         project = await project_of(session, modification, lock=False)
         require_writable(project)

@@ -20,7 +20,8 @@ proposal is, its checks and the hashes are in ``store.services.proposals``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import text
@@ -67,6 +68,29 @@ def _require(
 ) -> None:
     if modification.status not in allowed:
         raise InvalidTransition("modification", str(modification.status), wanted)
+
+
+@asynccontextmanager
+async def reviewing(
+    db: Database,
+    ref: str,
+    wanted: str,
+    *,
+    status: ModificationStatus | None = ModificationStatus.PENDING,
+    doing: str | None = None,
+) -> AsyncIterator[tuple[AsyncSession, Modification]]:
+    """A reviewer's write to modification ``ref`` (to ``wanted`` it:
+    approve, revert...), in one transaction: on a team database its member
+    must hold the review permission (``doing`` names the act, by default
+    "``wanted`` modifications"); the modification comes locked for the
+    update and, unless ``status`` is None, in that status."""
+    if db.team is not None:
+        db.team.require("review", doing or f"{wanted} modifications")
+    async with db.transaction() as session:
+        modification = await resolve_modification(session, ref, for_update=True)
+        if status is not None:
+            _require(modification, [status], wanted)
+        yield session, modification
 
 
 async def _propose(
@@ -235,11 +259,7 @@ async def _review(
     actor: str,
     allow_self_approval: bool | None = None,
 ) -> tuple[Modification, Project]:
-    if db.team is not None:
-        db.team.require("review", f"{wanted} modifications")
-    async with db.transaction() as session:
-        modification = await resolve_modification(session, ref, for_update=True)
-        _require(modification, [ModificationStatus.PENDING], wanted)
+    async with reviewing(db, ref, wanted) as (session, modification):
         if target == ModificationStatus.APPROVED:
             check_not_self_approval(db, modification, actor, allow=allow_self_approval)
         project = await project_of(session, modification, lock=False)
@@ -535,11 +555,8 @@ async def reopen_modification(db: Database, ref: str, *, actor: str | None = Non
     """Put a failed modification back to pending: the review is cleared and
     the base recomputed from the codebase as it is now."""
     actor = actor or current_actor()
-    if db.team is not None:
-        db.team.require("review", "reopen modifications")
-    async with db.transaction() as session:
-        modification = await resolve_modification(session, ref, for_update=True)
-        _require(modification, [ModificationStatus.FAILED], "reopen")
+    failed = ModificationStatus.FAILED
+    async with reviewing(db, ref, "reopen", status=failed) as (session, modification):
         project = await project_of(session, modification, lock=False)
         require_writable(project)
         previous_reason = modification.failure_reason
@@ -569,11 +586,8 @@ async def revert_modification(db: Database, ref: str, *, actor: str | None = Non
     Refused when those files changed since the apply (a revert would undo
     later work too) or when a revert of it is already waiting."""
     actor = actor or current_actor()
-    if db.team is not None:
-        db.team.require("review", "revert modifications")
-    async with db.transaction() as session:
-        original = await resolve_modification(session, ref, for_update=True)
-        _require(original, [ModificationStatus.APPLIED], "revert")
+    applied = ModificationStatus.APPLIED
+    async with reviewing(db, ref, "revert", status=applied) as (session, original):
         if original.previous_contents is None:
             raise ValidationError(
                 "id", "this modification was applied without its previous contents kept"

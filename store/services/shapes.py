@@ -147,26 +147,9 @@ def template_origin_as_dict(origin: TemplateOrigin) -> dict[str, Any]:
 # -- modifications -----------------------------------------------------------------------------
 
 
-def modification_row_as_dict(row: ModificationRow) -> dict[str, Any]:
-    return {
-        "id": str(row.id),
-        "project_id": str(row.project_id),
-        "project": row.project_name,
-        "request": row.request,
-        "requested_by": row.requested_by,
-        "requested_at": row.requested_at.isoformat(),
-        "status": str(row.status),
-        "affected_files": row.affected_files,
-        "reviewed_by": row.reviewed_by,
-        "reviewed_at": iso(row.reviewed_at),
-        "applied_at": iso(row.applied_at),
-        "reverts_id": str(row.reverts_id) if row.reverts_id else None,
-        "revision": row.revision,
-    }
-
-
-def modification_as_dict(modification: Modification) -> dict[str, Any]:
-    """A modification as plain JSON-ready data (for ``--json`` outputs)."""
+def _modification_fields(modification: Modification | ModificationRow) -> dict[str, Any]:
+    """What a modification's JSON holds wherever it is shown (a list's row,
+    a modification)."""
     return {
         "id": str(modification.id),
         "project_id": str(modification.project_id),
@@ -174,8 +157,23 @@ def modification_as_dict(modification: Modification) -> dict[str, Any]:
         "requested_by": modification.requested_by,
         "requested_at": modification.requested_at.isoformat(),
         "status": str(modification.status),
-        "impact_analysis": modification.impact_analysis,
         "affected_files": modification.affected_files,
+        "reviewed_by": modification.reviewed_by,
+        "reviewed_at": iso(modification.reviewed_at),
+        "applied_at": iso(modification.applied_at),
+        "reverts_id": str(modification.reverts_id) if modification.reverts_id else None,
+        "revision": modification.revision,
+    }
+
+
+def modification_row_as_dict(row: ModificationRow) -> dict[str, Any]:
+    return _modification_fields(row) | {"project": row.project_name}
+
+
+def modification_as_dict(modification: Modification) -> dict[str, Any]:
+    """A modification as plain JSON-ready data (for ``--json`` outputs)."""
+    return _modification_fields(modification) | {
+        "impact_analysis": modification.impact_analysis,
         "modified_files": modification.modified_files,
         "base": modification.base,
         "base_commit": modification.base_commit,
@@ -184,15 +182,10 @@ def modification_as_dict(modification: Modification) -> dict[str, Any]:
         # As the agent reported them, and (mod test) as run here.
         "test_results": modification.test_results,
         "local_test_results": modification.local_test_results,
-        "reviewed_by": modification.reviewed_by,
-        "reviewed_at": iso(modification.reviewed_at),
         "review_comment": modification.review_comment,
         "approved_digest": modification.approved_digest,
-        "applied_at": iso(modification.applied_at),
         "failure_reason": modification.failure_reason,
-        "reverts_id": str(modification.reverts_id) if modification.reverts_id else None,
         "run_id": str(modification.run_id) if modification.run_id else None,
-        "revision": modification.revision,
         "revises_id": str(modification.revises_id) if modification.revises_id else None,
         # Approved in part: the files as the agent proposed them.
         "proposed_files": modification.proposed_files,
@@ -278,24 +271,8 @@ def message_as_dict(message: Message) -> dict[str, Any]:
     }
 
 
-def run_row_as_dict(row: RunRow) -> dict[str, Any]:
-    return {
-        "id": str(row.id),
-        "project_id": str(row.project_id),
-        "project": row.project_name,
-        "conversation_id": str(row.conversation_id) if row.conversation_id else None,
-        "agent": row.agent,
-        "task": row.task,
-        "status": str(row.status),
-        "created_at": row.created_at.isoformat(),
-        "started_at": iso(row.started_at),
-        "finished_at": iso(row.finished_at),
-        "duration_seconds": _seconds(row.duration),
-        "cost": str(row.cost),
-    }
-
-
-def run_as_dict(run: AgentRun) -> dict[str, Any]:
+def _run_fields(run: AgentRun | RunRow) -> dict[str, Any]:
+    """What a run's JSON holds wherever it is shown (a list's row, a run)."""
     duration = run.finished_at - run.started_at if run.finished_at and run.started_at else None
     return {
         "id": str(run.id),
@@ -308,10 +285,16 @@ def run_as_dict(run: AgentRun) -> dict[str, Any]:
         "started_at": iso(run.started_at),
         "finished_at": iso(run.finished_at),
         "duration_seconds": _seconds(duration),
-        "error": run.error,
-        "test_results": run.test_results,
         "cost": str(from_micros(run.cost_micros)),
     }
+
+
+def run_row_as_dict(row: RunRow) -> dict[str, Any]:
+    return _run_fields(row) | {"project": row.project_name}
+
+
+def run_as_dict(run: AgentRun) -> dict[str, Any]:
+    return _run_fields(run) | {"error": run.error, "test_results": run.test_results}
 
 
 def run_detail_as_dict(detail: RunDetail) -> dict[str, Any]:

@@ -18,9 +18,11 @@ from tui.cli.common import (
     example,
     json_input,
     json_option,
-    page_options,
+    paged_list,
     print_json,
     print_page,
+    print_record,
+    project_option,
     read_input,
     run_with_database,
     when_option,
@@ -83,21 +85,13 @@ def conversation() -> None:
 
 
 @conversation.command("list")
-@click.option(
-    "--project",
-    "project_ref",
-    metavar="REF",
-    shell_complete=complete_project,
-    help="Only this project's conversations.",
-)
+@project_option("Only this project's conversations.")
 @click.option(
     "--without-run",
     is_flag=True,
     help="Only those no agent run belongs to (which `agent runs` does not reach).",
 )
-@page_options
-@click.pass_context
-@paged
+@paged_list
 def conversation_list(
     ctx: click.Context,
     project_ref: str | None,
@@ -160,10 +154,7 @@ def conversation_start(
         return await service.get_conversation(database, str(created.id))
 
     detail = run_with_database(ctx, work)
-    if as_json:
-        print_json(shapes.conversation_as_dict(detail))
-    else:
-        click.echo(str(detail.conversation.id))
+    print_record(detail, shapes.conversation_as_dict, str(detail.conversation.id), as_json=as_json)
 
 
 @conversation.command("close")
@@ -392,10 +383,7 @@ def run_start(
         conversation_ref=conversation_id,
         queued=queued,
     )
-    if as_json:
-        print_json(shapes.run_as_dict(started))
-    else:
-        click.echo(str(started.id))
+    print_record(started, shapes.run_as_dict, str(started.id), as_json=as_json)
 
 
 @run.command(
@@ -459,10 +447,8 @@ def _print_moved(moved: AgentRun, as_json: bool) -> None:
     """A run that began or finished: its new status, or the run as JSON."""
     from store.services import shapes
 
-    if as_json:
-        print_json(shapes.run_as_dict(moved))
-    else:
-        click.echo(f"run {short_id(moved.id)} {moved.status}")
+    line = f"run {short_id(moved.id)} {moved.status}"
+    print_record(moved, shapes.run_as_dict, line, as_json=as_json)
 
 
 @run.command(
@@ -527,18 +513,10 @@ def run_show(ctx: click.Context, run_id: str, as_json: bool) -> None:
         "projdeck agent runs --project billing-api --status failed --limit 10",
     ),
 )
-@click.option(
-    "--project",
-    "project_ref",
-    metavar="REF",
-    shell_complete=complete_project,
-    help="Only this project's runs.",
-)
+@project_option("Only this project's runs.")
 @click.option("--agent", "agent_name", metavar="NAME", help="Only this agent's runs.")
 @click.option("--status", "statuses", multiple=True, help="Only these statuses (repeatable).")
-@page_options
-@click.pass_context
-@paged
+@paged_list
 def runs(
     ctx: click.Context,
     project_ref: str | None,
@@ -620,18 +598,14 @@ def webhook(
     )
 
     delivery = call_service(ctx, service.record_webhook_delivery, ref, item)
-    if as_json:
-        print_json(shapes.delivery_as_dict(delivery))
-    else:
-        state = "delivered" if delivery.delivered_at else "not delivered"
-        click.echo(f"{delivery.id} {state} ({delivery.url})")
+    state = "delivered" if delivery.delivered_at else "not delivered"
+    line = f"{delivery.id} {state} ({delivery.url})"
+    print_record(delivery, shapes.delivery_as_dict, line, as_json=as_json)
 
 
 @agent.command("webhooks")
 @click.argument("ref", shell_complete=complete_project)
-@page_options
-@click.pass_context
-@paged
+@paged_list
 def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: bool) -> None:
     """List the webhook deliveries of project REF, newest first."""
     from store.services import shapes
@@ -663,13 +637,7 @@ def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: boo
 
 
 @agent.command("stats")
-@click.option(
-    "--project",
-    "project_ref",
-    metavar="REF",
-    shell_complete=complete_project,
-    help="Only this project.",
-)
+@project_option("Only this project.")
 @click.option("--since", metavar="WHEN", help="ISO date/time, or an age: 12h, 7d, 2w.")
 @click.option("--until", metavar="WHEN", help="ISO date/time (exclusive), or an age.")
 @json_option()
@@ -751,13 +719,7 @@ def stats(
 
 
 @agent.command("costs")
-@click.option(
-    "--project",
-    "project_ref",
-    metavar="REF",
-    shell_complete=complete_project,
-    help="Only this project.",
-)
+@project_option("Only this project.")
 @click.option("--since", metavar="WHEN", help="ISO date/time, or an age: 12h, 7d, 2w.")
 @click.option("--until", metavar="WHEN", help="ISO date/time (exclusive), or an age.")
 @click.option("--by", "by", default="project", show_default=True, help="project, model or day.")

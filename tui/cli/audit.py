@@ -20,14 +20,14 @@ from tui.cli.common import (
     call_service,
     json_input,
     json_option,
-    page_options,
+    paged_list,
     print_json,
     print_page_json,
+    print_record,
     run_with_database,
 )
 from tui.cli.completion import complete_project
 from tui.cli.output import fail
-from tui.cli.pager import paged
 from tui.cli.tables import Column, echo_table
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -81,9 +81,7 @@ def audit() -> None:
 
 @audit.command("list")
 @_filters
-@page_options
-@click.pass_context
-@paged
+@paged_list
 def list_audit(
     ctx: click.Context, /, limit: int, offset: int, as_json: bool, **options: Any
 ) -> None:
@@ -215,10 +213,8 @@ def record(
         fail(error.message)
 
     entry = call_service(ctx, service.record_event, event)
-    if as_json:
-        print_json(shapes.audit_entry_as_dict(entry))
-    else:
-        click.echo(f"recorded audit row {entry.id} ({entry.event_type})")
+    line = f"recorded audit row {entry.id} ({entry.event_type})"
+    print_record(entry, shapes.audit_entry_as_dict, line, as_json=as_json)
 
 
 @audit.command("verify")

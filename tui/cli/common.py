@@ -19,7 +19,9 @@ from store.engine import Database, driver_failure, open_database
 from store.errors import StoreError, ValidationError
 from store.services import Page, shapes
 from store.services import projects as project_service
+from tui.cli.completion import complete_project
 from tui.cli.output import CliState, StatusLine, fail
+from tui.cli.pager import paged
 from tui.cli.tables import Column, echo_table
 
 if TYPE_CHECKING:
@@ -54,6 +56,14 @@ def json_option(help: str = "Print JSON.") -> Callable[[F], F]:
     return click.option("--json", "as_json", is_flag=True, help=help)
 
 
+def project_option(help: str) -> Callable[[F], F]:
+    """``--project REF`` (``project_ref``) of a command that may keep to one
+    project, ``help`` saying what it keeps."""
+    return click.option(
+        "--project", "project_ref", metavar="REF", shell_complete=complete_project, help=help
+    )
+
+
 def page_options(command: F) -> F:
     """``--limit``, ``--offset`` and ``--json`` of a command that lists a
     page (of projects, of templates): every list command takes them, and
@@ -65,6 +75,12 @@ def page_options(command: F) -> F:
     ):
         command = option(command)
     return command
+
+
+def paged_list(command: Callable[Concatenate[click.Context, P], None]) -> Callable[P, None]:
+    """A command that lists a page: ``page_options``, the click context as
+    its first argument, its human output paged (``paged``)."""
+    return page_options(click.pass_context(paged(command)))
 
 
 def run_with_database(
@@ -203,6 +219,17 @@ def _size(limit: int) -> str:
 
 def print_json(value: Any) -> None:
     click.echo(json_text(value, indent=2, sort_keys=True))
+
+
+def print_record(
+    record: T, as_dict: Callable[[T], dict[str, Any]], line: str, *, as_json: bool
+) -> None:
+    """What a command that writes one record prints: the record as JSON
+    (``as_json``), else ``line`` (its id, or what changed)."""
+    if as_json:
+        print_json(as_dict(record))
+    else:
+        click.echo(line)
 
 
 def echo_fields(lines: list[tuple[str, str]]) -> None:

@@ -22,9 +22,11 @@ from tui.cli.common import (
     example,
     json_input,
     json_option,
-    page_options,
+    paged_list,
     print_json,
     print_page,
+    print_record,
+    project_option,
     read_input,
     when_option,
 )
@@ -249,10 +251,7 @@ def propose(ctx: click.Context, /, ref: str, as_json: bool, **options: Any) -> N
             proposal,
             **_lineage(options),
         )
-    if as_json:
-        print_json(shapes.modification_as_dict(created))
-    else:
-        click.echo(str(created.id))
+    print_record(created, shapes.modification_as_dict, str(created.id), as_json=as_json)
 
 
 @mod.command(
@@ -261,13 +260,7 @@ def propose(ctx: click.Context, /, ref: str, as_json: bool, **options: Any) -> N
         "projdeck mod list --status pending --requested-by codex --since 3d --newest",
     ),
 )
-@click.option(
-    "--project",
-    "project_ref",
-    metavar="REF",
-    shell_complete=complete_project,
-    help="Only this project's.",
-)
+@project_option("Only this project's.")
 @click.option(
     "--status", "statuses", multiple=True, type=_STATUSES, help="Only these statuses (repeatable)."
 )
@@ -278,9 +271,7 @@ def propose(ctx: click.Context, /, ref: str, as_json: bool, **options: Any) -> N
 @click.option("--until", metavar="WHEN", help="Requested before WHEN (exclusive), or an age.")
 @click.option("--search", metavar="TEXT", help="Only those with TEXT in the request or requester.")
 @click.option("--newest", is_flag=True, help="Newest first (default: oldest first).")
-@page_options
-@click.pass_context
-@paged
+@paged_list
 def list_modifications(
     ctx: click.Context,
     project_ref: str | None,

@@ -21,9 +21,10 @@ from tui.cli.common import (
     echo_fields,
     json_input,
     json_option,
-    page_options,
+    paged_list,
     print_json,
     print_new_project,
+    print_record,
     printed_page,
     read_input,
     run_with_database,
@@ -126,9 +127,7 @@ def project() -> None:
     default="updated",
     show_default=True,
 )
-@page_options
-@click.pass_context
-@paged
+@paged_list
 def list_projects(
     ctx: click.Context,
     statuses: tuple[str, ...],
@@ -512,10 +511,8 @@ def update_project(ctx: click.Context, /, ref: str, **options: Any) -> None:
         files=files,
         removed_files=options["removed"],
     )
-    if as_json:
-        print_json(shapes.project_as_dict(updated))
-    else:
-        click.echo(f"updated {updated.name} (version {updated.version})")
+    line = f"updated {updated.name} (version {updated.version})"
+    print_record(updated, shapes.project_as_dict, line, as_json=as_json)
 
 
 def _update_changes(options: dict[str, Any]) -> dict[str, Any]:
@@ -809,7 +806,5 @@ def set_settings(
         raise click.UsageError("give at least one setting to change")
 
     updated = call_service(ctx, service.update_settings, ref, changes)
-    if as_json:
-        print_json(shapes.settings_as_dict(updated))
-    else:
-        click.echo(f"updated settings: {', '.join(sorted(changes))}")
+    line = f"updated settings: {', '.join(sorted(changes))}"
+    print_record(updated, shapes.settings_as_dict, line, as_json=as_json)

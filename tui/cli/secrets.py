@@ -15,14 +15,13 @@ from store.services import secrets as service
 from tui.cli.common import (
     call_service,
     json_option,
-    page_options,
+    paged_list,
     print_json,
     print_page,
     read_input,
 )
 from tui.cli.completion import complete_project
 from tui.cli.output import echo_exact, fail
-from tui.cli.pager import paged
 from tui.cli.tables import Column
 
 
@@ -46,9 +45,7 @@ def secret() -> None:
 
 @secret.command("list")
 @click.argument("ref", shell_complete=complete_project)
-@page_options
-@click.pass_context
-@paged
+@paged_list
 def list_secrets(ctx: click.Context, ref: str, limit: int, offset: int, as_json: bool) -> None:
     """The names of a project's secrets (never their values), by name."""
 

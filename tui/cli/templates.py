@@ -18,7 +18,7 @@ from tui.cli.common import (
     call_service,
     echo_fields,
     json_option,
-    page_options,
+    paged_list,
     print_json,
     print_new_project,
     print_page_json,
@@ -60,9 +60,7 @@ def template() -> None:
 @click.option("--tag", help="Only templates with this tag.")
 @click.option("--stack", help="Only templates with this tech stack entry (e.g. python).")
 @click.option("--search", help="Text in the name or description.")
-@page_options
-@click.pass_context
-@paged
+@paged_list
 def list_templates(
     ctx: click.Context,
     category: str | None,

@@ -57,6 +57,25 @@ def publish(section: str, lines: list[str], output: Path, name: str) -> None:
     print(f"wrote the {name} section of {output}")
 
 
+def script(
+    module: str,
+    section: str,
+    name: str,
+    run: Callable[..., dict[str, Any]],
+    render: Callable[[dict[str, Any]], list[str]],
+    **defaults: int,
+) -> Callable[[Sequence[str] | None], None]:
+    """The ``main`` of a script whose ``run`` takes only its options
+    (``defaults``, as for ``arguments``): run it, then ``publish`` its section."""
+
+    def main(argv: Sequence[str] | None = None) -> None:
+        args = arguments(module, argv, **defaults)
+        result = run(**{option: getattr(args, option) for option in defaults})
+        publish(section, render(result), args.output, name)
+
+    return main
+
+
 @contextlib.contextmanager
 def scratch(prefix: str) -> Iterator[Path]:
     """A temporary folder for one run, the master key file in it and the

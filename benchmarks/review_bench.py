@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.app_bench import SIZE, Frames, _wait
-from benchmarks.results import arguments, measured, publish, scratch
+from benchmarks.results import measured, scratch, script
 
 SECTION = "## Review by hunks"
 LINES = 5000
@@ -227,10 +227,7 @@ def missed(result: dict[str, Any]) -> list[str]:
     ]
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = arguments("benchmarks.review_bench", argv, decisions=60, rounds=5)
-    result = run(decisions=args.decisions, rounds=args.rounds)
-    publish(SECTION, render(result), args.output, "review")
+main = script("benchmarks.review_bench", SECTION, "review", run, render, decisions=60, rounds=5)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from sqlalchemy.engine import URL, make_url
 
 from store import audit, redaction
 from store.engine import Database, open_database
-from store.models import ProjectStatus
+from store.models import ModificationStatus, ProjectStatus
 from store.repositories.base import escape_like
 from store.repositories.projects import ProjectFilter
 from store.services import modifications as mods
@@ -612,8 +612,10 @@ async def run_backend(
         modification = await mods.propose_modification(
             db, str(project_id), proposal, actor="bench-agent"
         )
-        await mods.approve_modification(db, str(modification.id), actor="bench")
-        await mods.apply_modification(db, str(modification.id), actor="bench")
+        approved = await mods.approve_modification(db, str(modification.id), actor="bench")
+        # A project with auto-merge on (one in seven) applies it on approval.
+        if approved.status is ModificationStatus.APPROVED:
+            await mods.apply_modification(db, str(modification.id), actor="bench")
 
     def each(
         make: Callable[[Raw], Callable[[int], Awaitable[Any]]],

@@ -601,9 +601,7 @@ class Database:
             if self._reader is connection:
                 self._reader = None
                 session, self._reader_session = self._reader_session, None
-                if session is not None:
-                    with contextlib.suppress(Exception):
-                        await session.close()
+                await quietly(None if session is None else session.close)
         if connection is not None:
             await _discard(connection)
 
@@ -638,20 +636,25 @@ class Database:
             await asyncio.gather(*self._cleanups, return_exceptions=True)
         reader, self._reader = self._reader, None
         session, self._reader_session = self._reader_session, None
-        if session is not None:
-            with contextlib.suppress(Exception):
-                await session.close()
-        if reader is not None:
-            with contextlib.suppress(Exception):
-                await reader.close()
+        await quietly(
+            None if session is None else session.close,
+            None if reader is None else reader.close,
+        )
         await self.engine.dispose()
 
 
+async def quietly(*closes: Callable[[], Awaitable[object]] | None) -> None:
+    """Run each of ``closes`` there is, in order, whatever the ones before
+    raised: closing what may be dead already (a dropped connection, a
+    session on it) has nothing to say about it."""
+    for close in closes:
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
+
+
 async def _discard(connection: AsyncConnection) -> None:
-    with contextlib.suppress(Exception):
-        await connection.invalidate()
-    with contextlib.suppress(Exception):
-        await connection.close()
+    await quietly(connection.invalidate, connection.close)
 
 
 async def open_database(

@@ -16,7 +16,6 @@ is asked on a timer there.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from collections.abc import Callable
@@ -25,7 +24,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from store.engine import Database, PoolOptions, create_engine_for, driver_failure, translate
+from store.engine import (
+    Database,
+    PoolOptions,
+    create_engine_for,
+    driver_failure,
+    quietly,
+    translate,
+)
 
 CHANNEL = "projdeck_changes"
 
@@ -123,10 +129,7 @@ class ChangeListener:
         self._listening = False
         connection, self._connection = self._connection, None
         engine, self._engine = self._engine, None
-        # The connection may be dead already: nothing to say about it.
-        if connection is not None:
-            with contextlib.suppress(Exception):
-                await connection.close()
-        if engine is not None:
-            with contextlib.suppress(Exception):
-                await engine.dispose()
+        await quietly(
+            None if connection is None else connection.close,
+            None if engine is None else engine.dispose,
+        )

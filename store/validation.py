@@ -8,6 +8,7 @@ import math
 import posixpath
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,6 +29,9 @@ MAX_JSON_NUMBER_DIGITS = 1000
 MAX_TEXT = 100_000
 MAX_LIST_ITEMS = 1000
 MAX_URL = 2048
+# A time recorded by CI or an agent may run a little ahead of ours (another
+# machine's clock); further ahead is a mistake.
+CLOCK_SKEW = timedelta(minutes=5)
 
 _GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
@@ -337,3 +341,19 @@ def boolean(field: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
     raise ValidationError(field, "must be true or false")
+
+
+def recorded_time(field: str, value: datetime | None) -> datetime:
+    """When something happened, as a script or an agent records it: now by
+    default; a time with a zone, not in the future (a few minutes of another
+    clock aside, counted as now), in UTC."""
+    now = datetime.now(UTC)
+    if value is None:
+        return now
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValidationError(field, "must be a date-time with a time zone")
+    if value > now + CLOCK_SKEW:
+        raise ValidationError(
+            field, f"{value.astimezone(UTC).isoformat()} is in the future (it is {now.isoformat()})"
+        )
+    return min(value, now).astimezone(UTC)

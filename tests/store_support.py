@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.engine import Database, open_database
 from store.models import AuditEntry
 from store.repositories.audit import AuditFilter, AuditRepository
+from store.services import templates
+from store.services.projects import ProjectConfig
 
 # The columns of ``projects`` from revision 0001 up to 0008.
 _OLD_PROJECT = text(
@@ -87,3 +89,14 @@ async def transfer_databases(
     (``"sqlite->postgresql"``: from a SQLite database to a PostgreSQL one)."""
     source_backend, target_backend = direction.split("->")
     return await make_database(source_backend), await make_database(target_backend)
+
+
+async def project_from_template(
+    db: Database, template: str, name: str, owner: str, **values: str
+) -> ProjectConfig:
+    """A project made from the built-in ``template`` (the library seeded
+    first, which changes nothing when it is there), ``values`` its variables."""
+    await templates.seed_builtin_templates(db)
+    return await templates.create_project_from_template(
+        db, template, templates.TemplateProjectCreate(name=name, owner_id=owner, values=values)
+    )

@@ -252,6 +252,25 @@ async def test_bad_messages_name_the_field_and_store_nothing(
     assert await count(database, Message) == 0
 
 
+async def test_a_time_a_little_ahead_of_ours_counts_as_now(database: Database) -> None:
+    """Another machine's clock may run a few minutes ahead: such a time is
+    stored as the moment it arrived, never after it; one far ahead is refused
+    saying what time it is here (one rule for agents' and scripts' times)."""
+    await make_project(database)
+    conversation = await service.start_conversation(database, "Demo", title="t")
+    ahead = datetime.now(UTC) + timedelta(minutes=2)
+    stored = await service.add_message(database, str(conversation.id), msg(created_at=ahead))
+    run = await service.start_run(database, "Demo", agent="a", task="t", started_at=ahead)
+    arrived = datetime.now(UTC)
+    assert stored.created_at <= arrived and run.started_at is not None
+    assert run.started_at <= arrived < ahead
+    with pytest.raises(ValidationError, match=r"is in the future \(it is 20") as caught:
+        await service.start_run(
+            database, "Demo", agent="a", task="t", started_at=arrived + timedelta(minutes=6)
+        )
+    assert caught.value.field == "started_at"
+
+
 async def test_a_bad_message_in_a_batch_stores_none_of_it(database: Database) -> None:
     conversation = await service.start_conversation(database, None, title="t")
     with pytest.raises(ValidationError) as caught:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import URL
 from textual.command import CommandPalette
@@ -545,6 +546,54 @@ async def test_projects_table_pages_from_the_database(
             assert table.row_count == 250
             await press(pilot, "slash", *"service-12")
             assert sorted(column(table, "name")) == [f"service-{n}" for n in range(120, 130)]
+
+
+async def test_modifications_audit_and_runs_page_as_the_cursor_nears_the_end(
+    migrated_sqlite_template: Path, tmp_path: Path
+) -> None:
+    """The lists of store rows (ItemTable) read a page of 100 and the next
+    one once the cursor comes near the end, until every row is loaded."""
+    from store.services import agents
+    from tui.screens.activity import ActivityScreen
+    from tui.screens.modifications import ModificationsScreen
+    from tui.widgets.runs import RunTable
+    from tui.widgets.tables import AuditTable, ItemTable, ModificationTable
+
+    target = tmp_path / "many.db"
+    shutil.copyfile(migrated_sqlite_template, target)
+    url = normalize_url(f"sqlite:///{target}")
+    async with opened(url) as db:
+        await project_service.create_project_with_settings(
+            db, project_service.ProjectCreate(name="busy", type="api", owner_id="ops")
+        )
+        for number in range(130):
+            await propose_modification(
+                db,
+                "busy",
+                ModificationProposal(request=f"Change {number}", modified_files={"a.py": "x\n"}),
+            )
+            await agents.start_run(db, "busy", agent="bot", task=f"Task {number}")
+        audit_rows = (await list_audit(db, AuditQuery(), limit=1)).total
+    assert 200 < audit_rows < 300  # the project, each proposal and each run
+
+    async def pages(key: str, screen: type[object], table: type[ItemTable[Any]]) -> list[int]:
+        await press(pilot, key)
+        assert isinstance(app.screen, screen)
+        rows = app.screen.query_one(table)
+        loaded = [len(rows.items)]
+        while len(loaded) < 5:
+            await press(pilot, "end")
+            await wait_until(pilot, lambda: rows.row_count == len(rows.items), 10)
+            if len(rows.items) == loaded[-1]:
+                break
+            loaded.append(len(rows.items))
+        return loaded
+
+    with app_environment():
+        async with running_app(url) as (app, pilot):
+            assert await pages("3", ModificationsScreen, ModificationTable) == [100, 130]
+            assert await pages("6", ActivityScreen, RunTable) == [100, 130]
+            assert await pages("4", AuditScreen, AuditTable) == [100, 200, audit_rows]
 
 
 async def test_templates_filter_by_name_tag_or_stack_and_preview(demo_url: URL) -> None:

@@ -22,7 +22,7 @@ from tests.app_support import (
     press,
     running_app,
 )
-from tests.store_support import opened
+from tests.store_support import opened, project_from_template
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.project_detail import ProjectDetailScreen
 from tui.screens.template_form import TemplateProjectForm
@@ -233,20 +233,12 @@ async def test_boolean_and_choice_variables_take_their_own_fields(
 async def test_the_overview_shows_the_template_and_whether_it_changed_since(
     demo_url: URL, tmp_path: Path
 ) -> None:
-    from store.services.templates import (
-        TemplateProjectCreate,
-        create_project_from_template,
-        export_template,
-    )
+    from store.services.templates import export_template
     from tui.widgets.overview import OverviewPane
 
     async with opened(demo_url) as db:
-        await create_project_from_template(
-            db,
-            "static-site",
-            TemplateProjectCreate(
-                name="Aaa Site", owner_id="carol", values={"project_name": "aaa", "site_title": "A"}
-            ),
+        await project_from_template(
+            db, "static-site", "Aaa Site", "carol", project_name="aaa", site_title="A"
         )
         folder = tmp_path / "static-site"
         await export_template(db, "static-site", folder)

@@ -17,9 +17,8 @@ from store.errors import ValidationError
 from store.models import ProjectStatus
 from store.services import ProjectFilter, ProjectSort
 from store.services import projects as project_service
-from store.services import templates as template_service
 from store.services.browse import list_project_rows, project_filter_from_text
-from tests.store_support import raw_id
+from tests.store_support import project_from_template, raw_id
 
 
 @pytest.fixture(params=["few", "many"])
@@ -149,21 +148,8 @@ async def test_a_stack_word_is_found_in_the_template_stack_or_among_the_dependen
     database: Database,
     reading: str,
 ) -> None:
-    await template_service.seed_builtin_templates(database)
-    await template_service.create_project_from_template(
-        database,
-        "react-spa",
-        template_service.TemplateProjectCreate(
-            name="Shop", owner_id="alice", values={"project_name": "shop"}
-        ),
-    )
-    await template_service.create_project_from_template(
-        database,
-        "fastapi-service",
-        template_service.TemplateProjectCreate(
-            name="Orders", owner_id="bob", values={"project_name": "orders"}
-        ),
-    )
+    await project_from_template(database, "react-spa", "Shop", "alice", project_name="shop")
+    await project_from_template(database, "fastapi-service", "Orders", "bob", project_name="orders")
     await _project(database, "Hand made", dependencies=["React>=18", "vitest"])
     await _project(database, "Other", dependencies=["svelte"], state={"phase": "build"})
 

@@ -32,7 +32,7 @@ from store.template_render import render
 from store.template_spec import VariableErrors
 from store.templating import load_folder, spec_from_metadata
 from store.types import JSONType, UTCDateTime, utcnow
-from tests.store_support import opened
+from tests.store_support import opened, project_from_template
 
 # Values for the required variables of every built-in template.
 REQUIRED = {
@@ -709,13 +709,8 @@ async def test_create_from_template_refuses_bad_values_and_duplicates_and_writes
 async def test_project_origin_shows_when_the_template_changed_or_went(
     database: Database, tmp_path: Path
 ) -> None:
-    await service.seed_builtin_templates(database)
-    await service.create_project_from_template(
-        database,
-        "static-site",
-        service.TemplateProjectCreate(
-            name="Site", owner_id="carol", values={"project_name": "site", "site_title": "Site"}
-        ),
+    await project_from_template(
+        database, "static-site", "Site", "carol", project_name="site", site_title="Site"
     )
     folder = tmp_path / "static-site"
     await service.export_template(database, "static-site", folder)
@@ -734,13 +729,8 @@ async def test_project_origin_shows_when_the_template_changed_or_went(
 
 
 async def test_a_new_state_keeps_the_template_origin(database: Database) -> None:
-    await service.seed_builtin_templates(database)
-    config = await service.create_project_from_template(
-        database,
-        "static-site",
-        service.TemplateProjectCreate(
-            name="Site", owner_id="carol", values={"project_name": "site", "site_title": "Site"}
-        ),
+    config = await project_from_template(
+        database, "static-site", "Site", "carol", project_name="site", site_title="Site"
     )
     before = dict(config.project.state)
     updated = await project_service.update_project(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy import (
@@ -29,7 +31,6 @@ from sqlalchemy import (
     table,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, array
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import QueryableAttribute, set_committed_value
@@ -76,9 +77,15 @@ _TERMS = table(
     column("status", String()),
     column("project_id"),
 )
-_DEPENDENCY_NAMES: ColumnElement[Any] = getattr(func, project_search.DEPENDENCY_NAMES_FUNCTION)(
-    col(Project.dependencies), type_=ARRAY(Text)
-)
+
+
+@functools.cache
+def _postgresql() -> ModuleType:
+    """SQLAlchemy's PostgreSQL dialect, imported when a PostgreSQL filter or
+    write is first built: a command on SQLite starts without it (25 ms)."""
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql
 
 
 # SQLite finds a project's terms one of two ways. Few matches (sparse): the
@@ -107,7 +114,12 @@ def _with_terms(*terms: tuple[str, ColumnElement[Any]], sparse: bool) -> ColumnE
 
 def _names(name: ColumnElement[Any]) -> ColumnElement[bool]:
     """PostgreSQL: a dependency ``name`` among the indexed names."""
-    return _DEPENDENCY_NAMES.contains(cast(array([name]), ARRAY(Text)))
+    pg = _postgresql()
+    names: ColumnElement[Any] = getattr(func, project_search.DEPENDENCY_NAMES_FUNCTION)(
+        col(Project.dependencies), type_=pg.ARRAY(Text)
+    )
+    found: ColumnElement[bool] = names.contains(cast(pg.array([name]), pg.ARRAY(Text)))
+    return found
 
 
 def _depends_on(name: ColumnElement[Any], *, sparse: bool) -> ColumnElement[bool]:
@@ -496,8 +508,9 @@ class ProjectRepository(Repository):
         stored = col(Project.codebase)
         codebase: Any
         if self.session.get_bind().dialect.name == "postgresql":
-            codebase = stored.op("-")(bindparam("removed", removed, type_=ARRAY(Text))).op("||")(
-                bindparam("written", written, type_=JSONB)
+            pg = _postgresql()
+            codebase = stored.op("-")(bindparam("removed", removed, type_=pg.ARRAY(Text))).op("||")(
+                bindparam("written", written, type_=pg.JSONB)
             )
         else:
             # A merge patch (RFC 7396): a string replaces, null removes; keys

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,16 +17,12 @@ from store.errors import ValidationError
 from store.models import MessageRole
 from store.money import parse_amount, to_micros
 from store.redaction import redact
-from store.types import utcnow
 
 MAX_CONTENT = 1_000_000
 MAX_TOKENS = 100_000_000
 MAX_BATCH = 10_000
 MAX_TEST_COUNT = 10_000_000
 TEST_FIELDS = ("passed", "failed", "skipped", "failing", "duration_seconds")
-
-# A recorded time may run a little ahead of ours (another machine's clock).
-_CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass
@@ -67,17 +63,6 @@ def _count(field_name: str, value: Any, *, limit: int) -> int:
     return value
 
 
-def _recorded_at(field_name: str, value: datetime | None) -> datetime:
-    now = utcnow()
-    if value is None:
-        return now
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise ValidationError(field_name, "must be a date-time with a time zone")
-    if value > now + _CLOCK_SKEW:
-        raise ValidationError(field_name, f"{value.isoformat()} is in the future")
-    return value.astimezone(UTC)
-
-
 def _message_values(item: MessageInput) -> dict[str, Any]:
     role = validation.enum_value("role", item.role, MessageRole)
     content = validation.text("content", item.content, limit=MAX_CONTENT)
@@ -92,7 +77,7 @@ def _message_values(item: MessageInput) -> dict[str, Any]:
         "completion_tokens": _count("tokens_out", item.completion_tokens, limit=MAX_TOKENS),
         "cost_micros": to_micros(parse_amount("cost", item.cost)),
         "details": redact(validation.json_object("metadata", item.metadata)),
-        "created_at": _recorded_at("created_at", item.created_at),
+        "created_at": validation.recorded_time("created_at", item.created_at),
     }
 
 

@@ -55,7 +55,6 @@ from store.services.agent_input import (
     _label,
     _message_values,
     _optional_label,
-    _recorded_at,
     check_test_results,
 )
 
@@ -160,9 +159,14 @@ async def _record(
     description: str,
     details: dict[str, Any],
     severity: Severity = Severity.INFO,
+    active_at: datetime | None = None,
 ) -> None:
     """The audit row of a change to a conversation (or its messages) or an
-    agent run: about the row and its project."""
+    agent run: about the row and its project. An agent's activity
+    (``active_at``: when it happened) also moves the project's
+    ``last_active_at`` (``_mark_active``)."""
+    if active_at is not None:
+        await _mark_active(session, row.project_id, active_at)
     await audit.record(
         session,
         actor=actor,
@@ -207,12 +211,12 @@ async def start_conversation(
         )
         AgentActivityRepository(session).add(conversation)
         await session.flush()
-        await _mark_active(session, conversation.project_id, now)
         where = f" on project {project.name!r}" if project else ""
         await _record(
             session,
             conversation,
             actor=actor,
+            active_at=now,
             event_type="conversation.started",
             description=f"started conversation {short_id(conversation.id)}{where}",
             details={"title": clean_title, "intent": clean_intent},
@@ -274,10 +278,8 @@ async def add_messages(
         await AgentActivityRepository(session).insert_messages(
             [message.model_dump() for message in messages]
         )
-        conversation.updated_at = max(utcnow(), *(message.created_at for message in messages))
-        await _mark_active(
-            session, conversation.project_id, max(message.created_at for message in messages)
-        )
+        # Recorded times are never ahead of now (validation.recorded_time).
+        conversation.updated_at = utcnow()
         cost = from_micros(sum(message.cost_micros for message in messages))
         details: dict[str, Any] = {
             "messages": len(messages),
@@ -300,6 +302,7 @@ async def add_messages(
             session,
             conversation,
             actor=actor,
+            active_at=max(message.created_at for message in messages),
             event_type="conversation.messages_added",
             description=f"added {len(messages)} message{'s' if len(messages) != 1 else ''} "
             f"to conversation {short_id(conversation.id)}",
@@ -404,7 +407,7 @@ async def start_run(
     clean_task = validation.text("task", task).strip()
     if not clean_task:
         raise ValidationError("task", "must not be empty")
-    started = _recorded_at("started_at", started_at)
+    started = validation.recorded_time("started_at", started_at)
     async with db.transaction() as session:
         project = await resolve_project(session, project_ref)
         require_writable(project)
@@ -428,11 +431,11 @@ async def start_run(
         )
         AgentActivityRepository(session).add(run)
         await session.flush()
-        await _mark_active(session, project.id, started)
         await _record(
             session,
             run,
             actor=actor,
+            active_at=started,
             event_type="run.queued" if queued else "run.started",
             description=f"{'queued' if queued else 'started'} run {short_id(run.id)} "
             f"of agent {clean_agent!r} on project {project.name!r}",
@@ -450,7 +453,7 @@ async def begin_run(
 ) -> AgentRun:
     """A queued run starts running."""
     actor = actor or current_actor()
-    started = _recorded_at("started_at", started_at)
+    started = validation.recorded_time("started_at", started_at)
     async with db.transaction() as session:
         run = await resolve_run(session, ref)
         if run.status is not RunStatus.QUEUED:
@@ -459,11 +462,11 @@ async def begin_run(
             raise ValidationError("started_at", "is before the run was queued")
         run.status = RunStatus.RUNNING
         run.started_at = started
-        await _mark_active(session, run.project_id, started)
         await _record(
             session,
             run,
             actor=actor,
+            active_at=started,
             event_type="run.started",
             description=f"started queued {await _run_label(session, run)}",
             details={"from": str(RunStatus.QUEUED), "to": str(RunStatus.RUNNING)},
@@ -497,7 +500,7 @@ async def finish_run(
         if clean_error is not None and target is RunStatus.SUCCEEDED:
             raise ValidationError("error", "a succeeded run has no error; finish it as failed")
     micros = to_micros(parse_amount("cost", cost)) if cost is not None else None
-    finished = _recorded_at("finished_at", finished_at)
+    finished = validation.recorded_time("finished_at", finished_at)
     async with db.transaction() as session:
         run = await resolve_run(session, ref)
         if run.status not in UNFINISHED:
@@ -513,11 +516,11 @@ async def finish_run(
             run.error = clean_error
         if micros is not None:
             run.cost_micros = micros
-        await _mark_active(session, run.project_id, finished)
         await _record(
             session,
             run,
             actor=actor,
+            active_at=finished,
             event_type=f"run.{target.value}",
             description=f"{await _run_label(session, run)} {target.value}",
             severity=Severity.WARNING if target is RunStatus.FAILED else Severity.INFO,

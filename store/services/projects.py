@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -487,27 +487,6 @@ async def restore_project(db: Database, ref: str, *, actor: str | None = None) -
     return await _change_status(db, ref, "restore", actor)
 
 
-# A time recorded by CI or an agent may run a little ahead of ours (another
-# machine's clock); further ahead is a mistake.
-CLOCK_SKEW = timedelta(minutes=5)
-
-
-def recorded_time(field: str, value: datetime | None) -> datetime:
-    """When something happened, as a script records it: now by default; a
-    time with a zone, not in the future (a few minutes of another clock
-    aside, counted as now), in UTC."""
-    now = utcnow()
-    if value is None:
-        return now
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise ValidationError(field, "must be a date-time with a time zone")
-    if value > now + CLOCK_SKEW:
-        raise ValidationError(
-            field, f"{value.astimezone(UTC).isoformat()} is in the future (it is {now.isoformat()})"
-        )
-    return min(value, now).astimezone(UTC)
-
-
 async def record_deployment(
     db: Database,
     ref: str,
@@ -523,7 +502,7 @@ async def record_deployment(
     edit: the version stays. Audited as ``deployment.succeeded`` (category
     system). Refused for an archived or deleted project."""
     actor = actor or current_actor()
-    deployed_at = recorded_time("at", at)
+    deployed_at = validation.recorded_time("at", at)
     where = None if environment is None else validation.name("environment", environment, limit=100)
     async with db.transaction() as session:
         project = await resolve_project(session, ref)

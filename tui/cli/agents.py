@@ -13,6 +13,9 @@ import click
 from store.errors import ValidationError
 from store.ids import short_id
 from store.money import format_amount, from_micros
+from store.services import agent_stats, shapes
+from store.services import agents as service
+from store.services import webhooks as webhook_service
 from tui.cli.common import (
     call_service,
     example,
@@ -32,13 +35,10 @@ from tui.cli.output import fail
 from tui.cli.pager import paged
 from tui.cli.tables import Column, echo_table, first_line
 
-# The services load inside each command, so ``projdeck`` (and the app it
-# opens) starts without them.
 if TYPE_CHECKING:
     from store.engine import Database
     from store.models import AgentRun, Message
     from store.services import Page
-    from store.services import agents as service
 
 BAR_WIDTH = 24
 # Bigger than the largest message content (1,000,000 characters of UTF-8).
@@ -101,9 +101,6 @@ def conversation_list(
     as_json: bool,
 ) -> None:
     """List conversations, most recently active first."""
-    from store.services import agents as service
-    from store.services import shapes
-
     page = call_service(
         ctx,
         service.list_conversations,
@@ -146,8 +143,6 @@ def conversation_start(
     ctx: click.Context, ref: str, title: str, intent: str | None, as_json: bool
 ) -> None:
     """Start a conversation about project REF. Prints its id."""
-    from store.services import agents as service
-    from store.services import shapes
 
     async def work(database: Database) -> service.ConversationDetail:
         created = await service.start_conversation(database, ref, title=title, intent=intent)
@@ -162,8 +157,6 @@ def conversation_start(
 @click.pass_context
 def conversation_close(ctx: click.Context, conversation_id: str) -> None:
     """Close a conversation: it takes no more messages."""
-    from store.services import agents as service
-
     closed = call_service(ctx, service.close_conversation, conversation_id)
     click.echo(f"closed conversation {short_id(closed.id)}")
 
@@ -185,8 +178,6 @@ def conversation_show(
     as_json: bool,
 ) -> None:
     """Show a conversation and its messages in order."""
-    from store.services import agents as service
-    from store.services import shapes
 
     async def work(database: Database) -> tuple[service.ConversationDetail, Page[Message]]:
         detail = await service.get_conversation(database, conversation_id)
@@ -223,7 +214,7 @@ def conversation_show(
         click.echo(f"\n[{message.created_at:%H:%M:%S}] {message.role}{model}{tokens}{cost}")
         for line in message.content.splitlines() or [""]:
             click.echo(f"  {line}")
-    if page.total > page.offset + len(page.items):
+    if page.has_more:
         click.echo(f"\nshowing {len(page.items)} of {page.total}; see more with --offset")
 
 
@@ -270,9 +261,6 @@ def message(
     With --jsonl, records every message of FILE (or standard input) in one
     transaction, or none if a line is bad (it is named by its number), and
     prints their ids, one a line."""
-    from store.services import agents as service
-    from store.services import shapes
-
     if jsonl is not None:
         given = [
             option
@@ -371,9 +359,6 @@ def run_start(
     as_json: bool,
 ) -> None:
     """Start (or queue) a run of an agent on project REF. Prints its id."""
-    from store.services import agents as service
-    from store.services import shapes
-
     started = call_service(
         ctx,
         service.start_run,
@@ -397,8 +382,6 @@ def run_start(
 @click.pass_context
 def run_begin(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """A queued run starts running."""
-    from store.services import agents as service
-
     _print_moved(call_service(ctx, service.begin_run, run_id), as_json)
 
 
@@ -430,8 +413,6 @@ def run_finish(
     as_json: bool,
 ) -> None:
     """Finish a queued or running run with its status, test results, error and cost."""
-    from store.services import agents as service
-
     try:
         results = json_input("tests", "--tests", tests) if tests is not None else None
     except ValidationError as problem:
@@ -445,8 +426,6 @@ def run_finish(
 
 def _print_moved(moved: AgentRun, as_json: bool) -> None:
     """A run that began or finished: its new status, or the run as JSON."""
-    from store.services import shapes
-
     line = f"run {short_id(moved.id)} {moved.status}"
     print_record(moved, shapes.run_as_dict, line, as_json=as_json)
 
@@ -463,9 +442,6 @@ def _print_moved(moved: AgentRun, as_json: bool) -> None:
 @paged
 def run_show(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """Show a run: task, duration, tests, cost and the modifications it proposed."""
-    from store.services import agents as service
-    from store.services import shapes
-
     detail = call_service(ctx, service.get_run, run_id)
     if as_json:
         print_json(shapes.run_detail_as_dict(detail))
@@ -527,9 +503,6 @@ def runs(
     as_json: bool,
 ) -> None:
     """List runs across projects, newest first."""
-    from store.services import agents as service
-    from store.services import shapes
-
     page = call_service(
         ctx,
         service.list_runs,
@@ -590,14 +563,11 @@ def webhook(
     as_json: bool,
 ) -> None:
     """Record an attempt to deliver a webhook of project REF."""
-    from store.services import shapes
-    from store.services import webhooks as service
-
-    item = service.WebhookInput(
+    item = webhook_service.WebhookInput(
         event=event, url=url, status_code=status_code, attempt=attempt, response=response
     )
 
-    delivery = call_service(ctx, service.record_webhook_delivery, ref, item)
+    delivery = call_service(ctx, webhook_service.record_webhook_delivery, ref, item)
     state = "delivered" if delivery.delivered_at else "not delivered"
     line = f"{delivery.id} {state} ({delivery.url})"
     print_record(delivery, shapes.delivery_as_dict, line, as_json=as_json)
@@ -608,10 +578,9 @@ def webhook(
 @paged_list
 def webhooks(ctx: click.Context, ref: str, limit: int, offset: int, as_json: bool) -> None:
     """List the webhook deliveries of project REF, newest first."""
-    from store.services import shapes
-    from store.services import webhooks as service
-
-    page = call_service(ctx, service.list_webhook_deliveries, ref, limit=limit, offset=offset)
+    page = call_service(
+        ctx, webhook_service.list_webhook_deliveries, ref, limit=limit, offset=offset
+    )
     print_page(
         page,
         shapes.delivery_as_dict,
@@ -651,8 +620,6 @@ def stats(
     as_json: bool,
 ) -> None:
     """Runs per status, and the pass rate of their tests per UTC day."""
-    from store.services import agent_stats as service
-
     try:
         start, end = when_option("since", since), when_option("until", until)
     except ValidationError as error:
@@ -660,11 +627,11 @@ def stats(
 
     async def work(
         database: Database,
-    ) -> tuple[dict[Any, int], list[service.PassRateDay]]:
-        counts = await service.runs_per_status(
+    ) -> tuple[dict[Any, int], list[agent_stats.PassRateDay]]:
+        counts = await agent_stats.runs_per_status(
             database, project_ref=project_ref, since=start, until=end
         )
-        days = await service.pass_rate_per_day(
+        days = await agent_stats.pass_rate_per_day(
             database, project_ref=project_ref, since=start, until=end
         )
         return counts, days
@@ -739,16 +706,13 @@ def costs(
     Cost is the messages' cost plus the runs' own cost; every grouping adds
     up to the same total.
     """
-    from store.services import agent_stats as service
-    from store.services import shapes
-
     try:
         start, end = when_option("since", since), when_option("until", until)
     except ValidationError as error:
         fail(error.message)
 
     report = call_service(
-        ctx, service.cost_report, by=by, project_ref=project_ref, since=start, until=end
+        ctx, agent_stats.cost_report, by=by, project_ref=project_ref, since=start, until=end
     )
     if as_json:
         print_json(shapes.cost_report_as_dict(report))

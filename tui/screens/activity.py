@@ -40,7 +40,7 @@ from tui.widgets.costs import CostsView
 from tui.widgets.footer import DeckFooter
 from tui.widgets.picker import PickerField
 from tui.widgets.runs import ConversationTable, RunTable, render_run
-from tui.widgets.tables import PAGE, ModificationTable, next_page_due
+from tui.widgets.tables import PAGE, ModificationTable
 
 # (label, days back from now; None: since the first record)
 PERIODS = [("last 7 days", 7), ("last 30 days", 30), ("last 90 days", 90), ("all time", None)]
@@ -101,7 +101,6 @@ class ActivityScreen(FilteredScreen):
         super().__init__()
         self.total = 0
         self.generation = 0
-        self.conversations_total = 0
         self.conversations_generation = 0
         self.detail: RunDetail | None = None
 
@@ -182,20 +181,18 @@ class ActivityScreen(FilteredScreen):
             return
         self.total = page.total
         table = self.query_one(RunTable)
-        table.show(page.items, deck(self).clock(), append=offset > 0)
+        table.show(page.items, deck(self).clock(), append=offset > 0, more=page.has_more)
         self.query_one("#activity-status-line", Static).update(
             f"{self.total} run{'s' if self.total != 1 else ''} · {len(table.items)} loaded"
         )
         if offset == 0:
             self._show_selected()
 
-    @on(RunTable.RowHighlighted, "#activity-runs")
-    def _highlighted(self, event: RunTable.RowHighlighted) -> None:
-        self._show_selected()
-        loaded = len(self.query_one(RunTable).items)
-        if next_page_due(event.cursor_row, loaded, more=loaded < self.total):
-            self.load(self.generation, loaded)
+    @on(RunTable.NearEnd, "#activity-runs")
+    def _next_page(self, event: RunTable.NearEnd) -> None:
+        self.load(self.generation, event.offset)
 
+    @on(RunTable.RowHighlighted, "#activity-runs")
     def _show_selected(self) -> None:
         row = self.query_one(RunTable).selected()
         if row is None:
@@ -230,20 +227,17 @@ class ActivityScreen(FilteredScreen):
         )
         if page is None or generation != self.conversations_generation:
             return
-        self.conversations_total = page.total
         table = self.query_one(ConversationTable)
-        table.show(page.items, deck(self).clock(), append=offset > 0)
+        table.show(page.items, deck(self).clock(), append=offset > 0, more=page.has_more)
         count = page.total
         line = f"{count} conversation{'s' if count != 1 else ''} no run belongs to"
         if count:
             line += f" · {len(table.items)} loaded · enter opens one"
         self.query_one("#activity-conversations-line", Static).update(line)
 
-    @on(ConversationTable.RowHighlighted, "#activity-conversations")
-    def _conversation_highlighted(self, event: ConversationTable.RowHighlighted) -> None:
-        loaded = len(self.query_one(ConversationTable).items)
-        if next_page_due(event.cursor_row, loaded, more=loaded < self.conversations_total):
-            self.load_conversations(self.conversations_generation, loaded)
+    @on(ConversationTable.NearEnd, "#activity-conversations")
+    def _next_conversations(self, event: ConversationTable.NearEnd) -> None:
+        self.load_conversations(self.conversations_generation, event.offset)
 
     @on(DataTable.RowSelected, "#activity-conversations")
     def _conversation_chosen(self) -> None:

@@ -26,7 +26,7 @@ from tui.bindings import reload_key
 from tui.context import attempt, deck
 from tui.screens.filtered import FilteredScreen
 from tui.widgets.picker import PickerField
-from tui.widgets.tables import PAGE, AuditTable, next_page_due, table_with_detail
+from tui.widgets.tables import PAGE, AuditTable, table_with_detail
 
 
 class AuditScreen(FilteredScreen):
@@ -49,7 +49,6 @@ class AuditScreen(FilteredScreen):
         super().__init__()
         # Rows matching the filters; None while they are being counted.
         self.total: int | None = None
-        self.more = False
         self.generation = 0
         # Names of the projects on the loaded pages, for the detail pane.
         self.names: dict[uuid.UUID, str] = {}
@@ -137,8 +136,7 @@ class AuditScreen(FilteredScreen):
             if generation != self.generation:
                 return
         table = self.query_one(AuditTable)
-        self.more = len(rows) == PAGE
-        table.show(rows, deck(self).clock(), append=offset > 0)
+        table.show(rows, deck(self).clock(), append=offset > 0, more=len(rows) == PAGE)
         if offset == 0:
             self._show_entry(table.selected())
             # The rows first; counting every match can take longer than the page.
@@ -166,15 +164,14 @@ class AuditScreen(FilteredScreen):
         )
 
     @on(AuditTable.RowHighlighted)
-    def _highlighted(self, event: AuditTable.RowHighlighted) -> None:
-        table = self.query_one(AuditTable)
-        self._show_entry(table.selected())
-        loaded = len(table.items)
-        if next_page_due(event.cursor_row, loaded, more=self.more):
-            query = self._query()
-            if query is not None:
-                self.more = False
-                self.load(self.generation, query, loaded)
+    def _highlighted(self) -> None:
+        self._show_entry(self.query_one(AuditTable).selected())
+
+    @on(AuditTable.NearEnd)
+    def _next_page(self, event: AuditTable.NearEnd) -> None:
+        query = self._query()
+        if query is not None:
+            self.load(self.generation, query, event.offset)
 
     def _show_entry(self, entry: AuditEntry | None) -> None:
         target = self.query_one("#audit-entry", Static)

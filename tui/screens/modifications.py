@@ -21,7 +21,6 @@ from tui.widgets.modification_view import render_modification
 from tui.widgets.tables import (
     PAGE,
     ModificationTable,
-    next_page_due,
     redraw_keeping_cursor,
     table_with_detail,
 )
@@ -115,23 +114,24 @@ class ModificationsScreen(FilteredScreen):
         self.total = total
         table = self.query_one(ModificationTable)
         now = deck(self).clock()
+        more = offset + len(items) < total
         if offset > 0:
-            table.show(items, now, append=True)
+            table.show(items, now, append=True, more=more)
         else:
-            redraw_keeping_cursor(table, lambda: table.show(items, now), keep_place=keep_place)
+            redraw_keeping_cursor(
+                table, lambda: table.show(items, now, more=more), keep_place=keep_place
+            )
         self.query_one("#modifications-status", Static).update(
             f"{self.total} modification{'s' if self.total != 1 else ''} · {len(table.items)} loaded"
         )
         if offset == 0:
             self._show_selected()
 
-    @on(ModificationTable.RowHighlighted)
-    def _highlighted(self, event: ModificationTable.RowHighlighted) -> None:
-        self._show_selected()
-        loaded = len(self.query_one(ModificationTable).items)
-        if next_page_due(event.cursor_row, loaded, more=loaded < self.total):
-            self.load(self.generation, loaded)
+    @on(ModificationTable.NearEnd)
+    def _next_page(self, event: ModificationTable.NearEnd) -> None:
+        self.load(self.generation, event.offset)
 
+    @on(ModificationTable.RowHighlighted)
     def _show_selected(self) -> None:
         row = self.query_one(ModificationTable).selected()
         if row is None:

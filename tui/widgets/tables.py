@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.coordinate import Coordinate
+from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey, RowDoesNotExist, RowKey
 
@@ -141,9 +143,24 @@ class ItemTable(SafeTable, Generic[Item]):
 
     COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = ()
 
+    class NearEnd(Message):
+        """The cursor came near the end of the rows loaded while more follow:
+        the screen loads the next page, from ``offset``."""
+
+        def __init__(self, table: ItemTable[Any], offset: int) -> None:
+            super().__init__()
+            self.table = table
+            self.offset = offset
+
+        @property
+        def control(self) -> ItemTable[Any]:
+            return self.table
+
     def __init__(self, *, with_project: bool = True, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.items: list[Item] = []
+        # Whether rows follow those loaded: set with each page (``show``).
+        self.more = False
         self.with_project = with_project
         self._shown = [self.with_project or key != "project" for _, key in self.COLUMNS]
 
@@ -159,8 +176,13 @@ class ItemTable(SafeTable, Generic[Item]):
     def cells(self, item: Item, now: datetime) -> list[object]:
         raise NotImplementedError
 
-    def show(self, items: list[Item], now: datetime, *, append: bool = False) -> None:
-        """Show ``items`` (after those shown, with ``append``); ``now`` dates them."""
+    def show(
+        self, items: list[Item], now: datetime, *, append: bool = False, more: bool = False
+    ) -> None:
+        """Show ``items`` (after those shown, with ``append``); ``now`` dates
+        them. With ``more`` (rows follow these), the cursor coming near the
+        end asks for the next page (``NearEnd``), once."""
+        self.more = more
         if not append:
             self.clear()
             self.items = []
@@ -171,6 +193,12 @@ class ItemTable(SafeTable, Generic[Item]):
                 *(cell for cell, shown in zip(cells, self._shown, strict=True) if shown),
                 key=str(item.id),
             )
+
+    @on(DataTable.RowHighlighted)
+    def _near_end(self, event: DataTable.RowHighlighted) -> None:
+        if next_page_due(event.cursor_row, len(self.items), more=self.more):
+            self.more = False
+            self.post_message(self.NearEnd(self, len(self.items)))
 
     def selected(self) -> Item | None:
         if not self.items or not 0 <= self.cursor_row < len(self.items):

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from store.errors import NotPermitted
-from store.services import agents, modifications, projects, review, secrets
+from store.services import agents, modifications, projects, review, secret_keys, secrets
 from store.services import team as team_service
 from store.services.agent_input import MessageInput
 from tests import team_support
@@ -64,6 +64,36 @@ async def test_an_agent_proposes_but_may_not_approve_apply_reveal_or_change_a_pr
         await plain_sql(team, team.agent, "UPDATE projects SET owner_id = 'mallory'")
     async with connected(team) as db:
         assert (await projects.get_project(db, name)).owner_id == "alice"
+
+
+async def test_deployments_and_a_new_key_file_are_refused_up_front_in_words(
+    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the database would refuse anyway is refused before anything is
+    done, naming the role and the write: recording a deployment (reviewers
+    and admins), starting a new key file (admins), which leaves no file."""
+    name, _ref = await project_with_proposal(team, team.agent)
+    monkeypatch.delenv("PROJDECK_SECRET_KEY", raising=False)
+    key_file = tmp_path / "keys.json"
+    monkeypatch.setenv("PROJDECK_KEY_FILE", str(key_file))
+    for login, role in ((team.agent, "projdeck_agent"), (team.viewer, "projdeck_viewer")):
+        who = re.escape(f"role {login!r} ({role})")
+        async with connected(team, login) as db:
+            with pytest.raises(NotPermitted, match=rf"^{who} may not record deployments$"):
+                await projects.record_deployment(db, name, environment="production")
+            with pytest.raises(NotPermitted, match=rf"^{who} may not change secrets$"):
+                await secret_keys.start_key_file(db)
+    assert not key_file.exists()
+    async with connected(team, team.reviewer) as db:
+        with pytest.raises(NotPermitted, match=r"may not change secrets$"):
+            await secret_keys.start_key_file(db)
+        deployed = await projects.record_deployment(db, name, environment="production")
+        rows = await audit_rows(db, deployed.id)
+    assert deployed.last_deployed_at is not None
+    assert [row.actor for row in rows if row.event_type == "deployment.succeeded"] == [
+        team.reviewer
+    ]
+    assert not key_file.exists()
 
 
 async def test_the_audit_log_is_append_only_for_every_role_and_its_owner(team: Team) -> None:

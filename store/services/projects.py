@@ -500,7 +500,9 @@ async def record_deployment(
     ``last_deployed_at`` and ``last_active_at`` move to it unless they hold a
     later time (a deployment recorded late does not move them back). Not an
     edit: the version stays. Audited as ``deployment.succeeded`` (category
-    system). Refused for an archived or deleted project."""
+    system). Refused for an archived or deleted project, and to a team's
+    agents and viewers."""
+    team.require(db, team.RECORD_DEPLOYMENTS)
     actor = actor or current_actor()
     deployed_at = validation.recorded_time("at", at)
     where = None if environment is None else validation.name("environment", environment, limit=100)

@@ -336,7 +336,9 @@ class NewKeyFile:
 async def start_key_file(db: Database, *, actor: str | None = None) -> NewKeyFile:
     """Make a key file where none is, even though the database holds secrets
     under a key that is gone: they stay unreadable until set again. The
-    explicit way past the refusal ``set_secret`` and ``rotate_key`` give."""
+    explicit way past the refusal ``set_secret`` and ``rotate_key`` give. On
+    a team database, an admin's (like changing secrets)."""
+    team.require(db, team.CHANGE_SECRETS)
     actor = actor or current_actor()
     if os.environ.get(crypto.SECRET_KEY_ENV, "").strip():
         raise ValidationError(

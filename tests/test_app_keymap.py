@@ -62,7 +62,7 @@ async def test_a_binding_remapped_by_its_id_answers_to_its_new_key(
         await press(pilot, "f1")
         assert isinstance(app.screen, HelpScreen)
         # The help names each key by the id the keymap remaps.
-        keys = {binding_id: key for key, _, binding_id in app.screen.rows}
+        keys = {binding_id: key for key, _, binding_id, _ in app.screen.rows}
         assert keys["app.help"] == "f1"
         assert keys["projects.new"] == "n"
         await press(pilot, "escape")

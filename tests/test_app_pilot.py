@@ -184,6 +184,15 @@ async def test_an_archived_project_opens_read_only(demo_url: URL) -> None:
         assert screen.check_action("edit", ()) is None
         await press(pilot, "e")
         assert app.screen is screen
+        # Help marks it too, and only the keys greyed here.
+        await press(pilot, "question_mark")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        assert "e" in help_screen.greyed and "escape" not in help_screen.greyed
+        shown = help_screen.query_one("#help-keys", Static)
+        assert "Edit project (greyed here)" in text_of(shown)
+        await press(pilot, "escape")
+        assert app.screen is screen
         await press(pilot, "right_square_bracket")
         assert screen.query_one("#settings-editor").disabled
         await press(pilot, "right_square_bracket", "n")

@@ -16,6 +16,7 @@ from tests import team_support
 from tests.app_support import column, press, running_app, settle
 from tests.team_support import Team, connected, project_with_proposal
 from tui.app import ProjdeckApp
+from tui.screens.help import HelpScreen
 from tui.screens.project_detail import TABS, ProjectDetailScreen
 from tui.screens.review import ReviewScreen
 from tui.screens.secrets_pane import MASK
@@ -48,6 +49,10 @@ async def test_an_agent_sees_approve_greyed_and_is_told_why_a_reviewer_approves(
         keys = screen.active_bindings
         assert not keys["a"].enabled and not keys["r"].enabled
         assert keys["j"].enabled  # reading goes on
+        await press(pilot, "question_mark")  # help marks the same keys
+        assert isinstance(app.screen, HelpScreen)
+        assert {"a", "r"} <= set(app.screen.greyed) and "j" not in app.screen.greyed
+        await press(pilot, "escape")
         await press(pilot, "a")
         assert f"role {team.agent!r} (projdeck_agent) may not approve modifications" in told(app)
     async with connected(team) as db:

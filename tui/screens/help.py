@@ -1,7 +1,8 @@
 """The keys of the screen underneath, generated from its bindings, each
-with its binding id (what the config file's [keymap] remaps), and the
-screen's own help (its ``HELP``, Markdown as Textual takes it: how its
-filter reads, say)."""
+with its binding id (what the config file's [keymap] remaps), those greyed
+there marked (a read-only project, a role that may not), and the screen's
+own help (its ``HELP``, Markdown as Textual takes it: how its filter reads,
+say)."""
 
 from __future__ import annotations
 
@@ -23,24 +24,27 @@ class HelpScreen(ModalScreen[None]):
 
     def __init__(self, under: Screen[object]) -> None:
         super().__init__()
-        # Each key, what it does and its binding id; ``keys`` without the ids.
+        # Each key, what it does, its binding id and whether it can be used
+        # there now (greyed in the footer when not); ``keys``: the first two.
         self.rows = self._rows(under)
-        self.keys = [(key, description) for key, description, _ in self.rows]
+        self.keys = [(key, description) for key, description, _, _ in self.rows]
+        self.greyed = [key for key, _, _, enabled in self.rows if not enabled]
         self.under_title = under.title or type(under).__name__
         self.notes = under.HELP or ""
 
     @staticmethod
-    def _rows(under: Screen[object]) -> list[tuple[str, str, str]]:
+    def _rows(under: Screen[object]) -> list[tuple[str, str, str, bool]]:
         """Every key with a description active on ``under``, each once:
         projdeck's own (screen, pane, app) first, then those of Textual's
         widgets (moving the cursor, focus, copy)."""
-        own: list[tuple[str, str, str]] = []
-        widgets: list[tuple[str, str, str]] = []
+        own: list[tuple[str, str, str, bool]] = []
+        widgets: list[tuple[str, str, str, bool]] = []
         for active in under.active_bindings.values():
             binding = active.binding
             if not binding.description:
                 continue
-            entry = (under.app.get_key_display(binding), binding.description, binding.id or "")
+            key = under.app.get_key_display(binding)
+            entry = (key, binding.description, binding.id or "", active.enabled)
             (own if own_binding(active.node, binding) else widgets).append(entry)
         return own + widgets
 
@@ -49,8 +53,13 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("key", style="bold cyan", no_wrap=True)
         table.add_column("what it does")
         table.add_column("binding id", style="dim", no_wrap=True)
-        for key, description, binding_id in self.rows:
-            table.add_row(key, description, binding_id)
+        for key, description, binding_id, enabled in self.rows:
+            if enabled:
+                table.add_row(key, description, binding_id)
+            else:
+                # Greyed in the footer too; the screen says why (its title,
+                # or a notification when the key is pressed).
+                table.add_row(key, f"{description} (greyed here)", binding_id, style="dim")
         with VerticalScroll(id="help-box") as box:
             box.border_title = f"Keys: {self.under_title}"
             box.border_subtitle = "escape closes"

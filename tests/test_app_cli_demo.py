@@ -3,6 +3,7 @@ database once, and refuses one that already holds data."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -116,12 +117,14 @@ def test_help_lists_each_command_with_its_own_summary() -> None:
     import click
 
     from tui.cli import COMMANDS, cli
+    from tui.cli.modifications import LAZY_COMMANDS, mod
 
-    context = click.Context(cli)
-    for name, (_, summary) in COMMANDS.items():
-        command = cli.get_command(context, name)
-        assert command is not None
-        assert summary == command.get_short_help_str(limit=1000), name
+    for group, lazy in ((cli, COMMANDS), (mod, LAZY_COMMANDS)):
+        context = click.Context(group)
+        for name, (_, summary) in lazy.items():
+            command = group.get_command(context, name)
+            assert command is not None
+            assert summary == command.get_short_help_str(limit=1000), name
 
 
 def test_version_is_the_installed_one() -> None:
@@ -153,6 +156,37 @@ def test_help_and_version_load_no_database_code() -> None:
         )
         assert result.returncode == 0, result.stderr
         assert "LOADED []" in result.stdout, (flag, result.stdout)
+
+
+def test_mod_commands_load_git_and_the_test_runner_only_for_mod_test(tmp_path: Path) -> None:
+    """``mod test`` brings pygit2 and the test runner; every other ``mod``
+    command starts without them (about 60 ms), and ``mod --help`` lists
+    ``test`` from its summary."""
+    probe = (
+        "import sys\n"
+        "from tui.cli import main\n"
+        "sys.argv = ['projdeck', '--db-url', sys.argv[1], *sys.argv[2:]]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = [m for m in ('pygit2', 'store.runner', 'tui.cli.testing') if m in sys.modules]\n"
+        "print('LOADED', loaded)\n"
+    )
+    url = f"sqlite:///{tmp_path / 'mods.db'}"
+    printed = {}
+    for args, loaded in (
+        (["mod", "list", "--json"], "LOADED []"),
+        (["mod", "--help"], "LOADED []"),
+        (["mod", "test", "--help"], "LOADED ['pygit2', 'store.runner', 'tui.cli.testing']"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-c", probe, url, *args], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        assert loaded in result.stdout, (args, result.stdout)
+        printed[" ".join(args)] = result.stdout
+    assert re.search(r"^  test +Run the project's setup and test", printed["mod --help"], re.M)
 
 
 def test_the_app_without_a_terminal_says_so_and_exits_2(tmp_path: Path) -> None:

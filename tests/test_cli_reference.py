@@ -37,13 +37,18 @@ def generator() -> ModuleType:
 def every_command_path() -> list[str]:
     """Every command under ``projdeck``, found apart from the generator: the
     top-level ones from the group's COMMANDS table, those below from each
-    group's own table of commands."""
+    group's own table of commands and of those it imports on use (``lazy``)."""
     paths = ["projdeck"]
 
     def below(command: click.Command, path: str) -> None:
         paths.append(path)
         if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
+            subs = dict(command.commands)
+            for name in getattr(command, "lazy", {}):
+                sub = command.get_command(click.Context(command), name)
+                assert sub is not None, name
+                subs[name] = sub
+            for name, sub in subs.items():
                 if not sub.hidden:
                     below(sub, f"{path} {name}")
 

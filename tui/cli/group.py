@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -87,33 +88,45 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class LazyGroup(click.Group):
-    """A group whose commands are named up front and imported on use."""
+    """A group some of whose commands (``lazy``: a name, where the command
+    is and the summary ``--help`` lists for it) are imported on use, so that
+    running one command loads none of the others' code."""
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted({*super().list_commands(ctx), *self.lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        entry = COMMANDS.get(cmd_name)
+        entry = self.lazy.get(cmd_name)
         if entry is None:
-            return None
+            return super().get_command(ctx, cmd_name)
         module, name = entry[0].split(":")
         command: click.Command = getattr(importlib.import_module(module), name)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # As click lists them, from the summaries above instead of importing
-        # every command to read its help.
-        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
-        rows = [
-            (name, click.Command(name, help=summary).get_short_help_str(limit))
-            for name, (_, summary) in sorted(COMMANDS.items())
-        ]
+        # As click lists them, the lazy ones from their summaries instead of
+        # importing them to read their help.
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in self.lazy:
+                rows.append((name, click.Command(name, help=self.lazy[name][1])))
+            else:
+                command = self.commands[name]
+                if not command.hidden:
+                    rows.append((name, command))
         with formatter.section("Commands"):
-            formatter.write_dl(rows)
+            formatter.write_dl([(name, c.get_short_help_str(limit)) for name, c in rows])
 
 
 @click.group(
     cls=LazyGroup,
+    lazy=COMMANDS,
     invoke_without_command=True,
     # Colour codes are kept (click strips them on a pipe): projdeck prints
     # none of its own, and those a stored text holds must be shown, not

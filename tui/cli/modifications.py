@@ -15,7 +15,6 @@ from store.models import Modification, ModificationStatus
 from store.services import modifications as service
 from store.services import review, shapes
 from tui.cli import review as review_cli
-from tui.cli import testing as testing_cli
 from tui.cli.common import (
     call_service,
     echo_fields,
@@ -31,6 +30,7 @@ from tui.cli.common import (
     when_option,
 )
 from tui.cli.completion import complete_modification, complete_project
+from tui.cli.group import LazyGroup
 from tui.cli.output import echo_exact, fail
 from tui.cli.pager import paged
 from tui.cli.tables import Column, first_line
@@ -158,7 +158,17 @@ _FILE_OPTIONS = {"files", "deletes"}
 _MAX_PATCH_READ_BYTES = 50 * 1024 * 1024
 
 
-@click.group("mod")
+# ``mod test`` brings the test runner and git with it (pygit2): imported
+# when it runs, so that every other ``mod`` command starts without them.
+LAZY_COMMANDS = {
+    "test": (
+        "tui.cli.testing:test",
+        "Run the project's setup and test commands on a proposed change.",
+    ),
+}
+
+
+@click.group("mod", cls=LazyGroup, lazy=LAZY_COMMANDS)
 def mod() -> None:
     """Propose, review, apply and revert modifications of a project's codebase.
 
@@ -579,4 +589,3 @@ def attach_tests(ctx: click.Context, modification_id: str, tests: str) -> None:
 
 for _command in review_cli.COMMANDS:
     mod.add_command(_command)
-mod.add_command(testing_cli.test)
